@@ -1,0 +1,339 @@
+#include <errno.h>
+#include <getopt.h>
+#include <linux/if_packet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "util/util.h"
+
+enum {
+	OPT_BLOCK_SIZE = 256,
+	OPT_BLOCK_TIMEOUT,
+	OPT_FANOUT,
+	OPT_TIME_PRECISION,
+	OPT_DURATION,
+	OPT_STATS_JSON,
+	OPT_WRITER,
+	OPT_NO_DIRECT,
+	OPT_STAGING,
+	OPT_ARP,
+	OPT_ARP_MAC,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "interface", required_argument, NULL, 'i' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "snaplen", required_argument, NULL, 's' },
+	{ "count", required_argument, NULL, 'c' },
+	{ "buffer-size", required_argument, NULL, 'B' },
+	{ "threads", required_argument, NULL, 'T' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
+	{ "block-timeout", required_argument, NULL, OPT_BLOCK_TIMEOUT },
+	{ "fanout", required_argument, NULL, OPT_FANOUT },
+	{ "time-precision", required_argument, NULL, OPT_TIME_PRECISION },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
+	{ "writer", required_argument, NULL, OPT_WRITER },
+	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
+	{ "staging", required_argument, NULL, OPT_STAGING },
+	{ "arp", required_argument, NULL, OPT_ARP },
+	{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: ringcap -i IFACE [-w FILE] [options] [filter expression ...]\n"
+"Capture packets on IFACE with per-CPU TPACKET_V3 rings in one fanout group and\n"
+"write them to a pcap savefile through io_uring; optionally answer ARP for pools.\n"
+"\n"
+"  -i, --interface IFACE    interface to capture on (required)\n"
+"  -w, --write FILE         pcap savefile to write (required unless --arp)\n"
+"  -s, --snaplen N          bytes kept per packet, 1..262144 (0 or default: 262144)\n"
+"  -c, --count N            stop after writing N packets\n"
+"  -B, --buffer-size KIB    ring size per worker in KiB (default 65536 = 64 MiB)\n"
+"      --block-size SIZE    ring block size, power of two, 64k..64m (default 1m)\n"
+"      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
+"                           (default 8; 1 with --arp, so replies are prompt)\n"
+"  -T, --threads N          workers, one socket each, pinned one per CPU\n"
+"                           (default: online CPUs)\n"
+"      --fanout MODE        hash|lb|cpu|qm|rollover (default hash, with defrag)\n"
+"      --time-precision P   micro|nano timestamps in the file (default micro)\n"
+"      --duration S         stop after S seconds (e.g. 10, 2.5, 500ms, 1m)\n"
+"      --stats-json FILE    write the counters as JSON at exit\n"
+"      --writer W           uring|pwrite (default uring; pwrite if refused)\n"
+"      --no-direct          do not open the file with O_DIRECT\n"
+"      --staging SIZE       staging memory for the writer (default 64m)\n"
+"      --arp POOL           answer ARP requests for POOL: A-B, A/len or A;\n"
+"                           repeatable\n"
+"      --arp-mac MAC        hardware address in replies (default: IFACE's)\n"
+"  -q, --quiet              no start-up banner\n"
+"  -h, --help               this text;   --version  the version\n"
+"\n"
+"At exit prints, like tcpdump, packets captured (written to the file), received\n"
+"by filter and dropped by kernel (PACKET_STATISTICS summed over all sockets).\n"
+"\n"
+"Examples:\n"
+"  ringcap -i eth1 -w all.pcap\n"
+"  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
+"  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24\n");
+}
+
+static int bad(const char *what, const char *value, const char *why)
+{
+	log_err("bad %s '%s': %s", what, value, why);
+	return 2;
+}
+
+static int parse_fanout(struct options *o, const char *s)
+{
+	static const struct { const char *name; uint16_t mode; } modes[] = {
+		{ "hash", PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG },
+		{ "lb", PACKET_FANOUT_LB },
+		{ "cpu", PACKET_FANOUT_CPU },
+		{ "qm", PACKET_FANOUT_QM },
+		{ "rollover", PACKET_FANOUT_ROLLOVER },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
+		if (strcmp(s, modes[i].name) == 0) {
+			o->fanout_mode = modes[i].mode;
+			o->fanout_name = modes[i].name;
+			return 0;
+		}
+	}
+	return bad("fanout mode", s, "expected hash, lb, cpu, qm or rollover");
+}
+
+int cli_parse_pool(const char *s, struct arp_pool_range *r)
+{
+	char buf[64];
+	char *sep;
+	uint32_t a, b;
+	uint64_t len;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if ((sep = strchr(buf, '-'))) {
+		*sep = '\0';
+		if (parse_ipv4(buf, &a) || parse_ipv4(sep + 1, &b))
+			return -EINVAL;
+		if (a > b)
+			return -ERANGE;
+	} else if ((sep = strchr(buf, '/'))) {
+		*sep = '\0';
+		if (parse_ipv4(buf, &a) || parse_u64(sep + 1, 0, 32, &len))
+			return -EINVAL;
+		if (len == 0) {
+			a = 0;
+			b = UINT32_MAX;
+		} else {
+			uint32_t mask = len == 32 ? UINT32_MAX : ~(UINT32_MAX >> len);
+			if (a & ~mask)
+				return -ERANGE; /* host bits set: 10.1.2.3/24 */
+			b = a | ~mask;
+		}
+	} else {
+		if (parse_ipv4(buf, &a))
+			return -EINVAL;
+		b = a;
+	}
+	r->first = a;
+	r->last = b;
+	return 0;
+}
+
+static char *join_args(int argc, char **argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = xcalloc(1, len);
+	for (int i = 0; i < argc; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
+static void set_defaults(struct options *o)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(o, 0, sizeof(*o));
+	o->snaplen = SNAPLEN_MAX;
+	o->ring_bytes = 64ull << 20;
+	o->block_size = 1u << 20;
+	o->block_timeout_ms = 0; /* decided after parsing: 8, or 1 with --arp */
+	o->threads = cpus > 0 ? (unsigned)(cpus > MAX_WORKERS ? MAX_WORKERS : cpus) : 1;
+	o->fanout_mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
+	o->fanout_name = "hash";
+	o->direct = true;
+	o->staging_bytes = 64ull << 20;
+}
+
+static int parse_one(struct options *o, int opt, const char *arg)
+{
+	uint64_t v;
+	int ret;
+
+	switch (opt) {
+	case 'i':
+		o->ifname = arg;
+		return 0;
+	case 'w':
+		if (!*arg)
+			return bad("output file", arg, "empty name");
+		o->path = arg;
+		return 0;
+	case 's':
+		if (parse_u64(arg, 0, SNAPLEN_MAX, &v))
+			return bad("snaplen", arg, "expected 0..262144");
+		o->snaplen = v ? (uint32_t)v : SNAPLEN_MAX;
+		return 0;
+	case 'c':
+		if (parse_u64(arg, 1, UINT64_MAX, &o->count))
+			return bad("count", arg, "expected a whole number >= 1");
+		return 0;
+	case 'B':
+		if (parse_size(arg, 1024, 256 << 10, 64ull << 30, &o->ring_bytes))
+			return bad("buffer size", arg, "expected KiB (or a size like 64m), 256..67108864 KiB");
+		return 0;
+	case 'T':
+		if (parse_u64(arg, 1, MAX_WORKERS, &v))
+			return bad("thread count", arg, "expected 1..64");
+		o->threads = (unsigned)v;
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case OPT_BLOCK_SIZE:
+		if (parse_size(arg, 1, 64 << 10, 64 << 20, &v) || (v & (v - 1)))
+			return bad("block size", arg, "expected a power of two from 64k to 64m");
+		o->block_size = (uint32_t)v;
+		return 0;
+	case OPT_BLOCK_TIMEOUT:
+		if (parse_u64(arg, 1, 1000, &v))
+			return bad("block timeout", arg, "expected 1..1000 ms");
+		o->block_timeout_ms = (uint32_t)v;
+		return 0;
+	case OPT_FANOUT:
+		return parse_fanout(o, arg);
+	case OPT_TIME_PRECISION:
+		if (strcmp(arg, "micro") && strcmp(arg, "nano"))
+			return bad("time precision", arg, "expected micro or nano");
+		o->nano = strcmp(arg, "nano") == 0;
+		return 0;
+	case OPT_DURATION:
+		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
+			return bad("duration", arg, "expected seconds > 0, e.g. 10, 2.5, 500ms, 1m");
+		return 0;
+	case OPT_STATS_JSON:
+		o->stats_json = arg;
+		return 0;
+	case OPT_WRITER:
+		if (strcmp(arg, "uring") && strcmp(arg, "pwrite"))
+			return bad("writer", arg, "expected uring or pwrite");
+		o->use_pwrite = strcmp(arg, "pwrite") == 0;
+		return 0;
+	case OPT_NO_DIRECT:
+		o->direct = false;
+		return 0;
+	case OPT_STAGING:
+		if (parse_size(arg, 1, 4 << 20, 4ull << 30, &o->staging_bytes))
+			return bad("staging size", arg, "expected 4m..4g");
+		return 0;
+	case OPT_ARP:
+		if (o->npools == MAX_ARP_POOLS)
+			return bad("ARP pool", arg, "too many pools (at most 64)");
+		ret = cli_parse_pool(arg, &o->pools[o->npools]);
+		if (ret == -ERANGE)
+			return bad("ARP pool", arg,
+				   strchr(arg, '/') ? "host bits set in a CIDR block"
+						    : "inverted range (first address above last)");
+		if (ret)
+			return bad("ARP pool", arg, "expected A-B, A/len or A (IPv4)");
+		o->npools++;
+		return 0;
+	case OPT_ARP_MAC:
+		if (parse_mac(arg, o->arp_mac))
+			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
+		o->arp_mac_set = true;
+		return 0;
+	default:
+		return 2;
+	}
+}
+
+int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
+{
+	int opt, ret;
+
+	set_defaults(o);
+	*exit_now = false;
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+i:w:s:c:B:T:qh", long_opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			*exit_now = true;
+			return 0;
+		}
+		if (opt == OPT_VERSION) {
+			printf("ringcap %s (%s)\n", RINGCAP_VERSION, alloc_name());
+			*exit_now = true;
+			return 0;
+		}
+		if (opt == '?' || opt == ':') {
+			const char *name = optopt ? (char[]){ '-', (char)optopt, 0 } : argv[optind - 1];
+			log_err("bad option '%s'%s (see --help)", name,
+				opt == ':' || (optopt && strchr("iwscBT", optopt)) ? ": needs a value" : "");
+			return 2;
+		}
+		ret = parse_one(o, opt, optarg);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc)
+		o->expr = join_args(argc - optind, argv + optind);
+
+	if (!o->ifname) {
+		log_err("no interface: -i IFACE is required (see --help)");
+		return 2;
+	}
+	if (!o->path && !o->npools) {
+		log_err("nothing to do: give -w FILE, --arp POOL, or both (see --help)");
+		return 2;
+	}
+	if (o->ring_bytes < 4ull * o->block_size) {
+		log_err("bad buffer size '%llu KiB': must hold at least 4 blocks of %u bytes",
+			(unsigned long long)(o->ring_bytes >> 10), o->block_size);
+		return 2;
+	}
+	if (o->staging_bytes < 4ull * o->block_size) {
+		log_err("bad staging size '%llu': must hold at least 4 blocks of %u bytes",
+			(unsigned long long)o->staging_bytes, o->block_size);
+		return 2;
+	}
+	if (!o->block_timeout_ms)
+		o->block_timeout_ms = o->npools ? 1 : 8;
+	return 0;
+}
+
+void cli_free(struct options *o)
+{
+	xfree(o->expr);
+	o->expr = NULL;
+}

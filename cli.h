@@ -1,0 +1,56 @@
+/* The command line: one option table, tcpdump's letters where the meaning is
+ * the same. cli_parse() validates everything before anything is opened. */
+#ifndef RINGCAP_CLI_H
+#define RINGCAP_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RINGCAP_VERSION "0.1.0"
+#define SNAPLEN_MAX 262144u
+#define MAX_WORKERS 64
+#define MAX_ARP_POOLS 64
+
+struct arp_pool_range {
+	uint32_t first; /* host order, inclusive */
+	uint32_t last;
+};
+
+struct options {
+	const char *ifname;
+	const char *path;          /* -w; NULL: no capture file */
+	const char *stats_json;
+	char *expr;                /* joined trailing arguments; NULL if none */
+	uint32_t snaplen;
+	uint64_t count;            /* -c; 0 = unlimited */
+	uint64_t ring_bytes;       /* -B, per worker */
+	uint32_t block_size;
+	uint32_t block_timeout_ms;
+	unsigned threads;
+	uint16_t fanout_mode;      /* PACKET_FANOUT_* with flags */
+	const char *fanout_name;
+	bool nano;
+	uint64_t duration_ns;      /* 0 = until a signal */
+	bool quiet;
+	bool use_pwrite;
+	bool direct;
+	uint64_t staging_bytes;
+	/* ARP answering */
+	struct arp_pool_range pools[MAX_ARP_POOLS];
+	unsigned npools;
+	uint8_t arp_mac[6];
+	bool arp_mac_set;
+};
+
+/*
+ * Parse argv into *o. On bad input prints one line naming the bad value and
+ * returns 2; on --help/--version prints and returns 0 with *exit_now set.
+ * Returns 0 to go on. Never opens anything.
+ */
+int cli_parse(struct options *o, int argc, char **argv, bool *exit_now);
+void cli_free(struct options *o);
+
+/* "A-B", "A/len" or "A" into a range; 0 or -EINVAL / -ERANGE. */
+int cli_parse_pool(const char *s, struct arp_pool_range *r);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * The TPACKET_V3 block iterator: walks the packets of one retired block and
+ * refuses to read past it. Every offset and length in a packet header comes
+ * from the kernel but is checked anyway: a header that lies stops the walk and
+ * is counted, it is never followed. Included by ring.h; pure, no syscalls, so
+ * unit tests feed it hand-built blocks.
+ */
+#ifndef RINGCAP_RING_BLOCK_H
+#define RINGCAP_RING_BLOCK_H
+
+#include <linux/if_packet.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One packet as the handlers see it: bytes still in the ring block. */
+struct pkt_view {
+	const uint8_t *data;  /* link-layer header onwards */
+	uint32_t caplen;      /* bytes at data (tp_snaplen) */
+	uint32_t len;         /* length on the wire (tp_len) */
+	uint32_t sec;
+	uint32_t nsec;
+	uint16_t vlan_tci;    /* valid when vlan is set: tag stripped by the device */
+	uint16_t vlan_tpid;
+	bool vlan;
+};
+
+struct block_iter {
+	const uint8_t *base;
+	uint32_t size;        /* bytes the block may span (the ring's block size) */
+	uint32_t left;        /* packets the block header says remain */
+	uint32_t off;         /* offset of the next packet header, 0 when done */
+	bool lied;            /* a header pointed outside the block: walk stopped */
+};
+
+static inline void block_iter_init(struct block_iter *it, const struct tpacket_block_desc *b,
+				   uint32_t block_size)
+{
+	const struct tpacket_hdr_v1 *h = &b->hdr.bh1;
+
+	it->base = (const uint8_t *)b;
+	it->size = block_size;
+	it->left = h->num_pkts;
+	it->off = h->offset_to_first_pkt;
+	it->lied = false;
+	if (h->blk_len > block_size)
+		it->size = block_size; /* never trust blk_len beyond the mapping */
+	else if (h->blk_len)
+		it->size = h->blk_len;
+	if (it->left && (it->off < sizeof(struct tpacket_block_desc) ||
+			 it->off > it->size - sizeof(struct tpacket3_hdr))) {
+		it->lied = true;
+		it->left = 0;
+	}
+}
+
+/* Next packet of the block into *p; false at the end or when a header lies. */
+static inline bool block_iter_next(struct block_iter *it, struct pkt_view *p)
+{
+	const struct tpacket3_hdr *h;
+	uint32_t off = it->off, room;
+
+	if (!it->left)
+		return false;
+	if (off > it->size - sizeof(*h) || (off & 3))
+		goto lied;
+	h = (const struct tpacket3_hdr *)(it->base + off);
+	room = it->size - off;
+	if (h->tp_mac < sizeof(*h) || h->tp_mac > room || h->tp_snaplen > room - h->tp_mac ||
+	    h->tp_snaplen > h->tp_len)
+		goto lied;
+	it->left--;
+	if (it->left) {
+		/* more packets must follow at a forward offset inside the block */
+		if (h->tp_next_offset < h->tp_mac + h->tp_snaplen || h->tp_next_offset > room)
+			goto lied;
+		it->off = off + h->tp_next_offset;
+	}
+	p->data = (const uint8_t *)h + h->tp_mac;
+	p->caplen = h->tp_snaplen;
+	p->len = h->tp_len;
+	p->sec = h->tp_sec;
+	p->nsec = h->tp_nsec;
+	p->vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0;
+	p->vlan_tci = h->hv1.tp_vlan_tci;
+	p->vlan_tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
+	return true;
+lied:
+	it->lied = true;
+	it->left = 0;
+	return false;
+}
+
+#endif

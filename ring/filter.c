@@ -1,0 +1,56 @@
+/*
+ * The filter compiler: the one file that includes <pcap.h>. libpcap turns a
+ * tcpdump expression into classic BPF without a device or privileges
+ * (pcap_open_dead), and its struct bpf_insn has the kernel's sock_filter layout,
+ * so the program is handed to SO_ATTACH_FILTER as is.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ring/ring.h"
+#include "util/util.h"
+
+_Static_assert(sizeof(struct bpf_insn) == sizeof(struct sock_filter),
+	       "libpcap and kernel BPF instructions differ");
+
+int filter_compile(struct filter *f, const char *expr, unsigned snaplen, char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	pcap_t *dead;
+	int ret = 0;
+
+	memset(f, 0, sizeof(*f));
+	dead = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+	if (!dead) {
+		snprintf(err, errlen, "pcap_open_dead failed");
+		return -ENOMEM;
+	}
+	if (pcap_compile(dead, &prog, expr ? expr : "", 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		snprintf(err, errlen, "%s", pcap_geterr(dead));
+		ret = -EINVAL;
+		goto out_close;
+	}
+	f->prog.len = (unsigned short)prog.bf_len;
+	f->prog.filter = xcalloc(prog.bf_len, sizeof(struct sock_filter));
+	memcpy(f->prog.filter, prog.bf_insns, prog.bf_len * sizeof(struct sock_filter));
+	pcap_freecode(&prog);
+out_close:
+	pcap_close(dead);
+	return ret;
+}
+
+void filter_free(struct filter *f)
+{
+	xfree(f->prog.filter);
+	f->prog.filter = NULL;
+	f->prog.len = 0;
+}
+
+bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen, uint32_t wirelen)
+{
+	if (!f->prog.filter)
+		return true;
+	return bpf_filter((const struct bpf_insn *)f->prog.filter, frame, wirelen, caplen) != 0;
+}

@@ -1,0 +1,241 @@
+/*
+ * Ring set-up as a chain of named steps, in the order af_packet.c needs:
+ *
+ *   socket(protocol 0)  receives nothing until bind gives it a protocol, so
+ *   attach_filter       no unfiltered packet is ever queued (no drain needed);
+ *   set_version         TPACKET_V3, before any ring exists (EBUSY after);
+ *   request_ring        tpacket_req3; on ENOMEM halve the block count and retry;
+ *   map_ring            one mmap of the whole ring;
+ *   bind_iface          ETH_P_ALL on the interface: packets start to flow;
+ *   join_fanout         needs a bound socket on a running interface.
+ *
+ * Each step logs one line naming the call and the interface on failure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <net/if.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ring/ring.h"
+#include "util/util.h"
+
+int iface_check(const char *ifname, int *ifindex, uint8_t mac[6], unsigned *mtu)
+{
+	struct ifreq ifr;
+	int fd, ret = 0;
+
+	if (strlen(ifname) >= IFNAMSIZ)
+		return -ENODEV;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, ifname);
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
+		ret = -ENODEV;
+		goto out_close;
+	}
+	if (ifindex)
+		*ifindex = ifr.ifr_ifindex;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (!(ifr.ifr_flags & IFF_UP)) { /* carrier may come later; down may not */
+		ret = -ENETDOWN;
+		goto out_close;
+	}
+	if (mac) {
+		if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+			ret = -errno;
+			goto out_close;
+		}
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	}
+	if (mtu) {
+		if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
+			ret = -errno;
+			goto out_close;
+		}
+		*mtu = (unsigned)ifr.ifr_mtu;
+	}
+out_close:
+	close(fd);
+	return ret;
+}
+
+static int fail(const struct ring_config *cfg, const char *call, int err)
+{
+	log_err("%s on %s: %s", call, cfg->ifname, strerror(err));
+	return -err;
+}
+
+static int attach_filter(struct ring *r, const struct ring_config *cfg)
+{
+	int one = 1;
+
+	if (!cfg->filter)
+		return 0;
+	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &cfg->filter->prog,
+		       sizeof(cfg->filter->prog)) < 0)
+		return fail(cfg, "SO_ATTACH_FILTER", errno);
+	/* Nobody in this process changes it later; make that a kernel guarantee. */
+	if (setsockopt(r->fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0)
+		return fail(cfg, "SO_LOCK_FILTER", errno);
+	return 0;
+}
+
+static int set_version(struct ring *r, const struct ring_config *cfg)
+{
+	int v = TPACKET_V3;
+
+	if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
+		return fail(cfg, "PACKET_VERSION(TPACKET_V3)", errno);
+	return 0;
+}
+
+static int request_ring(struct ring *r, const struct ring_config *cfg)
+{
+	struct tpacket_req3 req;
+	uint32_t nr = cfg->block_nr;
+
+	for (;;) {
+		memset(&req, 0, sizeof(req));
+		req.tp_block_size = cfg->block_size;
+		req.tp_block_nr = nr;
+		req.tp_frame_size = cfg->frame_size;
+		req.tp_frame_nr = (cfg->block_size / cfg->frame_size) * nr;
+		req.tp_retire_blk_tov = cfg->block_timeout_ms;
+		req.tp_feature_req_word = 0;
+		if (setsockopt(r->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) == 0)
+			break;
+		/* Like netsniff-ng: halve on ENOMEM, but keep at least 4 blocks. */
+		if (errno != ENOMEM || nr <= 4)
+			return fail(cfg, "PACKET_RX_RING", errno);
+		nr /= 2;
+	}
+	if (nr != cfg->block_nr)
+		log_warn("%s: ring shrunk to %u blocks of %u bytes (ENOMEM)", cfg->ifname, nr,
+			 cfg->block_size);
+	r->block_size = cfg->block_size;
+	r->block_nr = nr;
+	return 0;
+}
+
+static int map_ring(struct ring *r, const struct ring_config *cfg)
+{
+	void *p;
+
+	r->map_len = (size_t)r->block_size * r->block_nr;
+	p = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
+	if (p == MAP_FAILED) {
+		r->map_len = 0;
+		return fail(cfg, "mmap(rx ring)", errno);
+	}
+	r->map = p;
+	return 0;
+}
+
+static int bind_iface(struct ring *r, const struct ring_config *cfg)
+{
+	struct sockaddr_ll sll;
+
+	memset(&sll, 0, sizeof(sll));
+	sll.sll_family = AF_PACKET;
+	sll.sll_protocol = htons(ETH_P_ALL);
+	sll.sll_ifindex = r->ifindex;
+	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return fail(cfg, "bind", errno);
+	return 0;
+}
+
+static int join_fanout(struct ring *r, const struct ring_config *cfg)
+{
+	uint32_t arg;
+	socklen_t len = sizeof(arg);
+	uint16_t mode = cfg->fanout_mode;
+
+	if (!cfg->fanout)
+		return 0;
+	if (cfg->fanout_id < 0) {
+		/* First member: the kernel picks an id unused in this namespace, so
+		 * two ringcaps never share a group by accident. */
+		arg = (uint32_t)(mode | PACKET_FANOUT_FLAG_UNIQUEID) << 16;
+	} else {
+		arg = ((uint32_t)mode << 16) | (uint16_t)cfg->fanout_id;
+	}
+	if (setsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) < 0)
+		return fail(cfg, "PACKET_FANOUT", errno);
+	if (getsockopt(r->fd, SOL_PACKET, PACKET_FANOUT, &arg, &len) < 0)
+		return fail(cfg, "getsockopt(PACKET_FANOUT)", errno);
+	r->fanout_id = (int)(arg & 0xffff);
+	return 0;
+}
+
+int ring_open(struct ring *r, const struct ring_config *cfg)
+{
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->fanout_id = -1;
+	ret = iface_check(cfg->ifname, &r->ifindex, NULL, NULL);
+	if (ret) {
+		log_err("interface %s: %s", cfg->ifname,
+			ret == -ENODEV ? "no such device" : strerror(-ret));
+		return ret;
+	}
+	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (r->fd < 0)
+		return fail(cfg, "socket(AF_PACKET)", errno);
+	if ((ret = attach_filter(r, cfg)) || (ret = set_version(r, cfg)) ||
+	    (ret = request_ring(r, cfg)) || (ret = map_ring(r, cfg)) ||
+	    (ret = bind_iface(r, cfg)) || (ret = join_fanout(r, cfg)))
+		goto out_close;
+	return 0;
+out_close:
+	ring_close(r);
+	return ret;
+}
+
+void ring_close(struct ring *r)
+{
+	if (r->map)
+		munmap(r->map, r->map_len);
+	r->map = NULL;
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -1;
+}
+
+int ring_stats_update(struct ring *r)
+{
+	struct tpacket_stats_v3 st;
+	socklen_t len = sizeof(st);
+
+	if (r->fd < 0)
+		return -EBADF;
+	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
+		return -errno;
+	/* The kernel zeroes these on every read, and tp_packets already counts
+	 * tp_drops: add them up here and nowhere else. */
+	r->stats.packets += st.tp_packets;
+	r->stats.drops += st.tp_drops;
+	r->stats.freeze_q += st.tp_freeze_q_cnt;
+	return 0;
+}
+
+int ring_wait(struct ring *r, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = r->fd, .events = POLLIN | POLLRDNORM | POLLERR };
+
+	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,114 @@
+/*
+ * ring — one AF_PACKET socket with a TPACKET_V3 RX ring, its filter, its fanout
+ * membership and its statistics; plus the V3 block iterator and the cBPF
+ * filter compiler (the only code that includes <pcap.h>).
+ *
+ * Threading: a struct ring is owned by one worker thread for blocks, and by the
+ * main thread for statistics (ring_stats_update); nothing else touches it.
+ */
+#ifndef RINGCAP_RING_H
+#define RINGCAP_RING_H
+
+#include <linux/filter.h>
+#include <linux/if_packet.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- filter.c */
+
+#define FILTER_ERR_LEN 256
+
+/* A compiled classic BPF program in the kernel's format. Owns `prog.filter`. */
+struct filter {
+	struct sock_fprog prog;
+};
+
+/*
+ * Compile a tcpdump expression for Ethernet with libpcap (pcap_open_dead +
+ * pcap_compile: no privileges, no device). An empty or NULL expression gives a
+ * program that accepts everything; the program's return value is `snaplen`, so
+ * the kernel truncates for us. On error returns -EINVAL and puts libpcap's
+ * message in `err`.
+ */
+int filter_compile(struct filter *f, const char *expr, unsigned snaplen, char *err, size_t errlen);
+void filter_free(struct filter *f);
+/* Run the program in user space over one frame; true if it accepts. */
+bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
+
+/* ------------------------------------------------------------------ ring.c */
+
+struct ring_config {
+	const char *ifname;
+	uint32_t block_size;       /* bytes, power of two, >= page size */
+	uint32_t block_nr;
+	uint32_t frame_size;       /* V3 ignores it for RX, but tpacket_req3 wants it */
+	uint32_t block_timeout_ms; /* 0: let the kernel derive it */
+	const struct filter *filter;
+	uint16_t fanout_mode;      /* PACKET_FANOUT_* | flags; ignored without fanout */
+	bool fanout;
+	int fanout_id;             /* -1: ask the kernel for a unique id (first member) */
+};
+
+struct ring_stats {
+	uint64_t packets;   /* tp_packets: passed the filter, includes drops */
+	uint64_t drops;     /* tp_drops */
+	uint64_t freeze_q;  /* tp_freeze_q_cnt: times the queue froze on a user-owned block */
+};
+
+struct ring {
+	int fd;
+	int ifindex;
+	uint8_t *map;
+	size_t map_len;
+	uint32_t block_size;
+	uint32_t block_nr;
+	uint32_t cur;           /* next block to take, in ring order */
+	int fanout_id;          /* group id after joining, -1 if none */
+	struct ring_stats stats; /* 64-bit accumulation of PACKET_STATISTICS */
+};
+
+/*
+ * Open, filter, map, bind and (optionally) join the fanout group, in the order
+ * the kernel needs. Returns 0 or -errno; on failure logs one line naming the
+ * call and the interface, and leaves `r` closed. Blocks only in set-up syscalls.
+ */
+int ring_open(struct ring *r, const struct ring_config *cfg);
+/* Safe on a half-built or zeroed ring. */
+void ring_close(struct ring *r);
+/* Read PACKET_STATISTICS (which the kernel zeroes on read) and add to r->stats.
+ * The only place those counters are read. Returns 0 or -errno. */
+int ring_stats_update(struct ring *r);
+/* Wait up to timeout_ms for the current block to become ours. 0, or -errno. */
+int ring_wait(struct ring *r, int timeout_ms);
+
+/* Interface helpers for set-up: 0 or -errno (-ENODEV unknown, -ENETDOWN down). */
+int iface_check(const char *ifname, int *ifindex, uint8_t mac[6], unsigned *mtu);
+
+static inline struct tpacket_block_desc *ring_block(const struct ring *r, uint32_t i)
+{
+	return (struct tpacket_block_desc *)(r->map + (size_t)i * r->block_size);
+}
+
+/* Acquire: the packet bytes the kernel wrote are visible once we see USER. */
+static inline struct tpacket_block_desc *ring_take(const struct ring *r)
+{
+	struct tpacket_block_desc *b = ring_block(r, r->cur);
+
+	if (__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)
+		return b;
+	return NULL;
+}
+
+/* Release: our reads of the block are done before the kernel may refill it.
+ * Blocks go back strictly in ring order (the kernel waits for this exact one). */
+static inline void ring_give_back(struct ring *r, struct tpacket_block_desc *b)
+{
+	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	r->cur = (r->cur + 1 == r->block_nr) ? 0 : r->cur + 1;
+}
+
+/* ------------------------------------------------------------------ block.h */
+#include "ring/block.h"
+
+#endif

@@ -1,0 +1,386 @@
+/*
+ * ringcap — capture to disk at line rate, and answer ARP for address pools.
+ *
+ * The pipeline:
+ *
+ *   N AF_PACKET sockets, one per worker, all in one PACKET_FANOUT group; each
+ *   maps a TPACKET_V3 RX ring, and the kernel runs our classic-BPF filter
+ *   (compiled by libpcap from the tcpdump expression) before a packet is queued.
+ *        │ a retired block (many packets, one wakeup)
+ *        ▼
+ *   worker thread (pinned, one per CPU): walks the block once, runs each
+ *   handler on the whole block, gives the block back in ring order.
+ *        ├── pcap handler: reserves a byte range of the file for the block's
+ *        │   records, copies them into page-aligned staging slots; a full slot
+ *        │   is written by io_uring (O_DIRECT, registered buffers) in file order.
+ *        └── ARP handler: answers in-pool requests through its own TX ring,
+ *            one send() per block.
+ *
+ *   main thread: set-up (validate every flag → filter → rings → file → threads),
+ *   then waits for signals and reads PACKET_STATISTICS into 64-bit totals; at
+ *   the end drains the rings, closes a valid file and prints the counters.
+ *
+ * Exit status: 0 done, 1 a failure while running (full disk), 2 bad input or
+ * set-up failure (nothing is created then).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ring/ring.h"
+#include "workers/workers.h"
+#include "writer/writer.h"
+#include "workers/arp.h"
+
+struct capture {
+	struct options opt;
+	struct filter kfilter;     /* in the kernel: what any handler needs */
+	struct filter ufilter;     /* in user space: the user's expression, when it differs */
+	bool ufilter_set;
+	struct workers_ctl ctl;
+	struct worker *workers;
+	struct pcap_handler *pcap;  /* one per worker */
+	struct arp_responder *arp;  /* shared pools and MAC */
+	struct arp_worker *arpw;    /* one per worker */
+	struct writer *writer;
+	struct writer_result wres;
+	uint64_t t_start;
+};
+
+static void print_counters(const struct capture *cap, FILE *f)
+{
+	uint64_t received = 0, dropped = 0, bad = 0, captured = 0;
+
+	for (unsigned i = 0; i < cap->opt.threads; i++) {
+		received += cap->workers[i].ring.stats.packets;
+		dropped += cap->workers[i].ring.stats.drops;
+		bad += cap->workers[i].c.bad_packets;
+	}
+	captured = cap->writer || cap->opt.path ? cap->wres.packets : 0;
+	fprintf(f, "%llu packets captured\n", (unsigned long long)captured);
+	fprintf(f, "%llu packets received by filter\n", (unsigned long long)received);
+	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)dropped);
+	if (bad)
+		fprintf(f, "%llu packets skipped: ring header lied about lengths\n",
+			(unsigned long long)bad);
+	if (cap->arp)
+		arp_print_counters(cap->arp, cap->arpw, cap->opt.threads, f);
+}
+
+static int write_stats_json(const struct capture *cap, double seconds)
+{
+	FILE *f = fopen(cap->opt.stats_json, "w");
+	uint64_t received = 0, dropped = 0, freeze = 0, bad_blocks = 0, bad = 0;
+
+	if (!f) {
+		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(errno));
+		return -errno;
+	}
+	for (unsigned i = 0; i < cap->opt.threads; i++) {
+		const struct worker *w = &cap->workers[i];
+		received += w->ring.stats.packets;
+		dropped += w->ring.stats.drops;
+		freeze += w->ring.stats.freeze_q;
+		bad_blocks += w->c.bad_blocks;
+		bad += w->c.bad_packets;
+	}
+	fprintf(f, "{\n  \"interface\": \"%s\",\n  \"seconds\": %.3f,\n", cap->opt.ifname, seconds);
+	fprintf(f, "  \"captured\": %llu,\n  \"received\": %llu,\n  \"dropped\": %llu,\n",
+		(unsigned long long)cap->wres.packets, (unsigned long long)received,
+		(unsigned long long)dropped);
+	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n",
+		(unsigned long long)freeze, (unsigned long long)bad_blocks,
+		(unsigned long long)bad);
+	fprintf(f, "  \"bytes_written\": %llu,\n  \"writer\": \"%s\",\n  \"o_direct\": %s,\n",
+		(unsigned long long)cap->wres.bytes, cap->wres.backend ? cap->wres.backend : "none",
+		cap->wres.direct ? "true" : "false");
+	if (cap->arp)
+		arp_write_json(cap->arp, cap->arpw, cap->opt.threads, f);
+	fprintf(f, "  \"workers\": [\n");
+	for (unsigned i = 0; i < cap->opt.threads; i++) {
+		const struct worker *w = &cap->workers[i];
+		fprintf(f,
+			"    {\"id\": %u, \"cpu\": %d, \"received\": %llu, \"dropped\": %llu, "
+			"\"freeze_q\": %llu, \"blocks\": %llu, \"packets\": %llu, \"written\": %llu}%s\n",
+			w->id, w->cpu, (unsigned long long)w->ring.stats.packets,
+			(unsigned long long)w->ring.stats.drops,
+			(unsigned long long)w->ring.stats.freeze_q, (unsigned long long)w->c.blocks,
+			(unsigned long long)w->c.packets,
+			(unsigned long long)(cap->pcap ? cap->pcap[i].written : 0),
+			i + 1 < cap->opt.threads ? "," : "");
+	}
+	fprintf(f, "  ]\n}\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* The kernel filter admits what any handler wants; the pcap handler re-checks
+ * the user's expression only when ARP answering widened the kernel's. */
+static int compile_filters(struct capture *cap)
+{
+	struct options *o = &cap->opt;
+	char err[FILTER_ERR_LEN];
+	char *kexpr = NULL;
+	int ret;
+
+	if (o->expr) {
+		ret = filter_compile(&cap->ufilter, o->expr, o->snaplen, err, sizeof(err));
+		if (ret) {
+			log_err("bad filter expression '%s': %s", o->expr, err);
+			return 2;
+		}
+		cap->ufilter_set = true;
+	}
+	if (o->npools)
+		kexpr = arp_kernel_expression(o->pools, o->npools, o->path ? o->expr : NULL,
+					      o->path != NULL);
+	ret = filter_compile(&cap->kfilter, kexpr ? kexpr : o->expr, o->snaplen, err, sizeof(err));
+	if (ret)
+		log_err("bad filter expression '%s': %s", kexpr ? kexpr : o->expr, err);
+	xfree(kexpr);
+	return ret ? 2 : 0;
+}
+
+static int open_rings(struct capture *cap)
+{
+	const struct options *o = &cap->opt;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct ring_config rc = {
+		.ifname = o->ifname,
+		.block_size = o->block_size,
+		.block_nr = (uint32_t)(o->ring_bytes / o->block_size),
+		.frame_size = 2048,
+		.block_timeout_ms = o->block_timeout_ms,
+		.filter = &cap->kfilter,
+		.fanout_mode = o->fanout_mode,
+		.fanout = true,
+		.fanout_id = -1,
+	};
+
+	cap->workers = xcalloc(o->threads, sizeof(*cap->workers));
+	for (unsigned i = 0; i < o->threads; i++) {
+		struct worker *w = &cap->workers[i];
+		int ret;
+
+		w->id = i;
+		w->cpu = cpus > 0 ? (int)(i % (unsigned)cpus) : -1;
+		w->ctl = &cap->ctl;
+		w->ring.fd = -1;
+		ret = ring_open(&w->ring, &rc);
+		if (ret) {
+			if (ret == -EPERM)
+				log_err("capturing needs root (or CAP_NET_RAW and CAP_IPC_LOCK)");
+			return 2;
+		}
+		rc.fanout_id = w->ring.fanout_id;
+		w->pkts_cap = o->block_size / 32;
+		w->pkts = xcalloc(w->pkts_cap, sizeof(*w->pkts));
+	}
+	return 0;
+}
+
+static int open_writer(struct capture *cap)
+{
+	const struct options *o = &cap->opt;
+	struct writer_config wc = {
+		.path = o->path,
+		.snaplen = o->snaplen,
+		.nano = o->nano,
+		.backend = o->use_pwrite ? WRITER_PWRITE : WRITER_URING,
+		.chunk_size = 1u << 20,
+		.nchunks = (uint32_t)(o->staging_bytes >> 20),
+		.max_packets = o->count,
+		.direct = o->direct,
+	};
+
+	if (!o->path)
+		return 0;
+	if (writer_open(&cap->writer, &wc))
+		return 2;
+	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
+	for (unsigned i = 0; i < o->threads; i++) {
+		struct worker *w = &cap->workers[i];
+		struct pcap_handler *h = &cap->pcap[i];
+
+		h->writer = cap->writer;
+		if (cap->ufilter_set && o->npools) {
+			h->filter = &cap->ufilter;
+			h->scratch = xcalloc(w->pkts_cap, sizeof(*h->scratch));
+		}
+		w->handlers[w->nhandlers++] = (struct handler){ &pcap_handler_ops, h };
+	}
+	return 0;
+}
+
+static int open_arp(struct capture *cap)
+{
+	const struct options *o = &cap->opt;
+
+	if (!o->npools)
+		return 0;
+	cap->arp = arp_responder_new(o->ifname, o->pools, o->npools,
+				     o->arp_mac_set ? o->arp_mac : NULL);
+	if (!cap->arp)
+		return 2;
+	cap->arpw = xcalloc(o->threads, sizeof(*cap->arpw));
+	for (unsigned i = 0; i < o->threads; i++) {
+		struct worker *w = &cap->workers[i];
+
+		if (arp_worker_open(&cap->arpw[i], cap->arp, w->pkts_cap))
+			return 2;
+		w->handlers[w->nhandlers++] = (struct handler){ &arp_handler_ops, &cap->arpw[i] };
+	}
+	return 0;
+}
+
+static void update_stats(struct capture *cap)
+{
+	for (unsigned i = 0; i < cap->opt.threads; i++)
+		ring_stats_update(&cap->workers[i].ring);
+}
+
+/* Wait for a signal, the duration, or a worker asking to stop. */
+static void wait_for_end(struct capture *cap, const sigset_t *sigs)
+{
+	const struct timespec tick = { 0, 200 * 1000 * 1000 };
+
+	for (;;) {
+		int sig = sigtimedwait(sigs, NULL, &tick);
+
+		if (sig == SIGINT || sig == SIGTERM || sig == SIGUSR1)
+			break;
+		if (atomic_load(&cap->ctl.stop))
+			break;
+		if (cap->opt.duration_ns && now_ns() - cap->t_start >= cap->opt.duration_ns)
+			break;
+		update_stats(cap);
+	}
+	atomic_store(&cap->ctl.stop, true);
+}
+
+static void teardown(struct capture *cap)
+{
+	for (unsigned i = 0; cap->workers && i < cap->opt.threads; i++) {
+		ring_close(&cap->workers[i].ring);
+		xfree(cap->workers[i].pkts);
+		if (cap->pcap)
+			xfree(cap->pcap[i].scratch);
+		if (cap->arpw)
+			arp_worker_close(&cap->arpw[i]);
+	}
+	if (cap->arp)
+		arp_responder_free(cap->arp);
+	xfree(cap->arpw);
+	xfree(cap->pcap);
+	xfree(cap->workers);
+	filter_free(&cap->kfilter);
+	filter_free(&cap->ufilter);
+	cli_free(&cap->opt);
+}
+
+int main(int argc, char **argv)
+{
+	static struct capture cap;
+	sigset_t sigs;
+	bool exit_now;
+	int status = 0, ret;
+	unsigned started = 0;
+
+	log_set_program("ringcap");
+	ret = cli_parse(&cap.opt, argc, argv, &exit_now);
+	if (ret || exit_now)
+		return ret;
+
+	/* Signals are taken only by main's sigtimedwait; threads inherit the mask.
+	 * A shell starts background jobs with SIGINT ignored, and an ignored
+	 * signal is discarded even while blocked: restore the default first. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	cap.ctl.main_thread = pthread_self();
+	cap.ctl.drain_ms = 2 * cap.opt.block_timeout_ms + 50;
+
+	ret = compile_filters(&cap);
+	if (!ret) {
+		uint8_t mac[6];
+		unsigned mtu;
+
+		ret = iface_check(cap.opt.ifname, NULL, mac, &mtu);
+		if (ret == -ENODEV)
+			log_err("bad interface '%s': no such device", cap.opt.ifname);
+		else if (ret == -ENETDOWN)
+			log_err("bad interface '%s': interface is down", cap.opt.ifname);
+		else if (ret)
+			log_err("bad interface '%s': %s", cap.opt.ifname, strerror(-ret));
+		ret = ret ? 2 : 0;
+	}
+	if (!ret)
+		ret = open_rings(&cap);
+	if (!ret)
+		ret = open_arp(&cap);
+	if (!ret)
+		ret = open_writer(&cap);
+	if (ret) {
+		status = ret;
+		goto out;
+	}
+
+	cap.t_start = now_ns();
+	for (; started < cap.opt.threads; started++) {
+		if (worker_start(&cap.workers[started])) {
+			log_err("cannot start worker %u", started);
+			status = 1;
+			atomic_store(&cap.ctl.stop, true);
+			break;
+		}
+	}
+	if (!cap.opt.quiet)
+		fprintf(stderr,
+			"ringcap: listening on %s, link-type EN10MB (Ethernet), snapshot length %u "
+			"bytes; %u workers, fanout %s, %llu KiB ring each\n",
+			cap.opt.ifname, cap.opt.snaplen, cap.opt.threads, cap.opt.fanout_name,
+			(unsigned long long)(cap.opt.ring_bytes >> 10));
+	if (!status)
+		wait_for_end(&cap, &sigs);
+	for (unsigned i = 0; i < started; i++)
+		worker_join(&cap.workers[i]);
+	update_stats(&cap);
+	if (cap.writer) {
+		ret = writer_close(cap.writer, &cap.wres);
+		cap.writer = NULL;
+		if (ret) {
+			log_err("writing %s failed: %s; the file keeps the %llu packets before the "
+				"failure", cap.opt.path, strerror(-ret),
+				(unsigned long long)cap.wres.packets);
+			status = 1;
+		}
+	}
+	for (unsigned i = 0; i < started; i++) {
+		int err = cap.workers[i].error;
+		/* a write error is the writer's to report, once */
+		if (err && err != cap.wres.error) {
+			log_err("worker %u: %s", i, strerror(-err));
+			status = 1;
+		}
+	}
+	print_counters(&cap, stderr);
+	if (cap.opt.stats_json &&
+	    write_stats_json(&cap, (double)(now_ns() - cap.t_start) / 1e9))
+		status = status ? status : 1;
+out:
+	if (cap.writer) {
+		/* set-up failed after the file was made: leave nothing half-written */
+		writer_close(cap.writer, &cap.wres);
+		unlink(cap.opt.path);
+	}
+	teardown(&cap);
+	return status;
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The one test runner: unit binaries (no privileges) then integration scripts (root, netns).
+# Each test runs under a time limit; exit 0 pass, 77 skip, anything else fail.
+# Ends with the line "N passed, N failed, N skipped" and exits non-zero on any failure.
+#   tests/run.sh BUILD_DIR [NAME_FILTER]
+set -u
+BUILD=${1:-build}
+FILTER=${2:-}
+export BUILD
+BUILD=$(cd "$BUILD" && pwd) || { echo "run.sh: no build dir '$1'"; exit 2; }
+cd "$(dirname "$0")/.." || exit 2
+
+pass=0 failed=0 skipped=0 failures=()
+log_dir=$(mktemp -d /tmp/ringcap-tests.XXXXXX)
+
+run_one() { # name limit_seconds cmd...
+	local name=$1 limit=$2; shift 2
+	[ -n "$FILTER" ] && [[ $name != *$FILTER* ]] && return
+	local t0=$SECONDS
+	timeout -k 5 "$limit" "$@" >"$log_dir/$name.log" 2>&1
+	local rc=$?
+	local dt=$((SECONDS - t0))
+	case $rc in
+	0) pass=$((pass + 1)); printf 'PASS  %-34s %3ds\n' "$name" "$dt" ;;
+	77) skipped=$((skipped + 1)); printf 'SKIP  %-34s %3ds  %s\n' "$name" "$dt" "$(tail -n1 "$log_dir/$name.log")" ;;
+	*) failed=$((failed + 1)); failures+=("$name")
+	   [ $rc -eq 124 ] && echo "(timed out after ${limit}s)" >>"$log_dir/$name.log"
+	   printf 'FAIL  %-34s %3ds  (exit %d)\n' "$name" "$dt" "$rc"
+	   sed 's/^/      | /' "$log_dir/$name.log" | tail -n 40 ;;
+	esac
+}
+
+for t in "$BUILD"/tests/*; do
+	[ -x "$t" ] && [ -f "$t" ] || continue
+	run_one "unit/$(basename "$t")" 60 "$t"
+done
+for t in tests/integ/*.sh; do
+	[ -f "$t" ] || continue
+	run_one "integ/$(basename "$t" .sh)" 240 bash "$t"
+done
+
+rm -rf "$log_dir"
+echo "$pass passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

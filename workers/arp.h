@@ -1,0 +1,84 @@
+/*
+ * The ARP handler: answers ARP requests whose target lies in the configured
+ * pools with our MAC, from inside the capture pipeline. Requests reach it
+ * through the kernel prefilter (arp_kernel_expression); replies leave through
+ * a PACKET_TX_RING of the worker's own, on a socket bound for sending only,
+ * with one send() per block that had requests.
+ */
+#ifndef RINGCAP_ARP_H
+#define RINGCAP_ARP_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "ring/txring.h"
+#include "workers/workers.h"
+
+#define ARP_FRAME_LEN 42   /* Ethernet + ARP for IPv4 over Ethernet */
+#define ARP_REPLY_LEN 60   /* padded to the Ethernet minimum, with zeros */
+
+/* Read-only after arp_responder_new: shared by all workers. */
+struct arp_responder {
+	struct arp_pool_range *pools; /* sorted, merged */
+	unsigned npools;
+	uint8_t mac[6];
+	int ifindex;
+	char ifname[16];
+};
+
+/* Per worker: written by its thread only. */
+struct arp_counters {
+	uint64_t requests;        /* ARP requests for a pool address (answered or not) */
+	uint64_t replies;         /* replies queued on the TX ring and sent */
+	uint64_t probes;          /* of the replies: answers to probes (sender 0.0.0.0) */
+	uint64_t tx_full;         /* replies lost: the TX ring had no free frame */
+	uint64_t ign_out_of_pool; /* requests for addresses outside every pool */
+	uint64_t ign_not_request; /* ARP replies and other opcodes */
+	uint64_t ign_gratuitous;  /* sender address == target address */
+	uint64_t ign_own;         /* sent by our own MAC */
+	uint64_t ign_malformed;   /* not IPv4-over-Ethernet, or truncated */
+} __attribute__((aligned(CACHELINE)));
+
+struct arp_worker {
+	const struct arp_responder *r;
+	struct txring tx;
+	struct arp_counters c;
+};
+
+/* Build the shared state; `mac` NULL means the interface's own. NULL on error
+ * (one line logged). Set-up phase. */
+struct arp_responder *arp_responder_new(const char *ifname, const struct arp_pool_range *pools,
+					unsigned npools, const uint8_t *mac);
+void arp_responder_free(struct arp_responder *r);
+
+/* True if `ip` (host order) lies in a pool. Binary search; pure. */
+bool arp_in_pools(const struct arp_responder *r, uint32_t ip);
+
+/*
+ * The tcpdump expression for the kernel prefilter: ARP requests (Ethernet,
+ * IPv4, hlen 6, plen 4, op 1) with a target in a pool, or'ed with the user's
+ * expression when capturing. NULL when capturing everything (no user
+ * expression: the kernel must pass all anyway). Caller frees.
+ */
+char *arp_kernel_expression(const struct arp_pool_range *pools, unsigned npools,
+			    const char *user_expr, bool capture);
+
+/*
+ * Decide on one frame and, if it deserves a reply, build it in `reply`
+ * (ARP_REPLY_LEN bytes). Returns true when a reply was built; counts the
+ * outcome in *c. Pure: the unit tests and the classic responder use it too.
+ */
+bool arp_build_reply(const struct arp_responder *r, const uint8_t *frame, uint32_t caplen,
+		     uint8_t reply[ARP_REPLY_LEN], struct arp_counters *c);
+
+int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r, unsigned max_pkts);
+void arp_worker_close(struct arp_worker *aw);
+extern const struct handler_ops arp_handler_ops;
+
+void arp_print_counters(const struct arp_responder *r, const struct arp_worker *aw, unsigned n,
+			FILE *f);
+void arp_write_json(const struct arp_responder *r, const struct arp_worker *aw, unsigned n,
+		    FILE *f);
+
+#endif

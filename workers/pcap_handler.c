@@ -1,0 +1,43 @@
+/* The pcap handler: one writer_append per block. When the kernel filter also
+ * admits packets only another handler wants (ARP requests for the pools), the
+ * user's own expression is run here so the file holds exactly what it says. */
+#include "workers/workers.h"
+#include "writer/writer.h"
+
+static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
+{
+	struct pcap_handler *h = ctx;
+	const struct pkt_view *keep = pkts;
+	int ret;
+
+	if (h->filter) {
+		unsigned k = 0;
+
+		for (unsigned i = 0; i < n; i++)
+			if (filter_match(h->filter, pkts[i].data, pkts[i].caplen, pkts[i].len))
+				h->scratch[k++] = pkts[i];
+		h->filtered_out += n - k;
+		keep = h->scratch;
+		n = k;
+	}
+	if (!n)
+		return 0;
+	ret = writer_append(h->writer, keep, n);
+	if (ret < 0)
+		return ret;
+	h->written += (unsigned)ret;
+	return 0;
+}
+
+static bool pcap_done(void *ctx)
+{
+	const struct pcap_handler *h = ctx;
+
+	return writer_full(h->writer);
+}
+
+const struct handler_ops pcap_handler_ops = {
+	.name = "pcap",
+	.on_block = pcap_on_block,
+	.done = pcap_done,
+};

@@ -1,0 +1,123 @@
+/* The block loop. Poll only while the current block still belongs to the
+ * kernel; otherwise take it, run the handlers, give it back, move on. */
+#include <errno.h>
+#include <string.h>
+
+#include "workers/workers.h"
+
+#define POLL_MS 50
+
+void workers_request_stop(struct workers_ctl *ctl)
+{
+	if (!atomic_exchange(&ctl->stop, true))
+		pthread_kill(ctl->main_thread, SIGUSR1);
+}
+
+static bool handlers_done(const struct worker *w)
+{
+	for (unsigned i = 0; i < w->nhandlers; i++)
+		if (w->handlers[i].ops->done && w->handlers[i].ops->done(w->handlers[i].ctx))
+			return true;
+	return false;
+}
+
+/* Walk one block into w->pkts; a lying header ends the walk and is counted. */
+static unsigned walk_block(struct worker *w, const struct tpacket_block_desc *b)
+{
+	struct block_iter it;
+	unsigned n = 0;
+
+	block_iter_init(&it, b, w->ring.block_size);
+	while (n < w->pkts_cap && block_iter_next(&it, &w->pkts[n]))
+		n++;
+	if (it.lied || n < b->hdr.bh1.num_pkts) {
+		w->c.bad_blocks++;
+		w->c.bad_packets += b->hdr.bh1.num_pkts - n;
+	}
+	return n;
+}
+
+static int run_handlers(struct worker *w, unsigned n)
+{
+	for (unsigned i = 0; i < w->nhandlers; i++) {
+		int ret = w->handlers[i].ops->on_block(w->handlers[i].ctx, w->pkts, n);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void worker_run(struct worker *w)
+{
+	uint64_t deadline = 0;
+
+	for (;;) {
+		struct tpacket_block_desc *b = ring_take(&w->ring);
+		unsigned n;
+		int ret;
+
+		if (!b) {
+			if (atomic_load_explicit(&w->ctl->stop, memory_order_relaxed)) {
+				/* Drain: the kernel retires a partly filled block only
+				 * after its timeout, so wait that long before leaving. */
+				if (!deadline)
+					deadline = now_ns() + (uint64_t)w->ctl->drain_ms * 1000000;
+				else if (now_ns() > deadline)
+					break;
+			}
+			ret = ring_wait(&w->ring, POLL_MS);
+			if (ret) {
+				w->error = ret;
+				break;
+			}
+			continue;
+		}
+		n = walk_block(w, b);
+		ret = run_handlers(w, n);
+		ring_give_back(&w->ring, b);
+		w->c.blocks++;
+		w->c.packets += n;
+		if (ret) {
+			w->error = ret;
+			workers_request_stop(w->ctl);
+			break;
+		}
+		if (handlers_done(w)) {
+			workers_request_stop(w->ctl);
+			break;
+		}
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	sigset_t all;
+
+	/* Signals belong to main's sigwait loop. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	if (w->cpu >= 0 && pin_to_cpu(w->cpu))
+		log_warn("worker %u: cannot pin to CPU %d", w->id, w->cpu);
+	if (alloc_thread_arena())
+		log_warn("worker %u: no allocator arena of its own", w->id);
+	worker_run(w);
+	return NULL;
+}
+
+int worker_start(struct worker *w)
+{
+	int ret = pthread_create(&w->thread, NULL, worker_main, w);
+
+	if (ret)
+		return -ret;
+	w->started = true;
+	return 0;
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	w->started = false;
+}

@@ -1,0 +1,87 @@
+/*
+ * workers — one thread per capture socket. A worker owns its ring: it takes
+ * retired TPACKET_V3 blocks in ring order, walks each block once into an array
+ * of packet views, runs every handler on that array, and gives the block back.
+ * Handlers (pcap writing, ARP answering) see whole blocks, so their syscalls
+ * and locks are per block, never per packet.
+ */
+#ifndef RINGCAP_WORKERS_H
+#define RINGCAP_WORKERS_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ring/ring.h"
+#include "util/util.h"
+
+#define WORKER_MAX_HANDLERS 4
+
+/* What a worker runs on each block. on_block is called from the worker's thread
+ * only, with the packets still in the ring (valid until it returns). Return 0,
+ * or -errno to stop the capture (the error is reported by main). */
+struct handler_ops {
+	const char *name;
+	int (*on_block)(void *ctx, const struct pkt_view *pkts, unsigned n);
+	/* Optional: true when this handler wants the capture to end (-c reached). */
+	bool (*done)(void *ctx);
+};
+
+struct handler {
+	const struct handler_ops *ops;
+	void *ctx;
+};
+
+/* Written by the worker only, read by main for totals: one cache line each. */
+struct worker_counters {
+	uint64_t blocks;
+	uint64_t packets;      /* packets walked in those blocks */
+	uint64_t bad_blocks;   /* blocks whose packet headers lied about lengths */
+	uint64_t bad_packets;  /* packets skipped in those blocks */
+} __attribute__((aligned(CACHELINE)));
+
+/* Shared by main and all workers. */
+struct workers_ctl {
+	atomic_bool stop;       /* set by main on a signal, or by a worker */
+	pthread_t main_thread;  /* gets SIGUSR1 when a worker ends the capture */
+	uint32_t drain_ms;      /* after stop, keep taking retired blocks this long */
+};
+
+struct worker {
+	unsigned id;
+	int cpu;                /* -1: not pinned */
+	struct ring ring;
+	struct handler handlers[WORKER_MAX_HANDLERS];
+	unsigned nhandlers;
+	struct workers_ctl *ctl;
+	struct pkt_view *pkts;
+	unsigned pkts_cap;
+	pthread_t thread;
+	bool started;
+	int error;              /* -errno from a handler, read after join */
+	struct worker_counters c;
+};
+
+/* Ask every worker and main to stop (any thread). */
+void workers_request_stop(struct workers_ctl *ctl);
+
+/* The block loop, callable directly (tests) or as a thread via worker_start. */
+void worker_run(struct worker *w);
+int worker_start(struct worker *w);
+void worker_join(struct worker *w);
+
+/* The pcap handler: writes each packet (optionally only those `filter`
+ * accepts, when the kernel filter also admits traffic for other handlers). */
+struct writer;
+struct pcap_handler {
+	struct writer *writer;
+	const struct filter *filter;  /* NULL: everything the kernel delivered */
+	struct pkt_view *scratch;     /* filtered subset, sized like the block array */
+	uint64_t written;
+	uint64_t filtered_out;
+};
+extern const struct handler_ops pcap_handler_ops;
+
+#endif

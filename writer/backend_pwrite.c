@@ -1,0 +1,48 @@
+/* The plain backend: pwrite in the thread that completed the slot. It is the
+ * fallback where io_uring is refused and the oracle the tests compare with. */
+#include <errno.h>
+#include <unistd.h>
+
+#include "writer/writer_impl.h"
+
+static int pwrite_init(struct writer *w)
+{
+	(void)w;
+	return 0;
+}
+
+static int pwrite_submit(struct writer *w, uint32_t s)
+{
+	struct writer_slot *sl = &w->slots[s];
+	const uint8_t *buf = slot_buf(w, s);
+	int res = 0;
+
+	pthread_mutex_lock(&w->sq_lock);
+	writer_prealloc(w, sl->wr_off, sl->wr_len);
+	pthread_mutex_unlock(&w->sq_lock);
+	while (sl->wr_done < sl->wr_len) {
+		ssize_t n = pwrite(w->fd, buf + sl->wr_done, sl->wr_len - sl->wr_done,
+				   (off_t)(sl->wr_off + sl->wr_done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			res = n < 0 ? -errno : -EIO;
+			break;
+		}
+		sl->wr_done += (uint32_t)n; /* a short write: go on from there */
+	}
+	writer_slot_done(w, s, res ? res : (int)sl->wr_done);
+	return 0;
+}
+
+static void pwrite_fini(struct writer *w)
+{
+	(void)w;
+}
+
+const struct writer_ops writer_pwrite_ops = {
+	.name = "pwrite",
+	.init = pwrite_init,
+	.submit = pwrite_submit,
+	.fini = pwrite_fini,
+};

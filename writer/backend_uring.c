@@ -1,0 +1,157 @@
+/*
+ * The io_uring backend. Workers submit under sq_lock (once per staging slot,
+ * i.e. per MiB, never per packet); one reaper thread owns the completion queue,
+ * requeues short writes and hands finished slots to writer_slot_done(). Queue
+ * depth is bounded by the number of slots: a slot has at most one write in
+ * flight. The staging area is registered once, so writes are WRITE_FIXED.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#include "writer/writer_impl.h"
+
+#define REAPER_STOP UINT64_MAX
+
+/* Queue the rest of slot s's write. Under sq_lock. */
+static int queue_write(struct writer *w, uint32_t s)
+{
+	struct writer_slot *sl = &w->slots[s];
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->uring);
+	uint8_t *buf = slot_buf(w, s) + sl->wr_done;
+	unsigned len = sl->wr_len - sl->wr_done;
+	uint64_t off = sl->wr_off + sl->wr_done;
+	int ret;
+
+	if (!sqe)
+		return -EBUSY; /* cannot happen: depth >= 2 x slots */
+	if (w->fixed_bufs)
+		io_uring_prep_write_fixed(sqe, w->fd, buf, len, off, 0);
+	else
+		io_uring_prep_write(sqe, w->fd, buf, len, off);
+	io_uring_sqe_set_data64(sqe, s);
+	ret = io_uring_submit(&w->uring);
+	return ret < 0 ? ret : 0;
+}
+
+static int uring_submit(struct writer *w, uint32_t s)
+{
+	int ret;
+
+	pthread_mutex_lock(&w->sq_lock);
+	writer_prealloc(w, w->slots[s].wr_off, w->slots[s].wr_len);
+	ret = queue_write(w, s);
+	if (!ret)
+		w->in_flight++;
+	pthread_mutex_unlock(&w->sq_lock);
+	return ret;
+}
+
+/* One completion: 0 while the slot still has bytes to write, else the slot's
+ * final result (bytes or -errno). */
+static int on_completion(struct writer *w, uint32_t s, int res)
+{
+	struct writer_slot *sl = &w->slots[s];
+	int ret;
+
+	if (res == -EINTR || res == -EAGAIN)
+		res = 0;
+	else if (res == 0)
+		return -EIO; /* no progress and no error: do not spin */
+	else if (res < 0)
+		return res;
+	sl->wr_done += (uint32_t)res;
+	if (sl->wr_done >= sl->wr_len)
+		return (int)sl->wr_done;
+	pthread_mutex_lock(&w->sq_lock);
+	ret = queue_write(w, s); /* short write: resubmit the rest */
+	pthread_mutex_unlock(&w->sq_lock);
+	return ret ? ret : 0;
+}
+
+static void *reaper_main(void *arg)
+{
+	struct writer *w = arg;
+	struct io_uring_cqe *cqe;
+
+	for (;;) {
+		int ret = io_uring_wait_cqe(&w->uring, &cqe);
+		uint64_t tag;
+		int res;
+
+		if (ret == -EINTR)
+			continue;
+		if (ret < 0) {
+			log_err("io_uring_wait_cqe: %s", strerror(-ret));
+			break;
+		}
+		tag = io_uring_cqe_get_data64(cqe);
+		res = cqe->res;
+		io_uring_cqe_seen(&w->uring, cqe);
+		if (tag == REAPER_STOP)
+			break;
+		res = on_completion(w, (uint32_t)tag, res);
+		if (res == 0)
+			continue;
+		writer_slot_done(w, (uint32_t)tag, res);
+		pthread_mutex_lock(&w->sq_lock);
+		if (--w->in_flight == 0)
+			pthread_cond_broadcast(&w->idle);
+		pthread_mutex_unlock(&w->sq_lock);
+	}
+	return NULL;
+}
+
+static int uring_init(struct writer *w)
+{
+	struct iovec iov = { .iov_base = w->area, .iov_len = w->area_len };
+	unsigned depth = 2 * w->cfg.nchunks;
+	int ret;
+
+	if (depth > 4096)
+		depth = 4096;
+	ret = io_uring_queue_init(depth, &w->uring, 0);
+	if (ret < 0)
+		return ret;
+	w->uring_up = true;
+	/* Registered buffers spare the kernel a page walk per write; if pinning
+	 * is refused (memlock), plain writes still work. */
+	w->fixed_bufs = io_uring_register_buffers(&w->uring, &iov, 1) == 0;
+	ret = -pthread_create(&w->reaper, NULL, reaper_main, w);
+	if (ret) {
+		io_uring_queue_exit(&w->uring);
+		w->uring_up = false;
+		return ret;
+	}
+	w->reaper_up = true;
+	return 0;
+}
+
+static void uring_fini(struct writer *w)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!w->uring_up)
+		return;
+	pthread_mutex_lock(&w->sq_lock);
+	while (w->in_flight)
+		pthread_cond_wait(&w->idle, &w->sq_lock);
+	sqe = io_uring_get_sqe(&w->uring);
+	if (sqe) {
+		io_uring_prep_nop(sqe);
+		io_uring_sqe_set_data64(sqe, REAPER_STOP);
+		io_uring_submit(&w->uring);
+	}
+	pthread_mutex_unlock(&w->sq_lock);
+	if (w->reaper_up)
+		pthread_join(w->reaper, NULL);
+	io_uring_queue_exit(&w->uring);
+	w->uring_up = false;
+}
+
+const struct writer_ops writer_uring_ops = {
+	.name = "io_uring",
+	.init = uring_init,
+	.submit = uring_submit,
+	.fini = uring_fini,
+};

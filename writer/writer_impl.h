@@ -1,0 +1,87 @@
+/* Private to writer/: the shared stream state and the backend ops table. */
+#ifndef RINGCAP_WRITER_IMPL_H
+#define RINGCAP_WRITER_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <liburing.h>
+
+#include "util/util.h"
+#include "writer/writer.h"
+
+struct writer;
+
+/* A backend writes whole slots. submit() may complete inline (pwrite) or later
+ * (io_uring); either way it ends in writer_slot_done(). */
+struct writer_ops {
+	const char *name;
+	int (*init)(struct writer *w);
+	/* Write slot `s`'s pending range; any thread. 0 or -errno. */
+	int (*submit)(struct writer *w, uint32_t s);
+	/* Stop the backend once nothing is in flight. */
+	void (*fini)(struct writer *w);
+};
+
+extern const struct writer_ops writer_uring_ops;
+extern const struct writer_ops writer_pwrite_ops;
+
+struct writer_slot {
+	_Atomic uint64_t chunk;    /* chunk this slot holds or may be filled for */
+	_Atomic uint32_t filled;   /* bytes copied in for that chunk */
+	/* Last record boundary inside the chunk and the packet count there;
+	 * under w->lock. Lets an error truncate to a whole record. */
+	uint64_t bound_off;
+	uint64_t bound_pkts;
+	/* The write in progress: file offset, length and how much is done. */
+	uint64_t wr_off;
+	uint32_t wr_len;
+	uint32_t wr_done;
+	bool done;                 /* written; waiting for earlier chunks to finish */
+} __attribute__((aligned(CACHELINE)));
+
+struct writer {
+	const struct writer_ops *ops;
+	struct writer_config cfg;
+	int fd;
+	bool regular;              /* a regular file: fallocate and ftruncate apply */
+	bool direct;               /* opened with O_DIRECT */
+	uint8_t *area;             /* nchunks * chunk_size, mapped twice in a row */
+	size_t area_len;
+	struct writer_slot *slots;
+
+	pthread_mutex_t lock;      /* reservations, slot release, errors */
+	pthread_cond_t slot_free;
+	uint64_t next_off;         /* next byte of the file to hand out */
+	uint64_t pkts_reserved;
+	uint64_t released;         /* chunks written and released, in order */
+	uint64_t good_off;         /* last whole record fully on disk */
+	uint64_t good_pkts;
+	int error;                 /* first write error, -errno */
+	_Atomic bool full;
+
+	pthread_mutex_t sq_lock;   /* backend submission side */
+	uint64_t falloc_end;
+	bool falloc_off;            /* the file system refused fallocate */
+	unsigned in_flight;        /* under sq_lock */
+	pthread_cond_t idle;
+
+	/* io_uring backend */
+	struct io_uring uring;
+	bool uring_up;
+	bool fixed_bufs;
+	pthread_t reaper;
+	bool reaper_up;
+};
+
+static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
+{
+	return w->area + (size_t)s * w->cfg.chunk_size;
+}
+
+/* Called by a backend when slot `s`'s write has finished with `res` (bytes or
+ * -errno). Handles the error and in-order release. Takes w->lock. */
+void writer_slot_done(struct writer *w, uint32_t s, int res);
+/* Extend the preallocation ahead of [off, off+len); under sq_lock. */
+void writer_prealloc(struct writer *w, uint64_t off, uint32_t len);
+
+#endif
