@@ -134,7 +134,8 @@ int cli_parse_pool(const char *s, struct arp_pool_range *r)
 		if (parse_ipv4(buf, &a) || parse_u64(sep + 1, 0, 32, &len))
 			return -EINVAL;
 		if (len == 0) {
-			a = 0;
+			if (a)
+				return -ERANGE;
 			b = UINT32_MAX;
 		} else {
 			uint32_t mask = len == 32 ? UINT32_MAX : ~(UINT32_MAX >> len);
@@ -283,7 +284,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 
 	set_defaults(o);
 	*exit_now = false;
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+i:w:s:c:B:T:qh", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
@@ -297,9 +298,13 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			return 0;
 		}
 		if (opt == '?' || opt == ':') {
-			const char *name = optopt ? (char[]){ '-', (char)optopt, 0 } : argv[optind - 1];
-			log_err("bad option '%s'%s (see --help)", name,
-				opt == ':' || (optopt && strchr("iwscBT", optopt)) ? ": needs a value" : "");
+			/* optopt is a letter for short options, our enum for long ones */
+			bool letter = optopt > 0 && optopt < 128;
+			char shortname[3] = { '-', (char)(letter ? optopt : 0), 0 };
+			const char *name = letter ? shortname : argv[optind - 1];
+			bool needs = (letter && strchr("iwscBT", optopt)) || optopt >= OPT_BLOCK_SIZE;
+
+			log_err("bad option '%s'%s (see --help)", name, needs ? ": needs a value" : "");
 			return 2;
 		}
 		ret = parse_one(o, opt, optarg);

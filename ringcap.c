@@ -170,11 +170,8 @@ static int open_rings(struct capture *cap)
 		w->ctl = &cap->ctl;
 		w->ring.fd = -1;
 		ret = ring_open(&w->ring, &rc);
-		if (ret) {
-			if (ret == -EPERM)
-				log_err("capturing needs root (or CAP_NET_RAW and CAP_IPC_LOCK)");
+		if (ret)
 			return 2;
-		}
 		rc.fanout_id = w->ring.fanout_id;
 		w->pkts_cap = o->block_size / 32;
 		w->pkts = xcalloc(w->pkts_cap, sizeof(*w->pkts));

@@ -42,15 +42,24 @@ static inline void block_iter_init(struct block_iter *it, const struct tpacket_b
 	it->left = h->num_pkts;
 	it->off = h->offset_to_first_pkt;
 	it->lied = false;
+	if (!it->left)
+		return;
+	/* blk_len covers the header and every packet: anything outside
+	 * [first packet header, block size] is a lie, and must not be used to
+	 * compute a bound (it would wrap). */
 	if (h->blk_len > block_size)
-		it->size = block_size; /* never trust blk_len beyond the mapping */
-	else if (h->blk_len)
+		goto lied;
+	if (h->blk_len)
 		it->size = h->blk_len;
-	if (it->left && (it->off < sizeof(struct tpacket_block_desc) ||
-			 it->off > it->size - sizeof(struct tpacket3_hdr))) {
-		it->lied = true;
-		it->left = 0;
-	}
+	if (it->size < sizeof(struct tpacket_block_desc) + sizeof(struct tpacket3_hdr))
+		goto lied;
+	if (it->off < sizeof(struct tpacket_block_desc) ||
+	    it->off > it->size - sizeof(struct tpacket3_hdr))
+		goto lied;
+	return;
+lied:
+	it->lied = true;
+	it->left = 0;
 }
 
 /* Next packet of the block into *p; false at the end or when a header lies. */

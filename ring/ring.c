@@ -192,6 +192,11 @@ int ring_open(struct ring *r, const struct ring_config *cfg)
 		return ret;
 	}
 	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (r->fd < 0 && errno == EPERM) {
+		log_err("socket(AF_PACKET) on %s: capturing needs root (or CAP_NET_RAW)",
+			cfg->ifname);
+		return -EPERM;
+	}
 	if (r->fd < 0)
 		return fail(cfg, "socket(AF_PACKET)", errno);
 	if ((ret = attach_filter(r, cfg)) || (ret = set_version(r, cfg)) ||

@@ -16,17 +16,17 @@ log_dir=$(mktemp -d /tmp/ringcap-tests.XXXXXX)
 run_one() { # name limit_seconds cmd...
 	local name=$1 limit=$2; shift 2
 	[ -n "$FILTER" ] && [[ $name != *$FILTER* ]] && return
-	local t0=$SECONDS
-	timeout -k 5 "$limit" "$@" >"$log_dir/$name.log" 2>&1
+	local t0=$SECONDS log="$log_dir/${name//\//_}.log"
+	timeout -k 5 "$limit" "$@" >"$log" 2>&1
 	local rc=$?
 	local dt=$((SECONDS - t0))
 	case $rc in
 	0) pass=$((pass + 1)); printf 'PASS  %-34s %3ds\n' "$name" "$dt" ;;
-	77) skipped=$((skipped + 1)); printf 'SKIP  %-34s %3ds  %s\n' "$name" "$dt" "$(tail -n1 "$log_dir/$name.log")" ;;
+	77) skipped=$((skipped + 1)); printf 'SKIP  %-34s %3ds  %s\n' "$name" "$dt" "$(tail -n1 "$log")" ;;
 	*) failed=$((failed + 1)); failures+=("$name")
-	   [ $rc -eq 124 ] && echo "(timed out after ${limit}s)" >>"$log_dir/$name.log"
+	   [ $rc -eq 124 ] && echo "(timed out after ${limit}s)" >>"$log"
 	   printf 'FAIL  %-34s %3ds  (exit %d)\n' "$name" "$dt" "$rc"
-	   sed 's/^/      | /' "$log_dir/$name.log" | tail -n 40 ;;
+	   sed 's/^/      | /' "$log" | tail -n 40 ;;
 	esac
 }
 

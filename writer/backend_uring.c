@@ -54,7 +54,10 @@ static int on_completion(struct writer *w, uint32_t s, int res)
 	struct writer_slot *sl = &w->slots[s];
 	int ret;
 
-	if (res == -EINTR || res == -EAGAIN)
+	/* -ECANCELED: the worker thread that submitted this write has exited
+	 * (io_uring cancels a task's punted requests when it exits). The
+	 * reaper lives until close, so it submits the rest again as its own. */
+	if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
 		res = 0;
 	else if (res == 0)
 		return -EIO; /* no progress and no error: do not spin */

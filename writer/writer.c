@@ -204,6 +204,11 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&pkts[i], snap);
 	off = w->next_off;
 	end = off + bytes;
+	/* A range spanning more slots than exist could never be granted. */
+	if (n && (end - 1) / cs - off / cs + 1 > w->cfg.nchunks) {
+		ret = -EMSGSIZE;
+		goto out_unlock;
+	}
 	w->next_off = end;
 	w->pkts_reserved += n;
 	pkts_at_end = w->pkts_reserved;

@@ -23,7 +23,7 @@ testbed_down() {
 }
 
 testbed_up() {
-	trap 'testbed_down; ${TB_EXTRA_CLEANUP:-true}' EXIT
+	trap 'testbed_down; eval "${TB_EXTRA_CLEANUP:-true}"' EXIT
 	trap 'exit 130' INT TERM
 	ip netns add "$NS_A" || return 1
 	ip netns add "$NS_B" || return 1
@@ -50,3 +50,49 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+
+# One line per packet: its bytes in hex, no timestamp. Sorted output of two
+# files compares packet multisets, independent of order across workers.
+#   pcap_hexlines FILE [tcpdump filter...]
+pcap_hexlines() {
+	local f=$1; shift
+	tcpdump -r "$f" -nn -t -xx "$@" 2>/dev/null | awk '
+		/^\t0x[0-9a-f]+:/ { sub(/^\t0x[0-9a-f]+:[ ]+/, ""); gsub(/ /, ""); cur = cur $0; next }
+		{ if (started) print cur; cur = ""; started = 1 }
+		END { if (started) print cur }'
+}
+
+# Count of records libpcap reads from FILE (tcpdump -r), "ERR" if it complains.
+pcap_count() {
+	local out
+	out=$(tcpdump -r "$1" -nn -q 2>&1 >/dev/null | grep -v '^reading from file') && true
+	if [ -n "$out" ]; then echo "ERR: $out"; return 1; fi
+	tcpdump -r "$1" -nn -q 2>/dev/null | wc -l
+}
+
+# Start ringcap in namespace B in the background; sets RC_PID, waits until it
+# listens. ip netns exec execs, so RC_PID is ringcap itself and SIGINT reaches it.
+#   ringcap_start LOGFILE ringcap-args...
+ringcap_start() {
+	local log=$1; shift
+	ip netns exec "$NS_B" "$BUILD/ringcap" "$@" 2>"$log" &
+	RC_PID=$!
+	for _ in $(seq 100); do
+		grep -q "listening on" "$log" && return 0
+		kill -0 "$RC_PID" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# SIGINT ringcap and wait for it; sets RC_STATUS.
+ringcap_stop() {
+	kill -INT "$RC_PID" 2>/dev/null
+	wait "$RC_PID"
+	RC_STATUS=$?
+}
+
+# The number before a counter line of ringcap's exit report.
+counter() { # LOG "packets captured"
+	awk -v k="$2" 'index($0, k) { print $1; exit }' "$1"
+}

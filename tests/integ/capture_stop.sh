@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Ways a capture ends: -c N writes exactly N records and exits 0 by itself;
+# --duration ends it by itself; SIGTERM ends it with a valid file. Also the
+# nanosecond magic and a snaplen that cuts packets.
+source "$(dirname "$0")/../lib/testbed.sh"
+need_root
+need_cmd tcpdump
+testbed_up || fail "testbed"
+dir=$(mktemp -d); TB_EXTRA_CLEANUP="rm -rf $dir"
+
+# -c: exits on its own after exactly 1000 of the 5000 frames, with -T 2.
+ringcap_start "$dir/c.log" -i "$IF_B" -w "$dir/c.pcap" -T 2 -c 1000 || fail "start"
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 5000 -s 100 --flows 8 -r 20000 -q --duration 10
+for _ in $(seq 50); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$RC_PID" 2>/dev/null && fail "-c 1000 did not end the capture"
+wait "$RC_PID"; rc=$?
+[ $rc -eq 0 ] || fail "-c exit $rc: $(cat "$dir/c.log")"
+[ "$(pcap_count "$dir/c.pcap")" = 1000 ] || fail "-c 1000 wrote $(pcap_count "$dir/c.pcap")"
+[ "$(counter "$dir/c.log" "packets captured")" = 1000 ] || fail "reported $(cat "$dir/c.log")"
+echo "ok: -c 1000"
+
+# --duration, nano, snaplen 100
+t0=$(date +%s%N)
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$dir/d.pcap" --duration 1 \
+	--time-precision nano -s 100 2>"$dir/d.log" &
+pid=$!
+sleep 0.3
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 200 -s 1000 -r 2000 -q
+wait $pid || fail "--duration exit $?: $(cat "$dir/d.log")"
+dt=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ $dt -lt 3000 ] || fail "--duration 1 took $dt ms"
+magic=$(od -An -tx4 -N4 "$dir/d.pcap" | tr -d ' ')
+[ "$magic" = a1b23c4d ] || fail "nano magic is $magic"
+snap=$(od -An -tu4 -j16 -N4 "$dir/d.pcap" | tr -d ' ')
+[ "$snap" = 100 ] || fail "header snaplen $snap"
+n=$(tcpdump -r "$dir/d.pcap" -nn 2>/dev/null | grep -c "length 958")
+[ "$n" = 200 ] || fail "want 200 UDP records of wire length 1000: got $n"
+caps=$(tshark -r "$dir/d.pcap" -T fields -e frame.cap_len 2>/dev/null | sort -u)
+[ "$caps" = 100 ] || fail "caplen not cut at 100: $caps"
+echo "ok: --duration 1 in $dt ms, nano, snaplen"
+
+# SIGTERM
+ringcap_start "$dir/t.log" -i "$IF_B" -w "$dir/t.pcap" || fail "start"
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 300 -s 200 -r 10000 -q
+sleep 0.2
+kill -TERM "$RC_PID"; wait "$RC_PID"; rc=$?
+[ $rc -eq 0 ] || fail "SIGTERM exit $rc"
+[ "$(pcap_count "$dir/t.pcap")" -ge 300 ] || fail "SIGTERM file: $(pcap_count "$dir/t.pcap")"
+echo "ok: SIGTERM"

@@ -1,0 +1,403 @@
+/*
+ * cli_parse and cli_parse_pool on good and bad command lines: defaults, every
+ * validated flag with a bad value (return 2, one line on stderr naming the
+ * value), trailing filter arguments, ARP pools, and repeated calls (getopt
+ * state must not leak from one call into the next).
+ */
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "unit.h"
+
+#define MAXARGS 32
+
+static char out_text[4096]; /* what the last parse printed on stderr (and stdout) */
+
+struct argv_copy {
+	int argc;
+	char *argv[MAXARGS + 1];
+};
+
+/* cli_parse keeps pointers into argv: the copy lives until the caller frees it. */
+static void args_copy(struct argv_copy *a, const char *const *args)
+{
+	a->argc = 0;
+	for (; *args && a->argc < MAXARGS; args++)
+		a->argv[a->argc++] = strdup(*args);
+	a->argv[a->argc] = NULL;
+}
+
+static void args_free(struct argv_copy *a)
+{
+	for (int i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+	a->argc = 0;
+}
+
+/* Run cli_parse with stdout and stderr captured into out_text. */
+static int parse_captured(struct options *o, struct argv_copy *a, bool *exit_now)
+{
+	FILE *tmp = tmpfile();
+	int saved_out, saved_err, ret;
+	size_t n;
+
+	if (!tmp) {
+		perror("tmpfile");
+		exit(1);
+	}
+	fflush(stdout);
+	fflush(stderr);
+	saved_out = dup(1);
+	saved_err = dup(2);
+	dup2(fileno(tmp), 1);
+	dup2(fileno(tmp), 2);
+	ret = cli_parse(o, a->argc, a->argv, exit_now);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	rewind(tmp);
+	n = fread(out_text, 1, sizeof(out_text) - 1, tmp);
+	out_text[n] = '\0';
+	fclose(tmp);
+	return ret;
+}
+
+/*
+ * Every argv copy lives until the end of the test: cli_parse keeps pointers
+ * into argv, and so may glibc's getopt between calls (its "next char" pointer)
+ * — freeing a copy would turn a stale pointer into a use-after-free and make
+ * unrelated parses fail in random ways.
+ */
+#define MAXPARSES 256
+static struct argv_copy copies[MAXPARSES];
+static unsigned ncopies;
+static bool last_exit_now;
+
+static struct argv_copy *new_copy(const char *const *args)
+{
+	if (ncopies == MAXPARSES) {
+		fprintf(stderr, "too many parses\n");
+		exit(1);
+	}
+	args_copy(&copies[ncopies], args);
+	return &copies[ncopies++];
+}
+
+/* Parse args (a NULL-terminated list after "ringcap"). */
+#define PARSE(o, ...) parse_list(o, (const char *const[]){ "ringcap", __VA_ARGS__, NULL })
+
+static int parse_list(struct options *o, const char *const *args)
+{
+	return parse_captured(o, new_copy(args), &last_exit_now);
+}
+
+/* A bad command line: returns 2, prints one line naming `value` (if given). */
+static void expect_bad(const char *const *args, const char *value)
+{
+	struct argv_copy *a = new_copy(args);
+	struct options o;
+	char line[256] = "";
+	int ret;
+
+	for (int i = 1; i < a->argc; i++) {
+		strncat(line, " ", sizeof(line) - strlen(line) - 1);
+		strncat(line, a->argv[i], sizeof(line) - strlen(line) - 1);
+	}
+	ret = parse_captured(&o, a, &last_exit_now);
+	CHECK(ret == 2, "'%s': cli_parse = %d, want 2", line, ret);
+	CHECK(!last_exit_now, "'%s': exit_now set", line);
+	CHECK(out_text[0] != '\0', "'%s': nothing printed", line);
+	CHECK(strchr(out_text, '\n') == out_text + strlen(out_text) - 1,
+	      "'%s': not exactly one line: %s", line, out_text);
+	if (value)
+		CHECK(strstr(out_text, value) != NULL, "'%s': message does not name '%s': %s", line,
+		      value, out_text);
+	cli_free(&o);
+}
+
+#define BAD(value, ...) expect_bad((const char *const[]){ "ringcap", __VA_ARGS__, NULL }, value)
+
+static void test_defaults(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	struct options o;
+	int ret;
+
+	ret = PARSE(&o, "-i", "eth0", "-w", "out.pcap");
+	CHECK(ret == 0 && !last_exit_now, "defaults: %d %s", ret, out_text);
+	CHECK(o.ifname && strcmp(o.ifname, "eth0") == 0, "ifname %s", o.ifname);
+	CHECK(o.path && strcmp(o.path, "out.pcap") == 0, "path %s", o.path);
+	CHECK_EQ(o.snaplen, 262144);
+	CHECK_EQ(o.threads, cpus > 64 ? 64 : cpus);
+	CHECK_EQ(o.fanout_mode, PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG);
+	CHECK(o.fanout_name && strcmp(o.fanout_name, "hash") == 0, "fanout %s", o.fanout_name);
+	CHECK_EQ(o.block_timeout_ms, 8);
+	CHECK_EQ(o.block_size, 1u << 20);
+	CHECK_EQ(o.ring_bytes, 64ull << 20);
+	CHECK_EQ(o.count, 0);
+	CHECK_EQ(o.duration_ns, 0);
+	CHECK_EQ(o.npools, 0);
+	CHECK(o.expr == NULL, "expr '%s' without trailing arguments", o.expr);
+	CHECK(!o.nano && !o.quiet && !o.use_pwrite && o.direct && !o.arp_mac_set,
+	      "flags nano %d quiet %d pwrite %d direct %d arp_mac_set %d", o.nano, o.quiet,
+	      o.use_pwrite, o.direct, o.arp_mac_set);
+	CHECK(out_text[0] == '\0', "a good parse printed: %s", out_text);
+	cli_free(&o);
+
+	/* --arp: the block timeout defaults to 1 ms, and -w is optional */
+	ret = PARSE(&o, "-i", "eth0", "--arp", "10.0.0.1");
+	CHECK(ret == 0, "--arp without -w: %d %s", ret, out_text);
+	CHECK_EQ(o.block_timeout_ms, 1);
+	CHECK_EQ(o.npools, 1);
+	CHECK(o.path == NULL, "path set");
+	cli_free(&o);
+
+	/* ... unless given */
+	ret = PARSE(&o, "-i", "eth0", "--arp", "10.0.0.1", "--block-timeout", "5", "-w", "x");
+	CHECK(ret == 0 && o.block_timeout_ms == 5, "--arp --block-timeout 5: %d, %u", ret,
+	      o.block_timeout_ms);
+	cli_free(&o);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-timeout", "20");
+	CHECK(ret == 0 && o.block_timeout_ms == 20, "--block-timeout 20: %d, %u", ret,
+	      o.block_timeout_ms);
+	cli_free(&o);
+}
+
+static void test_good_values(void)
+{
+	struct options o;
+	int ret;
+
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-s", "0");
+	CHECK(ret == 0 && o.snaplen == 262144, "-s 0: %d, %u", ret, o.snaplen);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-s", "96");
+	CHECK(ret == 0 && o.snaplen == 96, "-s 96: %d, %u", ret, o.snaplen);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--snaplen", "262144");
+	CHECK(ret == 0 && o.snaplen == 262144, "--snaplen 262144: %d, %u", ret, o.snaplen);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-c", "5", "-T", "3", "-q");
+	CHECK(ret == 0 && o.count == 5 && o.threads == 3 && o.quiet, "-c 5 -T 3 -q: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-B", "65536");
+	CHECK(ret == 0 && o.ring_bytes == 64ull << 20, "-B 65536: %d %llu", ret,
+	      (unsigned long long)o.ring_bytes);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-B", "1g");
+	CHECK(ret == 0 && o.ring_bytes == 1ull << 30, "-B 1g: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-size", "64k");
+	CHECK(ret == 0 && o.block_size == 65536, "--block-size 64k: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-size", "4m");
+	CHECK(ret == 0 && o.block_size == 4u << 20, "--block-size 4m: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--fanout", "lb");
+	CHECK(ret == 0 && o.fanout_mode == PACKET_FANOUT_LB && strcmp(o.fanout_name, "lb") == 0,
+	      "--fanout lb: %d %#x", ret, o.fanout_mode);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--fanout", "cpu");
+	CHECK(ret == 0 && o.fanout_mode == PACKET_FANOUT_CPU, "--fanout cpu: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "2.5");
+	CHECK(ret == 0 && o.duration_ns == 2500000000ull, "--duration 2.5: %d %llu", ret,
+	      (unsigned long long)o.duration_ns);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "500ms");
+	CHECK(ret == 0 && o.duration_ns == 500000000ull, "--duration 500ms: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "1m");
+	CHECK(ret == 0 && o.duration_ns == 60000000000ull, "--duration 1m: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--time-precision", "nano", "--writer", "pwrite",
+		    "--no-direct");
+	CHECK(ret == 0 && o.nano && o.use_pwrite && !o.direct, "nano/pwrite/no-direct: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--arp-mac", "02:00:0a:0B:fe:ff");
+	CHECK(ret == 0 && o.arp_mac_set &&
+		      memcmp(o.arp_mac, (uint8_t[]){ 2, 0, 10, 11, 0xfe, 0xff }, 6) == 0,
+	      "--arp-mac: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "--arp", "10.0.0.0-10.0.0.255", "--arp", "10.1.2.0/24");
+	CHECK(ret == 0 && o.npools == 2 && o.pools[1].first == 0x0a010200u &&
+		      o.pools[1].last == 0x0a0102ffu,
+	      "two pools: %d %u", ret, o.npools);
+
+	/* trailing arguments are the filter expression */
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "tcp", "port", "80");
+	CHECK(ret == 0 && o.expr && strcmp(o.expr, "tcp port 80") == 0, "expr '%s'", o.expr);
+	cli_free(&o);
+	CHECK(o.expr == NULL, "cli_free left expr");
+	cli_free(&o);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "udp and not port 53");
+	CHECK(ret == 0 && o.expr && strcmp(o.expr, "udp and not port 53") == 0, "expr '%s'",
+	      o.expr);
+	cli_free(&o);
+}
+
+static void test_bad_values(void)
+{
+	BAD("300000", "-i", "eth0", "-w", "x", "-s", "300000");
+	BAD("-1", "-i", "eth0", "-w", "x", "-s", "-1");
+	BAD("12ab", "-i", "eth0", "-w", "x", "--snaplen", "12ab");
+	BAD("'0'", "-i", "eth0", "-w", "x", "-c", "0");
+	BAD("'x'", "-i", "eth0", "-w", "x", "-c", "x");
+	BAD("'10'", "-i", "eth0", "-w", "x", "-B", "10");
+	BAD("10q", "-i", "eth0", "-w", "x", "-B", "10q");
+	BAD("256", "-i", "eth0", "-w", "x", "-B", "256"); /* < 4 blocks of 1 MiB */
+	BAD("100k", "-i", "eth0", "-w", "x", "--block-size", "100k");
+	BAD("32k", "-i", "eth0", "-w", "x", "--block-size", "32k");
+	BAD("128m", "-i", "eth0", "-w", "x", "--block-size", "128m");
+	BAD("banana", "-i", "eth0", "-w", "x", "--fanout", "banana");
+	BAD("HASH", "-i", "eth0", "-w", "x", "--fanout", "HASH");
+	BAD("'0'", "-i", "eth0", "-w", "x", "--duration", "0");
+	BAD("soon", "-i", "eth0", "-w", "x", "--duration", "soon");
+	BAD("-5", "-i", "eth0", "-w", "x", "--duration", "-5");
+	BAD("10x", "-i", "eth0", "-w", "x", "--duration", "10x");
+	BAD("'0'", "-i", "eth0", "-w", "x", "-T", "0");
+	BAD("65", "-i", "eth0", "-w", "x", "-T", "65");
+	BAD("0", "-i", "eth0", "-w", "x", "--block-timeout", "0");
+	BAD("pico", "-i", "eth0", "-w", "x", "--time-precision", "pico");
+	BAD("aio", "-i", "eth0", "-w", "x", "--writer", "aio");
+	BAD("1m", "-i", "eth0", "-w", "x", "--staging", "1m");
+	BAD("02:00:00:00:00", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac", "02:00:00:00:00");
+	BAD("zz:00:00:00:00:01", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac",
+	    "zz:00:00:00:00:01");
+	BAD("02-00-00-00-00-01", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac",
+	    "02-00-00-00-00-01");
+	BAD("10.1.2.3/24", "-i", "eth0", "--arp", "10.1.2.3/24");
+	BAD("10.0.0.9-10.0.0.1", "-i", "eth0", "--arp", "10.0.0.9-10.0.0.1");
+	BAD("300.1.1.1", "-i", "eth0", "--arp", "300.1.1.1");
+	BAD(NULL, "-i", "eth0", "-w", "");
+	/* missing pieces */
+	BAD("-i", "-w", "x");
+	BAD("-w", "-i", "eth0");
+	BAD(NULL, "-i", "eth0", "-q");
+	/* unknown options and missing values */
+	BAD("--bogus", "-i", "eth0", "-w", "x", "--bogus");
+	BAD("-x", "-i", "eth0", "-w", "x", "-x");
+	BAD("-s", "-i", "eth0", "-w", "x", "-s");
+	BAD("--block-size", "-i", "eth0", "-w", "x", "--block-size");
+}
+
+static void test_help_version(void)
+{
+	struct options o;
+	int ret;
+
+	ret = PARSE(&o, "--help");
+	CHECK(ret == 0 && last_exit_now && strstr(out_text, "Usage") != NULL,
+	      "--help: %d exit_now %d", ret, last_exit_now);
+	ret = PARSE(&o, "-i", "eth0", "-h");
+	CHECK(ret == 0 && last_exit_now, "-h: %d exit_now %d", ret, last_exit_now);
+	ret = PARSE(&o, "--version");
+	CHECK(ret == 0 && last_exit_now && strstr(out_text, RINGCAP_VERSION) != NULL,
+	      "--version: %d exit_now %d", ret, last_exit_now);
+	/* exit_now is cleared by the next parse */
+	ret = PARSE(&o, "-i", "eth0", "-w", "x");
+	CHECK(ret == 0 && !last_exit_now, "after --version: %d exit_now %d", ret, last_exit_now);
+}
+
+/* getopt keeps state between calls; cli_parse must start afresh each time. */
+static void test_repeated_calls(void)
+{
+	struct options o;
+	int ret;
+
+	/* a long parse leaves optind far along; a short one after it must work */
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-c", "5", "-T", "2", "-s", "100", "-q");
+	CHECK(ret == 0 && o.count == 5, "long parse: %d", ret);
+	ret = PARSE(&o, "-i", "eth1", "-w", "y");
+	CHECK(ret == 0 && strcmp(o.ifname, "eth1") == 0 && o.count == 0 && o.snaplen == 262144 &&
+		      !o.quiet,
+	      "short parse after a long one: %d %s", ret, out_text);
+
+	/* a failure in the middle, then a good line */
+	BAD("'0'", "-i", "eth0", "-w", "x", "-c", "0", "-T", "2");
+	ret = PARSE(&o, "-w", "z", "-i", "eth2");
+	CHECK(ret == 0 && strcmp(o.ifname, "eth2") == 0, "after a failure: %d %s", ret, out_text);
+
+	/* clustered short options */
+	ret = PARSE(&o, "-qi", "eth0", "-wx");
+	CHECK(ret == 0 && o.quiet && strcmp(o.ifname, "eth0") == 0 && strcmp(o.path, "x") == 0,
+	      "-qi eth0 -wx: %d %s", ret, out_text);
+
+	/* a parse that stops inside a cluster of short options ("-xq": -x is
+	 * unknown; "-hq": help) must not leave the rest of the cluster for the
+	 * next call to find */
+	BAD("-x", "-i", "eth0", "-w", "x", "-xq");
+	ret = PARSE(&o, "-i", "eth3", "-w", "x");
+	CHECK(ret == 0, "good line after '-xq' failed: %d: %s", ret, out_text);
+	CHECK(!o.quiet, "good line after '-xq' came out quiet");
+	CHECK(o.ifname && strcmp(o.ifname, "eth3") == 0, "good line after '-xq': ifname %s",
+	      o.ifname);
+	cli_free(&o);
+
+	ret = PARSE(&o, "-hq");
+	CHECK(ret == 0 && last_exit_now, "-hq: %d", ret);
+	ret = PARSE(&o, "-i", "eth4", "-w", "x");
+	CHECK(ret == 0 && !o.quiet && o.ifname && strcmp(o.ifname, "eth4") == 0,
+	      "good line after '-hq': %d quiet %d: %s", ret, o.quiet, out_text);
+	cli_free(&o);
+}
+
+static void test_pools(void)
+{
+	static const struct {
+		const char *s;
+		int ret;
+		uint32_t first, last;
+	} cases[] = {
+		{ "10.0.0.0-10.0.0.255", 0, 0x0a000000u, 0x0a0000ffu },
+		{ "10.1.2.0/24", 0, 0x0a010200u, 0x0a0102ffu },
+		{ "10.1.2.3", 0, 0x0a010203u, 0x0a010203u },
+		{ "10.1.2.3/32", 0, 0x0a010203u, 0x0a010203u },
+		{ "10.1.2.3-10.1.2.3", 0, 0x0a010203u, 0x0a010203u },
+		{ "172.16.128.0-172.16.255.254", 0, 0xac108000u, 0xac10fffeu },
+		{ "10.0.0.0/8", 0, 0x0a000000u, 0x0affffffu },
+		{ "128.0.0.0/1", 0, 0x80000000u, 0xffffffffu },
+		{ "0.0.0.0/0", 0, 0, 0xffffffffu },
+		{ "10.1.2.3/24", -ERANGE, 0, 0 },
+		{ "10.1.2.128/25", 0, 0x0a010280u, 0x0a0102ffu },
+		{ "10.1.2.129/25", -ERANGE, 0, 0 },
+		{ "10.1.2.3/0", -ERANGE, 0, 0 }, /* host bits set, as with /24 */
+		{ "10.0.0.9-10.0.0.1", -ERANGE, 0, 0 },
+		{ "10.0.0.1-", -EINVAL, 0, 0 },
+		{ "-10.0.0.1", -EINVAL, 0, 0 },
+		{ "300.1.1.1", -EINVAL, 0, 0 },
+		{ "1.2.3.4/33", -1, 0, 0 },
+		{ "1.2.3.4/", -EINVAL, 0, 0 },
+		{ "1.2.3.4/-1", -EINVAL, 0, 0 },
+		{ "1.2.3", -EINVAL, 0, 0 },
+		{ "", -EINVAL, 0, 0 },
+		{ "10.0.0.1 - 10.0.0.2", -EINVAL, 0, 0 },
+		{ "10.0.0.1-10.0.0.2-10.0.0.3", -EINVAL, 0, 0 },
+		{ "10.0.0.0/24/8", -EINVAL, 0, 0 },
+		{ "10.0.0.1.10.0.0.1.10.0.0.1.10.0.0.1.10.0.0.1.10.0.0.1.10.0.0.1.10.0.0.1", -EINVAL,
+		  0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct arp_pool_range r = { 0xdead, 0xbeef };
+		int ret = cli_parse_pool(cases[i].s, &r);
+
+		if (cases[i].ret == -1) /* any error */
+			CHECK(ret < 0, "'%s': cli_parse_pool = %d, want an error", cases[i].s, ret);
+		else
+			CHECK(ret == cases[i].ret, "'%s': cli_parse_pool = %d, want %d", cases[i].s,
+			      ret, cases[i].ret);
+		if (ret == 0 && cases[i].ret == 0)
+			CHECK(r.first == cases[i].first && r.last == cases[i].last,
+			      "'%s': %08x..%08x, want %08x..%08x", cases[i].s, r.first, r.last,
+			      cases[i].first, cases[i].last);
+		if (ret == 0 && cases[i].ret != 0)
+			fprintf(stderr, "  '%s' accepted as %08x..%08x\n", cases[i].s, r.first,
+				r.last);
+	}
+}
+
+int main(void)
+{
+	test_defaults();
+	test_good_values();
+	test_bad_values();
+	test_help_version();
+	test_repeated_calls();
+	test_pools();
+	for (unsigned i = 0; i < ncopies; i++)
+		args_free(&copies[i]);
+	return unit_exit("test_cli");
+}

@@ -1,0 +1,884 @@
+/*
+ * The writer end to end on a real file system, without privileges:
+ *  - the same 20000 records (42..1514 bytes, some VLAN, some kernel-cut),
+ *    appended in pseudo-random batches of 1..500 packets, through the pwrite
+ *    and io_uring backends, with and without O_DIRECT, give byte-identical
+ *    files equal to the header + records built in memory with the encoders,
+ *    and libpcap reads every packet back in order with the right bytes;
+ *  - tiny staging (4 KiB x 4) for many slot and area wraps; appends bigger
+ *    than a chunk; an empty capture; nanosecond files; snaplen cuts;
+ *  - max_packets stops at exactly N;
+ *  - a full disk, emulated without root by RLIMIT_FSIZE: the file keeps the
+ *    whole records written before the error;
+ *  - two threads appending at once: each packet once, each thread in order;
+ *  - appending threads that exit before writer_close (as ringcap's workers
+ *    do) must not lose their last writes.
+ * Exits 77 (after all the rest passed) only if io_uring is refused here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pcap/pcap.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "util/util.h"
+#include "writer/writer.h"
+#include "unit.h"
+
+#define NPKTS 20000
+#define THREAD_PKTS 8000 /* per thread */
+#define MAXLEN 1514
+
+static char dir[64];
+static bool uring_refused;
+static bool direct_supported;
+
+/* ---- deterministic packets ---- */
+
+static uint64_t rng_state;
+
+static uint32_t rnd(void)
+{
+	uint64_t x = rng_state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	rng_state = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+}
+
+struct pktset {
+	struct pkt_view *v;
+	uint8_t *bytes;
+	unsigned n;
+};
+
+/* Packet i carries `tag` and i at bytes 14..21, so a reader can tell whose it is. */
+static void make_pkts(struct pktset *s, unsigned n, uint32_t tag, uint64_t seed)
+{
+	size_t off = 0;
+
+	rng_state = seed;
+	s->n = n;
+	s->v = calloc(n, sizeof(*s->v));
+	s->bytes = malloc((size_t)n * MAXLEN);
+	if (!s->v || !s->bytes) {
+		perror("malloc");
+		exit(1);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		struct pkt_view *p = &s->v[i];
+		uint32_t len = 42 + rnd() % (MAXLEN - 42 + 1);
+		uint8_t *d = s->bytes + off;
+
+		p->len = len;
+		p->caplen = i % 97 == 5 ? (len < 96 ? len : 96) : len; /* cut by the kernel */
+		for (uint32_t j = 0; j < p->caplen; j++)
+			d[j] = (uint8_t)(rnd() >> 24);
+		d[12] = 0x08;
+		d[13] = 0x00;
+		memcpy(d + 14, &tag, 4);
+		memcpy(d + 18, &i, 4);
+		p->data = d;
+		p->sec = 1700000000u + i / 1000;
+		p->nsec = (i % 1000) * 1000000u + rnd() % 1000000u;
+		if (i % 53 == 7) {
+			p->vlan = true;
+			p->vlan_tci = (uint16_t)(i & 0xfff);
+			p->vlan_tpid = i % 2 ? 0x8100 : 0x88a8;
+		}
+		off += p->caplen;
+	}
+}
+
+static void free_pkts(struct pktset *s)
+{
+	free(s->v);
+	free(s->bytes);
+}
+
+/* The whole file as it must be, from the (separately tested) encoders. */
+static uint8_t *expected_file(const struct pktset *s, unsigned n, uint32_t snaplen, bool nano,
+			      size_t *size)
+{
+	size_t len = PCAP_FILE_HEADER_LEN, off;
+	uint8_t *buf;
+
+	for (unsigned i = 0; i < n; i++)
+		len += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&s->v[i], snaplen);
+	buf = malloc(len);
+	if (!buf)
+		exit(1);
+	pcap_file_header_encode(buf, snaplen, nano);
+	off = PCAP_FILE_HEADER_LEN;
+	for (unsigned i = 0; i < n; i++)
+		off += pcap_record_encode(buf + off, &s->v[i], snaplen, nano);
+	*size = off;
+	return buf;
+}
+
+static uint8_t *read_whole(const char *path, size_t *size)
+{
+	struct stat st;
+	uint8_t *buf;
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		*size = 0;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	r = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	*size = r < 0 ? 0 : (size_t)r;
+	CHECK(r == st.st_size, "%s: short read", path);
+	return buf;
+}
+
+/* ---- writing ---- */
+
+struct run {
+	const char *name;
+	enum writer_backend backend;
+	bool direct;
+	bool nano;
+	uint32_t snaplen;
+	uint32_t chunk_size, nchunks;
+	uint64_t max_packets;
+	unsigned max_batch;   /* packets per append: 1..max_batch, pseudo-random */
+	unsigned big_at;      /* if nonzero: one append of >= 3 chunks starting here */
+};
+
+static void path_for(char *path, size_t len, const char *name)
+{
+	if ((size_t)snprintf(path, len, "%s/%s.pcap", dir, name) >= len) {
+		fprintf(stderr, "path too long: %s/%s\n", dir, name);
+		exit(1);
+	}
+}
+
+/* Append s's packets in pseudo-random batches; returns packets appended. */
+static uint64_t append_all(struct writer *w, const struct run *r, const struct pktset *s)
+{
+	const uint64_t cap = (uint64_t)r->chunk_size * r->nchunks / 2; /* two blocks' worth */
+	uint64_t done = 0;
+	unsigned i = 0, big = 0;
+
+	rng_state = 0x1234567 + r->max_batch;
+	while (i < s->n) {
+		unsigned n = 1 + rnd() % r->max_batch;
+		uint64_t bytes = 0;
+		int got;
+
+		if (r->big_at && i >= r->big_at && !big) {
+			n = s->n - i; /* as much as fits below: at least 3 chunks */
+			big = 1;
+		}
+		if (n > s->n - i)
+			n = s->n - i;
+		/* the staging contract: one append (a ring block's records) fits in half */
+		for (unsigned k = 0; k < n; k++) {
+			uint64_t rec = PCAP_RECORD_HEADER_LEN +
+				       pcap_record_caplen(&s->v[i + k], r->snaplen);
+
+			if (k && bytes + rec > cap) {
+				n = k;
+				break;
+			}
+			bytes += rec;
+		}
+		if (big == 1) {
+			CHECK(bytes > 3ull * r->chunk_size, "%s: big append only %llu bytes", r->name,
+			      (unsigned long long)bytes);
+			big = 2;
+		}
+		got = writer_append(w, &s->v[i], n);
+		if (got < 0) {
+			CHECK(0, "%s: writer_append = %d (%s)", r->name, got, strerror(-got));
+			break;
+		}
+		done += (unsigned)got;
+		if (!r->max_packets) {
+			CHECK(got == (int)n, "%s: writer_append(%u) = %d", r->name, n, got);
+			CHECK(!writer_full(w), "%s: writer_full without a limit", r->name);
+		} else if (done < r->max_packets) {
+			CHECK(got == (int)n, "%s: appended %d of %u below the limit", r->name, got, n);
+			CHECK(!writer_full(w), "%s: full at %llu of %llu", r->name,
+			      (unsigned long long)done, (unsigned long long)r->max_packets);
+		} else {
+			CHECK(writer_full(w), "%s: not full at the limit", r->name);
+			if ((unsigned)got < n)
+				break;
+		}
+		i += n;
+	}
+	if (r->big_at)
+		CHECK(big == 2, "%s: the big append never happened", r->name);
+	return done;
+}
+
+/* Write s through run r; check the result and the bytes. Returns false if
+ * io_uring was asked for and refused. */
+static bool write_and_check(const struct run *r, const struct pktset *s, const uint8_t *want,
+			    size_t want_size, uint64_t want_pkts)
+{
+	struct writer_config cfg = {
+		.snaplen = r->snaplen,
+		.nano = r->nano,
+		.backend = r->backend,
+		.chunk_size = r->chunk_size,
+		.nchunks = r->nchunks,
+		.max_packets = r->max_packets,
+		.direct = r->direct,
+	};
+	struct writer_result res = { 0 };
+	char path[128];
+	struct writer *w;
+	uint8_t *got;
+	size_t got_size;
+	uint64_t appended;
+	int ret;
+
+	path_for(path, sizeof(path), r->name);
+	cfg.path = path;
+	ret = writer_open(&w, &cfg);
+	CHECK(ret == 0, "%s: writer_open = %d (%s)", r->name, ret, strerror(-ret));
+	if (ret)
+		return true;
+	appended = append_all(w, r, s);
+	ret = writer_close(w, &res);
+	CHECK(ret == 0 && res.error == 0, "%s: writer_close = %d, error %d", r->name, ret,
+	      res.error);
+	CHECK(appended == want_pkts, "%s: appended %llu, want %llu", r->name,
+	      (unsigned long long)appended, (unsigned long long)want_pkts);
+	CHECK(res.packets == want_pkts, "%s: result.packets %llu, want %llu", r->name,
+	      (unsigned long long)res.packets, (unsigned long long)want_pkts);
+	CHECK(res.bytes == want_size, "%s: result.bytes %llu, want %zu", r->name,
+	      (unsigned long long)res.bytes, want_size);
+	if (r->backend == WRITER_PWRITE)
+		CHECK(res.backend && strcmp(res.backend, "pwrite") == 0, "%s: backend %s", r->name,
+		      res.backend);
+	if (r->direct && direct_supported)
+		CHECK(res.direct, "%s: O_DIRECT works here but result.direct is false", r->name);
+	if (!r->direct)
+		CHECK(!res.direct, "%s: result.direct without asking", r->name);
+
+	got = read_whole(path, &got_size);
+	CHECK(got && got_size == want_size, "%s: file is %zu bytes, want %zu", r->name, got_size,
+	      want_size);
+	if (got && got_size == want_size && memcmp(got, want, want_size)) {
+		size_t k = 0;
+
+		while (got[k] == want[k])
+			k++;
+		CHECK(0, "%s: file differs from the expected bytes at offset %zu", r->name, k);
+	}
+	free(got);
+	if (r->backend == WRITER_URING && res.backend && strcmp(res.backend, "io_uring")) {
+		fprintf(stderr, "%s: io_uring refused here, writer fell back to %s\n", r->name,
+			res.backend);
+		return false;
+	}
+	return true;
+}
+
+/* Independent of the encoders: libpcap reads back every packet, in order. */
+static void check_with_libpcap(const char *name, const struct pktset *s, unsigned n,
+			       uint32_t snaplen, bool nano)
+{
+	char errbuf[PCAP_ERRBUF_SIZE], path[128];
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	unsigned i;
+	pcap_t *p;
+	int r;
+
+	path_for(path, sizeof(path), name);
+	p = pcap_open_offline_with_tstamp_precision(
+		path, nano ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+	CHECK(p != NULL, "%s: libpcap: %s", name, errbuf);
+	if (!p)
+		return;
+	CHECK_EQ(pcap_snapshot(p), snaplen);
+	for (i = 0; (r = pcap_next_ex(p, &h, &d)) == 1; i++) {
+		const struct pkt_view *v;
+		uint8_t frame[MAXLEN + 4];
+		uint32_t cap, len;
+
+		if (i >= n)
+			continue; /* counted: the CHECK below reports extra records */
+		v = &s->v[i];
+		cap = v->caplen;
+		len = v->len;
+		if (v->vlan) {
+			memcpy(frame, v->data, 12);
+			frame[12] = (uint8_t)(v->vlan_tpid >> 8);
+			frame[13] = (uint8_t)v->vlan_tpid;
+			frame[14] = (uint8_t)(v->vlan_tci >> 8);
+			frame[15] = (uint8_t)v->vlan_tci;
+			memcpy(frame + 16, v->data + 12, cap - 12);
+			cap += 4;
+			len += 4;
+		} else {
+			memcpy(frame, v->data, cap);
+		}
+		if (cap > snaplen)
+			cap = snaplen;
+		if (h->caplen != cap || h->len != len ||
+		    (uint32_t)h->ts.tv_sec != v->sec ||
+		    (uint32_t)h->ts.tv_usec != (nano ? v->nsec : v->nsec / 1000) ||
+		    memcmp(d, frame, cap)) {
+			CHECK(0, "%s: packet %u: caplen %u/%u len %u/%u differs", name, i, h->caplen,
+			      cap, h->len, len);
+			if (unit_failures > 20)
+				break;
+		}
+	}
+	CHECK(i == n, "%s: libpcap read %u packets, want %u", name, i, n);
+	pcap_close(p);
+}
+
+/*
+ * The appending threads finish and exit before writer_close, as ringcap's
+ * workers do (worker_join, then writer_close). Every write they submitted must
+ * still reach the file. io_uring cancels (-ECANCELED) requests still queued in
+ * the io-wq of a thread that has exited, so a backend that submits from the
+ * appending threads loses the tail of the capture. Several rounds, 4 threads:
+ * the loss is a race, each round catches it with a fair chance.
+ */
+struct exit_arg {
+	struct writer *w;
+	const struct pkt_view *v;
+	unsigned n, batch;
+	int error;
+};
+
+static void *exit_appender(void *arg)
+{
+	struct exit_arg *a = arg;
+
+	for (unsigned i = 0; i < a->n; i += a->batch) {
+		int got = writer_append(a->w, a->v, a->batch);
+
+		if (got != (int)a->batch) {
+			a->error = got < 0 ? got : -EIO;
+			break;
+		}
+	}
+	return NULL; /* the thread ends with its last writes possibly in flight */
+}
+
+static void test_threads_exit_before_close(enum writer_backend backend, bool direct,
+					   const char *name, int rounds)
+{
+	enum { THREADS = 4, PER_THREAD = 1600 };
+	static uint8_t frame[1000];
+	static struct pkt_view v[128];
+	char path[128];
+
+	for (unsigned i = 0; i < 128; i++)
+		v[i] = (struct pkt_view){ .data = frame, .caplen = sizeof(frame),
+					  .len = sizeof(frame), .sec = 1, .nsec = i };
+	path_for(path, sizeof(path), name);
+	for (int round = 0; round < rounds; round++) {
+		struct writer_config cfg = {
+			.path = path,
+			.snaplen = 262144,
+			.backend = backend,
+			.chunk_size = 4096 * 16,
+			.nchunks = 8,
+			.direct = direct,
+		};
+		struct writer_result res = { 0 };
+		struct exit_arg a[THREADS];
+		pthread_t th[THREADS];
+		struct writer *w;
+		bool ok = true;
+		int ret;
+
+		if (writer_open(&w, &cfg)) {
+			CHECK(0, "%s: writer_open", name);
+			return;
+		}
+		for (int t = 0; t < THREADS; t++) {
+			a[t] = (struct exit_arg){ .w = w, .v = v, .n = PER_THREAD,
+						  .batch = 40 + 20 * (unsigned)t };
+			if (pthread_create(&th[t], NULL, exit_appender, &a[t])) {
+				perror("pthread_create");
+				exit(1);
+			}
+		}
+		for (int t = 0; t < THREADS; t++) {
+			pthread_join(th[t], NULL);
+			ok &= a[t].error == 0;
+			CHECK(a[t].error == 0, "%s round %d: thread %d: writer_append = %d (%s)", name,
+			      round, t, a[t].error, strerror(-a[t].error));
+		}
+		ret = writer_close(w, &res);
+		{
+			uint64_t want = 0;
+
+			for (int t = 0; t < THREADS; t++)
+				want += (a[t].n + a[t].batch - 1) / a[t].batch * a[t].batch;
+			ok &= ret == 0 && res.packets == want;
+			CHECK(ret == 0 && res.error == 0 && res.packets == want,
+			      "%s round %d: writer_close = %d (%s), %llu of %llu packets in the file "
+			      "(backend %s)",
+			      name, round, ret, strerror(-ret), (unsigned long long)res.packets,
+			      (unsigned long long)want, res.backend);
+		}
+		unlink(path);
+		if (!ok)
+			break;
+	}
+}
+
+/*
+ * A full disk without root: RLIMIT_FSIZE makes writes past 1 MB fail (EFBIG,
+ * SIGXFSZ ignored). The writer must stop taking packets, writer_close must
+ * return the error, and the file must end at the last whole record on disk:
+ * libpcap reads exactly res.packets records, the bytes are the expected prefix.
+ * In a child, so the limit stays there.
+ */
+static int fsize_child(const struct pktset *s, const uint8_t *want, size_t want_size)
+{
+	static const struct { const char *name; enum writer_backend b; bool direct; } combos[] = {
+		{ "fsize-pwrite", WRITER_PWRITE, false },
+		{ "fsize-pwrite-direct", WRITER_PWRITE, true },
+		{ "fsize-uring", WRITER_URING, false },
+		{ "fsize-uring-direct", WRITER_URING, true },
+	};
+	const uint64_t limit = 1000000;
+	struct rlimit rl = { limit, limit };
+
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl)) {
+		perror("setrlimit");
+		return 1;
+	}
+	for (int c = 0; c < 4; c++) {
+		struct writer_config cfg = {
+			.snaplen = 262144,
+			.backend = combos[c].b,
+			.chunk_size = 4096 * 16,
+			.nchunks = 8,
+			.direct = combos[c].direct,
+		};
+		char path[128], errbuf[PCAP_ERRBUF_SIZE];
+		struct writer_result res = { 0 };
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		struct writer *w;
+		unsigned i = 0, nread = 0;
+		uint8_t *got;
+		size_t got_size;
+		int ret = 0, cret;
+		pcap_t *p;
+
+		path_for(path, sizeof(path), combos[c].name);
+		cfg.path = path;
+		if (writer_open(&w, &cfg)) {
+			CHECK(0, "%s: writer_open", combos[c].name);
+			continue;
+		}
+		while (i < s->n && (ret = writer_append(w, &s->v[i], 100)) > 0)
+			i += (unsigned)ret;
+		CHECK(ret < 0, "%s: every append succeeded past the file size limit", combos[c].name);
+		cret = writer_close(w, &res);
+		CHECK(cret < 0 && res.error == cret, "%s: writer_close = %d, result.error %d",
+		      combos[c].name, cret, res.error);
+		fprintf(stderr, "  %s: stopped with %d (%s); %llu packets, %llu bytes kept\n",
+			combos[c].name, cret, strerror(-cret), (unsigned long long)res.packets,
+			(unsigned long long)res.bytes);
+		CHECK(res.packets > 0 && res.bytes <= limit && res.bytes <= want_size,
+		      "%s: kept %llu packets, %llu bytes", combos[c].name,
+		      (unsigned long long)res.packets, (unsigned long long)res.bytes);
+		got = read_whole(path, &got_size);
+		CHECK(got && got_size == res.bytes, "%s: file is %zu bytes, result says %llu",
+		      combos[c].name, got_size, (unsigned long long)res.bytes);
+		if (got && got_size <= want_size)
+			CHECK(memcmp(got, want, got_size) == 0, "%s: kept bytes differ from the records",
+			      combos[c].name);
+		free(got);
+		p = pcap_open_offline(path, errbuf);
+		CHECK(p != NULL, "%s: libpcap: %s", combos[c].name, errbuf);
+		if (p) {
+			int r;
+
+			while ((r = pcap_next_ex(p, &h, &d)) == 1)
+				nread++;
+			CHECK(r == PCAP_ERROR_BREAK, "%s: the file does not end on a whole record (%s)",
+			      combos[c].name, pcap_geterr(p));
+			pcap_close(p);
+		}
+		CHECK(nread == res.packets, "%s: libpcap reads %u records, result says %llu",
+		      combos[c].name, nread, (unsigned long long)res.packets);
+		unlink(path);
+	}
+	return unit_failures ? 1 : 0;
+}
+
+static void test_file_size_limit(const struct pktset *s)
+{
+	size_t want_size;
+	uint8_t *want = expected_file(s, s->n, 262144, false, &want_size);
+	pid_t pid;
+	int st;
+
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		unit_failures = 0;
+		_exit(fsize_child(s, want, want_size));
+	}
+	if (waitpid(pid, &st, 0) != pid) {
+		perror("waitpid");
+		exit(1);
+	}
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "file size limit: child %s %d (see above)",
+	      WIFSIGNALED(st) ? "killed by signal" : "exited with",
+	      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	free(want);
+}
+
+static bool probe_direct(void)
+{
+	char path[128];
+	int fd;
+
+	path_for(path, sizeof(path), "probe-direct");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	return fd >= 0;
+}
+
+/* One set of packets through the backend/direct combinations in combo_mask
+ * (bit 0 pwrite, 1 pwrite O_DIRECT, 2 io_uring, 3 io_uring O_DIRECT): every
+ * file identical to the expected bytes, hence to each other. */
+#define ALL_COMBOS 0xf
+
+static void test_same_bytes(const struct pktset *s, const char *tag, uint32_t snaplen, bool nano,
+			    uint32_t chunk_size, uint32_t nchunks, unsigned max_batch,
+			    unsigned big_at, unsigned nlimit, unsigned combo_mask)
+{
+	static const struct { const char *name; enum writer_backend b; bool direct; } combos[] = {
+		{ "pwrite", WRITER_PWRITE, false },
+		{ "pwrite-direct", WRITER_PWRITE, true },
+		{ "uring", WRITER_URING, false },
+		{ "uring-direct", WRITER_URING, true },
+	};
+	unsigned n = nlimit ? nlimit : s->n;
+	size_t want_size;
+	uint8_t *want = expected_file(s, n, snaplen, nano, &want_size);
+	char name[4][64];
+
+	for (int c = 0; c < 4; c++) {
+		if (!(combo_mask & 1u << c))
+			continue;
+		struct run r = {
+			.name = name[c],
+			.backend = combos[c].b,
+			.direct = combos[c].direct,
+			.nano = nano,
+			.snaplen = snaplen,
+			.chunk_size = chunk_size,
+			.nchunks = nchunks,
+			.max_packets = nlimit,
+			.max_batch = max_batch,
+			.big_at = big_at,
+		};
+
+		snprintf(name[c], sizeof(name[c]), "%s-%s", tag, combos[c].name);
+		if (!write_and_check(&r, s, want, want_size, n))
+			uring_refused = true;
+		check_with_libpcap(name[c], s, n, snaplen, nano);
+	}
+	for (int c = 0; c < 4; c++) {
+		char path[128];
+
+		if (!(combo_mask & 1u << c))
+			continue;
+
+		path_for(path, sizeof(path), name[c]);
+		unlink(path);
+	}
+	free(want);
+}
+
+static void test_empty(void)
+{
+	static const struct pktset none = { 0 };
+
+	/* header only: a partial first chunk, O_DIRECT rounds it up, close cuts back */
+	test_same_bytes(&none, "empty", 262144, false, 4096 * 16, 8, 1, 0, 0, ALL_COMBOS);
+}
+
+/* max_packets: appends stop at exactly N, then return 0. */
+static void test_max_packets(const struct pktset *s)
+{
+	static const unsigned limits[] = { 1, 499, 500, 501, 7777 };
+
+	for (size_t k = 0; k < sizeof(limits) / sizeof(limits[0]); k++) {
+		struct writer_config cfg = {
+			.snaplen = 262144,
+			.backend = WRITER_PWRITE,
+			.chunk_size = 4096 * 16,
+			.nchunks = 8,
+			.max_packets = limits[k],
+		};
+		struct writer_result res = { 0 };
+		char path[128];
+		struct writer *w;
+		unsigned done = 0, i = 0;
+		int got;
+
+		path_for(path, sizeof(path), "max");
+		cfg.path = path;
+		if (writer_open(&w, &cfg)) {
+			CHECK(0, "max %u: writer_open", limits[k]);
+			continue;
+		}
+		while (i < s->n) {
+			got = writer_append(w, &s->v[i], 100); /* 100 at a time: 500 is on a boundary */
+			CHECK(got >= 0, "max %u: append = %d", limits[k], got);
+			if (got <= 0)
+				break;
+			done += (unsigned)got;
+			i += 100;
+			CHECK(writer_full(w) == (done == limits[k]), "max %u: full %d at %u",
+			      limits[k], writer_full(w), done);
+			if (got < 100)
+				break;
+		}
+		CHECK(done == limits[k], "max %u: appended %u", limits[k], done);
+		CHECK(writer_full(w), "max %u: writer_full false", limits[k]);
+		got = writer_append(w, s->v, 10);
+		CHECK(got == 0, "max %u: append after full = %d", limits[k], got);
+		writer_close(w, &res);
+		CHECK(res.packets == limits[k], "max %u: result.packets %llu", limits[k],
+		      (unsigned long long)res.packets);
+		check_with_libpcap("max", s, limits[k], 262144, false);
+		unlink(path);
+	}
+}
+
+/* ---- two threads at once ---- */
+
+struct thread_arg {
+	struct writer *w;
+	const struct pktset *s;
+	uint64_t seed;
+	int error;
+};
+
+static void *appender(void *arg)
+{
+	struct thread_arg *a = arg;
+	uint64_t x = a->seed;
+	unsigned i = 0;
+
+	while (i < a->s->n) {
+		unsigned n;
+		int got;
+
+		x = x * 6364136223846793005ull + 1442695040888963407ull;
+		n = 1 + (unsigned)(x >> 33) % 100;
+		if (n > a->s->n - i)
+			n = a->s->n - i;
+		got = writer_append(a->w, &a->s->v[i], n);
+		if (got != (int)n) {
+			a->error = got < 0 ? got : -EIO;
+			break;
+		}
+		i += n;
+	}
+	return NULL;
+}
+
+static void test_two_threads(enum writer_backend backend, bool direct, const char *name)
+{
+	struct pktset s[2];
+	struct writer_config cfg = {
+		.snaplen = 262144,
+		.backend = backend,
+		.chunk_size = 4096 * 16,
+		.nchunks = 8,
+		.direct = direct,
+	};
+	struct thread_arg ta[2];
+	struct writer_result res = { 0 };
+	pthread_t th[2];
+	char errbuf[PCAP_ERRBUF_SIZE], path[128];
+	unsigned next[2] = { 0, 0 };
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	struct writer *w;
+	pcap_t *p;
+	int r, bad = 0;
+
+	make_pkts(&s[0], THREAD_PKTS, 0x11111111u, 101);
+	make_pkts(&s[1], THREAD_PKTS, 0x22222222u, 202);
+	path_for(path, sizeof(path), name);
+	cfg.path = path;
+	if (writer_open(&w, &cfg)) {
+		CHECK(0, "%s: writer_open", name);
+		goto out;
+	}
+	for (int t = 0; t < 2; t++) {
+		ta[t] = (struct thread_arg){ .w = w, .s = &s[t], .seed = 7 + (uint64_t)t };
+		if (pthread_create(&th[t], NULL, appender, &ta[t])) {
+			perror("pthread_create");
+			exit(1);
+		}
+	}
+	for (int t = 0; t < 2; t++) {
+		pthread_join(th[t], NULL);
+		CHECK(ta[t].error == 0, "%s: thread %d: %d", name, t, ta[t].error);
+	}
+	r = writer_close(w, &res);
+	CHECK(r == 0 && res.packets == 2 * THREAD_PKTS, "%s: close %d, %llu packets", name, r,
+	      (unsigned long long)res.packets);
+
+	p = pcap_open_offline(path, errbuf);
+	CHECK(p != NULL, "%s: libpcap: %s", name, errbuf);
+	if (!p)
+		goto out_unlink;
+	while ((r = pcap_next_ex(p, &h, &d)) == 1 && bad < 10) {
+		uint32_t tag, seq;
+		unsigned off = 0, t;
+		const struct pkt_view *v;
+
+		if (h->caplen < 26) {
+			CHECK(0, "%s: runt record %u", name, h->caplen);
+			bad++;
+			continue;
+		}
+		if (d[12] == 0x81 || d[12] == 0x88)
+			off = 4; /* a tag was put back */
+		memcpy(&tag, d + 14 + off, 4);
+		memcpy(&seq, d + 18 + off, 4);
+		t = tag == 0x11111111u ? 0 : tag == 0x22222222u ? 1 : 2;
+		if (t == 2) {
+			CHECK(0, "%s: record with a foreign tag %08x", name, tag);
+			bad++;
+			continue;
+		}
+		if (seq != next[t]) {
+			CHECK(0, "%s: thread %u: got seq %u, expected %u", name, t, seq, next[t]);
+			bad++;
+		}
+		v = &s[t].v[seq < s[t].n ? seq : 0];
+		if (h->caplen != v->caplen + (v->vlan ? 4 : 0) ||
+		    memcmp(d + 12 + off, v->data + 12, v->caplen - 12)) {
+			CHECK(0, "%s: thread %u seq %u: bytes differ", name, t, seq);
+			bad++;
+		}
+		next[t] = seq + 1;
+	}
+	CHECK(next[0] == THREAD_PKTS && next[1] == THREAD_PKTS, "%s: read %u and %u packets", name, next[0],
+	      next[1]);
+	pcap_close(p);
+out_unlink:
+	unlink(path);
+out:
+	free_pkts(&s[0]);
+	free_pkts(&s[1]);
+}
+
+static void lap(const char *what)
+{
+	static uint64_t t0;
+	uint64_t t = now_ns();
+
+	if (what)
+		fprintf(stderr, "  %-22s %5llu ms\n", what, (unsigned long long)(t - t0) / 1000000);
+	t0 = t;
+}
+
+int main(void)
+{
+	struct pktset s;
+
+	strcpy(dir, "/var/tmp/ringcap-writer.XXXXXX");
+	if (!mkdtemp(dir)) {
+		strcpy(dir, "/tmp/ringcap-writer.XXXXXX");
+		if (!mkdtemp(dir)) {
+			perror("mkdtemp");
+			return 1;
+		}
+	}
+	direct_supported = probe_direct();
+	fprintf(stderr, "test dir %s, O_DIRECT %s\n", dir,
+		direct_supported ? "supported" : "refused (files fall back to buffered)");
+
+	lap(NULL);
+	make_pkts(&s, NPKTS, 0xabcdef01u, 42);
+	lap("make packets");
+	/* 64 KiB x 8 slots, batches of 1..500 packets, one append of >= 3 chunks */
+	test_same_bytes(&s, "main", 262144, false, 4096 * 16, 8, 500, 12000, 0, ALL_COMBOS);
+	lap("main");
+	/* 4 KiB x 4 slots: a wrap of the whole area every few appends (on the
+	 * first 1500 packets: 4 KiB O_DIRECT writes are slow) */
+	{
+		struct pktset part = { .v = s.v, .bytes = s.bytes, .n = 1500 };
+
+		test_same_bytes(&part, "tiny", 262144, true, 4096, 4, 5, 0, 0, ALL_COMBOS);
+	}
+	lap("tiny");
+	/* snaplen cuts (and VLAN frames cut inside their tag region), on a slice */
+	{
+		struct pktset part = { .v = s.v, .bytes = s.bytes, .n = 6000 };
+
+		test_same_bytes(&part, "snap", 14, false, 4096 * 16, 8, 300, 0, 0, 0x9);
+		lap("snap 14");
+		test_same_bytes(&part, "snap128", 128, true, 4096 * 16, 8, 300, 0, 0, 0x6);
+		lap("snap 128");
+	}
+	/* max_packets through every backend too */
+	test_same_bytes(&s, "limit", 262144, false, 4096 * 16, 8, 500, 0, 4321, 0x5);
+	lap("limit");
+	test_empty();
+	lap("empty");
+	test_max_packets(&s);
+	lap("max_packets");
+	test_file_size_limit(&s);
+	lap("file size limit");
+	test_two_threads(WRITER_PWRITE, false, "threads-pwrite");
+	lap("threads pwrite");
+	test_two_threads(WRITER_URING, false, "threads-uring");
+	lap("threads uring");
+	test_two_threads(WRITER_URING, true, "threads-uring-direct");
+	lap("threads uring direct");
+	test_threads_exit_before_close(WRITER_PWRITE, false, "exit-pwrite", 3);
+	lap("exit pwrite");
+	test_threads_exit_before_close(WRITER_URING, false, "exit-uring", 10);
+	lap("exit uring");
+	test_threads_exit_before_close(WRITER_URING, true, "exit-uring-direct", 3);
+	lap("exit uring direct");
+	free_pkts(&s);
+	rmdir(dir);
+
+	if (unit_failures)
+		return unit_exit("test_writer");
+	if (uring_refused) {
+		printf("io_uring refused here: the io_uring/pwrite comparison was not made\n");
+		return 77;
+	}
+	return unit_exit("test_writer");
+}
