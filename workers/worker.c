@@ -56,15 +56,16 @@ void worker_run(struct worker *w)
 		unsigned n;
 		int ret;
 
+		if (atomic_load_explicit(&w->ctl->stop, memory_order_relaxed)) {
+			/* Drain: the kernel retires a partly filled block only after
+			 * its timeout, so keep taking blocks that long, and no longer
+			 * (traffic may never pause). */
+			if (!deadline)
+				deadline = now_ns() + (uint64_t)w->ctl->drain_ms * 1000000;
+			else if (now_ns() > deadline)
+				break;
+		}
 		if (!b) {
-			if (atomic_load_explicit(&w->ctl->stop, memory_order_relaxed)) {
-				/* Drain: the kernel retires a partly filled block only
-				 * after its timeout, so wait that long before leaving. */
-				if (!deadline)
-					deadline = now_ns() + (uint64_t)w->ctl->drain_ms * 1000000;
-				else if (now_ns() > deadline)
-					break;
-			}
 			ret = ring_wait(&w->ring, POLL_MS);
 			if (ret) {
 				w->error = ret;
