@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# ringcap-gen sends exactly what it says, byte for byte.
+#
+# A tcpdump on the peer (inbound frames from the generator's MAC only, so the
+# peer's own ARP/ICMP answers and anything else in the namespaces stay out)
+# must hold exactly the 5000 frames of a --mix run at 60 and 1514 bytes, and
+# they must equal, in order and byte for byte, the frames the generator wrote
+# with --write-pcap. tshark must find no bad checksum and nothing malformed.
+# Control cases that must fail: an unknown interface and a 10-byte frame size
+# exit 2 with one line naming the bad value.
+#
+#   BUILD=build bash tests/integ/gen_count.sh       (root; 0 pass, 1 fail, 77 skip)
+set -u
+# shellcheck source-path=SCRIPTDIR source=../lib/testbed.sh
+source "$(dirname "$0")/../lib/testbed.sh"
+
+BUILD=${BUILD:-build}
+GEN=$BUILD/ringcap-gen
+COUNT=5000
+GEN_MAC=02:52:43:47:00:01	# locally administered: only the generator uses it
+
+need_root
+need_cmd tcpdump
+need_cmd tshark
+[ -x "$GEN" ] || fail "no $GEN (set BUILD)"
+
+TMP=$(mktemp -d /tmp/gen_count.XXXXXX) || fail "mktemp"
+TD_PID=
+# shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
+cleanup() {
+	[ -n "$TD_PID" ] && kill "$TD_PID" 2>/dev/null
+	rm -rf "$TMP"
+}
+TB_EXTRA_CLEANUP=cleanup
+testbed_up || fail "testbed_up"
+
+# --- control cases: bad values exit 2 with one line naming them -------------
+expect_usage_error() { # needle args...
+	local needle=$1 rc lines; shift
+	in_a "$GEN" "$@" >"$TMP/ctl.out" 2>"$TMP/ctl.err"
+	rc=$?
+	lines=$(wc -l <"$TMP/ctl.err")
+	[ "$rc" -eq 2 ] || fail "ringcap-gen $* exited $rc, want 2"
+	[ "$lines" -eq 1 ] || fail "ringcap-gen $* printed $lines lines on stderr, want 1"
+	grep -qw -- "$needle" "$TMP/ctl.err" ||
+		fail "ringcap-gen $* error does not name '$needle': $(cat "$TMP/ctl.err")"
+	echo "ok: $* -> exit 2: $(cat "$TMP/ctl.err")"
+}
+expect_usage_error nonexistent0 -i nonexistent0 -n 1
+expect_usage_error 10 -i "$IF_A" -n 1 -s 10
+
+# --- default source MAC is the interface's; --json counts -------------------
+in_a "$GEN" -i "$IF_A" -n 3 --json -w "$TMP/one.pcap" >"$TMP/one.json" 2>"$TMP/one.err" ||
+	fail "3-frame run exited $?: $(cat "$TMP/one.json" "$TMP/one.err")"
+grep -q '"sent":3,"errors":0,' "$TMP/one.json" || fail "--json: $(cat "$TMP/one.json")"
+src=$(tcpdump -r "$TMP/one.pcap" -nn -e 2>/dev/null | awk '{ print $2 }' | sort -u)
+[ "$src" = "$MAC_A" ] || fail "default source MAC is '$src', want $MAC_A"
+echo "ok: default source MAC $MAC_A, --json $(cat "$TMP/one.json")"
+
+# --- the capture ------------------------------------------------------------
+# ip netns exec execs tcpdump, so $! is tcpdump itself. -Z root: it writes into
+# our root-only folder; -B 32768: the default 2 MiB buffer drops bursts.
+ip netns exec "$NS_B" tcpdump -i "$IF_B" -Q in -nn -U --immediate-mode -Z root -B 32768 \
+	-w "$TMP/peer.pcap" "ether src $GEN_MAC" 2>"$TMP/tcpdump.err" &
+TD_PID=$!
+for _ in $(seq 100); do
+	grep -q "listening on" "$TMP/tcpdump.err" && break
+	kill -0 "$TD_PID" 2>/dev/null || fail "tcpdump died: $(cat "$TMP/tcpdump.err")"
+	sleep 0.1
+done
+grep -q "listening on" "$TMP/tcpdump.err" || fail "tcpdump never started listening"
+
+in_a "$GEN" -i "$IF_A" -n "$COUNT" --mix --sizes 60,1514 -r 20000 --src-mac "$GEN_MAC" \
+	--duration 20 --write-pcap "$TMP/gen.pcap" 2>"$TMP/gen.err"
+rc=$?
+cat "$TMP/gen.err"
+[ "$rc" -eq 0 ] || fail "ringcap-gen exited $rc"
+grep -q "^sent $COUNT frames " "$TMP/gen.err" || fail "ringcap-gen did not report $COUNT sent"
+
+sleep 0.5	# let the last frames reach the capture file
+kill -INT "$TD_PID"
+wait "$TD_PID"
+TD_PID=
+cat "$TMP/tcpdump.err"
+
+# --- the checks ---------------------------------------------------------------
+count_frames() { tcpdump -r "$1" -nn 2>/dev/null | wc -l; }
+n_gen=$(count_frames "$TMP/gen.pcap")
+n_peer=$(count_frames "$TMP/peer.pcap")
+echo "frames: --write-pcap $n_gen, peer capture $n_peer"
+[ "$n_gen" -eq "$COUNT" ] || fail "--write-pcap holds $n_gen frames, want $COUNT"
+[ "$n_peer" -eq "$COUNT" ] || fail "peer captured $n_peer frames, want $COUNT"
+
+# -t drops timestamps; what is left (decode + hex) depends only on the bytes.
+tcpdump -r "$TMP/gen.pcap" -t -nn -xx >"$TMP/gen.txt" 2>/dev/null
+tcpdump -r "$TMP/peer.pcap" -t -nn -xx >"$TMP/peer.txt" 2>/dev/null
+if ! cmp -s "$TMP/gen.txt" "$TMP/peer.txt"; then
+	diff "$TMP/gen.txt" "$TMP/peer.txt" | head -n 20
+	fail "peer's frames differ from --write-pcap's"
+fi
+echo "ok: the peer's $n_peer frames equal the generator's, byte for byte"
+
+bad=$(tshark -r "$TMP/gen.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
+	-o tcp.check_checksum:TRUE -Y '_ws.malformed || _ws.expert.severity >= "error" ||
+	ip.checksum.status != 1 || udp.checksum.status != 1 || tcp.checksum.status != 1 ||
+	icmp.checksum.status != 1' 2>/dev/null | wc -l)
+[ "$bad" -eq 0 ] || fail "tshark finds $bad malformed or bad-checksum frames"
+kinds=$(tshark -r "$TMP/gen.pcap" -T fields -e _ws.col.Protocol 2>/dev/null | sort | uniq -c | xargs)
+echo "ok: tshark finds no bad checksum or malformed frame ($kinds)"
+exit 0
