@@ -29,6 +29,9 @@ static const struct option long_opts[] = {
 	{ "write", required_argument, NULL, 'w' },
 	{ "snaplen", required_argument, NULL, 's' },
 	{ "count", required_argument, NULL, 'c' },
+	{ "file-size", required_argument, NULL, 'C' },
+	{ "rotate-seconds", required_argument, NULL, 'G' },
+	{ "file-count", required_argument, NULL, 'W' },
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "threads", required_argument, NULL, 'T' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -59,6 +62,12 @@ static void usage(FILE *f)
 "  -w, --write FILE         pcap savefile to write (required unless --arp)\n"
 "  -s, --snaplen N          bytes kept per packet, 1..262144 (0 or default: 262144)\n"
 "  -c, --count N            stop after writing N packets\n"
+"  -C, --file-size N        start a new file before one passes N million bytes\n"
+"                           (or a size: 512k, 100m, 2g); files FILE, FILE1, ...\n"
+"  -G, --rotate-seconds S   start a new file every S seconds; FILE may hold\n"
+"                           strftime conversions (%%Y%%m%%d-%%H%%M%%S)\n"
+"  -W, --file-count N       with -C: reuse N names (FILE0..), overwriting the\n"
+"                           oldest; with -G alone: stop after N files\n"
 "  -B, --buffer-size KIB    ring size per worker in KiB (default 65536 = 64 MiB)\n"
 "      --block-size SIZE    ring block size, power of two, 64k..64m (default 1m)\n"
 "      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
@@ -208,6 +217,19 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		if (parse_u64(arg, 1, UINT64_MAX, &o->count))
 			return bad("count", arg, "expected a whole number >= 1");
 		return 0;
+	case 'C':
+		if (parse_size(arg, 1000000, 64 << 10, 1ull << 50, &o->rotate_bytes))
+			return bad("file size", arg, "expected millions of bytes or a size, >= 64k");
+		return 0;
+	case 'G':
+		if (parse_duration_ns(arg, &o->rotate_ns) || o->rotate_ns < 1000000000ull)
+			return bad("rotation interval", arg, "expected seconds >= 1");
+		return 0;
+	case 'W':
+		if (parse_u64(arg, 1, 1000000, &v))
+			return bad("file count", arg, "expected 1..1000000");
+		o->max_files = (unsigned)v;
+		return 0;
 	case 'B':
 		if (parse_size(arg, 1024, 256 << 10, 64ull << 30, &o->ring_bytes))
 			return bad("buffer size", arg, "expected KiB (or a size like 64m), 256..67108864 KiB");
@@ -286,7 +308,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	*exit_now = false;
 	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:w:s:c:B:T:qh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:qh", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			*exit_now = true;
@@ -302,7 +324,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			bool letter = optopt > 0 && optopt < 128;
 			char shortname[3] = { '-', (char)(letter ? optopt : 0), 0 };
 			const char *name = letter ? shortname : argv[optind - 1];
-			bool needs = (letter && strchr("iwscBT", optopt)) || optopt >= OPT_BLOCK_SIZE;
+			bool needs = (letter && strchr("iwscCGWBT", optopt)) || optopt >= OPT_BLOCK_SIZE;
 
 			log_err("bad option '%s'%s (see --help)", name, needs ? ": needs a value" : "");
 			return 2;
@@ -320,6 +342,14 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	}
 	if (!o->path && !o->npools) {
 		log_err("nothing to do: give -w FILE, --arp POOL, or both (see --help)");
+		return 2;
+	}
+	if ((o->rotate_bytes || o->rotate_ns || o->max_files) && !o->path) {
+		log_err("-C, -G and -W need -w FILE");
+		return 2;
+	}
+	if (o->max_files && !o->rotate_bytes && !o->rotate_ns) {
+		log_err("bad file count '%u': -W needs -C or -G", o->max_files);
 		return 2;
 	}
 	if (o->ring_bytes < 4ull * o->block_size) {

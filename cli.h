@@ -23,6 +23,9 @@ struct options {
 	char *expr;                /* joined trailing arguments; NULL if none */
 	uint32_t snaplen;
 	uint64_t count;            /* -c; 0 = unlimited */
+	uint64_t rotate_bytes;     /* -C */
+	uint64_t rotate_ns;        /* -G */
+	unsigned max_files;        /* -W */
 	uint64_t ring_bytes;       /* -B, per worker */
 	uint32_t block_size;
 	uint32_t block_timeout_ms;

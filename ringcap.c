@@ -95,9 +95,10 @@ static int write_stats_json(const struct capture *cap, double seconds)
 	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n",
 		(unsigned long long)freeze, (unsigned long long)bad_blocks,
 		(unsigned long long)bad);
-	fprintf(f, "  \"bytes_written\": %llu,\n  \"writer\": \"%s\",\n  \"o_direct\": %s,\n",
-		(unsigned long long)cap->wres.bytes, cap->wres.backend ? cap->wres.backend : "none",
-		cap->wres.direct ? "true" : "false");
+	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
+		"  \"o_direct\": %s,\n",
+		(unsigned long long)cap->wres.bytes, cap->wres.files,
+		cap->wres.backend ? cap->wres.backend : "none", cap->wres.direct ? "true" : "false");
 	if (cap->arp)
 		arp_write_json(cap->arp, cap->arpw, cap->opt.threads, f);
 	fprintf(f, "  \"workers\": [\n");
@@ -190,6 +191,9 @@ static int open_writer(struct capture *cap)
 		.chunk_size = 1u << 20,
 		.nchunks = (uint32_t)(o->staging_bytes >> 20),
 		.max_packets = o->count,
+		.rotate_bytes = o->rotate_bytes,
+		.rotate_ns = o->rotate_ns,
+		.max_files = o->max_files,
 		.direct = o->direct,
 	};
 

@@ -26,9 +26,9 @@ static int queue_write(struct writer *w, uint32_t s)
 	if (!sqe)
 		return -EBUSY; /* cannot happen: depth >= 2 x slots */
 	if (w->fixed_bufs)
-		io_uring_prep_write_fixed(sqe, w->fd, buf, len, off, 0);
+		io_uring_prep_write_fixed(sqe, sl->file->fd, buf, len, off, 0);
 	else
-		io_uring_prep_write(sqe, w->fd, buf, len, off);
+		io_uring_prep_write(sqe, sl->file->fd, buf, len, off);
 	io_uring_sqe_set_data64(sqe, s);
 	ret = io_uring_submit(&w->uring);
 	return ret < 0 ? ret : 0;
@@ -39,7 +39,7 @@ static int uring_submit(struct writer *w, uint32_t s)
 	int ret;
 
 	pthread_mutex_lock(&w->sq_lock);
-	writer_prealloc(w, w->slots[s].wr_off, w->slots[s].wr_len);
+	writer_prealloc(w, s);
 	ret = queue_write(w, s);
 	if (!ret)
 		w->in_flight++;

@@ -13,7 +13,9 @@
  *           before it is on disk.
  *
  * The last, partial chunk is written at close, and the file is truncated to its
- * true size. On a write error (a full disk) the writer stops taking packets and
+ * true size. Rotation (-C, -G) ends a file at a block's boundary and starts the
+ * next one on the next chunk boundary of the stream, so every write stays
+ * aligned; each file is truncated and closed once its last chunk is on disk. On a write error (a full disk) the writer stops taking packets and
  * close() truncates the file to the last whole record that is on disk: what was
  * captured before stays readable.
  */
@@ -61,12 +63,17 @@ struct writer_config {
 	uint32_t chunk_size;   /* bytes per staging slot, multiple of 4096 */
 	uint32_t nchunks;      /* slots; together they must hold at least two blocks */
 	uint64_t max_packets;  /* 0: no limit (-c) */
+	uint64_t rotate_bytes; /* -C: start a new file before one would pass this size */
+	uint64_t rotate_ns;    /* -G: start a new file when the current one is this old */
+	unsigned max_files;    /* -W: with -C, reuse names in a ring of this many;
+				* with -G alone, stop after this many files */
 	bool direct;           /* try O_DIRECT (falls back when the file system refuses) */
 };
 
 struct writer_result {
-	uint64_t packets;      /* records in the file as closed */
-	uint64_t bytes;        /* file size as closed */
+	uint64_t packets;      /* records in the files as closed */
+	uint64_t bytes;        /* bytes in the files as closed */
+	unsigned files;        /* files written (more than one with rotation) */
 	const char *backend;   /* "io_uring" or "pwrite" */
 	bool direct;
 	int error;             /* first write error (-errno), 0 if none */

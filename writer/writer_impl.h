@@ -25,6 +25,21 @@ struct writer_ops {
 extern const struct writer_ops writer_uring_ops;
 extern const struct writer_ops writer_pwrite_ops;
 
+/* One output file. Files start on a chunk boundary of the stream; a file's
+ * last chunk may be partly padding, which is cut off when it is closed. */
+struct out_file {
+	int fd;
+	bool direct;               /* opened with O_DIRECT */
+	bool regular;              /* a regular file: fallocate and ftruncate apply */
+	bool falloc_off;           /* the file system refused fallocate */
+	uint64_t base;             /* stream offset of the file's first byte */
+	uint64_t end;              /* stream offset past its last byte; UINT64_MAX while open */
+	uint64_t falloc_end;       /* file offset preallocated up to; under sq_lock */
+	uint64_t opened_ns;
+	struct out_file *next;     /* newer file */
+	char path[];
+};
+
 struct writer_slot {
 	_Atomic uint64_t chunk;    /* chunk this slot holds or may be filled for */
 	_Atomic uint32_t filled;   /* bytes copied in for that chunk */
@@ -32,7 +47,8 @@ struct writer_slot {
 	 * under w->lock. Lets an error truncate to a whole record. */
 	uint64_t bound_off;
 	uint64_t bound_pkts;
-	/* The write in progress: file offset, length and how much is done. */
+	/* The write in progress: file, file offset, length and how much is done. */
+	struct out_file *file;
 	uint64_t wr_off;
 	uint32_t wr_len;
 	uint32_t wr_done;
@@ -42,9 +58,9 @@ struct writer_slot {
 struct writer {
 	const struct writer_ops *ops;
 	struct writer_config cfg;
-	int fd;
-	bool regular;              /* a regular file: fallocate and ftruncate apply */
-	bool direct;               /* opened with O_DIRECT */
+	struct out_file *files;    /* oldest first: files with chunks not yet released */
+	struct out_file *cur;      /* the file being filled (newest) */
+	unsigned files_opened;
 	uint8_t *area;             /* nchunks * chunk_size, mapped twice in a row */
 	size_t area_len;
 	struct writer_slot *slots;
@@ -56,12 +72,11 @@ struct writer {
 	uint64_t released;         /* chunks written and released, in order */
 	uint64_t good_off;         /* last whole record fully on disk */
 	uint64_t good_pkts;
+	uint64_t bytes_closed;     /* bytes in the files closed so far */
 	int error;                 /* first write error, -errno */
 	_Atomic bool full;
 
 	pthread_mutex_t sq_lock;   /* backend submission side */
-	uint64_t falloc_end;
-	bool falloc_off;            /* the file system refused fallocate */
 	unsigned in_flight;        /* under sq_lock */
 	pthread_cond_t idle;
 
@@ -81,7 +96,7 @@ static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
 /* Called by a backend when slot `s`'s write has finished with `res` (bytes or
  * -errno). Handles the error and in-order release. Takes w->lock. */
 void writer_slot_done(struct writer *w, uint32_t s, int res);
-/* Extend the preallocation ahead of [off, off+len); under sq_lock. */
-void writer_prealloc(struct writer *w, uint64_t off, uint32_t len);
+/* Extend the preallocation of slot s's file ahead of its write; under sq_lock. */
+void writer_prealloc(struct writer *w, uint32_t s);
 
 #endif
