@@ -22,6 +22,7 @@ enum {
 	OPT_ARP,
 	OPT_ARP_MAC,
 	OPT_VERSION,
+	OPT_CPUS,
 };
 
 static const struct option long_opts[] = {
@@ -48,6 +49,7 @@ static const struct option long_opts[] = {
 	{ "arp", required_argument, NULL, OPT_ARP },
 	{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -73,7 +75,8 @@ static void usage(FILE *f)
 "      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
 "                           (default 8; 1 with --arp, so replies are prompt)\n"
 "  -T, --threads N          workers, one socket each, pinned one per CPU\n"
-"                           (default: online CPUs)\n"
+"                           (default: online CPUs, or as many as --cpus lists)\n"
+"      --cpus LIST          pin workers to these CPUs in turn, e.g. 1 or 0,2-3\n"
 "      --fanout MODE        hash|lb|cpu|qm|rollover (default hash, with defrag)\n"
 "      --time-precision P   micro|nano timestamps in the file (default micro)\n"
 "      --duration S         stop after S seconds (e.g. 10, 2.5, 500ms, 1m)\n"
@@ -162,6 +165,38 @@ int cli_parse_pool(const char *s, struct arp_pool_range *r)
 	return 0;
 }
 
+/* "1", "0,2", "0-3": the CPUs to pin workers to. */
+static int parse_cpus(struct options *o, const char *arg)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	char buf[256], *tok, *save = NULL;
+
+	if (strlen(arg) >= sizeof(buf))
+		return bad("CPU list", arg, "too long");
+	strcpy(buf, arg);
+	o->ncpus = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *dash = strchr(tok, '-');
+		uint64_t a, b;
+
+		if (dash)
+			*dash = '\0';
+		if (parse_u64(tok, 0, (uint64_t)online - 1, &a) ||
+		    (dash && parse_u64(dash + 1, a, (uint64_t)online - 1, &b)))
+			return bad("CPU list", arg, "expected online CPU numbers like 1 or 0,2-3");
+		if (!dash)
+			b = a;
+		for (uint64_t c = a; c <= b; c++) {
+			if (o->ncpus == MAX_WORKERS)
+				return bad("CPU list", arg, "more than 64 CPUs");
+			o->cpus[o->ncpus++] = (int)c;
+		}
+	}
+	if (!o->ncpus)
+		return bad("CPU list", arg, "empty");
+	return 0;
+}
+
 static char *join_args(int argc, char **argv)
 {
 	size_t len = 1;
@@ -238,7 +273,10 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		if (parse_u64(arg, 1, MAX_WORKERS, &v))
 			return bad("thread count", arg, "expected 1..64");
 		o->threads = (unsigned)v;
+		o->threads_set = true;
 		return 0;
+	case OPT_CPUS:
+		return parse_cpus(o, arg);
 	case 'q':
 		o->quiet = true;
 		return 0;
@@ -362,6 +400,8 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			(unsigned long long)o->staging_bytes, o->block_size);
 		return 2;
 	}
+	if (o->ncpus && !o->threads_set)
+		o->threads = o->ncpus;
 	if (!o->block_timeout_ms)
 		o->block_timeout_ms = o->npools ? 1 : 8;
 	return 0;

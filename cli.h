@@ -30,6 +30,9 @@ struct options {
 	uint32_t block_size;
 	uint32_t block_timeout_ms;
 	unsigned threads;
+	int cpus[MAX_WORKERS];     /* --cpus: where workers are pinned, in turn */
+	unsigned ncpus;            /* 0: CPUs 0..online-1 */
+	bool threads_set;
 	uint16_t fanout_mode;      /* PACKET_FANOUT_* with flags */
 	const char *fanout_name;
 	bool nano;

@@ -167,7 +167,10 @@ static int open_rings(struct capture *cap)
 		int ret;
 
 		w->id = i;
-		w->cpu = cpus > 0 ? (int)(i % (unsigned)cpus) : -1;
+		if (o->ncpus)
+			w->cpu = o->cpus[i % o->ncpus];
+		else
+			w->cpu = cpus > 0 ? (int)(i % (unsigned)cpus) : -1;
 		w->ctl = &cap->ctl;
 		w->ring.fd = -1;
 		ret = ring_open(&w->ring, &rc);
