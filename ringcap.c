@@ -67,6 +67,9 @@ static void print_counters(const struct capture *cap, FILE *f)
 	if (bad)
 		fprintf(f, "%llu packets skipped: ring header lied about lengths\n",
 			(unsigned long long)bad);
+	if (cap->wres.stalls)
+		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
+			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
 	if (cap->arp)
 		arp_print_counters(cap->arp, cap->arpw, cap->opt.threads, f);
 }
@@ -96,9 +99,10 @@ static int write_stats_json(const struct capture *cap, double seconds)
 		(unsigned long long)freeze, (unsigned long long)bad_blocks,
 		(unsigned long long)bad);
 	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
-		"  \"o_direct\": %s,\n",
+		"  \"o_direct\": %s,\n  \"writer_stalls\": %llu,\n  \"writer_stall_ms\": %.1f,\n",
 		(unsigned long long)cap->wres.bytes, cap->wres.files,
-		cap->wres.backend ? cap->wres.backend : "none", cap->wres.direct ? "true" : "false");
+		cap->wres.backend ? cap->wres.backend : "none", cap->wres.direct ? "true" : "false",
+		(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
 	if (cap->arp)
 		arp_write_json(cap->arp, cap->arpw, cap->opt.threads, f);
 	fprintf(f, "  \"workers\": [\n");

@@ -17,6 +17,8 @@
 
 #include "writer/writer_impl.h"
 
+#define PREFETCH_AHEAD 4
+
 static int map_area(struct writer *w)
 {
 	size_t len = (size_t)w->cfg.chunk_size * w->cfg.nchunks;
@@ -235,13 +237,21 @@ bool writer_full(const struct writer *w)
 static int wait_slot(struct writer *w, uint64_t chunk)
 {
 	struct writer_slot *sl = &w->slots[chunk % w->cfg.nchunks];
+	uint64_t t0;
 
+	if (atomic_load_explicit(&sl->chunk, memory_order_acquire) == chunk)
+		return 0;
+	/* Every slot is full or in flight: the disk is behind. Counted, because
+	 * while a worker waits here its ring fills and the kernel may drop. */
+	t0 = now_ns();
+	w->stalls++;
 	while (atomic_load_explicit(&sl->chunk, memory_order_acquire) != chunk) {
 		if (w->error)
-			return w->error;
+			break;
 		pthread_cond_wait(&w->slot_free, &w->lock);
 	}
-	return 0;
+	w->stall_ns += now_ns() - t0;
+	return atomic_load(&sl->chunk) == chunk ? 0 : w->error;
 }
 
 /* Write chunk `chunk`, whose bytes are all in its slot: a whole chunk, or the
@@ -396,8 +406,15 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	if (hdr_off)
 		pcap_file_header_encode(w->area + hdr_off % w->area_len, snap, w->cfg.nano);
 	dst = w->area + off % w->area_len;
-	for (unsigned i = 0; i < n; i++)
+	for (unsigned i = 0; i < n; i++) {
+		/* The packet bytes were written by another CPU: ask for them a
+		 * few packets ahead so the copy does not wait on each miss. */
+		if (i + PREFETCH_AHEAD < n) {
+			__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data);
+			__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data + 64);
+		}
 		dst += pcap_record_encode(dst, &pkts[i], snap, w->cfg.nano);
+	}
 	account_fill(w, start, end - start);
 	return (int)n;
 
@@ -495,6 +512,8 @@ int writer_close(struct writer *w, struct writer_result *res)
 	res->packets = ret ? w->good_pkts : w->pkts_reserved;
 	res->bytes = 0;
 	res->files = w->files_opened;
+	res->stalls = w->stalls;
+	res->stall_ns = w->stall_ns;
 	res->direct = w->files->direct;
 	/* What is left: the current file, and after an error any file whose
 	 * chunks never all reached the disk. Each keeps its bytes up to the

@@ -74,6 +74,8 @@ struct writer_result {
 	uint64_t packets;      /* records in the files as closed */
 	uint64_t bytes;        /* bytes in the files as closed */
 	unsigned files;        /* files written (more than one with rotation) */
+	uint64_t stalls;       /* times a worker waited for staging (the disk was behind) */
+	uint64_t stall_ns;     /* total time workers waited */
 	const char *backend;   /* "io_uring" or "pwrite" */
 	bool direct;
 	int error;             /* first write error (-errno), 0 if none */

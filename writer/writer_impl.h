@@ -73,6 +73,8 @@ struct writer {
 	uint64_t good_off;         /* last whole record fully on disk */
 	uint64_t good_pkts;
 	uint64_t bytes_closed;     /* bytes in the files closed so far */
+	uint64_t stalls;           /* times a worker waited for a free slot */
+	uint64_t stall_ns;         /* and for how long in all */
 	int error;                 /* first write error, -errno */
 	_Atomic bool full;
 
