@@ -71,7 +71,8 @@ static void usage(FILE *f)
 "  -W, --file-count N       with -C: reuse N names (FILE0..), overwriting the\n"
 "                           oldest; with -G alone: stop after N files\n"
 "  -B, --buffer-size KIB    ring size per worker in KiB (default 65536 = 64 MiB)\n"
-"      --block-size SIZE    ring block size, power of two, 64k..64m (default 1m)\n"
+"      --block-size SIZE    ring block size, power of two, 64k..64m\n"
+"                           (default 1m; 128k with --arp)\n"
 "      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
 "                           (default 8; 1 with --arp, so replies are prompt)\n"
 "  -T, --threads N          workers, one socket each, pinned one per CPU\n"
@@ -284,6 +285,7 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		if (parse_size(arg, 1, 64 << 10, 64 << 20, &v) || (v & (v - 1)))
 			return bad("block size", arg, "expected a power of two from 64k to 64m");
 		o->block_size = (uint32_t)v;
+		o->block_size_set = true;
 		return 0;
 	case OPT_BLOCK_TIMEOUT:
 		if (parse_u64(arg, 1, 1000, &v))
@@ -400,6 +402,11 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			(unsigned long long)o->staging_bytes, o->block_size);
 		return 2;
 	}
+	/* With ARP answering the block timeout is 1 ms, so under sparse traffic
+	 * every block retires nearly empty: smaller blocks keep the ring's
+	 * time depth (512 of them in 64 MiB). */
+	if (o->npools && !o->block_size_set)
+		o->block_size = 128u << 10;
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
 	if (!o->block_timeout_ms)

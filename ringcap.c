@@ -142,7 +142,11 @@ static int compile_filters(struct capture *cap)
 	if (o->npools)
 		kexpr = arp_kernel_expression(o->pools, o->npools, o->path ? o->expr : NULL,
 					      o->path != NULL);
-	ret = filter_compile(&cap->kfilter, kexpr ? kexpr : o->expr, o->snaplen, err, sizeof(err));
+	/* The kernel cuts each packet at the filter's return value: with ARP
+	 * answering on, keep at least a whole request; the writer still cuts
+	 * the file's copy at -s. */
+	ret = filter_compile(&cap->kfilter, kexpr ? kexpr : o->expr,
+			     o->npools && o->snaplen < 64 ? 64 : o->snaplen, err, sizeof(err));
 	if (ret)
 		log_err("bad filter expression '%s': %s", kexpr ? kexpr : o->expr, err);
 	xfree(kexpr);

@@ -120,12 +120,41 @@ void txring_queue(struct txring *t, uint32_t len)
 	t->queued++;
 }
 
+/* After a partial send: the kernel takes frames in ring order, so the queued
+ * frames it took are the oldest ones, up to the first still SEND_REQUEST. */
+static void recount_queued(struct txring *t)
+{
+	uint32_t first = (t->cur + t->frame_nr - t->queued % t->frame_nr) % t->frame_nr;
+	uint32_t taken = 0;
+
+	while (taken < t->queued) {
+		const struct tpacket2_hdr *h = frame_hdr(t, (first + taken) % t->frame_nr);
+
+		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST)
+			break;
+		taken++;
+	}
+	t->queued -= taken;
+}
+
+/*
+ * With MSG_DONTWAIT the kernel sends every SEND_REQUEST frame from its head
+ * on, and stops at the first one the device refuses (qdisc or veth backlog
+ * full): that frame goes back to SEND_REQUEST, the kernel's head stays on it,
+ * and send() fails with ENOBUFS (EAGAIN when the socket's send buffer is
+ * full). The refused frames are still queued: `queued` keeps counting them, so
+ * the next kick retries them even when nothing new was queued in between.
+ */
 int txring_kick(struct txring *t)
 {
 	if (!t->queued)
 		return 0;
-	if (send(t->fd, NULL, 0, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS)
-		return -errno;
+	if (send(t->fd, NULL, 0, MSG_DONTWAIT) < 0) {
+		if (errno != EAGAIN && errno != ENOBUFS)
+			return -errno;
+		recount_queued(t);
+		return 0;
+	}
 	t->queued = 0;
 	return 0;
 }

@@ -21,7 +21,7 @@ struct txring {
 	uint32_t frame_size;
 	uint32_t frame_nr;
 	uint32_t cur;
-	uint32_t queued;  /* frames marked since the last kick */
+	uint32_t queued;  /* frames marked and not yet taken by the kernel */
 };
 
 struct txring_config {

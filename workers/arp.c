@@ -189,12 +189,29 @@ void arp_worker_close(struct arp_worker *aw)
 	txring_close(&aw->tx);
 }
 
+/* Kick the TX ring and count what the kernel took. Replies the device
+ * refused (ENOBUFS) stay queued and count when a later kick gets them out. */
+static void arp_flush(struct arp_worker *aw)
+{
+	uint32_t pending = aw->tx.queued;
+	int ret;
+
+	if (!pending)
+		return;
+	ret = txring_kick(&aw->tx);
+	if (ret) {
+		if (!aw->warned) /* once: a down link would repeat it per block */
+			log_warn("ARP replies on %s: send: %s", aw->r->ifname, strerror(-ret));
+		aw->warned = true;
+		return;
+	}
+	aw->c.replies += pending - aw->tx.queued;
+}
+
 static int arp_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
 {
 	struct arp_worker *aw = ctx;
 	uint8_t reply[ARP_REPLY_LEN];
-	unsigned queued = 0;
-	int ret;
 
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *slot;
@@ -208,22 +225,21 @@ static int arp_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
 		}
 		memcpy(slot, reply, sizeof(reply));
 		txring_queue(&aw->tx, sizeof(reply));
-		queued++;
 	}
-	if (!queued)
-		return 0;
-	ret = txring_kick(&aw->tx); /* one send() for the whole block */
-	if (ret) {
-		log_warn("ARP replies on %s: send: %s", aw->r->ifname, strerror(-ret));
-		return 0;
-	}
-	aw->c.replies += queued;
+	arp_flush(aw); /* one send() for the whole block, and any left before */
 	return 0;
+}
+
+/* Replies a refused kick left in the ring go out even if no block comes. */
+static void arp_idle(void *ctx)
+{
+	arp_flush(ctx);
 }
 
 const struct handler_ops arp_handler_ops = {
 	.name = "arp",
 	.on_block = arp_on_block,
+	.idle = arp_idle,
 };
 
 static struct arp_counters arp_sum(const struct arp_worker *aw, unsigned n)

@@ -43,6 +43,7 @@ struct arp_counters {
 struct arp_worker {
 	const struct arp_responder *r;
 	struct txring tx;
+	bool warned;
 	struct arp_counters c;
 };
 

@@ -37,6 +37,13 @@ static unsigned walk_block(struct worker *w, const struct tpacket_block_desc *b)
 	return n;
 }
 
+static void run_idle(struct worker *w)
+{
+	for (unsigned i = 0; i < w->nhandlers; i++)
+		if (w->handlers[i].ops->idle)
+			w->handlers[i].ops->idle(w->handlers[i].ctx);
+}
+
 static int run_handlers(struct worker *w, unsigned n)
 {
 	for (unsigned i = 0; i < w->nhandlers; i++) {
@@ -71,6 +78,8 @@ void worker_run(struct worker *w)
 				w->error = ret;
 				break;
 			}
+			if (!ring_take(&w->ring))
+				run_idle(w);
 			continue;
 		}
 		n = walk_block(w, b);
@@ -103,6 +112,7 @@ static void *worker_main(void *arg)
 	if (alloc_thread_arena())
 		log_warn("worker %u: no allocator arena of its own", w->id);
 	worker_run(w);
+	run_idle(w);
 	return NULL;
 }
 

@@ -27,6 +27,9 @@ struct handler_ops {
 	int (*on_block)(void *ctx, const struct pkt_view *pkts, unsigned n);
 	/* Optional: true when this handler wants the capture to end (-c reached). */
 	bool (*done)(void *ctx);
+	/* Optional: called when no block came for a while, and once at the end,
+	 * to finish work left over from earlier blocks (unsent replies). */
+	void (*idle)(void *ctx);
 };
 
 struct handler {

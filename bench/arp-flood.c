@@ -1,0 +1,915 @@
+/*
+ * arp-flood — the load generator and measuring peer for ARP responders.
+ *
+ *   arp-flood -i IFACE -n COUNT --arp-in A-B [--arp-out C-D] [--mix I:O:B]
+ *             [--specials K] [-r RATE|max] [--expect-mac MAC] [--src-mac MAC]
+ *             [--src-ip IP] [--bulk-size BYTES] [--bulk-dst-mac MAC] [--bypass]
+ *             [--cpu N] [--duration S] [--wait MS] [-q]
+ *
+ * Runs on the requesting side. Sends exactly COUNT frames through a
+ * PACKET_TX_RING (ring/txring.h) and receives the replies on the same
+ * interface with a TPACKET_V3 ring (ring/ring.h, kernel filter "arp and
+ * arp[6:2] = 2", outgoing frames ignored), in one thread: send a batch, drain
+ * the RX ring, repeat. Prints one JSON line on stdout.
+ *
+ * The stream is deterministic. Frames go in cycles of I+O+B (--mix, default
+ * 1:0:0, or 1:1:0 with --arp-out): I ARP requests whose target walks A..B,
+ * then O requests whose target walks C..D, then B bulk UDP frames (to
+ * --bulk-dst-mac, a MAC nobody owns, so no IP stack answers them; every packet
+ * socket still sees them). With --specials K every K-th frame instead is a
+ * special, cycling: a probe (sender 0.0.0.0; answered, tpa 0.0.0.0), a
+ * gratuitous request, an ARP reply, a request with hlen 8, and a request cut
+ * at 41 bytes (none of these four is answered); their targets walk A..B on a
+ * cycle of their own. Requests are broadcast from --src-mac/--src-ip (default:
+ * IFACE's own), as the requesting host's kernel would send them.
+ *
+ * Matching. The time a request was handed to the kernel (CLOCK_REALTIME, just
+ * before the send() that carries it) is kept in a table indexed by target
+ * address (one slot per address of A..B, up to 8 requests awaiting a reply in
+ * each). A reply for target T answers the newest request for T sent before the
+ * reply's kernel receive timestamp (the RX ring's, so the reading side's pace
+ * does not matter): it counts once in "answered_in", its latency is the
+ * timestamp minus the send time, and the request is no longer awaited. Newest,
+ * not oldest: under overload a dropped request must not inflate the latency of
+ * the next one's answer. A reply that finds nothing awaited is a duplicate, a
+ * reply for an address outside A..B is wrong (wrong_out_of_pool when in C..D),
+ * and with --expect-mac a reply from another hardware address (Ethernet source
+ * or ARP sender) is wrong (wrong_mac). When more than one request for the
+ * address was awaited the match is a guess and counts in "ambiguous" (an upper
+ * bound: a lost request stays awaited until 8 newer ones push it out); more
+ * than 8 in flight forget the oldest, whose reply then counts as a duplicate:
+ * keep A..B larger than rate x latency. A responder slower than one trip round
+ * A..B gets its latency underestimated (its answer is matched to a newer
+ * request): "ambiguous" then approaches "answered_in". Replies addressed to
+ * the broadcast address (Ethernet or ARP target; farpd sends those) are
+ * accepted, and counted in "broadcast_replies".
+ *
+ * Bounds: COUNT frames and --duration seconds of sending (default 30), then
+ * --wait ms (default 300) for late replies.
+ *
+ * Exit status: 0 all COUNT frames sent, 1 fewer (duration), 2 bad arguments or
+ * set-up. On SIGINT/SIGTERM it stops sending, reports what it has, and then dies
+ * of that signal, so the shell that ran it stops as well.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "ring/ring.h"
+#include "ring/txring.h"
+#include "util/util.h"
+
+#define NSEC           1000000000ull
+#define REQ_LEN        60      /* 42 bytes of ARP + zero padding, as Linux sends it */
+#define TRUNC_LEN      41
+#define MAX_TABLE      (1u << 20)
+#define OUTSTANDING    8       /* requests per address awaiting a reply */
+#define BATCH_MAX      32
+#define BATCH_NS       20000   /* a paced batch covers ~20 us of frames */
+#define TX_FRAME_SIZE  2048
+#define BULK_MAX       1514
+
+enum kind { K_IN, K_OUT, K_BULK, K_SPECIAL };
+
+/* The requests for one address that await a reply: send times (realtime ns),
+ * oldest first. A full slot forgets its oldest. */
+struct slot {
+	uint64_t t[OUTSTANDING];
+	uint8_t n;
+};
+enum special { S_PROBE, S_GRATUITOUS, S_REPLY, S_BAD_HLEN, S_TRUNCATED, S_COUNT };
+
+struct opts {
+	const char *ifname;
+	uint64_t count;
+	struct arp_pool_range in, out;
+	bool out_set;
+	unsigned mix_in, mix_out, mix_bulk;
+	bool mix_set;
+	unsigned specials;
+	uint64_t rate;          /* 0: flat out */
+	uint8_t src_mac[6], expect_mac[6], bulk_mac[6];
+	bool src_mac_set, expect_mac_set;
+	uint32_t src_ip;
+	bool src_ip_set;
+	unsigned bulk_size;
+	bool bypass;
+	int cpu;
+	uint64_t duration_ns;
+	uint64_t wait_ns;
+	bool quiet;
+};
+
+struct counts {
+	uint64_t sent, offered_in, offered_out, bulk, specials, probes_sent;
+	uint64_t replies, bcast_replies, answered_in, ambiguous, dup_replies, probe_replies;
+	uint64_t wrong_out_of_pool, wrong_mac, wrong_other, other_arp;
+	uint64_t rx_drops;
+};
+
+struct flood {
+	struct opts o;
+	struct txring tx;
+	struct ring rx;
+	struct filter rxf;
+	uint8_t req[REQ_LEN];
+	uint8_t bulk[BULK_MAX];
+	struct slot *slots;     /* per address of A..B */
+	uint32_t *lat_ns;       /* one per answered request */
+	uint64_t nlat, lat_cap;
+	uint64_t in_i, out_i, sp_i, sp_kind;
+	uint64_t t_first_send, t_last_send, t_last_reply;
+	struct counts c;
+};
+
+static volatile sig_atomic_t stop_sig;
+
+static void on_signal(int sig)
+{
+	stop_sig = sig;
+}
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ------------------------------------------------------------ arguments */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: arp-flood -i IFACE -n COUNT --arp-in A-B [options]\n"
+"Send COUNT frames (ARP requests, optionally out-of-pool requests, specials and\n"
+"bulk UDP) through a PACKET_TX_RING, match the ARP replies that come back and\n"
+"print one JSON line: offered, answered, wrong, latency p50/p99/max, replies/s.\n"
+"\n"
+"  -i, --interface IFACE  the requesting side's interface\n"
+"  -n, --count N          frames to send (all kinds)\n"
+"      --arp-in A-B       in-pool targets, walked in order (at most 2^20)\n"
+"      --arp-out C-D      out-of-pool targets, walked in order\n"
+"      --mix I:O:B        per cycle: I in-pool, O out-of-pool requests, B bulk\n"
+"                         UDP frames (default 1:0:0; 1:1:0 with --arp-out)\n"
+"      --specials K       every K-th frame is a special: probe, gratuitous,\n"
+"                         reply, hlen 8, 41 bytes (in turn); only probes are\n"
+"                         to be answered\n"
+"  -r, --rate FPS|max     frames per second (default max)\n"
+"      --expect-mac MAC   replies from another MAC count as wrong\n"
+"      --src-mac MAC      requester MAC (default: IFACE's)\n"
+"      --src-ip IP        requester address (default: IFACE's IPv4)\n"
+"      --bulk-size BYTES  bulk UDP frame size, 60..1514 (default 512)\n"
+"      --bulk-dst-mac MAC default 02:52:43:46:00:99 (owned by nobody)\n"
+"      --bypass           PACKET_QDISC_BYPASS on the TX ring\n"
+"      --cpu N            pin to CPU N\n"
+"      --duration S       stop sending after S seconds (default 30)\n"
+"      --wait MS          wait this long for late replies (default 300)\n"
+"  -q, --quiet            no summary on stderr\n"
+"\n"
+"Example:\n"
+"  arp-flood -i va0 -n 200000 --arp-in 198.18.2.0-198.18.2.255 \\\n"
+"            --arp-out 198.18.5.0-198.18.5.255 --mix 4:1:2 -r max --bypass\n");
+}
+
+static int bad(const char *what, const char *value, const char *why)
+{
+	log_err("bad %s '%s': %s", what, value, why);
+	return 2;
+}
+
+static int parse_range(const char *s, struct arp_pool_range *r)
+{
+	int ret = cli_parse_pool(s, r);
+
+	if (ret == -ERANGE)
+		return bad("range", s, "inverted range or host bits set");
+	if (ret)
+		return bad("range", s, "expected A-B, A/len or A (IPv4)");
+	return 0;
+}
+
+static int parse_mix(struct opts *o, const char *s)
+{
+	unsigned i, out, b;
+	char tail;
+
+	if (sscanf(s, "%u:%u:%u%c", &i, &out, &b, &tail) != 3 || i > 1000 || out > 1000 ||
+	    b > 1000 || i + out + b == 0)
+		return bad("mix", s, "expected I:O:B, each 0..1000, not all 0");
+	o->mix_in = i, o->mix_out = out, o->mix_bulk = b;
+	o->mix_set = true;
+	return 0;
+}
+
+static int parse_one(struct opts *o, int opt, const char *arg)
+{
+	uint64_t v;
+
+	switch (opt) {
+	case 'i':
+		o->ifname = arg;
+		return 0;
+	case 'n':
+		if (parse_u64(arg, 1, 1ull << 40, &o->count))
+			return bad("count", arg, "expected a whole number >= 1");
+		return 0;
+	case 'r':
+		if (!strcmp(arg, "max")) {
+			o->rate = 0;
+			return 0;
+		}
+		if (parse_u64(arg, 0, 100000000, &o->rate))
+			return bad("rate", arg, "expected frames per second or max");
+		return 0;
+	case 'q':
+		o->quiet = true;
+		return 0;
+	case 256:
+		return parse_range(arg, &o->in);
+	case 257:
+		o->out_set = true;
+		return parse_range(arg, &o->out);
+	case 258:
+		return parse_mix(o, arg);
+	case 259:
+		if (parse_u64(arg, 0, 1000000, &v))
+			return bad("specials", arg, "expected 0..1000000");
+		o->specials = (unsigned)v;
+		return 0;
+	case 260:
+		if (parse_mac(arg, o->expect_mac))
+			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
+		o->expect_mac_set = true;
+		return 0;
+	case 261:
+		if (parse_mac(arg, o->src_mac))
+			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
+		o->src_mac_set = true;
+		return 0;
+	case 262:
+		if (parse_ipv4(arg, &o->src_ip))
+			return bad("source address", arg, "expected an IPv4 address");
+		o->src_ip_set = true;
+		return 0;
+	case 263:
+		if (parse_u64(arg, 60, BULK_MAX, &v))
+			return bad("bulk size", arg, "expected 60..1514");
+		o->bulk_size = (unsigned)v;
+		return 0;
+	case 264:
+		if (parse_mac(arg, o->bulk_mac))
+			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
+		return 0;
+	case 265:
+		o->bypass = true;
+		return 0;
+	case 266:
+		if (parse_u64(arg, 0, 1023, &v))
+			return bad("CPU", arg, "expected 0..1023");
+		o->cpu = (int)v;
+		return 0;
+	case 267:
+		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
+			return bad("duration", arg, "expected seconds > 0, e.g. 10, 2.5, 500ms");
+		return 0;
+	case 268:
+		if (parse_u64(arg, 0, 60000, &v))
+			return bad("wait", arg, "expected 0..60000 ms");
+		o->wait_ns = v * 1000000;
+		return 0;
+	default:
+		return 2;
+	}
+}
+
+static int parse_args(struct opts *o, int argc, char **argv, bool *exit_now)
+{
+	static const struct option lopts[] = {
+		{ "interface", required_argument, NULL, 'i' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "arp-in", required_argument, NULL, 256 },
+		{ "arp-out", required_argument, NULL, 257 },
+		{ "mix", required_argument, NULL, 258 },
+		{ "specials", required_argument, NULL, 259 },
+		{ "expect-mac", required_argument, NULL, 260 },
+		{ "src-mac", required_argument, NULL, 261 },
+		{ "src-ip", required_argument, NULL, 262 },
+		{ "bulk-size", required_argument, NULL, 263 },
+		{ "bulk-dst-mac", required_argument, NULL, 264 },
+		{ "bypass", no_argument, NULL, 265 },
+		{ "cpu", required_argument, NULL, 266 },
+		{ "duration", required_argument, NULL, 267 },
+		{ "wait", required_argument, NULL, 268 },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool in_set = false;
+	int opt, ret;
+
+	memset(o, 0, sizeof(*o));
+	o->cpu = -1;
+	o->bulk_size = 512;
+	o->duration_ns = 30 * NSEC;
+	o->wait_ns = 300 * 1000000ull;
+	memcpy(o->bulk_mac, (uint8_t[]){ 0x02, 0x52, 0x43, 0x46, 0x00, 0x99 }, 6);
+	*exit_now = false;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+i:n:r:qh", lopts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			*exit_now = true;
+			return 0;
+		}
+		if (opt == '?' || opt == ':') {
+			log_err("bad option '%s' (see --help)", argv[optind - 1]);
+			return 2;
+		}
+		in_set |= opt == 256;
+		ret = parse_one(o, opt, optarg);
+		if (ret)
+			return ret;
+	}
+	if (optind < argc)
+		return bad("argument", argv[optind], "no positional arguments");
+	if (!o->ifname) {
+		log_err("no interface: -i IFACE is required (see --help)");
+		return 2;
+	}
+	if (!o->count) {
+		log_err("no count: -n COUNT is required (see --help)");
+		return 2;
+	}
+	if (!in_set) {
+		log_err("no in-pool range: --arp-in A-B is required (see --help)");
+		return 2;
+	}
+	if (o->in.last - o->in.first >= MAX_TABLE) {
+		log_err("bad range: --arp-in spans more than 2^20 addresses");
+		return 2;
+	}
+	if (!o->mix_set) {
+		o->mix_in = 1;
+		o->mix_out = o->out_set ? 1 : 0;
+	}
+	if (o->mix_out && !o->out_set) {
+		log_err("bad mix: out-of-pool requests need --arp-out C-D");
+		return 2;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ frames */
+
+static int iface_ipv4(const char *ifname, uint32_t *ip)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFADDR, &ifr) < 0)
+		ret = -errno;
+	else
+		*ip = ntohl(((struct sockaddr_in *)(void *)&ifr.ifr_addr)->sin_addr.s_addr);
+	close(fd);
+	return ret;
+}
+
+static uint16_t ip_csum(const uint8_t *p, size_t len)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += get16(p + i);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+static void build_templates(struct flood *fl)
+{
+	const struct opts *o = &fl->o;
+	uint8_t *f = fl->req, *b = fl->bulk;
+	uint16_t ip_len = (uint16_t)(o->bulk_size - 14);
+
+	memset(f, 0, REQ_LEN);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, o->src_mac, 6);
+	put16(f + 12, 0x0806);
+	put16(f + 14, 1);
+	put16(f + 16, 0x0800);
+	f[18] = 6, f[19] = 4;
+	put16(f + 20, 1);
+	memcpy(f + 22, o->src_mac, 6);
+	put32(f + 28, o->src_ip);
+
+	/* Bulk: UDP/IPv4 to port 9 from 198.18.0.0/15's requester, checksum 0. */
+	memset(b, 0, sizeof(fl->bulk));
+	memcpy(b, o->bulk_mac, 6);
+	memcpy(b + 6, o->src_mac, 6);
+	put16(b + 12, 0x0800);
+	b[14] = 0x45;
+	put16(b + 16, ip_len);
+	b[22] = 64;
+	b[23] = 17;
+	put32(b + 26, o->src_ip);
+	put32(b + 30, o->in.first); /* any address: the MAC is nobody's */
+	put16(b + 24, ip_csum(b + 14, 20));
+	put16(b + 34, 40000);
+	put16(b + 36, 9);
+	put16(b + 38, (uint16_t)(ip_len - 20));
+	for (unsigned i = 42; i < o->bulk_size; i++)
+		b[i] = (uint8_t)i;
+}
+
+static uint32_t walk(const struct arp_pool_range *r, uint64_t *i)
+{
+	uint32_t ip = r->first + (uint32_t)*i;
+
+	*i = ip == r->last ? 0 : *i + 1;
+	return ip;
+}
+
+static enum kind kind_of(const struct flood *fl, uint64_t k)
+{
+	const struct opts *o = &fl->o;
+	uint64_t pos;
+
+	if (o->specials && k % o->specials == o->specials - 1)
+		return K_SPECIAL;
+	pos = k % (o->mix_in + o->mix_out + o->mix_bulk);
+	if (pos < o->mix_in)
+		return K_IN;
+	return pos < o->mix_in + o->mix_out ? K_OUT : K_BULK;
+}
+
+/* Frame k into `p`; returns its length. *slot_out is the table index of an
+ * in-pool request, or -1. */
+static uint32_t fill_frame(struct flood *fl, uint64_t k, uint8_t *p, int64_t *slot_out)
+{
+	uint32_t tpa, len = REQ_LEN;
+
+	*slot_out = -1;
+	switch (kind_of(fl, k)) {
+	case K_IN:
+		memcpy(p, fl->req, REQ_LEN);
+		tpa = walk(&fl->o.in, &fl->in_i);
+		put32(p + 38, tpa);
+		*slot_out = tpa - fl->o.in.first;
+		fl->c.offered_in++;
+		return len;
+	case K_OUT:
+		memcpy(p, fl->req, REQ_LEN);
+		put32(p + 38, walk(&fl->o.out, &fl->out_i));
+		fl->c.offered_out++;
+		return len;
+	case K_BULK:
+		memcpy(p, fl->bulk, fl->o.bulk_size);
+		fl->c.bulk++;
+		return fl->o.bulk_size;
+	case K_SPECIAL:
+		break;
+	}
+	memcpy(p, fl->req, REQ_LEN);
+	tpa = walk(&fl->o.in, &fl->sp_i);
+	put32(p + 38, tpa);
+	switch (fl->sp_kind) {
+	case S_PROBE:
+		put32(p + 28, 0);
+		fl->c.probes_sent++;
+		break;
+	case S_GRATUITOUS:
+		put32(p + 28, tpa);
+		break;
+	case S_REPLY: /* as if we answered for tpa ourselves, to the broadcast */
+		put16(p + 20, 2);
+		put32(p + 28, tpa);
+		break;
+	case S_BAD_HLEN:
+		p[18] = 8;
+		break;
+	default:
+		len = TRUNC_LEN;
+		break;
+	}
+	fl->sp_kind = (fl->sp_kind + 1) % S_COUNT;
+	fl->c.specials++;
+	return len;
+}
+
+/* ------------------------------------------------------------ replies */
+
+static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static bool mac_eq(const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, 6) == 0;
+}
+
+static void await(struct slot *s, uint64_t t)
+{
+	if (s->n == OUTSTANDING) {
+		memmove(s->t, s->t + 1, sizeof(s->t[0]) * (OUTSTANDING - 1));
+		s->n--;
+	}
+	s->t[s->n++] = t;
+}
+
+static void match(struct flood *fl, struct slot *s, uint64_t ts)
+{
+	uint64_t lat;
+	unsigned i;
+
+	if (!s->n) {
+		fl->c.dup_replies++;
+		return;
+	}
+	/* The newest request sent before the reply came; the oldest if the
+	 * clocks disagree (never seen: both are CLOCK_REALTIME). */
+	for (i = s->n; i > 0 && s->t[i - 1] > ts; i--)
+		;
+	i = i ? i - 1 : 0;
+	if (s->n > 1)
+		fl->c.ambiguous++;
+	lat = ts > s->t[i] ? ts - s->t[i] : 0;
+	memmove(s->t + i, s->t + i + 1, sizeof(s->t[0]) * (s->n - i - 1));
+	s->n--;
+	fl->c.answered_in++;
+	if (fl->nlat < fl->lat_cap)
+		fl->lat_ns[fl->nlat++] = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
+}
+
+static void on_reply(struct flood *fl, const uint8_t *f, uint32_t caplen, uint64_t ts)
+{
+	const struct opts *o = &fl->o;
+	const uint8_t *a = f + 14;
+	uint32_t spa, tpa;
+
+	if (caplen < 42 || get16(f + 12) != 0x0806 || get16(a) != 1 || get16(a + 2) != 0x0800 ||
+	    a[4] != 6 || a[5] != 4 || get16(a + 6) != 2)
+		return;
+	spa = get32(a + 14);
+	tpa = get32(a + 24);
+	/* Only replies to us: for our address (or 0.0.0.0: a probe's), to our
+	 * MAC or to the broadcast address (farpd's way: Linux takes those in, as
+	 * STALE; iputils arping ignores them). */
+	if (!(mac_eq(f, o->src_mac) || mac_eq(f, BCAST)) ||
+	    !(mac_eq(a + 18, o->src_mac) || mac_eq(a + 18, BCAST)) ||
+	    (tpa != o->src_ip && tpa != 0)) {
+		fl->c.other_arp++;
+		return;
+	}
+	fl->c.replies++;
+	if (mac_eq(f, BCAST) || mac_eq(a + 18, BCAST))
+		fl->c.bcast_replies++;
+	if (ts > fl->t_last_reply)
+		fl->t_last_reply = ts;
+	if (o->expect_mac_set && (!mac_eq(f + 6, o->expect_mac) || !mac_eq(a + 8, o->expect_mac))) {
+		fl->c.wrong_mac++;
+		return;
+	}
+	if (spa < o->in.first || spa > o->in.last) {
+		if (o->out_set && spa >= o->out.first && spa <= o->out.last)
+			fl->c.wrong_out_of_pool++;
+		else
+			fl->c.wrong_other++;
+		return;
+	}
+	if (tpa == 0) {
+		fl->c.probe_replies++;
+		return;
+	}
+	match(fl, &fl->slots[spa - o->in.first], ts);
+}
+
+/* Everything the RX ring holds now; never waits. */
+static void drain_rx(struct flood *fl)
+{
+	struct tpacket_block_desc *b;
+
+	while ((b = ring_take(&fl->rx))) {
+		struct block_iter it;
+		struct pkt_view p;
+
+		block_iter_init(&it, b, fl->rx.block_size);
+		while (block_iter_next(&it, &p))
+			on_reply(fl, p.data, p.caplen, (uint64_t)p.sec * NSEC + p.nsec);
+		ring_give_back(&fl->rx, b);
+	}
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void sleep_until(uint64_t t)
+{
+	struct timespec ts = { .tv_sec = (time_t)(t / NSEC), .tv_nsec = (long)(t % NSEC) };
+
+	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+/* Frames still the kernel's (SEND_REQUEST or SENDING). */
+static uint32_t tx_pending(const struct txring *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < t->frame_nr; i++) {
+		const struct tpacket2_hdr *h = (const void *)(t->map + (size_t)i * t->frame_size);
+		uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+
+		n += st == TP_STATUS_SEND_REQUEST || st == TP_STATUS_SENDING;
+	}
+	return n;
+}
+
+static int flood_send(struct flood *fl)
+{
+	const struct opts *o = &fl->o;
+	uint64_t t0 = now_ns(), t_end = t0 + o->duration_ns, k = 0;
+	uint64_t per_batch = o->rate ? o->rate * BATCH_NS / NSEC : BATCH_MAX;
+	int64_t slots[BATCH_MAX];
+	int ret;
+
+	if (per_batch < 1)
+		per_batch = 1;
+	if (per_batch > BATCH_MAX)
+		per_batch = BATCH_MAX;
+	while (k < o->count && !stop_sig) {
+		uint64_t now = now_ns(), want = per_batch, ts;
+		unsigned n = 0;
+
+		if (now >= t_end)
+			break;
+		if (o->rate) {
+			/* Frame j is due at t0 + j/rate; go when the batch's last is due. */
+			uint64_t last = k + per_batch - 1 < o->count ? k + per_batch - 1 : o->count - 1;
+			uint64_t due = t0 + (uint64_t)((double)last * NSEC / (double)o->rate);
+
+			if (due > now) {
+				drain_rx(fl);
+				if (due - now > 100000)
+					sleep_until(due - 50000);
+				continue;
+			}
+			want = last - k + 1;
+		}
+		if (want > o->count - k)
+			want = o->count - k;
+		while (n < want) {
+			uint8_t *p = txring_frame(&fl->tx);
+			uint32_t len;
+
+			if (!p)
+				break; /* ring full: the kernel is behind; kick and drain */
+			len = fill_frame(fl, k + n, p, &slots[n]);
+			txring_queue(&fl->tx, len);
+			n++;
+		}
+		ts = realtime_ns();
+		ret = txring_kick(&fl->tx); /* also retries frames a full device refused */
+		if (ret) {
+			log_err("send on %s: %s", o->ifname, strerror(-ret));
+			return ret;
+		}
+		for (unsigned i = 0; i < n; i++)
+			if (slots[i] >= 0)
+				await(&fl->slots[slots[i]], ts);
+		if (n) {
+			if (!fl->t_first_send)
+				fl->t_first_send = ts;
+			fl->t_last_send = ts;
+		}
+		k += n;
+		drain_rx(fl);
+		if (!n)
+			sched_yield();
+	}
+	/* Whatever the kernel still holds goes out before we count it sent. */
+	for (uint64_t t_flush = now_ns() + NSEC; now_ns() < t_flush;) {
+		if (!tx_pending(&fl->tx))
+			break;
+		txring_kick(&fl->tx);
+		drain_rx(fl);
+		sched_yield();
+	}
+	fl->c.sent = k - tx_pending(&fl->tx);
+	return 0;
+}
+
+static void wait_replies(struct flood *fl)
+{
+	uint64_t t_end = now_ns() + fl->o.wait_ns;
+
+	while (now_ns() < t_end && !stop_sig) {
+		ring_wait(&fl->rx, 10);
+		drain_rx(fl);
+	}
+	drain_rx(fl);
+	ring_stats_update(&fl->rx);
+	fl->c.rx_drops = fl->rx.stats.drops;
+}
+
+/* ------------------------------------------------------------ report */
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct_us(const uint32_t *v, uint64_t n, double q)
+{
+	uint64_t i;
+
+	if (!n)
+		return -1;
+	i = (uint64_t)(q * (double)(n - 1) + 0.5);
+	return v[i] / 1000.0;
+}
+
+static void report(struct flood *fl, double send_s)
+{
+	const struct counts *c = &fl->c;
+	uint64_t wrong = c->wrong_out_of_pool + c->wrong_mac + c->wrong_other;
+	double span = fl->t_last_reply > fl->t_first_send
+			      ? (double)(fl->t_last_reply - fl->t_first_send) / 1e9 : 0;
+	double p50, p99, max;
+
+	qsort(fl->lat_ns, fl->nlat, sizeof(*fl->lat_ns), cmp_u32);
+	p50 = pct_us(fl->lat_ns, fl->nlat, 0.50);
+	p99 = pct_us(fl->lat_ns, fl->nlat, 0.99);
+	max = pct_us(fl->lat_ns, fl->nlat, 1.0);
+	printf("{\"sent\":%llu,\"offered_in\":%llu,\"offered_out\":%llu,\"specials\":%llu,"
+	       "\"probes\":%llu,\"bulk\":%llu,\"send_seconds\":%.6f,\"send_pps\":%.0f,"
+	       "\"replies\":%llu,\"broadcast_replies\":%llu,\"answered_in\":%llu,\"ambiguous\":%llu,"
+	       "\"dup_replies\":%llu,\"probe_replies\":%llu,"
+	       "\"wrong\":%llu,\"wrong_out_of_pool\":%llu,\"wrong_mac\":%llu,\"wrong_other\":%llu,"
+	       "\"other_arp\":%llu,\"lat_us_p50\":%.1f,\"lat_us_p99\":%.1f,\"lat_us_max\":%.1f,"
+	       "\"replies_per_s\":%.0f,\"rx_drops\":%llu,\"complete\":%s}\n",
+	       (unsigned long long)c->sent, (unsigned long long)c->offered_in,
+	       (unsigned long long)c->offered_out, (unsigned long long)c->specials,
+	       (unsigned long long)c->probes_sent, (unsigned long long)c->bulk, send_s,
+	       send_s > 0 ? (double)c->sent / send_s : 0, (unsigned long long)c->replies,
+	       (unsigned long long)c->bcast_replies, (unsigned long long)c->answered_in,
+	       (unsigned long long)c->ambiguous, (unsigned long long)c->dup_replies,
+	       (unsigned long long)c->probe_replies, (unsigned long long)wrong,
+	       (unsigned long long)c->wrong_out_of_pool, (unsigned long long)c->wrong_mac,
+	       (unsigned long long)c->wrong_other, (unsigned long long)c->other_arp, p50, p99, max,
+	       span > 0 ? (double)c->replies / span : 0, (unsigned long long)c->rx_drops,
+	       c->sent == fl->o.count ? "true" : "false");
+	fflush(stdout);
+	if (!fl->o.quiet)
+		fprintf(stderr,
+			"arp-flood: sent %llu frames in %.3f s (%llu in-pool, %llu out-of-pool, "
+			"%llu specials, %llu bulk); %llu replies: %llu in-pool answered, %llu wrong; "
+			"latency p50 %.1f us, p99 %.1f us, max %.1f us\n",
+			(unsigned long long)c->sent, send_s, (unsigned long long)c->offered_in,
+			(unsigned long long)c->offered_out, (unsigned long long)c->specials,
+			(unsigned long long)c->bulk, (unsigned long long)c->replies,
+			(unsigned long long)c->answered_in, (unsigned long long)wrong, p50, p99, max);
+}
+
+/* ------------------------------------------------------------ set-up */
+
+static int open_rings(struct flood *fl)
+{
+	struct opts *o = &fl->o;
+	char err[FILTER_ERR_LEN];
+	struct txring_config tc = {
+		.ifname = o->ifname,
+		.frame_size = TX_FRAME_SIZE,
+		.frame_nr = 4096,
+		.qdisc_bypass = o->bypass,
+	};
+	struct ring_config rc = {
+		.ifname = o->ifname,
+		/* 16 MiB. Latency comes from the kernel's timestamps, so the block
+		 * timeout only decides how long sparse replies may wait unread:
+		 * 128 blocks x 8 ms is a second of slack for a busy machine. */
+		.block_size = 128 << 10,
+		.block_nr = 128,
+		.frame_size = 2048,
+		.block_timeout_ms = 8,
+		.filter = &fl->rxf,
+		.fanout = false,
+	};
+	int one = 1, ret;
+
+	if (filter_compile(&fl->rxf, "arp and arp[6:2] = 2", 128, err, sizeof(err))) {
+		log_err("filter: %s", err);
+		return -EINVAL;
+	}
+	ret = ring_open(&fl->rx, &rc);
+	if (ret)
+		return ret;
+	/* Our own requests are not replies; the kernel need not even queue them. */
+	if (setsockopt(fl->rx.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
+		ret = -errno;
+		log_err("PACKET_IGNORE_OUTGOING on %s: %s", o->ifname, strerror(-ret));
+		return ret;
+	}
+	return txring_open(&fl->tx, &tc);
+}
+
+int main(int argc, char **argv)
+{
+	static struct flood fl;
+	struct opts *o = &fl.o;
+	struct sigaction sa;
+	uint64_t t0, table;
+	bool exit_now;
+	int ret;
+
+	log_set_program("arp-flood");
+	fl.rx.fd = -1;
+	fl.tx.fd = -1;
+	ret = parse_args(o, argc, argv, &exit_now);
+	if (ret || exit_now)
+		return ret;
+	ret = iface_check(o->ifname, NULL, o->src_mac_set ? NULL : o->src_mac, NULL);
+	if (ret)
+		return bad("interface", o->ifname,
+			   ret == -ENODEV ? "no such device" : strerror(-ret));
+	if (!o->src_ip_set && iface_ipv4(o->ifname, &o->src_ip))
+		return bad("interface", o->ifname, "no IPv4 address: give --src-ip");
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (o->cpu >= 0 && pin_to_cpu(o->cpu))
+		log_warn("cannot pin to CPU %d", o->cpu);
+
+	table = (uint64_t)(o->in.last - o->in.first) + 1;
+	fl.slots = xcalloc(table, sizeof(*fl.slots));
+	fl.lat_cap = o->count < (1ull << 26) ? o->count : 1ull << 26;
+	fl.lat_ns = xcalloc(fl.lat_cap, sizeof(*fl.lat_ns));
+	build_templates(&fl);
+	ret = open_rings(&fl);
+	if (ret) {
+		ret = 2;
+		goto out;
+	}
+	t0 = now_ns();
+	ret = flood_send(&fl) ? 1 : 0;
+	{
+		double send_s = (double)(now_ns() - t0) / 1e9;
+
+		wait_replies(&fl);
+		report(&fl, send_s);
+	}
+	if (!ret && fl.c.sent != o->count)
+		ret = 1;
+out:
+	txring_close(&fl.tx);
+	ring_close(&fl.rx);
+	filter_free(&fl.rxf);
+	xfree(fl.slots);
+	xfree(fl.lat_ns);
+	if (stop_sig) {
+		/* Reported; now die of the signal, so a calling shell sees an
+		 * interrupted child and stops too (a handled SIGINT would not). */
+		signal(stop_sig, SIG_DFL);
+		raise(stop_sig);
+	}
+	return ret;
+}
