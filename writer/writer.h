@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ring/ring.h"
 
@@ -48,9 +49,47 @@ static inline uint32_t pcap_record_caplen(const struct pkt_view *p, uint32_t sna
 	return caplen < snaplen ? caplen : snaplen;
 }
 
+struct pcap_record_header {
+	uint32_t ts_sec;
+	uint32_t ts_frac;
+	uint32_t caplen;
+	uint32_t len;
+};
+
 /* Encode one record (header + data) into `out`, which has room for
- * PCAP_RECORD_HEADER_LEN + pcap_record_caplen() bytes. Returns bytes written. */
-uint32_t pcap_record_encode(uint8_t *out, const struct pkt_view *p, uint32_t snaplen, bool nano);
+ * PCAP_RECORD_HEADER_LEN + pcap_record_caplen() bytes. Returns bytes written.
+ * Inline: it runs once per packet in the writer's copy loop. */
+static inline uint32_t pcap_record_encode(uint8_t *out, const struct pkt_view *p, uint32_t snaplen, bool nano)
+{
+	struct pcap_record_header h;
+	uint32_t caplen = pcap_record_caplen(p, snaplen);
+	uint8_t *d = out + sizeof(h);
+
+	h.ts_sec = p->sec;
+	h.ts_frac = nano ? p->nsec : p->nsec / 1000;
+	h.caplen = caplen;
+	h.len = p->len + (p->vlan && p->caplen >= 12 ? VLAN_TAG_LEN : 0);
+	memcpy(out, &h, sizeof(h));
+
+	if (p->vlan && p->caplen >= 12) {
+		/* Put back the 802.1Q tag the device moved into tp_vlan_tci. */
+		uint8_t tag[VLAN_TAG_LEN] = { p->vlan_tpid >> 8, p->vlan_tpid & 0xff,
+					      p->vlan_tci >> 8, p->vlan_tci & 0xff };
+		uint32_t rest = caplen > 12 ? caplen - 12 : 0;
+
+		memcpy(d, p->data, caplen < 12 ? caplen : 12);
+		if (rest) {
+			uint32_t t = rest < VLAN_TAG_LEN ? rest : VLAN_TAG_LEN;
+			memcpy(d + 12, tag, t);
+			if (rest > t)
+				memcpy(d + 12 + t, p->data + 12, rest - t);
+		}
+	} else {
+		memcpy(d, p->data, caplen);
+	}
+	return (uint32_t)sizeof(h) + caplen;
+}
+
 
 /* -------------------------------------------------------------- writer.c */
 enum writer_backend { WRITER_URING, WRITER_PWRITE };
