@@ -59,8 +59,9 @@ echo "ok: default source MAC $MAC_A, --json $(cat "$TMP/one.json")"
 
 # --- the capture ------------------------------------------------------------
 # ip netns exec execs tcpdump, so $! is tcpdump itself. -Z root: it writes into
-# our root-only folder; -B 32768: the default 2 MiB buffer drops bursts.
-ip netns exec "$NS_B" tcpdump -i "$IF_B" -Q in -nn -U --immediate-mode -Z root -B 32768 \
+# our root-only folder; -B 131072: small buffers drop bursts (no -U or immediate
+# mode either: per-packet wake-ups and writes made tcpdump drop under ASan).
+ip netns exec "$NS_B" tcpdump -i "$IF_B" -Q in -nn -Z root -B 131072 \
 	-w "$TMP/peer.pcap" "ether src $GEN_MAC" 2>"$TMP/tcpdump.err" &
 TD_PID=$!
 for _ in $(seq 100); do
@@ -77,7 +78,7 @@ cat "$TMP/gen.err"
 [ "$rc" -eq 0 ] || fail "ringcap-gen exited $rc"
 grep -q "^sent $COUNT frames " "$TMP/gen.err" || fail "ringcap-gen did not report $COUNT sent"
 
-sleep 0.5	# let the last frames reach the capture file
+sleep 1.5	# libpcap hands over a partly filled block after its 1 s timeout
 kill -INT "$TD_PID"
 wait "$TD_PID"
 TD_PID=
@@ -89,16 +90,28 @@ n_gen=$(count_frames "$TMP/gen.pcap")
 n_peer=$(count_frames "$TMP/peer.pcap")
 echo "frames: --write-pcap $n_gen, peer capture $n_peer"
 [ "$n_gen" -eq "$COUNT" ] || fail "--write-pcap holds $n_gen frames, want $COUNT"
-[ "$n_peer" -eq "$COUNT" ] || fail "peer captured $n_peer frames, want $COUNT"
+# The peer's kernel saw exactly COUNT frames from the generator's MAC (tcpdump's
+# "received by filter"); tcpdump itself may still drop some on a loaded machine.
+seen=$(awk '/packets received by filter/ { print $1 }' "$TMP/tcpdump.err")
+dropped=$(awk '/packets dropped by kernel/ { print $1 }' "$TMP/tcpdump.err")
+[ "$seen" -eq "$COUNT" ] || fail "the peer's kernel saw $seen frames, want $COUNT"
 
-# -t drops timestamps; what is left (decode + hex) depends only on the bytes.
-tcpdump -r "$TMP/gen.pcap" -t -nn -xx >"$TMP/gen.txt" 2>/dev/null
-tcpdump -r "$TMP/peer.pcap" -t -nn -xx >"$TMP/peer.txt" 2>/dev/null
-if ! cmp -s "$TMP/gen.txt" "$TMP/peer.txt"; then
-	diff "$TMP/gen.txt" "$TMP/peer.txt" | head -n 20
-	fail "peer's frames differ from --write-pcap's"
+# one line per frame, no timestamps: depends only on the bytes
+pcap_hexlines "$TMP/gen.pcap" >"$TMP/gen.txt"
+pcap_hexlines "$TMP/peer.pcap" >"$TMP/peer.txt"
+if [ "$dropped" -eq 0 ]; then
+	[ "$n_peer" -eq "$COUNT" ] || fail "peer captured $n_peer frames, want $COUNT"
+	if ! cmp -s "$TMP/gen.txt" "$TMP/peer.txt"; then
+		diff "$TMP/gen.txt" "$TMP/peer.txt" | head -n 5 | cut -c1-160
+		fail "peer's frames differ from --write-pcap's"
+	fi
+	echo "ok: the peer's $n_peer frames equal the generator's, byte for byte"
+else
+	# tcpdump dropped some: what it kept must still be the generator's frames
+	extra=$(sort "$TMP/peer.txt" | comm -13 <(sort "$TMP/gen.txt") - | wc -l)
+	[ "$extra" -eq 0 ] || fail "$extra captured frames were never sent"
+	echo "ok: the peer's kernel saw $seen; tcpdump kept $n_peer (dropped $dropped), all sent frames"
 fi
-echo "ok: the peer's $n_peer frames equal the generator's, byte for byte"
 
 bad=$(tshark -r "$TMP/gen.pcap" -o ip.check_checksum:TRUE -o udp.check_checksum:TRUE \
 	-o tcp.check_checksum:TRUE -Y '_ws.malformed || _ws.expert.severity >= "error" ||
