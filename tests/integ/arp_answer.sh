@@ -66,24 +66,14 @@ expect_usage_error 02:aa:bb --arp 198.18.2.0/24 --arp-mac 02:aa:bb
 expect_usage_error 198.18.2.1/24 --arp 198.18.2.1/24
 
 # --- start / stop ---------------------------------------------------------------
-# ip netns exec execs ringcap, so $! is ringcap itself and gets our SIGINT.
+# ip netns exec execs ringcap, so RC_PID is ringcap itself (tests/lib/testbed.sh).
 start_ringcap() { # log args...
 	local log=$1; shift
-	ip netns exec "$NS_B" "$RINGCAP" -i "$IF_B" "$@" 2>"$log" &
-	RC_PID=$!
-	for _ in $(seq 100); do
-		grep -q "listening on" "$log" && return 0
-		kill -0 "$RC_PID" 2>/dev/null || fail "ringcap died: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "ringcap never started listening: $(cat "$log")"
+	ringcap_start "$log" -i "$IF_B" "$@" || fail "ringcap did not start: $(cat "$log")"
 }
 stop_ringcap() {
-	kill -INT "$RC_PID"
-	wait "$RC_PID"
-	local rc=$?
-	RC_PID=
-	[ "$rc" -eq 0 ] || fail "ringcap exited $rc"
+	ringcap_stop
+	[ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS"
 }
 
 # arping ADDR MAC: exactly one reply, from MAC (iputils prints it in capitals).

@@ -40,23 +40,14 @@ TB_EXTRA_CLEANUP=cleanup
 testbed_up || fail "testbed_up"
 in_a ip route add 198.18.2.0/24 dev "$IF_A" || fail "route in A"
 
+# ip netns exec execs ringcap, so RC_PID is ringcap itself (tests/lib/testbed.sh).
 start_ringcap() { # log args...
 	local log=$1; shift
-	ip netns exec "$NS_B" "$RINGCAP" -i "$IF_B" "$@" 2>"$log" &
-	RC_PID=$!
-	for _ in $(seq 100); do
-		grep -q "listening on" "$log" && return 0
-		kill -0 "$RC_PID" 2>/dev/null || fail "ringcap died: $(cat "$log")"
-		sleep 0.1
-	done
-	fail "ringcap never started listening: $(cat "$log")"
+	ringcap_start "$log" -i "$IF_B" "$@" || fail "ringcap did not start: $(cat "$log")"
 }
 stop_ringcap() {
-	kill -INT "$RC_PID"
-	wait "$RC_PID"
-	local rc=$?
-	RC_PID=
-	[ "$rc" -eq 0 ] || fail "ringcap exited $rc"
+	ringcap_stop
+	[ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS"
 }
 counter() { awk -v t="$2" 'index($0, t) { print $1; exit }' "$1"; }
 

@@ -90,6 +90,7 @@ ringcap_stop() {
 	kill -INT "$RC_PID" 2>/dev/null
 	wait "$RC_PID"
 	RC_STATUS=$?
+	RC_PID=
 }
 
 # The number before a counter line of ringcap's exit report.
