@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <linux/if_packet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "threads", required_argument, NULL, 'T' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "relinquish-privileges", required_argument, NULL, 'Z' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
 	{ "block-timeout", required_argument, NULL, OPT_BLOCK_TIMEOUT },
@@ -88,6 +90,10 @@ static void usage(FILE *f)
 "      --arp POOL           answer ARP requests for POOL: A-B, A/len or A;\n"
 "                           repeatable\n"
 "      --arp-mac MAC        hardware address in replies (default: IFACE's)\n"
+"  -Z, --relinquish-privileges USER\n"
+"                           after opening the sockets and the first file, run\n"
+"                           as USER (and its groups); later files (-C, -G) are\n"
+"                           created as USER\n"
 "  -q, --quiet              no start-up banner\n"
 "  -h, --help               this text;   --version  the version\n"
 "\n"
@@ -281,6 +287,11 @@ static int parse_one(struct options *o, int opt, const char *arg)
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case 'Z':
+		if (!getpwnam(arg))
+			return bad("user", arg, "no such user");
+		o->user = arg;
+		return 0;
 	case OPT_BLOCK_SIZE:
 		if (parse_size(arg, 1, 64 << 10, 64 << 20, &v) || (v & (v - 1)))
 			return bad("block size", arg, "expected a power of two from 64k to 64m");
@@ -348,7 +359,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	*exit_now = false;
 	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:qh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:qh", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			*exit_now = true;
@@ -364,7 +375,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			bool letter = optopt > 0 && optopt < 128;
 			char shortname[3] = { '-', (char)(letter ? optopt : 0), 0 };
 			const char *name = letter ? shortname : argv[optind - 1];
-			bool needs = (letter && strchr("iwscCGWBT", optopt)) || optopt >= OPT_BLOCK_SIZE;
+			bool needs = (letter && strchr("iwscCGWBTZ", optopt)) || optopt >= OPT_BLOCK_SIZE;
 
 			log_err("bad option '%s'%s (see --help)", name, needs ? ": needs a value" : "");
 			return 2;

@@ -20,6 +20,7 @@ struct options {
 	const char *ifname;
 	const char *path;          /* -w; NULL: no capture file */
 	const char *stats_json;
+	const char *user;          /* -Z: drop to this user after set-up */
 	char *expr;                /* joined trailing arguments; NULL if none */
 	uint32_t snaplen;
 	uint64_t count;            /* -c; 0 = unlimited */

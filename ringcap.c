@@ -24,6 +24,8 @@
  * set-up failure (nothing is created then).
  */
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +250,23 @@ static int open_arp(struct capture *cap)
 	return 0;
 }
 
+/* -Z: everything privileged is open; run the capture as an ordinary user. */
+static int drop_privileges(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+
+	if (!pw) {
+		log_err("bad user '%s': no such user", user);
+		return 2;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0) {
+		log_err("cannot become user '%s': %s", user, strerror(errno));
+		return 2;
+	}
+	return 0;
+}
+
 static void update_stats(struct capture *cap)
 {
 	for (unsigned i = 0; i < cap->opt.threads; i++)
@@ -340,6 +359,8 @@ int main(int argc, char **argv)
 		ret = open_arp(&cap);
 	if (!ret)
 		ret = open_writer(&cap);
+	if (!ret && cap.opt.user)
+		ret = drop_privileges(cap.opt.user);
 	if (ret) {
 		status = ret;
 		goto out;

@@ -47,3 +47,24 @@ kill -TERM "$RC_PID"; wait "$RC_PID"; rc=$?
 [ $rc -eq 0 ] || fail "SIGTERM exit $rc"
 [ "$(pcap_count "$dir/t.pcap")" -ge 300 ] || fail "SIGTERM file: $(pcap_count "$dir/t.pcap")"
 echo "ok: SIGTERM"
+
+# -Z: after set-up the capture runs as an ordinary user and still captures;
+# later files (-C) are created as that user.
+user=nobody
+id "$user" >/dev/null 2>&1 || skip "no user $user"
+chmod 1777 "$dir"
+ringcap_start "$dir/z.log" -i "$IF_B" -w "$dir/z.pcap" -Z "$user" -C 1 || fail "-Z start: $(cat "$dir/z.log")"
+runs_as=$(ps -o user= -p "$RC_PID" | tr -d ' ')
+[ "$runs_as" = "$user" ] || fail "-Z $user: runs as '$runs_as'"
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 3000 -s 1000 -r 20000 -q
+sleep 0.3
+ringcap_stop
+[ "$RC_STATUS" -eq 0 ] || fail "-Z exit $RC_STATUS: $(cat "$dir/z.log")"
+[ "$(counter "$dir/z.log" "packets dropped by kernel")" = 0 ] || fail "-Z: statistics unreadable or drops"
+[ "$(stat -c %U "$dir/z.pcap1")" = "$user" ] || fail "-Z: a later file is owned by $(stat -c %U "$dir/z.pcap1")"
+n=0; for f in "$dir"/z.pcap*; do c=$(pcap_count "$f") || fail "$f: $c"; n=$((n + c)); done
+[ "$n" -ge 3000 ] || fail "-Z: $n records"
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$dir/y.pcap" -Z nosuchuser9 2>"$dir/y.log"
+rc=$?
+[ $rc -eq 2 ] && grep -q nosuchuser9 "$dir/y.log" && [ ! -e "$dir/y.pcap" ] || fail "-Z nosuchuser9: exit $rc $(cat "$dir/y.log")"
+echo "ok: -Z $user ($n records, later files owned by $user)"
