@@ -47,7 +47,10 @@
  * --watch FILE for --idle-ms — and sends it SIGINT; SIGINT/SIGTERM to us are
  * forwarded at once; --seconds is a hard bound (SIGINT, then SIGKILL 15 s later).
  * It prints {"method":"exec",...,"exit_status":..,"user_ns":..,"sys_ns":..} with
- * the CPU CMD used between "ready" and its exit (wait4's rusage minus the sample).
+ * the CPU CMD used between "ready" and the moment it was found quiet (its
+ * packets done; like the in-process arms' windows), and "exit_cpu_ns": what its
+ * exit cost on top (unmapping rings, closing files). Without a quiet point
+ * (SIGINT forwarded from outside) the window runs to its exit.
  *
  * Note on this kernel (tick-based CPU accounting, HZ=250): user+sys together are
  * exact (scheduler run time); the split between them is sampled at each tick.
@@ -817,6 +820,7 @@ struct exec_state {
 	uint64_t t_ready, ready_cpu, ready_user, ready_sys;
 	uint64_t t_int;           /* when SIGINT went to the child, 0: not yet */
 	uint64_t quiet_since, last_cpu;
+	uint64_t quiet_cpu;       /* CPU when found quiet (work done), 0: never */
 	int64_t last_size;
 	int status;
 	struct rusage ru;
@@ -845,8 +849,10 @@ static void exec_watch(struct exec_state *x, const struct opts *o, uint64_t now)
 		x->last_size = size;
 		return;
 	}
-	if (now - x->quiet_since >= o->idle_ns)
+	if (now - x->quiet_since >= o->idle_ns) {
+		x->quiet_cpu = cpu;
 		exec_interrupt(x, now);
+	}
 }
 
 static void exec_child(const struct opts *o, int out_fd, const sigset_t *old)
@@ -867,7 +873,7 @@ static int run_exec(const struct opts *o)
 	struct lines out = { .text = o->ready_text };
 	sigset_t set, old;
 	int pipefd[2], sfd = -1, status = 1;
-	uint64_t t0, now, user = 0, sys = 0, total = 0;
+	uint64_t t0, now, user = 0, sys = 0, total = 0, teardown = 0;
 	bool pipe_open = true;
 
 	/* A shell starts background jobs with SIGINT ignored, and an ignored signal
@@ -965,8 +971,15 @@ static int run_exec(const struct opts *o)
 		uint64_t uw = u1 > x.ready_user ? u1 - x.ready_user : 0;
 		uint64_t sw = s1 > x.ready_sys ? s1 - x.ready_sys : 0;
 
-		/* The total is exact; split it the way the (tick-sampled) times do. */
+		/* The total is exact; split it the way the (tick-sampled) times do.
+		 * The window ends when CMD was found quiet (its packets done), as
+		 * the in-process arms' windows end when counting ends: the exit
+		 * (unmapping rings, closing files) is reported apart. */
 		total = u1 + s1 > x.ready_cpu ? u1 + s1 - x.ready_cpu : 0;
+		if (x.quiet_cpu > x.ready_cpu && x.quiet_cpu - x.ready_cpu < total) {
+			teardown = total - (x.quiet_cpu - x.ready_cpu);
+			total = x.quiet_cpu - x.ready_cpu;
+		}
 		user = uw + sw ? (uint64_t)((double)total * (double)uw / (double)(uw + sw)) : 0;
 		sys = total - user;
 	} else {
@@ -974,12 +987,12 @@ static int run_exec(const struct opts *o)
 	}
 	printf("{\"method\":\"exec\",\"cmd\":\"%s\",\"ready\":%s,\"exit_status\":%d,"
 	       "\"signal\":%d,\"killed\":%s,\"user_ns\":%llu,\"sys_ns\":%llu,"
-	       "\"setup_cpu_ns\":%llu,\"seconds\":%.6f}\n",
+	       "\"setup_cpu_ns\":%llu,\"exit_cpu_ns\":%llu,\"seconds\":%.6f}\n",
 	       o->cmd[0], x.ready ? "true" : "false",
 	       WIFEXITED(x.status) ? WEXITSTATUS(x.status) : -1,
 	       WIFSIGNALED(x.status) ? WTERMSIG(x.status) : 0, x.killed ? "true" : "false",
 	       (unsigned long long)user, (unsigned long long)sys,
-	       (unsigned long long)x.ready_cpu,
+	       (unsigned long long)x.ready_cpu, (unsigned long long)teardown,
 	       x.ready ? (double)(now_ns() - x.t_ready) / 1e9 : 0.0);
 	fflush(stdout);
 	status = x.ready && WIFEXITED(x.status) && WEXITSTATUS(x.status) == 0 ? 0 : 1;
