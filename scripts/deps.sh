@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
-      gnuplot-nox procps)
+      gnuplot-nox procps jq)
 
 missing=()
 for p in "${pkgs[@]}"; do
