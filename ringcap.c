@@ -167,7 +167,7 @@ static int open_rings(struct capture *cap)
 		.block_timeout_ms = o->block_timeout_ms,
 		.filter = &cap->kfilter,
 		.fanout_mode = o->fanout_mode,
-		.fanout = true,
+		.fanout = o->threads > 1, /* a group of one would only cost a hash per packet */
 		.fanout_id = -1,
 	};
 
