@@ -55,15 +55,15 @@ struct capture {
 
 static void print_counters(const struct capture *cap, FILE *f)
 {
-	uint64_t received = 0, dropped = 0, bad = 0, captured = 0;
+	uint64_t received = 0, dropped = 0, bad = 0;
 
 	for (unsigned i = 0; i < cap->opt.threads; i++) {
 		received += cap->workers[i].ring.stats.packets;
 		dropped += cap->workers[i].ring.stats.drops;
 		bad += cap->workers[i].c.bad_packets;
 	}
-	captured = cap->writer || cap->opt.path ? cap->wres.packets : 0;
-	fprintf(f, "%llu packets captured\n", (unsigned long long)captured);
+	/* records in the file; zero when there is no file (wres stays zeroed) */
+	fprintf(f, "%llu packets captured\n", (unsigned long long)cap->wres.packets);
 	fprintf(f, "%llu packets received by filter\n", (unsigned long long)received);
 	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)dropped);
 	if (bad)
@@ -243,7 +243,7 @@ static int open_arp(struct capture *cap)
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct worker *w = &cap->workers[i];
 
-		if (arp_worker_open(&cap->arpw[i], cap->arp, w->pkts_cap))
+		if (arp_worker_open(&cap->arpw[i], cap->arp))
 			return 2;
 		w->handlers[w->nhandlers++] = (struct handler){ &arp_handler_ops, &cap->arpw[i] };
 	}

@@ -169,7 +169,7 @@ bool arp_build_reply(const struct arp_responder *r, const uint8_t *f, uint32_t c
 	return true;
 }
 
-int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r, unsigned max_pkts)
+int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r)
 {
 	struct txring_config tc = {
 		.ifname = r->ifname,
@@ -178,7 +178,6 @@ int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r, unsign
 		.qdisc_bypass = false, /* replies stay visible to capture sockets, as tcpdump expects */
 	};
 
-	(void)max_pkts;
 	memset(aw, 0, sizeof(*aw));
 	aw->r = r;
 	return txring_open(&aw->tx, &tc);

@@ -73,7 +73,7 @@ char *arp_kernel_expression(const struct arp_pool_range *pools, unsigned npools,
 bool arp_build_reply(const struct arp_responder *r, const uint8_t *frame, uint32_t caplen,
 		     uint8_t reply[ARP_REPLY_LEN], struct arp_counters *c);
 
-int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r, unsigned max_pkts);
+int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r);
 void arp_worker_close(struct arp_worker *aw);
 extern const struct handler_ops arp_handler_ops;
 

@@ -33,7 +33,6 @@ TMP=$(mktemp -d /tmp/arp_capture.XXXXXX) || fail "mktemp"
 RC_PID=
 # shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
 cleanup() {
-	[ -n "$RC_PID" ] && kill -INT "$RC_PID" 2>/dev/null && wait "$RC_PID" 2>/dev/null
 	rm -rf "$TMP"
 }
 TB_EXTRA_CLEANUP=cleanup

@@ -17,6 +17,8 @@ IP_A=${IP_A:-198.18.0.1}
 IP_B=${IP_B:-198.18.0.2}
 
 testbed_down() {
+	# a ringcap that a failing test left running goes first
+	[ -n "${RC_PID:-}" ] && kill -INT "$RC_PID" 2>/dev/null && wait "$RC_PID" 2>/dev/null
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
 	return 0
