@@ -127,5 +127,26 @@ else
 	skip "neither jq nor python3 to parse bench.json"
 fi
 
+# Two generators (--gen-cpus 0,1): their frames add up to exactly N, and every
+# CSV row still parses (ringcap's CPU note names both CPUs).
+if [ "$(nproc)" -ge 2 ]; then
+	timeout -k 5 60 bash bench/ringcap-bench --frames 60 --rates 100000 --packets $N --repeat 1 \
+		--methods v3,ringcap --gen-cpus 0,1 --build "$BUILD" --disk "$disk" --out "$tmp/out2" \
+		>"$tmp/stdout2" 2>"$tmp/stderr2" ||
+		{ tail -n 20 "$tmp/stderr2"; fail "ringcap-bench --gen-cpus 0,1 failed"; }
+	csv=$tmp/out2/runs.csv
+	awk -F, 'NR == 1 { n = NF; next } NF != n { bad = 1 } END { exit bad }' "$csv" ||
+		{ echo "FAIL: --gen-cpus 0,1: runs.csv does not parse" >&2; errors=$((errors + 1)); }
+	for arm in v3 ringcap; do
+		offered=$(col "$arm" offered) kept=$(col "$arm" kept) drops=$(col "$arm" drops)
+		echo "$arm, two generators: offered $offered kept $kept drops $drops"
+		[ "$offered" = $N ] && [ $((kept + drops)) -eq $N ] ||
+			{ echo "FAIL: two generators: $arm offered $offered, kept $kept + drops $drops, not $N" >&2
+			  errors=$((errors + 1)); }
+	done
+	grep -q 'one on each of CPUs 0,1' "$tmp/stdout2" ||
+		{ echo "FAIL: the table does not say where the two generators ran" >&2; errors=$((errors + 1)); }
+fi
+
 [ $errors -eq 0 ] || fail "$errors check(s) failed"
 echo "PASS: bench accounts for every frame of every arm (tolerance 1%), reports the missing tool"

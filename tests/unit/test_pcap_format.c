@@ -289,8 +289,31 @@ static void test_vlan(void)
 	}
 }
 
+/* Every length the short-copy paths handle, and past them, at every source
+ * alignment: the bytes land exactly, and the guard bytes either side of the
+ * destination are untouched (the next record may be another worker's). */
+static void test_copy_packet_bytes(void)
+{
+	uint8_t src[300 + 16], dst[300 + 32];
+
+	for (unsigned i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	for (uint32_t n = 0; n <= 300; n++) {
+		for (unsigned align = 0; align < 16; align++) {
+			memset(dst, 0xee, sizeof(dst));
+			copy_packet_bytes(dst + 16, src + align, n);
+			CHECK(memcmp(dst + 16, src + align, n) == 0, "length %u, offset %u", n, align);
+			for (unsigned g = 0; g < 16; g++) {
+				CHECK(dst[g] == 0xee, "length %u wrote before the start", n);
+				CHECK(dst[16 + n + g] == 0xee, "length %u wrote past the end", n);
+			}
+		}
+	}
+}
+
 int main(void)
 {
+	test_copy_packet_bytes();
 	test_plain();
 	test_snaplen();
 	test_vlan_literal();
