@@ -59,13 +59,21 @@ static int run_handlers(struct worker *w, unsigned n)
 	return 0;
 }
 
+int worker_process_block(struct worker *w, const struct tpacket_block_desc *b)
+{
+	unsigned n = walk_block(w, b);
+
+	w->c.blocks++;
+	w->c.packets += n;
+	return run_handlers(w, n);
+}
+
 void worker_run(struct worker *w)
 {
 	uint64_t deadline = 0;
 
 	for (;;) {
 		struct tpacket_block_desc *b = ring_take(&w->ring);
-		unsigned n;
 		int ret;
 
 		if (atomic_load_explicit(&w->ctl->stop, memory_order_relaxed)) {
@@ -87,11 +95,8 @@ void worker_run(struct worker *w)
 				run_idle(w);
 			continue;
 		}
-		n = walk_block(w, b);
-		ret = run_handlers(w, n);
+		ret = worker_process_block(w, b);
 		ring_give_back(&w->ring, b);
-		w->c.blocks++;
-		w->c.packets += n;
 		if (ret) {
 			w->error = ret;
 			workers_request_stop(w->ctl);

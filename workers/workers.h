@@ -72,6 +72,10 @@ void workers_request_stop(struct workers_ctl *ctl);
 
 /* The block loop, callable directly (tests) or as a thread via worker_start. */
 void worker_run(struct worker *w);
+/* One block, the worker's thread only: walk it into w->pkts, run every handler,
+ * count it. The block stays the caller's to give back. 0 or a handler's -errno.
+ * Exposed for bench/ringcap-replay, which feeds blocks from memory. */
+int worker_process_block(struct worker *w, const struct tpacket_block_desc *b);
 int worker_start(struct worker *w);
 void worker_join(struct worker *w);
 
