@@ -8,7 +8,10 @@
 #   - runs.csv and bench.json parse and hold a row for every arm asked for;
 #   - a peer tool that is missing is reported as "not installed", with no numbers:
 #     the bench runs with a PATH that lacks netsniff-ng;
-#   - the namespaces and the capture files are gone afterwards.
+#   - the namespaces and the capture files are gone afterwards;
+#   - --rates disk50 offers 50% of the disk line measured in that run, in pcap
+#     records of the frame size per second (the label stays disk50), a bad diskNN
+#     is one line and exit 2, and with no disk line those runs fail, no other rate.
 # Root (namespaces). About 15 s here; the bench's own bounds keep it under 90 s.
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
@@ -20,7 +23,7 @@ need_root
 BUILD=${BUILD:-build}
 N=20000
 ARMS=(recvfrom v3 ringcap)
-for b in ringcap-arm ringcap-gen ringcap; do
+for b in ringcap-arm ringcap-gen ringcap ringcap-disk; do
 	[ -x "$BUILD/$b" ] || skip "$BUILD/$b not built"
 done
 
@@ -148,5 +151,54 @@ if [ "$(nproc)" -ge 2 ]; then
 		{ echo "FAIL: the table does not say where the two generators ran" >&2; errors=$((errors + 1)); }
 fi
 
+# diskNN. A bad token: exit 2 and one line naming it.
+for r in disk0 diskx; do
+	msg=$(bash bench/ringcap-bench --rates "$r" 2>&1 >/dev/null)
+	rc=$?
+	{ [ $rc -eq 2 ] && [ "$(printf '%s\n' "$msg" | wc -l)" -eq 1 ] && [[ $msg == *"'$r'"* ]]; } ||
+		{ echo "FAIL: --rates $r: exit $rc, '$msg' (want exit 2, one line naming it)" >&2
+		  errors=$((errors + 1)); }
+done
+# disk50 at 1514 B: floor(0.5 x bytes/seconds of the disk line / (1514 + 16)),
+# and the generator held it (it was not run flat out).
+timeout -k 5 60 bash bench/ringcap-bench --quick --frames 1514 --rates disk50 --methods v3 \
+	--packets 5000 --build "$BUILD" --disk "$disk" --out "$tmp/out3" >"$tmp/stdout3" 2>"$tmp/stderr3" ||
+	{ tail -n 20 "$tmp/stderr3"; fail "ringcap-bench --rates disk50 failed"; }
+csv=$tmp/out3/runs.csv json=$tmp/out3/bench.json
+pps=$(col v3 rate_pps)
+want=$(jq -r '"\(.disk.bytes) \(.disk.seconds)"' "$json" |
+	awk '$1 > 0 && $2 > 0 { printf "%.0f", int(50 * $1 / $2 / 100 / 1530) }')
+echo "disk50 at 1514 B: $pps frames/s (disk line $(jq -c .disk "$json"): want $want);" \
+	"offered $(col v3 offered_mpps) Mpps"
+if [ "$(col v3 rate)" != disk50 ] || [ "$(col v3 status)" != ok ]; then
+	echo "FAIL: disk50: rate '$(col v3 rate)', status '$(col v3 status)': $(col v3 note)" >&2
+	errors=$((errors + 1))
+elif ! [[ $pps =~ ^[1-9][0-9]*$ && $want =~ ^[0-9]+$ ]] || [ $((pps - want)) -gt 1 ] ||
+	[ $((want - pps)) -gt 1 ]; then
+	echo "FAIL: disk50 resolved to '$pps' frames/s, the disk line gives '$want'" >&2
+	errors=$((errors + 1))
+elif [ "$(jq '.rates_resolved[] | select(.rate == "disk50") | .pps' "$json")" != "$pps" ] ||
+	! grep -q "^disk50 at 1514 B = $pps frames/s" "$tmp/stdout3"; then
+	echo "FAIL: disk50 = $pps frames/s is not in bench.json's rates_resolved or under the table" >&2
+	errors=$((errors + 1))
+elif ! awk -v o="$(col v3 offered_mpps)" -v p="$pps" 'BEGIN { exit !(o > 0 && o * 1e6 <= p * 1.25) }'; then
+	echo "FAIL: disk50: the generator offered $(col v3 offered_mpps) Mpps, asked $pps frames/s" >&2
+	errors=$((errors + 1))
+fi
+# No disk line (a build without ringcap-disk): the disk50 run fails and says why.
+mkdir "$tmp/nodisk" && ln -s "$(cd "$BUILD" && pwd)"/ringcap-arm "$(cd "$BUILD" && pwd)"/ringcap-gen "$tmp/nodisk/"
+timeout -k 5 60 bash bench/ringcap-bench --quick --rates disk50 --methods v3 --packets 1000 \
+	--build "$tmp/nodisk" --disk "$disk" --out "$tmp/out4" >"$tmp/stdout4" 2>"$tmp/stderr4"
+rc=$? csv=$tmp/out4/runs.csv
+if [ $rc -ne 1 ] || [ "$(col v3 status)" != failed ] || [ -n "$(col v3 offered)" ] ||
+	[[ $(col v3 note) != *"no disk line"* ]] || ! grep -q 'no disk line' "$tmp/stderr4"; then
+	echo "FAIL: disk50 with no disk line: exit $rc, status '$(col v3 status)', note '$(col v3 note)'" >&2
+	errors=$((errors + 1))
+fi
+for f in "$tmp/stderr3" "$tmp/stderr4"; do
+	ns=$(sed -n 's/.*testbed: \(rca[0-9]*\)\/.*/\1/p' "$f")
+	[ -n "$ns" ] && ip netns list | grep -qw -e "$ns" -e "${ns/rca/rcb}" && fail "namespace $ns left behind"
+done
+
 [ $errors -eq 0 ] || fail "$errors check(s) failed"
-echo "PASS: bench accounts for every frame of every arm (tolerance 1%), reports the missing tool"
+echo "PASS: bench accounts for every frame of every arm (tolerance 1%), reports the missing tool, resolves diskNN"
