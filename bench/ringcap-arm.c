@@ -957,7 +957,11 @@ static int run_exec(const struct opts *o)
 			continue;
 		if (x.interrupted || now - t0 >= o->limit_ns)
 			exec_interrupt(&x, now);
-		else if (x.watching && x.ready)
+		else if (x.watching && x.ready && !x.t_int)
+			/* Watch only until the quiet point: after SIGINT the
+			 * child's threads exit one by one, the sum over the live
+			 * ones drops, and a later "quiet" reading would leave
+			 * their work out of the window. */
 			exec_watch(&x, o, now);
 		if (x.t_int && !x.killed && now - x.t_int >= 15ull * 1000000000ull) {
 			log_err("%s ignored SIGINT for 15 s: killing it", o->cmd[0]);
