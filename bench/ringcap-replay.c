@@ -143,19 +143,26 @@ static void open_block(struct replay *r, struct fill_state *s)
 	s->opened_ns = 0;
 }
 
+/* As sk_data_ready wakes a poll()er: tell the consumer a block is there. */
+static void wake_consumer(const struct replay *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->efd, &one, sizeof(one)) < 0)
+		log_warn("eventfd: %s", strerror(errno));
+}
+
 /* Retire the current block to the consumer and move on (prb_close_block +
  * prb_open_block): the release store publishes every byte written into it. */
 static void close_block(struct replay *r, struct fill_state *s)
 {
 	struct tpacket_block_desc *b = block_at(r, s->blk);
-	uint64_t one = 1;
 
 	s->prev->tp_next_offset = 0;
 	b->hdr.bh1.num_pkts = s->npkts;
 	b->hdr.bh1.blk_len = s->used;
 	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_USER, __ATOMIC_RELEASE);
-	if (write(r->efd, &one, sizeof(one)) < 0)
-		log_warn("eventfd: %s", strerror(errno));
+	wake_consumer(r);
 	s->blk = s->blk + 1 == r->block_nr ? 0 : s->blk + 1;
 	s->frozen = true; /* until we see the next block is the kernel's */
 }
@@ -255,12 +262,7 @@ static void *filler_main(void *arg)
 	r->offered = sent;
 	r->filler_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	atomic_store(&r->filler_done, true);
-	{
-		uint64_t one = 1;
-
-		if (write(r->efd, &one, sizeof(one)) < 0)
-			log_warn("eventfd: %s", strerror(errno));
-	}
+	wake_consumer(r);
 	return NULL;
 }
 
@@ -297,6 +299,8 @@ static void *consumer_main(void *arg)
 		uint64_t v;
 
 		if (!(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
+			/* Look again after seeing "done": the filler may have
+			 * retired this block between the two loads. */
 			if (atomic_load(&r->filler_done) &&
 			    !(__atomic_load_n(&b->hdr.bh1.block_status, __ATOMIC_ACQUIRE) &
 			      TP_STATUS_USER))
