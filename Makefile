@@ -36,7 +36,7 @@ ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
-LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c util/*.c) cli.c
+LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c util/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
@@ -54,7 +54,12 @@ $(BUILD)/libringcap.a: $(LIB_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/ringcap: $(BUILD)/ringcap.o $(BUILD)/libringcap.a
+# The command line belongs to the program, not to the library.
+$(BUILD)/ringcap: $(BUILD)/ringcap.o $(BUILD)/cli.o $(BUILD)/libringcap.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/libringcap.a
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%: $(BUILD)/bench/%.o $(BUILD)/libringcap.a

@@ -132,46 +132,6 @@ static int parse_fanout(struct options *o, const char *s)
 	return bad("fanout mode", s, "expected hash, lb, cpu, qm or rollover");
 }
 
-int cli_parse_pool(const char *s, struct arp_pool_range *r)
-{
-	char buf[64];
-	char *sep;
-	uint32_t a, b;
-	uint64_t len;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, s);
-	if ((sep = strchr(buf, '-'))) {
-		*sep = '\0';
-		if (parse_ipv4(buf, &a) || parse_ipv4(sep + 1, &b))
-			return -EINVAL;
-		if (a > b)
-			return -ERANGE;
-	} else if ((sep = strchr(buf, '/'))) {
-		*sep = '\0';
-		if (parse_ipv4(buf, &a) || parse_u64(sep + 1, 0, 32, &len))
-			return -EINVAL;
-		if (len == 0) {
-			if (a)
-				return -ERANGE;
-			b = UINT32_MAX;
-		} else {
-			uint32_t mask = len == 32 ? UINT32_MAX : ~(UINT32_MAX >> len);
-			if (a & ~mask)
-				return -ERANGE; /* host bits set: 10.1.2.3/24 */
-			b = a | ~mask;
-		}
-	} else {
-		if (parse_ipv4(buf, &a))
-			return -EINVAL;
-		b = a;
-	}
-	r->first = a;
-	r->last = b;
-	return 0;
-}
-
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */
 static int parse_cpus(struct options *o, const char *arg)
 {
@@ -332,7 +292,7 @@ static int parse_one(struct options *o, int opt, const char *arg)
 	case OPT_ARP:
 		if (o->npools == MAX_ARP_POOLS)
 			return bad("ARP pool", arg, "too many pools (at most 64)");
-		ret = cli_parse_pool(arg, &o->pools[o->npools]);
+		ret = arp_parse_pool(arg, &o->pools[o->npools]);
 		if (ret == -ERANGE)
 			return bad("ARP pool", arg,
 				   strchr(arg, '/') ? "host bits set in a CIDR block"
@@ -403,6 +363,11 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("bad file count '%u': -W needs -C or -G", o->max_files);
 		return 2;
 	}
+	/* With ARP answering the block timeout is 1 ms, so under sparse traffic
+	 * every block retires nearly empty: smaller blocks keep the ring's
+	 * time depth (512 of them in 64 MiB). */
+	if (o->npools && !o->block_size_set)
+		o->block_size = 128u << 10;
 	if (o->ring_bytes < 4ull * o->block_size) {
 		log_err("bad buffer size '%llu KiB': must hold at least 4 blocks of %u bytes",
 			(unsigned long long)(o->ring_bytes >> 10), o->block_size);
@@ -413,11 +378,6 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			(unsigned long long)o->staging_bytes, o->block_size);
 		return 2;
 	}
-	/* With ARP answering the block timeout is 1 ms, so under sparse traffic
-	 * every block retires nearly empty: smaller blocks keep the ring's
-	 * time depth (512 of them in 64 MiB). */
-	if (o->npools && !o->block_size_set)
-		o->block_size = 128u << 10;
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
 	if (!o->block_timeout_ms)

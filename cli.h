@@ -6,15 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "workers/arp.h"
+
 #define RINGCAP_VERSION "0.1.0"
 #define SNAPLEN_MAX 262144u
 #define MAX_WORKERS 64
-#define MAX_ARP_POOLS 64
-
-struct arp_pool_range {
-	uint32_t first; /* host order, inclusive */
-	uint32_t last;
-};
 
 struct options {
 	const char *ifname;
@@ -57,8 +53,5 @@ struct options {
  */
 int cli_parse(struct options *o, int argc, char **argv, bool *exit_now);
 void cli_free(struct options *o);
-
-/* "A-B", "A/len" or "A" into a range; 0 or -EINVAL / -ERANGE. */
-int cli_parse_pool(const char *s, struct arp_pool_range *r);
 
 #endif

@@ -40,6 +40,7 @@
 
 struct capture {
 	struct options opt;
+	struct iface iface;        /* looked up once, handed to every socket */
 	struct filter kfilter;     /* in the kernel: what any handler needs */
 	struct filter ufilter;     /* in user space: the user's expression, when it differs */
 	bool ufilter_set;
@@ -53,22 +54,42 @@ struct capture {
 	uint64_t t_start;
 };
 
-static void print_counters(const struct capture *cap, FILE *f)
+/* The capture's counters summed over the workers, in one place for every report. */
+struct totals {
+	uint64_t received;   /* PACKET_STATISTICS tp_packets: passed the filter */
+	uint64_t dropped;    /* tp_drops */
+	uint64_t freeze_q;
+	uint64_t bad_blocks;
+	uint64_t bad_packets;
+};
+
+static struct totals capture_totals(const struct capture *cap)
 {
-	uint64_t received = 0, dropped = 0, bad = 0;
+	struct totals t = { 0 };
 
 	for (unsigned i = 0; i < cap->opt.threads; i++) {
-		received += cap->workers[i].ring.stats.packets;
-		dropped += cap->workers[i].ring.stats.drops;
-		bad += cap->workers[i].c.bad_packets;
+		const struct worker *w = &cap->workers[i];
+
+		t.received += w->ring.stats.packets;
+		t.dropped += w->ring.stats.drops;
+		t.freeze_q += w->ring.stats.freeze_q;
+		t.bad_blocks += w->c.bad_blocks;
+		t.bad_packets += w->c.bad_packets;
 	}
+	return t;
+}
+
+static void print_counters(const struct capture *cap, FILE *f)
+{
+	struct totals t = capture_totals(cap);
+
 	/* records in the file; zero when there is no file (wres stays zeroed) */
 	fprintf(f, "%llu packets captured\n", (unsigned long long)cap->wres.packets);
-	fprintf(f, "%llu packets received by filter\n", (unsigned long long)received);
-	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)dropped);
-	if (bad)
+	fprintf(f, "%llu packets received by filter\n", (unsigned long long)t.received);
+	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)t.dropped);
+	if (t.bad_packets)
 		fprintf(f, "%llu packets skipped: ring header lied about lengths\n",
-			(unsigned long long)bad);
+			(unsigned long long)t.bad_packets);
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
@@ -76,30 +97,25 @@ static void print_counters(const struct capture *cap, FILE *f)
 		arp_print_counters(cap->arp, cap->arpw, cap->opt.threads, f);
 }
 
+/* 0 or -errno (one line logged). */
 static int write_stats_json(const struct capture *cap, double seconds)
 {
 	FILE *f = fopen(cap->opt.stats_json, "w");
-	uint64_t received = 0, dropped = 0, freeze = 0, bad_blocks = 0, bad = 0;
+	struct totals t = capture_totals(cap);
 
 	if (!f) {
-		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(errno));
-		return -errno;
-	}
-	for (unsigned i = 0; i < cap->opt.threads; i++) {
-		const struct worker *w = &cap->workers[i];
-		received += w->ring.stats.packets;
-		dropped += w->ring.stats.drops;
-		freeze += w->ring.stats.freeze_q;
-		bad_blocks += w->c.bad_blocks;
-		bad += w->c.bad_packets;
+		int err = errno;
+
+		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(err));
+		return -err;
 	}
 	fprintf(f, "{\n  \"interface\": \"%s\",\n  \"seconds\": %.3f,\n", cap->opt.ifname, seconds);
 	fprintf(f, "  \"captured\": %llu,\n  \"received\": %llu,\n  \"dropped\": %llu,\n",
-		(unsigned long long)cap->wres.packets, (unsigned long long)received,
-		(unsigned long long)dropped);
+		(unsigned long long)cap->wres.packets, (unsigned long long)t.received,
+		(unsigned long long)t.dropped);
 	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n",
-		(unsigned long long)freeze, (unsigned long long)bad_blocks,
-		(unsigned long long)bad);
+		(unsigned long long)t.freeze_q, (unsigned long long)t.bad_blocks,
+		(unsigned long long)t.bad_packets);
 	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
 		"  \"o_direct\": %s,\n  \"writer_stalls\": %llu,\n  \"writer_stall_ms\": %.1f,\n",
 		(unsigned long long)cap->wres.bytes, cap->wres.files,
@@ -121,11 +137,19 @@ static int write_stats_json(const struct capture *cap, double seconds)
 			i + 1 < cap->opt.threads ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
-	return fclose(f) ? -errno : 0;
+	if (fclose(f)) {
+		int err = errno;
+
+		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(err));
+		return -err;
+	}
+	return 0;
 }
 
+
 /* The kernel filter admits what any handler wants; the pcap handler re-checks
- * the user's expression only when ARP answering widened the kernel's. */
+ * the user's expression only when ARP answering widened the kernel's.
+ * 0 or -EINVAL (one line logged). */
 static int compile_filters(struct capture *cap)
 {
 	struct options *o = &cap->opt;
@@ -137,7 +161,7 @@ static int compile_filters(struct capture *cap)
 		ret = filter_compile(&cap->ufilter, o->expr, o->snaplen, err, sizeof(err));
 		if (ret) {
 			log_err("bad filter expression '%s': %s", o->expr, err);
-			return 2;
+			return ret;
 		}
 		cap->ufilter_set = true;
 	}
@@ -152,15 +176,31 @@ static int compile_filters(struct capture *cap)
 	if (ret)
 		log_err("bad filter expression '%s': %s", kexpr ? kexpr : o->expr, err);
 	xfree(kexpr);
-	return ret ? 2 : 0;
+	return ret;
 }
 
+/* 0 or -errno (one line logged, naming the interface). */
+static int lookup_iface(struct capture *cap)
+{
+	const char *name = cap->opt.ifname;
+	int ret = iface_lookup(name, &cap->iface);
+
+	if (ret == -ENODEV)
+		log_err("bad interface '%s': no such device", name);
+	else if (ret == -ENETDOWN)
+		log_err("bad interface '%s': interface is down", name);
+	else if (ret)
+		log_err("bad interface '%s': %s", name, strerror(-ret));
+	return ret;
+}
+
+/* One worker and one ring per thread. 0 or -errno (one line logged). */
 static int open_rings(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct ring_config rc = {
-		.ifname = o->ifname,
+		.iface = &cap->iface,
 		.block_size = o->block_size,
 		.block_nr = (uint32_t)(o->ring_bytes / o->block_size),
 		.frame_size = 2048,
@@ -174,25 +214,28 @@ static int open_rings(struct capture *cap)
 	cap->workers = xcalloc(o->threads, sizeof(*cap->workers));
 	for (unsigned i = 0; i < o->threads; i++) {
 		struct worker *w = &cap->workers[i];
-		int ret;
+		struct worker_config wc = {
+			.id = i,
+			.cpu = o->ncpus ? o->cpus[i % o->ncpus]
+					: cpus > 0 ? (int)(i % (unsigned)cpus) : -1,
+			.ctl = &cap->ctl,
+			.block_size = o->block_size,
+		};
+		int ret = worker_init(w, &wc);
 
-		w->id = i;
-		if (o->ncpus)
-			w->cpu = o->cpus[i % o->ncpus];
-		else
-			w->cpu = cpus > 0 ? (int)(i % (unsigned)cpus) : -1;
-		w->ctl = &cap->ctl;
-		w->ring.fd = -1;
-		ret = ring_open(&w->ring, &rc);
-		if (ret)
-			return 2;
+		if (!ret)
+			ret = ring_open(&w->ring, &rc);
+		if (ret) {
+			if (ret == -EINVAL)
+				log_err("worker %u: bad block size %u", i, o->block_size);
+			return ret;
+		}
 		rc.fanout_id = w->ring.fanout_id;
-		w->pkts_cap = o->block_size / 32;
-		w->pkts = xcalloc(w->pkts_cap, sizeof(*w->pkts));
 	}
 	return 0;
 }
 
+/* The file and one pcap handler per worker. 0 or -errno (one line logged). */
 static int open_writer(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
@@ -209,60 +252,66 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 	};
+	/* With ARP answering on, the kernel also admits requests the file must
+	 * not hold: the user's expression runs again in user space. */
+	const struct filter *refilter = cap->ufilter_set && o->npools ? &cap->ufilter : NULL;
+	int ret;
 
 	if (!o->path)
 		return 0;
-	if (writer_open(&cap->writer, &wc))
-		return 2;
+	ret = writer_open(&cap->writer, &wc);
+	if (ret)
+		return ret;
 	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
 	for (unsigned i = 0; i < o->threads; i++) {
-		struct worker *w = &cap->workers[i];
-		struct pcap_handler *h = &cap->pcap[i];
-
-		h->writer = cap->writer;
-		if (cap->ufilter_set && o->npools) {
-			h->filter = &cap->ufilter;
-			h->scratch = xcalloc(w->pkts_cap, sizeof(*h->scratch));
+		ret = pcap_handler_init(&cap->pcap[i], &cap->workers[i], cap->writer, refilter);
+		if (ret) {
+			log_err("worker %u: no room for the pcap handler", i);
+			return ret;
 		}
-		w->handlers[w->nhandlers++] = (struct handler){ &pcap_handler_ops, h };
 	}
 	return 0;
 }
 
+/* The shared responder and one TX ring per worker. 0 or -errno (one line logged). */
 static int open_arp(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
 
 	if (!o->npools)
 		return 0;
-	cap->arp = arp_responder_new(o->ifname, o->pools, o->npools,
+	cap->arp = arp_responder_new(&cap->iface, o->pools, o->npools,
 				     o->arp_mac_set ? o->arp_mac : NULL);
-	if (!cap->arp)
-		return 2;
 	cap->arpw = xcalloc(o->threads, sizeof(*cap->arpw));
 	for (unsigned i = 0; i < o->threads; i++) {
-		struct worker *w = &cap->workers[i];
+		int ret = arp_worker_open(&cap->arpw[i], cap->arp);
 
-		if (arp_worker_open(&cap->arpw[i], cap->arp))
-			return 2;
-		w->handlers[w->nhandlers++] = (struct handler){ &arp_handler_ops, &cap->arpw[i] };
+		if (!ret)
+			ret = worker_add_handler(&cap->workers[i], &arp_handler_ops, &cap->arpw[i]);
+		if (ret == -ENOSPC)
+			log_err("worker %u: no room for the ARP handler", i);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
-/* -Z: everything privileged is open; run the capture as an ordinary user. */
+/* -Z: everything privileged is open; run the capture as an ordinary user.
+ * 0 or -errno (one line logged). */
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
 
 	if (!pw) {
 		log_err("bad user '%s': no such user", user);
-		return 2;
+		return -ENOENT;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
 	    setuid(pw->pw_uid) < 0) {
-		log_err("cannot become user '%s': %s", user, strerror(errno));
-		return 2;
+		int err = errno;
+
+		log_err("cannot become user '%s': %s", user, strerror(err));
+		return -err;
 	}
 	return 0;
 }
@@ -295,10 +344,9 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 static void teardown(struct capture *cap)
 {
 	for (unsigned i = 0; cap->workers && i < cap->opt.threads; i++) {
-		ring_close(&cap->workers[i].ring);
-		xfree(cap->workers[i].pkts);
+		worker_fini(&cap->workers[i]);
 		if (cap->pcap)
-			xfree(cap->pcap[i].scratch);
+			pcap_handler_fini(&cap->pcap[i]);
 		if (cap->arpw)
 			arp_worker_close(&cap->arpw[i]);
 	}
@@ -310,6 +358,20 @@ static void teardown(struct capture *cap)
 	filter_free(&cap->kfilter);
 	filter_free(&cap->ufilter);
 	cli_free(&cap->opt);
+}
+
+/* Validate → filters → interface → rings → ARP → file → privileges, in that
+ * order; the first failure (already logged) ends set-up. 0 or -errno. */
+static int set_up(struct capture *cap)
+{
+	int ret;
+
+	if ((ret = compile_filters(cap)) || (ret = lookup_iface(cap)) ||
+	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)))
+		return ret;
+	if (cap->opt.user)
+		return drop_privileges(cap->opt.user);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -339,30 +401,8 @@ int main(int argc, char **argv)
 	cap.ctl.main_thread = pthread_self();
 	cap.ctl.drain_ms = 2 * cap.opt.block_timeout_ms + 50;
 
-	ret = compile_filters(&cap);
-	if (!ret) {
-		uint8_t mac[6];
-		unsigned mtu;
-
-		ret = iface_check(cap.opt.ifname, NULL, mac, &mtu);
-		if (ret == -ENODEV)
-			log_err("bad interface '%s': no such device", cap.opt.ifname);
-		else if (ret == -ENETDOWN)
-			log_err("bad interface '%s': interface is down", cap.opt.ifname);
-		else if (ret)
-			log_err("bad interface '%s': %s", cap.opt.ifname, strerror(-ret));
-		ret = ret ? 2 : 0;
-	}
-	if (!ret)
-		ret = open_rings(&cap);
-	if (!ret)
-		ret = open_arp(&cap);
-	if (!ret)
-		ret = open_writer(&cap);
-	if (!ret && cap.opt.user)
-		ret = drop_privileges(cap.opt.user);
-	if (ret) {
-		status = ret;
+	if (set_up(&cap)) {
+		status = 2; /* bad input or set-up failure: nothing is left behind */
 		goto out;
 	}
 
@@ -396,13 +436,18 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	for (unsigned i = 0; i < started; i++) {
+	for (unsigned i = 0, said = 0; i < started; i++) {
 		int err = cap.workers[i].error;
-		/* a write error is the writer's to report, once */
-		if (err && err != cap.wres.error) {
+
+		/* A write error is the writer's to report; every worker sees a
+		 * lost interface, and it is said once. */
+		if (!err || err == cap.wres.error)
+			continue;
+		status = 1;
+		if (err == -ENODEV && !said++)
+			log_err("%s: the interface disappeared", cap.opt.ifname);
+		else if (err != -ENODEV)
 			log_err("worker %u: %s", i, strerror(-err));
-			status = 1;
-		}
 	}
 	print_counters(&cap, stderr);
 	if (cap.opt.stats_json &&

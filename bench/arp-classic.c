@@ -32,7 +32,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "ring/ring.h"
 #include "workers/arp.h"
 
@@ -111,7 +110,7 @@ static int parse_args(struct classic *cl, int argc, char **argv, bool *exit_now)
 		case OPT_ARP:
 			if (cl->npools == MAX_ARP_POOLS)
 				return bad("ARP pool", optarg, "too many pools (at most 64)");
-			ret = cli_parse_pool(optarg, &cl->pools[cl->npools]);
+			ret = arp_parse_pool(optarg, &cl->pools[cl->npools]);
 			if (ret == -ERANGE)
 				return bad("ARP pool", optarg,
 					   strchr(optarg, '/') ? "host bits set in a CIDR block"
@@ -184,7 +183,7 @@ static int open_socket(struct classic *cl)
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ARP);
-	sll.sll_ifindex = cl->r->ifindex;
+	sll.sll_ifindex = cl->r->iface.index;
 	if (bind(cl->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		ret = -errno;
 		log_err("bind on %s: %s", cl->ifname, strerror(-ret));
@@ -232,7 +231,7 @@ static int serve(struct classic *cl)
 	memset(&to, 0, sizeof(to));
 	to.sll_family = AF_PACKET;
 	to.sll_protocol = htons(ETH_P_ARP);
-	to.sll_ifindex = cl->r->ifindex;
+	to.sll_ifindex = cl->r->iface.index;
 	to.sll_halen = 6;
 	while (!stop_sig && (!t_end || now_ns() < t_end)) {
 		ssize_t n = recvfrom(cl->fd, buf, sizeof(buf), 0, NULL, NULL);
@@ -290,6 +289,7 @@ static void report(const struct classic *cl)
 int main(int argc, char **argv)
 {
 	static struct classic cl = { .fd = -1 };
+	struct iface ifc;
 	struct sigaction sa;
 	bool exit_now;
 	int ret;
@@ -306,9 +306,13 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 
-	cl.r = arp_responder_new(cl.ifname, cl.pools, cl.npools, cl.mac_set ? cl.mac : NULL);
-	if (!cl.r)
+	ret = iface_lookup(cl.ifname, &ifc);
+	if (ret) {
+		log_err("bad interface '%s': %s", cl.ifname,
+			ret == -ENODEV ? "no such device" : strerror(-ret));
 		return 2;
+	}
+	cl.r = arp_responder_new(&ifc, cl.pools, cl.npools, cl.mac_set ? cl.mac : NULL);
 	if (open_socket(&cl)) {
 		ret = 2;
 		goto out;

@@ -64,7 +64,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "workers/arp.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
 #include "util/util.h"
@@ -91,6 +91,7 @@ enum special { S_PROBE, S_GRATUITOUS, S_REPLY, S_BAD_HLEN, S_TRUNCATED, S_COUNT 
 
 struct opts {
 	const char *ifname;
+	struct iface iface;     /* looked up once, at start */
 	uint64_t count;
 	struct arp_pool_range in, out;
 	bool out_set;
@@ -213,7 +214,7 @@ static int bad(const char *what, const char *value, const char *why)
 
 static int parse_range(const char *s, struct arp_pool_range *r)
 {
-	int ret = cli_parse_pool(s, r);
+	int ret = arp_parse_pool(s, r);
 
 	if (ret == -ERANGE)
 		return bad("range", s, "inverted range or host bits set");
@@ -814,13 +815,13 @@ static int open_rings(struct flood *fl)
 	struct opts *o = &fl->o;
 	char err[FILTER_ERR_LEN];
 	struct txring_config tc = {
-		.ifname = o->ifname,
+		.iface = &o->iface,
 		.frame_size = TX_FRAME_SIZE,
 		.frame_nr = 4096,
 		.qdisc_bypass = o->bypass,
 	};
 	struct ring_config rc = {
-		.ifname = o->ifname,
+		.iface = &o->iface,
 		/* 16 MiB. Latency comes from the kernel's timestamps, so the block
 		 * timeout only decides how long sparse replies may wait unread:
 		 * 128 blocks x 8 ms is a second of slack for a busy machine. */
@@ -864,10 +865,12 @@ int main(int argc, char **argv)
 	ret = parse_args(o, argc, argv, &exit_now);
 	if (ret || exit_now)
 		return ret;
-	ret = iface_check(o->ifname, NULL, o->src_mac_set ? NULL : o->src_mac, NULL);
+	ret = iface_lookup(o->ifname, &o->iface);
 	if (ret)
 		return bad("interface", o->ifname,
 			   ret == -ENODEV ? "no such device" : strerror(-ret));
+	if (!o->src_mac_set)
+		memcpy(o->src_mac, o->iface.mac, 6);
 	if (!o->src_ip_set && iface_ipv4(o->ifname, &o->src_ip))
 		return bad("interface", o->ifname, "no IPv4 address: give --src-ip");
 

@@ -444,8 +444,9 @@ static int fanout_group = -1; /* set by the first v3-fanout socket */
 
 static int v3_open(struct arm_sock *s, const struct opts *o)
 {
+	struct iface ifc;
 	struct ring_config cfg = {
-		.ifname = o->ifname,
+		.iface = &ifc,
 		.block_size = o->block_size,
 		.block_nr = (uint32_t)(o->ring_bytes / o->block_size),
 		.frame_size = RECV_SNAP,
@@ -455,8 +456,13 @@ static int v3_open(struct arm_sock *s, const struct opts *o)
 		.fanout = o->method == M_V3_FANOUT,
 		.fanout_id = fanout_group,
 	};
-	int ret = ring_open(&s->v3, &cfg);
+	int ret = iface_lookup(o->ifname, &ifc);
 
+	if (ret) {
+		log_err("interface %s: %s", o->ifname, strerror(-ret));
+		return ret;
+	}
+	ret = ring_open(&s->v3, &cfg);
 	if (ret)
 		return ret;
 	s->fd = s->v3.fd;

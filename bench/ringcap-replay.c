@@ -368,20 +368,19 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 		.nchunks = (uint32_t)(o->staging >> 20),
 		.direct = o->direct,
 	};
+	struct worker_config cfg = { .cpu = o->cpu, .block_size = o->block_size };
 	struct worker *w;
+	int ret;
 
 	if (writer_open(wr, &wc))
 		return -EIO;
+	/* The worker walks our blocks; it has no socket (ring.fd stays -1). */
 	w = xcalloc(1, sizeof(*w));
-	w->cpu = o->cpu;
-	w->ring.block_size = o->block_size;
-	w->ring.block_nr = r->block_nr;
-	w->pkts_cap = o->block_size / 32;
-	w->pkts = xcalloc(w->pkts_cap, sizeof(*w->pkts));
-	h->writer = *wr;
-	w->handlers[w->nhandlers++] = (struct handler){ &pcap_handler_ops, h };
+	ret = worker_init(w, &cfg);
+	if (!ret)
+		ret = pcap_handler_init(h, w, *wr, NULL);
 	r->w = w;
-	return 0;
+	return ret;
 }
 
 static int usage(FILE *f, int status)
@@ -583,7 +582,7 @@ int main(int argc, char **argv)
 	       wr ? res.backend : "none", res.direct ? "true" : "false",
 	       (unsigned long long)res.stalls, (unsigned long long)res.bytes);
 	if (r->w) {
-		xfree(r->w->pkts);
+		worker_fini(r->w);
 		xfree(r->w);
 	}
 	close(r->efd);

@@ -25,24 +25,25 @@
 #include "ring/ring.h"
 #include "util/util.h"
 
-int iface_check(const char *ifname, int *ifindex, uint8_t mac[6], unsigned *mtu)
+int iface_lookup(const char *ifname, struct iface *out)
 {
 	struct ifreq ifr;
 	int fd, ret = 0;
 
-	if (strlen(ifname) >= IFNAMSIZ)
+	memset(out, 0, sizeof(*out));
+	if (strlen(ifname) >= IFNAMSIZ || strlen(ifname) >= sizeof(out->name))
 		return -ENODEV;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
 	strcpy(ifr.ifr_name, ifname);
+	strcpy(out->name, ifname);
 	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
 		ret = -ENODEV;
 		goto out_close;
 	}
-	if (ifindex)
-		*ifindex = ifr.ifr_ifindex;
+	out->index = ifr.ifr_ifindex;
 	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
 		ret = -errno;
 		goto out_close;
@@ -51,20 +52,17 @@ int iface_check(const char *ifname, int *ifindex, uint8_t mac[6], unsigned *mtu)
 		ret = -ENETDOWN;
 		goto out_close;
 	}
-	if (mac) {
-		if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
-			ret = -errno;
-			goto out_close;
-		}
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
+		ret = -errno;
+		goto out_close;
 	}
-	if (mtu) {
-		if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
-			ret = -errno;
-			goto out_close;
-		}
-		*mtu = (unsigned)ifr.ifr_mtu;
+	memcpy(out->mac, ifr.ifr_hwaddr.sa_data, 6);
+	out->type = ifr.ifr_hwaddr.sa_family;
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
+		ret = -errno;
+		goto out_close;
 	}
+	out->mtu = (unsigned)ifr.ifr_mtu;
 out_close:
 	close(fd);
 	return ret;
@@ -72,7 +70,7 @@ out_close:
 
 static int fail(const struct ring_config *cfg, const char *call, int err)
 {
-	log_err("%s on %s: %s", call, cfg->ifname, strerror(err));
+	log_err("%s on %s: %s", call, cfg->iface->name, strerror(err));
 	return -err;
 }
 
@@ -121,7 +119,7 @@ static int request_ring(struct ring *r, const struct ring_config *cfg)
 		nr /= 2;
 	}
 	if (nr != cfg->block_nr)
-		log_warn("%s: ring shrunk to %u blocks of %u bytes (ENOMEM)", cfg->ifname, nr,
+		log_warn("%s: ring shrunk to %u blocks of %u bytes (ENOMEM)", cfg->iface->name, nr,
 			 cfg->block_size);
 	r->block_size = cfg->block_size;
 	r->block_nr = nr;
@@ -149,7 +147,7 @@ static int bind_iface(struct ring *r, const struct ring_config *cfg)
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = r->ifindex;
+	sll.sll_ifindex = cfg->iface->index;
 	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return fail(cfg, "bind", errno);
 	return 0;
@@ -185,16 +183,11 @@ int ring_open(struct ring *r, const struct ring_config *cfg)
 	memset(r, 0, sizeof(*r));
 	r->fd = -1;
 	r->fanout_id = -1;
-	ret = iface_check(cfg->ifname, &r->ifindex, NULL, NULL);
-	if (ret) {
-		log_err("interface %s: %s", cfg->ifname,
-			ret == -ENODEV ? "no such device" : strerror(-ret));
-		return ret;
-	}
+	r->ifindex = cfg->iface->index;
 	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (r->fd < 0 && errno == EPERM) {
 		log_err("socket(AF_PACKET) on %s: capturing needs root (or CAP_NET_RAW)",
-			cfg->ifname);
+			cfg->iface->name);
 		return -EPERM;
 	}
 	if (r->fd < 0)
@@ -236,11 +229,45 @@ int ring_stats_update(struct ring *r)
 	return 0;
 }
 
+/* Is the socket still bound to its interface? af_packet.c unbinds it (ifindex
+ * -1 in getsockname) when the interface is unregistered. */
+static int ring_still_bound(struct ring *r)
+{
+	struct sockaddr_ll sll;
+	socklen_t len = sizeof(sll);
+
+	if (getsockname(r->fd, (struct sockaddr *)&sll, &len) < 0)
+		return -errno;
+	return sll.sll_ifindex == r->ifindex ? 0 : -ENODEV;
+}
+
+/* poll() says POLLERR while the socket has a pending error; reading SO_ERROR
+ * clears it (else poll would return at once forever). af_packet.c sets
+ * ENETDOWN when the interface goes down, and a deleted interface goes down
+ * first and is unregistered after, maybe after we looked: so while it is
+ * down, every wait asks again whether the socket is still bound. Down is
+ * survived (the socket receives again once the interface is up); gone is not. */
 int ring_wait(struct ring *r, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = r->fd, .events = POLLIN | POLLRDNORM | POLLERR };
+	int n = poll(&pfd, 1, timeout_ms);
 
-	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
-		return -errno;
-	return 0;
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (pfd.revents & POLLNVAL)
+		return -EBADF;
+	if (pfd.revents & POLLERR) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			return -errno;
+		if (err && err != ENETDOWN)
+			return -err;
+		if (err == ENETDOWN)
+			r->down = true;
+	} else if (pfd.revents & POLLIN) {
+		r->down = false;
+	}
+	return r->down ? ring_still_bound(r) : 0;
 }

@@ -38,8 +38,23 @@ bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen,
 
 /* ------------------------------------------------------------------ ring.c */
 
+/* An interface as set-up found it: looked up once, by main, and handed to every
+ * socket opened on it (ring_open, txring_open, the ARP responder). */
+struct iface {
+	char name[16];             /* IFNAMSIZ */
+	int index;
+	uint8_t mac[6];
+	unsigned mtu;
+	unsigned short type;       /* ARPHRD_*: decides the file's link type */
+};
+
+/* Look `ifname` up (index, MAC, MTU, hardware type). 0, or -ENODEV (unknown or
+ * a name too long), -ENETDOWN (administratively down), another -errno. Logs
+ * nothing: the caller names the interface in its own one line. */
+int iface_lookup(const char *ifname, struct iface *out);
+
 struct ring_config {
-	const char *ifname;
+	const struct iface *iface;
 	uint32_t block_size;       /* bytes, power of two, >= page size */
 	uint32_t block_nr;
 	uint32_t frame_size;       /* V3 ignores it for RX, but tpacket_req3 wants it */
@@ -65,6 +80,7 @@ struct ring {
 	uint32_t block_nr;
 	uint32_t cur;           /* next block to take, in ring order */
 	int fanout_id;          /* group id after joining, -1 if none */
+	bool down;              /* the interface went down: watch for it going away */
 	struct ring_stats stats; /* 64-bit accumulation of PACKET_STATISTICS */
 };
 
@@ -79,11 +95,11 @@ void ring_close(struct ring *r);
 /* Read PACKET_STATISTICS (which the kernel zeroes on read) and add to r->stats.
  * The only place those counters are read. Returns 0 or -errno. */
 int ring_stats_update(struct ring *r);
-/* Wait up to timeout_ms for the current block to become ours. 0, or -errno. */
+/* Wait up to timeout_ms for the current block to become ours. 0 (a block may
+ * be ready, or the time is up, or the interface went down: it may come up
+ * again), -ENODEV when the interface is gone for good, -EBADF for a closed
+ * socket, another -errno for any other socket error. Worker thread. */
 int ring_wait(struct ring *r, int timeout_ms);
-
-/* Interface helpers for set-up: 0 or -errno (-ENODEV unknown, -ENETDOWN down). */
-int iface_check(const char *ifname, int *ifindex, uint8_t mac[6], unsigned *mtu);
 
 static inline struct tpacket_block_desc *ring_block(const struct ring *r, uint32_t i)
 {

@@ -19,7 +19,7 @@
 
 static int tx_fail(const struct txring_config *cfg, const char *call, int err)
 {
-	log_err("%s on %s (tx ring): %s", call, cfg->ifname, strerror(err));
+	log_err("%s on %s (tx ring): %s", call, cfg->iface->name, strerror(err));
 	return -err;
 }
 
@@ -27,13 +27,10 @@ int txring_open(struct txring *t, const struct txring_config *cfg)
 {
 	struct tpacket_req req;
 	struct sockaddr_ll sll;
-	int v = TPACKET_V2, one = 1, ifindex, ret;
+	int v = TPACKET_V2, one = 1, ret;
 
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
-	ret = iface_check(cfg->ifname, &ifindex, NULL, NULL);
-	if (ret)
-		return tx_fail(cfg, "interface", -ret);
 	t->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
 		return tx_fail(cfg, "socket(AF_PACKET)", errno);
@@ -68,7 +65,7 @@ int txring_open(struct txring *t, const struct txring_config *cfg)
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = 0; /* send only: no receive hook */
-	sll.sll_ifindex = ifindex;
+	sll.sll_ifindex = cfg->iface->index;
 	if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		ret = tx_fail(cfg, "bind", errno);
 		goto out_unmap;

@@ -24,13 +24,16 @@ struct txring {
 	uint32_t queued;  /* frames marked and not yet taken by the kernel */
 };
 
+struct iface;
+
 struct txring_config {
-	const char *ifname;
+	const struct iface *iface;  /* from iface_lookup */
 	uint32_t frame_size;  /* power of two, >= TPACKET2_HDRLEN + largest frame */
 	uint32_t frame_nr;
 	bool qdisc_bypass;    /* PACKET_QDISC_BYPASS: faster, but other packet sockets miss it */
 };
 
+/* 0 or -errno, one line logged naming the call and the interface. */
 int txring_open(struct txring *t, const struct txring_config *cfg);
 void txring_close(struct txring *t);
 

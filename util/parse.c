@@ -9,17 +9,31 @@
 
 #include "util/util.h"
 
+/* strtoull/strtod report overflow only through errno: read it, then give the
+ * caller's errno back (util.h promises to leave it alone). */
+static unsigned long long to_ull(const char *s, char **end, int *err)
+{
+	int saved = errno;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, end, 10);
+	*err = errno;
+	errno = saved;
+	return v;
+}
+
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
+	int err;
 
 	if (!s || !isdigit((unsigned char)s[0]))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end)
-		return errno == ERANGE ? -ERANGE : -EINVAL;
+	v = to_ull(s, &end, &err);
+	if (err || *end)
+		return err == ERANGE ? -ERANGE : -EINVAL;
 	if (v < min || v > max)
 		return -ERANGE;
 	*out = v;
@@ -49,12 +63,12 @@ int parse_size(const char *s, uint64_t unit, uint64_t min, uint64_t max, uint64_
 	char *end;
 	unsigned long long v;
 	uint64_t scale;
+	int err;
 
 	if (!s || !isdigit((unsigned char)s[0]))
 		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno)
+	v = to_ull(s, &end, &err);
+	if (err)
 		return -ERANGE;
 	if (suffix_scale(end, unit, &scale))
 		return -EINVAL;
@@ -71,12 +85,15 @@ int parse_duration_ns(const char *s, uint64_t *out_ns)
 {
 	char *end;
 	double v, scale;
+	int saved = errno, err;
 
 	if (!s || !(isdigit((unsigned char)s[0]) || s[0] == '.'))
 		return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || !isfinite(v) || v < 0)
+	err = errno;
+	errno = saved;
+	if (err || !isfinite(v) || v < 0)
 		return -EINVAL;
 	if (*end == '\0' || strcmp(end, "s") == 0)
 		scale = 1e9;

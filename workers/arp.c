@@ -41,22 +41,15 @@ static int cmp_pool(const void *a, const void *b)
 	return x->first < y->first ? -1 : x->first > y->first;
 }
 
-struct arp_responder *arp_responder_new(const char *ifname, const struct arp_pool_range *pools,
-					unsigned npools, const uint8_t *mac)
+struct arp_responder *arp_responder_new(const struct iface *iface,
+					const struct arp_pool_range *pools, unsigned npools,
+					const uint8_t *mac)
 {
 	struct arp_responder *r = xcalloc(1, sizeof(*r));
 	unsigned n = 0;
-	int ret;
 
-	ret = iface_check(ifname, &r->ifindex, r->mac, NULL);
-	if (ret) {
-		log_err("bad interface '%s': %s", ifname, strerror(-ret));
-		xfree(r);
-		return NULL;
-	}
-	if (mac)
-		memcpy(r->mac, mac, 6);
-	snprintf(r->ifname, sizeof(r->ifname), "%s", ifname);
+	r->iface = *iface;
+	memcpy(r->mac, mac ? mac : iface->mac, 6);
 
 	/* Sorted and merged, so a lookup is one binary search. */
 	r->pools = xcalloc(npools, sizeof(*r->pools));
@@ -80,6 +73,46 @@ void arp_responder_free(struct arp_responder *r)
 		return;
 	xfree(r->pools);
 	xfree(r);
+}
+
+int arp_parse_pool(const char *s, struct arp_pool_range *r)
+{
+	char buf[64];
+	char *sep;
+	uint32_t a, b;
+	uint64_t len;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if ((sep = strchr(buf, '-'))) {
+		*sep = '\0';
+		if (parse_ipv4(buf, &a) || parse_ipv4(sep + 1, &b))
+			return -EINVAL;
+		if (a > b)
+			return -ERANGE;
+	} else if ((sep = strchr(buf, '/'))) {
+		*sep = '\0';
+		if (parse_ipv4(buf, &a) || parse_u64(sep + 1, 0, 32, &len))
+			return -EINVAL;
+		if (len == 0) {
+			if (a)
+				return -ERANGE;
+			b = UINT32_MAX;
+		} else {
+			uint32_t mask = len == 32 ? UINT32_MAX : ~(UINT32_MAX >> len);
+			if (a & ~mask)
+				return -ERANGE; /* host bits set: 10.1.2.3/24 */
+			b = a | ~mask;
+		}
+	} else {
+		if (parse_ipv4(buf, &a))
+			return -EINVAL;
+		b = a;
+	}
+	r->first = a;
+	r->last = b;
+	return 0;
 }
 
 bool arp_in_pools(const struct arp_responder *r, uint32_t ip)
@@ -172,7 +205,7 @@ bool arp_build_reply(const struct arp_responder *r, const uint8_t *f, uint32_t c
 int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r)
 {
 	struct txring_config tc = {
-		.ifname = r->ifname,
+		.iface = &r->iface,
 		.frame_size = 128,
 		.frame_nr = 4096,
 		.qdisc_bypass = false, /* replies stay visible to capture sockets, as tcpdump expects */
@@ -200,7 +233,7 @@ static void arp_flush(struct arp_worker *aw)
 	ret = txring_kick(&aw->tx);
 	if (ret) {
 		if (!aw->warned) /* once: a down link would repeat it per block */
-			log_warn("ARP replies on %s: send: %s", aw->r->ifname, strerror(-ret));
+			log_warn("ARP replies on %s: send: %s", aw->r->iface.name, strerror(-ret));
 		aw->warned = true;
 		return;
 	}

@@ -11,20 +11,29 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cli.h"
 #include "ring/txring.h"
 #include "workers/workers.h"
 
 #define ARP_FRAME_LEN 42   /* Ethernet + ARP for IPv4 over Ethernet */
 #define ARP_REPLY_LEN 60   /* padded to the Ethernet minimum, with zeros */
+#define MAX_ARP_POOLS 64
+
+/* A pool of IPv4 addresses answered for. */
+struct arp_pool_range {
+	uint32_t first; /* host order, inclusive */
+	uint32_t last;
+};
+
+/* "A-B", "A/len" or "A" into a range; 0, -EINVAL (not an address, range or
+ * block) or -ERANGE (inverted range, host bits set in a CIDR block). Pure. */
+int arp_parse_pool(const char *s, struct arp_pool_range *r);
 
 /* Read-only after arp_responder_new: shared by all workers. */
 struct arp_responder {
 	struct arp_pool_range *pools; /* sorted, merged */
 	unsigned npools;
 	uint8_t mac[6];
-	int ifindex;
-	char ifname[16];
+	struct iface iface;
 };
 
 /* Per worker: written by its thread only. */
@@ -47,10 +56,11 @@ struct arp_worker {
 	struct arp_counters c;
 };
 
-/* Build the shared state; `mac` NULL means the interface's own. NULL on error
- * (one line logged). Set-up phase. */
-struct arp_responder *arp_responder_new(const char *ifname, const struct arp_pool_range *pools,
-					unsigned npools, const uint8_t *mac);
+/* Build the shared state; `mac` NULL means the interface's own. Set-up phase;
+ * cannot fail (the interface was looked up by the caller). */
+struct arp_responder *arp_responder_new(const struct iface *iface,
+					const struct arp_pool_range *pools, unsigned npools,
+					const uint8_t *mac);
 void arp_responder_free(struct arp_responder *r);
 
 /* True if `ip` (host order) lies in a pool. Binary search; pure. */
@@ -73,6 +83,7 @@ char *arp_kernel_expression(const struct arp_pool_range *pools, unsigned npools,
 bool arp_build_reply(const struct arp_responder *r, const uint8_t *frame, uint32_t caplen,
 		     uint8_t reply[ARP_REPLY_LEN], struct arp_counters *c);
 
+/* The worker's TX ring; 0 or -errno (one line logged). */
 int arp_worker_open(struct arp_worker *aw, const struct arp_responder *r);
 void arp_worker_close(struct arp_worker *aw);
 extern const struct handler_ops arp_handler_ops;

@@ -1,6 +1,8 @@
 /* The pcap handler: one writer_append per block. When the kernel filter also
  * admits packets only another handler wants (ARP requests for the pools), the
  * user's own expression is run here so the file holds exactly what it says. */
+#include <string.h>
+
 #include "workers/workers.h"
 #include "writer/writer.h"
 
@@ -41,3 +43,21 @@ const struct handler_ops pcap_handler_ops = {
 	.on_block = pcap_on_block,
 	.done = pcap_done,
 };
+
+int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
+		      const struct filter *filter)
+{
+	memset(h, 0, sizeof(*h));
+	h->writer = wr;
+	if (filter) {
+		h->filter = filter;
+		h->scratch = xcalloc(w->pkts_cap, sizeof(*h->scratch));
+	}
+	return worker_add_handler(w, &pcap_handler_ops, h);
+}
+
+void pcap_handler_fini(struct pcap_handler *h)
+{
+	xfree(h->scratch);
+	h->scratch = NULL;
+}

@@ -6,6 +6,41 @@
 #include "workers/workers.h"
 
 #define POLL_MS 50
+/* Every V3 packet takes at least its 48-byte tpacket3_hdr, so a block holds
+ * fewer than block_size / 32 of them: the packet array never runs short. */
+#define MIN_PKT_STRIDE 32
+
+int worker_init(struct worker *w, const struct worker_config *cfg)
+{
+	memset(w, 0, sizeof(*w));
+	w->ring.fd = -1;
+	if (cfg->block_size < 4096)
+		return -EINVAL;
+	w->id = cfg->id;
+	w->cpu = cfg->cpu;
+	w->ctl = cfg->ctl;
+	w->block_size = cfg->block_size;
+	w->pkts_cap = cfg->block_size / MIN_PKT_STRIDE;
+	w->pkts = xcalloc(w->pkts_cap, sizeof(*w->pkts));
+	return 0;
+}
+
+int worker_add_handler(struct worker *w, const struct handler_ops *ops, void *ctx)
+{
+	if (w->nhandlers == WORKER_MAX_HANDLERS)
+		return -ENOSPC;
+	w->handlers[w->nhandlers++] = (struct handler){ ops, ctx };
+	return 0;
+}
+
+void worker_fini(struct worker *w)
+{
+	ring_close(&w->ring);
+	xfree(w->pkts);
+	w->pkts = NULL;
+	w->pkts_cap = 0;
+	w->nhandlers = 0;
+}
 
 void workers_request_stop(struct workers_ctl *ctl)
 {
@@ -27,7 +62,7 @@ static unsigned walk_block(struct worker *w, const struct tpacket_block_desc *b)
 	struct block_iter it;
 	unsigned n = 0;
 
-	block_iter_init(&it, b, w->ring.block_size);
+	block_iter_init(&it, b, w->block_size);
 	while (n < w->pkts_cap && block_iter_next(&it, &w->pkts[n])) {
 		/* Handlers read the bytes next: have the first two lines of
 		 * each packet on their way while the walk goes on. */
@@ -88,7 +123,10 @@ void worker_run(struct worker *w)
 		if (!b) {
 			ret = ring_wait(&w->ring, POLL_MS);
 			if (ret) {
+				/* The capture cannot go on without this socket's
+				 * share of the traffic: say so and end it. */
 				w->error = ret;
+				workers_request_stop(w->ctl);
 				break;
 			}
 			if (!ring_take(&w->ring))

@@ -52,20 +52,40 @@ struct workers_ctl {
 	uint32_t drain_ms;      /* after stop, keep taking retired blocks this long */
 };
 
-struct worker {
+struct worker_config {
 	unsigned id;
 	int cpu;                /* -1: not pinned */
+	struct workers_ctl *ctl;
+	uint32_t block_size;    /* the ring's block size: bounds the walk */
+};
+
+/* Built with worker_init, handlers added with worker_add_handler, the ring
+ * opened by the caller into w->ring (the worker owns it from then on and
+ * worker_fini closes it). Fields are the worker thread's while it runs; main
+ * reads the counters and `error` after worker_join. */
+struct worker {
+	unsigned id;
+	int cpu;
 	struct ring ring;
+	uint32_t block_size;
 	struct handler handlers[WORKER_MAX_HANDLERS];
 	unsigned nhandlers;
 	struct workers_ctl *ctl;
-	struct pkt_view *pkts;
+	struct pkt_view *pkts;  /* one block's packets; pkts_cap of them */
 	unsigned pkts_cap;
 	pthread_t thread;
 	bool started;
-	int error;              /* -errno from a handler, read after join */
+	int error;              /* -errno from a handler or the ring, read after join */
 	struct worker_counters c;
 };
+
+/* Set-up, main thread. 0 or -EINVAL (a block size too small for a packet). */
+int worker_init(struct worker *w, const struct worker_config *cfg);
+/* Add a handler; they run in the order added. 0, or -ENOSPC past WORKER_MAX_HANDLERS. */
+int worker_add_handler(struct worker *w, const struct handler_ops *ops, void *ctx);
+/* After worker_join (or instead of starting): frees the packet array and
+ * closes the ring. Safe on a zeroed or half-built worker, and twice. */
+void worker_fini(struct worker *w);
 
 /* Ask every worker and main to stop (any thread). */
 void workers_request_stop(struct workers_ctl *ctl);
@@ -90,5 +110,13 @@ struct pcap_handler {
 	uint64_t filtered_out;
 };
 extern const struct handler_ops pcap_handler_ops;
+
+/* Set-up: a handler for worker `w` appending to `wr` (shared, not owned),
+ * re-running `filter` (not owned; NULL: none) in user space; added to `w`.
+ * 0 or -ENOSPC. */
+int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
+		      const struct filter *filter);
+/* Safe on a zeroed handler. */
+void pcap_handler_fini(struct pcap_handler *h);
 
 #endif

@@ -32,14 +32,7 @@ need_cmd arping
 need_cmd ping
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"
 
-TMP=$(mktemp -d /tmp/arp_answer.XXXXXX) || fail "mktemp"
-RC_PID=
-# shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
-cleanup() {
-	rm -rf "$TMP"
-}
-TB_EXTRA_CLEANUP=cleanup
-testbed_up || fail "testbed_up"
+testbed_start arp_answer
 for net in 198.18.1.0/24 198.18.2.0/24 198.18.3.0/24 198.18.4.0/24; do
 	in_a ip route add "$net" dev "$IF_A" || fail "route $net in A"
 done

@@ -29,14 +29,7 @@ need_cmd tcpdump
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"
 [ -x "$GEN" ] || fail "no $GEN (set BUILD)"
 
-TMP=$(mktemp -d /tmp/arp_capture.XXXXXX) || fail "mktemp"
-RC_PID=
-# shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
-cleanup() {
-	rm -rf "$TMP"
-}
-TB_EXTRA_CLEANUP=cleanup
-testbed_up || fail "testbed_up"
+testbed_start arp_capture
 in_a ip route add 198.18.2.0/24 dev "$IF_A" || fail "route in A"
 
 # ip netns exec execs ringcap, so RC_PID is ringcap itself (tests/lib/testbed.sh).

@@ -28,7 +28,6 @@ for b in ringcap arp-classic arp-flood; do
 	[ -x "$BUILD/$b" ] || fail "no $BUILD/$b (set BUILD)"
 done
 
-TMP=$(mktemp -d /tmp/arp_vs_classic.XXXXXX) || fail "mktemp"
 RESP_PID=''
 TD_PID=''
 # shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
@@ -36,10 +35,9 @@ cleanup() {
 	[ -n "$TD_PID" ] && kill -INT "$TD_PID" 2>/dev/null
 	[ -n "$RESP_PID" ] && kill -INT "$RESP_PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$TMP"
 }
 TB_EXTRA_CLEANUP=cleanup
-testbed_up || fail "testbed_up"
+testbed_start arp_vs_classic
 
 wait_listening() { # pid log what
 	for _ in $(seq 100); do

@@ -24,15 +24,13 @@ need_cmd tcpdump
 need_cmd tshark
 [ -x "$GEN" ] || fail "no $GEN (set BUILD)"
 
-TMP=$(mktemp -d /tmp/gen_count.XXXXXX) || fail "mktemp"
 TD_PID=
 # shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
 cleanup() {
 	[ -n "$TD_PID" ] && kill "$TD_PID" 2>/dev/null
-	rm -rf "$TMP"
 }
 TB_EXTRA_CLEANUP=cleanup
-testbed_up || fail "testbed_up"
+testbed_start gen_count
 
 # --- control cases: bad values exit 2 with one line naming them -------------
 expect_usage_error() { # needle args...

@@ -3,6 +3,8 @@
 #   testbed_up            creates namespaces $NS_A and $NS_B joined by veth $IF_A <-> $IF_B,
 #                         $IP_A/24 on A and $IP_B/24 on B (198.18.0.0/15 only), both links up,
 #                         and installs an EXIT trap that removes them whatever happens.
+#   testbed_start NAME    a scratch folder $TMP (/tmp/NAME.XXXXXX) and testbed_up; the
+#                         EXIT trap removes both. Extra clean-up: set TB_EXTRA_CLEANUP.
 #   in_a CMD... / in_b CMD...   run a command inside A or B.
 #
 # Names carry the caller's pid so tests may run side by side. Traffic never leaves
@@ -25,7 +27,7 @@ testbed_down() {
 }
 
 testbed_up() {
-	trap 'testbed_down; eval "${TB_EXTRA_CLEANUP:-true}"' EXIT
+	trap 'testbed_down; eval "${TB_EXTRA_CLEANUP:-true}"; [ -z "${TB_TMP:-}" ] || rm -rf "$TB_TMP"' EXIT
 	trap 'exit 130' INT TERM
 	ip netns add "$NS_A" || return 1
 	ip netns add "$NS_B" || return 1
@@ -42,6 +44,13 @@ testbed_up() {
 	MAC_A=$(cat "/sys/class/net/$IF_A/address" 2>/dev/null || ip netns exec "$NS_A" cat "/sys/class/net/$IF_A/address")
 	MAC_B=$(ip netns exec "$NS_B" cat "/sys/class/net/$IF_B/address")
 	export NS_A NS_B IF_A IF_B IP_A IP_B MAC_A MAC_B
+}
+
+testbed_start() {
+	TMP=$(mktemp -d "/tmp/$1.XXXXXX") || fail "mktemp"
+	TB_TMP=$TMP
+	RC_PID=
+	testbed_up || fail "testbed_up"
 }
 
 in_a() { ip netns exec "$NS_A" "$@"; }

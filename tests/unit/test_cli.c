@@ -1,5 +1,5 @@
 /*
- * cli_parse and cli_parse_pool on good and bad command lines: defaults, every
+ * cli_parse and arp_parse_pool on good and bad command lines: defaults, every
  * validated flag with a bad value (return 2, one line on stderr naming the
  * value), trailing filter arguments, ARP pools, and repeated calls (getopt
  * state must not leak from one call into the next).
@@ -186,6 +186,11 @@ static void test_good_values(void)
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-B", "65536");
 	CHECK(ret == 0 && o.ring_bytes == 64ull << 20, "-B 65536: %d %llu", ret,
 	      (unsigned long long)o.ring_bytes);
+	/* --arp lowers the default block to 128 KiB before -B is checked:
+	 * 1024 KiB holds 8 of those (not 4 of the 1 MiB default). */
+	ret = PARSE(&o, "-i", "lo", "-B", "1024", "--arp", "10.0.0.1");
+	CHECK(ret == 0 && o.ring_bytes == 1024 * 1024 && o.block_size == 128 * 1024,
+	      "-B 1024 --arp: %d %s", ret, out_text);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-B", "1g");
 	CHECK(ret == 0 && o.ring_bytes == 1ull << 30, "-B 1g: %d", ret);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-size", "64k");
@@ -372,12 +377,12 @@ static void test_pools(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct arp_pool_range r = { 0xdead, 0xbeef };
-		int ret = cli_parse_pool(cases[i].s, &r);
+		int ret = arp_parse_pool(cases[i].s, &r);
 
 		if (cases[i].ret == -1) /* any error */
-			CHECK(ret < 0, "'%s': cli_parse_pool = %d, want an error", cases[i].s, ret);
+			CHECK(ret < 0, "'%s': arp_parse_pool = %d, want an error", cases[i].s, ret);
 		else
-			CHECK(ret == cases[i].ret, "'%s': cli_parse_pool = %d, want %d", cases[i].s,
+			CHECK(ret == cases[i].ret, "'%s': arp_parse_pool = %d, want %d", cases[i].s,
 			      ret, cases[i].ret);
 		if (ret == 0 && cases[i].ret == 0)
 			CHECK(r.first == cases[i].first && r.last == cases[i].last,
