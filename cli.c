@@ -1,10 +1,12 @@
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <pwd.h>
 #include <linux/if_packet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -37,6 +39,7 @@ static const struct option long_opts[] = {
 	{ "buffer-size", required_argument, NULL, 'B' },
 	{ "threads", required_argument, NULL, 'T' },
 	{ "quiet", no_argument, NULL, 'q' },
+	{ "no-promiscuous-mode", no_argument, NULL, 'p' },
 	{ "relinquish-privileges", required_argument, NULL, 'Z' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
@@ -94,6 +97,10 @@ static void usage(FILE *f)
 "                           after opening the sockets and the first file, run\n"
 "                           as USER (and its groups); later files (-C, -G) are\n"
 "                           created as USER\n"
+"  -p, --no-promiscuous-mode\n"
+"                           do not put IFACE into promiscuous mode (by default\n"
+"                           capturing with -w does, as tcpdump; ARP answering\n"
+"                           alone never does)\n"
 "  -q, --quiet              no start-up banner\n"
 "  -h, --help               this text;   --version  the version\n"
 "\n"
@@ -162,6 +169,36 @@ static int parse_cpus(struct options *o, const char *arg)
 	if (!o->ncpus)
 		return bad("CPU list", arg, "empty");
 	return 0;
+}
+
+/* `p` with its folder resolved ("./x", "d/../x" and "x" are one name), in out. */
+static bool resolve_name(const char *p, char out[PATH_MAX])
+{
+	char dir[PATH_MAX], real[PATH_MAX];
+	const char *slash = strrchr(p, '/');
+	const char *base = slash ? slash + 1 : p;
+
+	if (strlen(p) >= sizeof(dir))
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p) + 1 : 1, slash ? p : ".");
+	if (!realpath(dir, real))
+		return false;
+	return snprintf(out, PATH_MAX, "%s/%s", real, base) < PATH_MAX;
+}
+
+/* One file under two names: the same resolved name, or (when both exist) the
+ * same inode, a hard or symbolic link. */
+static bool same_file(const char *a, const char *b)
+{
+	char ra[PATH_MAX], rb[PATH_MAX];
+	struct stat sa, sb;
+
+	if (strcmp(a, b) == 0)
+		return true;
+	if (resolve_name(a, ra) && resolve_name(b, rb) && strcmp(ra, rb) == 0)
+		return true;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
 }
 
 static char *join_args(int argc, char **argv)
@@ -247,6 +284,9 @@ static int parse_one(struct options *o, int opt, const char *arg)
 	case 'q':
 		o->quiet = true;
 		return 0;
+	case 'p':
+		o->no_promisc = true;
+		return 0;
 	case 'Z':
 		if (!getpwnam(arg))
 			return bad("user", arg, "no such user");
@@ -319,7 +359,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	*exit_now = false;
 	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:qh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:pqh", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			*exit_now = true;
@@ -353,6 +393,10 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	}
 	if (!o->path && !o->npools) {
 		log_err("nothing to do: give -w FILE, --arp POOL, or both (see --help)");
+		return 2;
+	}
+	if (o->stats_json && o->path && same_file(o->stats_json, o->path)) {
+		log_err("bad stats file '%s': it is the capture file", o->stats_json);
 		return 2;
 	}
 	if ((o->rotate_bytes || o->rotate_ns || o->max_files) && !o->path) {

@@ -36,6 +36,7 @@ struct options {
 	bool nano;
 	uint64_t duration_ns;      /* 0 = until a signal */
 	bool quiet;
+	bool no_promisc;           /* -p: leave the interface's promiscuity alone */
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;

@@ -24,12 +24,15 @@
  * set-up failure (nothing is created then).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -51,6 +54,8 @@ struct capture {
 	struct arp_worker *arpw;    /* one per worker */
 	struct writer *writer;
 	struct writer_result wres;
+	bool closed;               /* the writer is closed and wres is final */
+	uint64_t *left_in_ring;    /* per worker, counted after the drain */
 	uint64_t t_start;
 };
 
@@ -61,6 +66,8 @@ struct totals {
 	uint64_t freeze_q;
 	uint64_t bad_blocks;
 	uint64_t bad_packets;
+	uint64_t left_in_ring; /* received, still in the ring when the drain ended */
+	uint64_t written;      /* records handed to the writer so far */
 };
 
 static struct totals capture_totals(const struct capture *cap)
@@ -75,18 +82,27 @@ static struct totals capture_totals(const struct capture *cap)
 		t.freeze_q += w->ring.stats.freeze_q;
 		t.bad_blocks += w->c.bad_blocks;
 		t.bad_packets += w->c.bad_packets;
+		t.left_in_ring += cap->left_in_ring ? cap->left_in_ring[i] : 0;
+		if (cap->pcap)
+			t.written += __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED);
 	}
 	return t;
 }
 
+/* At exit, and on SIGUSR1 while the capture goes on (then "captured" is what
+ * the workers have handed to the writer so far). */
 static void print_counters(const struct capture *cap, FILE *f)
 {
 	struct totals t = capture_totals(cap);
 
 	/* records in the file; zero when there is no file (wres stays zeroed) */
-	fprintf(f, "%llu packets captured\n", (unsigned long long)cap->wres.packets);
+	fprintf(f, "%llu packets captured\n",
+		(unsigned long long)(cap->closed ? cap->wres.packets : t.written));
 	fprintf(f, "%llu packets received by filter\n", (unsigned long long)t.received);
 	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)t.dropped);
+	if (t.left_in_ring)
+		fprintf(f, "%llu packets left in the ring: received, not captured when the "
+			"drain time ran out\n", (unsigned long long)t.left_in_ring);
 	if (t.bad_packets)
 		fprintf(f, "%llu packets skipped: ring header lied about lengths\n",
 			(unsigned long long)t.bad_packets);
@@ -113,9 +129,10 @@ static int write_stats_json(const struct capture *cap, double seconds)
 	fprintf(f, "  \"captured\": %llu,\n  \"received\": %llu,\n  \"dropped\": %llu,\n",
 		(unsigned long long)cap->wres.packets, (unsigned long long)t.received,
 		(unsigned long long)t.dropped);
-	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n",
+	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n"
+		"  \"left_in_ring\": %llu,\n",
 		(unsigned long long)t.freeze_q, (unsigned long long)t.bad_blocks,
-		(unsigned long long)t.bad_packets);
+		(unsigned long long)t.bad_packets, (unsigned long long)t.left_in_ring);
 	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
 		"  \"o_direct\": %s,\n  \"writer_stalls\": %llu,\n  \"writer_stall_ms\": %.1f,\n",
 		(unsigned long long)cap->wres.bytes, cap->wres.files,
@@ -158,7 +175,8 @@ static int compile_filters(struct capture *cap)
 	int ret;
 
 	if (o->expr) {
-		ret = filter_compile(&cap->ufilter, o->expr, o->snaplen, err, sizeof(err));
+		ret = filter_compile_link(&cap->ufilter, cap->iface.linktype, o->expr, o->snaplen,
+					  err, sizeof(err));
 		if (ret) {
 			log_err("bad filter expression '%s': %s", o->expr, err);
 			return ret;
@@ -171,8 +189,8 @@ static int compile_filters(struct capture *cap)
 	/* The kernel cuts each packet at the filter's return value: with ARP
 	 * answering on, keep at least a whole request; the writer still cuts
 	 * the file's copy at -s. */
-	ret = filter_compile(&cap->kfilter, kexpr ? kexpr : o->expr,
-			     o->npools && o->snaplen < 64 ? 64 : o->snaplen, err, sizeof(err));
+	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, kexpr ? kexpr : o->expr,
+				  o->npools && o->snaplen < 64 ? 64 : o->snaplen, err, sizeof(err));
 	if (ret)
 		log_err("bad filter expression '%s': %s", kexpr ? kexpr : o->expr, err);
 	xfree(kexpr);
@@ -191,7 +209,18 @@ static int lookup_iface(struct capture *cap)
 		log_err("bad interface '%s': interface is down", name);
 	else if (ret)
 		log_err("bad interface '%s': %s", name, strerror(-ret));
-	return ret;
+	if (ret)
+		return ret;
+	if (!cap->iface.linktype) {
+		log_err("bad interface '%s': hardware type %u has no link type ringcap writes "
+			"(Ethernet, loopback, raw IP)", name, cap->iface.type);
+		return -EPROTONOSUPPORT;
+	}
+	if (cap->opt.npools && cap->iface.linktype != LINKTYPE_ETHERNET) {
+		log_err("bad interface '%s': ARP answering needs Ethernet", name);
+		return -EPROTONOSUPPORT;
+	}
+	return 0;
 }
 
 /* One worker and one ring per thread. 0 or -errno (one line logged). */
@@ -209,6 +238,10 @@ static int open_rings(struct capture *cap)
 		.fanout_mode = o->fanout_mode,
 		.fanout = o->threads > 1, /* a group of one would only cost a hash per packet */
 		.fanout_id = -1,
+		/* tcpdump's default; answering ARP alone needs no stranger's frames */
+		.promisc = o->path && !o->no_promisc,
+		/* libpcap skips loopback's outgoing copy: store each packet once */
+		.ignore_outgoing = cap->iface.loopback,
 	};
 
 	cap->workers = xcalloc(o->threads, sizeof(*cap->workers));
@@ -316,13 +349,82 @@ static int drop_privileges(const char *user)
 	return 0;
 }
 
+/* With -C or -G the later files are created as the -Z user: find out at
+ * start, not at the first rotation, whether that user may create files in the
+ * folder. A child process becomes the user and tries, so nothing is created
+ * that the user could not remove. 0 or -errno (one line logged). */
+static int check_can_rotate(const struct options *o)
+{
+	const char *slash = strrchr(o->path, '/');
+	int dirlen = slash ? (int)(slash - o->path) + 1 : 0;
+	struct passwd *pw = getpwnam(o->user);
+	char probe[PATH_MAX];
+	int status, err;
+	pid_t pid;
+
+	if (!o->rotate_bytes && !o->rotate_ns)
+		return 0;
+	if (!pw) {
+		log_err("bad user '%s': no such user", o->user);
+		return -ENOENT;
+	}
+	if (snprintf(probe, sizeof(probe), "%.*s.ringcap-probe-%d", dirlen, o->path,
+		     (int)getpid()) >= (int)sizeof(probe))
+		return -ENAMETOOLONG;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		int fd;
+
+		if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+		    setuid(pw->pw_uid) < 0)
+			_exit(errno);
+		fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			_exit(errno);
+		close(fd);
+		_exit(unlink(probe) < 0 ? errno : 0);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -errno;
+	err = WIFEXITED(status) ? WEXITSTATUS(status) : EIO;
+	if (err)
+		log_err("bad user '%s': cannot create the next files (-C/-G) in %.*s: %s",
+			o->user, dirlen ? dirlen : 1, dirlen ? o->path : ".", strerror(err));
+	return -err;
+}
+
 static void update_stats(struct capture *cap)
 {
 	for (unsigned i = 0; i < cap->opt.threads; i++)
 		ring_stats_update(&cap->workers[i].ring);
 }
 
-/* Wait for a signal, the duration, or a worker asking to stop. */
+/* The signals main takes with sigtimedwait (blocked in every thread): every
+ * catchable one whose default would end the process without closing the file,
+ * SIGUSR1 (print the counters, go on) and the workers' wake-up. */
+static const int caught_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
+	SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR, SIGSTKFLT,
+};
+
+static void block_signals(sigset_t *sigs)
+{
+	sigemptyset(sigs);
+	for (size_t i = 0; i < ARRAY_SIZE(caught_signals); i++) {
+		/* A shell starts background jobs with SIGINT and SIGQUIT ignored,
+		 * and an ignored signal is discarded even while blocked. */
+		signal(caught_signals[i], SIG_DFL);
+		sigaddset(sigs, caught_signals[i]);
+	}
+	sigaddset(sigs, WORKERS_WAKE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, sigs, NULL);
+}
+
+/* Wait for a signal that ends the capture, the duration, or a worker asking to
+ * stop; SIGUSR1 prints the counters on the way. Then let no new packet into
+ * any ring, so the drain can empty them and the counts add up. */
 static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 {
 	const struct timespec tick = { 0, 200 * 1000 * 1000 };
@@ -330,13 +432,26 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 	for (;;) {
 		int sig = sigtimedwait(sigs, NULL, &tick);
 
-		if (sig == SIGINT || sig == SIGTERM || sig == SIGUSR1)
+		if (sig == SIGUSR1) {
+			update_stats(cap);
+			print_counters(cap, stderr);
+			continue;
+		}
+		if (sig > 0 && sig != WORKERS_WAKE_SIGNAL)
 			break;
 		if (atomic_load(&cap->ctl.stop))
 			break;
 		if (cap->opt.duration_ns && now_ns() - cap->t_start >= cap->opt.duration_ns)
 			break;
 		update_stats(cap);
+	}
+	for (unsigned i = 0; i < cap->opt.threads; i++) {
+		int ret = ring_stop_receiving(&cap->workers[i].ring);
+
+		if (ret)
+			log_warn("worker %u: cannot stop the socket receiving (%s); the final "
+				 "counts may include packets that arrived while it drained",
+				 i, strerror(-ret));
 	}
 	atomic_store(&cap->ctl.stop, true);
 }
@@ -357,16 +472,18 @@ static void teardown(struct capture *cap)
 	xfree(cap->workers);
 	filter_free(&cap->kfilter);
 	filter_free(&cap->ufilter);
+	xfree(cap->left_in_ring);
 	cli_free(&cap->opt);
 }
 
-/* Validate → filters → interface → rings → ARP → file → privileges, in that
+/* Validate → interface → filters → rings → ARP → file → privileges, in that
  * order; the first failure (already logged) ends set-up. 0 or -errno. */
 static int set_up(struct capture *cap)
 {
 	int ret;
 
-	if ((ret = compile_filters(cap)) || (ret = lookup_iface(cap)) ||
+	if ((ret = lookup_iface(cap)) || (ret = compile_filters(cap)) ||
+	    (cap->opt.user && cap->opt.path && (ret = check_can_rotate(&cap->opt))) ||
 	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)))
 		return ret;
 	if (cap->opt.user)
@@ -387,19 +504,12 @@ int main(int argc, char **argv)
 	if (ret || exit_now)
 		return ret;
 
-	/* Signals are taken only by main's sigtimedwait; threads inherit the mask.
-	 * A shell starts background jobs with SIGINT ignored, and an ignored
-	 * signal is discarded even while blocked: restore the default first. */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	/* Signals are taken only by main's sigtimedwait; threads inherit the mask. */
+	block_signals(&sigs);
 	cap.ctl.main_thread = pthread_self();
-	cap.ctl.drain_ms = 2 * cap.opt.block_timeout_ms + 50;
+	/* Empty the rings at the end, the block being filled included (it
+	 * retires after its timeout), but never wait on a slow disk for long. */
+	cap.ctl.drain_ms = 2 * cap.opt.block_timeout_ms + 2000;
 
 	if (set_up(&cap)) {
 		status = 2; /* bad input or set-up failure: nothing is left behind */
@@ -417,18 +527,25 @@ int main(int argc, char **argv)
 	}
 	if (!cap.opt.quiet)
 		fprintf(stderr,
-			"ringcap: listening on %s, link-type EN10MB (Ethernet), snapshot length %u "
+			"ringcap: listening on %s, link-type %s, snapshot length %u "
 			"bytes; %u workers, fanout %s, %llu KiB ring each\n",
-			cap.opt.ifname, cap.opt.snaplen, cap.opt.threads, cap.opt.fanout_name,
+			cap.opt.ifname,
+			cap.iface.linktype == LINKTYPE_RAW ? "RAW (Raw IP)" : "EN10MB (Ethernet)",
+			cap.opt.snaplen, cap.opt.threads, cap.opt.fanout_name,
 			(unsigned long long)(cap.opt.ring_bytes >> 10));
 	if (!status)
 		wait_for_end(&cap, &sigs);
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&cap.workers[i]);
+	/* No packet comes in any more: what the drain left is counted, exactly. */
+	cap.left_in_ring = xcalloc(cap.opt.threads, sizeof(*cap.left_in_ring));
+	for (unsigned i = 0; i < started; i++)
+		cap.left_in_ring[i] = ring_pending(&cap.workers[i].ring);
 	update_stats(&cap);
 	if (cap.writer) {
 		ret = writer_close(cap.writer, &cap.wres);
 		cap.writer = NULL;
+		cap.closed = true;
 		if (ret) {
 			log_err("writing %s failed: %s; the file keeps the %llu packets before the "
 				"failure", cap.opt.path, strerror(-ret),

@@ -17,12 +17,28 @@ _Static_assert(sizeof(struct bpf_insn) == sizeof(struct sock_filter),
 
 int filter_compile(struct filter *f, const char *expr, unsigned snaplen, char *err, size_t errlen)
 {
+	return filter_compile_link(f, LINKTYPE_ETHERNET, expr, snaplen, err, errlen);
+}
+
+int filter_compile_link(struct filter *f, unsigned linktype, const char *expr, unsigned snaplen,
+			char *err, size_t errlen)
+{
 	struct bpf_program prog;
 	pcap_t *dead;
-	int ret = 0;
+	int ret = 0, dlt;
 
 	memset(f, 0, sizeof(*f));
-	dead = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+	/* libpcap's DLT_ values differ from the savefile's LINKTYPE_ values
+	 * for raw IP (DLT_RAW is 12 or 14 by platform; LINKTYPE_RAW is 101). */
+	if (linktype == LINKTYPE_ETHERNET) {
+		dlt = DLT_EN10MB;
+	} else if (linktype == LINKTYPE_RAW) {
+		dlt = DLT_RAW;
+	} else {
+		snprintf(err, errlen, "link type %u not supported", linktype);
+		return -EINVAL;
+	}
+	dead = pcap_open_dead(dlt, (int)snaplen);
 	if (!dead) {
 		snprintf(err, errlen, "pcap_open_dead failed");
 		return -ENOMEM;

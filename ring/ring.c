@@ -4,9 +4,12 @@
  *   socket(protocol 0)  receives nothing until bind gives it a protocol, so
  *   attach_filter       no unfiltered packet is ever queued (no drain needed);
  *   set_version         TPACKET_V3, before any ring exists (EBUSY after);
+ *   set_ignore_outgoing on loopback every packet passes twice, out and in;
  *   request_ring        tpacket_req3; on ENOMEM halve the block count and retry;
  *   map_ring            one mmap of the whole ring;
  *   bind_iface          ETH_P_ALL on the interface: packets start to flow;
+ *   enter_promisc       PACKET_MR_PROMISC: the kernel counts it per socket and
+ *                       undoes it when the socket closes, even on a crash;
  *   join_fanout         needs a bound socket on a running interface.
  *
  * Each step logs one line naming the call and the interface on failure.
@@ -15,6 +18,7 @@
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,6 +28,10 @@
 
 #include "ring/ring.h"
 #include "util/util.h"
+
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000 /* Linux 4.20; older headers lack it */
+#endif
 
 int iface_lookup(const char *ifname, struct iface *out)
 {
@@ -58,6 +66,23 @@ int iface_lookup(const char *ifname, struct iface *out)
 	}
 	memcpy(out->mac, ifr.ifr_hwaddr.sa_data, 6);
 	out->type = ifr.ifr_hwaddr.sa_family;
+	/* As libpcap maps them (pcap-linux.c map_arphrd_to_dlt), for the
+	 * types whose frames a SOCK_RAW packet socket hands over as they are. */
+	switch (out->type) {
+	case ARPHRD_ETHER:
+		out->linktype = LINKTYPE_ETHERNET;
+		break;
+	case ARPHRD_LOOPBACK:
+		out->linktype = LINKTYPE_ETHERNET; /* a zeroed Ethernet header */
+		out->loopback = true;
+		break;
+	case ARPHRD_NONE:  /* tun, WireGuard: the frame starts at the IP header */
+	case ARPHRD_RAWIP:
+		out->linktype = LINKTYPE_RAW;
+		break;
+	default:
+		out->linktype = 0;
+	}
 	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) {
 		ret = -errno;
 		goto out_close;
@@ -74,18 +99,35 @@ static int fail(const struct ring_config *cfg, const char *call, int err)
 	return -err;
 }
 
+/* Not locked (SO_LOCK_FILTER): at the end of capture ring_stop_receiving
+ * replaces it with a reject-all program, so the final counts are exact. */
 static int attach_filter(struct ring *r, const struct ring_config *cfg)
 {
-	int one = 1;
-
 	if (!cfg->filter)
 		return 0;
 	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &cfg->filter->prog,
 		       sizeof(cfg->filter->prog)) < 0)
 		return fail(cfg, "SO_ATTACH_FILTER", errno);
-	/* Nobody in this process changes it later; make that a kernel guarantee. */
-	if (setsockopt(r->fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0)
-		return fail(cfg, "SO_LOCK_FILTER", errno);
+	return 0;
+}
+
+static int set_ignore_outgoing(struct ring *r, const struct ring_config *cfg)
+{
+	int one = 1;
+
+	if (cfg->ignore_outgoing &&
+	    setsockopt(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
+		return fail(cfg, "PACKET_IGNORE_OUTGOING", errno);
+	return 0;
+}
+
+static int enter_promisc(struct ring *r, const struct ring_config *cfg)
+{
+	struct packet_mreq mr = { .mr_ifindex = cfg->iface->index, .mr_type = PACKET_MR_PROMISC };
+
+	if (cfg->promisc &&
+	    setsockopt(r->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
+		return fail(cfg, "PACKET_ADD_MEMBERSHIP(PROMISC)", errno);
 	return 0;
 }
 
@@ -161,6 +203,10 @@ static int join_fanout(struct ring *r, const struct ring_config *cfg)
 
 	if (!cfg->fanout)
 		return 0;
+	/* In a group the kernel runs the group's hook, not the socket's: the
+	 * socket option alone would not keep outgoing packets out. */
+	if (cfg->ignore_outgoing)
+		mode |= PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
 	if (cfg->fanout_id < 0) {
 		/* First member: the kernel picks an id unused in this namespace, so
 		 * two ringcaps never share a group by accident. */
@@ -193,8 +239,9 @@ int ring_open(struct ring *r, const struct ring_config *cfg)
 	if (r->fd < 0)
 		return fail(cfg, "socket(AF_PACKET)", errno);
 	if ((ret = attach_filter(r, cfg)) || (ret = set_version(r, cfg)) ||
-	    (ret = request_ring(r, cfg)) || (ret = map_ring(r, cfg)) ||
-	    (ret = bind_iface(r, cfg)) || (ret = join_fanout(r, cfg)))
+	    (ret = set_ignore_outgoing(r, cfg)) || (ret = request_ring(r, cfg)) ||
+	    (ret = map_ring(r, cfg)) || (ret = bind_iface(r, cfg)) ||
+	    (ret = enter_promisc(r, cfg)) || (ret = join_fanout(r, cfg)))
 		goto out_close;
 	return 0;
 out_close:
@@ -210,6 +257,35 @@ void ring_close(struct ring *r)
 	if (r->fd >= 0)
 		close(r->fd);
 	r->fd = -1;
+}
+
+int ring_stop_receiving(struct ring *r)
+{
+	struct sock_filter reject = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { .len = 1, .filter = &reject };
+
+	if (r->fd < 0)
+		return -EBADF;
+	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
+}
+
+uint64_t ring_pending(const struct ring *r)
+{
+	uint64_t n = 0;
+
+	for (uint32_t i = 0, b = r->cur; i < r->block_nr; i++, b = b + 1 == r->block_nr ? 0 : b + 1) {
+		const struct tpacket_hdr_v1 *h = &ring_block(r, b)->hdr.bh1;
+		uint32_t st = __atomic_load_n(&h->block_status, __ATOMIC_ACQUIRE);
+
+		/* The kernel writes num_pkts of the block it fills as it goes;
+		 * the first block it does not own, in ring order, ends the walk. */
+		n += __atomic_load_n(&h->num_pkts, __ATOMIC_RELAXED);
+		if (!(st & TP_STATUS_USER))
+			break;
+	}
+	return n;
 }
 
 int ring_stats_update(struct ring *r)

@@ -4,7 +4,8 @@
  * filter compiler (the only code that includes <pcap.h>).
  *
  * Threading: a struct ring is owned by one worker thread for blocks, and by the
- * main thread for statistics (ring_stats_update); nothing else touches it.
+ * main thread for statistics (ring_stats_update) and the end of capture
+ * (ring_stop_receiving); nothing else touches it.
  */
 #ifndef RINGCAP_RING_H
 #define RINGCAP_RING_H
@@ -32,11 +33,19 @@ struct filter {
  * message in `err`.
  */
 int filter_compile(struct filter *f, const char *expr, unsigned snaplen, char *err, size_t errlen);
+/* The same for the frames of another link type (a LINKTYPE_* value of the
+ * savefile format: LINKTYPE_ETHERNET, LINKTYPE_RAW); -EINVAL for others. */
+int filter_compile_link(struct filter *f, unsigned linktype, const char *expr, unsigned snaplen,
+			char *err, size_t errlen);
 void filter_free(struct filter *f);
 /* Run the program in user space over one frame; true if it accepts. */
 bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
 
 /* ------------------------------------------------------------------ ring.c */
+
+/* The savefile link types ringcap writes (tcpdump.org/linktypes.html). */
+#define LINKTYPE_ETHERNET 1
+#define LINKTYPE_RAW 101      /* raw IPv4/IPv6, no link-layer header */
 
 /* An interface as set-up found it: looked up once, by main, and handed to every
  * socket opened on it (ring_open, txring_open, the ARP responder). */
@@ -46,6 +55,8 @@ struct iface {
 	uint8_t mac[6];
 	unsigned mtu;
 	unsigned short type;       /* ARPHRD_*: decides the file's link type */
+	unsigned linktype;         /* LINKTYPE_* for that type, 0 when ringcap has none */
+	bool loopback;             /* every packet passes twice: out and back in */
 };
 
 /* Look `ifname` up (index, MAC, MTU, hardware type). 0, or -ENODEV (unknown or
@@ -63,6 +74,8 @@ struct ring_config {
 	uint16_t fanout_mode;      /* PACKET_FANOUT_* | flags; ignored without fanout */
 	bool fanout;
 	int fanout_id;             /* -1: ask the kernel for a unique id (first member) */
+	bool promisc;              /* PACKET_MR_PROMISC while the socket lives */
+	bool ignore_outgoing;      /* PACKET_IGNORE_OUTGOING: only what the interface receives */
 };
 
 struct ring_stats {
@@ -92,6 +105,14 @@ struct ring {
 int ring_open(struct ring *r, const struct ring_config *cfg);
 /* Safe on a half-built or zeroed ring. */
 void ring_close(struct ring *r);
+/* Let no new packet in: a reject-all filter replaces the capture filter, so
+ * what is in the ring and PACKET_STATISTICS stop changing (only packets that
+ * pass the filter are counted). Any thread; 0 or -errno. */
+int ring_stop_receiving(struct ring *r);
+/* Packets in the ring not yet given back: those of every retired block from
+ * r->cur on, and those the kernel has put so far in the block it is filling.
+ * Exact once ring_stop_receiving has taken effect. Owner thread. */
+uint64_t ring_pending(const struct ring *r);
 /* Read PACKET_STATISTICS (which the kernel zeroes on read) and add to r->stats.
  * The only place those counters are read. Returns 0 or -errno. */
 int ring_stats_update(struct ring *r);
@@ -120,6 +141,9 @@ static inline struct tpacket_block_desc *ring_take(const struct ring *r)
  * Blocks go back strictly in ring order (the kernel waits for this exact one). */
 static inline void ring_give_back(struct ring *r, struct tpacket_block_desc *b)
 {
+	/* The kernel zeroes it when it opens the block again; until then a
+	 * stale count would make ring_pending() count old packets. */
+	b->hdr.bh1.num_pkts = 0;
 	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 	r->cur = (r->cur + 1 == r->block_nr) ? 0 : r->cur + 1;
 }

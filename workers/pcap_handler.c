@@ -27,7 +27,8 @@ static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
 	ret = writer_append(h->writer, keep, n);
 	if (ret < 0)
 		return ret;
-	h->written += (unsigned)ret;
+	/* main reads it for SIGUSR1's report while we run: one writer, relaxed */
+	__atomic_store_n(&h->written, h->written + (unsigned)ret, __ATOMIC_RELAXED);
 	return 0;
 }
 

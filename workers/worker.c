@@ -45,7 +45,7 @@ void worker_fini(struct worker *w)
 void workers_request_stop(struct workers_ctl *ctl)
 {
 	if (!atomic_exchange(&ctl->stop, true))
-		pthread_kill(ctl->main_thread, SIGUSR1);
+		pthread_kill(ctl->main_thread, WORKERS_WAKE_SIGNAL);
 }
 
 static bool handlers_done(const struct worker *w)
@@ -112,12 +112,16 @@ void worker_run(struct worker *w)
 		int ret;
 
 		if (atomic_load_explicit(&w->ctl->stop, memory_order_relaxed)) {
-			/* Drain: the kernel retires a partly filled block only after
-			 * its timeout, so keep taking blocks that long, and no longer
-			 * (traffic may never pause). */
+			/* Drain: main has let no new packet in (ring_stop_receiving),
+			 * so take blocks until the ring is empty, the block the
+			 * kernel was filling included (it retires after its
+			 * timeout); but no longer than drain_ms: what is left then
+			 * is counted by main (ring_pending), not lost silently. */
 			if (!deadline)
 				deadline = now_ns() + (uint64_t)w->ctl->drain_ms * 1000000;
 			else if (now_ns() > deadline)
+				break;
+			if (!b && ring_pending(&w->ring) == 0)
 				break;
 		}
 		if (!b) {

@@ -45,11 +45,15 @@ struct worker_counters {
 	uint64_t bad_packets;  /* packets skipped in those blocks */
 } __attribute__((aligned(CACHELINE)));
 
+/* How a worker wakes main when it ends the capture (-c reached, an error):
+ * a real-time signal, so SIGUSR1 stays the user's ("print the counters"). */
+#define WORKERS_WAKE_SIGNAL (SIGRTMIN)
+
 /* Shared by main and all workers. */
 struct workers_ctl {
 	atomic_bool stop;       /* set by main on a signal, or by a worker */
-	pthread_t main_thread;  /* gets SIGUSR1 when a worker ends the capture */
-	uint32_t drain_ms;      /* after stop, keep taking retired blocks this long */
+	pthread_t main_thread;  /* gets WORKERS_WAKE_SIGNAL when a worker ends the capture */
+	uint32_t drain_ms;      /* after stop, empty the ring for at most this long */
 };
 
 struct worker_config {

@@ -38,6 +38,12 @@ expect_bad 2x "${RC[@]}" -i "$IF_B" -w "$out" --duration 2x
 expect_bad banana "${RC[@]}" -i "$IF_B" -w "$out" --fanout banana
 expect_bad 65 "${RC[@]}" -i "$IF_B" -w "$out" -T 65
 expect_bad "-i" "${RC[@]}" -w "$out"
+expect_bad "'$out': it is the capture file" "${RC[@]}" -i "$IF_B" -w "$out" --stats-json "$out"
+expect_bad "it is the capture file" "${RC[@]}" -i "$IF_B" -w "$out" --stats-json "$dir/./out.pcap"
+if id nobody >/dev/null 2>&1; then # $dir is root's, 0755: nobody cannot create the next files
+	expect_bad "bad user 'nobody': cannot create the next files" "${RC[@]}" -i "$IF_B" -w "$out" -Z nobody -C 1
+	expect_bad "bad user 'nobody'" "${RC[@]}" -i "$IF_B" -w "$out" -Z nobody -G 5
+fi
 # not root: an unprivileged user cannot open packet sockets
 if command -v setpriv >/dev/null; then
 	expect_bad "needs root" ip netns exec "$NS_B" setpriv --reuid=65534 --regid=65534 --clear-groups \

@@ -112,13 +112,13 @@ static void test_socket_failure_stops_capture(void)
 	struct worker_config cfg = { .cpu = -1, .ctl = &ctl, .block_size = BLOCK_SIZE };
 	static uint8_t map[4 * BLOCK_SIZE] __attribute__((aligned(4096)));
 	struct worker w;
-	sigset_t usr1;
+	sigset_t wake;
 	int fd;
 
-	/* workers_request_stop wakes main with SIGUSR1: here main is us. */
-	sigemptyset(&usr1);
-	sigaddset(&usr1, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	/* workers_request_stop wakes main with a signal: here main is us. */
+	sigemptyset(&wake);
+	sigaddset(&wake, WORKERS_WAKE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &wake, NULL);
 	ctl.main_thread = pthread_self();
 
 	CHECK_EQ(worker_init(&w, &cfg), 0);
@@ -132,7 +132,7 @@ static void test_socket_failure_stops_capture(void)
 	worker_run(&w);
 	CHECK_EQ(w.error, -EBADF);
 	CHECK(atomic_load(&ctl.stop), "a failed socket left the capture running");
-	CHECK(sigtimedwait(&usr1, NULL, &(struct timespec){ 0 }) == SIGUSR1,
+	CHECK(sigtimedwait(&wake, NULL, &(struct timespec){ 0 }) == WORKERS_WAKE_SIGNAL,
 	      "main was not woken");
 	w.ring.map = NULL; /* not ours to unmap */
 	w.ring.fd = -1;
