@@ -7,6 +7,7 @@
 #include <liburing.h>
 
 #include "util/util.h"
+#include "writer/pcap.h"
 #include "writer/writer.h"
 
 struct writer;
