@@ -177,7 +177,6 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->sq_lock, NULL);
 	pthread_cond_init(&w->slot_free, NULL);
-	pthread_cond_init(&w->idle, NULL);
 
 	ret = map_area(w);
 	if (ret) {
@@ -544,7 +543,6 @@ int writer_close(struct writer *w, struct writer_result *res)
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->sq_lock);
 	pthread_cond_destroy(&w->slot_free);
-	pthread_cond_destroy(&w->idle);
 	xfree(w);
 	return ret;
 }

@@ -4,7 +4,6 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <liburing.h>
 
 #include "util/util.h"
 #include "writer/pcap.h"
@@ -13,9 +12,11 @@
 struct writer;
 
 /* A backend writes whole slots. submit() may complete inline (pwrite) or later
- * (io_uring); either way it ends in writer_slot_done(). */
+ * (io_uring); either way it ends in writer_slot_done(). A backend keeps its own
+ * state behind w->priv: init() sets it (or leaves it NULL), fini() frees it. */
 struct writer_ops {
 	const char *name;
+	/* From writer_open, before any submit; on failure nothing is left. */
 	int (*init)(struct writer *w);
 	/* Write slot `s`'s pending range; any thread. 0 or -errno. */
 	int (*submit)(struct writer *w, uint32_t s);
@@ -80,15 +81,7 @@ struct writer {
 	_Atomic bool full;
 
 	pthread_mutex_t sq_lock;   /* backend submission side */
-	unsigned in_flight;        /* under sq_lock */
-	pthread_cond_t idle;
-
-	/* io_uring backend */
-	struct io_uring uring;
-	bool uring_up;
-	bool fixed_bufs;
-	pthread_t reaper;
-	bool reaper_up;
+	void *priv;                /* the backend's own state: set by init, freed by fini */
 };
 
 static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
