@@ -312,9 +312,20 @@ static bool want_rotation(struct writer *w, uint64_t bytes)
 	return c->rotate_ns && now_ns() - w->cur->opened_ns >= c->rotate_ns;
 }
 
+/* -G with -W (and no -C): the capture stops after W files, so once the W-th
+ * is due to end there is no next one. Under w->lock. */
+static bool last_file_done(const struct writer *w)
+{
+	const struct writer_config *c = &w->cfg;
+
+	return c->rotate_ns && !c->rotate_bytes && c->max_files &&
+	       w->files_opened >= c->max_files;
+}
+
 /* End the current file at next_off and open the next one on the following
  * chunk boundary, its header staged there. Under w->lock. The bytes from the
- * old end to the new header's end become part of the caller's range. */
+ * old end to the new header's end become part of the caller's range. Returns
+ * 0 or -errno. */
 static int rotate(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;
@@ -322,11 +333,6 @@ static int rotate(struct writer *w)
 	struct out_file *f;
 	int ret;
 
-	if (w->cfg.rotate_ns && !w->cfg.rotate_bytes && w->cfg.max_files &&
-	    w->files_opened >= w->cfg.max_files) {
-		atomic_store(&w->full, true); /* -G with -W: stop after W files */
-		return 1;
-	}
 	ret = open_file(w, base, &f);
 	if (ret) {
 		log_err("cannot write the next file after %s: %s", w->cur->path, strerror(-ret));
@@ -364,11 +370,11 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&pkts[i], snap);
 	start = w->next_off;
 	if (n && want_rotation(w, bytes)) {
-		ret = rotate(w);
-		if (ret > 0) {
-			ret = 0;
-			goto out_unlock; /* the last file is complete */
+		if (last_file_done(w)) {
+			atomic_store(&w->full, true);
+			goto out_unlock; /* returns 0: nothing more is taken */
 		}
+		ret = rotate(w);
 		if (ret) {
 			w->error = ret;
 			pthread_cond_broadcast(&w->slot_free);
