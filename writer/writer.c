@@ -428,7 +428,15 @@ out_unlock:
 	return ret;
 }
 
-/* Close the files whose every chunk is released. Under w->lock. */
+/* Close the files whose every chunk is released. Under w->lock.
+ *
+ * A file's lifetime is tied to its writes this way: submit_slot and
+ * writer_prealloc read a file without w->lock, but only for a chunk of that
+ * file that is not yet released, and a chunk is released only after its write
+ * has completed, so each of those reads comes before the write it prepares and
+ * the free comes after the write's completion. With io_uring that completion
+ * reaches the reaper, which frees, through the kernel (submit -> CQE); see
+ * backend_uring.c's `queued` for how ThreadSanitizer is shown that edge. */
 static void close_finished_files(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;

@@ -49,7 +49,10 @@ struct writer_slot {
 	 * under w->lock. Lets an error truncate to a whole record. */
 	uint64_t bound_off;
 	uint64_t bound_pkts;
-	/* The write in progress: file, file offset, length and how much is done. */
+	/* The write in progress: file, file offset, length and how much is done.
+	 * Set by the thread that submits the slot (submit_slot), then read and
+	 * advanced by the backend's completion side. A slot has one write in
+	 * flight; the backend orders the two sides (backend_uring.c: `queued`). */
 	struct out_file *file;
 	uint64_t wr_off;
 	uint32_t wr_len;
