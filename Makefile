@@ -1,7 +1,8 @@
 # ringcap — plain Makefile.
 #   make                      build ringcap, ringcap-gen and the bench tools
 #   make test                 install missing Debian packages, build with -Werror, run the suite
-#   make test SANITIZE=address,undefined   the same suite under ASan/UBSan (libc malloc)
+#   make test SANITIZE=address,undefined   the same suite under ASan/UBSan (libc malloc, build-san/)
+#   make test SANITIZE=thread              the same suite under ThreadSanitizer (libc malloc, build-tsan/)
 #   make deps                 install the Debian packages the project needs (root)
 #   make demo                 capture a generated burst on a self-made testbed and show it
 #
@@ -18,8 +19,14 @@ WARN = -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 HARDEN_C  = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now
 
-ifneq ($(SANITIZE),)
+# TSan cannot be combined with ASan, and its objects must not mix with theirs:
+# a build directory of its own.
+ifneq ($(findstring thread,$(SANITIZE)),)
+BUILD   ?= build-tsan
+else ifneq ($(SANITIZE),)
 BUILD   ?= build-san
+endif
+ifneq ($(SANITIZE),)
 MALLOC  := libc
 SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 else
@@ -74,7 +81,7 @@ deps:
 
 test check: deps
 	$(MAKE) all
-	bash tests/run.sh $(BUILD)
+	RINGCAP_SANITIZE=$(SANITIZE) bash tests/run.sh $(BUILD)
 
 demo: deps
 	$(MAKE) all
@@ -85,6 +92,6 @@ bench: deps
 	bash bench/ringcap-bench $(BENCH_ARGS)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "util/util.h"
+#include "writer/pcap.h"
 #include "writer/writer.h"
 
 #define BATCH 256

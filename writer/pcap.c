@@ -1,20 +1,5 @@
-/* The pcap savefile format (libpcap's sf-pcap.c): host byte order, the magic
- * tells readers the order and whether timestamps are micro- or nanoseconds. */
-#include <string.h>
-
-#include "writer/writer.h"
-
-struct pcap_file_header_v24 {
-	uint32_t magic;
-	uint16_t version_major;
-	uint16_t version_minor;
-	int32_t thiszone;
-	uint32_t sigfigs;
-	uint32_t snaplen;
-	uint32_t linktype;
-};
-
-_Static_assert(sizeof(struct pcap_file_header_v24) == PCAP_FILE_HEADER_LEN, "file header");
+/* The pcap file header; the rest of the format is inline in pcap.h. */
+#include "writer/pcap.h"
 
 void pcap_file_header_encode(uint8_t out[PCAP_FILE_HEADER_LEN], uint32_t snaplen, bool nano)
 {

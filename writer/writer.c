@@ -177,7 +177,6 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->sq_lock, NULL);
 	pthread_cond_init(&w->slot_free, NULL);
-	pthread_cond_init(&w->idle, NULL);
 
 	ret = map_area(w);
 	if (ret) {
@@ -313,9 +312,20 @@ static bool want_rotation(struct writer *w, uint64_t bytes)
 	return c->rotate_ns && now_ns() - w->cur->opened_ns >= c->rotate_ns;
 }
 
+/* -G with -W (and no -C): the capture stops after W files, so once the W-th
+ * is due to end there is no next one. Under w->lock. */
+static bool last_file_done(const struct writer *w)
+{
+	const struct writer_config *c = &w->cfg;
+
+	return c->rotate_ns && !c->rotate_bytes && c->max_files &&
+	       w->files_opened >= c->max_files;
+}
+
 /* End the current file at next_off and open the next one on the following
  * chunk boundary, its header staged there. Under w->lock. The bytes from the
- * old end to the new header's end become part of the caller's range. */
+ * old end to the new header's end become part of the caller's range. Returns
+ * 0 or -errno. */
 static int rotate(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;
@@ -323,11 +333,6 @@ static int rotate(struct writer *w)
 	struct out_file *f;
 	int ret;
 
-	if (w->cfg.rotate_ns && !w->cfg.rotate_bytes && w->cfg.max_files &&
-	    w->files_opened >= w->cfg.max_files) {
-		atomic_store(&w->full, true); /* -G with -W: stop after W files */
-		return 1;
-	}
 	ret = open_file(w, base, &f);
 	if (ret) {
 		log_err("cannot write the next file after %s: %s", w->cur->path, strerror(-ret));
@@ -365,11 +370,11 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&pkts[i], snap);
 	start = w->next_off;
 	if (n && want_rotation(w, bytes)) {
-		ret = rotate(w);
-		if (ret > 0) {
-			ret = 0;
-			goto out_unlock; /* the last file is complete */
+		if (last_file_done(w)) {
+			atomic_store(&w->full, true);
+			goto out_unlock; /* returns 0: nothing more is taken */
 		}
+		ret = rotate(w);
 		if (ret) {
 			w->error = ret;
 			pthread_cond_broadcast(&w->slot_free);
@@ -423,7 +428,15 @@ out_unlock:
 	return ret;
 }
 
-/* Close the files whose every chunk is released. Under w->lock. */
+/* Close the files whose every chunk is released. Under w->lock.
+ *
+ * A file's lifetime is tied to its writes this way: submit_slot and
+ * writer_prealloc read a file without w->lock, but only for a chunk of that
+ * file that is not yet released, and a chunk is released only after its write
+ * has completed, so each of those reads comes before the write it prepares and
+ * the free comes after the write's completion. With io_uring that completion
+ * reaches the reaper, which frees, through the kernel (submit -> CQE); see
+ * backend_uring.c's `queued` for how ThreadSanitizer is shown that edge. */
 static void close_finished_files(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;
@@ -544,7 +557,6 @@ int writer_close(struct writer *w, struct writer_result *res)
 	pthread_mutex_destroy(&w->lock);
 	pthread_mutex_destroy(&w->sq_lock);
 	pthread_cond_destroy(&w->slot_free);
-	pthread_cond_destroy(&w->idle);
 	xfree(w);
 	return ret;
 }

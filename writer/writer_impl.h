@@ -4,17 +4,19 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-#include <liburing.h>
 
 #include "util/util.h"
+#include "writer/pcap.h"
 #include "writer/writer.h"
 
 struct writer;
 
 /* A backend writes whole slots. submit() may complete inline (pwrite) or later
- * (io_uring); either way it ends in writer_slot_done(). */
+ * (io_uring); either way it ends in writer_slot_done(). A backend keeps its own
+ * state behind w->priv: init() sets it (or leaves it NULL), fini() frees it. */
 struct writer_ops {
 	const char *name;
+	/* From writer_open, before any submit; on failure nothing is left. */
 	int (*init)(struct writer *w);
 	/* Write slot `s`'s pending range; any thread. 0 or -errno. */
 	int (*submit)(struct writer *w, uint32_t s);
@@ -47,7 +49,10 @@ struct writer_slot {
 	 * under w->lock. Lets an error truncate to a whole record. */
 	uint64_t bound_off;
 	uint64_t bound_pkts;
-	/* The write in progress: file, file offset, length and how much is done. */
+	/* The write in progress: file, file offset, length and how much is done.
+	 * Set by the thread that submits the slot (submit_slot), then read and
+	 * advanced by the backend's completion side. A slot has one write in
+	 * flight; the backend orders the two sides (backend_uring.c: `queued`). */
 	struct out_file *file;
 	uint64_t wr_off;
 	uint32_t wr_len;
@@ -79,15 +84,7 @@ struct writer {
 	_Atomic bool full;
 
 	pthread_mutex_t sq_lock;   /* backend submission side */
-	unsigned in_flight;        /* under sq_lock */
-	pthread_cond_t idle;
-
-	/* io_uring backend */
-	struct io_uring uring;
-	bool uring_up;
-	bool fixed_bufs;
-	pthread_t reaper;
-	bool reaper_up;
+	void *priv;                /* the backend's own state: set by init, freed by fini */
 };
 
 static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)

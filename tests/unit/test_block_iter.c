@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ring/ring.h"
@@ -476,31 +475,6 @@ static int run_lie(const struct lie *l)
 	return unit_failures ? 1 : 0;
 }
 
-static void in_child(const char *name, int (*fn)(const void *), const void *arg)
-{
-	pid_t pid;
-	int st;
-
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (pid == 0) {
-		unit_failures = 0; /* count only this child's checks */
-		_exit(fn(arg));
-	}
-	if (waitpid(pid, &st, 0) != pid) {
-		perror("waitpid");
-		exit(1);
-	}
-	if (WIFSIGNALED(st))
-		CHECK(0, "%s: killed by signal %d (read outside the block)", name, WTERMSIG(st));
-	else
-		CHECK(WEXITSTATUS(st) == 0, "%s: failed (see above)", name);
-}
-
 static int lie_child(const void *arg)
 {
 	return run_lie(arg);
@@ -512,13 +486,7 @@ static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return x * 0x2545f4914f6cdd1dull;
+	return unit_rnd(&rng_state);
 }
 
 /* Shared with the parent: the iteration and block descriptor a crash happened on. */
@@ -603,7 +571,7 @@ static void test_fuzz(void)
 		perror("mmap");
 		exit(1);
 	}
-	in_child("fuzz", fuzz_child, NULL);
+	unit_in_child("fuzz", fuzz_child, NULL, "read outside the block");
 	if (unit_failures != before)
 		fprintf(stderr,
 			"fuzz: last iteration walked: %u (num_pkts %u offset_to_first_pkt %u "
@@ -617,7 +585,7 @@ int main(void)
 	map_block();
 	test_valid();
 	for (size_t i = 0; i < ARRAY_LEN(lies); i++)
-		in_child(lies[i].name, lie_child, &lies[i]);
+		unit_in_child(lies[i].name, lie_child, &lies[i], "read outside the block");
 	test_fuzz();
 	return unit_exit("test_block_iter");
 }

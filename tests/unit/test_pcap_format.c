@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "writer/writer.h"
+#include "writer/pcap.h"
 #include "unit.h"
 
 #define MAXFRAME 2048

@@ -24,10 +24,10 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/util.h"
+#include "writer/pcap.h"
 #include "writer/writer.h"
 #include "unit.h"
 
@@ -45,13 +45,7 @@ static uint64_t rng_state;
 
 static uint32_t rnd(void)
 {
-	uint64_t x = rng_state;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	rng_state = x;
-	return (uint32_t)((x * 0x2545f4914f6cdd1dull) >> 32);
+	return (uint32_t)(unit_rnd(&rng_state) >> 32);
 }
 
 struct pktset {
@@ -528,31 +522,26 @@ static int fsize_child(const struct pktset *s, const uint8_t *want, size_t want_
 	return unit_failures ? 1 : 0;
 }
 
+struct fsize_case {
+	const struct pktset *s;
+	uint8_t *want;
+	size_t want_size;
+};
+
+static int fsize_child_main(const void *arg)
+{
+	const struct fsize_case *fc = arg;
+
+	return fsize_child(fc->s, fc->want, fc->want_size);
+}
+
 static void test_file_size_limit(const struct pktset *s)
 {
-	size_t want_size;
-	uint8_t *want = expected_file(s, s->n, 262144, false, &want_size);
-	pid_t pid;
-	int st;
+	struct fsize_case fc = { .s = s };
 
-	fflush(stderr);
-	pid = fork();
-	if (pid < 0) {
-		perror("fork");
-		exit(1);
-	}
-	if (pid == 0) {
-		unit_failures = 0;
-		_exit(fsize_child(s, want, want_size));
-	}
-	if (waitpid(pid, &st, 0) != pid) {
-		perror("waitpid");
-		exit(1);
-	}
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "file size limit: child %s %d (see above)",
-	      WIFSIGNALED(st) ? "killed by signal" : "exited with",
-	      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-	free(want);
+	fc.want = expected_file(s, s->n, 262144, false, &fc.want_size);
+	unit_in_child("file size limit", fsize_child_main, &fc, "killed while writing");
+	free(fc.want);
 }
 
 static bool probe_direct(void)

@@ -1,13 +1,19 @@
 /*
- * Tiny shared assertion macros for the unit tests. A failed CHECK prints
- * file:line, the expression and a message, marks the test failed and goes on,
- * so one run shows every broken expectation. Exit with unit_exit(): 0 pass,
- * 1 fail (77, skip, is each test's own decision).
+ * Tiny shared helpers for the unit tests. A failed CHECK prints file:line, the
+ * expression and a message, marks the test failed and goes on, so one run
+ * shows every broken expectation. Exit with unit_exit(): 0 pass, 1 fail (77,
+ * skip, is each test's own decision). unit_in_child() runs a case in a forked
+ * child; unit_rnd() is the tests' one deterministic generator.
  */
 #ifndef RINGCAP_TESTS_UNIT_H
 #define RINGCAP_TESTS_UNIT_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int unit_failures;
 
@@ -28,6 +34,54 @@ static int unit_failures;
 	      "%s = %llu (0x%llx), %s = %llu (0x%llx)", #a,                    \
 	      (unsigned long long)(a), (unsigned long long)(a), #b,             \
 	      (unsigned long long)(b), (unsigned long long)(b))
+
+/*
+ * Run fn(arg) in a forked child, so that a crash or a process-wide setting
+ * (a resource limit, a signal disposition) stays there. The child counts only
+ * its own checks and exits with fn's result. A child that does not exit 0 is
+ * one failed check here, naming `name`; `on_signal` says what a signal means
+ * for this case. Returns true if the child passed.
+ */
+static inline bool unit_in_child(const char *name, int (*fn)(const void *arg), const void *arg,
+				 const char *on_signal)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		exit(1);
+	}
+	if (pid == 0) {
+		unit_failures = 0; /* count only this child's checks */
+		_exit(fn(arg));
+	}
+	if (waitpid(pid, &st, 0) != pid) {
+		perror("waitpid");
+		exit(1);
+	}
+	if (WIFSIGNALED(st)) {
+		CHECK(0, "%s: killed by signal %d (%s)", name, WTERMSIG(st), on_signal);
+		return false;
+	}
+	CHECK(WEXITSTATUS(st) == 0, "%s: child exited with %d (see above)", name,
+	      WEXITSTATUS(st));
+	return WEXITSTATUS(st) == 0;
+}
+
+/* xorshift64*: the same sequence for the same seed on every run. */
+static inline uint64_t unit_rnd(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
 
 static inline int unit_exit(const char *name)
 {
