@@ -43,7 +43,7 @@ ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
-LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c util/*.c)
+LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c merge/*.c util/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)

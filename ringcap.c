@@ -40,6 +40,12 @@
 #include "workers/workers.h"
 #include "writer/writer.h"
 #include "workers/arp.h"
+#include "merge/merge.h"
+
+/* The merge emits a packet once no empty input can still bring an older one:
+ * allow this long for a packet stamped but not yet in its ring. */
+#define MERGE_MARGIN_NS (10ull * 1000 * 1000)
+#define MERGE_BATCH 1024u   /* packets per writer_append from the merge */
 
 struct capture {
 	struct options opt;
@@ -49,7 +55,13 @@ struct capture {
 	bool ufilter_set;
 	struct workers_ctl ctl;
 	struct worker *workers;
-	struct pcap_handler *pcap;  /* one per worker */
+	struct pcap_handler *pcap;  /* one per worker (one worker: no merge) */
+	/* Several workers: their blocks meet in the time-order merge, whose sink
+	 * is one pcap handler; one merge handler per worker feeds it. */
+	struct merge *merge;
+	struct pcap_handler sink;
+	struct merge_handler *mh;
+	struct merge_input_counters *mc; /* per worker, after merge_close */
 	struct arp_responder *arp;  /* shared pools and MAC */
 	struct arp_worker *arpw;    /* one per worker */
 	struct writer *writer;
@@ -68,6 +80,7 @@ struct totals {
 	uint64_t bad_packets;
 	uint64_t left_in_ring; /* received, still in the ring when the drain ended */
 	uint64_t written;      /* records handed to the writer so far */
+	uint64_t out_of_order; /* came later than the merge waited for them */
 };
 
 static struct totals capture_totals(const struct capture *cap)
@@ -85,7 +98,13 @@ static struct totals capture_totals(const struct capture *cap)
 		t.left_in_ring += cap->left_in_ring ? cap->left_in_ring[i] : 0;
 		if (cap->pcap)
 			t.written += __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED);
+		if (cap->mc) {
+			t.bad_packets += cap->mc[i].bad_packets;
+			t.out_of_order += cap->mc[i].out_of_order;
+		}
 	}
+	if (cap->merge || cap->mc)
+		t.written = __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
 	return t;
 }
 
@@ -100,6 +119,9 @@ static void print_counters(const struct capture *cap, FILE *f)
 		(unsigned long long)(cap->closed ? cap->wres.packets : t.written));
 	fprintf(f, "%llu packets received by filter\n", (unsigned long long)t.received);
 	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)t.dropped);
+	if (t.out_of_order)
+		fprintf(f, "%llu packets written out of time order: they came later than the "
+			"merge waits\n", (unsigned long long)t.out_of_order);
 	if (t.left_in_ring)
 		fprintf(f, "%llu packets left in the ring: received, not captured when the "
 			"drain time ran out\n", (unsigned long long)t.left_in_ring);
@@ -130,9 +152,10 @@ static int write_stats_json(const struct capture *cap, double seconds)
 		(unsigned long long)cap->wres.packets, (unsigned long long)t.received,
 		(unsigned long long)t.dropped);
 	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n"
-		"  \"left_in_ring\": %llu,\n",
+		"  \"left_in_ring\": %llu,\n  \"out_of_order\": %llu,\n",
 		(unsigned long long)t.freeze_q, (unsigned long long)t.bad_blocks,
-		(unsigned long long)t.bad_packets, (unsigned long long)t.left_in_ring);
+		(unsigned long long)t.bad_packets, (unsigned long long)t.left_in_ring,
+		(unsigned long long)t.out_of_order);
 	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
 		"  \"o_direct\": %s,\n  \"writer_stalls\": %llu,\n  \"writer_stall_ms\": %.1f,\n",
 		(unsigned long long)cap->wres.bytes, cap->wres.files,
@@ -150,7 +173,8 @@ static int write_stats_json(const struct capture *cap, double seconds)
 			(unsigned long long)w->ring.stats.drops,
 			(unsigned long long)w->ring.stats.freeze_q, (unsigned long long)w->c.blocks,
 			(unsigned long long)w->c.packets,
-			(unsigned long long)(cap->pcap ? cap->pcap[i].written : 0),
+			(unsigned long long)(cap->pcap ? cap->pcap[i].written
+					     : cap->mc ? cap->mc[i].packets : 0),
 			i + 1 < cap->opt.threads ? "," : "");
 	}
 	fprintf(f, "  ]\n}\n");
@@ -268,7 +292,48 @@ static int open_rings(struct capture *cap)
 	return 0;
 }
 
-/* The file and one pcap handler per worker. 0 or -errno (one line logged). */
+/* Several workers write one file in time order through the merge: its sink
+ * is the one pcap handler, each worker hands it its blocks. 0 or -errno. */
+static int open_merge(struct capture *cap, const struct filter *refilter)
+{
+	const struct options *o = &cap->opt;
+	struct merge_config mc = {
+		.ninputs = o->threads,
+		.margin_ns = MERGE_MARGIN_NS,
+		.batch = MERGE_BATCH,
+		.sink = pcap_handler_write,
+		.sink_ctx = &cap->sink,
+	};
+	uint32_t min_blocks = UINT32_MAX;
+	int ret;
+
+	for (unsigned i = 0; i < o->threads; i++) {
+		mc.rings[i] = &cap->workers[i].ring;
+		if (cap->workers[i].ring.block_nr < min_blocks)
+			min_blocks = cap->workers[i].ring.block_nr;
+	}
+	mc.depth = min_blocks / 2; /* >= 2: a ring has 4 blocks at least */
+	pcap_handler_init_sink(&cap->sink, MERGE_BATCH, cap->writer, refilter);
+	ret = merge_open(&cap->merge, &mc);
+	if (ret) {
+		if (ret == -EINVAL)
+			log_err("time-order merge: bad set-up (%u inputs, %u blocks)", o->threads,
+				min_blocks);
+		return ret;
+	}
+	cap->mh = xcalloc(o->threads, sizeof(*cap->mh));
+	for (unsigned i = 0; i < o->threads; i++) {
+		cap->mh[i] = (struct merge_handler){ cap->merge, i };
+		ret = worker_add_handler(&cap->workers[i], &merge_handler_ops, &cap->mh[i]);
+		if (ret) {
+			log_err("worker %u: no room for the merge handler", i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The file and its pcap handlers. 0 or -errno (one line logged). */
 static int open_writer(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
@@ -295,6 +360,8 @@ static int open_writer(struct capture *cap)
 	ret = writer_open(&cap->writer, &wc);
 	if (ret)
 		return ret;
+	if (o->threads > 1)
+		return open_merge(cap, refilter);
 	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
 	for (unsigned i = 0; i < o->threads; i++) {
 		ret = pcap_handler_init(&cap->pcap[i], &cap->workers[i], cap->writer, refilter);
@@ -467,6 +534,11 @@ static void teardown(struct capture *cap)
 	}
 	if (cap->arp)
 		arp_responder_free(cap->arp);
+	if (cap->merge)
+		merge_close(cap->merge, NULL);
+	pcap_handler_fini(&cap->sink);
+	xfree(cap->mh);
+	xfree(cap->mc);
 	xfree(cap->arpw);
 	xfree(cap->pcap);
 	xfree(cap->workers);
@@ -537,6 +609,12 @@ int main(int argc, char **argv)
 		wait_for_end(&cap, &sigs);
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&cap.workers[i]);
+	if (cap.merge) {
+		/* what the workers handed over is written before the file closes */
+		cap.mc = xcalloc(cap.opt.threads, sizeof(*cap.mc));
+		merge_close(cap.merge, cap.mc); /* its error is the writer's, reported below */
+		cap.merge = NULL;
+	}
 	/* No packet comes in any more: what the drain left is counted, exactly. */
 	cap.left_in_ring = xcalloc(cap.opt.threads, sizeof(*cap.left_in_ring));
 	for (unsigned i = 0; i < started; i++)

@@ -83,6 +83,38 @@ static inline uint64_t unit_rnd(uint64_t *state)
 	return x * 0x2545f4914f6cdd1dull;
 }
 
+/* A TPACKET_V3 block as af_packet.c lays it out: `n` packets of `caplen`
+ * bytes, packet i stamped ts_ns[i] (NULL: 0), its first data byte i & 0xff.
+ * Returns the block's length (blk_len). Needs <linux/if_packet.h>, <string.h>. */
+static inline uint32_t unit_v3_block(uint8_t *blk, uint32_t size, unsigned n, uint32_t caplen,
+				     const uint64_t *ts_ns)
+{
+	struct tpacket_block_desc *d = (struct tpacket_block_desc *)blk;
+	const uint32_t mac = TPACKET_ALIGN(TPACKET3_HDRLEN + 16) - 14;
+	const uint32_t stride = (mac + caplen + 7) & ~7u;
+	uint32_t off = 48;
+
+	memset(blk, 0, size);
+	d->version = TPACKET_V3;
+	d->hdr.bh1.block_status = TP_STATUS_USER;
+	d->hdr.bh1.num_pkts = n;
+	d->hdr.bh1.offset_to_first_pkt = off;
+	for (unsigned i = 0; i < n; i++) {
+		struct tpacket3_hdr *h = (struct tpacket3_hdr *)(blk + off);
+
+		h->tp_mac = (uint16_t)mac;
+		h->tp_snaplen = caplen;
+		h->tp_len = caplen;
+		h->tp_sec = ts_ns ? (uint32_t)(ts_ns[i] / 1000000000u) : 0;
+		h->tp_nsec = ts_ns ? (uint32_t)(ts_ns[i] % 1000000000u) : 0;
+		h->tp_next_offset = i + 1 < n ? stride : 0;
+		blk[off + mac] = (uint8_t)i;
+		off += stride;
+	}
+	d->hdr.bh1.blk_len = off;
+	return off;
+}
+
 static inline int unit_exit(const char *name)
 {
 	if (unit_failures) {
