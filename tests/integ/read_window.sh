@@ -115,6 +115,8 @@ check "or: no address skipping" "" "" host 198.18.1.1 or host 198.18.25.1
 check "not: no address skipping" $((T0+3)) $((T0+4)) not host 198.18.9.1
 [ "$(stat_of chunks_skipped_addr)" -eq 0 ] || fail "'not' used the address summary"
 check "vlan and host" "" "" vlan and host 198.18.2.1
+check "a host seen only behind a tag" "" "" vlan and host 198.18.10.2
+[ "$(stat_of records_written)" -gt 0 ] && [ "$(stat_of chunks_skipped_addr)" -gt 0 ] || fail "tagged host"
 check "expression only" "" "" udp and greater 1000
 check "after -- " $((T0+5)) $((T0+6)) -- ip6
 

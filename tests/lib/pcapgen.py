@@ -8,8 +8,8 @@
 Record i has time start + i*step (then, with --shuffle K, records are shuffled
 inside consecutive runs of K, so the file is out of order). Frames: Ethernet
 (or raw IP) carrying IPv4 UDP 198.18.X.Y -> 198.19.0.1, every 5th IPv6
-2001:2::X -> 2001:2::ffff, every 7th behind an 802.1Q tag, every 11th an ARP
-request. The source host changes every R records among H hosts, so a host's
+2001:2::X -> 2001:2::ffff, every 7th behind an 802.1Q tag (an IPv4 one from
+198.18.X.2, a host seen only behind tags), every 11th an ARP request. The source host changes every R records among H hosts, so a host's
 records are clustered in time. --torn cuts the last record in half.
 Standard library only.
 """
@@ -59,7 +59,9 @@ def main():
                               bytes([198, 18, a.net4 + host, 1]), b'\0' * 6, bytes([198, 19, 0, 1])) + b'\0' * 18
             et = 0x0806
         else:
-            pkt, et = ipv4(bytes([198, 18, a.net4 + host, 1]), bytes([198, 19, 0, 1]), pay), 0x0800
+            # behind a tag (every 7th frame) the source is .2: a host seen only in tagged frames
+            last = 2 if i % 7 == 0 else 1
+            pkt, et = ipv4(bytes([198, 18, a.net4 + host, last]), bytes([198, 19, 0, 1]), pay), 0x0800
         if a.linktype == 'ethernet':
             eth = b'\x02\x52\x43\x00\x00\x02\x02\x52\x43\x00\x00\x01'
             if i % 7 == 0:
