@@ -254,20 +254,41 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The kernel's count of this process's reads: rchar (every byte read(2) and
+ * pread(2) returned, from cache or not) and read_bytes (what the block layer
+ * fetched for it). -1 where /proc does not tell. */
+static void proc_io(long long *rchar, long long *read_bytes)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+
+	*rchar = *read_bytes = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "rchar: %lld", rchar);
+		sscanf(line, "read_bytes: %lld", read_bytes);
+	}
+	fclose(f);
+}
+
 static void print_stats(const struct read_stats *st, double secs)
 {
+	long long rchar, read_bytes;
+
+	proc_io(&rchar, &read_bytes);
 	fprintf(stderr,
 		"files_considered %llu\nfiles_opened %llu\nbytes_read %llu\nrecords_scanned %llu\n"
 		"records_written %llu\nchunks %llu\nchunks_skipped_time %llu\nchunks_skipped_addr %llu\n"
 		"indexes_built %llu\nindexes_extended %llu\nindexes_loaded %llu\nindexes_in_memory %llu\n"
-		"out_of_order %llu\nseconds %.6f\n",
+		"out_of_order %llu\nproc_rchar %lld\nproc_read_bytes %lld\nseconds %.6f\n",
 		(unsigned long long)st->files_considered, (unsigned long long)st->files_opened,
 		(unsigned long long)st->bytes_read, (unsigned long long)st->records_scanned,
 		(unsigned long long)st->records_written, (unsigned long long)st->chunks,
 		(unsigned long long)st->chunks_skipped_time, (unsigned long long)st->chunks_skipped_addr,
 		(unsigned long long)st->indexes_built, (unsigned long long)st->indexes_extended,
 		(unsigned long long)st->indexes_loaded, (unsigned long long)st->indexes_in_memory,
-		(unsigned long long)st->out_of_order, secs);
+		(unsigned long long)st->out_of_order, rchar, read_bytes, secs);
 }
 
 int main(int argc, char **argv)
