@@ -60,7 +60,7 @@ arch=$DIR/arch.pcap
 need=$(python3 -c "print(int($GB * 1.05e9))")
 avail=$(df -B1 --output=avail "$DIR" | tail -1)
 [ "$avail" -gt "$need" ] || die "$DIR has $avail bytes free, the archive needs ~$need"
-[ "$KEEP" -eq 1 ] || trap 'rm -f "$DIR"/arch.pcap* "$DIR"/.arch.pcap*.ridx "$DIR"/out-*.pcap' EXIT
+[ "$KEEP" -eq 1 ] || trap 'rm -f "$DIR"/arch.pcap* "$DIR"/.arch.pcap*.ridx "$DIR"/out-*.pcap "$DIR"/*.stats "$DIR"/replay.json; rmdir "$DIR" 2>/dev/null' EXIT
 
 drop() { [ "$DROP" -eq 1 ] && sync && echo 3 >/proc/sys/vm/drop_caches; }
 stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
