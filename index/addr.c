@@ -52,36 +52,42 @@ static void ipv6_at(struct frame_addrs *a, const uint8_t *f, uint32_t caplen, ui
 	add6(a, f, caplen, net + 24);
 }
 
-/* The network layer after an ethertype at `type_off`, through VLAN tags. */
-static void after_ethertype(struct frame_addrs *a, const uint8_t *f, uint32_t caplen, uint32_t type_off)
+static bool is_tag(uint16_t type)
+{
+	return type == 0x8100 || type == 0x88a8 || type == 0x9100;
+}
+
+/* The network layer after an ethertype at `type_off`, through VLAN tags. False
+ * when there are more tags than we follow (`vlan and vlan and ...` could still
+ * look deeper): the chunk then gets no summary. */
+static bool after_ethertype(struct frame_addrs *a, const uint8_t *f, uint32_t caplen, uint32_t type_off)
 {
 	for (int level = 0; level <= MAX_TAGS; level++, type_off += 4) {
 		uint32_t net = type_off + 2;
 		uint16_t type;
 
 		if (type_off > caplen || caplen - type_off < 2)
-			return;
+			return true;
 		type = be16(f + type_off);
 		switch (type) {
 		case ETHERTYPE_IPV4:
 			ipv4_at(a, f, caplen, net);
-			return;
+			return true;
 		case ETHERTYPE_IPV6:
 			ipv6_at(a, f, caplen, net);
-			return;
+			return true;
 		case ETHERTYPE_ARP:
 		case ETHERTYPE_RARP:
 			add4(a, f, caplen, net + 14);
 			add4(a, f, caplen, net + 24);
-			return;
-		case 0x8100:
-		case 0x88a8:
-		case 0x9100:
-			continue; /* a tag: the next ethertype is 4 bytes on */
+			return true;
 		default:
-			return;
+			if (is_tag(type))
+				continue; /* a tag: the next ethertype is 4 bytes on */
+			return true;
 		}
 	}
+	return false;
 }
 
 /* By the version nibble, as libpcap does for raw IP link types. */
@@ -122,11 +128,9 @@ bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
 	out->n4 = out->n6 = 0;
 	switch (linktype) {
 	case LINKTYPE_ETHERNET:
-		after_ethertype(out, frame, caplen, 12);
-		return true;
+		return after_ethertype(out, frame, caplen, 12);
 	case LINKTYPE_LINUX_SLL:
-		after_ethertype(out, frame, caplen, 14);
-		return true;
+		return after_ethertype(out, frame, caplen, 14);
 	case LINKTYPE_LINUX_SLL2:
 		/* protocol first, payload after the 20-byte header */
 		if (caplen >= 2) {
@@ -139,6 +143,8 @@ bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
 			else if (type == ETHERTYPE_ARP || type == ETHERTYPE_RARP) {
 				add4(out, frame, caplen, 20 + 14);
 				add4(out, frame, caplen, 20 + 24);
+			} else if (is_tag(type)) {
+				return false; /* tags in a cooked header: not followed */
 			}
 		}
 		return true;

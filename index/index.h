@@ -66,6 +66,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "index/pcapfile.h"
 
@@ -148,7 +149,8 @@ struct frame_addrs {
  * offsets libpcap reads), IPv6 source and destination; behind up to four
  * 802.1Q/802.1ad tags too. Link types: Ethernet, LINUX_SLL, LINUX_SLL2, RAW,
  * IPV4, IPV6, NULL and LOOP. Only bytes inside caplen are read. Returns false
- * for a link type it cannot parse (the chunk then has no usable summary).
+ * for a link type it cannot parse, or a frame with more tags than it follows
+ * (the chunk then has no usable summary).
  */
 bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
 		       struct frame_addrs *out);
@@ -218,6 +220,9 @@ struct index_scan_result {
  */
 int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
 	       struct index_scan_result *res);
+
+/* pread until `len` bytes or the end of the file: bytes read, or -errno. Blocks. */
+ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
 
 /* --------------------------------------------------------------- refresh */
 

@@ -10,7 +10,7 @@
 
 #define SCAN_BUF (4u << 20) /* > PCAP_MAX_CAPLEN + header: a whole record always fits */
 
-static ssize_t pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
+ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
 	size_t got = 0;
 
@@ -39,7 +39,7 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
 	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
-	n = pread_full(fd, hdr, sizeof(hdr), 0);
+	n = index_pread_full(fd, hdr, sizeof(hdr), 0);
 	if (n < 0)
 		return (int)n;
 	res->bytes_read += (uint64_t)n;
@@ -53,7 +53,7 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
 		const uint8_t *data;
 		uint64_t off;
 
-		n = pread_full(fd, buf, want, pos);
+		n = index_pread_full(fd, buf, want, pos);
 		if (n < 0) {
 			ret = (int)n;
 			goto out_free;

@@ -187,24 +187,6 @@ void read_rec_release(struct rec *r, uint64_t *held)
 
 /* ------------------------------------------------------ reading a chunk */
 
-static ssize_t pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* Few records kept from a big chunk: copy them into a buffer of their own. */
 static void compact(struct chunk_buf *cb, size_t kept_bytes)
 {
@@ -246,7 +228,7 @@ void read_source_load_next(struct read_source *s, const struct read_query *q, st
 	}
 	cb->data = xcalloc(1, len);
 	cb->recs = xcalloc(c->records, sizeof(*cb->recs));
-	n = pread_full(s->fd, cb->data, len, c->off);
+	n = index_pread_full(s->fd, cb->data, len, c->off);
 	if (n > 0)
 		st->bytes_read += (uint64_t)n;
 	if (n != (ssize_t)len) {

@@ -379,6 +379,14 @@ static void test_frame_addrs(void)
 	f[0] = 0, f[3] = 2;
 	CHECK(index_frame_addrs(LINKTYPE_LOOP, f, 24, &a) && a.n4 == 2, "loop");
 	CHECK(!index_frame_addrs(147, f, 24, &a), "user0 has no parser");
+	/* five tags: more than followed, so no summary rather than a wrong one */
+	memset(f, 0, sizeof(f));
+	for (int t = 0; t < 5; t++)
+		f[12 + 4 * t] = 0x81;
+	f[32] = 0x08;
+	CHECK(!index_frame_addrs(LINKTYPE_ETHERNET, f, 80, &a), "five tags");
+	f[28] = 0x08, f[29] = 0x00; /* four tags, then IPv4 */
+	CHECK(index_frame_addrs(LINKTYPE_ETHERNET, f, 80, &a) && a.n4 == 2, "four tags");
 }
 
 int main(void)
