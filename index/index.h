@@ -196,7 +196,9 @@ int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
 			   struct index *ix);
 /* Snapshot stamped with stat(capture_path), saved atomically to the index path
- * of capture_path. Blocks. 0 or -errno. */
+ * of capture_path. Call it once the records added are in the file (a reader
+ * then takes the index as fresh); -EINVAL if the file is shorter than them.
+ * Blocks. 0 or -errno. */
 int index_builder_write(const struct index_builder *b, const char *capture_path);
 /* Offset past the last record added. */
 uint64_t index_builder_end(const struct index_builder *b);
