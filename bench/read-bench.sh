@@ -3,7 +3,7 @@
 #
 #   bash bench/read-bench.sh [--gb TOTAL] [--dir DIR] [--file-gb G] [--frames BYTES]
 #                            [--rate FPS] [--flows N] [--flow-run FRAMES] [--build DIR]
-#                            [--no-drop-caches] [--keep]
+#                            [--index-chunk SIZE] [--no-drop-caches] [--keep]
 #
 # The archive. bench/ringcap-replay drives the real worker and writer (staging slots,
 # io_uring, O_DIRECT) over TPACKET_V3 blocks; it writes one file per run and does not
@@ -16,8 +16,8 @@
 # advance evenly; frames the writer could not take are dropped, which only thins a run.
 #
 # Measured (one JSON line each on stdout, a summary on stderr):
-#   index     ringcap-read --reindex over the archive with an empty window: seconds,
-#             index bytes as a share of the archive
+#   index     ringcap-read --reindex [--index-chunk SIZE, default 1m] over the archive
+#             with an empty window: seconds, index bytes as a share of the archive
 #   window    a window holding ~0.5% of the packets (from where half of them have passed,
 #             by the indexes' chunk tables): ringcap-read's bytes read
 #             (its own count, and /proc/self/io rchar and read_bytes) against the
@@ -31,7 +31,7 @@
 set -u -o pipefail
 
 GB=20 DIR=/var/tmp/ringcap-read-bench FILE_GB=1 FRAMES=1514 RATE=200000 FLOWS=100 RUN=2000
-BUILD=build DROP=1 KEEP=0
+BUILD=build DROP=1 KEEP=0 CHUNK=1m
 die() { echo "read-bench: $*" >&2; exit 2; }
 num() { [[ $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "bad $1 '$2': expected a number"; }
 while [ $# -gt 0 ]; do
@@ -44,6 +44,7 @@ while [ $# -gt 0 ]; do
 	--flows) num --flows "${2:-}"; FLOWS=$2; shift 2 ;;
 	--flow-run) num --flow-run "${2:-}"; RUN=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
+	--index-chunk) [[ ${2:-} =~ ^[0-9]+[kmg]?$ ]] || die "bad --index-chunk '${2:-}'"; CHUNK=$2; shift 2 ;;
 	--no-drop-caches) DROP=0; shift ;;
 	--keep) KEEP=1; shift ;;
 	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -84,7 +85,7 @@ arch_bytes=$(du -cb "${files[@]}" | tail -1 | cut -f1)
 
 # ---- index build
 drop
-"$R" --reindex --stats --until @0 -w /dev/null "${files[@]}" 2>"$DIR/index.stats" || exit 1
+"$R" --reindex --index-chunk "$CHUNK" --stats --until @0 -w /dev/null "${files[@]}" 2>"$DIR/index.stats" || exit 1
 idx_bytes=$(du -cb "$DIR"/.arch.pcap*.ridx | tail -1 | cut -f1)
 records=$(python3 - "$DIR" <<'EOF'
 import glob, struct, sys
@@ -105,8 +106,8 @@ for p in glob.glob(sys.argv[1] + '/.arch.pcap*.ridx'):
 print(lo, hi)
 EOF
 )
-printf '{"arm":"index","archive_bytes":%s,"files":%s,"records":%s,"index_bytes":%s,"index_share":%s,"seconds":%s,"bytes_read":%s,"caches_dropped":%s}\n' \
-	"$arch_bytes" "${#files[@]}" "$records" "$idx_bytes" \
+printf '{"arm":"index","index_chunk":"%s","archive_bytes":%s,"files":%s,"records":%s,"index_bytes":%s,"index_share":%s,"seconds":%s,"bytes_read":%s,"caches_dropped":%s}\n' \
+	"$CHUNK" "$arch_bytes" "${#files[@]}" "$records" "$idx_bytes" \
 	"$(python3 -c "print(f'{$idx_bytes / $arch_bytes:.6f}')")" "$(stat_of "$DIR/index.stats" seconds)" \
 	"$(stat_of "$DIR/index.stats" bytes_read)" "$([ $DROP -eq 1 ] && echo true || echo false)"
 

@@ -243,10 +243,11 @@ struct index_refresh_result {
  * matches the file as it is now: loaded if fresh, extended if the file grew,
  * rebuilt otherwise (or always with `force`), then saved atomically beside it
  * unless it was loaded as is. A corrupt, truncated or other-version index is
- * rebuilt. Blocks on I/O. 0, -EINVAL (not a pcap file) or -errno from reads;
- * a failure to save is not an error (see save_error).
+ * rebuilt. A new index gets chunks of `chunk_bytes` (0: the default); an
+ * extended one keeps its own. Blocks on I/O. 0, -EINVAL (not a pcap file) or
+ * -errno from reads; a failure to save is not an error (see save_error).
  */
-int index_refresh(const char *capture_path, int fd, bool force, struct index *ix,
+int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res);
 
 /* ---------------------------------------------------------------- crc32 */

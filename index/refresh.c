@@ -33,7 +33,7 @@ static bool last_record_unchanged(int fd, const struct index *ix, uint64_t *byte
 	return r.ts_sec == ix->last_ts_sec && r.ts_frac == ix->last_ts_frac && r.caplen == ix->last_caplen;
 }
 
-int index_refresh(const char *capture_path, int fd, bool force, struct index *ix,
+int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res)
 {
 	char path[4096];
@@ -75,7 +75,7 @@ int index_refresh(const char *capture_path, int fd, bool force, struct index *ix
 		index_free(ix);
 	}
 	if (!b) {
-		ret = index_builder_new(&b, hdr, 0);
+		ret = index_builder_new(&b, hdr, chunk_bytes);
 		if (ret)
 			return ret;
 		res->built = true;

@@ -102,6 +102,7 @@ struct read_query {
 	uint64_t since_ns, until_ns;    /* [since, until) */
 	const struct read_filter *filter;
 	const struct addr_query *addrs;
+	uint32_t chunk_bytes;           /* for indexes built now (0: default) */
 };
 
 struct read_source;

@@ -36,6 +36,7 @@ struct opts {
 	const char *since, *until, *out;
 	uint64_t count;
 	uint64_t buffer;
+	uint64_t chunk;
 	bool stats, reindex;
 };
 
@@ -47,7 +48,7 @@ struct inputs {
 static int usage(FILE *f, int status)
 {
 	fputs("usage: ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]\n"
-	      "                    [--buffer SIZE] PATH... [--] [expression]\n"
+	      "                    [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]\n"
 	      "Packets from pcap files (or directories of them) in time order, as one pcap.\n"
 	      "  --since T     from T on (inclusive)        T: 2026-12-01T14:02:00.25Z,\n"
 	      "  --until T     up to T (exclusive)             2026-12-01T15:02:00+01:00,\n"
@@ -57,6 +58,7 @@ static int usage(FILE *f, int status)
 	      "  --stats       counters on standard error\n"
 	      "  --reindex     rebuild every index\n"
 	      "  --buffer SIZE records held back to put a file's records in order (default 256m)\n"
+	      "  --index-chunk SIZE  file bytes per index entry for indexes built now (default 1m)\n"
 	      "PATHs end at the first word that is not an existing file or directory (a word\n"
 	      "with a slash, no blank and not ADDRESS/LEN counts as a path), or at '--'.\n"
 	      "examples:\n"
@@ -75,6 +77,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "stats", no_argument, NULL, 's' },
 		{ "reindex", no_argument, NULL, 'r' },
 		{ "buffer", required_argument, NULL, 'b' },
+		{ "index-chunk", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +107,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'b':
 			if (parse_size(optarg, 1, 1u << 20, 1ull << 40, &o->buffer))
 				die(2, "bad buffer size '%s': expected 1m..1t", optarg);
+			break;
+		case 'C':
+			if (parse_size(optarg, 1, 4096, 1u << 30, &o->chunk))
+				die(2, "bad index chunk '%s': expected 4k..1g", optarg);
 			break;
 		case 'h':
 			exit(usage(stdout, 0));
@@ -350,6 +357,7 @@ int main(int argc, char **argv)
 	addr_query_parse(expr, &addrs);
 	q.filter = filter;
 	q.addrs = &addrs;
+	q.chunk_bytes = (uint32_t)o.chunk;
 
 	for (unsigned i = 0; i < in.n; i++) {
 		ret = read_source_prepare(src[i], o.reindex, &q, &st);

@@ -75,7 +75,7 @@ int read_source_prepare(struct read_source *s, bool force, const struct read_que
 	uint64_t min = UINT64_MAX;
 	int ret;
 
-	ret = index_refresh(s->path, s->fd, force, &s->ix, &res);
+	ret = index_refresh(s->path, s->fd, force, q->chunk_bytes, &s->ix, &res);
 	st->bytes_read += res.bytes_read;
 	if (ret)
 		return ret;

@@ -165,7 +165,7 @@ static int refresh(const char *path, bool force, struct index *ix, struct index_
 {
 	int fd = open(path, O_RDONLY), ret;
 
-	ret = index_refresh(path, fd, force, ix, res);
+	ret = index_refresh(path, fd, force, 0, ix, res);
 	close(fd);
 	return ret;
 }
