@@ -1,5 +1,5 @@
 # ringcap — plain Makefile.
-#   make                      build ringcap, ringcap-gen and the bench tools
+#   make                      build ringcap, ringcap-read, ringcap-gen and the bench tools
 #   make test                 install missing Debian packages, build with -Werror, run the suite
 #   make test SANITIZE=address,undefined   the same suite under ASan/UBSan (libc malloc, build-san/)
 #   make test SANITIZE=thread              the same suite under ThreadSanitizer (libc malloc, build-tsan/)
@@ -43,7 +43,8 @@ ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
-LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c merge/*.c util/*.c)
+LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c merge/*.c util/*.c index/*.c) \
+             $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
@@ -51,7 +52,7 @@ UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test check demo bench clean
-all: $(BUILD)/ringcap $(BENCH_BINS) $(UNIT_BINS)
+all: $(BUILD)/ringcap $(BUILD)/ringcap-read $(BENCH_BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +68,9 @@ $(BUILD)/ringcap: $(BUILD)/ringcap.o $(BUILD)/cli.o $(BUILD)/libringcap.a
 
 $(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/libringcap.a
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/ringcap-read: $(BUILD)/read/ringcap-read.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%: $(BUILD)/bench/%.o $(BUILD)/libringcap.a
