@@ -3,15 +3,18 @@
  * expression and a message, marks the test failed and goes on, so one run
  * shows every broken expectation. Exit with unit_exit(): 0 pass, 1 fail (77,
  * skip, is each test's own decision). unit_in_child() runs a case in a forked
- * child; unit_rnd() is the tests' one deterministic generator.
+ * child; unit_rnd() is the tests' one deterministic generator;
+ * unit_v3_block() lays out a TPACKET_V3 block the way the kernel does.
  */
 #ifndef RINGCAP_TESTS_UNIT_H
 #define RINGCAP_TESTS_UNIT_H
 
+#include <linux/if_packet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,7 +88,7 @@ static inline uint64_t unit_rnd(uint64_t *state)
 
 /* A TPACKET_V3 block as af_packet.c lays it out: `n` packets of `caplen`
  * bytes, packet i stamped ts_ns[i] (NULL: 0), its first data byte i & 0xff.
- * Returns the block's length (blk_len). Needs <linux/if_packet.h>, <string.h>. */
+ * Returns the block's length (blk_len). */
 static inline uint32_t unit_v3_block(uint8_t *blk, uint32_t size, unsigned n, uint32_t caplen,
 				     const uint64_t *ts_ns)
 {
