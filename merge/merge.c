@@ -15,7 +15,7 @@
 #include "merge/merge.h"
 #include "util/util.h"
 
-#define IDLE_WAIT_NS 1000000ull /* a merger with nothing to emit looks again after 1 ms */
+#define IDLE_WAIT_NS 1000000ull /* a merger held back by an empty input looks again after 1 ms */
 
 struct merge_input {
 	const struct ring *ring;
@@ -209,6 +209,50 @@ unsigned merge_run_once(struct merge *m, bool final)
 	return emitted;
 }
 
+/* Anything queued that the merger has not taken yet? Under m->lock. */
+static bool queues_empty(const struct merge *m)
+{
+	for (unsigned i = 0; i < m->cfg.ninputs; i++)
+		if (m->in[i].qhead != m->in[i].qtail)
+			return false;
+	return true;
+}
+
+static bool heads_waiting(const struct merge *m)
+{
+	for (unsigned i = 0; i < m->cfg.ninputs; i++)
+		if (m->in[i].have)
+			return true;
+	return false;
+}
+
+/* Nothing to emit now. With packets at the heads, an empty input's watermark
+ * moves with the clock: look again in a millisecond. With none, only a push
+ * (or closing) can change anything: sleep until then, so an idle capture
+ * costs no CPU. */
+static void merger_wait(struct merge *m)
+{
+	bool timed = heads_waiting(m);
+	struct timespec until;
+
+	if (timed) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += IDLE_WAIT_NS;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	if (!m->closing && queues_empty(m)) {
+		if (timed)
+			pthread_cond_timedwait(&m->more, &m->lock, &until);
+		else
+			pthread_cond_wait(&m->more, &m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
 static void *merger_main(void *arg)
 {
 	struct merge *m = arg;
@@ -217,7 +261,6 @@ static void *merger_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are main's */
 	for (;;) {
-		struct timespec until;
 		bool closing;
 
 		pthread_mutex_lock(&m->lock);
@@ -226,16 +269,7 @@ static void *merger_main(void *arg)
 		if (merge_run_once(m, closing) == 0) {
 			if (closing)
 				break;
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_nsec += IDLE_WAIT_NS;
-			if (until.tv_nsec >= 1000000000) {
-				until.tv_sec++;
-				until.tv_nsec -= 1000000000;
-			}
-			pthread_mutex_lock(&m->lock);
-			if (!m->closing)
-				pthread_cond_timedwait(&m->more, &m->lock, &until);
-			pthread_mutex_unlock(&m->lock);
+			merger_wait(m);
 		}
 	}
 	return NULL;
