@@ -100,8 +100,8 @@ static void advance(struct merge *m, struct merge_input *in)
 }
 
 /*
- * The oldest timestamp input `in`, which has nothing queued, may still bring:
- * its ring's next block shows it. Read while the kernel may be writing that
+ * The oldest timestamp input `in`, which had nothing queued, may still bring:
+ * its ring's next block shows it (0 when a block was pushed meanwhile). Read while the kernel may be writing that
  * block, so every value is treated as a hint that can only make us wait
  * longer: a stale first packet is older than anything new (the block was
  * filled before), a zero one is zero. The clock is read first, so a packet
@@ -119,6 +119,12 @@ static uint64_t input_watermark(struct merge *m, const struct merge_input *in)
 
 	pthread_mutex_lock(&m->lock);
 	idx = in->next_idx;
+	if (in->qhead != in->qtail) {
+		/* A block came after this input ran dry: next_idx is past it
+		 * already. Say "anything": the next pass takes the block. */
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
 	pthread_mutex_unlock(&m->lock);
 	b = ring_block(in->ring, idx);
 	h = &b->hdr.bh1;

@@ -32,9 +32,16 @@ static uint64_t clock_fake(void)
 	return fake_now;
 }
 
+static struct merge *push_from_sink_m; /* set: the sink pushes this block once */
+static struct tpacket_block_desc *push_from_sink_b;
+
 static int sink(void *ctx, const struct pkt_view *pkts, unsigned n)
 {
 	(void)ctx;
+	if (push_from_sink_b) { /* a worker pushing while the merger runs */
+		merge_push(push_from_sink_m, 1, push_from_sink_b);
+		push_from_sink_b = NULL;
+	}
 	sink_calls++;
 	for (unsigned i = 0; i < n && nout < MAXOUT; i++)
 		out_ts[nout++] = (uint64_t)pkts[i].sec * 1000000000ull + pkts[i].nsec;
@@ -203,6 +210,29 @@ static void test_lying_block_counted(void)
 	CHECK_EQ(c[0].bad_packets, 4);
 }
 
+/* A block pushed to an input that ran dry, while the merger is in the middle
+ * of a pass: the input's next ring block is now the one after it, and empty;
+ * the pushed block's older packets must still come before newer ones. */
+static void test_push_during_pass(void)
+{
+	static const uint64_t a[] = { 100, 200, 300, 400, 500, 600 };
+	struct merge_input_counters c[NIN];
+	struct merge *m;
+
+	reset();
+	m = open_merge(1); /* the sink runs after every packet */
+	fake_now = 1000000; /* every empty input's floor is far ahead */
+	merge_push(m, 0, retire(0, 0, a, 6));
+	push_from_sink_m = m;
+	push_from_sink_b = retire(1, 0, (const uint64_t[]){ 250, 260 }, 2);
+	merge_run_once(m, false);
+	merge_run_once(m, false);
+	CHECK_EQ(merge_close(m, c), 0);
+	CHECK_EQ(nout, 8);
+	CHECK(sorted(), "a block pushed mid-pass came out late");
+	CHECK_EQ(c[1].out_of_order, 0);
+}
+
 static void test_bad_config(void)
 {
 	struct merge_config cfg = { .ninputs = 1, .depth = BLOCK_NR, .batch = 1, .sink = sink };
@@ -221,6 +251,7 @@ int main(void)
 	test_late_packet_counted();
 	test_full_sink_still_gives_back();
 	test_lying_block_counted();
+	test_push_during_pass();
 	test_bad_config();
 	return unit_exit("test_merge");
 }
