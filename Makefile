@@ -30,13 +30,14 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(HARDEN_C) $(SANFLAGS) $(CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) -pthread $(LDFLAGS)
-LIBS         = -luring -lpcap
+LIBS         = -luring -lpcap -ljansson -lm
 ifeq ($(MALLOC),jemalloc)
 ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
-LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c util/*.c) cli.c
+LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c util/*.c) cli.c \
+             $(wildcard stats/*.c jobs/*.c retention/*.c)
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)

@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
-      gnuplot-nox procps jq)
+      gnuplot-nox procps jq
+      libjansson-dev prometheus systemd python3 zstd age curl)
 
 missing=()
 for p in "${pkgs[@]}"; do
