@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -244,9 +245,13 @@ static void *job_thread(void *arg)
 	struct pollfd pfd[1 + JOBS_MAX_RUNNING];
 	struct job *watched[JOBS_MAX_RUNNING];
 
-	/* Linux keeps nice per thread, and a child starts with its parent
-	 * thread's: every -z command runs at the lowest priority, as tcpdump's */
+	/* Linux keeps nice and capabilities per thread, and a child starts
+	 * with its parent thread's: every -z command runs at the lowest
+	 * priority, as tcpdump's, and without the ambient capabilities a
+	 * service unit gave ringcap (CAP_NET_RAW, ...), which execve would
+	 * otherwise pass on to a non-root command. */
 	if (setpriority(PRIO_PROCESS, 0, 19) < 0) {}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {}
 	for (;;) {
 		uint64_t now = now_ns();
 		unsigned n = 0;

@@ -15,7 +15,8 @@
  * of its own (a Ctrl-C at the terminal ends ringcap, which then lets running
  * jobs finish, see jobs_close). It runs as the process's current user: ringcap
  * drops privileges (-Z) before the capture starts, so every -z command runs as
- * that user, never as root unless ringcap itself stays root.
+ * that user, never as root unless ringcap itself stays root. Children get no
+ * ambient capabilities (a service unit's AmbientCapabilities= stay ringcap's).
  *
  * Threads. jobs_open starts one thread that owns the queue and the children:
  * it starts at most `max` at once, takes the rest in submission order (FIFO),

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "jobs/jobs.h"
@@ -294,6 +297,40 @@ static void test_close_bound(void)
 	CHECK(strstr(slurp(errlog), "stuck2: not run, ringcap is exiting"), "no 'not run' line");
 }
 
+/* A service unit gives ringcap ambient capabilities; -z commands must not
+ * inherit them. Root only (raising an ambient capability needs it). */
+static void test_no_ambient_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2];
+	char cmd[600], p[512], control[600];
+	struct jobs *j;
+
+	if (geteuid() != 0 || syscall(SYS_capget, &hdr, data) < 0)
+		return;
+	data[0].inheritable |= 1u << CAP_NET_RAW;
+	if (syscall(SYS_capset, &hdr, data) < 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0) < 0) {
+		fprintf(stderr, "note: cannot raise an ambient capability here; not tested\n");
+		return;
+	}
+	/* control: a child of this thread does get it */
+	snprintf(control, sizeof(control), "grep CapAmb /proc/self/status > %s/amb.control", dir);
+	CHECK_EQ(system(control), 0);
+	snprintf(p, sizeof(p), "%s/amb.control", dir);
+	CHECK(!strstr(slurp(p), "0000000000000000"), "the control has no ambient caps: %s", slurp(p));
+	snprintf(cmd, sizeof(cmd), "grep CapAmb /proc/self/status >");
+	CHECK_EQ(jobs_open(&j, cmd, 1), 0);
+	snprintf(p, sizeof(p), "%s/amb.job", dir);
+	CHECK_EQ(jobs_submit(j, p), 0);
+	CHECK_EQ(jobs_close(j, 30000, NULL), 0);
+	CHECK(strstr(slurp(p), "CapAmb:\t0000000000000000"), "a job inherited: %s", slurp(p));
+	unlink(p);
+	snprintf(p, sizeof(p), "%s/amb.control", dir);
+	unlink(p);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
 static void test_bad_arguments(void)
 {
 	struct jobs *j = NULL;
@@ -322,6 +359,7 @@ int main(void)
 	test_at_most_n_in_fifo_order();
 	test_failures_counted_others_go_on();
 	test_close_bound();
+	test_no_ambient_capabilities();
 	dup2(saved, 2);
 	{
 		char cmd[700];
