@@ -4,6 +4,7 @@
 #   make test SANITIZE=address,undefined   the same suite under ASan/UBSan (libc malloc)
 #   make deps                 install the Debian packages the project needs (root)
 #   make demo                 capture a generated burst on a self-made testbed and show it
+#   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, bench tools, man page, systemd unit
 #
 # Every bench/*.c is a program of its own; every tests/unit/*.c is a unit test binary.
 # Both link the project's library, so a new file there needs no Makefile change.
@@ -44,7 +45,7 @@ BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check demo bench clean
+.PHONY: all deps test check demo bench clean install
 all: $(BUILD)/ringcap $(BENCH_BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -79,6 +80,36 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bash bench/ringcap-bench $(BENCH_ARGS)
+
+# Install. The unit reads /etc/ringcap/%i.conf whatever PREFIX is; its
+# ExecStart is pointed at the installed binary.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/ringcap
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/ringcap
+	install -m 0755 $(BUILD)/ringcap $(DESTDIR)$(SBINDIR)/ringcap
+	install -m 0755 $(BENCH_BINS) dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 doc/ringcap.8 $(DESTDIR)$(MANDIR)/man8/ringcap.8
+	sed -e 's|/usr/sbin/ringcap|$(SBINDIR)/ringcap|g' \
+	    -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' \
+	    -e 's|/etc/ringcap/|$(SYSCONFDIR)/ringcap/|g' dist/ringcap@.service \
+		>$(DESTDIR)$(UNITDIR)/ringcap@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ringcap@.service
+	install -m 0644 dist/ringcap.sysusers $(DESTDIR)$(SYSUSERSDIR)/ringcap.conf
+	sed -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' dist/example.conf \
+		>$(DESTDIR)$(SYSCONFDIR)/ringcap/example.conf
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/ringcap/example.conf
+	@echo "installed; on the target: systemd-sysusers; systemctl daemon-reload;" \
+	      "cp $(SYSCONFDIR)/ringcap/example.conf $(SYSCONFDIR)/ringcap/IFACE.conf;" \
+	      "systemctl enable --now ringcap@IFACE"
 
 clean:
 	rm -rf build build-san
