@@ -63,12 +63,8 @@ static json_t *worker_object(const struct stats_worker *w)
 		return NULL;
 	ret |= put_u64(o, "id", w->id);
 	ret |= put(o, "cpu", json_integer(w->cpu));
-	ret |= put_u64(o, "received", w->received);
-	ret |= put_u64(o, "dropped", w->dropped);
-	ret |= put_u64(o, "freeze_q", w->freeze_q);
-	ret |= put_u64(o, "blocks", w->blocks);
-	ret |= put_u64(o, "packets", w->packets);
-	ret |= put_u64(o, "written", w->written);
+	for (size_t i = 0; i < worker_fields_n; i++)
+		ret |= put_u64(o, worker_fields[i].json, field_value(w, &worker_fields[i]));
 	if (ret) {
 		json_decref(o);
 		return NULL;
@@ -85,27 +81,15 @@ static json_t *snapshot_object(const struct stats_snapshot *s)
 		return NULL;
 	ret |= put(o, "interface", json_string(s->ifname ? s->ifname : ""));
 	ret |= put_real(o, "seconds", s->seconds, 3);
-	ret |= put_u64(o, "captured", s->captured);
-	ret |= put_u64(o, "received", s->received);
-	ret |= put_u64(o, "dropped", s->dropped);
-	ret |= put_u64(o, "freeze_q", s->freeze_q);
-	ret |= put_u64(o, "bad_blocks", s->bad_blocks);
-	ret |= put_u64(o, "bad_packets", s->bad_packets);
-	ret |= put_u64(o, "bytes_written", s->bytes_written);
-	ret |= put_u64(o, "files", s->files);
+	for (size_t i = 0; i < total_fields_n; i++)
+		ret |= put_u64(o, total_fields[i].json, field_value(s, &total_fields[i]));
 	ret |= put(o, "writer", json_string(s->writer ? s->writer : "none"));
 	ret |= put(o, "o_direct", json_boolean(s->o_direct));
-	ret |= put_u64(o, "writer_stalls", s->writer_stalls);
 	ret |= put_real(o, "writer_stall_ms", (double)s->writer_stall_ns / 1e6, 1);
 	if (s->disk_known) {
 		ret |= put_u64(o, "disk_free_bytes", s->disk_free_bytes);
 		ret |= put_u64(o, "disk_total_bytes", s->disk_total_bytes);
 	}
-	ret |= put_u64(o, "retention_files_deleted", s->retention_files_deleted);
-	ret |= put_u64(o, "retention_bytes_deleted", s->retention_bytes_deleted);
-	ret |= put_u64(o, "z_jobs_run", s->z_jobs_run);
-	ret |= put_u64(o, "z_jobs_failed", s->z_jobs_failed);
-	ret |= put_u64(o, "z_jobs_queued", s->z_jobs_queued);
 	if (s->arp) {
 		json_t *arp = json_object();
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,59 @@
 
 #include "stats/stats.h"
 #include "stats/stats_impl.h"
+
+#define TOTAL(json, prom, type, help, field) { json, prom, type, help, offsetof(struct stats_snapshot, field) }
+const struct stats_field total_fields[] = {
+	TOTAL("captured", "ringcap_packets_captured_total", "counter",
+	      "Records written to the pcap files.", captured),
+	TOTAL("received", "ringcap_packets_received_total", "counter",
+	      "Packets the kernel passed the socket filter (PACKET_STATISTICS tp_packets, summed).",
+	      received),
+	TOTAL("dropped", "ringcap_kernel_drops_total", "counter",
+	      "Packets the kernel dropped because a ring was full (tp_drops, summed).", dropped),
+	TOTAL("freeze_q", "ringcap_kernel_freezes_total", "counter",
+	      "Times a ring queue froze waiting for a block (tp_freeze_q_cnt, summed).", freeze_q),
+	TOTAL("bad_blocks", "ringcap_bad_blocks_total", "counter",
+	      "Ring blocks whose packet headers lied about lengths.", bad_blocks),
+	TOTAL("bad_packets", "ringcap_bad_packets_total", "counter",
+	      "Packets skipped in those blocks.", bad_packets),
+	TOTAL("bytes_written", "ringcap_bytes_written_total", "counter",
+	      "Bytes in the pcap files, headers included.", bytes_written),
+	TOTAL("files", "ringcap_files_written_total", "counter", "Pcap files written (rotation).",
+	      files),
+	TOTAL("writer_stalls", "ringcap_writer_waits_total", "counter",
+	      "Times a worker waited for staging memory because the disk was behind.",
+	      writer_stalls),
+	TOTAL("retention_files_deleted", "ringcap_retention_deleted_files_total", "counter",
+	      "Capture files deleted by --min-free / --max-total.", retention_files_deleted),
+	TOTAL("retention_bytes_deleted", "ringcap_retention_deleted_bytes_total", "counter",
+	      "Bytes of capture files deleted by --min-free / --max-total.",
+	      retention_bytes_deleted),
+	TOTAL("z_jobs_run", "ringcap_z_jobs_total", "counter",
+	      "-z commands that finished, whatever their status.", z_jobs_run),
+	TOTAL("z_jobs_failed", "ringcap_z_jobs_failed_total", "counter",
+	      "-z commands that exited non-zero, were killed or could not start.", z_jobs_failed),
+	TOTAL("z_jobs_queued", "ringcap_z_jobs_queued", "gauge",
+	      "-z commands waiting for a free slot.", z_jobs_queued),
+};
+#undef TOTAL
+const size_t total_fields_n = sizeof(total_fields) / sizeof(total_fields[0]);
+
+#define WORKER(json, prom, help, field) { json, prom, "counter", help, offsetof(struct stats_worker, field) }
+const struct stats_field worker_fields[] = {
+	WORKER("received", "ringcap_worker_packets_received_total",
+	       "Packets received by this worker's socket (tp_packets).", received),
+	WORKER("dropped", "ringcap_worker_kernel_drops_total",
+	       "Packets dropped at this worker's ring (tp_drops).", dropped),
+	WORKER("freeze_q", "ringcap_worker_kernel_freezes_total",
+	       "Queue freezes of this worker's ring (tp_freeze_q_cnt).", freeze_q),
+	WORKER("blocks", "ringcap_worker_blocks_total", "Ring blocks this worker walked.", blocks),
+	WORKER("packets", "ringcap_worker_packets_total", "Packets this worker walked.", packets),
+	WORKER("written", "ringcap_worker_packets_written_total",
+	       "Records this worker appended to the file.", written),
+};
+#undef WORKER
+const size_t worker_fields_n = sizeof(worker_fields) / sizeof(worker_fields[0]);
 
 /* 1536 -> "1.5 KiB"; binary units, like ls -h. */
 static void human_bytes(char *out, size_t len, uint64_t v)

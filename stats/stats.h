@@ -59,7 +59,7 @@ struct stats_snapshot {
 	/* the writer */
 	uint64_t captured;         /* records in the files */
 	uint64_t bytes_written;
-	unsigned files;
+	uint64_t files;
 	const char *writer;        /* "io_uring", "pwrite"; NULL: no file ("none") */
 	bool o_direct;
 	uint64_t writer_stalls;    /* waits for the disk */
