@@ -97,7 +97,7 @@ install: all
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/ringcap
 	install -m 0755 $(BUILD)/ringcap $(DESTDIR)$(SBINDIR)/ringcap
 	install -m 0755 $(BENCH_BINS) dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0644 doc/ringcap.8 $(DESTDIR)$(MANDIR)/man8/ringcap.8
+	install -m 0644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
 	sed -e 's|/usr/sbin/ringcap|$(SBINDIR)/ringcap|g' \
 	    -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' \
 	    -e 's|/etc/ringcap/|$(SYSCONFDIR)/ringcap/|g' dist/ringcap@.service \

@@ -28,6 +28,7 @@ want=(
 	"755 usr/libexec/ringcap/ringcap-replay"
 	"755 usr/libexec/ringcap/ringcap-upload"
 	"644 usr/share/man/man8/ringcap.8"
+	"644 usr/share/man/man8/ringcap-upload.8"
 	"644 usr/lib/systemd/system/ringcap@.service"
 	"644 usr/lib/sysusers.d/ringcap.conf"
 	"644 etc/ringcap/example.conf"
@@ -42,7 +43,7 @@ for b in "$BUILD"/ringcap-* "$BUILD"/arp-*; do
 	[ -x "$root/usr/libexec/ringcap/$(basename "$b")" ] || fail "bench tool $(basename "$b") not installed"
 done
 extra=$(cd "$root" && find . -type f | sed 's|^\./||' | grep -v -e '^usr/libexec/ringcap/' \
-	-e '^usr/sbin/ringcap$' -e '^usr/share/man/man8/ringcap.8$' -e '^usr/lib/systemd/system/ringcap@.service$' \
+	-e '^usr/sbin/ringcap$' -e '^usr/share/man/man8/ringcap[a-z-]*.8$' -e '^usr/lib/systemd/system/ringcap@.service$' \
 	-e '^usr/lib/sysusers.d/ringcap.conf$' -e '^etc/ringcap/example.conf$')
 [ -z "$extra" ] || fail "unexpected files installed: $extra"
 echo "ok: layout"
