@@ -92,6 +92,10 @@ static int spawn(const struct jobs *j, struct job *job)
 	if (ret)
 		goto out_fa;
 	ret = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	/* only stdin, stdout and stderr: a descriptor someone forgot to mark
+	 * close-on-exec (a capture socket) must not live on in a slow job */
+	if (!ret)
+		ret = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	if (!ret)
 		ret = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
 							   POSIX_SPAWN_SETPGROUP);

@@ -10,7 +10,7 @@
  * works, and the file name reaches the command as one argument whatever it
  * holds (it is never pasted into the shell text). Like tcpdump, children run
  * at the lowest priority (nice 19). Each child gets stdin from /dev/null,
- * ringcap's stdout and stderr, ringcap's environment and working directory,
+ * ringcap's stdout and stderr and no other descriptor, ringcap's environment and working directory,
  * an empty signal mask and default signal dispositions, and a process group
  * of its own (a Ctrl-C at the terminal ends ringcap, which then lets running
  * jobs finish, see jobs_close). It runs as the process's current user: ringcap

@@ -334,6 +334,31 @@ static void test_no_ambient_capabilities(void)
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
 
+/* A descriptor left open without close-on-exec is not passed to a job. */
+static void test_no_inherited_descriptors(void)
+{
+	char cmd[64], p[512], control[600];
+	struct jobs *j;
+	int fd = open("/dev/null", O_RDONLY);
+
+	CHECK(fd >= 0 && dup2(fd, 57) == 57, "dup2");
+	close(fd);
+	snprintf(control, sizeof(control), "ls /proc/self/fd > %s/fd.control", dir);
+	CHECK_EQ(system(control), 0);
+	snprintf(p, sizeof(p), "%s/fd.control", dir);
+	CHECK(count_lines_equal(slurp(p), "57") == 1, "the control did not inherit fd 57");
+	unlink(p);
+	snprintf(cmd, sizeof(cmd), "ls /proc/self/fd >");
+	CHECK_EQ(jobs_open(&j, cmd, 1), 0);
+	snprintf(p, sizeof(p), "%s/fd.job", dir);
+	CHECK_EQ(jobs_submit(j, p), 0);
+	CHECK_EQ(jobs_close(j, 30000, NULL), 0);
+	CHECK(count_lines_equal(slurp(p), "57") == 0 && count_lines_equal(slurp(p), "2") == 1,
+	      "descriptors in the job: %s", slurp(p));
+	unlink(p);
+	close(57);
+}
+
 static void test_bad_arguments(void)
 {
 	struct jobs *j = NULL;
@@ -363,6 +388,7 @@ int main(void)
 	test_failures_counted_others_go_on();
 	test_close_bound();
 	test_no_ambient_capabilities();
+	test_no_inherited_descriptors();
 	dup2(saved, 2);
 	{
 		char cmd[700];
