@@ -16,7 +16,9 @@
  * Files that move. A file that vanished (a -z command removed it, e.g.
  * `zstd --rm`) or whose name now holds another file (a -z command replaced
  * it) is dropped from the list without an error and without being counted:
- * what a -z command leaves behind is not this module's any more.
+ * what a -z command leaves behind is not this module's any more. Such
+ * outputs (FILE.zst) are neither counted towards --max-total nor deleted;
+ * --min-free sees the space they take like any other file's.
  *
  * Each deletion is logged in one line (name, size, age of its first packet,
  * which limit) and counted. When the limits cannot be met (only the current

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobs/jobs.h"
 #include "retention/retention.h"
 #include "unit.h"
 
@@ -71,6 +72,14 @@ static void make_text(const char *path, size_t size)
 
 	for (size_t i = 0; f && i < size; i++)
 		fputc('x', f);
+	if (f)
+		fclose(f);
+}
+
+static void write_file_empty(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
 	if (f)
 		fclose(f);
 }
@@ -342,6 +351,70 @@ static void test_late_free_space(void)
 	clean_dir();
 }
 
+static bool jobs_in_use(void *ctx, const char *path)
+{
+	return jobs_busy(ctx, path);
+}
+
+/* With the real -z jobs as the in_use check: a file whose job is still
+ * running survives a limit that wants it gone; files the jobs renamed away
+ * (as `zstd --rm` does) drop out without being counted. */
+static void test_with_jobs(void)
+{
+	struct retention_config cfg = {
+		.dir = dir, .max_total_bytes = 2 * FILE_SIZE, .space = fake_space, .space_ctx = dir,
+		.in_use = jobs_in_use,
+	};
+	struct retention_counters c;
+	struct retention *r;
+	struct jobs *j;
+	char cmd[900], p[600], gate[620];
+
+	/* j0 waits for its gate; the others are "compressed" away at once */
+	snprintf(gate, sizeof(gate), "%s/gate", dir);
+	snprintf(cmd, sizeof(cmd),
+		 "f() { case \"$1\" in *j0) i=0; while [ ! -e %s ] && [ $i -lt 6000 ]; do "
+		 "sleep 0.01; i=$((i+1)); done;; *j1|*j2) mv \"$1\" \"$1.zst\";; esac; }; f",
+		 gate);
+	CHECK_EQ(jobs_open(&j, cmd, 4), 0);
+	cfg.in_use_ctx = j;
+	CHECK_EQ(retention_open(&r, &cfg), 0);
+	for (unsigned i = 0; i < 6; i++) {
+		snprintf(p, sizeof(p), "%s/j%u", dir, i);
+		make_pcap(p, 10 + i, FILE_SIZE, 0xa1b2c3d4u, 1);
+		CHECK_EQ(retention_add_closed(r, p, FILE_SIZE, (10ull + i) * 1000000000ull), 0);
+		if (i < 3)
+			CHECK_EQ(jobs_submit(j, p), 0);
+	}
+	/* wait until j1 and j2 are renamed and only j0's job is left */
+	for (int i = 0; i < 2000; i++) {
+		struct jobs_counters jc;
+
+		jobs_counters(j, &jc);
+		if (jc.run == 2)
+			break;
+		usleep(5000);
+	}
+	snprintf(p, sizeof(p), "%s/j0", dir);
+	CHECK(jobs_busy(j, p), "j0's job is not running");
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	/* listed now: j0 (busy), j3, j4, j5 = 4 files for a limit of 2: j3, j4 go */
+	CHECK(exists("j0") && exists("j1.zst") && exists("j2.zst") && exists("j5"), "a kept file is gone");
+	CHECK(!exists("j3") && !exists("j4"), "j3/j4 were not deleted");
+	retention_counters(r, &c);
+	CHECK_EQ(c.files_deleted, 2);
+	write_file_empty(gate);
+	CHECK_EQ(jobs_close(j, 30000, NULL), 0);
+	/* j0's job is done: with one more file, j0 (the oldest) is the one to go */
+	snprintf(p, sizeof(p), "%s/j6", dir);
+	make_pcap(p, 16, FILE_SIZE, 0xa1b2c3d4u, 1);
+	CHECK_EQ(retention_add_closed(r, p, FILE_SIZE, 16ull * 1000000000ull), 0);
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	CHECK(!exists("j0") && exists("j5") && exists("j6"), "j0 stayed after its job ended");
+	retention_close(r);
+	clean_dir();
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -351,6 +424,7 @@ int main(void)
 	test_busy_vanished_siblings_current();
 	test_adopt();
 	test_late_free_space();
+	test_with_jobs();
 	rmdir(dir);
 	return unit_exit("test_retention");
 }
