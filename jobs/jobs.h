@@ -82,6 +82,7 @@ void jobs_counters(struct jobs *j, struct jobs_counters *c);
  * are not started and are logged as not run. Joins the thread and frees `j`
  * (safe on NULL). Blocks: main's thread only. 0, or -ETIMEDOUT when any job
  * had to be killed or was not run. `*final` (may be NULL) gets the last counters.
+ * `j` is gone afterwards: close whatever calls jobs_busy (retention) first.
  */
 int jobs_close(struct jobs *j, unsigned wait_ms, struct jobs_counters *final);
 

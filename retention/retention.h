@@ -53,7 +53,8 @@ struct retention_config {
 	retention_space_fn space;        /* NULL: statvfs(dir), f_bavail and f_blocks */
 	void *space_ctx;
 	retention_in_use_fn in_use;      /* NULL: nothing is ever busy */
-	void *in_use_ctx;
+	void *in_use_ctx;                /* must stay valid until retention_close
+					  * (close retention before jobs_close) */
 };
 
 /* -EINVAL for a percent over 99 or no dir; no limit at all is allowed (the
