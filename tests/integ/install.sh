@@ -27,6 +27,8 @@ want=(
 	"755 usr/libexec/ringcap/ringcap-gen"
 	"755 usr/libexec/ringcap/ringcap-replay"
 	"755 usr/libexec/ringcap/ringcap-upload"
+	"755 usr/bin/ringcap-read"
+	"644 usr/share/man/man1/ringcap-read.1"
 	"644 usr/share/man/man8/ringcap.8"
 	"644 usr/share/man/man8/ringcap-upload.8"
 	"644 usr/lib/systemd/system/ringcap@.service"
@@ -40,10 +42,12 @@ for w in "${want[@]}"; do
 done
 for b in "$BUILD"/ringcap-* "$BUILD"/arp-*; do
 	[ -x "$b" ] && [ -f "$b" ] || continue
+	[ "$(basename "$b")" = ringcap-read ] && continue # a user's program: bin, not libexec
 	[ -x "$root/usr/libexec/ringcap/$(basename "$b")" ] || fail "bench tool $(basename "$b") not installed"
 done
 extra=$(cd "$root" && find . -type f | sed 's|^\./||' | grep -v -e '^usr/libexec/ringcap/' \
-	-e '^usr/sbin/ringcap$' -e '^usr/share/man/man8/ringcap[a-z-]*.8$' -e '^usr/lib/systemd/system/ringcap@.service$' \
+	-e '^usr/sbin/ringcap$' -e '^usr/bin/ringcap-read$' -e '^usr/share/man/man1/ringcap-read.1$' \
+	-e '^usr/share/man/man8/ringcap[a-z-]*.8$' -e '^usr/lib/systemd/system/ringcap@.service$' \
 	-e '^usr/lib/sysusers.d/ringcap.conf$' -e '^etc/ringcap/example.conf$')
 [ -z "$extra" ] || fail "unexpected files installed: $extra"
 echo "ok: layout"
