@@ -56,6 +56,8 @@ struct stats_snapshot {
 	uint64_t freeze_q;
 	uint64_t bad_blocks;
 	uint64_t bad_packets;
+	uint64_t left_in_ring;     /* received, still in a ring when the exit drain ended */
+	uint64_t out_of_order;     /* written out of time order by the merge */
 	/* the writer */
 	uint64_t captured;         /* records in the files */
 	uint64_t bytes_written;
