@@ -338,7 +338,12 @@ static void age_text(char *out, size_t len, uint64_t ts_ns)
 static uint64_t delete_siblings(const struct retention *r, const char *path)
 {
 	uint64_t bytes = 0;
+	char named[PATH_MAX];
+	struct stat nst;
 
+	if (r->cfg.sibling && r->cfg.sibling(path, named, sizeof(named)) == 0 &&
+	    lstat(named, &nst) == 0 && S_ISREG(nst.st_mode) && unlink(named) == 0)
+		bytes += (uint64_t)nst.st_size;
 	for (size_t i = 0; r->suffixes[i]; i++) {
 		char sib[PATH_MAX];
 		struct stat st;

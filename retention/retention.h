@@ -41,6 +41,8 @@ struct retention;
 
 /* Available and total bytes of the capture file system. */
 typedef int (*retention_space_fn)(void *ctx, uint64_t *avail, uint64_t *size);
+/* The name of a sibling of capture file `path` (its index), in out. 0 or -errno. */
+typedef int (*retention_sibling_fn)(const char *path, char *out, size_t outlen);
 /* True while `path` must not be deleted (jobs_busy). */
 typedef bool (*retention_in_use_fn)(void *ctx, const char *path);
 
@@ -50,6 +52,7 @@ struct retention_config {
 	unsigned min_free_percent;       /* --min-free N% of the file system, 0..99; 0: none */
 	uint64_t max_total_bytes;        /* --max-total SIZE; 0: none */
 	const char *const *sibling_suffixes; /* NULL-terminated, e.g. { ".idx", NULL }; may be NULL */
+	retention_sibling_fn sibling;    /* another sibling by name (index_path_for); may be NULL */
 	retention_space_fn space;        /* NULL: statvfs(dir), f_bavail and f_blocks */
 	void *space_ctx;
 	retention_in_use_fn in_use;      /* NULL: nothing is ever busy */

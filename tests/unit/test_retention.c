@@ -209,11 +209,21 @@ static void test_max_total_and_percent(void)
 
 /* Busy files stay, vanished and replaced files drop out quietly, siblings
  * go along, the current file is never deleted, and -ENOSPC once nothing is left. */
+/* ringcap-read's index beside a file: DIR/.NAME.ridx */
+static int hidden_index(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	return snprintf(out, len, "%.*s.%s.ridx", (int)(slash - path + 1), path, slash + 1) <
+		       (int)len ? 0 : -ENAMETOOLONG;
+}
+
 static void test_busy_vanished_siblings_current(void)
 {
 	static const char *const sfx[] = { ".idx", NULL };
 	struct retention_config cfg = {
 		.dir = dir, .max_total_bytes = 2 * FILE_SIZE, .sibling_suffixes = sfx,
+		.sibling = hidden_index,
 		.space = fake_space, .space_ctx = dir, .in_use = fake_busy,
 	};
 	struct retention *r;
@@ -228,6 +238,10 @@ static void test_busy_vanished_siblings_current(void)
 	}
 	snprintf(idx, sizeof(idx), "%s.idx", p[2]);
 	make_text(idx, 3000);
+	snprintf(idx, sizeof(idx), "%s/.b4.pcap.ridx", dir);
+	make_text(idx, 500);
+	snprintf(idx, sizeof(idx), "%s/.b5.pcap.ridx", dir);
+	make_text(idx, 500);
 	busy_path = p[0];                         /* a -z job still reads b0 */
 	snprintf(moved, sizeof(moved), "%s.zst", p[1]);
 	CHECK_EQ(rename(p[1], moved), 0);         /* a -z command renamed b1 */
@@ -238,9 +252,10 @@ static void test_busy_vanished_siblings_current(void)
 	CHECK(exists("b0.pcap") && exists("b1.pcap.zst") && exists("b3.pcap") && exists("b5.pcap"),
 	      "a file that had to stay is gone");
 	CHECK(!exists("b2.pcap") && !exists("b2.pcap.idx") && !exists("b4.pcap"), "b2/b4 stayed");
+	CHECK(!exists(".b4.pcap.ridx") && exists(".b5.pcap.ridx"), "the named sibling did not go with b4 only");
 	retention_counters(r, &c);
 	CHECK_EQ(c.files_deleted, 2);
-	CHECK_EQ(c.bytes_deleted, 2 * FILE_SIZE + 3000);
+	CHECK_EQ(c.bytes_deleted, 2 * FILE_SIZE + 3000 + 500);
 	CHECK_EQ(c.files_kept, 2);
 
 	/* the current file is never deleted, even over the limit */
