@@ -104,8 +104,8 @@ static struct totals capture_totals(const struct capture *cap)
 		t.received += w->ring.stats.packets;
 		t.dropped += w->ring.stats.drops;
 		t.freeze_q += w->ring.stats.freeze_q;
-		t.bad_blocks += w->c.bad_blocks;
-		t.bad_packets += w->c.bad_packets;
+		t.bad_blocks += worker_counter(&w->c.bad_blocks);
+		t.bad_packets += worker_counter(&w->c.bad_packets);
 		t.left_in_ring += cap->left_in_ring ? cap->left_in_ring[i] : 0;
 		if (cap->pcap)
 			t.written += __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED);
@@ -197,8 +197,8 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 			.received = w->ring.stats.packets,
 			.dropped = w->ring.stats.drops,
 			.freeze_q = w->ring.stats.freeze_q,
-			.blocks = w->c.blocks,
-			.packets = w->c.packets,
+			.blocks = worker_counter(&w->c.blocks),
+			.packets = worker_counter(&w->c.packets),
 			.written = cap->pcap ? __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED)
 				 : cap->mc ? cap->mc[i].packets : 0,
 		};

@@ -80,8 +80,8 @@ static unsigned walk_block(struct worker *w, const struct tpacket_block_desc *b)
 		n++;
 	}
 	if (it.lied || n < b->hdr.bh1.num_pkts) {
-		w->c.bad_blocks++;
-		w->c.bad_packets += b->hdr.bh1.num_pkts - n;
+		worker_count(&w->c.bad_blocks, 1);
+		worker_count(&w->c.bad_packets, b->hdr.bh1.num_pkts - n);
 	}
 	return n;
 }
@@ -111,14 +111,14 @@ int worker_process_block(struct worker *w, const struct tpacket_block_desc *b)
 {
 	unsigned n;
 
-	w->c.blocks++;
+	worker_count(&w->c.blocks, 1);
 	if (!w->walk) {
 		/* Only the taker wants this block, and it walks it itself. */
-		w->c.packets += b->hdr.bh1.num_pkts;
+		worker_count(&w->c.packets, b->hdr.bh1.num_pkts);
 		return 0;
 	}
 	n = walk_block(w, b);
-	w->c.packets += n;
+	worker_count(&w->c.packets, n);
 	return run_handlers(w, n);
 }
 

@@ -45,7 +45,9 @@ struct handler {
 	void *ctx;
 };
 
-/* Written by the worker only, read by main for totals: one cache line each. */
+/* Written by the worker only, read by main for totals (while it runs, too,
+ * for the interval reports): one cache line each, each field changed with
+ * worker_count() and read with worker_counter(), relaxed. */
 struct worker_counters {
 	uint64_t blocks;
 	uint64_t packets;      /* packets walked in those blocks */
@@ -56,6 +58,17 @@ struct worker_counters {
 /* How a worker wakes main when it ends the capture (-c reached, an error):
  * a real-time signal, so SIGUSR1 stays the user's ("print the counters"). */
 #define WORKERS_WAKE_SIGNAL (SIGRTMIN)
+
+/* One writer, so a relaxed load and store: no lock, no read-modify-write. */
+static inline void worker_count(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t worker_counter(const uint64_t *c)
+{
+	return __atomic_load_n(c, __ATOMIC_RELAXED);
+}
 
 /* Shared by main and all workers. */
 struct workers_ctl {
