@@ -71,6 +71,8 @@ static uint64_t pkt_ts(const struct pkt_view *p)
 
 /* Move input `in` to its next packet: the rest of its block, then the next
  * queued block. The merger thread. */
+static void flush(struct merge *m);
+
 static void advance(struct merge *m, struct merge_input *in)
 {
 	for (;;) {
@@ -84,6 +86,11 @@ static void advance(struct merge *m, struct merge_input *in)
 			/* a header that lied ended the walk: the rest is counted */
 			if (in->walked < in->cur->hdr.bh1.num_pkts)
 				in->c.bad_packets += in->cur->hdr.bh1.num_pkts - in->walked;
+			/* Blocks wait in done[] for the batch that holds their
+			 * last packets; small blocks (a few packets each) can
+			 * fill it before the batch does: write the batch now. */
+			if (in->ndone == m->cfg.depth + 1)
+				flush(m);
 			in->done[in->ndone++] = in->cur;
 			in->cur = NULL;
 		}

@@ -145,7 +145,7 @@ static inline void ring_release_block(struct tpacket_block_desc *b)
 	/* The kernel zeroes it when it opens the block again; until then a
 	 * stale count would make ring_pending() and the merge's look at the
 	 * next block count old packets. */
-	b->hdr.bh1.num_pkts = 0;
+	__atomic_store_n(&b->hdr.bh1.num_pkts, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
 }
 

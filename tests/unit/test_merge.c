@@ -9,6 +9,8 @@
  * stops the writing but not the giving back; a lying block is counted.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -233,6 +235,58 @@ static void test_push_during_pass(void)
 	CHECK_EQ(c[1].out_of_order, 0);
 }
 
+/* The merger thread with a producer pushing one-packet blocks as fast as they
+ * come back (as the kernel refills them): many blocks per batch, so blocks
+ * waiting for their batch must not outgrow their array (ASan saw it). */
+struct producer {
+	struct merge *m;
+	unsigned blocks;
+};
+
+static void *produce(void *arg)
+{
+	struct producer *p = arg;
+
+	for (unsigned k = 0; k < p->blocks; k++) {
+		unsigned b = k % BLOCK_NR;
+		uint64_t ts = 1000 + k;
+		struct tpacket_block_desc *d = (struct tpacket_block_desc *)(maps[0] + (size_t)b * BLOCK_SIZE);
+
+		/* the kernel waits for the block to come back before it refills it */
+		while (k >= BLOCK_NR &&
+		       __atomic_load_n(&d->hdr.bh1.block_status, __ATOMIC_ACQUIRE) != TP_STATUS_KERNEL)
+			sched_yield();
+		retire(0, b, &ts, 1);
+		if (merge_push(p->m, 0, d))
+			break;
+	}
+	return NULL;
+}
+
+static void test_many_small_blocks_threaded(void)
+{
+	struct merge_config cfg = {
+		.ninputs = 2, .depth = 4, .margin_ns = 1000, .batch = 1024, .sink = sink,
+		.clock_ns = clock_fake,
+	};
+	struct producer p = { .blocks = 3000 };
+	struct merge_input_counters c[2];
+	pthread_t t;
+
+	reset();
+	fake_now = UINT64_MAX / 2; /* the idle input never holds anything back */
+	cfg.rings[0] = &rings[0];
+	cfg.rings[1] = &rings[1];
+	CHECK_EQ(merge_open(&p.m, &cfg), 0);
+	pthread_create(&t, NULL, produce, &p);
+	pthread_join(t, NULL);
+	CHECK_EQ(merge_close(p.m, c), 0);
+	CHECK_EQ(nout, MAXOUT < 3000 ? MAXOUT : 3000);
+	CHECK_EQ(c[0].packets, 3000);
+	CHECK_EQ(c[0].blocks, 3000);
+	CHECK(sorted(), "out of order");
+}
+
 static void test_bad_config(void)
 {
 	struct merge_config cfg = { .ninputs = 1, .depth = BLOCK_NR, .batch = 1, .sink = sink };
@@ -252,6 +306,7 @@ int main(void)
 	test_full_sink_still_gives_back();
 	test_lying_block_counted();
 	test_push_during_pass();
+	test_many_small_blocks_threaded();
 	test_bad_config();
 	return unit_exit("test_merge");
 }
