@@ -57,9 +57,9 @@ static int queue_write(struct writer *w, uint32_t s)
 	if (!sqe)
 		return -EBUSY; /* cannot happen: depth >= 2 x slots */
 	if (u->fixed_bufs)
-		io_uring_prep_write_fixed(sqe, sl->file->fd, buf, len, off, 0);
+		io_uring_prep_write_fixed(sqe, sl->wr_fd, buf, len, off, 0);
 	else
-		io_uring_prep_write(sqe, sl->file->fd, buf, len, off);
+		io_uring_prep_write(sqe, sl->wr_fd, buf, len, off);
 	io_uring_sqe_set_data64(sqe, s);
 	atomic_fetch_add_explicit(&u->queued, 1, memory_order_release);
 	ret = io_uring_submit(&u->ring);
