@@ -433,10 +433,14 @@ static bool flush_due(struct capture *cap, uint64_t *last_flush)
 {
 	uint64_t now = now_ns(), every = (uint64_t)cap->opt.flush_interval_ms * 1000000;
 
+	int ret;
+
 	if (!cap->writer || (!cap->opt.packet_buffered && (!every || now - *last_flush < every)))
 		return true;
-	*last_flush = now;
-	return writer_flush(cap->writer) == 0;
+	ret = writer_flush(cap->writer);
+	if (ret != -EAGAIN) /* not now: again at the next tick */
+		*last_flush = now;
+	return ret == 0 || ret == -EAGAIN;
 }
 
 /* Wait for a signal that ends the capture, the duration, or a worker asking to

@@ -595,21 +595,25 @@ void writer_rotate_request(struct writer *w)
 
 /* The range of the chunk being filled that a flush may write now, as stream
  * offsets [*from, *to): whole records only (every byte reserved in it is
- * copied), only when every earlier chunk is on disk. Under w->lock. */
-static bool flushable(struct writer *w, uint64_t *from, uint64_t *to)
+ * copied), only when every earlier chunk is on disk. Under w->lock. 1 when
+ * there is such a range, 0 when there is nothing to write, -EAGAIN when an
+ * append is still copying into it or an earlier chunk is still in flight. */
+static int flushable(struct writer *w, uint64_t *from, uint64_t *to)
 {
 	const uint64_t cs = w->cfg.chunk_size;
 	uint64_t c = w->released, start = c * cs, end = w->next_off;
 	struct writer_slot *sl = &w->slots[c % w->cfg.nchunks];
 
-	if (w->error || end <= start || end >= start + cs)
-		return false; /* nothing new, or the chunk is full: its own write covers it */
+	if (w->error || end <= start)
+		return 0;
+	if (end >= start + cs)
+		return -EAGAIN; /* chunk c is full: its own write is on the way */
 	if (atomic_load_explicit(&sl->chunk, memory_order_acquire) != c)
-		return false;
+		return -EAGAIN;
 	/* An append still copying: the prefix may have a hole; a later call
 	 * (that append's, with -U, or the next tick) gets it. */
 	if (atomic_load_explicit(&sl->filled, memory_order_acquire) != end - start)
-		return false;
+		return -EAGAIN;
 	*from = w->flushed_off > start ? w->flushed_off : start;
 	*to = end;
 	return *from < *to;
@@ -625,11 +629,13 @@ int writer_flush(struct writer *w)
 
 	pthread_mutex_lock(&w->flush_lock);
 	pthread_mutex_lock(&w->lock);
-	if (!flushable(w, &from, &to)) {
-		ret = w->error;
+	ret = flushable(w, &from, &to);
+	if (ret <= 0) {
+		ret = w->error ? w->error : ret;
 		pthread_mutex_unlock(&w->lock);
 		goto out_unlock_flush;
 	}
+	ret = 0;
 	chunk = w->released;
 	pkts = w->pkts_reserved;
 	f = chunk_file(w, chunk);

@@ -105,10 +105,11 @@ bool writer_full(const struct writer *w);
 
 /*
  * Write out the whole records of the chunk being filled, if every chunk
- * before it is on disk and no append is copying into it (else it does nothing
- * and a later call will). Any thread; calls are serialised; blocks for one
- * write(2) of at most a chunk. Returns 0 or the writer's error (-errno).
- * main calls it every flush interval; with -U, pcap handlers after each append.
+ * before it is on disk and no append is copying into it. Any thread; calls
+ * are serialised; blocks for one write(2) of at most a chunk. Returns 0 (done,
+ * or nothing new), -EAGAIN (not now: an append is copying, or an earlier chunk
+ * is in flight; call again soon) or the writer's error (-errno). main calls it
+ * every flush interval; with -U, writer_append calls it after each append.
  */
 int writer_flush(struct writer *w);
 
