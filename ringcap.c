@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +41,15 @@
 #include "workers/workers.h"
 #include "writer/writer.h"
 #include "workers/arp.h"
+#include "merge/merge.h"
+#include "stats/stats.h"
+
+#define PROM_DEFAULT_INTERVAL_NS (15ull * 1000000000) /* --stats-prom without --stats-interval */
+
+/* The merge emits a packet once no empty input can still bring an older one:
+ * allow this long for a packet stamped but not yet in its ring. */
+#define MERGE_MARGIN_NS (10ull * 1000 * 1000)
+#define MERGE_BATCH 1024u   /* packets per writer_append from the merge */
 
 struct capture {
 	struct options opt;
@@ -49,7 +59,13 @@ struct capture {
 	bool ufilter_set;
 	struct workers_ctl ctl;
 	struct worker *workers;
-	struct pcap_handler *pcap;  /* one per worker */
+	struct pcap_handler *pcap;  /* one per worker (one worker: no merge) */
+	/* Several workers: their blocks meet in the time-order merge, whose sink
+	 * is one pcap handler; one merge handler per worker feeds it. */
+	struct merge *merge;
+	struct pcap_handler sink;
+	struct merge_handler *mh;
+	struct merge_input_counters *mc; /* per worker, after merge_close */
 	struct arp_responder *arp;  /* shared pools and MAC */
 	struct arp_worker *arpw;    /* one per worker */
 	struct writer *writer;
@@ -57,6 +73,13 @@ struct capture {
 	bool closed;               /* the writer is closed and wres is final */
 	uint64_t *left_in_ring;    /* per worker, counted after the drain */
 	uint64_t t_start;
+	/* reports: the snapshot's arrays, the last interval's figures */
+	struct stats_worker *sw;
+	struct stats_pair arp_pairs[16];
+	struct stats_snapshot prev;
+	bool have_prev;
+	uint64_t t_report;
+	bool warned_json, warned_prom;
 };
 
 /* The capture's counters summed over the workers, in one place for every report. */
@@ -68,6 +91,7 @@ struct totals {
 	uint64_t bad_packets;
 	uint64_t left_in_ring; /* received, still in the ring when the drain ended */
 	uint64_t written;      /* records handed to the writer so far */
+	uint64_t out_of_order; /* came later than the merge waited for them */
 };
 
 static struct totals capture_totals(const struct capture *cap)
@@ -85,7 +109,13 @@ static struct totals capture_totals(const struct capture *cap)
 		t.left_in_ring += cap->left_in_ring ? cap->left_in_ring[i] : 0;
 		if (cap->pcap)
 			t.written += __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED);
+		if (cap->mc) {
+			t.bad_packets += cap->mc[i].bad_packets;
+			t.out_of_order += cap->mc[i].out_of_order;
+		}
 	}
+	if (cap->merge || cap->mc)
+		t.written = __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
 	return t;
 }
 
@@ -100,6 +130,9 @@ static void print_counters(const struct capture *cap, FILE *f)
 		(unsigned long long)(cap->closed ? cap->wres.packets : t.written));
 	fprintf(f, "%llu packets received by filter\n", (unsigned long long)t.received);
 	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)t.dropped);
+	if (t.out_of_order)
+		fprintf(f, "%llu packets written out of time order: they came later than the "
+			"merge waits\n", (unsigned long long)t.out_of_order);
 	if (t.left_in_ring)
 		fprintf(f, "%llu packets left in the ring: received, not captured when the "
 			"drain time ran out\n", (unsigned long long)t.left_in_ring);
@@ -113,56 +146,163 @@ static void print_counters(const struct capture *cap, FILE *f)
 		arp_print_counters(cap->arp, cap->arpw, cap->opt.threads, f);
 }
 
-/* 0 or -errno (one line logged). */
-static int write_stats_json(const struct capture *cap, double seconds)
+/* Free and total bytes of the file system a capture file goes to. */
+static int disk_space(const char *path, uint64_t *avail, uint64_t *total)
 {
-	FILE *f = fopen(cap->opt.stats_json, "w");
-	struct totals t = capture_totals(cap);
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct statvfs st;
 
-	if (!f) {
-		int err = errno;
-
-		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(err));
-		return -err;
-	}
-	fprintf(f, "{\n  \"interface\": \"%s\",\n  \"seconds\": %.3f,\n", cap->opt.ifname, seconds);
-	fprintf(f, "  \"captured\": %llu,\n  \"received\": %llu,\n  \"dropped\": %llu,\n",
-		(unsigned long long)cap->wres.packets, (unsigned long long)t.received,
-		(unsigned long long)t.dropped);
-	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n"
-		"  \"left_in_ring\": %llu,\n",
-		(unsigned long long)t.freeze_q, (unsigned long long)t.bad_blocks,
-		(unsigned long long)t.bad_packets, (unsigned long long)t.left_in_ring);
-	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
-		"  \"o_direct\": %s,\n  \"writer_stalls\": %llu,\n  \"writer_stall_ms\": %.1f,\n",
-		(unsigned long long)cap->wres.bytes, cap->wres.files,
-		cap->wres.backend ? cap->wres.backend : "none", cap->wres.direct ? "true" : "false",
-		(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
-	if (cap->arp)
-		arp_write_json(cap->arp, cap->arpw, cap->opt.threads, f);
-	fprintf(f, "  \"workers\": [\n");
-	for (unsigned i = 0; i < cap->opt.threads; i++) {
-		const struct worker *w = &cap->workers[i];
-		fprintf(f,
-			"    {\"id\": %u, \"cpu\": %d, \"received\": %llu, \"dropped\": %llu, "
-			"\"freeze_q\": %llu, \"blocks\": %llu, \"packets\": %llu, \"written\": %llu}%s\n",
-			w->id, w->cpu, (unsigned long long)w->ring.stats.packets,
-			(unsigned long long)w->ring.stats.drops,
-			(unsigned long long)w->ring.stats.freeze_q, (unsigned long long)w->c.blocks,
-			(unsigned long long)w->c.packets,
-			(unsigned long long)(cap->pcap ? cap->pcap[i].written : 0),
-			i + 1 < cap->opt.threads ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f)) {
-		int err = errno;
-
-		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(err));
-		return -err;
-	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (statvfs(dir, &st) < 0)
+		return -errno;
+	*avail = (uint64_t)st.f_bavail * st.f_frsize;
+	*total = (uint64_t)st.f_blocks * st.f_frsize;
 	return 0;
 }
 
+/* The counters as the stats layer reports them: a snapshot of the totals,
+ * the writer's figures (final once it is closed) and each worker's. Main's
+ * thread. The arrays live in cap (sw, arp_pairs). */
+static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
+{
+	const struct totals t = capture_totals(cap);
+	const struct options *o = &cap->opt;
+
+	memset(s, 0, sizeof(*s));
+	s->ifname = o->ifname;
+	s->seconds = (double)(now_ns() - cap->t_start) / 1e9;
+	s->received = t.received;
+	s->dropped = t.dropped;
+	s->freeze_q = t.freeze_q;
+	s->bad_blocks = t.bad_blocks;
+	s->bad_packets = t.bad_packets;
+	s->left_in_ring = t.left_in_ring;
+	s->out_of_order = t.out_of_order;
+	s->captured = cap->closed ? cap->wres.packets : t.written;
+	s->bytes_written = cap->wres.bytes;
+	s->files = cap->wres.files;
+	s->writer = cap->wres.backend;
+	s->o_direct = cap->wres.direct;
+	s->writer_stalls = cap->wres.stalls;
+	s->writer_stall_ns = cap->wres.stall_ns;
+	if (o->path)
+		s->disk_known = disk_space(o->path, &s->disk_free_bytes, &s->disk_total_bytes) == 0;
+	for (unsigned i = 0; i < o->threads; i++) {
+		const struct worker *w = &cap->workers[i];
+
+		cap->sw[i] = (struct stats_worker){
+			.id = w->id,
+			.cpu = w->cpu,
+			.received = w->ring.stats.packets,
+			.dropped = w->ring.stats.drops,
+			.freeze_q = w->ring.stats.freeze_q,
+			.blocks = w->c.blocks,
+			.packets = w->c.packets,
+			.written = cap->pcap ? __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED)
+				 : cap->mc ? cap->mc[i].packets : 0,
+		};
+	}
+	s->workers = cap->sw;
+	s->nworkers = o->threads;
+	if (cap->arp) {
+		const struct arp_counters a = arp_counters_sum(cap->arpw, o->threads);
+		const struct stats_pair pairs[] = {
+			{ "requests", a.requests },
+			{ "replies", a.replies },
+			{ "probes_answered", a.probes },
+			{ "tx_ring_full", a.tx_full },
+			{ "ignored.out_of_pool", a.ign_out_of_pool },
+			{ "ignored.not_request", a.ign_not_request },
+			{ "ignored.gratuitous", a.ign_gratuitous },
+			{ "ignored.own_mac", a.ign_own },
+			{ "ignored.malformed", a.ign_malformed },
+		};
+
+		_Static_assert(ARRAY_SIZE(pairs) <= ARRAY_SIZE(cap->arp_pairs), "arp pairs");
+		memcpy(cap->arp_pairs, pairs, sizeof(pairs));
+		s->arp = cap->arp_pairs;
+		s->narp = ARRAY_SIZE(pairs);
+	}
+}
+
+/* --stats-json and --stats-prom, replaced atomically; `final` at exit. While
+ * running a failure is said once per file and the capture goes on; at exit it
+ * is said and returned. 0 or -errno. */
+static int write_stat_files(struct capture *cap, const struct stats_snapshot *s, bool final)
+{
+	const struct { const char *path; int (*write)(const char *, const struct stats_snapshot *);
+		       bool *warned; } outs[] = {
+		{ cap->opt.stats_json, stats_write_json, &cap->warned_json },
+		{ cap->opt.stats_prom, stats_write_prometheus, &cap->warned_prom },
+	};
+	int status = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(outs); i++) {
+		int ret;
+
+		if (!outs[i].path)
+			continue;
+		ret = outs[i].write(outs[i].path, s);
+		if (ret && (final || !*outs[i].warned)) {
+			log_err("cannot write stats to %s: %s", outs[i].path, strerror(-ret));
+			*outs[i].warned = true;
+		}
+		if (ret && final && !status)
+			status = ret;
+	}
+	return status;
+}
+
+/* Main's tick: the interval line (--stats-interval) and the stat files, at
+ * the interval; --stats-prom also every 15 s without one, for node_exporter. */
+static void report_tick(struct capture *cap)
+{
+	const uint64_t now = now_ns();
+	const uint64_t every = cap->opt.stats_interval_ns ? cap->opt.stats_interval_ns
+							  : PROM_DEFAULT_INTERVAL_NS;
+	struct stats_snapshot s;
+
+	if (!cap->opt.stats_interval_ns && !cap->opt.stats_prom)
+		return;
+	if (now - cap->t_report < every)
+		return;
+	fill_snapshot(cap, &s);
+	if (cap->opt.stats_interval_ns) {
+		char line[512];
+
+		stats_format_interval_line(line, sizeof(line), cap->have_prev ? &cap->prev : NULL, &s,
+					   (double)(now - cap->t_report) / 1e9);
+		fprintf(stderr, "ringcap: %s\n", line);
+		cap->prev = s;
+		cap->have_prev = true;
+		write_stat_files(cap, &s, false);
+	} else {
+		const char *json = cap->opt.stats_json;
+
+		cap->opt.stats_json = NULL; /* only at exit without an interval */
+		write_stat_files(cap, &s, false);
+		cap->opt.stats_json = json;
+	}
+	cap->t_report = now;
+}
+
+/* At start, before anything is made (and again as the -Z user): each stats
+ * file can be replaced. 0 or -errno (one line logged). */
+static int check_stat_files(const struct options *o)
+{
+	const char *paths[] = { o->stats_json, o->stats_prom };
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		int ret = paths[i] ? stats_check_writable(paths[i]) : 0;
+
+		if (ret) {
+			log_err("bad stats file '%s': %s", paths[i], strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
 
 /* The kernel filter admits what any handler wants; the pcap handler re-checks
  * the user's expression only when ARP answering widened the kernel's.
@@ -268,7 +408,48 @@ static int open_rings(struct capture *cap)
 	return 0;
 }
 
-/* The file and one pcap handler per worker. 0 or -errno (one line logged). */
+/* Several workers write one file in time order through the merge: its sink
+ * is the one pcap handler, each worker hands it its blocks. 0 or -errno. */
+static int open_merge(struct capture *cap, const struct filter *refilter)
+{
+	const struct options *o = &cap->opt;
+	struct merge_config mc = {
+		.ninputs = o->threads,
+		.margin_ns = MERGE_MARGIN_NS,
+		.batch = MERGE_BATCH,
+		.sink = pcap_handler_write,
+		.sink_ctx = &cap->sink,
+	};
+	uint32_t min_blocks = UINT32_MAX;
+	int ret;
+
+	for (unsigned i = 0; i < o->threads; i++) {
+		mc.rings[i] = &cap->workers[i].ring;
+		if (cap->workers[i].ring.block_nr < min_blocks)
+			min_blocks = cap->workers[i].ring.block_nr;
+	}
+	mc.depth = min_blocks / 2; /* >= 2: a ring has 4 blocks at least */
+	pcap_handler_init_sink(&cap->sink, MERGE_BATCH, cap->writer, refilter);
+	ret = merge_open(&cap->merge, &mc);
+	if (ret) {
+		if (ret == -EINVAL)
+			log_err("time-order merge: bad set-up (%u inputs, %u blocks)", o->threads,
+				min_blocks);
+		return ret;
+	}
+	cap->mh = xcalloc(o->threads, sizeof(*cap->mh));
+	for (unsigned i = 0; i < o->threads; i++) {
+		cap->mh[i] = (struct merge_handler){ cap->merge, i };
+		ret = worker_add_handler(&cap->workers[i], &merge_handler_ops, &cap->mh[i]);
+		if (ret) {
+			log_err("worker %u: no room for the merge handler", i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+/* The file and its pcap handlers. 0 or -errno (one line logged). */
 static int open_writer(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
@@ -297,6 +478,8 @@ static int open_writer(struct capture *cap)
 	ret = writer_open(&cap->writer, &wc);
 	if (ret)
 		return ret;
+	if (o->threads > 1)
+		return open_merge(cap, refilter);
 	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
 	for (unsigned i = 0; i < o->threads; i++) {
 		ret = pcap_handler_init(&cap->pcap[i], &cap->workers[i], cap->writer, refilter);
@@ -432,7 +615,6 @@ static void block_signals(sigset_t *sigs)
 static bool flush_due(struct capture *cap, uint64_t *last_flush)
 {
 	uint64_t now = now_ns(), every = (uint64_t)cap->opt.flush_interval_ms * 1000000;
-
 	int ret;
 
 	if (!cap->writer || (!cap->opt.packet_buffered && (!every || now - *last_flush < every)))
@@ -477,6 +659,7 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 		if (cap->opt.duration_ns && now_ns() - cap->t_start >= cap->opt.duration_ns)
 			break;
 		update_stats(cap);
+		report_tick(cap);
 	}
 	for (unsigned i = 0; i < cap->opt.threads; i++) {
 		int ret = ring_stop_receiving(&cap->workers[i].ring);
@@ -521,12 +704,18 @@ static void teardown(struct capture *cap)
 	}
 	if (cap->arp)
 		arp_responder_free(cap->arp);
+	if (cap->merge)
+		merge_close(cap->merge, NULL);
+	pcap_handler_fini(&cap->sink);
+	xfree(cap->mh);
+	xfree(cap->mc);
 	xfree(cap->arpw);
 	xfree(cap->pcap);
 	xfree(cap->workers);
 	filter_free(&cap->kfilter);
 	filter_free(&cap->ufilter);
 	xfree(cap->left_in_ring);
+	xfree(cap->sw);
 	cli_free(&cap->opt);
 }
 
@@ -536,12 +725,15 @@ static int set_up(struct capture *cap)
 {
 	int ret;
 
-	if ((ret = lookup_iface(cap)) || (ret = compile_filters(cap)) ||
+	if ((ret = check_stat_files(&cap->opt)) || (ret = lookup_iface(cap)) ||
+	    (ret = compile_filters(cap)) ||
 	    (cap->opt.user && cap->opt.path && (ret = check_can_rotate(&cap->opt))) ||
 	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)))
 		return ret;
-	if (cap->opt.user)
-		return drop_privileges(cap->opt.user);
+	cap->sw = xcalloc(cap->opt.threads, sizeof(*cap->sw));
+	if (cap->opt.user && ((ret = drop_privileges(cap->opt.user)) ||
+			      (ret = check_stat_files(&cap->opt))))
+		return ret; /* the stats files are written as the user from now on */
 	return 0;
 }
 
@@ -570,7 +762,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	cap.t_start = now_ns();
+	cap.t_start = cap.t_report = now_ns();
 	for (; started < cap.opt.threads; started++) {
 		if (worker_start(&cap.workers[started])) {
 			log_err("cannot start worker %u", started);
@@ -591,6 +783,12 @@ int main(int argc, char **argv)
 		wait_for_end(&cap, &sigs);
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&cap.workers[i]);
+	if (cap.merge) {
+		/* what the workers handed over is written before the file closes */
+		cap.mc = xcalloc(cap.opt.threads, sizeof(*cap.mc));
+		merge_close(cap.merge, cap.mc); /* its error is the writer's, reported below */
+		cap.merge = NULL;
+	}
 	/* No packet comes in any more: what the drain left is counted, exactly. */
 	cap.left_in_ring = xcalloc(cap.opt.threads, sizeof(*cap.left_in_ring));
 	for (unsigned i = 0; i < started; i++)
@@ -617,9 +815,13 @@ int main(int argc, char **argv)
 			log_err("worker %u: %s", i, strerror(-err));
 	}
 	print_counters(&cap, stderr);
-	if (cap.opt.stats_json &&
-	    write_stats_json(&cap, (double)(now_ns() - cap.t_start) / 1e9))
-		status = status ? status : 1;
+	if (cap.opt.stats_json || cap.opt.stats_prom) {
+		struct stats_snapshot snap;
+
+		fill_snapshot(&cap, &snap);
+		if (write_stat_files(&cap, &snap, true))
+			status = status ? status : 1;
+	}
 out:
 	if (cap.writer) {
 		/* set-up failed after the file was made: leave nothing half-written */

@@ -82,6 +82,9 @@ struct opts {
 	uint32_t tov_ms;
 	int filler_cpu;
 	int cpu;
+	uint32_t flows;         /* > 1: source address 198.18.0.1 + flow, a flow per --flow-run frames */
+	uint32_t flow_run;
+	uint64_t first_index;   /* frame numbering continues from here (a series of files) */
 };
 
 struct replay {
@@ -209,6 +212,14 @@ static void fill_frame(struct replay *r, struct fill_state *s, uint64_t index, u
 	memcpy(sll->sll_addr, r->frame + ETH_ALEN, ETH_ALEN);
 	memcpy(at + MAC_OFF, r->frame, len);
 	memcpy(at + MAC_OFF + SEQ_OFF, &be, sizeof(be));
+	if (r->o->flows > 1) {
+		/* hosts come and go: a run of frames per source, as flows do */
+		uint32_t src = (198u << 24 | 18u << 16) + 1 +
+			       (uint32_t)(((r->o->first_index + index) / r->o->flow_run) % r->o->flows);
+		uint32_t src_be = htonl(src);
+
+		memcpy(at + MAC_OFF + ETH_HLEN + 12, &src_be, sizeof(src_be));
+	}
 	if (!s->opened_ns)
 		s->opened_ns = ts_ns ? ts_ns : 1;
 	s->prev = h;
@@ -389,6 +400,7 @@ static int usage(FILE *f, int status)
 	      "                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct]\n"
 	      "                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
 	      "                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
+	      "                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
 	      "ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
 	      "filler thread writes the way the kernel does; prints one JSON line.\n"
 	      "  --handler H       count (the bare loop) or pcap (ringcap's worker; default)\n"
@@ -399,6 +411,8 @@ static int usage(FILE *f, int status)
 	      "  --staging SIZE    writer staging memory (default 64m, as ringcap)\n"
 	      "  --block-size SIZE, --ring SIZE, --block-timeout MS   as ringcap (1m, 64m, 8)\n"
 	      "  --filler-cpu N, --cpu N   CPUs of the filler and the consumer (default 0, 1)\n"
+	      "  --flows N         source 198.18.0.1+F, F = ((K + frame) / FRAMES) mod N (default 1:\n"
+	      "                    one source); --flow-run FRAMES (default 1000), --first-index K\n"
 	      "example: ringcap-replay --handler pcap --frames 1514 --rate 812744 \\\n"
 	      "             --packets 4000000 -w /var/tmp/replay.pcap\n",
 	      f);
@@ -421,6 +435,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "block-timeout", required_argument, NULL, 't' },
 		{ "filler-cpu", required_argument, NULL, 'F' },
 		{ "cpu", required_argument, NULL, 'c' },
+		{ "flows", required_argument, NULL, 'L' },
+		{ "flow-run", required_argument, NULL, 'u' },
+		{ "first-index", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -485,6 +502,20 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				die(2, "bad CPU '%s': expected 0..4095", optarg);
 			*(opt == 'F' ? &o->filler_cpu : &o->cpu) = (int)v;
 			break;
+		case 'L':
+			if (parse_u64(optarg, 1, 100000, &v))
+				die(2, "bad flow count '%s': expected 1..100000", optarg);
+			o->flows = (uint32_t)v;
+			break;
+		case 'u':
+			if (parse_u64(optarg, 1, 1u << 30, &v))
+				die(2, "bad flow run '%s': expected 1..2^30 frames", optarg);
+			o->flow_run = (uint32_t)v;
+			break;
+		case 'k':
+			if (parse_u64(optarg, 0, 1ull << 50, &o->first_index))
+				die(2, "bad first index '%s': expected 0..2^50", optarg);
+			break;
 		case 'h':
 			exit(usage(stdout, 0));
 		default:
@@ -506,7 +537,7 @@ int main(int argc, char **argv)
 		.handler = H_PCAP, .frame = 60, .packets = 5000000, .path = "/dev/null",
 		.backend = WRITER_URING, .direct = true, .staging = 64ull << 20,
 		.block_size = 1u << 20, .ring_bytes = 64ull << 20, .tov_ms = 8,
-		.filler_cpu = 0, .cpu = 1,
+		.filler_cpu = 0, .cpu = 1, .flows = 1, .flow_run = 1000,
 	};
 	struct replay *r;
 	struct writer *wr = NULL;

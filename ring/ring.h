@@ -138,14 +138,28 @@ static inline struct tpacket_block_desc *ring_take(const struct ring *r)
 }
 
 /* Release: our reads of the block are done before the kernel may refill it.
- * Blocks go back strictly in ring order (the kernel waits for this exact one). */
-static inline void ring_give_back(struct ring *r, struct tpacket_block_desc *b)
+ * Blocks go back strictly in ring order (the kernel waits for this exact one).
+ * Any thread that owns the block (the worker, or the merge it handed it to). */
+static inline void ring_release_block(struct tpacket_block_desc *b)
 {
 	/* The kernel zeroes it when it opens the block again; until then a
-	 * stale count would make ring_pending() count old packets. */
+	 * stale count would make ring_pending() and the merge's look at the
+	 * next block count old packets. */
 	b->hdr.bh1.num_pkts = 0;
 	__atomic_store_n(&b->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+}
+
+/* Move on to the next block in ring order (the current one was given back,
+ * or handed to its new owner, who gives it back with ring_release_block). */
+static inline void ring_advance(struct ring *r)
+{
 	r->cur = (r->cur + 1 == r->block_nr) ? 0 : r->cur + 1;
+}
+
+static inline void ring_give_back(struct ring *r, struct tpacket_block_desc *b)
+{
+	ring_release_block(b);
+	ring_advance(r);
 }
 
 /* ------------------------------------------------------------------ block.h */

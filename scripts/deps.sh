@@ -5,7 +5,9 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
-      gnuplot-nox procps jq)
+      gnuplot-nox procps jq
+      wireshark-common python3   # mergecap/editcap/capinfos; the pcap generator of read_window
+      libjansson-dev prometheus systemd zstd age curl ndisc6)
 
 missing=()
 for p in "${pkgs[@]}"; do

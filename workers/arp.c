@@ -274,7 +274,7 @@ const struct handler_ops arp_handler_ops = {
 	.idle = arp_idle,
 };
 
-static struct arp_counters arp_sum(const struct arp_worker *aw, unsigned n)
+struct arp_counters arp_counters_sum(const struct arp_worker *aw, unsigned n)
 {
 	struct arp_counters s = { 0 };
 
@@ -295,7 +295,7 @@ static struct arp_counters arp_sum(const struct arp_worker *aw, unsigned n)
 void arp_print_counters(const struct arp_responder *r, const struct arp_worker *aw, unsigned n,
 			FILE *f)
 {
-	struct arp_counters s = arp_sum(aw, n);
+	struct arp_counters s = arp_counters_sum(aw, n);
 
 	(void)r;
 	fprintf(f, "%llu ARP requests for pool addresses\n", (unsigned long long)s.requests);
@@ -306,23 +306,6 @@ void arp_print_counters(const struct arp_responder *r, const struct arp_worker *
 		"%llu from our MAC, %llu malformed\n",
 		(unsigned long long)(s.ign_out_of_pool + s.ign_not_request + s.ign_gratuitous +
 				     s.ign_own + s.ign_malformed),
-		(unsigned long long)s.ign_out_of_pool, (unsigned long long)s.ign_not_request,
-		(unsigned long long)s.ign_gratuitous, (unsigned long long)s.ign_own,
-		(unsigned long long)s.ign_malformed);
-}
-
-void arp_write_json(const struct arp_responder *r, const struct arp_worker *aw, unsigned n,
-		    FILE *f)
-{
-	struct arp_counters s = arp_sum(aw, n);
-
-	(void)r;
-	fprintf(f,
-		"  \"arp\": {\"requests\": %llu, \"replies\": %llu, \"probes_answered\": %llu, "
-		"\"tx_ring_full\": %llu, \"ignored\": {\"out_of_pool\": %llu, \"not_request\": %llu, "
-		"\"gratuitous\": %llu, \"own_mac\": %llu, \"malformed\": %llu}},\n",
-		(unsigned long long)s.requests, (unsigned long long)s.replies,
-		(unsigned long long)s.probes, (unsigned long long)s.tx_full,
 		(unsigned long long)s.ign_out_of_pool, (unsigned long long)s.ign_not_request,
 		(unsigned long long)s.ign_gratuitous, (unsigned long long)s.ign_own,
 		(unsigned long long)s.ign_malformed);

@@ -90,7 +90,8 @@ extern const struct handler_ops arp_handler_ops;
 
 void arp_print_counters(const struct arp_responder *r, const struct arp_worker *aw, unsigned n,
 			FILE *f);
-void arp_write_json(const struct arp_responder *r, const struct arp_worker *aw, unsigned n,
-		    FILE *f);
+/* The workers' counters added up; main's thread, after the workers ran or
+ * for a report while they run (a figure may lag by a block). */
+struct arp_counters arp_counters_sum(const struct arp_worker *aw, unsigned n);
 
 #endif

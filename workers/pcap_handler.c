@@ -6,7 +6,7 @@
 #include "workers/workers.h"
 #include "writer/writer.h"
 
-static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
+int pcap_handler_write(void *ctx, const struct pkt_view *pkts, unsigned n)
 {
 	struct pcap_handler *h = ctx;
 	const struct pkt_view *keep = pkts;
@@ -29,7 +29,14 @@ static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
 		return ret;
 	/* main reads it for SIGUSR1's report while we run: one writer, relaxed */
 	__atomic_store_n(&h->written, h->written + (unsigned)ret, __ATOMIC_RELAXED);
-	return 0;
+	return writer_full(h->writer) ? 1 : 0;
+}
+
+static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
+{
+	int ret = pcap_handler_write(ctx, pkts, n);
+
+	return ret < 0 ? ret : 0;
 }
 
 static bool pcap_done(void *ctx)
@@ -45,15 +52,22 @@ const struct handler_ops pcap_handler_ops = {
 	.done = pcap_done,
 };
 
-int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
-		      const struct filter *filter)
+int pcap_handler_init_sink(struct pcap_handler *h, unsigned max, struct writer *wr,
+			   const struct filter *filter)
 {
 	memset(h, 0, sizeof(*h));
 	h->writer = wr;
 	if (filter) {
 		h->filter = filter;
-		h->scratch = xcalloc(w->pkts_cap, sizeof(*h->scratch));
+		h->scratch = xcalloc(max, sizeof(*h->scratch));
 	}
+	return 0;
+}
+
+int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
+		      const struct filter *filter)
+{
+	pcap_handler_init_sink(h, w->pkts_cap, wr, filter);
 	return worker_add_handler(w, &pcap_handler_ops, h);
 }
 

@@ -29,7 +29,14 @@ int worker_add_handler(struct worker *w, const struct handler_ops *ops, void *ct
 {
 	if (w->nhandlers == WORKER_MAX_HANDLERS)
 		return -ENOSPC;
-	w->handlers[w->nhandlers++] = (struct handler){ ops, ctx };
+	if (ops->take_block && w->taker)
+		return -EBUSY;
+	w->handlers[w->nhandlers] = (struct handler){ ops, ctx };
+	if (ops->take_block)
+		w->taker = &w->handlers[w->nhandlers];
+	if (ops->on_block)
+		w->walk = true;
+	w->nhandlers++;
 	return 0;
 }
 
@@ -40,6 +47,8 @@ void worker_fini(struct worker *w)
 	w->pkts = NULL;
 	w->pkts_cap = 0;
 	w->nhandlers = 0;
+	w->taker = NULL;
+	w->walk = false;
 }
 
 void workers_request_stop(struct workers_ctl *ctl)
@@ -87,7 +96,11 @@ static void run_idle(struct worker *w)
 static int run_handlers(struct worker *w, unsigned n)
 {
 	for (unsigned i = 0; i < w->nhandlers; i++) {
-		int ret = w->handlers[i].ops->on_block(w->handlers[i].ctx, w->pkts, n);
+		int ret;
+
+		if (!w->handlers[i].ops->on_block)
+			continue;
+		ret = w->handlers[i].ops->on_block(w->handlers[i].ctx, w->pkts, n);
 		if (ret)
 			return ret;
 	}
@@ -96,9 +109,15 @@ static int run_handlers(struct worker *w, unsigned n)
 
 int worker_process_block(struct worker *w, const struct tpacket_block_desc *b)
 {
-	unsigned n = walk_block(w, b);
+	unsigned n;
 
 	w->c.blocks++;
+	if (!w->walk) {
+		/* Only the taker wants this block, and it walks it itself. */
+		w->c.packets += b->hdr.bh1.num_pkts;
+		return 0;
+	}
+	n = walk_block(w, b);
 	w->c.packets += n;
 	return run_handlers(w, n);
 }
@@ -138,7 +157,12 @@ void worker_run(struct worker *w)
 			continue;
 		}
 		ret = worker_process_block(w, b);
-		ring_give_back(&w->ring, b);
+		if (w->taker && !ret) {
+			ret = w->taker->ops->take_block(w->taker->ctx, b);
+			ring_advance(&w->ring);
+		} else {
+			ring_give_back(&w->ring, b);
+		}
 		if (ret) {
 			w->error = ret;
 			workers_request_stop(w->ctl);

@@ -30,6 +30,11 @@ struct handler_ops {
 	/* Optional: called when no block came for a while, and once at the end,
 	 * to finish work left over from earlier blocks (unsent replies). */
 	void (*idle)(void *ctx);
+	/* Optional, for a handler that keeps the block itself (the time-order
+	 * merge): called last, after every on_block; the block is then the
+	 * handler's, given back with ring_release_block in ring order. At most
+	 * one per worker. 0 or -errno (stop the capture). */
+	int (*take_block)(void *ctx, struct tpacket_block_desc *b);
 };
 
 struct handler {
@@ -74,6 +79,8 @@ struct worker {
 	uint32_t block_size;
 	struct handler handlers[WORKER_MAX_HANDLERS];
 	unsigned nhandlers;
+	const struct handler *taker; /* the handler that keeps blocks, if any */
+	bool walk;                   /* some handler wants the packets walked */
 	struct workers_ctl *ctl;
 	struct pkt_view *pkts;  /* one block's packets; pkts_cap of them */
 	unsigned pkts_cap;
@@ -85,7 +92,8 @@ struct worker {
 
 /* Set-up, main thread. 0 or -EINVAL (a block size too small for a packet). */
 int worker_init(struct worker *w, const struct worker_config *cfg);
-/* Add a handler; they run in the order added. 0, or -ENOSPC past WORKER_MAX_HANDLERS. */
+/* Add a handler; they run in the order added (a take_block handler last).
+ * 0, -ENOSPC past WORKER_MAX_HANDLERS, -EBUSY for a second take_block one. */
 int worker_add_handler(struct worker *w, const struct handler_ops *ops, void *ctx);
 /* After worker_join (or instead of starting): frees the packet array and
  * closes the ring. Safe on a zeroed or half-built worker, and twice. */
@@ -117,9 +125,24 @@ extern const struct handler_ops pcap_handler_ops;
 
 /* Set-up: a handler for worker `w` appending to `wr` (shared, not owned),
  * re-running `filter` (not owned; NULL: none) in user space; added to `w`.
- * 0 or -ENOSPC. */
+ * 0 or -ENOSPC. pcap_handler_init_sink: a handler called only through pcap_handler_write
+ * (the merge's sink), for batches of up to `max` packets. */
 int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
 		      const struct filter *filter);
+int pcap_handler_init_sink(struct pcap_handler *h, unsigned max, struct writer *wr,
+			   const struct filter *filter);
+/* Filter and append n packets; 0, 1 once the writer is full (-c), or -errno.
+ * A merge_sink_fn. */
+int pcap_handler_write(void *ctx, const struct pkt_view *pkts, unsigned n);
+
+/* The time-order merge as a worker's handler: hands each block to input `in`
+ * of the merge (merge/merge.h) instead of giving it back. */
+struct merge;
+struct merge_handler {
+	struct merge *m;
+	unsigned in;
+};
+extern const struct handler_ops merge_handler_ops;
 /* Safe on a zeroed handler. */
 void pcap_handler_fini(struct pcap_handler *h);
 

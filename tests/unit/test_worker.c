@@ -15,7 +15,6 @@
 #include "unit.h"
 
 #define BLOCK_SIZE 8192u
-#define MAC_OFF (TPACKET_ALIGN(TPACKET3_HDRLEN + 16) - 14) /* as af_packet.c */
 
 struct recorder {
 	unsigned id;
@@ -40,29 +39,6 @@ static int rec_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
 }
 
 static const struct handler_ops rec_ops = { .name = "rec", .on_block = rec_on_block };
-
-/* A block of `n` packets of 60 bytes each, laid out like the kernel's. */
-static void build_block(uint8_t *blk, unsigned n)
-{
-	struct tpacket_block_desc *d = (struct tpacket_block_desc *)blk;
-	uint32_t off = 48, stride = (MAC_OFF + 60 + 7) & ~7u;
-
-	memset(blk, 0, BLOCK_SIZE);
-	d->version = TPACKET_V3;
-	d->hdr.bh1.block_status = TP_STATUS_USER;
-	d->hdr.bh1.num_pkts = n;
-	d->hdr.bh1.offset_to_first_pkt = off;
-	for (unsigned i = 0; i < n; i++) {
-		struct tpacket3_hdr *h = (struct tpacket3_hdr *)(blk + off);
-
-		h->tp_mac = MAC_OFF;
-		h->tp_snaplen = 60;
-		h->tp_len = 60 + i;
-		h->tp_next_offset = i + 1 < n ? stride : 0;
-		off += stride;
-	}
-	d->hdr.bh1.blk_len = off;
-}
 
 static void test_assembly(void)
 {
@@ -89,7 +65,7 @@ static void test_assembly(void)
 	CHECK_EQ(worker_add_handler(&w, &rec_ops, &r[0]), -ENOSPC);
 	CHECK_EQ(w.nhandlers, WORKER_MAX_HANDLERS);
 
-	build_block(blk, 5);
+	unit_v3_block(blk, BLOCK_SIZE, 5, 60, NULL);
 	CHECK_EQ(worker_process_block(&w, (struct tpacket_block_desc *)blk), 0);
 	CHECK_EQ(r[0].calls, 1);
 	CHECK_EQ(r[0].pkts, 5);

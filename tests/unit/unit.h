@@ -3,15 +3,18 @@
  * expression and a message, marks the test failed and goes on, so one run
  * shows every broken expectation. Exit with unit_exit(): 0 pass, 1 fail (77,
  * skip, is each test's own decision). unit_in_child() runs a case in a forked
- * child; unit_rnd() is the tests' one deterministic generator.
+ * child; unit_rnd() is the tests' one deterministic generator;
+ * unit_v3_block() lays out a TPACKET_V3 block the way the kernel does.
  */
 #ifndef RINGCAP_TESTS_UNIT_H
 #define RINGCAP_TESTS_UNIT_H
 
+#include <linux/if_packet.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +84,38 @@ static inline uint64_t unit_rnd(uint64_t *state)
 	x ^= x >> 27;
 	*state = x;
 	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* A TPACKET_V3 block as af_packet.c lays it out: `n` packets of `caplen`
+ * bytes, packet i stamped ts_ns[i] (NULL: 0), its first data byte i & 0xff.
+ * Returns the block's length (blk_len). */
+static inline uint32_t unit_v3_block(uint8_t *blk, uint32_t size, unsigned n, uint32_t caplen,
+				     const uint64_t *ts_ns)
+{
+	struct tpacket_block_desc *d = (struct tpacket_block_desc *)blk;
+	const uint32_t mac = TPACKET_ALIGN(TPACKET3_HDRLEN + 16) - 14;
+	const uint32_t stride = (mac + caplen + 7) & ~7u;
+	uint32_t off = 48;
+
+	memset(blk, 0, size);
+	d->version = TPACKET_V3;
+	d->hdr.bh1.block_status = TP_STATUS_USER;
+	d->hdr.bh1.num_pkts = n;
+	d->hdr.bh1.offset_to_first_pkt = off;
+	for (unsigned i = 0; i < n; i++) {
+		struct tpacket3_hdr *h = (struct tpacket3_hdr *)(blk + off);
+
+		h->tp_mac = (uint16_t)mac;
+		h->tp_snaplen = caplen;
+		h->tp_len = caplen;
+		h->tp_sec = ts_ns ? (uint32_t)(ts_ns[i] / 1000000000u) : 0;
+		h->tp_nsec = ts_ns ? (uint32_t)(ts_ns[i] % 1000000000u) : 0;
+		h->tp_next_offset = i + 1 < n ? stride : 0;
+		blk[off + mac] = (uint8_t)i;
+		off += stride;
+	}
+	d->hdr.bh1.blk_len = off;
+	return off;
 }
 
 static inline int unit_exit(const char *name)

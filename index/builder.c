@@ -1,0 +1,298 @@
+/*
+ * The incremental index builder. Records come in file order; the open chunk
+ * keeps its addresses in two small open-addressing hash sets (one IPv4, one
+ * IPv6) that are sorted into the index's arrays when the chunk closes. A set
+ * that fills up marks the chunk "any address" and stops collecting.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "index/index.h"
+#include "util/util.h"
+
+#define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
+#define SET6_SLOTS (2 * INDEX_MAX_ADDR6)
+
+struct index_builder {
+	struct pcap_file_info fi;
+	struct index ix;            /* closed chunks */
+	uint64_t end;               /* past the last record added */
+	bool open;
+	struct index_chunk cur;     /* the open chunk (n4/n6 count its sets) */
+	uint32_t set4[SET4_SLOTS];  /* 0 marks a free slot; 0.0.0.0 is has_zero4 */
+	bool used6[SET6_SLOTS];
+	uint8_t set6[SET6_SLOTS][16];
+	bool has_zero4;
+};
+
+static void *grow(void *p, size_t n, size_t size)
+{
+	void *q = realloc(p, (n ? n : 1) * size);
+
+	if (!q)
+		abort(); /* as xcalloc: out of memory is not a state we run in */
+	return q;
+}
+
+static uint32_t hash32(uint32_t v)
+{
+	v ^= v >> 16;
+	v *= 0x7feb352du;
+	v ^= v >> 15;
+	v *= 0x846ca68bu;
+	return v ^ (v >> 16);
+}
+
+static void set_clear(struct index_builder *b)
+{
+	memset(b->set4, 0, sizeof(b->set4));
+	memset(b->used6, 0, sizeof(b->used6));
+	b->has_zero4 = false;
+}
+
+static void chunk_any(struct index_builder *b)
+{
+	b->cur.flags |= INDEX_CHUNK_ANY_ADDR;
+	b->cur.n4 = b->cur.n6 = 0;
+}
+
+static void set_add4(struct index_builder *b, uint32_t a)
+{
+	uint32_t i;
+
+	if (!a) {
+		b->cur.n4 += !b->has_zero4;
+		b->has_zero4 = true;
+		goto check;
+	}
+	for (i = hash32(a) & (SET4_SLOTS - 1); b->set4[i]; i = (i + 1) & (SET4_SLOTS - 1))
+		if (b->set4[i] == a)
+			return;
+	b->set4[i] = a;
+	b->cur.n4++;
+check:
+	if (b->cur.n4 > INDEX_MAX_ADDR4)
+		chunk_any(b);
+}
+
+static void set_add6(struct index_builder *b, const uint8_t *a)
+{
+	uint32_t h, i;
+
+	memcpy(&h, a + 12, 4);
+	for (i = hash32(h ^ a[0] ^ (uint32_t)a[7] << 8) & (SET6_SLOTS - 1); b->used6[i];
+	     i = (i + 1) & (SET6_SLOTS - 1))
+		if (!memcmp(b->set6[i], a, 16))
+			return;
+	b->used6[i] = true;
+	memcpy(b->set6[i], a, 16);
+	if (++b->cur.n6 > INDEX_MAX_ADDR6)
+		chunk_any(b);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_a6(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+/* Append the open chunk, its sets sorted, to `dst` (the builder's own index
+ * when it closes, a snapshot's copy otherwise). */
+static void emit_open_chunk(const struct index_builder *b, struct index *dst)
+{
+	struct index_chunk c = b->cur;
+	uint32_t k;
+
+	c.a4 = dst->naddr4;
+	c.a6 = dst->naddr6;
+	if (!(c.flags & INDEX_CHUNK_ANY_ADDR)) {
+		dst->addr4 = grow(dst->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
+		k = dst->naddr4;
+		if (b->has_zero4)
+			dst->addr4[k++] = 0;
+		for (uint32_t i = 0; i < SET4_SLOTS; i++)
+			if (b->set4[i])
+				dst->addr4[k++] = b->set4[i];
+		qsort(dst->addr4 + dst->naddr4, c.n4, sizeof(uint32_t), cmp_u32);
+		dst->naddr4 += c.n4;
+
+		dst->addr6 = grow(dst->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
+		k = dst->naddr6;
+		for (uint32_t i = 0; i < SET6_SLOTS; i++)
+			if (b->used6[i])
+				memcpy(dst->addr6[k++], b->set6[i], 16);
+		qsort(dst->addr6 + dst->naddr6, c.n6, 16, cmp_a6);
+		dst->naddr6 += c.n6;
+	}
+	dst->chunks = grow(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
+	dst->chunks[dst->nchunks++] = c;
+}
+
+static void close_chunk(struct index_builder *b)
+{
+	if (!b->open)
+		return;
+	emit_open_chunk(b, &b->ix);
+	b->open = false;
+	set_clear(b);
+}
+
+int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_BYTES],
+		      uint32_t chunk_bytes)
+{
+	struct index_builder *b;
+	struct pcap_file_info fi;
+
+	if (pcap_file_header_parse(pcap_header, &fi))
+		return -EINVAL;
+	b = xcalloc(1, sizeof(*b));
+	b->fi = fi;
+	memcpy(b->ix.pcap_header, pcap_header, PCAP_FILE_HEADER_BYTES);
+	b->ix.chunk_bytes = chunk_bytes ? chunk_bytes : INDEX_CHUNK_BYTES_DEFAULT;
+	b->ix.good_end = PCAP_FILE_HEADER_BYTES;
+	b->end = PCAP_FILE_HEADER_BYTES;
+	*out = b;
+	return 0;
+}
+
+int index_builder_resume(struct index_builder **out, struct index *ix)
+{
+	struct index_builder *b;
+	struct index_chunk *last;
+	int ret;
+
+	ret = index_builder_new(&b, ix->pcap_header, ix->chunk_bytes);
+	if (ret)
+		return ret;
+	b->ix = *ix;
+	memset(ix, 0, sizeof(*ix));
+	b->end = b->ix.good_end;
+	if (!b->ix.nchunks)
+		goto done;
+	/* Reopen a last chunk that has room left, so a file that grows a little
+	 * at a time does not get a chunk per growth. */
+	last = &b->ix.chunks[b->ix.nchunks - 1];
+	if (last->flags & INDEX_CHUNK_ANY_ADDR || last->end - last->off >= b->ix.chunk_bytes)
+		goto done;
+	b->cur = *last;
+	b->cur.n4 = b->cur.n6 = 0;
+	b->open = true;
+	for (uint32_t i = 0; i < last->n4; i++)
+		set_add4(b, b->ix.addr4[last->a4 + i]);
+	for (uint32_t i = 0; i < last->n6; i++)
+		set_add6(b, b->ix.addr6[last->a6 + i]);
+	b->ix.naddr4 -= last->n4;
+	b->ix.naddr6 -= last->n6;
+	b->ix.nchunks--;
+done:
+	*out = b;
+	return 0;
+}
+
+int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
+		      const uint8_t *frame, uint32_t caplen)
+{
+	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
+	struct frame_addrs fa;
+
+	if (file_offset != b->end || caplen > PCAP_MAX_CAPLEN)
+		return -EINVAL;
+	if (b->open && b->cur.end - b->cur.off >= b->ix.chunk_bytes)
+		close_chunk(b);
+	if (!b->open) {
+		memset(&b->cur, 0, sizeof(b->cur));
+		b->cur.off = file_offset;
+		b->cur.min_ns = UINT64_MAX;
+		b->open = true;
+	}
+	b->cur.end = file_offset + PCAP_REC_HEADER_BYTES + caplen;
+	b->cur.records++;
+	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
+	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;
+	if (!(b->cur.flags & INDEX_CHUNK_ANY_ADDR)) {
+		if (!index_frame_addrs(b->fi.linktype, frame, caplen, &fa))
+			chunk_any(b);
+		for (unsigned i = 0; i < fa.n4 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
+			set_add4(b, fa.a4[i]);
+		for (unsigned i = 0; i < fa.n6 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
+			set_add6(b, fa.a6[i]);
+	}
+	if (!b->ix.records && !b->ix.nchunks)
+		b->ix.first_ns = b->ix.last_ns = ns;
+	b->ix.first_ns = ns < b->ix.first_ns ? ns : b->ix.first_ns;
+	b->ix.last_ns = ns > b->ix.last_ns ? ns : b->ix.last_ns;
+	b->ix.records++;
+	b->ix.last_rec_off = file_offset;
+	b->ix.last_ts_sec = ts_sec;
+	b->ix.last_ts_frac = ts_frac;
+	b->ix.last_caplen = caplen;
+	b->end = b->ix.good_end = b->cur.end;
+	return 0;
+}
+
+static void *dup_array(const void *p, size_t n, size_t size)
+{
+	void *q = xcalloc(n ? n : 1, size);
+
+	if (n)
+		memcpy(q, p, n * size);
+	return q;
+}
+
+int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
+			   struct index *ix)
+{
+	*ix = b->ix;
+	ix->chunks = dup_array(b->ix.chunks, b->ix.nchunks, sizeof(*ix->chunks));
+	ix->addr4 = dup_array(b->ix.addr4, b->ix.naddr4, sizeof(*ix->addr4));
+	ix->addr6 = dup_array(b->ix.addr6, b->ix.naddr6, sizeof(*ix->addr6));
+	if (b->open)
+		emit_open_chunk(b, ix);
+	ix->file_size = file_size;
+	ix->file_mtime_ns = mtime_ns;
+	return 0;
+}
+
+int index_builder_write(const struct index_builder *b, const char *capture_path)
+{
+	char path[4096];
+	struct stat st;
+	struct index ix;
+	int ret;
+
+	ret = index_path_for(capture_path, path, sizeof(path));
+	if (ret)
+		return ret;
+	if (stat(capture_path, &st))
+		return -errno;
+	if ((uint64_t)st.st_size < b->end)
+		return -EINVAL; /* the file is shorter than what was added */
+	ret = index_builder_snapshot(b, (uint64_t)st.st_size,
+				     (int64_t)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec, &ix);
+	if (ret)
+		return ret;
+	ret = index_save(&ix, path);
+	index_free(&ix);
+	return ret;
+}
+
+uint64_t index_builder_end(const struct index_builder *b)
+{
+	return b->end;
+}
+
+void index_builder_free(struct index_builder *b)
+{
+	if (!b)
+		return;
+	index_free(&b->ix);
+	xfree(b);
+}

@@ -1,0 +1,256 @@
+/*
+ * index — a small side file beside each pcap capture file that lets a reader
+ * jump to a time window and skip the parts of the file that cannot hold a host
+ * it looks for, without reading the capture.
+ *
+ * The index of FILE is DIR/.NAME.ridx (hidden, next to it). It is cut into
+ * chunks: a chunk is a run of whole records that starts a new chunk once it
+ * holds `chunk_bytes` of the file (1 MiB by default). For each chunk it keeps
+ * the file range, the smallest and largest timestamp, the record count and a
+ * summary of the IPv4 and IPv6 addresses in it (a sorted set; a chunk with more
+ * distinct addresses than the caps below, or of a link type we cannot parse, is
+ * marked "any address" and is never skipped for an address).
+ *
+ * File format, version 1. Every integer is little-endian whatever the host.
+ *
+ *   header, 144 bytes
+ *      0  8  magic "RCAPIDX\n"
+ *      8  4  version (1); a reader refuses any other and rebuilds
+ *     12  4  header length (144)
+ *     16  8  total length of the index file, trailer included
+ *     24  8  capture file size when indexed     } both equal to the file's
+ *     32  8  capture file mtime, ns             } stat: the index is fresh
+ *     40  8  good end: offset past the last whole record indexed
+ *     48  8  offset of the last whole record (0 if none)
+ *     56  4  its ts_sec, 60 4 its ts_frac, 64 4 its caplen (as in the file):
+ *            a file that grew is extended only if this record is unchanged
+ *     68  4  reserved (0)
+ *     72 24  the capture file's pcap header, as in the file
+ *     96  8  records
+ *    104  8  first (smallest) timestamp, ns since the epoch
+ *    112  8  last (largest) timestamp, ns
+ *    120  4  chunk bytes (the target the builder used)
+ *    124  4  chunks
+ *    128  4  IPv4 addresses in all chunk summaries
+ *    132  4  IPv6 addresses in all chunk summaries
+ *    136  8  reserved (0)
+ *   chunk table: `chunks` entries of 48 bytes
+ *      0  8  file offset of the chunk's first record    (chunks are contiguous:
+ *      8  8  file offset past its last record            one's end is the next's
+ *     16  8  smallest timestamp, ns                      start; the last ends at
+ *     24  8  largest timestamp, ns                       good end)
+ *     32  4  records
+ *     36  4  flags: bit 0 "any address" (no usable summary)
+ *     40  4  IPv4 addresses in its summary
+ *     44  4  IPv6 addresses in its summary
+ *   IPv4 summaries: 4 bytes each (the address as a number, a.b.c.d = a<<24|...),
+ *            chunk after chunk, strictly ascending within a chunk
+ *   IPv6 summaries: 16 bytes each (network order), the same way
+ *   trailer: 4 bytes CRC-32 (IEEE, as zlib's crc32) of every byte before it,
+ *            then "IEND"
+ *
+ * A file whose length, magic, version, counts, ranges, order or checksum does
+ * not add up is rejected (index_parse) and rebuilt by the reader.
+ *
+ * Threads and blocking: nothing here keeps global state; an index or a builder
+ * belongs to one thread at a time. index_parse, index_frame_addrs and the
+ * builder's add are pure (no syscalls). index_load, index_save, the builder's
+ * write and index_scan block on file I/O.
+ *
+ * Ownership: struct index owns its arrays (index_free). A builder copies what
+ * it keeps from the frames it is given; the caller keeps the frame.
+ */
+#ifndef RINGCAP_INDEX_H
+#define RINGCAP_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "index/pcapfile.h"
+
+#define INDEX_MAGIC "RCAPIDX\n"
+#define INDEX_VERSION 1u
+#define INDEX_HEADER_LEN 144u
+#define INDEX_CHUNK_LEN 48u
+#define INDEX_TRAILER_LEN 8u
+#define INDEX_CHUNK_BYTES_DEFAULT (1u << 20)
+/* Distinct addresses a chunk summary holds before it gives up ("any address"). */
+#define INDEX_MAX_ADDR4 4096u
+#define INDEX_MAX_ADDR6 1024u
+
+#define INDEX_CHUNK_ANY_ADDR 1u
+
+struct index_chunk {
+	uint64_t off, end;        /* file range of whole records */
+	uint64_t min_ns, max_ns;
+	uint32_t records;
+	uint32_t flags;           /* INDEX_CHUNK_* */
+	uint32_t n4, n6;          /* addresses in this chunk's summary */
+	uint32_t a4, a6;          /* first of them in index.addr4 / index.addr6 (not stored) */
+};
+
+struct index {
+	uint64_t file_size;
+	int64_t file_mtime_ns;
+	uint64_t good_end;
+	uint64_t last_rec_off;
+	uint32_t last_ts_sec, last_ts_frac, last_caplen;
+	uint8_t pcap_header[PCAP_FILE_HEADER_BYTES];
+	uint64_t records;
+	uint64_t first_ns, last_ns;
+	uint32_t chunk_bytes;
+	uint32_t nchunks;
+	uint32_t naddr4, naddr6;
+	struct index_chunk *chunks;
+	uint32_t *addr4;
+	uint8_t (*addr6)[16];
+};
+
+void index_free(struct index *ix);
+
+/* Bytes index_serialize needs for `ix`. */
+size_t index_serialized_len(const struct index *ix);
+/* Encode into `out` (index_serialized_len bytes). Pure. */
+void index_serialize(const struct index *ix, uint8_t *out);
+/*
+ * Decode and check an index file's bytes. Pure and bounds-checked: a length,
+ * count or offset that lies is detected, never followed. 0, -EBADMSG (corrupt:
+ * bad magic, length, checksum, counts or order) or -ENOTSUP (another version).
+ * On success *ix owns new arrays; on failure it is zeroed.
+ */
+int index_parse(const uint8_t *buf, size_t len, struct index *ix);
+
+/* Read and parse a file; -errno from open/read or index_parse. Blocks. */
+int index_load(const char *path, struct index *ix);
+/* Write atomically: a hidden temporary beside `path`, fsync-free, rename. 0 or -errno. */
+int index_save(const struct index *ix, const char *path);
+/* DIR/.NAME.ridx for DIR/NAME, into out (size outlen). 0 or -ENAMETOOLONG. */
+int index_path_for(const char *capture_path, char *out, size_t outlen);
+
+/* May any address of chunk `c` lie in [lo, hi] (IPv4, as numbers)? True for an
+ * "any address" chunk. Binary search over its sorted summary. */
+bool index_chunk_may_have4(const struct index *ix, const struct index_chunk *c, uint32_t lo, uint32_t hi);
+bool index_chunk_may_have6(const struct index *ix, const struct index_chunk *c, const uint8_t lo[16],
+			   const uint8_t hi[16]);
+
+/* ------------------------------------------------------------- addresses */
+
+struct frame_addrs {
+	unsigned n4, n6;
+	uint32_t a4[8];
+	uint8_t a6[4][16];
+};
+
+/*
+ * The IPv4/IPv6 addresses a libpcap `host`/`net` test could compare in this
+ * frame: IPv4 source and destination, ARP/RARP sender and target (at the fixed
+ * offsets libpcap reads), IPv6 source and destination; behind up to four
+ * 802.1Q/802.1ad tags too. Link types: Ethernet, LINUX_SLL, LINUX_SLL2, RAW,
+ * IPV4, IPV6, NULL and LOOP. Only bytes inside caplen are read. Returns false
+ * for a link type it cannot parse, or a frame with more tags than it follows
+ * (the chunk then has no usable summary).
+ */
+bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
+		       struct frame_addrs *out);
+
+/* --------------------------------------------------------------- builder */
+
+/*
+ * The incremental builder. A reader feeds it every record of a file it scans;
+ * ringcap's writer can feed it every record it writes and call
+ * index_builder_write() from time to time (after a rotation, at close) so the
+ * index of a live file stays current.
+ *
+ *   index_builder_new(&b, pcap_header, 0);      // once per capture file
+ *   for each record:  index_builder_add(b, offset_of_its_16_byte_header,
+ *                                       ts_sec, ts_frac, frame, caplen);
+ *   index_builder_write(b, capture_path);       // any time; atomic
+ *   index_builder_free(b);
+ *
+ * Records must be added in file order; their timestamps need not be ordered.
+ * Not thread-safe: one thread (or a caller's lock) per builder. The builder
+ * never does I/O except in index_builder_write.
+ */
+struct index_builder;
+
+/* `pcap_header`: the file's 24-byte header as written (it gives the link type,
+ * precision and byte order). chunk_bytes 0: INDEX_CHUNK_BYTES_DEFAULT.
+ * 0, -EINVAL (not a pcap header) or -ENOMEM. */
+int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_BYTES],
+		      uint32_t chunk_bytes);
+/* Continue an existing index (a file that grew): takes over `ix` (which is
+ * zeroed) and goes on after its good end. 0 or -ENOMEM. */
+int index_builder_resume(struct index_builder **out, struct index *ix);
+/*
+ * One record whose 16-byte header starts at `file_offset` and whose `caplen`
+ * bytes follow it. Records are contiguous: the first starts right after the
+ * file header, each next one where the previous ended; any other offset, or a
+ * caplen over PCAP_MAX_CAPLEN, is refused with -EINVAL and nothing changes.
+ */
+int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
+		      const uint8_t *frame, uint32_t caplen);
+/* The index so far (the open chunk included, the builder unchanged), stamped
+ * with the capture file's size and mtime. *ix owns new arrays. 0 or -ENOMEM. */
+int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
+			   struct index *ix);
+/* Snapshot stamped with stat(capture_path), saved atomically to the index path
+ * of capture_path. Call it once the records added are in the file (a reader
+ * then takes the index as fresh); -EINVAL if the file is shorter than them.
+ * Blocks. 0 or -errno. */
+int index_builder_write(const struct index_builder *b, const char *capture_path);
+/* Offset past the last record added. */
+uint64_t index_builder_end(const struct index_builder *b);
+void index_builder_free(struct index_builder *b);
+
+/* ------------------------------------------------------------------ scan */
+
+struct index_scan_result {
+	uint64_t bytes_read;
+	uint64_t records;
+	bool torn;                /* stopped before the file's end */
+	uint64_t torn_at;         /* offset of the record that is torn or lies */
+};
+
+/*
+ * Read records of the open capture file `fd` from `from` (a record boundary)
+ * up to `file_size`, feeding them to `b`. Stops at the last whole record:
+ * a torn last record or a header that lies (caplen over PCAP_MAX_CAPLEN or past
+ * the end of the file, or an all-zero header: preallocated space) is reported in
+ * *res, not followed. Blocks on reads. 0, -ENOMEM or -errno from pread.
+ */
+int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
+	       struct index_scan_result *res);
+
+/* pread until `len` bytes or the end of the file: bytes read, or -errno. Blocks. */
+ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
+
+/* --------------------------------------------------------------- refresh */
+
+struct index_refresh_result {
+	bool loaded;              /* the index on disk was fresh */
+	bool extended;            /* the file grew: only its new tail was read */
+	bool built;               /* (re)built from the whole file */
+	bool saved;               /* written beside the file */
+	int save_error;           /* why not (-EACCES, -EROFS...): kept in memory */
+	uint64_t bytes_read;      /* capture and index bytes read */
+	struct index_scan_result scan;
+};
+
+/*
+ * An index for the capture file open at `fd` (whose name is capture_path) that
+ * matches the file as it is now: loaded if fresh, extended if the file grew,
+ * rebuilt otherwise (or always with `force`), then saved atomically beside it
+ * unless it was loaded as is. A corrupt, truncated or other-version index is
+ * rebuilt. A new index gets chunks of `chunk_bytes` (0: the default); an
+ * extended one keeps its own. Blocks on I/O. 0, -EINVAL (not a pcap file) or
+ * -errno from reads; a failure to save is not an error (see save_error).
+ */
+int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
+		  struct index_refresh_result *res);
+
+/* ---------------------------------------------------------------- crc32 */
+uint32_t index_crc32(uint32_t crc, const uint8_t *p, size_t n);
+
+#endif

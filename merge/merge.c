@@ -1,0 +1,394 @@
+/*
+ * The time-order merge; see merge.h for the design. Locking: m->lock guards
+ * the input queues (once per block, never per packet) and the flags; all the
+ * rest (the walks, the heads, the batch, the counters) is the merger thread's.
+ *
+ * The k-way choice is a linear scan over the inputs with a head: cheaper than
+ * a heap for the few inputs a capture has (one per worker, per interface).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+#include "merge/merge.h"
+#include "util/util.h"
+
+#define IDLE_WAIT_NS 1000000ull /* a merger held back by an empty input looks again after 1 ms */
+
+struct merge_input {
+	const struct ring *ring;
+	/* queue of blocks pushed, not yet walked: under m->lock */
+	struct tpacket_block_desc **q;
+	uint32_t qhead, qtail;       /* free-running; count = qtail - qhead */
+	uint32_t next_idx;           /* ring index of the block after the last pushed */
+	/* the merger's */
+	struct tpacket_block_desc *cur; /* block being walked */
+	struct block_iter it;
+	uint32_t walked;             /* packets of cur taken so far */
+	struct pkt_view head;
+	uint64_t head_ts;
+	bool have;                   /* head holds the input's oldest unemitted packet */
+	struct tpacket_block_desc **done; /* walked to the end, waiting for the batch */
+	uint32_t ndone;
+	struct merge_input_counters c;
+};
+
+struct merge {
+	struct merge_config cfg;
+	struct merge_input in[MERGE_MAX_INPUTS];
+	struct pkt_view *batch;
+	uint32_t nbatch;
+	uint64_t last_ts;            /* timestamp of the newest packet emitted */
+	uint64_t wm;                 /* cached: no empty input can still bring older */
+	pthread_mutex_t lock;
+	pthread_cond_t more;         /* a block was pushed, or closing */
+	pthread_cond_t room;         /* a queue has room again */
+	int error;                   /* the sink's first error; under lock */
+	bool sink_full;              /* the sink takes no more (-c reached); under lock */
+	bool closing;                /* under lock */
+	pthread_t thread;
+	bool thread_up;
+};
+
+static uint64_t realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t pkt_ts(const struct pkt_view *p)
+{
+	return (uint64_t)p->sec * 1000000000ull + p->nsec;
+}
+
+/* Move input `in` to its next packet: the rest of its block, then the next
+ * queued block. The merger thread. */
+static void advance(struct merge *m, struct merge_input *in)
+{
+	for (;;) {
+		if (in->cur) {
+			if (block_iter_next(&in->it, &in->head)) {
+				in->head_ts = pkt_ts(&in->head);
+				in->have = true;
+				in->walked++;
+				return;
+			}
+			/* a header that lied ended the walk: the rest is counted */
+			if (in->walked < in->cur->hdr.bh1.num_pkts)
+				in->c.bad_packets += in->cur->hdr.bh1.num_pkts - in->walked;
+			in->done[in->ndone++] = in->cur;
+			in->cur = NULL;
+		}
+		in->have = false;
+		m->wm = 0; /* an input ran dry: what it may still bring is unknown */
+		pthread_mutex_lock(&m->lock);
+		if (in->qhead == in->qtail) {
+			pthread_mutex_unlock(&m->lock);
+			return;
+		}
+		in->cur = in->q[in->qhead++ % m->cfg.depth];
+		pthread_cond_broadcast(&m->room);
+		pthread_mutex_unlock(&m->lock);
+		in->c.blocks++;
+		in->walked = 0;
+		block_iter_init(&in->it, in->cur, in->ring->block_size);
+	}
+}
+
+/*
+ * The oldest timestamp input `in`, which had nothing queued, may still bring:
+ * its ring's next block shows it (0 when a block was pushed meanwhile). Read while the kernel may be writing that
+ * block, so every value is treated as a hint that can only make us wait
+ * longer: a stale first packet is older than anything new (the block was
+ * filled before), a zero one is zero. The clock is read first, so a packet
+ * that arrives after the look has a timestamp no older than now - margin.
+ */
+static uint64_t input_watermark(struct merge *m, const struct merge_input *in)
+{
+	const uint64_t now = m->cfg.clock_ns ? m->cfg.clock_ns() : realtime_ns();
+	const uint64_t floor = now > m->cfg.margin_ns ? now - m->cfg.margin_ns : 0;
+	const struct tpacket_block_desc *b;
+	const struct tpacket_hdr_v1 *h;
+	uint32_t idx, off;
+	const struct tpacket3_hdr *p;
+	uint64_t ts;
+
+	pthread_mutex_lock(&m->lock);
+	idx = in->next_idx;
+	if (in->qhead != in->qtail) {
+		/* A block came after this input ran dry: next_idx is past it
+		 * already. Say "anything": the next pass takes the block. */
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	b = ring_block(in->ring, idx);
+	h = &b->hdr.bh1;
+	__atomic_load_n(&h->block_status, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&h->num_pkts, __ATOMIC_RELAXED) == 0)
+		return floor;
+	off = __atomic_load_n(&h->offset_to_first_pkt, __ATOMIC_RELAXED);
+	if (off < sizeof(*b) || off > in->ring->block_size - sizeof(*p))
+		return 0;
+	p = (const struct tpacket3_hdr *)((const uint8_t *)b + off);
+	ts = (uint64_t)__atomic_load_n(&p->tp_sec, __ATOMIC_RELAXED) * 1000000000ull +
+	     __atomic_load_n(&p->tp_nsec, __ATOMIC_RELAXED);
+	return ts < floor ? ts : floor;
+}
+
+/* Give the batch to the sink, then the blocks it emptied back to the kernel. */
+static void flush(struct merge *m)
+{
+	int ret = 0;
+
+	if (m->nbatch && !m->error && !m->sink_full) {
+		ret = m->cfg.sink(m->cfg.sink_ctx, m->batch, m->nbatch);
+		if (ret > 0) {
+			pthread_mutex_lock(&m->lock);
+			m->sink_full = true;
+			pthread_mutex_unlock(&m->lock);
+		}
+	}
+	m->nbatch = 0;
+	for (unsigned i = 0; i < m->cfg.ninputs; i++) {
+		struct merge_input *in = &m->in[i];
+
+		for (uint32_t k = 0; k < in->ndone; k++)
+			ring_release_block(in->done[k]);
+		in->ndone = 0;
+	}
+	if (ret < 0) {
+		pthread_mutex_lock(&m->lock);
+		if (!m->error)
+			m->error = ret;
+		pthread_mutex_unlock(&m->lock);
+	}
+}
+
+unsigned merge_run_once(struct merge *m, bool final)
+{
+	const unsigned n = m->cfg.ninputs;
+	unsigned emitted = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (!m->in[i].have)
+			advance(m, &m->in[i]);
+	for (;;) {
+		struct merge_input *best = NULL;
+
+		for (unsigned i = 0; i < n; i++)
+			if (m->in[i].have && (!best || m->in[i].head_ts < best->head_ts))
+				best = &m->in[i];
+		if (!best)
+			break;
+		if (!final && best->head_ts > m->wm) {
+			uint64_t wm = UINT64_MAX;
+
+			for (unsigned i = 0; i < n; i++) {
+				if (!m->in[i].have) {
+					uint64_t w = input_watermark(m, &m->in[i]);
+					wm = w < wm ? w : wm;
+				}
+			}
+			m->wm = wm;
+			if (best->head_ts > wm)
+				break; /* an empty input may still bring an older packet */
+		}
+		emitted++;
+		if (!m->sink_full && !m->error) { /* else: walked and given back, not written */
+			if (best->head_ts < m->last_ts)
+				best->c.out_of_order++;
+			else
+				m->last_ts = best->head_ts;
+			m->batch[m->nbatch++] = best->head;
+			best->c.packets++;
+		}
+		advance(m, best);
+		if (m->nbatch == m->cfg.batch)
+			flush(m);
+	}
+	flush(m);
+	return emitted;
+}
+
+/* Anything queued that the merger has not taken yet? Under m->lock. */
+static bool queues_empty(const struct merge *m)
+{
+	for (unsigned i = 0; i < m->cfg.ninputs; i++)
+		if (m->in[i].qhead != m->in[i].qtail)
+			return false;
+	return true;
+}
+
+static bool heads_waiting(const struct merge *m)
+{
+	for (unsigned i = 0; i < m->cfg.ninputs; i++)
+		if (m->in[i].have)
+			return true;
+	return false;
+}
+
+/* Nothing to emit now. With packets at the heads, an empty input's watermark
+ * moves with the clock: look again in a millisecond. With none, only a push
+ * (or closing) can change anything: sleep until then, so an idle capture
+ * costs no CPU. */
+static void merger_wait(struct merge *m)
+{
+	bool timed = heads_waiting(m);
+	struct timespec until;
+
+	if (timed) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += IDLE_WAIT_NS;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+	}
+	pthread_mutex_lock(&m->lock);
+	if (!m->closing && queues_empty(m)) {
+		if (timed)
+			pthread_cond_timedwait(&m->more, &m->lock, &until);
+		else
+			pthread_cond_wait(&m->more, &m->lock);
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void *merger_main(void *arg)
+{
+	struct merge *m = arg;
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are main's */
+	for (;;) {
+		bool closing;
+
+		pthread_mutex_lock(&m->lock);
+		closing = m->closing;
+		pthread_mutex_unlock(&m->lock);
+		if (merge_run_once(m, closing) == 0) {
+			if (closing)
+				break;
+			merger_wait(m);
+		}
+	}
+	return NULL;
+}
+
+int merge_open(struct merge **out, const struct merge_config *cfg)
+{
+	struct merge *m;
+	int ret;
+
+	if (!cfg->ninputs || cfg->ninputs > MERGE_MAX_INPUTS || !cfg->depth || !cfg->batch ||
+	    !cfg->sink)
+		return -EINVAL;
+	for (unsigned i = 0; i < cfg->ninputs; i++)
+		if (cfg->depth >= cfg->rings[i]->block_nr)
+			return -EINVAL; /* a producer could wrap onto a block still queued */
+	m = xcalloc(1, sizeof(*m));
+	m->cfg = *cfg;
+	m->batch = xcalloc(cfg->batch, sizeof(*m->batch));
+	for (unsigned i = 0; i < cfg->ninputs; i++) {
+		m->in[i].ring = cfg->rings[i];
+		m->in[i].q = xcalloc(cfg->depth, sizeof(*m->in[i].q));
+		/* one block walked, `depth` queued: what may wait for a batch */
+		m->in[i].done = xcalloc(cfg->depth + 1, sizeof(*m->in[i].done));
+		m->in[i].next_idx = cfg->rings[i]->cur;
+	}
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->more, NULL);
+	pthread_cond_init(&m->room, NULL);
+	if (!cfg->no_thread) {
+		ret = -pthread_create(&m->thread, NULL, merger_main, m);
+		if (ret) {
+			log_err("cannot start the merge thread: %s", strerror(-ret));
+			merge_close(m, NULL);
+			return ret;
+		}
+		m->thread_up = true;
+	}
+	*out = m;
+	return 0;
+}
+
+int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
+{
+	struct merge_input *in = &m->in[i];
+	int ret;
+
+	pthread_mutex_lock(&m->lock);
+	while (in->qtail - in->qhead == m->cfg.depth && !m->error && !m->closing)
+		pthread_cond_wait(&m->room, &m->lock);
+	ret = m->error;
+	if (!ret && !m->closing) {
+		in->q[in->qtail++ % m->cfg.depth] = b;
+		in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
+		pthread_cond_signal(&m->more);
+		b = NULL;
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (b) {
+		/* Not taken: the merge failed or is closing. Give it back, and
+		 * keep next_idx moving so the kernel and we agree on the order. */
+		pthread_mutex_lock(&m->lock);
+		in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
+		pthread_mutex_unlock(&m->lock);
+		ring_release_block(b);
+	}
+	return ret;
+}
+
+int merge_error(struct merge *m)
+{
+	int ret;
+
+	pthread_mutex_lock(&m->lock);
+	ret = m->error;
+	pthread_mutex_unlock(&m->lock);
+	return ret;
+}
+
+bool merge_done(struct merge *m)
+{
+	bool done;
+
+	pthread_mutex_lock(&m->lock);
+	done = m->sink_full || m->error;
+	pthread_mutex_unlock(&m->lock);
+	return done;
+}
+
+int merge_close(struct merge *m, struct merge_input_counters *c)
+{
+	int ret;
+
+	pthread_mutex_lock(&m->lock);
+	m->closing = true;
+	pthread_cond_broadcast(&m->more);
+	pthread_cond_broadcast(&m->room);
+	pthread_mutex_unlock(&m->lock);
+	if (m->thread_up)
+		pthread_join(m->thread, NULL);
+	else
+		merge_run_once(m, true);
+	for (unsigned i = 0; i < m->cfg.ninputs; i++) {
+		if (c)
+			c[i] = m->in[i].c;
+		xfree(m->in[i].q);
+		xfree(m->in[i].done);
+	}
+	ret = m->error;
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->more);
+	pthread_cond_destroy(&m->room);
+	xfree(m->batch);
+	xfree(m);
+	return ret;
+}

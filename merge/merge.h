@@ -1,0 +1,83 @@
+/*
+ * merge — the packets of several TPACKET_V3 rings (one per capture worker; one
+ * more per interface when there are several) put into one stream in
+ * non-decreasing timestamp order before they reach the file.
+ *
+ * Each worker hands over its retired blocks whole (merge_push) instead of
+ * giving them back to the kernel; one merger thread walks the blocks of every
+ * input at once, always taking the oldest packet at the heads, and passes
+ * batches of packets, still in the rings, to the sink (the writer). Once a
+ * batch is in the sink, the blocks it emptied go back to the kernel, in each
+ * ring's order. No packet byte is copied before the sink copies it.
+ *
+ * An input with nothing queued holds the others back only as long as it may
+ * still deliver an older packet: the merger looks at that ring's next block
+ * (a retired one: its first packet; the one the kernel is filling: its first
+ * packet, or, empty, "nothing older than now") and emits what is older than
+ * that, less a margin for packets stamped but not yet in the ring. A packet
+ * that still comes later than one already emitted is written where it comes
+ * and counted (out_of_order); none is held back for ever or lost.
+ *
+ * Threads: merge_push from the input's own worker thread only (one producer
+ * per input); merge_open/merge_close from main; the sink runs on the merger
+ * thread. Blocking: merge_push waits while its input has `depth` blocks queued
+ * (back-pressure: the ring fills and the kernel drops and counts).
+ */
+#ifndef RINGCAP_MERGE_H
+#define RINGCAP_MERGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ring/ring.h"
+
+#define MERGE_MAX_INPUTS 64
+
+/* Takes n packets in order; they stay valid until it returns. 0; 1 when it
+ * takes no more after these (-c reached: the rest is walked and given back,
+ * not emitted); or -errno (the merger then stops emitting and merge_push
+ * returns the error). */
+typedef int (*merge_sink_fn)(void *ctx, const struct pkt_view *pkts, unsigned n);
+
+struct merge_config {
+	unsigned ninputs;
+	const struct ring *rings[MERGE_MAX_INPUTS]; /* input i's ring (not owned) */
+	uint32_t depth;          /* blocks queued per input at most; < every ring's block_nr */
+	uint64_t margin_ns;      /* stamped-but-not-yet-in-the-ring allowance */
+	uint32_t batch;          /* packets per sink call at most */
+	merge_sink_fn sink;
+	void *sink_ctx;
+	uint64_t (*clock_ns)(void); /* CLOCK_REALTIME in ns; tests pass their own. NULL: real */
+	bool no_thread;          /* tests: no merger thread; drive it with merge_run_once */
+};
+
+/* Per input, written by the merger thread; read after merge_close. */
+struct merge_input_counters {
+	uint64_t blocks;
+	uint64_t packets;        /* emitted to the sink */
+	uint64_t bad_packets;    /* skipped: a header lied about lengths */
+	uint64_t out_of_order;   /* came older than a packet already emitted */
+};
+
+struct merge;
+
+/* Set-up, main thread: 0 or -errno (one line logged). Starts the merger thread. */
+int merge_open(struct merge **out, const struct merge_config *cfg);
+/* Hand input `in`'s retired block to the merger; the block must be ring
+ * order's next for that input. Returns 0, or the sink's error (the block is
+ * then given back at once). May block (see above). */
+int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
+/* The sink's first error, or 0. Any thread. */
+int merge_error(struct merge *m);
+/* True once the sink takes no more (full, or failed). Any thread. */
+bool merge_done(struct merge *m);
+/* Tests without a thread: one pass; `final` drains regardless of the rings.
+ * Returns packets emitted. */
+unsigned merge_run_once(struct merge *m, bool final);
+/* After every producer has stopped: emits everything queued (in order, the
+ * rings' unretired packets are not waited for), gives every block back,
+ * stops the thread, copies the counters out (`c` has ninputs entries, or
+ * NULL) and frees. Returns the sink's first error or 0. */
+int merge_close(struct merge *m, struct merge_input_counters *c);
+
+#endif

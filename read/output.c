@@ -1,0 +1,82 @@
+/* The pcap written out: host byte order, micro- or nanosecond magic, records
+ * gathered in a 1 MiB buffer and written with write(2) (a pipe or a file). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "read/read.h"
+#include "util/util.h"
+
+#define OUT_BUF (1u << 20)
+
+struct pcap_out {
+	int fd;
+	bool nano;
+	int error;
+	size_t used;
+	uint8_t buf[OUT_BUF];
+};
+
+static int flush(struct pcap_out *o)
+{
+	size_t done = 0;
+
+	while (!o->error && done < o->used) {
+		ssize_t n = write(o->fd, o->buf + done, o->used - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			o->error = n < 0 ? -errno : -EIO;
+		else
+			done += (size_t)n;
+	}
+	o->used = 0;
+	return o->error;
+}
+
+static void put(struct pcap_out *o, const void *p, size_t n)
+{
+	if (o->used + n > OUT_BUF)
+		flush(o);
+	memcpy(o->buf + o->used, p, n);
+	o->used += n;
+}
+
+int pcap_out_open(struct pcap_out **out, int fd, uint32_t linktype, uint32_t snaplen, bool nano)
+{
+	struct pcap_out *o = xcalloc(1, sizeof(*o));
+	uint32_t h[6] = { nano ? PCAP_MAGIC_NS : PCAP_MAGIC_US, 2u | 4u << 16, 0, 0, snaplen, linktype };
+
+	o->fd = fd;
+	o->nano = nano;
+	put(o, h, sizeof(h));
+	*out = o;
+	return 0;
+}
+
+int pcap_out_record(struct pcap_out *o, uint64_t ts_ns, uint32_t caplen, uint32_t len, const uint8_t *data)
+{
+	uint32_t h[4];
+	uint64_t ns = ts_ns % 1000000000ull;
+
+	if (o->error)
+		return o->error;
+	h[0] = (uint32_t)(ts_ns / 1000000000ull);
+	h[1] = (uint32_t)(o->nano ? ns : ns / 1000);
+	h[2] = caplen;
+	h[3] = len;
+	put(o, h, sizeof(h));
+	if (caplen > OUT_BUF - o->used)
+		flush(o);
+	put(o, data, caplen);
+	return o->error;
+}
+
+int pcap_out_close(struct pcap_out *o)
+{
+	int ret = flush(o);
+
+	xfree(o);
+	return ret;
+}

@@ -1,0 +1,138 @@
+/*
+ * read — packets back out of rotated capture files: a time window, a tcpdump
+ * expression, a k-way merge in time order, one pcap out. The program is
+ * read/ringcap-read.c; these are its parts, each testable alone.
+ *
+ *   time.c    the --since/--until forms (pure)
+ *   query.c   which conjuncts of an expression name hosts or nets, so the
+ *             index's address summaries can skip chunks (pure)
+ *   bpf.c     the expression compiled by libpcap for the inputs' link type and
+ *             run on each record: the only file of this layer that includes
+ *             <pcap.h>
+ *   source.c  one input file: its index, the chunks the window and the address
+ *             query leave, and its records in time order (blocks on reads)
+ *   merge.c   the sources merged through a heap into the output
+ *   output.c  the pcap written out (blocks on writes)
+ *
+ * Threads: a single thread runs all of it. Ownership is stated per function.
+ */
+#ifndef RINGCAP_READ_H
+#define RINGCAP_READ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "index/index.h"
+
+/* ------------------------------------------------------------------ time.c */
+
+/*
+ * Parse a time: RFC 3339 with a zone ("2026-12-01T14:02:00.25Z",
+ * "...T15:02:00+01:00"), "@" epoch seconds with a fraction ("@1764597720.25"),
+ * or now minus a duration ("-15m", "-2h", "-30s", "-1d", "-1.5h"). Up to nine
+ * fraction digits. `now_ns` is the wall clock used for the relative form.
+ * Result: ns since the epoch (negative before 1970). 0 or -EINVAL.
+ */
+int read_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
+
+/* ----------------------------------------------------------------- query.c */
+
+#define QUERY_MAX_TERMS 16
+
+struct addr_term {
+	bool v6;
+	uint32_t lo4, hi4;           /* IPv4 range, as numbers */
+	uint8_t lo6[16], hi6[16];    /* IPv6 range */
+};
+
+/* Address terms every matching packet must satisfy; n == 0: no usable term,
+ * the summaries are not consulted. */
+struct addr_query {
+	unsigned n;
+	struct addr_term t[QUERY_MAX_TERMS];
+};
+
+/*
+ * Find the terms of `expr` of the forms [ip|ip6] [src|dst] host ADDR and
+ * [ip|ip6] [src|dst] net ADDR/LEN (numeric addresses) that are joined to the
+ * rest of the expression by `and` at the top level (or inside parentheses that
+ * are themselves such a conjunct). Anything with a top-level `or`, a term under
+ * `not`, or a keyword that moves libpcap's offsets to a tunnel (mpls, pppoes,
+ * geneve, vxlan) gives no terms: the chunk is never skipped for it. Pure.
+ */
+void addr_query_parse(const char *expr, struct addr_query *q);
+/* Could a packet of chunk `c` satisfy every term? */
+bool addr_query_may_match(const struct addr_query *q, const struct index *ix, const struct index_chunk *c);
+
+/* ------------------------------------------------------------------- bpf.c */
+
+struct read_filter;
+
+/* Compile `expr` (NULL or "": match all) for LINKTYPE `linktype`. 0, or
+ * -EINVAL with libpcap's message in err. *out is owned by the caller. */
+int read_filter_compile(struct read_filter **out, uint32_t linktype, uint32_t snaplen, const char *expr,
+			char *err, size_t errlen);
+bool read_filter_match(const struct read_filter *f, const uint8_t *frame, uint32_t caplen, uint32_t len);
+void read_filter_free(struct read_filter *f);
+
+/* ---------------------------------------------------------------- output.c */
+
+struct pcap_out;
+
+/* Write the file header to `fd` (not owned: closed by the caller). */
+int pcap_out_open(struct pcap_out **out, int fd, uint32_t linktype, uint32_t snaplen, bool nano);
+/* Buffered; 0 or the first write error (-errno), which sticks. */
+int pcap_out_record(struct pcap_out *o, uint64_t ts_ns, uint32_t caplen, uint32_t len, const uint8_t *data);
+/* Flush and free; 0 or the first write error. */
+int pcap_out_close(struct pcap_out *o);
+
+/* ---------------------------------------------------------------- source.c */
+
+struct read_stats {
+	uint64_t files_considered, files_opened;
+	uint64_t bytes_read;            /* capture and index bytes read */
+	uint64_t records_scanned, records_written;
+	uint64_t chunks, chunks_skipped_time, chunks_skipped_addr;
+	uint64_t indexes_built, indexes_extended, indexes_loaded, indexes_in_memory;
+	uint64_t out_of_order;          /* written before a record older than it (memory cap) */
+};
+
+struct read_query {
+	uint64_t since_ns, until_ns;    /* [since, until) */
+	const struct read_filter *filter;
+	const struct addr_query *addrs;
+	uint32_t chunk_bytes;           /* for indexes built now (0: default) */
+};
+
+struct read_source;
+
+/*
+ * Open a capture file and read its header: 0, -EINVAL if it is not a classic
+ * pcap file, or -errno from open/read. Blocks. *out is owned by the caller.
+ */
+int read_source_open(struct read_source **out, const char *path);
+const struct pcap_file_info *read_source_info(const struct read_source *s);
+const char *read_source_path(const struct read_source *s);
+/*
+ * Get its index (index_refresh; `force` rebuilds), warn once if the file ends
+ * in a torn or corrupt record, and choose the chunks `q` leaves. Counts into
+ * *st. Blocks. 0 or -errno.
+ */
+int read_source_prepare(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st);
+void read_source_free(struct read_source *s);
+
+/* ----------------------------------------------------------------- merge.c */
+
+/*
+ * Merge the prepared sources into `out` in time order, at most `limit` records
+ * (0: all). Within a file, records out of order are put in order as long as the
+ * records held back stay under `mem_limit` bytes (each chunk of a file knows its
+ * smallest timestamp, so a record is written only when no unread chunk can hold
+ * an older one); past that the oldest held record is written and counted in
+ * st->out_of_order. 0 or the output's first write error.
+ */
+int read_merge(struct read_source **src, unsigned n, const struct read_query *q, struct pcap_out *out,
+	       uint64_t limit, uint64_t mem_limit, struct read_stats *st);
+
+#endif

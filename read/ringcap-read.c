@@ -1,0 +1,404 @@
+/*
+ * ringcap-read — packets back out of days of rotated capture files, by time
+ * window and tcpdump expression, in seconds, with no database.
+ *
+ *   ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]
+ *                [--buffer SIZE] PATH... [--] [expression]
+ *
+ * The pipeline, in the order main() runs it:
+ *   1. validate: times, paths (directories give their pcap files), every file's
+ *      header (one link type for all), the expression (compiled by libpcap for
+ *      that link type). Bad input: one line naming the value, exit 2, nothing
+ *      created.
+ *   2. per file, an index that matches it (index/: loaded, extended or built,
+ *      and saved beside it) and the chunks that the window and the expression's
+ *      host/net terms leave.
+ *   3. a k-way merge by time over the chosen chunks (read/merge.c) into one
+ *      pcap on standard output or -w OUT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "read/read.h"
+#include "util/util.h"
+
+struct opts {
+	const char *since, *until, *out;
+	uint64_t count;
+	uint64_t buffer;
+	uint64_t chunk;
+	bool stats, reindex;
+};
+
+struct inputs {
+	char **path;
+	unsigned n, cap;
+};
+
+static int usage(FILE *f, int status)
+{
+	fputs("usage: ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]\n"
+	      "                    [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]\n"
+	      "Packets from pcap files (or directories of them) in time order, as one pcap.\n"
+	      "  --since T     from T on (inclusive)        T: 2026-12-01T14:02:00.25Z,\n"
+	      "  --until T     up to T (exclusive)             2026-12-01T15:02:00+01:00,\n"
+	      "                                                @1764597720.25, -15m, -2h, -30s, -1d\n"
+	      "  -w OUT        write to OUT (default: standard output, also '-w -')\n"
+	      "  -c N          stop after N records\n"
+	      "  --stats       counters on standard error\n"
+	      "  --reindex     rebuild every index\n"
+	      "  --buffer SIZE records held back to put a file's records in order (default 256m)\n"
+	      "  --index-chunk SIZE  file bytes per index entry for indexes built now (default 1m)\n"
+	      "PATHs end at the first word that is not an existing file or directory (a word\n"
+	      "with a slash, no blank and not ADDRESS/LEN counts as a path), or at '--'.\n"
+	      "examples:\n"
+	      "  ringcap-read --since -15m /var/cap | tcpdump -nn -r -\n"
+	      "  ringcap-read --since 2026-12-01T14:00:00Z --until 2026-12-01T14:05:00Z \\\n"
+	      "               -w out.pcap /var/cap host 198.18.0.7 and tcp port 443\n",
+	      f);
+	return status;
+}
+
+static void parse_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lopts[] = {
+		{ "since", required_argument, NULL, 'S' },
+		{ "until", required_argument, NULL, 'U' },
+		{ "stats", no_argument, NULL, 's' },
+		{ "reindex", no_argument, NULL, 'r' },
+		{ "buffer", required_argument, NULL, 'b' },
+		{ "index-chunk", required_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, "+w:c:h", lopts, NULL)) != -1) {
+		switch (opt) {
+		case 'S':
+			o->since = optarg;
+			break;
+		case 'U':
+			o->until = optarg;
+			break;
+		case 'w':
+			o->out = optarg;
+			break;
+		case 'c':
+			if (parse_u64(optarg, 1, UINT64_MAX, &o->count))
+				die(2, "bad count '%s': expected a number of records, 1 or more", optarg);
+			break;
+		case 's':
+			o->stats = true;
+			break;
+		case 'r':
+			o->reindex = true;
+			break;
+		case 'b':
+			if (parse_size(optarg, 1, 1u << 20, 1ull << 40, &o->buffer))
+				die(2, "bad buffer size '%s': expected 1m..1t", optarg);
+			break;
+		case 'C':
+			if (parse_size(optarg, 1, 4096, 1u << 30, &o->chunk))
+				die(2, "bad index chunk '%s': expected 4k..1g", optarg);
+			break;
+		case 'h':
+			exit(usage(stdout, 0));
+		default:
+			exit(usage(stderr, 2));
+		}
+	}
+}
+
+static uint64_t window_bound(const char *what, const char *s, int64_t now, uint64_t dflt)
+{
+	int64_t ns;
+
+	if (!s)
+		return dflt;
+	if (read_parse_time(s, now, &ns))
+		die(2, "bad %s time '%s': expected RFC 3339 (2026-12-01T14:02:00.25Z), @EPOCH or -15m/-2h/-30s",
+		    what, s);
+	return ns < 0 ? 0 : (uint64_t)ns;
+}
+
+static void add_input(struct inputs *in, const char *path)
+{
+	if (in->n == in->cap) {
+		in->cap = in->cap ? 2 * in->cap : 64;
+		in->path = realloc(in->path, in->cap * sizeof(*in->path));
+		if (!in->path)
+			abort();
+	}
+	in->path[in->n] = strdup(path);
+	if (!in->path[in->n])
+		abort();
+	in->n++;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool has_pcap_magic(const char *path)
+{
+	uint8_t h[PCAP_FILE_HEADER_BYTES];
+	struct pcap_file_info fi;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) && pcap_file_header_parse(h, &fi) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A directory's pcap files (not hidden ones: those are our indexes), by name. */
+static void add_dir(struct inputs *in, const char *dir)
+{
+	struct inputs found = { 0 };
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		die(2, "cannot read directory '%s': %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		char path[4096];
+		struct stat st;
+
+		if (e->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
+			continue;
+		if (stat(path, &st) || !S_ISREG(st.st_mode) || !has_pcap_magic(path))
+			continue;
+		add_input(&found, path);
+	}
+	closedir(d);
+	qsort(found.path, found.n, sizeof(*found.path), cmp_str);
+	for (unsigned i = 0; i < found.n; i++) {
+		add_input(in, found.path[i]);
+		free(found.path[i]);
+	}
+	free(found.path);
+}
+
+/* "ADDR/LEN": a net, not a path. */
+static bool looks_like_net(const char *w)
+{
+	char a[64];
+	const char *slash = strchr(w, '/');
+	uint8_t buf[16];
+
+	if (!slash || (size_t)(slash - w) >= sizeof(a))
+		return false;
+	snprintf(a, sizeof(a), "%.*s", (int)(slash - w), w);
+	return inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1;
+}
+
+/* Split the words after the options into inputs and the expression. */
+static char *split_words(int argc, char **argv, struct inputs *in)
+{
+	bool dashdash = false;
+	int i, first_expr = argc;
+	size_t len = 1;
+	char *expr;
+
+	for (i = optind; i < argc; i++)
+		if (!strcmp(argv[i], "--"))
+			dashdash = true;
+	for (i = optind; i < argc; i++) {
+		struct stat st;
+
+		if (!strcmp(argv[i], "--")) {
+			first_expr = i + 1;
+			break;
+		}
+		if (stat(argv[i], &st)) {
+			if (dashdash || (strchr(argv[i], '/') && !strpbrk(argv[i], " \t") &&
+					 !looks_like_net(argv[i])))
+				die(2, "cannot open '%s': %s", argv[i], strerror(errno));
+			first_expr = i;
+			break;
+		}
+		if (S_ISDIR(st.st_mode))
+			add_dir(in, argv[i]);
+		else
+			add_input(in, argv[i]);
+	}
+	if (i == optind)
+		die(2, "no capture files or directories given (see --help)");
+	for (i = first_expr; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	expr = xcalloc(1, len);
+	for (i = first_expr; i < argc; i++) {
+		if (i > first_expr)
+			strcat(expr, " ");
+		strcat(expr, argv[i]);
+	}
+	return expr;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The kernel's count of this process's reads: rchar (every byte read(2) and
+ * pread(2) returned, from cache or not) and read_bytes (what the block layer
+ * fetched for it). -1 where /proc does not tell. */
+static void proc_io(long long *rchar, long long *read_bytes)
+{
+	FILE *f = fopen("/proc/self/io", "r");
+	char line[128];
+
+	*rchar = *read_bytes = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "rchar: %lld", rchar);
+		sscanf(line, "read_bytes: %lld", read_bytes);
+	}
+	fclose(f);
+}
+
+static void print_stats(const struct read_stats *st, double secs)
+{
+	long long rchar, read_bytes;
+
+	proc_io(&rchar, &read_bytes);
+	fprintf(stderr,
+		"files_considered %llu\nfiles_opened %llu\nbytes_read %llu\nrecords_scanned %llu\n"
+		"records_written %llu\nchunks %llu\nchunks_skipped_time %llu\nchunks_skipped_addr %llu\n"
+		"indexes_built %llu\nindexes_extended %llu\nindexes_loaded %llu\nindexes_in_memory %llu\n"
+		"out_of_order %llu\nproc_rchar %lld\nproc_read_bytes %lld\nseconds %.6f\n",
+		(unsigned long long)st->files_considered, (unsigned long long)st->files_opened,
+		(unsigned long long)st->bytes_read, (unsigned long long)st->records_scanned,
+		(unsigned long long)st->records_written, (unsigned long long)st->chunks,
+		(unsigned long long)st->chunks_skipped_time, (unsigned long long)st->chunks_skipped_addr,
+		(unsigned long long)st->indexes_built, (unsigned long long)st->indexes_extended,
+		(unsigned long long)st->indexes_loaded, (unsigned long long)st->indexes_in_memory,
+		(unsigned long long)st->out_of_order, rchar, read_bytes, secs);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .buffer = 256ull << 20 };
+	struct inputs in = { 0 };
+	struct read_source **src;
+	struct read_filter *filter = NULL;
+	struct addr_query addrs;
+	struct read_query q;
+	struct read_stats st = { 0 };
+	struct pcap_out *out;
+	struct timespec wall;
+	char err[512], *expr;
+	uint32_t linktype = 0, snaplen = 0;
+	bool nano = false;
+	uint64_t t0 = now_ns();
+	int out_fd = STDOUT_FILENO, ret, status = 0;
+
+	log_set_program("ringcap-read");
+	parse_args(argc, argv, &o);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	int64_t now = (int64_t)wall.tv_sec * 1000000000ll + wall.tv_nsec;
+	q.since_ns = window_bound("--since", o.since, now, 0);
+	q.until_ns = window_bound("--until", o.until, now, UINT64_MAX);
+
+	expr = split_words(argc, argv, &in);
+	if (!in.n)
+		die(2, "no pcap files in the paths given");
+	raise_fd_limit();
+	src = xcalloc(in.n, sizeof(*src));
+	for (unsigned i = 0; i < in.n; i++) {
+		const struct pcap_file_info *fi;
+
+		ret = read_source_open(&src[i], in.path[i]);
+		if (ret == -EINVAL)
+			die(2, "'%s' is not a pcap savefile (pcapng and other formats are not read)", in.path[i]);
+		if (ret)
+			die(2, "cannot open '%s': %s", in.path[i], strerror(-ret));
+		fi = read_source_info(src[i]);
+		if (i && fi->linktype != linktype)
+			die(2, "mixed link types: '%s' is %u, '%s' is %u (one link type per run)", in.path[0],
+			    linktype, in.path[i], fi->linktype);
+		linktype = fi->linktype;
+		snaplen = fi->snaplen > snaplen ? fi->snaplen : snaplen;
+		nano |= fi->nano;
+	}
+	st.files_considered = in.n;
+	if (o.out && strcmp(o.out, "-")) {
+		struct stat os, is;
+
+		for (unsigned i = 0; i < in.n; i++)
+			if (!stat(o.out, &os) && !stat(in.path[i], &is) && os.st_dev == is.st_dev &&
+			    os.st_ino == is.st_ino)
+				die(2, "bad output '%s': it is also an input", o.out);
+	}
+	if (read_filter_compile(&filter, linktype, snaplen, expr, err, sizeof(err)))
+		die(2, "bad expression '%s': %s", expr, err);
+	addr_query_parse(expr, &addrs);
+	q.filter = filter;
+	q.addrs = &addrs;
+	q.chunk_bytes = (uint32_t)o.chunk;
+
+	for (unsigned i = 0; i < in.n; i++) {
+		ret = read_source_prepare(src[i], o.reindex, &q, &st);
+		if (ret) {
+			log_err("indexing '%s': %s", in.path[i], strerror(-ret));
+			status = 1;
+			goto out_free;
+		}
+	}
+	if (o.out && strcmp(o.out, "-")) {
+		out_fd = open(o.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (out_fd < 0)
+			die(2, "cannot create '%s': %s", o.out, strerror(errno));
+	}
+	pcap_out_open(&out, out_fd, linktype, snaplen ? snaplen : PCAP_MAX_CAPLEN, nano);
+	ret = read_merge(src, in.n, &q, out, o.count, o.buffer, &st);
+	if (!ret)
+		ret = pcap_out_close(out);
+	else
+		pcap_out_close(out);
+	if (ret) {
+		log_err("writing %s: %s", o.out && strcmp(o.out, "-") ? o.out : "standard output", strerror(-ret));
+		status = 1;
+	}
+	if (out_fd != STDOUT_FILENO && close(out_fd) && !status) {
+		log_err("closing %s: %s", o.out, strerror(errno));
+		status = 1;
+	}
+	if (st.out_of_order)
+		log_warn("%llu records were written before older ones: a file's records were further out of"
+			 " order than --buffer holds", (unsigned long long)st.out_of_order);
+out_free:
+	if (o.stats)
+		print_stats(&st, (double)(now_ns() - t0) / 1e9);
+	for (unsigned i = 0; i < in.n; i++) {
+		read_source_free(src[i]);
+		free(in.path[i]);
+	}
+	xfree(src);
+	free(in.path);
+	read_filter_free(filter);
+	xfree(expr);
+	return status;
+}

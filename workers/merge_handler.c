@@ -1,0 +1,25 @@
+/* The merge handler: a worker's blocks go to its input of the time-order
+ * merge, which writes them in timestamp order with the other workers' and
+ * gives them back to the kernel once written. */
+#include "merge/merge.h"
+#include "workers/workers.h"
+
+static int merge_take_block(void *ctx, struct tpacket_block_desc *b)
+{
+	const struct merge_handler *h = ctx;
+
+	return merge_push(h->m, h->in, b);
+}
+
+static bool merge_handler_done(void *ctx)
+{
+	const struct merge_handler *h = ctx;
+
+	return merge_done(h->m);
+}
+
+const struct handler_ops merge_handler_ops = {
+	.name = "merge",
+	.take_block = merge_take_block,
+	.done = merge_handler_done,
+};
