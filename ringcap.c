@@ -611,17 +611,22 @@ static void block_signals(sigset_t *sigs)
 
 /* Live files: every --flush-interval (and with -U every tick, for what an
  * append could not write because an earlier chunk was still in flight), the
- * records of the chunk being filled go out. False once the writer has failed. */
-static bool flush_due(struct capture *cap, uint64_t *last_flush)
+ * records of the chunk being filled go out. Flushes keep to a fixed period
+ * (*next_flush), and the wait before the next one is returned in *wait_ns.
+ * False once the writer has failed. */
+static bool flush_due(struct capture *cap, uint64_t *next_flush, uint64_t *wait_ns)
 {
 	uint64_t now = now_ns(), every = (uint64_t)cap->opt.flush_interval_ms * 1000000;
-	int ret;
+	int ret = 0;
 
-	if (!cap->writer || (!cap->opt.packet_buffered && (!every || now - *last_flush < every)))
-		return true;
-	ret = writer_flush(cap->writer);
-	if (ret != -EAGAIN) /* not now: again at the next tick */
-		*last_flush = now;
+	if (cap->writer && (cap->opt.packet_buffered || (every && now >= *next_flush))) {
+		ret = writer_flush(cap->writer);
+		if (every && ret != -EAGAIN) /* -EAGAIN: not now, again at the next tick */
+			while (*next_flush <= now)
+				*next_flush += every;
+	}
+	if (every && *next_flush > now && *next_flush - now < *wait_ns)
+		*wait_ns = *next_flush - now;
 	return ret == 0 || ret == -EAGAIN;
 }
 
@@ -632,13 +637,12 @@ static bool flush_due(struct capture *cap, uint64_t *last_flush)
 static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 {
 	const struct options *o = &cap->opt;
-	uint64_t tick_ms = 200, last_flush = now_ns();
-	struct timespec tick;
+	const uint64_t tick_ns = 200 * 1000 * 1000;
+	uint64_t next_flush = now_ns() + (uint64_t)o->flush_interval_ms * 1000000;
+	uint64_t wait_ns = tick_ns;
 
-	if (o->flush_interval_ms && o->flush_interval_ms < tick_ms)
-		tick_ms = o->flush_interval_ms;
-	tick = (struct timespec){ 0, (long)(tick_ms * 1000000) };
 	for (;;) {
+		struct timespec tick = { 0, (long)(wait_ns > 1000000 ? wait_ns : 1000000) };
 		int sig = sigtimedwait(sigs, NULL, &tick);
 
 		if (sig == SIGUSR1) {
@@ -652,7 +656,8 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 		}
 		if (sig > 0 && sig != WORKERS_WAKE_SIGNAL)
 			break;
-		if (!flush_due(cap, &last_flush))
+		wait_ns = tick_ns;
+		if (!flush_due(cap, &next_flush, &wait_ns))
 			break; /* the writer failed; the worker's next append stops it too */
 		if (atomic_load(&cap->ctl.stop))
 			break;
