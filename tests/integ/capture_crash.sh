@@ -44,8 +44,10 @@ crash_run() { # NAME ringcap-args...
 	local name=$1; shift
 	ringcap_start "$dir/$name.log" -i "$IF_B" -w "$dir/$name.pcap" -T 2 "$@" ||
 		fail "$name: start: $(cat "$dir/$name.log")"
-	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 400000 -s 1514 --flows 8 -r 60000 -q \
-		--duration 8 2>/dev/null &
+	# ip netns exec itself, not in_a: a function run with & is a subshell,
+	# and $! must be the generator, so that the kill below stops the flood
+	ip netns exec "$NS_A" "$BUILD/ringcap-gen" -i "$IF_A" -n 400000 -s 1514 --flows 8 \
+		-r 60000 -q --duration 8 2>/dev/null &
 	local gen=$!
 	sleep 1.5
 	kill -KILL "$RC_PID"; wait "$RC_PID" 2>/dev/null; RC_PID=
