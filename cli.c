@@ -28,6 +28,7 @@ enum {
 	OPT_ARP_MAC,
 	OPT_VERSION,
 	OPT_CPUS,
+	OPT_FLUSH_INTERVAL,
 };
 
 static const struct option long_opts[] = {
@@ -59,6 +60,8 @@ static const struct option long_opts[] = {
 	{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
+	{ "packet-buffered", no_argument, NULL, 'U' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -70,7 +73,8 @@ static void usage(FILE *f)
 "write them to a pcap savefile through io_uring; optionally answer ARP for pools.\n"
 "\n"
 "  -i, --interface IFACE    interface to capture on (required)\n"
-"  -w, --write FILE         pcap savefile to write (required unless --arp)\n"
+"  -w, --write FILE         pcap savefile to write (required unless --arp);\n"
+"                           - writes the pcap stream to standard output\n"
 "  -s, --snaplen N          bytes kept per packet, 1..262144 (0 or default: 262144)\n"
 "  -c, --count N            stop after writing N packets\n"
 "  -C, --file-size N        start a new file before one passes N million bytes\n"
@@ -97,6 +101,10 @@ static void usage(FILE *f)
 "                           15 s, and at exit\n"
 "      --stats-interval S   one line of rates and totals on stderr every S\n"
 "                           seconds (>= 1), and the stats files rewritten\n"
+"      --flush-interval MS  write out the records of a partly filled chunk\n"
+"                           every MS ms, so readers of the live file see them\n"
+"                           (default 1000; 0: only whole 1 MiB chunks)\n"
+"  -U, --packet-buffered    write out after every ring block, as tcpdump -U\n"
 "      --writer W           uring|pwrite (default uring; pwrite if refused)\n"
 "      --no-direct          do not open the file with O_DIRECT\n"
 "      --staging SIZE       staging memory for the writer (default 64m)\n"
@@ -120,6 +128,7 @@ static void usage(FILE *f)
 "Examples:\n"
 "  ringcap -i eth1 -w all.pcap\n"
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
+"  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
 "  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24\n");
 }
 
@@ -241,6 +250,7 @@ static void set_defaults(struct options *o)
 	o->fanout_name = "hash";
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
+	o->flush_interval_ms = 1000;
 }
 
 static int parse_one(struct options *o, int opt, const char *arg)
@@ -296,6 +306,14 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		return 0;
 	case 'p':
 		o->no_promisc = true;
+		return 0;
+	case 'U':
+		o->packet_buffered = true;
+		return 0;
+	case OPT_FLUSH_INTERVAL:
+		if (parse_u64(arg, 0, 3600000, &v))
+			return bad("flush interval", arg, "expected 0..3600000 ms (0: off)");
+		o->flush_interval_ms = (uint32_t)v;
 		return 0;
 	case 'Z':
 		if (!getpwnam(arg))
@@ -377,7 +395,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	*exit_now = false;
 	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:pqh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:pqUh", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			*exit_now = true;
@@ -411,6 +429,11 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	}
 	if (!o->path && !o->npools) {
 		log_err("nothing to do: give -w FILE, --arp POOL, or both (see --help)");
+		return 2;
+	}
+	if (o->path && strcmp(o->path, "-") == 0 && (o->rotate_bytes || o->rotate_ns || o->max_files)) {
+		log_err("bad output file '-': standard output is one stream, -C, -G and -W "
+			"need files");
 		return 2;
 	}
 	if (o->stats_json && o->path && same_file(o->stats_json, o->path)) {

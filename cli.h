@@ -14,7 +14,7 @@
 
 struct options {
 	const char *ifname;
-	const char *path;          /* -w; NULL: no capture file */
+	const char *path;          /* -w; NULL: no capture file; "-": standard output */
 	const char *stats_json;
 	const char *stats_prom;    /* --stats-prom: Prometheus text file */
 	uint64_t stats_interval_ns; /* --stats-interval: a line on stderr and the files */
@@ -37,6 +37,8 @@ struct options {
 	const char *fanout_name;
 	bool nano;
 	uint64_t duration_ns;      /* 0 = until a signal */
+	uint32_t flush_interval_ms; /* --flush-interval: write out partial chunks; 0 = off */
+	bool packet_buffered;      /* -U: write out after every block */
 	bool quiet;
 	bool no_promisc;           /* -p: leave the interface's promiscuity alone */
 	bool use_pwrite;

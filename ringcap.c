@@ -457,6 +457,8 @@ static int open_writer(struct capture *cap)
 		.path = o->path,
 		.snaplen = o->snaplen,
 		.nano = o->nano,
+		.linktype = cap->iface.linktype,
+		.flush_each_append = o->packet_buffered,
 		.backend = o->use_pwrite ? WRITER_PWRITE : WRITER_URING,
 		.chunk_size = 1u << 20,
 		.nchunks = (uint32_t)(o->staging_bytes >> 20),
@@ -586,7 +588,9 @@ static void update_stats(struct capture *cap)
 
 /* The signals main takes with sigtimedwait (blocked in every thread): every
  * catchable one whose default would end the process without closing the file,
- * SIGUSR1 (print the counters, go on) and the workers' wake-up. */
+ * SIGUSR1 (print the counters, go on), SIGHUP (with -C/-G: the next file; else
+ * the end) and the workers' wake-up. SIGPIPE (the reader of -w - went away)
+ * ends the capture like SIGTERM. */
 static const int caught_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM,
 	SIGVTALRM, SIGPROF, SIGXCPU, SIGXFSZ, SIGPWR, SIGSTKFLT,
@@ -605,14 +609,40 @@ static void block_signals(sigset_t *sigs)
 	pthread_sigmask(SIG_BLOCK, sigs, NULL);
 }
 
+/* Live files: every --flush-interval (and with -U every tick, for what an
+ * append could not write because an earlier chunk was still in flight), the
+ * records of the chunk being filled go out. Flushes keep to a fixed period
+ * (*next_flush), and the wait before the next one is returned in *wait_ns.
+ * False once the writer has failed. */
+static bool flush_due(struct capture *cap, uint64_t *next_flush, uint64_t *wait_ns)
+{
+	uint64_t now = now_ns(), every = (uint64_t)cap->opt.flush_interval_ms * 1000000;
+	int ret = 0;
+
+	if (cap->writer && (cap->opt.packet_buffered || (every && now >= *next_flush))) {
+		ret = writer_flush(cap->writer);
+		if (every && ret != -EAGAIN) /* -EAGAIN: not now, again at the next tick */
+			while (*next_flush <= now)
+				*next_flush += every;
+	}
+	if (every && *next_flush > now && *next_flush - now < *wait_ns)
+		*wait_ns = *next_flush - now;
+	return ret == 0 || ret == -EAGAIN;
+}
+
 /* Wait for a signal that ends the capture, the duration, or a worker asking to
- * stop; SIGUSR1 prints the counters on the way. Then let no new packet into
- * any ring, so the drain can empty them and the counts add up. */
+ * stop; SIGUSR1 prints the counters on the way, SIGHUP with -C/-G starts the
+ * next file. Then let no new packet into any ring, so the drain can empty them
+ * and the counts add up. */
 static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 {
-	const struct timespec tick = { 0, 200 * 1000 * 1000 };
+	const struct options *o = &cap->opt;
+	const uint64_t tick_ns = 200 * 1000 * 1000;
+	uint64_t next_flush = now_ns() + (uint64_t)o->flush_interval_ms * 1000000;
+	uint64_t wait_ns = tick_ns;
 
 	for (;;) {
+		struct timespec tick = { 0, (long)(wait_ns > 1000000 ? wait_ns : 1000000) };
 		int sig = sigtimedwait(sigs, NULL, &tick);
 
 		if (sig == SIGUSR1) {
@@ -620,8 +650,15 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 			print_counters(cap, stderr);
 			continue;
 		}
+		if (sig == SIGHUP && cap->writer && (o->rotate_bytes || o->rotate_ns)) {
+			writer_rotate_request(cap->writer);
+			continue;
+		}
 		if (sig > 0 && sig != WORKERS_WAKE_SIGNAL)
 			break;
+		wait_ns = tick_ns;
+		if (!flush_due(cap, &next_flush, &wait_ns))
+			break; /* the writer failed; the worker's next append stops it too */
 		if (atomic_load(&cap->ctl.stop))
 			break;
 		if (cap->opt.duration_ns && now_ns() - cap->t_start >= cap->opt.duration_ns)
@@ -638,6 +675,27 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 				 i, strerror(-ret));
 	}
 	atomic_store(&cap->ctl.stop, true);
+}
+
+/* One line for the writer's failure, naming the file on disk; the exit status. */
+static int report_writer_error(const struct writer_result *r)
+{
+	const char *name = strcmp(r->error_path, "-") ? r->error_path : "standard output";
+
+	if (r->error == -EPIPE && strcmp(r->error_path, "-") == 0) {
+		/* The reader went away (tcpdump -r - quit): the end, as for tcpdump. */
+		log_err("standard output closed by its reader; %llu packets written",
+			 (unsigned long long)r->packets);
+		return 0;
+	}
+	if (r->create_failed)
+		log_err("cannot create the next file %s: %s; capture stopped, the files before "
+			"keep all %llu packets", name, strerror(-r->error),
+			(unsigned long long)r->packets);
+	else
+		log_err("writing %s failed: %s; the files keep the %llu packets before the "
+			"failure", name, strerror(-r->error), (unsigned long long)r->packets);
+	return 1;
 }
 
 static void teardown(struct capture *cap)
@@ -745,12 +803,8 @@ int main(int argc, char **argv)
 		ret = writer_close(cap.writer, &cap.wres);
 		cap.writer = NULL;
 		cap.closed = true;
-		if (ret) {
-			log_err("writing %s failed: %s; the file keeps the %llu packets before the "
-				"failure", cap.opt.path, strerror(-ret),
-				(unsigned long long)cap.wres.packets);
-			status = 1;
-		}
+		if (ret)
+			status = report_writer_error(&cap.wres);
 	}
 	for (unsigned i = 0, said = 0; i < started; i++) {
 		int err = cap.workers[i].error;
@@ -776,8 +830,8 @@ int main(int argc, char **argv)
 out:
 	if (cap.writer) {
 		/* set-up failed after the file was made: leave nothing half-written */
-		writer_close(cap.writer, &cap.wres);
-		unlink(cap.opt.path);
+		writer_discard(cap.writer);
+		cap.writer = NULL;
 	}
 	teardown(&cap);
 	return status;

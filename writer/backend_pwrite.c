@@ -21,7 +21,7 @@ static int pwrite_submit(struct writer *w, uint32_t s)
 	writer_prealloc(w, s);
 	pthread_mutex_unlock(&w->sq_lock);
 	while (sl->wr_done < sl->wr_len) {
-		ssize_t n = pwrite(sl->file->fd, buf + sl->wr_done, sl->wr_len - sl->wr_done,
+		ssize_t n = pwrite(sl->wr_fd, buf + sl->wr_done, sl->wr_len - sl->wr_done,
 				   (off_t)(sl->wr_off + sl->wr_done));
 		if (n < 0 && errno == EINTR)
 			continue;

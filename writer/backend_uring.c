@@ -57,9 +57,17 @@ static int queue_write(struct writer *w, uint32_t s)
 	if (!sqe)
 		return -EBUSY; /* cannot happen: depth >= 2 x slots */
 	if (u->fixed_bufs)
-		io_uring_prep_write_fixed(sqe, sl->file->fd, buf, len, off, 0);
+		io_uring_prep_write_fixed(sqe, sl->wr_fd, buf, len, off, 0);
 	else
-		io_uring_prep_write(sqe, sl->file->fd, buf, len, off);
+		io_uring_prep_write(sqe, sl->wr_fd, buf, len, off);
+	/* A whole chunk with O_DIRECT lands past the file's size (KEEP_SIZE
+	 * preallocation: the size grows only with data), and ext4 refuses such
+	 * an extending write without blocking (-EAGAIN after its checks): go
+	 * straight to io_uring's worker instead of trying inline first.
+	 * Measured with ringcap-writer --gb 4: 1.41-1.84 GB/s against 1.11-1.90
+	 * with the inline attempt, and about 35% less CPU per packet. */
+	if (sl->file->direct && sl->wr_fd == sl->file->fd)
+		io_uring_sqe_set_flags(sqe, IOSQE_ASYNC);
 	io_uring_sqe_set_data64(sqe, s);
 	atomic_fetch_add_explicit(&u->queued, 1, memory_order_release);
 	ret = io_uring_submit(&u->ring);

@@ -44,8 +44,9 @@ struct pcap_record_header {
 
 _Static_assert(sizeof(struct pcap_record_header) == PCAP_RECORD_HEADER_LEN, "record header");
 
-/* The 24-byte file header for Ethernet, version 2.4. */
-void pcap_file_header_encode(uint8_t out[PCAP_FILE_HEADER_LEN], uint32_t snaplen, bool nano);
+/* The 24-byte file header, version 2.4, for LINKTYPE_* `linktype` (0: Ethernet). */
+void pcap_file_header_encode(uint8_t out[PCAP_FILE_HEADER_LEN], uint32_t snaplen, bool nano,
+			     uint32_t linktype);
 
 /* Bytes the packet takes in the file: record header plus data, with the VLAN
  * tag the device stripped put back (as libpcap does), cut at snaplen. */

@@ -1,9 +1,11 @@
 /*
  * The shared staging stream; see writer.h for the design. Locking:
- *   w->lock     reservations (once per block per worker), rotation, slot
- *               release, errors;
- *   slot.filled atomics count the bytes copied into each slot without a lock;
- *   w->sq_lock  the backend's submission side.
+ *   w->flush_lock  live flushes, one at a time; a stream's writes, in order;
+ *                  taken before w->lock;
+ *   w->lock        reservations (once per block per worker), rotation, slot
+ *                  release, errors;
+ *   slot.filled    atomics count the bytes copied into each slot without a lock;
+ *   w->sq_lock     the backend's submission side.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -91,25 +93,52 @@ static int file_name(const struct writer *w, unsigned index, char *out, size_t l
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Create the next output file, starting at stream offset `base`. */
-static int open_file(struct writer *w, uint64_t base, struct out_file **out)
+static bool is_stream(const struct writer *w)
 {
-	char path[PATH_MAX];
+	return strcmp(w->cfg.path, "-") == 0;
+}
+
+/* The buffered twin of an O_DIRECT descriptor: the same open file reopened
+ * through /proc (not by name, which may have changed); failing that, the
+ * file is written without O_DIRECT. 0 or -errno. */
+static int open_plain_twin(struct out_file *f)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+	f->plain_fd = open(proc, O_WRONLY | O_CLOEXEC);
+	if (f->plain_fd >= 0)
+		return 0;
+	if (fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_DIRECT) < 0)
+		return -errno;
+	f->direct = false;
+	f->plain_fd = f->fd;
+	return 0;
+}
+
+/* Create the next output file, starting at stream offset `base`. Its name is
+ * left in `path` (for the caller's message) whatever happens. O_NOFOLLOW: a
+ * symbolic link planted at the name is refused (ELOOP), never followed. */
+static int open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struct out_file **out)
+{
 	struct out_file *f;
 	struct stat st;
-	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC;
-	int ret = file_name(w, w->files_opened, path, sizeof(path));
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+	int ret = file_name(w, w->files_opened, path, PATH_MAX);
 
 	if (ret)
 		return ret;
 	f = xcalloc(1, sizeof(*f) + strlen(path) + 1);
 	strcpy(f->path, path);
-	f->fd = -1;
-	if (w->cfg.direct) {
+	f->fd = f->plain_fd = -1;
+	if (is_stream(w)) {
+		f->stream = true;
+		f->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else if (w->cfg.direct) {
 		f->fd = open(path, flags | O_DIRECT, 0644);
 		f->direct = f->fd >= 0;
 	}
-	if (f->fd < 0 && (!w->cfg.direct || errno == EINVAL))
+	if (f->fd < 0 && !f->stream && (!w->cfg.direct || errno == EINVAL))
 		f->fd = open(path, flags, 0644);
 	if (f->fd < 0) {
 		ret = -errno;
@@ -117,7 +146,15 @@ static int open_file(struct writer *w, uint64_t base, struct out_file **out)
 		return ret;
 	}
 	if (fstat(f->fd, &st) == 0)
-		f->regular = S_ISREG(st.st_mode);
+		f->regular = S_ISREG(st.st_mode) && !f->stream;
+	f->plain_fd = f->fd;
+	ret = f->direct ? open_plain_twin(f) : 0;
+	if (ret) {
+		close(f->fd);
+		unlink(path);
+		xfree(f);
+		return ret;
+	}
 	f->base = base;
 	f->end = UINT64_MAX;
 	f->opened_ns = now_ns();
@@ -132,9 +169,13 @@ static int finish_file(struct writer *w, struct out_file *f, uint64_t end, bool 
 	int ret = 0;
 
 	w->bytes_closed += end - f->base;
+	/* The size is already `end` unless an error cut the file short; this
+	 * also frees what fallocate reserved past the end. */
 	if (f->regular && ftruncate(f->fd, (off_t)(end - f->base)) < 0)
 		ret = -errno;
 	if (sync && f->regular && fsync(f->fd) < 0 && !ret)
+		ret = -errno;
+	if (f->plain_fd != f->fd && close(f->plain_fd) < 0 && !ret)
 		ret = -errno;
 	if (close(f->fd) < 0 && !ret)
 		ret = -errno;
@@ -158,14 +199,20 @@ static struct out_file *chunk_file(const struct writer *w, uint64_t chunk)
 static void rewrite_header(const struct writer *w, const struct out_file *f)
 {
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
-	int fd = open(f->path, O_WRONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (!f->regular)
 		return;
-	pcap_file_header_encode(hdr, w->cfg.snaplen, w->cfg.nano);
-	if (pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	pcap_file_header_encode(hdr, w->cfg.snaplen, w->cfg.nano, w->cfg.linktype);
+	if (pwrite(f->plain_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		log_warn("%s: cannot write its header: %s", f->path, strerror(errno));
-	close(fd);
+}
+
+void writer_set_error(struct writer *w, int err, const struct out_file *f)
+{
+	if (w->error)
+		return;
+	w->error = err;
+	snprintf(w->error_path, sizeof(w->error_path), "%s", f ? f->path : w->cfg.path);
 }
 
 int writer_open(struct writer **out, const struct writer_config *cfg)
@@ -173,10 +220,14 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	struct writer *w = xcalloc(1, sizeof(*w));
 	int ret;
 
+	char path[PATH_MAX];
+
 	w->cfg = *cfg;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_mutex_init(&w->sq_lock, NULL);
+	pthread_mutex_init(&w->flush_lock, NULL);
 	pthread_cond_init(&w->slot_free, NULL);
+	pthread_cond_init(&w->flush_done, NULL);
 
 	ret = map_area(w);
 	if (ret) {
@@ -188,14 +239,19 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	for (uint32_t i = 0; i < cfg->nchunks; i++)
 		atomic_init(&w->slots[i].chunk, i);
 
-	ret = open_file(w, 0, &w->files);
-	if (ret) {
-		log_err("cannot write %s: %s", cfg->path, strerror(-ret));
+	ret = open_file(w, 0, path, &w->files);
+	if (ret == -ELOOP) {
+		log_err("bad output file '%s': a symbolic link (not followed)", path);
+		goto out_unmap;
+	} else if (ret) {
+		log_err("cannot write %s: %s", path, strerror(-ret));
 		goto out_unmap;
 	}
 	w->cur = w->files;
 
-	w->ops = cfg->backend == WRITER_URING ? &writer_uring_ops : &writer_pwrite_ops;
+	w->ops = w->files->stream          ? &writer_stream_ops
+		 : cfg->backend == WRITER_URING ? &writer_uring_ops
+						: &writer_pwrite_ops;
 	ret = w->ops->init(w);
 	if (ret && w->ops == &writer_uring_ops) {
 		log_warn("io_uring refused (%s); writing with pwrite", strerror(-ret));
@@ -203,11 +259,11 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 		ret = w->ops->init(w);
 	}
 	if (ret) {
-		log_err("%s writer for %s: %s", w->ops->name, cfg->path, strerror(-ret));
+		log_err("%s writer for %s: %s", w->ops->name, path, strerror(-ret));
 		goto out_unlink;
 	}
 
-	pcap_file_header_encode(w->area, cfg->snaplen, cfg->nano);
+	pcap_file_header_encode(w->area, cfg->snaplen, cfg->nano, cfg->linktype);
 	w->next_off = PCAP_FILE_HEADER_LEN;
 	w->good_off = PCAP_FILE_HEADER_LEN;
 	atomic_store(&w->slots[0].filled, PCAP_FILE_HEADER_LEN);
@@ -215,6 +271,8 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	return 0;
 
 out_unlink:
+	if (w->files->plain_fd != w->files->fd)
+		close(w->files->plain_fd);
 	close(w->files->fd);
 	if (w->files->regular)
 		unlink(w->files->path);
@@ -265,14 +323,22 @@ static void submit_slot(struct writer *w, uint64_t chunk)
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
+	/* A flush through the buffered descriptor and an O_DIRECT write of the
+	 * same pages must not overlap in time: the page cache could write its
+	 * older copy over the direct write's. */
+	while (w->flush_pinned && w->flush_chunk == chunk)
+		pthread_cond_wait(&w->flush_done, &w->lock);
 	f = chunk_file(w, chunk);
 	pthread_mutex_unlock(&w->lock);
 	if (f->end != UINT64_MAX && f->end - chunk * cs < cs)
 		len = f->end - chunk * cs;
 	sl->file = f;
 	sl->wr_off = chunk * cs - f->base;
-	/* O_DIRECT wants whole blocks; the tail past the data is cut at close. */
-	sl->wr_len = (uint32_t)(f->direct ? ALIGN_UP(len, 4096u) : len);
+	/* Whole chunks with O_DIRECT; a partial one (a file's last) through the
+	 * buffered descriptor with its exact length: padding would put bytes
+	 * that are no record into the file until close cut them. */
+	sl->wr_fd = len == cs ? f->fd : f->plain_fd;
+	sl->wr_len = (uint32_t)len;
 	sl->wr_done = 0;
 	ret = w->ops->submit(w, s);
 	if (ret)
@@ -307,6 +373,11 @@ static bool want_rotation(struct writer *w, uint64_t bytes)
 
 	if (size <= PCAP_FILE_HEADER_LEN)
 		return false; /* never leave a file with no record */
+	if (atomic_load_explicit(&w->rotate_req, memory_order_relaxed) &&
+	    (c->rotate_bytes || c->rotate_ns)) {
+		atomic_store_explicit(&w->rotate_req, false, memory_order_relaxed);
+		return true;
+	}
 	if (c->rotate_bytes && size + bytes > c->rotate_bytes)
 		return true;
 	return c->rotate_ns && now_ns() - w->cur->opened_ns >= c->rotate_ns;
@@ -325,17 +396,22 @@ static bool last_file_done(const struct writer *w)
 /* End the current file at next_off and open the next one on the following
  * chunk boundary, its header staged there. Under w->lock. The bytes from the
  * old end to the new header's end become part of the caller's range. Returns
- * 0 or -errno. */
+ * 0 or -errno; then the writer takes no more packets, and the current file
+ * keeps every record appended so far (it is not a write error: close writes
+ * it out whole). */
 static int rotate(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;
 	uint64_t base = ALIGN_UP(w->next_off, cs);
+	char path[PATH_MAX];
 	struct out_file *f;
 	int ret;
 
-	ret = open_file(w, base, &f);
+	ret = open_file(w, base, path, &f);
 	if (ret) {
-		log_err("cannot write the next file after %s: %s", w->cur->path, strerror(-ret));
+		w->stop_error = ret;
+		snprintf(w->error_path, sizeof(w->error_path), "%s", path);
+		atomic_store(&w->full, true);
 		return ret;
 	}
 	w->cur->end = w->next_off;
@@ -355,8 +431,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	int ret = 0;
 
 	pthread_mutex_lock(&w->lock);
-	if (w->error) {
-		ret = w->error;
+	if (w->error || w->stop_error) {
+		ret = w->error ? w->error : w->stop_error;
 		goto out_unlock;
 	}
 	if (w->cfg.max_packets) {
@@ -375,11 +451,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 			goto out_unlock; /* returns 0: nothing more is taken */
 		}
 		ret = rotate(w);
-		if (ret) {
-			w->error = ret;
-			pthread_cond_broadcast(&w->slot_free);
+		if (ret)
 			goto out_unlock;
-		}
 		hdr_off = w->cur->base;
 	}
 	off = w->next_off;
@@ -409,7 +482,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	pthread_mutex_unlock(&w->lock);
 
 	if (hdr_off)
-		pcap_file_header_encode(w->area + hdr_off % w->area_len, snap, w->cfg.nano);
+		pcap_file_header_encode(w->area + hdr_off % w->area_len, snap, w->cfg.nano,
+					w->cfg.linktype);
 	dst = w->area + off % w->area_len;
 	for (unsigned i = 0; i < n; i++) {
 		/* The packet bytes were written by another CPU: ask for them a
@@ -421,6 +495,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		dst += pcap_record_encode(dst, &pkts[i], snap, w->cfg.nano);
 	}
 	account_fill(w, start, end - start);
+	if (w->cfg.flush_each_append)
+		writer_flush(w); /* an error stops the next append */
 	return (int)n;
 
 out_unlock:
@@ -445,30 +521,26 @@ static void close_finished_files(struct writer *w)
 		struct out_file *f = w->files;
 		int ret = finish_file(w, f, f->end, false);
 
-		if (ret && !w->error)
-			w->error = ret;
+		if (ret)
+			writer_set_error(w, ret, f);
 		w->files = f->next;
 		xfree(f);
 	}
 }
 
-void writer_slot_done(struct writer *w, uint32_t s, int res)
+/* Release in file order: a slot is refilled only when everything before it is
+ * on disk, so good_off always ends a whole record that is there. A slot a
+ * flush is reading waits. Under w->lock. */
+static void release_in_order(struct writer *w)
 {
 	const uint32_t nchunks = w->cfg.nchunks;
 
-	pthread_mutex_lock(&w->lock);
-	if (res < 0) {
-		if (!w->error)
-			w->error = res;
-	} else {
-		w->slots[s].done = true;
-	}
-	/* Release in file order: a slot is refilled only when everything before
-	 * it is on disk, so good_off always ends a whole record that is there. */
 	while (!w->error) {
 		struct writer_slot *sl = &w->slots[w->released % nchunks];
 
 		if (!sl->done || atomic_load(&sl->chunk) != w->released)
+			break;
+		if (w->flush_pinned && w->flush_chunk == w->released)
 			break;
 		if (sl->bound_off) {
 			w->good_off = sl->bound_off;
@@ -480,6 +552,16 @@ void writer_slot_done(struct writer *w, uint32_t s, int res)
 		atomic_store_explicit(&sl->chunk, w->released + nchunks, memory_order_release);
 		w->released++;
 	}
+}
+
+void writer_slot_done(struct writer *w, uint32_t s, int res)
+{
+	pthread_mutex_lock(&w->lock);
+	if (res < 0)
+		writer_set_error(w, res, w->slots[s].file);
+	else
+		w->slots[s].done = true;
+	release_in_order(w);
 	close_finished_files(w);
 	pthread_cond_broadcast(&w->slot_free);
 	pthread_mutex_unlock(&w->lock);
@@ -487,8 +569,9 @@ void writer_slot_done(struct writer *w, uint32_t s, int res)
 
 void writer_prealloc(struct writer *w, uint32_t s)
 {
-	/* Allocating ahead keeps O_DIRECT writes inside the file's size, where
-	 * ext4 completes them without punting to a kernel worker. */
+	/* Allocating ahead keeps the extents of the O_DIRECT writes ready.
+	 * KEEP_SIZE: the file's size grows only with the writes themselves, so
+	 * after a crash it ends at data, never at reserved zeros. */
 	const struct writer_slot *sl = &w->slots[s];
 	uint64_t step = 256ull << 20;
 	struct out_file *f = sl->file;
@@ -499,21 +582,137 @@ void writer_prealloc(struct writer *w, uint32_t s)
 		step = ALIGN_UP(w->cfg.rotate_bytes, (uint64_t)w->cfg.chunk_size);
 	/* On failure (no space for a whole step, or no support) carry on
 	 * without: the writes themselves will report a full disk. */
-	if (fallocate(f->fd, 0, (off_t)f->falloc_end, (off_t)step) == 0)
+	if (fallocate(f->fd, FALLOC_FL_KEEP_SIZE, (off_t)f->falloc_end, (off_t)step) == 0)
 		f->falloc_end += step;
 	else
 		f->falloc_off = true;
+}
+
+void writer_rotate_request(struct writer *w)
+{
+	atomic_store_explicit(&w->rotate_req, true, memory_order_relaxed);
+}
+
+/* The range of the chunk being filled that a flush may write now, as stream
+ * offsets [*from, *to): whole records only (every byte reserved in it is
+ * copied), only when every earlier chunk is on disk. Under w->lock. 1 when
+ * there is such a range, 0 when there is nothing to write, -EAGAIN when an
+ * append is still copying into it or an earlier chunk is still in flight. */
+static int flushable(struct writer *w, uint64_t *from, uint64_t *to)
+{
+	const uint64_t cs = w->cfg.chunk_size;
+	uint64_t c = w->released, start = c * cs, end = w->next_off;
+	struct writer_slot *sl = &w->slots[c % w->cfg.nchunks];
+
+	if (w->error || end <= start)
+		return 0;
+	if (end >= start + cs)
+		return -EAGAIN; /* chunk c is full: its own write is on the way */
+	if (atomic_load_explicit(&sl->chunk, memory_order_acquire) != c)
+		return -EAGAIN;
+	/* An append still copying: the prefix may have a hole; a later call
+	 * (that append's, with -U, or the next tick) gets it. */
+	if (atomic_load_explicit(&sl->filled, memory_order_acquire) != end - start)
+		return -EAGAIN;
+	*from = w->flushed_off > start ? w->flushed_off : start;
+	*to = end;
+	return *from < *to;
+}
+
+int writer_flush(struct writer *w)
+{
+	const uint64_t cs = w->cfg.chunk_size;
+	uint64_t from, to, chunk, pkts;
+	struct out_file *f;
+	const uint8_t *buf;
+	int ret = 0;
+
+	pthread_mutex_lock(&w->flush_lock);
+	pthread_mutex_lock(&w->lock);
+	ret = flushable(w, &from, &to);
+	if (ret <= 0) {
+		ret = w->error ? w->error : ret;
+		pthread_mutex_unlock(&w->lock);
+		goto out_unlock_flush;
+	}
+	ret = 0;
+	chunk = w->released;
+	pkts = w->pkts_reserved;
+	f = chunk_file(w, chunk);
+	w->flush_pinned = true;
+	w->flush_chunk = chunk;
+	pthread_mutex_unlock(&w->lock);
+
+	/* The slot is pinned: not released (so not refilled) and not written
+	 * by its full write until this ends. */
+	buf = slot_buf(w, (uint32_t)(chunk % w->cfg.nchunks)) + (from - chunk * cs);
+	if (f->stream) {
+		ret = writer_write_all(f->fd, buf, to - from);
+		if (!ret)
+			w->stream_off = to;
+	} else {
+		for (uint64_t done = 0; done < to - from && !ret;) {
+			ssize_t n = pwrite(f->plain_fd, buf + done, to - from - done,
+					   (off_t)(from - f->base + done));
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				ret = n < 0 ? -errno : -EIO;
+			else
+				done += (uint64_t)n;
+		}
+	}
+
+	pthread_mutex_lock(&w->lock);
+	w->flush_pinned = false;
+	if (ret) {
+		writer_set_error(w, ret, f);
+	} else {
+		w->flushed_off = to;
+		if (to > w->good_off) { /* `to` ends a whole record, now in the file */
+			w->good_off = to;
+			w->good_pkts = pkts;
+		}
+	}
+	release_in_order(w);
+	close_finished_files(w);
+	pthread_cond_broadcast(&w->flush_done);
+	pthread_cond_broadcast(&w->slot_free);
+	pthread_mutex_unlock(&w->lock);
+out_unlock_flush:
+	pthread_mutex_unlock(&w->flush_lock);
+	return ret;
+}
+
+/* Free what writer_open made, the files already closed. */
+static void writer_free(struct writer *w)
+{
+	munmap(w->area, 2 * w->area_len);
+	xfree(w->slots);
+	pthread_mutex_destroy(&w->lock);
+	pthread_mutex_destroy(&w->sq_lock);
+	pthread_mutex_destroy(&w->flush_lock);
+	pthread_cond_destroy(&w->slot_free);
+	pthread_cond_destroy(&w->flush_done);
+	xfree(w);
 }
 
 int writer_close(struct writer *w, struct writer_result *res)
 {
 	const uint64_t cs = w->cfg.chunk_size;
 	uint64_t size;
+	bool cut;
 	int ret;
 
 	pthread_mutex_lock(&w->lock);
 	size = w->next_off;
 	w->cur->end = size;
+	/* The last, partial chunk goes out when every chunk before it is on
+	 * disk: written earlier, it would make the file's size jump past
+	 * chunks still in flight, and a crash then would leave zeros there. */
+	while (!w->error && w->released < size / cs)
+		pthread_cond_wait(&w->slot_free, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 	if (size % cs && !w->error)
 		submit_slot(w, size / cs);
@@ -521,42 +720,60 @@ int writer_close(struct writer *w, struct writer_result *res)
 
 	pthread_mutex_lock(&w->lock);
 	close_finished_files(w);
-	ret = w->error;
-	res->packets = ret ? w->good_pkts : w->pkts_reserved;
-	res->bytes = 0;
+	/* After a write error each file keeps its bytes up to the last whole
+	 * record on disk; after a failed rotation (stop_error) they are whole. */
+	cut = w->error != 0;
+	ret = w->error ? w->error : w->stop_error;
+	memset(res, 0, sizeof(*res));
+	res->packets = cut ? w->good_pkts : w->pkts_reserved;
 	res->files = w->files_opened;
 	res->stalls = w->stalls;
 	res->stall_ns = w->stall_ns;
 	res->direct = w->files->direct;
+	res->create_failed = !w->error && w->stop_error;
+	snprintf(res->error_path, sizeof(res->error_path), "%s", w->error_path);
 	/* What is left: the current file, and after an error any file whose
 	 * chunks never all reached the disk. Each keeps its bytes up to the
 	 * last whole record on disk (good_off), and at least a valid header. */
 	while (w->files) {
 		struct out_file *f = w->files;
-		uint64_t keep = ret ? (w->good_off < f->end ? w->good_off : f->end) : f->end;
+		uint64_t keep = cut ? (w->good_off < f->end ? w->good_off : f->end) : f->end;
 		int r;
 
 		w->files = f->next;
 		if (keep <= f->base + PCAP_FILE_HEADER_LEN) {
 			keep = f->base + PCAP_FILE_HEADER_LEN;
-			if (ret)
+			if (cut)
 				rewrite_header(w, f);
 		}
 		r = finish_file(w, f, keep, true);
-		if (r && !ret)
+		if (r && !ret) {
 			ret = r;
+			snprintf(res->error_path, sizeof(res->error_path), "%s", f->path);
+		}
 		xfree(f);
 	}
 	pthread_mutex_unlock(&w->lock);
 	res->bytes = w->bytes_closed;
 	res->backend = w->ops->name;
 	res->error = ret;
-
-	munmap(w->area, 2 * w->area_len);
-	xfree(w->slots);
-	pthread_mutex_destroy(&w->lock);
-	pthread_mutex_destroy(&w->sq_lock);
-	pthread_cond_destroy(&w->slot_free);
-	xfree(w);
+	writer_free(w);
 	return ret;
+}
+
+void writer_discard(struct writer *w)
+{
+	w->ops->fini(w);
+	while (w->files) {
+		struct out_file *f = w->files;
+
+		w->files = f->next;
+		if (f->plain_fd != f->fd)
+			close(f->plain_fd);
+		close(f->fd);
+		if (f->regular)
+			unlink(f->path);
+		xfree(f);
+	}
+	writer_free(w);
 }

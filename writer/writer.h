@@ -12,19 +12,39 @@
  *           strictly in file order, so a slot is reused only when every byte
  *           before it is on disk.
  *
- * The last, partial chunk is written at close, and the file is truncated to its
- * true size. Rotation (-C, -G) ends a file at a block's boundary and starts the
- * next one on the next chunk boundary of the stream, so every write stays
- * aligned; each file is truncated and closed once its last chunk is on disk.
- * On a write error (a full disk) the writer stops taking packets and close()
- * truncates the file to the last whole record that is on disk: what was
- * captured before stays readable.
+ * Crash safety: preallocation (fallocate FALLOC_FL_KEEP_SIZE) never changes
+ * the file's size, full chunks go out with O_DIRECT, and every partial chunk
+ * (a file's last, and the live flushes) through a second, buffered descriptor
+ * with its exact length, never padded. So at any moment (after SIGKILL too)
+ * the file is a header and whole records, with at most one torn record at its
+ * end where a full chunk's write ended mid-record; never zeros.
+ *
+ * Live files: writer_flush() writes the whole records of the chunk being
+ * filled, once every chunk before it is on disk, so a reader of the live file
+ * sees what is older than the flush interval. The full chunk's write later
+ * rewrites those bytes (identical) from its aligned start; the flush and that
+ * write never overlap in time, and a slot is not released while a flush reads it.
+ *
+ * A stream ("-" = standard output) is written strictly in order, each byte
+ * once: write(2) in chunk order under one lock, the flushed prefix of a chunk
+ * skipped by its full write; no O_DIRECT, fallocate or ftruncate.
+ *
+ * Rotation (-C, -G, writer_rotate_request) ends a file at a block's boundary
+ * and starts the next one on the next chunk boundary of the stream, so every
+ * write stays aligned; each file is truncated and closed once its last chunk
+ * is on disk. Files are created with O_NOFOLLOW: a symbolic link planted at a
+ * name is refused. If the next file cannot be created, the writer stops taking
+ * packets and the current file keeps every record appended so far. On a write
+ * error (a full disk) the writer stops taking packets and close() truncates
+ * the file to the last whole record that is on disk: what was captured before
+ * stays readable.
  *
  * The bytes of the format are writer/pcap.h's; this header is the writer's API.
  */
 #ifndef RINGCAP_WRITER_H
 #define RINGCAP_WRITER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -33,9 +53,10 @@
 enum writer_backend { WRITER_URING, WRITER_PWRITE };
 
 struct writer_config {
-	const char *path;
+	const char *path;      /* "-": standard output, written as a stream */
 	uint32_t snaplen;
 	bool nano;
+	uint32_t linktype;     /* LINKTYPE_* in the file header; 0: Ethernet */
 	enum writer_backend backend;
 	uint32_t chunk_size;   /* bytes per staging slot, multiple of 4096 */
 	uint32_t nchunks;      /* slots; together they must hold at least two blocks */
@@ -45,6 +66,7 @@ struct writer_config {
 	unsigned max_files;    /* -W: with -C, reuse names in a ring of this many;
 				* with -G alone, stop after this many files */
 	bool direct;           /* try O_DIRECT (falls back when the file system refuses) */
+	bool flush_each_append; /* -U: writer_flush at the end of every append */
 };
 
 struct writer_result {
@@ -55,7 +77,9 @@ struct writer_result {
 	uint64_t stall_ns;     /* total time workers waited */
 	const char *backend;   /* "io_uring" or "pwrite" */
 	bool direct;
-	int error;             /* first write error (-errno), 0 if none */
+	int error;             /* first error (-errno), 0 if none */
+	bool create_failed;    /* error: the next file (error_path) could not be created */
+	char error_path[PATH_MAX]; /* the file the error is about (as named on disk) */
 };
 
 struct writer;
@@ -80,11 +104,30 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n);
 bool writer_full(const struct writer *w);
 
 /*
+ * Write out the whole records of the chunk being filled, if every chunk
+ * before it is on disk and no append is copying into it. Any thread; calls
+ * are serialised; blocks for one write(2) of at most a chunk. Returns 0 (done,
+ * or nothing new), -EAGAIN (not now: an append is copying, or an earlier chunk
+ * is in flight; call again soon) or the writer's error (-errno). main calls it
+ * every flush interval; with -U, writer_append calls it after each append.
+ */
+int writer_flush(struct writer *w);
+
+/* Ask for a new file: the next append that has a record for the current
+ * file's successor starts the next file (-C/-G naming). Any thread, never
+ * blocks (a signal's work, e.g. SIGHUP). */
+void writer_rotate_request(struct writer *w);
+
+/*
  * After every worker has stopped appending: write the partial last chunk, wait
  * for all writes, truncate the file to its true size (or to the last whole
  * record after an error), fsync, close. Fills *res; returns 0 or the first
  * write error.
  */
 int writer_close(struct writer *w, struct writer_result *res);
+
+/* Set-up failed after writer_open: stop, close and remove every file the
+ * writer created (a stream is only closed). Main thread, no appends running. */
+void writer_discard(struct writer *w);
 
 #endif

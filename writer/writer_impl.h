@@ -26,13 +26,17 @@ struct writer_ops {
 
 extern const struct writer_ops writer_uring_ops;
 extern const struct writer_ops writer_pwrite_ops;
+extern const struct writer_ops writer_stream_ops;
 
 /* One output file. Files start on a chunk boundary of the stream; a file's
  * last chunk may be partly padding, which is cut off when it is closed. */
 struct out_file {
 	int fd;
-	bool direct;               /* opened with O_DIRECT */
+	int plain_fd;              /* the same file without O_DIRECT (== fd when not direct):
+				    * partial chunks, exact lengths */
+	bool direct;               /* fd was opened with O_DIRECT */
 	bool regular;              /* a regular file: fallocate and ftruncate apply */
+	bool stream;               /* standard output: written in order with write(2) */
 	bool falloc_off;           /* the file system refused fallocate */
 	uint64_t base;             /* stream offset of the file's first byte */
 	uint64_t end;              /* stream offset past its last byte; UINT64_MAX while open */
@@ -54,10 +58,12 @@ struct writer_slot {
 	 * advanced by the backend's completion side. A slot has one write in
 	 * flight; the backend orders the two sides (backend_uring.c: `queued`). */
 	struct out_file *file;
+	int wr_fd;                 /* file->fd (O_DIRECT, whole chunk) or file->plain_fd */
 	uint64_t wr_off;
 	uint32_t wr_len;
 	uint32_t wr_done;
 	bool done;                 /* written; waiting for earlier chunks to finish */
+	bool ready;                /* stream: complete, waiting its turn; under flush_lock */
 } __attribute__((aligned(CACHELINE)));
 
 struct writer {
@@ -80,8 +86,23 @@ struct writer {
 	uint64_t bytes_closed;     /* bytes in the files closed so far */
 	uint64_t stalls;           /* times a worker waited for a free slot */
 	uint64_t stall_ns;         /* and for how long in all */
-	int error;                 /* first write error, -errno */
+	int error;                 /* first write error, -errno: no more packets taken */
+	int stop_error;            /* the next file could not be created (-errno): no
+				    * more packets taken, but the files are whole */
+	char error_path[PATH_MAX]; /* the file error or stop_error is about */
 	_Atomic bool full;
+	_Atomic bool rotate_req;   /* writer_rotate_request: start the next file */
+
+	/* Flushes (writer_flush) one at a time; for a stream also every write,
+	 * in order. Taken before w->lock, never under it. */
+	pthread_mutex_t flush_lock;
+	pthread_cond_t flush_done; /* flush_pinned went false */
+	bool flush_pinned;         /* a flush reads slot flush_chunk: not released,
+				    * nor written by its full write meanwhile; under w->lock */
+	uint64_t flush_chunk;
+	uint64_t flushed_off;      /* stream offset the flushes wrote up to; under w->lock */
+	uint64_t stream_off;       /* stream: bytes written so far; under flush_lock */
+	uint64_t stream_chunk;     /* stream: next chunk to write; under flush_lock */
 
 	pthread_mutex_t sq_lock;   /* backend submission side */
 	void *priv;                /* the backend's own state: set by init, freed by fini */
@@ -95,6 +116,10 @@ static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
 /* Called by a backend when slot `s`'s write has finished with `res` (bytes or
  * -errno). Handles the error and in-order release. Takes w->lock. */
 void writer_slot_done(struct writer *w, uint32_t s, int res);
+/* Record the first error and the file it is about. Under w->lock. */
+void writer_set_error(struct writer *w, int err, const struct out_file *f);
+/* write(2) all of buf to a stream; 0 or -errno. */
+int writer_write_all(int fd, const uint8_t *buf, size_t len);
 /* Extend the preallocation of slot s's file ahead of its write; under sq_lock. */
 void writer_prealloc(struct writer *w, uint32_t s);
 

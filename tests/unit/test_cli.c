@@ -149,6 +149,8 @@ static void test_defaults(void)
 	      "flags nano %d quiet %d pwrite %d direct %d arp_mac_set %d", o.nano, o.quiet,
 	      o.use_pwrite, o.direct, o.arp_mac_set);
 	CHECK(out_text[0] == '\0', "a good parse printed: %s", out_text);
+	CHECK(o.flush_interval_ms == 1000 && !o.packet_buffered, "flush %u ms, -U %d",
+	      o.flush_interval_ms, o.packet_buffered);
 	cli_free(&o);
 
 	/* --arp: the block timeout defaults to 1 ms, and -w is optional */
@@ -221,6 +223,13 @@ static void test_good_values(void)
 		      o.pools[1].last == 0x0a0102ffu,
 	      "two pools: %d %u", ret, o.npools);
 
+	ret = PARSE(&o, "-i", "eth0", "-w", "-", "-U", "--flush-interval", "0");
+	CHECK(ret == 0 && strcmp(o.path, "-") == 0 && o.packet_buffered && o.flush_interval_ms == 0,
+	      "-w - -U --flush-interval 0: %d %s", ret, out_text);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--packet-buffered", "--flush-interval", "250");
+	CHECK(ret == 0 && o.packet_buffered && o.flush_interval_ms == 250,
+	      "--packet-buffered --flush-interval 250: %d", ret);
+
 	/* trailing arguments are the filter expression */
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "tcp", "port", "80");
 	CHECK(ret == 0 && o.expr && strcmp(o.expr, "tcp port 80") == 0, "expr '%s'", o.expr);
@@ -267,6 +276,10 @@ static void test_bad_values(void)
 	BAD("10.0.0.9-10.0.0.1", "-i", "eth0", "--arp", "10.0.0.9-10.0.0.1");
 	BAD("300.1.1.1", "-i", "eth0", "--arp", "300.1.1.1");
 	BAD(NULL, "-i", "eth0", "-w", "");
+	BAD("soon", "-i", "eth0", "-w", "x", "--flush-interval", "soon");
+	BAD("-1", "-i", "eth0", "-w", "x", "--flush-interval", "-1");
+	BAD("'-'", "-i", "eth0", "-w", "-", "-C", "1");
+	BAD("'-'", "-i", "eth0", "-w", "-", "-G", "5");
 	/* missing pieces */
 	BAD("-i", "-w", "x");
 	BAD("-w", "-i", "eth0");

@@ -86,7 +86,7 @@ static void write_file(char *path, uint32_t snaplen, bool nano, struct tpkt *pk,
 		exit(1);
 	}
 	memset(hdr, 0xee, sizeof(hdr));
-	pcap_file_header_encode(hdr, snaplen, nano);
+	pcap_file_header_encode(hdr, snaplen, nano, 0);
 	for (size_t i = PCAP_FILE_HEADER_LEN; i < sizeof(hdr); i++)
 		CHECK(hdr[i] == 0xee, "file header encoder wrote byte %zu", i);
 	fwrite(hdr, 1, PCAP_FILE_HEADER_LEN, f);
@@ -311,9 +311,53 @@ static void test_copy_packet_bytes(void)
 	}
 }
 
+/* The link type field: 0 means Ethernet (1); raw IP (101) reads back through
+ * libpcap as DLT_RAW with the IP header at byte 0. */
+static void test_linktype(void)
+{
+	static const struct { uint32_t in, field; int dlt; } cases[] = {
+		{ 0, 1, DLT_EN10MB }, { 1, 1, DLT_EN10MB }, { 101, 101, DLT_RAW },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint8_t hdr[PCAP_FILE_HEADER_LEN], rec[PCAP_RECORD_HEADER_LEN + 28];
+		uint8_t ip[28] = { 0x45, 0, 0, 28, 0, 1, 0, 0, 64, 17, 0, 0, 198, 18, 2, 2,
+				   198, 18, 2, 1, 0x9c, 0x40, 0, 9, 0, 8, 0, 0 };
+		struct pkt_view v = { .data = ip, .caplen = 28, .len = 28, .sec = 5 };
+		char path[64], errbuf[PCAP_ERRBUF_SIZE];
+		struct pcap_pkthdr *h;
+		const u_char *d;
+		pcap_t *p;
+		FILE *f;
+		int fd;
+
+		pcap_file_header_encode(hdr, 65535, false, cases[c].in);
+		CHECK_EQ(rd32(hdr + 20), cases[c].field);
+		strcpy(path, "/tmp/ringcap-test-lt.XXXXXX");
+		fd = mkstemp(path);
+		if (fd < 0 || !(f = fdopen(fd, "wb"))) {
+			perror("mkstemp");
+			exit(1);
+		}
+		fwrite(hdr, 1, sizeof(hdr), f);
+		fwrite(rec, 1, pcap_record_encode(rec, &v, 65535, false), f);
+		fclose(f);
+		p = pcap_open_offline(path, errbuf);
+		CHECK(p != NULL, "linktype %u: %s", cases[c].in, errbuf);
+		if (p) {
+			CHECK_EQ(pcap_datalink(p), cases[c].dlt);
+			CHECK(pcap_next_ex(p, &h, &d) == 1 && h->caplen == 28 && d[0] == 0x45,
+			      "linktype %u: record not read back", cases[c].in);
+			pcap_close(p);
+		}
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	test_copy_packet_bytes();
+	test_linktype();
 	test_plain();
 	test_snaplen();
 	test_vlan_literal();

@@ -12,7 +12,14 @@
  *    whole records written before the error;
  *  - two threads appending at once: each packet once, each thread in order;
  *  - appending threads that exit before writer_close (as ringcap's workers
- *    do) must not lose their last writes.
+ *    do) must not lose their last writes;
+ *  - writer_flush: while the writer is open, the file is exactly the header
+ *    and the records appended so far (no padding, no zeros, whole records),
+ *    through every backend, with and without O_DIRECT; -U (flush_each_append)
+ *    the same after every append; the file's size never runs ahead of data;
+ *  - a stream ("-" on a pipe as standard output) carries exactly the bytes of
+ *    the file, each once, flushes included;
+ *  - writer_discard removes the file the writer made (-W's FILE0).
  * Exits 77 (after all the rest passed) only if io_uring is refused here.
  */
 #include <errno.h>
@@ -110,7 +117,7 @@ static uint8_t *expected_file(const struct pktset *s, unsigned n, uint32_t snapl
 	buf = malloc(len);
 	if (!buf)
 		exit(1);
-	pcap_file_header_encode(buf, snaplen, nano);
+	pcap_file_header_encode(buf, snaplen, nano, 0);
 	off = PCAP_FILE_HEADER_LEN;
 	for (unsigned i = 0; i < n; i++)
 		off += pcap_record_encode(buf + off, &s->v[i], snaplen, nano);
@@ -790,6 +797,149 @@ out:
 	free_pkts(&s[1]);
 }
 
+/* writer_flush on an open writer: after each flush the file on disk is the
+ * expected prefix, byte for byte; appends in between span chunk boundaries. */
+static void test_flush(const struct pktset *s, enum writer_backend b, bool direct, bool each,
+		       const char *name)
+{
+	struct writer_config cfg = {
+		.snaplen = 262144, .backend = b, .chunk_size = 4096 * 16, .nchunks = 8,
+		.direct = direct, .flush_each_append = each,
+	};
+	struct writer_result res = { 0 };
+	size_t want_size, prefix = PCAP_FILE_HEADER_LEN;
+	uint8_t *want = expected_file(s, 600, 262144, false, &want_size);
+	char path[128];
+	struct writer *w;
+
+	path_for(path, sizeof(path), name);
+	cfg.path = path;
+	if (writer_open(&w, &cfg)) {
+		CHECK(0, "%s: writer_open", name);
+		free(want);
+		return;
+	}
+	for (unsigned i = 0; i < 600; i += 20) {
+		uint8_t *got;
+		size_t got_size;
+		int ret = writer_append(w, &s->v[i], 20);
+
+		CHECK(ret == 20, "%s: append %d", name, ret);
+		for (unsigned k = i; k < i + 20; k++)
+			prefix += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&s->v[k], 262144);
+		if (!each) {
+			/* an earlier full chunk may still be in flight (io_uring) */
+			for (int tries = 0; (ret = writer_flush(w)) == -EAGAIN && tries < 1000; tries++)
+				usleep(1000);
+			CHECK(ret == 0, "%s: writer_flush = %d", name, ret);
+		} else {
+			while (writer_flush(w) == -EAGAIN)
+				usleep(1000); /* only an io_uring write of an earlier chunk */
+		}
+		got = read_whole(path, &got_size);
+		CHECK(got && got_size == prefix && memcmp(got, want, prefix) == 0,
+		      "%s: after %u packets the live file is %zu bytes, want the %zu of the records",
+		      name, i + 20, got_size, prefix);
+		free(got);
+		if (unit_failures > 20)
+			break;
+	}
+	CHECK(writer_close(w, &res) == 0 && res.bytes == want_size, "%s: close: %llu bytes",
+	      name, (unsigned long long)res.bytes);
+	unlink(path);
+	free(want);
+}
+
+/* "-": standard output, here a pipe a thread drains; the bytes that come out
+ * are the file's, each once, with flushes between appends. */
+struct drain_arg {
+	int fd;
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static void *drain(void *arg)
+{
+	struct drain_arg *d = arg;
+	ssize_t n;
+
+	while ((n = read(d->fd, d->buf + d->len, d->cap - d->len)) > 0)
+		d->len += (size_t)n;
+	return NULL;
+}
+
+static int stream_child(const void *arg)
+{
+	const struct pktset *s = arg;
+	struct writer_config cfg = {
+		.path = "-", .snaplen = 262144, .backend = WRITER_URING, .chunk_size = 4096 * 16,
+		.nchunks = 8, .direct = true,
+	};
+	struct writer_result res = { 0 };
+	struct drain_arg d = { 0 };
+	size_t want_size;
+	uint8_t *want = expected_file(s, 1500, 262144, false, &want_size);
+	pthread_t th;
+	struct writer *w;
+	int fds[2], ret;
+
+	if (pipe(fds) || dup2(fds[1], STDOUT_FILENO) < 0)
+		return 1;
+	close(fds[1]);
+	d.fd = fds[0];
+	d.cap = 2 * want_size + (1u << 20); /* room to see bytes written twice */
+	d.buf = malloc(d.cap);
+	if (!d.buf || pthread_create(&th, NULL, drain, &d))
+		return 1;
+	ret = writer_open(&w, &cfg);
+	CHECK(ret == 0, "stream: writer_open = %d", ret);
+	if (ret)
+		return 1;
+	for (unsigned i = 0; i < 1500; i += 50) {
+		CHECK(writer_append(w, &s->v[i], 50) == 50, "stream: append");
+		writer_flush(w); /* often several times in one chunk */
+	}
+	ret = writer_close(w, &res);
+	CHECK(ret == 0 && res.packets == 1500, "stream: close %d, %llu packets", ret,
+	      (unsigned long long)res.packets);
+	CHECK(res.backend && strcmp(res.backend, "stream") == 0, "stream: backend %s", res.backend);
+	close(STDOUT_FILENO);
+	pthread_join(th, NULL);
+	CHECK(d.len == want_size && memcmp(d.buf, want, want_size) == 0,
+	      "stream: %zu bytes came out of the pipe, want the file's %zu", d.len, want_size);
+	free(want);
+	free(d.buf);
+	return unit_failures ? 1 : 0;
+}
+
+static void test_stream(const struct pktset *s)
+{
+	unit_in_child("stream", stream_child, s, "killed while streaming");
+}
+
+/* writer_discard: the file made (-W's FILE0, not the -w name) is gone. */
+static void test_discard(void)
+{
+	struct writer_config cfg = {
+		.snaplen = 262144, .backend = WRITER_PWRITE, .chunk_size = 4096 * 16, .nchunks = 8,
+		.rotate_bytes = 1000000, .max_files = 3,
+	};
+	char path[128], file0[160];
+	struct writer *w;
+
+	path_for(path, sizeof(path), "discard");
+	snprintf(file0, sizeof(file0), "%s0", path);
+	cfg.path = path;
+	if (writer_open(&w, &cfg)) {
+		CHECK(0, "discard: writer_open");
+		return;
+	}
+	CHECK(access(file0, F_OK) == 0, "discard: %s was not created", file0);
+	CHECK(access(path, F_OK) != 0, "discard: %s exists", path);
+	writer_discard(w);
+	CHECK(access(file0, F_OK) != 0, "discard: %s is still there", file0);
+}
+
 static void lap(const char *what)
 {
 	static uint64_t t0;
@@ -860,6 +1010,16 @@ int main(void)
 	lap("exit uring");
 	test_threads_exit_before_close(WRITER_URING, true, "exit-uring-direct", 3);
 	lap("exit uring direct");
+	test_flush(&s, WRITER_PWRITE, false, false, "flush-pwrite");
+	test_flush(&s, WRITER_PWRITE, true, false, "flush-pwrite-direct");
+	test_flush(&s, WRITER_URING, false, false, "flush-uring");
+	test_flush(&s, WRITER_URING, true, false, "flush-uring-direct");
+	test_flush(&s, WRITER_URING, true, true, "flush-each-uring-direct");
+	lap("flush");
+	test_stream(&s);
+	lap("stream");
+	test_discard();
+	lap("discard");
 	free_pkts(&s);
 	rmdir(dir);
 

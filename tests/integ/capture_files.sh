@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Files and their names:
+#  - SIGHUP with -C starts the next file: SIGHUP twice gives three files, and
+#    every packet is in exactly one of them (three bursts of distinct sizes);
+#  - a next file that cannot be created (its name is a directory: EISDIR) stops
+#    the capture with exit 1 and one line naming that file, and the current file
+#    keeps every record appended (as many as reported, frames 0..K-1 in order);
+#  - a symbolic link planted at the -w name is refused at start (exit 2, one
+#    line, nothing created through it); one planted at a later -C name stops
+#    the capture like any file that cannot be created, and is not followed;
+#  - messages name the file on disk (-W's FILE0), not the -w template.
+source "$(dirname "$0")/../lib/testbed.sh"
+need_root
+need_cmd tcpdump
+need_cmd tshark
+testbed_start capture_files
+
+# The generator's frame indices in FILE, one a line, in file order.
+gen_indices() {
+	tshark -r "$1" -T fields -e udp.payload 2>/dev/null |
+		while read -r p; do [ "${p:0:8}" = 52434731 ] && echo $((16#${p:8:16})); done
+}
+
+gen() { in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$1" -s "$2" --flows 4 -r 20000 -q --duration 10; }
+
+# SIGHUP twice: three files.
+ringcap_start "$TMP/h.log" -i "$IF_B" -w "$TMP/h.pcap" -C 100 -T 2 || fail "start: $(cat "$TMP/h.log")"
+gen 300 200; sleep 0.3
+kill -HUP "$RC_PID"; sleep 0.2
+gen 300 300; sleep 0.3
+kill -HUP "$RC_PID"; sleep 0.2
+gen 300 400; sleep 0.3
+kill -0 "$RC_PID" 2>/dev/null || fail "SIGHUP with -C ended the capture: $(cat "$TMP/h.log")"
+ringcap_stop
+[ "$RC_STATUS" -eq 0 ] || fail "SIGHUP: exit $RC_STATUS: $(cat "$TMP/h.log")"
+names=$(cd "$TMP" && ls h.pcap* | tr '\n' ' ')
+[ "$names" = "h.pcap h.pcap1 h.pcap2 " ] || fail "SIGHUP twice made: $names"
+size=200
+for f in h.pcap h.pcap1 h.pcap2; do
+	n=$(pcap_count "$TMP/$f") || fail "$f: $n"
+	lens=$(tshark -r "$TMP/$f" -T fields -e frame.len 2>/dev/null | sort | uniq -c | awk '{ print $2 "x" $1 }')
+	[ "$lens" = "${size}x300" ] || fail "$f holds $lens, want the 300 frames of $size bytes"
+	size=$((size + 100))
+done
+echo "ok: SIGHUP twice made $names, each burst in exactly one file"
+
+# The next file cannot be created: its name is a directory.
+mkdir "$TMP/r.pcap1"
+ringcap_start "$TMP/r.log" -i "$IF_B" -w "$TMP/r.pcap" -C 1 -T 1 || fail "start: $(cat "$TMP/r.log")"
+gen 3000 1000
+for _ in $(seq 50); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$RC_PID" 2>/dev/null && { ringcap_stop; fail "still running after the next file failed"; }
+wait "$RC_PID"; rc=$?; RC_PID=
+cat "$TMP/r.log"
+[ $rc -eq 1 ] || fail "failed rotation: exit $rc, want 1"
+[ "$(grep -c "cannot create the next file $TMP/r.pcap1: Is a directory" "$TMP/r.log")" -eq 1 ] ||
+	fail "want one line naming r.pcap1 and why: $(cat "$TMP/r.log")"
+kept=$(counter "$TMP/r.log" "packets captured")
+n=$(pcap_count "$TMP/r.pcap") || fail "r.pcap: $n"
+[ "$n" -eq "$kept" ] || fail "r.pcap holds $n records, the report says $kept"
+[ "$n" -ge 500 ] || fail "r.pcap kept only $n records of its 1 MB"
+[ "$(stat -c %s "$TMP/r.pcap")" -le 1000000 ] || fail "r.pcap passed 1 MB"
+# the generator's indices ("RCG1" + 64-bit index after the UDP header): 0..n-1 in order
+gen_indices "$TMP/r.pcap" >"$TMP/r.idx"
+seq 0 $((n - 1)) | cmp -s - "$TMP/r.idx" || fail "r.pcap does not hold frames 0..$((n - 1)) in order"
+echo "ok: failed rotation kept all $n records in r.pcap, exit 1, one line"
+
+# A symbolic link at the -w name: refused, not followed.
+ln -s "$TMP/target" "$TMP/s.pcap"
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$TMP/s.pcap" --duration 2 2>"$TMP/s.log"; rc=$?
+[ $rc -eq 2 ] || fail "symlink at -w: exit $rc: $(cat "$TMP/s.log")"
+[ "$(wc -l <"$TMP/s.log")" -eq 1 ] && grep -q "$TMP/s.pcap" "$TMP/s.log" || fail "symlink: $(cat "$TMP/s.log")"
+[ ! -e "$TMP/target" ] || fail "symlink at -w was followed"
+echo "ok: symlink at -w refused: $(cat "$TMP/s.log")"
+
+# With -W the first file is FILE0: the message names it.
+ln -s "$TMP/target" "$TMP/w.pcap0"
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$TMP/w.pcap" -C 1 -W 3 --duration 2 2>"$TMP/w.log"; rc=$?
+[ $rc -eq 2 ] && grep -q "'$TMP/w.pcap0'" "$TMP/w.log" && [ ! -e "$TMP/target" ] ||
+	fail "symlink at FILE0: exit $rc: $(cat "$TMP/w.log")"
+echo "ok: symlink at FILE0 refused, named: $(cat "$TMP/w.log")"
+
+# A symbolic link at a later -C name: not followed; the capture stops, whole.
+ln -s "$TMP/target" "$TMP/l.pcap1"
+ringcap_start "$TMP/l.log" -i "$IF_B" -w "$TMP/l.pcap" -C 1 -T 1 || fail "start: $(cat "$TMP/l.log")"
+gen 3000 1000
+for _ in $(seq 50); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$RC_PID" 2>/dev/null && { ringcap_stop; fail "still running after l.pcap1 was refused"; }
+wait "$RC_PID"; rc=$?; RC_PID=
+[ $rc -eq 1 ] && grep -q "cannot create the next file $TMP/l.pcap1" "$TMP/l.log" ||
+	fail "symlink at l.pcap1: exit $rc: $(cat "$TMP/l.log")"
+[ ! -e "$TMP/target" ] || fail "the symlink at l.pcap1 was followed"
+n=$(pcap_count "$TMP/l.pcap") || fail "l.pcap: $n"
+[ "$n" -eq "$(counter "$TMP/l.log" "packets captured")" ] || fail "l.pcap holds $n: $(cat "$TMP/l.log")"
+echo "ok: symlink at l.pcap1 not followed; l.pcap keeps its $n records"

@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Live files, counted by the generator's frame indices ("RCG1" + a 64-bit index
+# after the UDP header), with generous time bounds only:
+#  - --flush-interval 1000 (the default): at ~100 frames/s, a reader of the live
+#    file (tshark -r while ringcap runs) finds every frame sent more than
+#    1.5 s ago, and reads the file without an error;
+#  - -U: every frame sent more than 0.5 s ago;
+#  - -w - | tcpdump -r -: the stream shows the frames while ringcap runs, and
+#    at the end holds each frame exactly once; with two workers flooding, the
+#    stream is a valid pcap holding exactly what ringcap reports;
+#  - the reader going away (SIGPIPE/EPIPE) ends the capture with one line, exit 0;
+#  - -w - with -C is refused (exit 2).
+source "$(dirname "$0")/../lib/testbed.sh"
+need_root
+need_cmd tcpdump
+need_cmd tshark
+testbed_start capture_live
+RATE=100
+
+# The generator's frame indices in FILE, one a line, in file order.
+gen_indices() {
+	tshark -r "$1" -T fields -e udp.payload 2>/dev/null |
+		while read -r p; do [ "${p:0:8}" = 52434731 ] && echo $((16#${p:8:16})); done
+}
+
+# FILE holds every index sent before READ_AT - BOUND (seconds, real time):
+# frame k leaves at T0 + k/RATE, T0 being frame 0's timestamp in the file.
+#   check_live WHAT FILE READ_AT BOUND INDICES_FILE
+check_live() {
+	local what=$1 f=$2 at=$3 bound=$4 idx=$5 t0 due
+	t0=$(tshark -r "$f" -c 1 -T fields -e frame.time_epoch 2>/dev/null)
+	[ -n "$t0" ] || fail "$what: the live file holds no frame at all"
+	due=$(awk -v at="$at" -v t0="$t0" -v b="$bound" -v r=$RATE \
+		'BEGIN { n = int((at - b - t0) * r); print n < 0 ? 0 : n }')
+	[ "$due" -ge 50 ] || fail "$what: read too early to say anything ($due frames due)"
+	for ((k = 0; k < due; k++)); do echo $k; done >"$TMP/due"
+	sort -n "$idx" | comm -23 "$TMP/due" - >"$TMP/missing"
+	[ ! -s "$TMP/missing" ] ||
+		fail "$what: $(wc -l <"$TMP/missing") of the $due frames sent over ${bound}s before the read are not in the live file (first $(head -n1 "$TMP/missing"))"
+	echo "ok: $what: all $due frames sent over ${bound}s before the read are in the live file ($(wc -l <"$idx") read)"
+}
+
+# A live file read twice while ringcap runs.
+live_run() { # WHAT BOUND ringcap-args...
+	local what=$1 bound=$2; shift 2
+	rm -f "$TMP/live.pcap"
+	# one worker: what is measured is the writer's flush, not the time-order
+	# merge of several workers (which has its own latency)
+	ringcap_start "$TMP/live.log" -i "$IF_B" -w "$TMP/live.pcap" -T 1 "$@" ||
+		fail "$what: start: $(cat "$TMP/live.log")"
+	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 700 -s 200 --flows 4 -r $RATE -q --duration 12 &
+	local gen=$!
+	for t in 3.5 2; do
+		sleep "$t"
+		local at errs
+		at=$(date +%s.%N)
+		cp "$TMP/live.pcap" "$TMP/snap.pcap"
+		errs=$(tcpdump -r "$TMP/snap.pcap" -nn -q 2>&1 >/dev/null | grep -v '^reading from file')
+		[ -z "$errs" ] || fail "$what: reading the live file: $errs"
+		gen_indices "$TMP/snap.pcap" >"$TMP/snap.idx"
+		check_live "$what" "$TMP/snap.pcap" "$at" "$bound" "$TMP/snap.idx"
+	done
+	wait $gen
+	sleep 0.3
+	ringcap_stop
+	[ "$RC_STATUS" -eq 0 ] || fail "$what: exit $RC_STATUS: $(cat "$TMP/live.log")"
+	[ "$(gen_indices "$TMP/live.pcap" | sort -n | uniq | wc -l)" -eq 700 ] &&
+		[ "$(pcap_count "$TMP/live.pcap")" -eq 700 ] || fail "$what: final file: $(pcap_count "$TMP/live.pcap") records; $(cat "$TMP/live.log")"
+}
+
+live_run "--flush-interval 1000" 1.5
+live_run "-U" 0.5 -U --flush-interval 0
+
+# Control: with flushing off the live file shows nothing of a quiet capture.
+ringcap_start "$TMP/off.log" -i "$IF_B" -w "$TMP/off.pcap" --flush-interval 0 || fail "start"
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 200 -s 200 -r 1000 -q
+sleep 1.5
+[ "$(stat -c %s "$TMP/off.pcap")" -eq 0 ] || fail "--flush-interval 0 wrote $(stat -c %s "$TMP/off.pcap") bytes of a partial chunk"
+ringcap_stop
+[ "$(pcap_count "$TMP/off.pcap")" -eq 200 ] || fail "--flush-interval 0: final file"
+echo "ok: --flush-interval 0: nothing partial written until the end"
+
+# -w - | tcpdump -r -: live through a pipe, each frame exactly once.
+mkfifo "$TMP/fifo"
+tcpdump -r "$TMP/fifo" -U -w "$TMP/copy.pcap" 2>"$TMP/td.log" &
+td=$!
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 1 -U 2>"$TMP/st.log" >"$TMP/fifo" &
+RC_PID=$!
+for _ in $(seq 100); do grep -q "listening on" "$TMP/st.log" && break; sleep 0.05; done
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 500 -s 200 -r $RATE -q --duration 12 &
+gen=$!
+sleep 3.5
+at=$(date +%s.%N)
+cp "$TMP/copy.pcap" "$TMP/csnap.pcap"
+gen_indices "$TMP/csnap.pcap" >"$TMP/csnap.idx"
+check_live "-w - | tcpdump -r -" "$TMP/csnap.pcap" "$at" 1.0 "$TMP/csnap.idx"
+wait $gen
+sleep 0.3
+ringcap_stop
+wait $td || fail "tcpdump -r - failed: $(cat "$TMP/td.log")"
+[ "$RC_STATUS" -eq 0 ] || fail "-w -: exit $RC_STATUS: $(cat "$TMP/st.log")"
+gen_indices "$TMP/copy.pcap" >"$TMP/copy.idx"
+seq 0 499 | cmp -s - "$TMP/copy.idx" || fail "-w -: the stream does not hold frames 0..499 once each, in order"
+echo "ok: -w - | tcpdump -r -: frames 0..499 exactly once, in order"
+
+# Two workers flooding into a pipe: chunks completed concurrently, written in order.
+cat "$TMP/fifo" >"$TMP/flood.pcap" &
+cat_pid=$!
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 2 2>"$TMP/fl.log" >"$TMP/fifo" &
+RC_PID=$!
+for _ in $(seq 100); do grep -q "listening on" "$TMP/fl.log" && break; sleep 0.05; done
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 30000 -s 1000 --flows 16 -r 30000 -q --duration 10 -w "$TMP/ref.pcap"
+sleep 0.3
+ringcap_stop
+wait $cat_pid
+[ "$RC_STATUS" -eq 0 ] || fail "flood -w -: exit $RC_STATUS: $(cat "$TMP/fl.log")"
+n=$(pcap_count "$TMP/flood.pcap") || fail "flood stream: $n"
+[ "$n" -eq "$(counter "$TMP/fl.log" "packets captured")" ] || fail "flood stream holds $n: $(cat "$TMP/fl.log")"
+pcap_hexlines "$TMP/flood.pcap" "ether src $MAC_A" | sort >"$TMP/got.hex"
+pcap_hexlines "$TMP/ref.pcap" | sort >"$TMP/want.hex"
+cmp -s "$TMP/got.hex" "$TMP/want.hex" || fail "flood stream: not exactly the 30000 frames sent"
+echo "ok: -w - with 2 workers: $n records, exactly the frames sent"
+
+# The reader goes away: one line, exit 0.
+head -c 300000 "$TMP/fifo" >/dev/null &
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 2 --duration 8 2>"$TMP/pipe.log" >"$TMP/fifo" &
+RC_PID=$!
+for _ in $(seq 100); do grep -q "listening on" "$TMP/pipe.log" && break; sleep 0.05; done
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 20000 -s 1000 -r 20000 -q --duration 5
+wait "$RC_PID"; rc=$?; RC_PID=
+[ $rc -eq 0 ] || fail "reader gone: exit $rc: $(cat "$TMP/pipe.log")"
+[ "$(grep -c "standard output closed by its reader" "$TMP/pipe.log")" -eq 1 ] || fail "reader gone: $(cat "$TMP/pipe.log")"
+[ "$(grep -c '^ringcap:' "$TMP/pipe.log")" -eq 2 ] || fail "reader gone: not one line: $(cat "$TMP/pipe.log")"
+echo "ok: reader gone: $(grep closed "$TMP/pipe.log")"
+
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -C 1 2>"$TMP/bad.log"; rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <"$TMP/bad.log")" -eq 1 ] || fail "-w - -C 1: exit $rc: $(cat "$TMP/bad.log")"
+echo "ok: -w - -C 1 refused: $(cat "$TMP/bad.log")"
