@@ -24,6 +24,10 @@ enum {
 	OPT_STAGING,
 	OPT_ARP,
 	OPT_ARP_MAC,
+	OPT_NDP,
+	OPT_ARP_ALLOW_OWN,
+	OPT_ARP_ANNOUNCE,
+	OPT_ANNOUNCE_RATE,
 	OPT_VERSION,
 	OPT_CPUS,
 };
@@ -53,6 +57,10 @@ static const struct option long_opts[] = {
 	{ "staging", required_argument, NULL, OPT_STAGING },
 	{ "arp", required_argument, NULL, OPT_ARP },
 	{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
+	{ "ndp", required_argument, NULL, OPT_NDP },
+	{ "arp-allow-own", no_argument, NULL, OPT_ARP_ALLOW_OWN },
+	{ "arp-announce", no_argument, NULL, OPT_ARP_ANNOUNCE },
+	{ "announce-rate", required_argument, NULL, OPT_ANNOUNCE_RATE },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ NULL, 0, NULL, 0 },
@@ -76,10 +84,9 @@ static void usage(FILE *f)
 "  -W, --file-count N       with -C: reuse N names (FILE0..), overwriting the\n"
 "                           oldest; with -G alone: stop after N files\n"
 "  -B, --buffer-size KIB    ring size per worker in KiB (default 65536 = 64 MiB)\n"
-"      --block-size SIZE    ring block size, power of two, 64k..64m\n"
-"                           (default 1m; 128k with --arp)\n"
+"      --block-size SIZE    ring block size, power of two, 64k..64m (default 1m)\n"
 "      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
-"                           (default 8; 1 with --arp, so replies are prompt)\n"
+"                           (default 8)\n"
 "  -T, --threads N          workers, one socket each, pinned one per CPU\n"
 "                           (default: online CPUs, or as many as --cpus lists)\n"
 "      --cpus LIST          pin workers to these CPUs in turn, e.g. 1 or 0,2-3\n"
@@ -90,9 +97,16 @@ static void usage(FILE *f)
 "      --writer W           uring|pwrite (default uring; pwrite if refused)\n"
 "      --no-direct          do not open the file with O_DIRECT\n"
 "      --staging SIZE       staging memory for the writer (default 64m)\n"
-"      --arp POOL           answer ARP requests for POOL: A-B, A/len or A;\n"
+"      --arp POOL[@VID]     answer ARP requests for POOL: A-B, A/len or A;\n"
+"                           @VID: only on that VLAN (@0: untagged only);\n"
 "                           repeatable\n"
-"      --arp-mac MAC        hardware address in replies (default: IFACE's)\n"
+"      --ndp POOL[@VID]     answer IPv6 neighbor solicitations for POOL:\n"
+"                           PREFIX/len, A-B or A; repeatable\n"
+"      --arp-mac MAC        unicast hardware address in replies (default: IFACE's)\n"
+"      --arp-allow-own      answer for pools that hold IFACE's own addresses\n"
+"      --arp-announce       at start, announce every pool address once\n"
+"                           (gratuitous ARP; unsolicited NA for --ndp)\n"
+"      --announce-rate N    announcements per second, 1..1000000 (default 1000)\n"
 "  -Z, --relinquish-privileges USER\n"
 "                           after opening the sockets and the first file, run\n"
 "                           as USER (and its groups); later files (-C, -G) are\n"
@@ -110,7 +124,8 @@ static void usage(FILE *f)
 "Examples:\n"
 "  ringcap -i eth1 -w all.pcap\n"
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
-"  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24\n");
+"  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
+"  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n");
 }
 
 static int bad(const char *what, const char *value, const char *why)
@@ -231,6 +246,7 @@ static void set_defaults(struct options *o)
 	o->fanout_name = "hash";
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
+	o->announce_rate = 1000;
 }
 
 static int parse_one(struct options *o, int opt, const char *arg)
@@ -338,13 +354,39 @@ static int parse_one(struct options *o, int opt, const char *arg)
 				   strchr(arg, '/') ? "host bits set in a CIDR block"
 						    : "inverted range (first address above last)");
 		if (ret)
-			return bad("ARP pool", arg, "expected A-B, A/len or A (IPv4)");
+			return bad("ARP pool", arg, "expected A-B, A/len or A (IPv4), optionally @VID (0..4094)");
 		o->npools++;
+		return 0;
+	case OPT_NDP:
+		if (o->nndp == MAX_NDP_POOLS)
+			return bad("NDP pool", arg, "too many pools (at most 64)");
+		ret = ndp_parse_pool(arg, &o->ndp_pools[o->nndp]);
+		if (ret == -ERANGE)
+			return bad("NDP pool", arg,
+				   strchr(arg, '/') ? "host bits set in a prefix"
+						    : "inverted range (first address above last)");
+		if (ret)
+			return bad("NDP pool", arg,
+				   "expected PREFIX/len, A-B or A (IPv6), optionally @VID (0..4094)");
+		o->nndp++;
 		return 0;
 	case OPT_ARP_MAC:
 		if (parse_mac(arg, o->arp_mac))
 			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
+		if (!mac_is_unicast(o->arp_mac))
+			return bad("MAC address", arg, "must be unicast (not multicast, broadcast or zero)");
 		o->arp_mac_set = true;
+		return 0;
+	case OPT_ARP_ALLOW_OWN:
+		o->arp_allow_own = true;
+		return 0;
+	case OPT_ARP_ANNOUNCE:
+		o->arp_announce = true;
+		return 0;
+	case OPT_ANNOUNCE_RATE:
+		if (parse_u64(arg, 1, 1000000, &v))
+			return bad("announce rate", arg, "expected 1..1000000 per second");
+		o->announce_rate = (uint32_t)v;
 		return 0;
 	default:
 		return 2;
@@ -391,8 +433,8 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("no interface: -i IFACE is required (see --help)");
 		return 2;
 	}
-	if (!o->path && !o->npools) {
-		log_err("nothing to do: give -w FILE, --arp POOL, or both (see --help)");
+	if (!o->path && !o->npools && !o->nndp) {
+		log_err("nothing to do: give -w FILE, --arp POOL, --ndp POOL, or both (see --help)");
 		return 2;
 	}
 	if (o->stats_json && o->path && same_file(o->stats_json, o->path)) {
@@ -407,17 +449,13 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("bad file count '%u': -W needs -C or -G", o->max_files);
 		return 2;
 	}
-	/* With ARP answering the block timeout is 1 ms, so under sparse traffic
-	 * every block retires nearly empty: smaller blocks keep the ring's
-	 * time depth (512 of them in 64 MiB). */
-	if (o->npools && !o->block_size_set)
-		o->block_size = 128u << 10;
-	if (o->ring_bytes < 4ull * o->block_size) {
+	/* Answering alone opens no capture ring and no writer. */
+	if (o->path && o->ring_bytes < 4ull * o->block_size) {
 		log_err("bad buffer size '%llu KiB': must hold at least 4 blocks of %u bytes",
 			(unsigned long long)(o->ring_bytes >> 10), o->block_size);
 		return 2;
 	}
-	if (o->staging_bytes < 4ull * o->block_size) {
+	if (o->path && o->staging_bytes < 4ull * o->block_size) {
 		log_err("bad staging size '%llu': must hold at least 4 blocks of %u bytes",
 			(unsigned long long)o->staging_bytes, o->block_size);
 		return 2;
@@ -425,7 +463,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
 	if (!o->block_timeout_ms)
-		o->block_timeout_ms = o->npools ? 1 : 8;
+		o->block_timeout_ms = 8; /* ARP answering has a V2 ring of its own */
 	return 0;
 }
 

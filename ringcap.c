@@ -13,8 +13,11 @@
  *        ├── pcap handler: reserves a byte range of the file for the block's
  *        │   records, copies them into page-aligned staging slots; a full slot
  *        │   is written by io_uring (O_DIRECT, registered buffers) in file order.
- *        └── ARP handler: answers in-pool requests through its own TX ring,
- *            one send() per block.
+ *
+ *   ARP/NDP responder (arp/): a socket of its own with a TPACKET_V2 ring (no
+ *   block to wait for) behind its own prefilter, a thread that wakes per
+ *   request when idle and drains in batches under a flood, replies through a
+ *   TX ring with one send() per batch. Capturing does not see its filter.
  *
  *   main thread: set-up (validate every flag → filter → rings → file → threads),
  *   then waits for signals and reads PACKET_STATISTICS into 64-bit totals; at
@@ -39,7 +42,7 @@
 #include "ring/ring.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
-#include "workers/arp.h"
+#include "arp/arp.h"
 #include "merge/merge.h"
 
 /* The merge emits a packet once no empty input can still bring an older one:
@@ -50,9 +53,7 @@
 struct capture {
 	struct options opt;
 	struct iface iface;        /* looked up once, handed to every socket */
-	struct filter kfilter;     /* in the kernel: what any handler needs */
-	struct filter ufilter;     /* in user space: the user's expression, when it differs */
-	bool ufilter_set;
+	struct filter kfilter;     /* in the kernel: the user's expression */
 	struct workers_ctl ctl;
 	struct worker *workers;
 	struct pcap_handler *pcap;  /* one per worker (one worker: no merge) */
@@ -62,8 +63,9 @@ struct capture {
 	struct pcap_handler sink;
 	struct merge_handler *mh;
 	struct merge_input_counters *mc; /* per worker, after merge_close */
-	struct arp_responder *arp;  /* shared pools and MAC */
-	struct arp_worker *arpw;    /* one per worker */
+	struct arp_responder *arp;  /* pools and MAC */
+	struct arp_service arps;    /* its socket, TX ring and thread */
+	bool arp_stopped;           /* its counters are final */
 	struct writer *writer;
 	struct writer_result wres;
 	bool closed;               /* the writer is closed and wres is final */
@@ -131,8 +133,8 @@ static void print_counters(const struct capture *cap, FILE *f)
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
-	if (cap->arp)
-		arp_print_counters(cap->arp, cap->arpw, cap->opt.threads, f);
+	if (cap->arp && cap->arp_stopped)
+		arp_print_counters(&cap->arps, f);
 }
 
 /* 0 or -errno (one line logged). */
@@ -161,8 +163,8 @@ static int write_stats_json(const struct capture *cap, double seconds)
 		(unsigned long long)cap->wres.bytes, cap->wres.files,
 		cap->wres.backend ? cap->wres.backend : "none", cap->wres.direct ? "true" : "false",
 		(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
-	if (cap->arp)
-		arp_write_json(cap->arp, cap->arpw, cap->opt.threads, f);
+	if (cap->arp && cap->arp_stopped)
+		arp_write_json(&cap->arps, f);
 	fprintf(f, "  \"workers\": [\n");
 	for (unsigned i = 0; i < cap->opt.threads; i++) {
 		const struct worker *w = &cap->workers[i];
@@ -188,36 +190,20 @@ static int write_stats_json(const struct capture *cap, double seconds)
 }
 
 
-/* The kernel filter admits what any handler wants; the pcap handler re-checks
- * the user's expression only when ARP answering widened the kernel's.
- * 0 or -EINVAL (one line logged). */
+/* The capture sockets' kernel filter: the user's expression (ARP answering
+ * has a socket and a filter of its own). 0 or -EINVAL (one line logged). */
 static int compile_filters(struct capture *cap)
 {
 	struct options *o = &cap->opt;
 	char err[FILTER_ERR_LEN];
-	char *kexpr = NULL;
 	int ret;
 
-	if (o->expr) {
-		ret = filter_compile_link(&cap->ufilter, cap->iface.linktype, o->expr, o->snaplen,
-					  err, sizeof(err));
-		if (ret) {
-			log_err("bad filter expression '%s': %s", o->expr, err);
-			return ret;
-		}
-		cap->ufilter_set = true;
-	}
-	if (o->npools)
-		kexpr = arp_kernel_expression(o->pools, o->npools, o->path ? o->expr : NULL,
-					      o->path != NULL);
-	/* The kernel cuts each packet at the filter's return value: with ARP
-	 * answering on, keep at least a whole request; the writer still cuts
-	 * the file's copy at -s. */
-	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, kexpr ? kexpr : o->expr,
-				  o->npools && o->snaplen < 64 ? 64 : o->snaplen, err, sizeof(err));
+	if (!o->path)
+		return 0;
+	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, o->expr, o->snaplen, err,
+				  sizeof(err));
 	if (ret)
-		log_err("bad filter expression '%s': %s", kexpr ? kexpr : o->expr, err);
-	xfree(kexpr);
+		log_err("bad filter expression '%s': %s", o->expr, err);
 	return ret;
 }
 
@@ -240,8 +226,8 @@ static int lookup_iface(struct capture *cap)
 			"(Ethernet, loopback, raw IP)", name, cap->iface.type);
 		return -EPROTONOSUPPORT;
 	}
-	if (cap->opt.npools && cap->iface.linktype != LINKTYPE_ETHERNET) {
-		log_err("bad interface '%s': ARP answering needs Ethernet", name);
+	if ((cap->opt.npools || cap->opt.nndp) && cap->iface.linktype != LINKTYPE_ETHERNET) {
+		log_err("bad interface '%s': ARP/NDP answering needs Ethernet", name);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -350,9 +336,8 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 	};
-	/* With ARP answering on, the kernel also admits requests the file must
-	 * not hold: the user's expression runs again in user space. */
-	const struct filter *refilter = cap->ufilter_set && o->npools ? &cap->ufilter : NULL;
+	/* The kernel filter is the user's expression alone: nothing to re-run. */
+	const struct filter *refilter = NULL;
 	int ret;
 
 	if (!o->path)
@@ -373,27 +358,33 @@ static int open_writer(struct capture *cap)
 	return 0;
 }
 
-/* The shared responder and one TX ring per worker. 0 or -errno (one line logged). */
+/* The responder: pools, the check against the interface's own addresses, its
+ * socket and TX ring (the thread starts with the workers). 0 or -errno (one
+ * line logged). */
 static int open_arp(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
+	struct arp_service_config sc = {
+		.cpu = -1, /* the scheduler's choice: it follows the kernel's receive work */
+		.announce = o->arp_announce,
+		.announce_rate = o->announce_rate,
+	};
+	char msg[256];
+	int ret;
 
-	if (!o->npools)
+	cap->arps.rx.fd = cap->arps.tx.fd = cap->arps.stop_fd = -1;
+	if (!o->npools && !o->nndp)
 		return 0;
-	cap->arp = arp_responder_new(&cap->iface, o->pools, o->npools,
+	cap->arp = arp_responder_new(&cap->iface, o->pools, o->npools, o->ndp_pools, o->nndp,
 				     o->arp_mac_set ? o->arp_mac : NULL);
-	cap->arpw = xcalloc(o->threads, sizeof(*cap->arpw));
-	for (unsigned i = 0; i < o->threads; i++) {
-		int ret = arp_worker_open(&cap->arpw[i], cap->arp);
-
-		if (!ret)
-			ret = worker_add_handler(&cap->workers[i], &arp_handler_ops, &cap->arpw[i]);
-		if (ret == -ENOSPC)
-			log_err("worker %u: no room for the ARP handler", i);
-		if (ret)
-			return ret;
+	if (!o->arp_allow_own && (ret = arp_check_own_addresses(cap->arp, msg, sizeof(msg)))) {
+		if (ret == -EADDRINUSE)
+			log_err("%s", msg);
+		else
+			log_err("cannot list the addresses of %s: %s", o->ifname, strerror(-ret));
+		return ret;
 	}
-	return 0;
+	return arp_service_open(&cap->arps, cap->arp, &sc);
 }
 
 /* -Z: everything privileged is open; run the capture as an ordinary user.
@@ -529,9 +520,8 @@ static void teardown(struct capture *cap)
 		worker_fini(&cap->workers[i]);
 		if (cap->pcap)
 			pcap_handler_fini(&cap->pcap[i]);
-		if (cap->arpw)
-			arp_worker_close(&cap->arpw[i]);
 	}
+	arp_service_close(&cap->arps);
 	if (cap->arp)
 		arp_responder_free(cap->arp);
 	if (cap->merge)
@@ -539,11 +529,9 @@ static void teardown(struct capture *cap)
 	pcap_handler_fini(&cap->sink);
 	xfree(cap->mh);
 	xfree(cap->mc);
-	xfree(cap->arpw);
 	xfree(cap->pcap);
 	xfree(cap->workers);
 	filter_free(&cap->kfilter);
-	filter_free(&cap->ufilter);
 	xfree(cap->left_in_ring);
 	cli_free(&cap->opt);
 }
@@ -554,6 +542,9 @@ static int set_up(struct capture *cap)
 {
 	int ret;
 
+	/* Answering alone needs no capture socket at all. */
+	if (!cap->opt.path)
+		cap->opt.threads = 0;
 	if ((ret = lookup_iface(cap)) || (ret = compile_filters(cap)) ||
 	    (cap->opt.user && cap->opt.path && (ret = check_can_rotate(&cap->opt))) ||
 	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)))
@@ -597,6 +588,11 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	if (!status && cap.arp && arp_service_start(&cap.arps)) {
+		log_err("cannot start the ARP responder");
+		status = 1;
+		atomic_store(&cap.ctl.stop, true);
+	}
 	if (!cap.opt.quiet)
 		fprintf(stderr,
 			"ringcap: listening on %s, link-type %s, snapshot length %u "
@@ -607,6 +603,10 @@ int main(int argc, char **argv)
 			(unsigned long long)(cap.opt.ring_bytes >> 10));
 	if (!status)
 		wait_for_end(&cap, &sigs);
+	if (cap.arp) {
+		arp_service_stop(&cap.arps);
+		cap.arp_stopped = true;
+	}
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&cap.workers[i]);
 	if (cap.merge) {
