@@ -28,6 +28,7 @@ enum {
 	OPT_ARP_ALLOW_OWN,
 	OPT_ARP_ANNOUNCE,
 	OPT_ANNOUNCE_RATE,
+	OPT_ARP_PRIORITY,
 	OPT_VERSION,
 	OPT_CPUS,
 };
@@ -61,6 +62,7 @@ static const struct option long_opts[] = {
 	{ "arp-allow-own", no_argument, NULL, OPT_ARP_ALLOW_OWN },
 	{ "arp-announce", no_argument, NULL, OPT_ARP_ANNOUNCE },
 	{ "announce-rate", required_argument, NULL, OPT_ANNOUNCE_RATE },
+	{ "arp-priority", required_argument, NULL, OPT_ARP_PRIORITY },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ NULL, 0, NULL, 0 },
@@ -107,6 +109,8 @@ static void usage(FILE *f)
 "      --arp-announce       at start, announce every pool address once\n"
 "                           (gratuitous ARP; unsolicited NA for --ndp)\n"
 "      --announce-rate N    announcements per second, 1..1000000 (default 1000)\n"
+"      --arp-priority N     the responder thread's SCHED_FIFO priority, 1..99;\n"
+"                           0: normal scheduling (default 10)\n"
 "  -Z, --relinquish-privileges USER\n"
 "                           after opening the sockets and the first file, run\n"
 "                           as USER (and its groups); later files (-C, -G) are\n"
@@ -247,6 +251,7 @@ static void set_defaults(struct options *o)
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
 	o->announce_rate = 1000;
+	o->arp_priority = 10;
 }
 
 static int parse_one(struct options *o, int opt, const char *arg)
@@ -376,6 +381,11 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		if (!mac_is_unicast(o->arp_mac))
 			return bad("MAC address", arg, "must be unicast (not multicast, broadcast or zero)");
 		o->arp_mac_set = true;
+		return 0;
+	case OPT_ARP_PRIORITY:
+		if (parse_u64(arg, 0, 99, &v))
+			return bad("ARP priority", arg, "expected 0..99 (0: normal scheduling)");
+		o->arp_priority = (int)v;
 		return 0;
 	case OPT_ARP_ALLOW_OWN:
 		o->arp_allow_own = true;

@@ -50,6 +50,7 @@ struct options {
 	bool arp_allow_own;        /* answer for pools holding the interface's addresses */
 	bool arp_announce;
 	uint32_t announce_rate;    /* announcements per second */
+	int arp_priority;          /* the responder's SCHED_FIFO priority; 0: normal */
 };
 
 /*

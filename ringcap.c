@@ -368,6 +368,7 @@ static int open_arp(struct capture *cap)
 		.cpu = -1, /* the scheduler's choice: it follows the kernel's receive work */
 		.announce = o->arp_announce,
 		.announce_rate = o->announce_rate,
+		.priority = o->arp_priority,
 	};
 	char msg[256];
 	int ret;

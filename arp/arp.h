@@ -169,6 +169,7 @@ uint32_t ndp_build_announce(const struct arp_responder *r, const uint8_t addr[16
 
 struct arp_service_config {
 	int cpu;                 /* -1: not pinned */
+	int priority;            /* SCHED_FIFO priority 1..99; 0: normal scheduling */
 	bool announce;           /* --arp-announce */
 	uint32_t announce_rate;  /* per second */
 };

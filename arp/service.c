@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,10 +304,38 @@ static void *service_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The kernel answers ARP in softirq, ahead of every task; a responder thread
+ * that waits for a time slice behind the capture workers or anything else on
+ * its CPU answers milliseconds late (measured: p99 2.8 ms at 20,000 requests/s
+ * on a CPU shared with a busy process, 27 us with SCHED_FIFO). So it runs
+ * SCHED_FIFO when allowed: it sleeps whenever the ring is empty, and a flood
+ * costs it about a microsecond per request, within the kernel's RT throttle.
+ */
 int arp_service_start(struct arp_service *s)
 {
-	int ret = pthread_create(&s->thread, NULL, service_main, s);
+	pthread_attr_t attr;
+	int ret;
 
+	if (s->cfg.priority > 0) {
+		struct sched_param sp = { .sched_priority = s->cfg.priority };
+
+		pthread_attr_init(&attr);
+		pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+		pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+		pthread_attr_setschedparam(&attr, &sp);
+		ret = pthread_create(&s->thread, &attr, service_main, s);
+		pthread_attr_destroy(&attr);
+		if (!ret) {
+			s->started = true;
+			return 0;
+		}
+		if (ret != EPERM)
+			return -ret;
+		log_warn("ARP responder: no SCHED_FIFO (%s: needs CAP_SYS_NICE; -Z drops it); "
+			 "answers may wait for a time slice", strerror(ret));
+	}
+	ret = pthread_create(&s->thread, NULL, service_main, s);
 	if (ret)
 		return -ret;
 	s->started = true;
