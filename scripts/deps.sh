@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
       gnuplot-nox procps jq
+      ndisc6  # ndisc6: Neighbor Solicitations for the NDP tests
       wireshark-common python3)  # mergecap/editcap/capinfos, and the pcap generator of read_window
 
 missing=()
