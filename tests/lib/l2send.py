@@ -5,6 +5,7 @@
                           [--tag TPID:VID[:PCP]] [--op N]
   l2send.py IFACE ns TARGET [--ip-src IP6] [--ip-dst IP6] [--src MAC] [--dst MAC]
                           [--slla MAC|none] [--hlim N] [--code N] [--tag TPID:VID[:PCP]]
+                          [--bad-csum]
 
 Each call sends one frame (--count N: N copies), with the tag in the frame
 (this kernel has no 8021q module, so no VLAN device can add it). Defaults are a
@@ -55,6 +56,7 @@ def main():
     ap.add_argument('--hlim', type=int, default=255)
     ap.add_argument('--code', type=int, default=0)
     ap.add_argument('--count', type=int, default=1)
+    ap.add_argument('--bad-csum', action='store_true')
     a = ap.parse_args()
 
     with open('/sys/class/net/%s/address' % a.iface) as f:
@@ -73,10 +75,11 @@ def main():
         ipsrc = ipaddress.IPv6Address(a.ip_src).packed
         dst = mac(a.dst) if a.dst else b'\x33\x33' + ipdst[12:]
         opt = b''
-        if a.slla != 'none' and a.ip_src != '::':
+        # default: with the option, except from :: (DAD); --slla forces it
+        if a.slla not in (None, 'none') or (a.slla is None and a.ip_src != '::'):
             opt = b'\x01\x01' + (mac(a.slla) if a.slla else src)
         msg = struct.pack('!BBHI', 135, a.code, 0, 0) + t + opt
-        msg = msg[:2] + struct.pack('!H', csum(ipsrc, ipdst, msg)) + msg[4:]
+        msg = msg[:2] + struct.pack('!H', csum(ipsrc, ipdst, msg) ^ a.bad_csum) + msg[4:]
         ip = struct.pack('!IHBB', 6 << 28, len(msg), 58, a.hlim) + ipsrc + ipdst
         frame = dst + src + tag_bytes(a.tag) + b'\x86\xdd' + ip + msg
     frame += b'\0' * max(0, 60 + len(tag_bytes(a.tag)) - len(frame))
