@@ -29,6 +29,7 @@ enum {
 	OPT_ARP_ANNOUNCE,
 	OPT_ANNOUNCE_RATE,
 	OPT_ARP_PRIORITY,
+	OPT_ARP_CPU,
 	OPT_VERSION,
 	OPT_CPUS,
 };
@@ -63,6 +64,7 @@ static const struct option long_opts[] = {
 	{ "arp-announce", no_argument, NULL, OPT_ARP_ANNOUNCE },
 	{ "announce-rate", required_argument, NULL, OPT_ANNOUNCE_RATE },
 	{ "arp-priority", required_argument, NULL, OPT_ARP_PRIORITY },
+	{ "arp-cpu", required_argument, NULL, OPT_ARP_CPU },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ NULL, 0, NULL, 0 },
@@ -111,6 +113,7 @@ static void usage(FILE *f)
 "      --announce-rate N    announcements per second, 1..1000000 (default 1000)\n"
 "      --arp-priority N     the responder thread's SCHED_FIFO priority, 1..99;\n"
 "                           0: normal scheduling (default 10)\n"
+"      --arp-cpu N          pin the responder thread to CPU N (default: unpinned)\n"
 "  -Z, --relinquish-privileges USER\n"
 "                           after opening the sockets and the first file, run\n"
 "                           as USER (and its groups); later files (-C, -G) are\n"
@@ -252,6 +255,7 @@ static void set_defaults(struct options *o)
 	o->staging_bytes = 64ull << 20;
 	o->announce_rate = 1000;
 	o->arp_priority = 10;
+	o->arp_cpu = -1;
 }
 
 static int parse_one(struct options *o, int opt, const char *arg)
@@ -387,6 +391,14 @@ static int parse_one(struct options *o, int opt, const char *arg)
 			return bad("ARP priority", arg, "expected 0..99 (0: normal scheduling)");
 		o->arp_priority = (int)v;
 		return 0;
+	case OPT_ARP_CPU: {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (parse_u64(arg, 0, online > 0 ? (uint64_t)online - 1 : 0, &v))
+			return bad("ARP CPU", arg, "expected an online CPU number");
+		o->arp_cpu = (int)v;
+		return 0;
+	}
 	case OPT_ARP_ALLOW_OWN:
 		o->arp_allow_own = true;
 		return 0;

@@ -51,6 +51,7 @@ struct options {
 	bool arp_announce;
 	uint32_t announce_rate;    /* announcements per second */
 	int arp_priority;          /* the responder's SCHED_FIFO priority; 0: normal */
+	int arp_cpu;               /* the responder's CPU; -1: the scheduler's choice */
 };
 
 /*

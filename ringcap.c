@@ -365,7 +365,7 @@ static int open_arp(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
 	struct arp_service_config sc = {
-		.cpu = -1, /* the scheduler's choice: it follows the kernel's receive work */
+		.cpu = o->arp_cpu, /* -1: the scheduler's choice */
 		.announce = o->arp_announce,
 		.announce_rate = o->announce_rate,
 		.priority = o->arp_priority,

@@ -158,6 +158,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.block_timeout_ms, 8);
 	CHECK_EQ(o.announce_rate, 1000);
 	CHECK_EQ(o.arp_priority, 10);
+	CHECK(o.arp_cpu == -1, "--arp-cpu default %d", o.arp_cpu);
 	CHECK(!o.arp_allow_own && !o.arp_announce && o.nndp == 0, "ARP flags set by default");
 	CHECK_EQ(o.npools, 1);
 	CHECK(o.path == NULL, "path set");
@@ -283,6 +284,7 @@ static void test_bad_values(void)
 	BAD("10.0.0.1", "-i", "eth0", "--ndp", "10.0.0.1");
 	BAD("0", "-i", "eth0", "--arp", "10.0.0.1", "--announce-rate", "0");
 	BAD("100", "-i", "eth0", "--arp", "10.0.0.1", "--arp-priority", "100");
+	BAD("4096", "-i", "eth0", "--arp", "10.0.0.1", "--arp-cpu", "4096");
 	BAD("10.1.2.3/24", "-i", "eth0", "--arp", "10.1.2.3/24");
 	BAD("10.0.0.9-10.0.0.1", "-i", "eth0", "--arp", "10.0.0.9-10.0.0.1");
 	BAD("300.1.1.1", "-i", "eth0", "--arp", "300.1.1.1");
