@@ -43,7 +43,7 @@ ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
-LIB_SRCS   = $(wildcard ring/*.c workers/*.c arp/*.c writer/*.c merge/*.c util/*.c index/*.c) \
+LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c util/*.c index/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard bench/*.c)

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arp/arp.h"
+#include "responder/responder.h"
 
 #define RINGCAP_VERSION "0.1.0"
 #define SNAPLEN_MAX 262144u

@@ -14,7 +14,7 @@
  *        │   records, copies them into page-aligned staging slots; a full slot
  *        │   is written by io_uring (O_DIRECT, registered buffers) in file order.
  *
- *   ARP/NDP responder (arp/): a socket of its own with a TPACKET_V2 ring (no
+ *   ARP/NDP responder (responder/): a socket of its own with a TPACKET_V2 ring (no
  *   block to wait for) behind its own prefilter, a thread that wakes per
  *   request when idle and drains in batches under a flood, replies through a
  *   TX ring with one send() per batch. Capturing does not see its filter.
@@ -42,7 +42,7 @@
 #include "ring/ring.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
-#include "arp/arp.h"
+#include "responder/responder.h"
 #include "merge/merge.h"
 
 /* The merge emits a packet once no empty input can still bring an older one:

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
-#include "arp/arp.h"
+#include "responder/responder.h"
 
 struct classic {
 	const char *ifname;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "ring/ring.h"
-#include "arp/arp.h"
+#include "responder/responder.h"
 #include "unit.h"
 
 #define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))

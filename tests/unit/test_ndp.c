@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "arp/arp.h"
+#include "responder/responder.h"
 #include "ring/ring.h"
 #include "unit.h"
 

@@ -1,5 +1,5 @@
 /*
- * arp — answering ARP (IPv4) and NDP (IPv6 Neighbor Solicitation) for address
+ * responder — answering ARP (IPv4) and NDP (IPv6 Neighbor Solicitation) for address
  * pools, apart from the capture pipeline.
  *
  *   AF_PACKET socket, TPACKET_V2 RX ring ──► responder thread ──► TX ring
@@ -12,15 +12,15 @@
  *     arp_build_reply and ndp_build_advert decide on one frame and build the
  *     answer (the unit tests and bench/arp-classic use them as they are);
  *   - the service (service.c): the socket pair and the thread;
- *   - announcements (announce.c): gratuitous ARP / unsolicited NA at start.
+ *   - announcements (in service.c): gratuitous ARP / unsolicited NA at start.
  *
  * VLANs: a request tagged 802.1Q or 802.1ad, in the frame or taken off by the
  * kernel into tp_vlan_tci (Linux always does that for the outer tag before
  * packet sockets see a frame, on veth too), is answered with the same TPID and
  * TCI in the frame; more than one tag is not answered.
  */
-#ifndef RINGCAP_ARP_H
-#define RINGCAP_ARP_H
+#ifndef RINGCAP_RESPONDER_H
+#define RINGCAP_RESPONDER_H
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -1,9 +1,9 @@
 /*
- * Private to arp/: byte access and the link layer of a request and of its
+ * Private to responder/: byte access and the link layer of a request and of its
  * answer (at most one VLAN tag, in the frame or in the ring's metadata).
  */
-#ifndef RINGCAP_ARP_FRAME_H
-#define RINGCAP_ARP_FRAME_H
+#ifndef RINGCAP_RESPONDER_FRAME_H
+#define RINGCAP_RESPONDER_FRAME_H
 
 #include <stdbool.h>
 #include <stdint.h>

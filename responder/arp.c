@@ -30,8 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arp/arp.h"
-#include "arp/frame.h"
+#include "responder/responder.h"
+#include "responder/frame.h"
 
 static const uint8_t BROADCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 

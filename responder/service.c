@@ -24,7 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "arp/arp.h"
+#include "responder/responder.h"
 
 #define RX_FRAME_SIZE 512   /* a V2 header and any request we answer */
 #define RX_FRAME_NR 8192

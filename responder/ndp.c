@@ -26,8 +26,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "arp/arp.h"
-#include "arp/frame.h"
+#include "responder/responder.h"
+#include "responder/frame.h"
 
 #define ICMP6_NS 135
 #define ICMP6_NA 136
