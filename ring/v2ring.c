@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
+#include "ring/sock.h"
 #include "util/util.h"
 
 static int v2_fail(const struct v2ring_config *cfg, const char *call, int err)
@@ -30,31 +31,28 @@ static int v2_fail(const struct v2ring_config *cfg, const char *call, int err)
 	return -err;
 }
 
+/* One step: `ret` of the call named `call`, logged once on failure. */
+static int v2_step(const struct v2ring_config *cfg, const char *call, int ret)
+{
+	return ret ? v2_fail(cfg, call, -ret) : 0;
+}
+
 static int v2_attach_filter(struct v2ring *r, const struct v2ring_config *cfg)
 {
-	if (cfg->filter && setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &cfg->filter->prog,
-				      sizeof(cfg->filter->prog)) < 0)
-		return v2_fail(cfg, "SO_ATTACH_FILTER", errno);
-	return 0;
+	return cfg->filter ? v2_step(cfg, "SO_ATTACH_FILTER",
+				     sock_attach_filter(r->fd, &cfg->filter->prog)) : 0;
 }
 
 static int v2_set_version(struct v2ring *r, const struct v2ring_config *cfg)
 {
-	int v = TPACKET_V2;
-
-	if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
-		return v2_fail(cfg, "PACKET_VERSION(TPACKET_V2)", errno);
-	return 0;
+	return v2_step(cfg, "PACKET_VERSION(TPACKET_V2)",
+		       sock_packet_opt(r->fd, PACKET_VERSION, TPACKET_V2));
 }
 
 static int v2_ignore_outgoing(struct v2ring *r, const struct v2ring_config *cfg)
 {
-	int one = 1;
-
-	if (cfg->ignore_outgoing &&
-	    setsockopt(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
-		return v2_fail(cfg, "PACKET_IGNORE_OUTGOING", errno);
-	return 0;
+	return cfg->ignore_outgoing ? v2_step(cfg, "PACKET_IGNORE_OUTGOING",
+					      sock_packet_opt(r->fd, PACKET_IGNORE_OUTGOING, 1)) : 0;
 }
 
 static int v2_request_ring(struct v2ring *r, const struct v2ring_config *cfg)
@@ -91,35 +89,19 @@ static int v2_request_ring(struct v2ring *r, const struct v2ring_config *cfg)
 
 static int v2_map_ring(struct v2ring *r, const struct v2ring_config *cfg)
 {
-	void *p = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
-
-	if (p == MAP_FAILED)
-		return v2_fail(cfg, "mmap(V2 rx ring)", errno);
-	r->map = p;
-	return 0;
+	return v2_step(cfg, "mmap(V2 rx ring)", sock_map_ring(r->fd, r->map_len, &r->map));
 }
 
 static int v2_bind_iface(struct v2ring *r, const struct v2ring_config *cfg)
 {
-	struct sockaddr_ll sll;
-
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = cfg->iface->index;
-	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return v2_fail(cfg, "bind", errno);
-	return 0;
+	return v2_step(cfg, "bind", sock_bind(r->fd, cfg->iface->index, ETH_P_ALL));
 }
 
 static int v2_enter_allmulti(struct v2ring *r, const struct v2ring_config *cfg)
 {
-	struct packet_mreq mr = { .mr_ifindex = cfg->iface->index, .mr_type = PACKET_MR_ALLMULTI };
-
-	if (cfg->allmulti &&
-	    setsockopt(r->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
-		return v2_fail(cfg, "PACKET_ADD_MEMBERSHIP(ALLMULTI)", errno);
-	return 0;
+	return cfg->allmulti ? v2_step(cfg, "PACKET_ADD_MEMBERSHIP(ALLMULTI)",
+				       sock_membership(r->fd, cfg->iface->index,
+						       PACKET_MR_ALLMULTI)) : 0;
 }
 
 int v2ring_open(struct v2ring *r, const struct v2ring_config *cfg)
@@ -153,14 +135,7 @@ void v2ring_close(struct v2ring *r)
 
 int v2ring_stop_receiving(struct v2ring *r)
 {
-	struct sock_filter reject = BPF_STMT(BPF_RET | BPF_K, 0);
-	struct sock_fprog prog = { .len = 1, .filter = &reject };
-
-	if (r->fd < 0)
-		return -EBADF;
-	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
-		return -errno;
-	return 0;
+	return sock_reject_all(r->fd);
 }
 
 int v2ring_stats_update(struct v2ring *r)

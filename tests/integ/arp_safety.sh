@@ -31,41 +31,17 @@ need_cmd python3
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"
 
 testbed_start arp_safety
-TD_PID=
-TB_EXTRA_CLEANUP='[ -n "$TD_PID" ] && kill "$TD_PID" 2>/dev/null'
 
-expect_usage_error() { # needle args...
-	local needle=$1 rc lines; shift
-	rm -f "$TMP/bad.pcap"
-	in_b "$RINGCAP" -i "$IF_B" -w "$TMP/bad.pcap" "$@" >"$TMP/ctl.out" 2>"$TMP/ctl.err"
-	rc=$?
-	lines=$(wc -l <"$TMP/ctl.err")
-	[ "$rc" -eq 2 ] || fail "ringcap $* exited $rc, want 2"
-	[ "$lines" -eq 1 ] || fail "ringcap $* printed $lines lines, want 1: $(cat "$TMP/ctl.err")"
-	grep -qF -- "$needle" "$TMP/ctl.err" || fail "ringcap $*: does not name '$needle': $(cat "$TMP/ctl.err")"
-	[ -e "$TMP/bad.pcap" ] && fail "ringcap $* created its -w file"
-	echo "ok: $* -> exit 2: $(cat "$TMP/ctl.err")"
-}
-expect_usage_error "'ff:ff:ff:ff:ff:ff'" --arp 198.18.2.0/24 --arp-mac ff:ff:ff:ff:ff:ff
-expect_usage_error "'01:00:5e:00:00:01'" --arp 198.18.2.0/24 --arp-mac 01:00:5e:00:00:01
-expect_usage_error "'00:00:00:00:00:00'" --arp 198.18.2.0/24 --arp-mac 00:00:00:00:00:00
-expect_usage_error "198.18.0.2" --arp 198.18.0.0/24
-expect_usage_error "198.18.0.2" --arp 198.18.2.0/24 --arp 0.0.0.0/0
-
-start_peer_capture() {
-	in_a tcpdump -i "$IF_A" -nn -U -w "$TMP/$1.pcap" arp or vlan 2>"$TMP/td.log" &
-	TD_PID=$!
-	for _ in $(seq 50); do grep -q "listening on" "$TMP/td.log" && break; sleep 0.1; done
-}
-stop_peer_capture() {
-	sleep 0.5
-	kill "$TD_PID"; wait "$TD_PID" 2>/dev/null; TD_PID=
-}
+expect_exit2 "'ff:ff:ff:ff:ff:ff'" --arp 198.18.2.0/24 --arp-mac ff:ff:ff:ff:ff:ff
+expect_exit2 "'01:00:5e:00:00:01'" --arp 198.18.2.0/24 --arp-mac 01:00:5e:00:00:01
+expect_exit2 "'00:00:00:00:00:00'" --arp 198.18.2.0/24 --arp-mac 00:00:00:00:00:00
+expect_exit2 "198.18.0.2" --arp 198.18.0.0/24
+expect_exit2 "198.18.0.2" --arp 198.18.2.0/24 --arp 0.0.0.0/0
 
 # --- requests never answered ----------------------------------------------------
 ringcap_start "$TMP/rc.log" -i "$IF_B" --arp 0.0.0.0/0 --arp-allow-own --stats-json "$TMP/rc.json" ||
 	fail "ringcap did not start: $(cat "$TMP/rc.log")"
-start_peer_capture safety
+peer_capture_start safety arp or vlan || fail "tcpdump on A"
 send() { in_a python3 "$L2SEND" "$IF_A" arp "$@" || fail "l2send $*"; }
 send 198.18.2.20 --dst 02:00:00:00:00:99
 send 198.18.2.21 --dst "$MAC_B"
@@ -84,7 +60,7 @@ send 255.255.255.255
 send 224.0.0.1
 send 127.0.0.1
 send 0.0.0.9
-stop_peer_capture
+peer_capture_stop
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc.log")"
 tcpdump -r "$TMP/safety.pcap" -e -nn 2>/dev/null | grep Reply >"$TMP/replies.txt"
@@ -101,12 +77,12 @@ done
 echo "ok: counted: 2 answered, 1 not for us, 9 bad senders, 5 bad targets"
 
 # --- announcements --------------------------------------------------------------
-start_peer_capture announce
+peer_capture_start announce arp or vlan || fail "tcpdump on A"
 ringcap_start "$TMP/rc2.log" -i "$IF_B" --arp 198.18.7.0-198.18.7.9 --arp 198.18.8.1@7 \
 	--arp-announce --announce-rate 200 --stats-json "$TMP/rc2.json" ||
 	fail "ringcap did not start: $(cat "$TMP/rc2.log")"
 sleep 1
-stop_peer_capture
+peer_capture_stop
 ringcap_stop
 tcpdump -r "$TMP/announce.pcap" -e -nn 2>/dev/null >"$TMP/ann.txt"
 cat "$TMP/ann.txt"

@@ -30,14 +30,10 @@ need_cmd python3
 [ -x "$BUILD/ringcap" ] || fail "no $BUILD/ringcap (set BUILD)"
 
 testbed_start arp_vlan
-TD_PID=
-TB_EXTRA_CLEANUP='[ -n "$TD_PID" ] && kill "$TD_PID" 2>/dev/null'
 
 ringcap_start "$TMP/rc.log" -i "$IF_B" --arp 198.18.2.0/24 --arp 198.18.5.0/24@7 \
 	--arp 198.18.6.0/24@0 --stats-json "$TMP/rc.json" || fail "ringcap did not start: $(cat "$TMP/rc.log")"
-in_a tcpdump -i "$IF_A" -nn -U -w "$TMP/peer.pcap" arp or vlan 2>"$TMP/td.log" &
-TD_PID=$!
-for _ in $(seq 50); do grep -q "listening on" "$TMP/td.log" && break; sleep 0.1; done
+peer_capture_start peer arp or vlan || fail "tcpdump on A"
 
 send() { in_a python3 "$L2SEND" "$IF_A" arp "$@" || fail "l2send $*"; }
 send 198.18.2.10
@@ -60,8 +56,7 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((iface, 0))
 s.send(f + b'\0' * 4)
 PY
-sleep 1
-kill "$TD_PID"; wait "$TD_PID" 2>/dev/null; TD_PID=
+peer_capture_stop
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc.log")"
 tcpdump -r "$TMP/peer.pcap" -e -nn 2>/dev/null | grep Reply >"$TMP/replies.txt"

@@ -41,8 +41,6 @@ need_cmd ndisc6
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"
 
 testbed_start ndp_answer
-TD_PID=
-TB_EXTRA_CLEANUP='[ -n "$TD_PID" ] && kill "$TD_PID" 2>/dev/null'
 in_a sysctl -qw "net.ipv6.conf.$IF_A.disable_ipv6=0" "net.ipv6.conf.$IF_A.accept_dad=0" || fail "IPv6 on A"
 in_b sysctl -qw "net.ipv6.conf.$IF_B.disable_ipv6=0" "net.ipv6.conf.$IF_B.accept_dad=0" || fail "IPv6 on B"
 in_a ip -6 addr add 2001:2::1/64 dev "$IF_A" nodad || fail "address on A"
@@ -57,19 +55,9 @@ rc=$?
 	fail "--ndp 2001:2::/64: exit $rc: $(cat "$TMP/own.err")"
 echo "ok: $(cat "$TMP/own.err")"
 
-start_peer_capture() {
-	in_a tcpdump -i "$IF_A" -nn -U -w "$TMP/$1.pcap" icmp6 or vlan 2>"$TMP/td.log" &
-	TD_PID=$!
-	for _ in $(seq 50); do grep -q "listening on" "$TMP/td.log" && break; sleep 0.1; done
-}
-stop_peer_capture() {
-	sleep 0.5
-	kill "$TD_PID"; wait "$TD_PID" 2>/dev/null; TD_PID=
-}
-
 ringcap_start "$TMP/rc.log" -i "$IF_B" --ndp 2001:2:0:1::/64 --ndp 2001:2:0:7::/64@7 \
 	--stats-json "$TMP/rc.json" || fail "ringcap did not start: $(cat "$TMP/rc.log")"
-start_peer_capture ndp
+peer_capture_start ndp icmp6 or vlan || fail "tcpdump on A"
 
 # --- ndisc6 and ping -6 ------------------------------------------------------------
 for t in 2001:2:0:1:: 2001:2:0:1::5 2001:2:0:1:ffff:ffff:ffff:ffff; do
@@ -101,7 +89,7 @@ ns 2001:2:0:1::21 --bad-csum
 ns 2001:2:0:1::22 --ip-src :: --slla 02:00:00:00:00:01
 in_a python3 "$L2SEND" "$IF_A" ns 2001:2:0:1::22 --ip-src :: >/dev/null # a proper DAD for ::22: control
 ns 2001:2:0:1::23 --ip-src ff02::1
-stop_peer_capture
+peer_capture_stop
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc.log")"
 cat "$TMP/rc.log"
@@ -195,11 +183,11 @@ done
 echo "ok: counted: 2 malformed, 1 bad sender, 2 other VLAN"
 
 # --- announcements ------------------------------------------------------------------
-start_peer_capture announce
+peer_capture_start announce icmp6 or vlan || fail "tcpdump on A"
 ringcap_start "$TMP/rc2.log" -i "$IF_B" --ndp 2001:2:0:9::1-2001:2:0:9::3 --arp-announce ||
 	fail "ringcap did not start: $(cat "$TMP/rc2.log")"
 sleep 0.5
-stop_peer_capture
+peer_capture_stop
 ringcap_stop
 tcpdump -r "$TMP/announce.pcap" -nn -vv 2>/dev/null >"$TMP/ann.txt"
 for i in 1 2 3; do
