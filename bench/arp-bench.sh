@@ -324,7 +324,7 @@ run_one() { # arm rate
 
 # lone_run ARM: arping's round trips to one pool address, as one row.
 lone_run() {
-	local arm=$1 out times n p50= p99= max= ans
+	local arm=$1 out times n p50='' p99='' max='' ans
 	# One arping per request (its -i takes whole seconds): each waits for
 	# its reply or 1 s, so requests never overlap.
 	out=$(for _ in $(seq "$LONE"); do in_a arping -c 1 -w 1 -I "$IF_A" 198.18.16.77 2>&1; done)
@@ -443,7 +443,7 @@ main() {
 	if [[ ",$RATES," == *,proxy,* ]]; then
 		run_one proxy max
 		PROXY_PPS=$(awk -F, '$1 == "proxy" && $2 == "max" { printf "%d", $4 }' "$CSV")
-		[ -n "$PROXY_PPS" ] && [ "$PROXY_PPS" -gt 0 ] || die "the proxy arm reached no rate"
+		{ [ -n "$PROXY_PPS" ] && [ "$PROXY_PPS" -gt 0 ]; } || die "the proxy arm reached no rate"
 		say "proxy arm's ceiling: $PROXY_PPS frames/s"
 		proxy_done=1
 	fi

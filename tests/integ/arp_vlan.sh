@@ -70,7 +70,7 @@ expect_reply() {
 	line=$(grep "Reply $ip is-at" "$TMP/replies.txt")
 	grep -qE -- "$pat" <<<"$line" || fail "reply for $ip: '$line' does not match '$pat'"
 	grep -qi "is-at $MAC_B" <<<"$line" || fail "reply for $ip not with B's MAC: $line"
-	echo "ok: $ip: $(sed 's/.*ethertype/ethertype/' <<<"$line")"
+	echo "ok: $ip: ethertype${line#*ethertype}"
 }
 expect_none() {
 	grep -q "Reply $1 is-at" "$TMP/replies.txt" && fail "$1 answered: $(grep "Reply $1 " "$TMP/replies.txt")"

@@ -51,7 +51,7 @@ in_a ip -6 route add 2001:2:0:2::/64 dev "$IF_A" || fail "route on A"
 # --- a pool holding B's own address is refused ----------------------------------
 in_b "$RINGCAP" -i "$IF_B" --ndp 2001:2::/64 >"$TMP/own.out" 2>"$TMP/own.err"
 rc=$?
-[ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/own.err")" -eq 1 ] && grep -q "2001:2::2" "$TMP/own.err" ||
+{ [ "$rc" -eq 2 ] && [ "$(wc -l <"$TMP/own.err")" -eq 1 ] && grep -q "2001:2::2" "$TMP/own.err"; } ||
 	fail "--ndp 2001:2::/64: exit $rc: $(cat "$TMP/own.err")"
 echo "ok: $(cat "$TMP/own.err")"
 
