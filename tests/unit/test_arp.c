@@ -1,12 +1,13 @@
 /*
- * The ARP handler's pure parts over hand-made frames: arp_build_reply (the
- * exact bytes of a reply, which frames are answered, which are ignored and
- * under which counter), arp_in_pools on a hand-built responder (edges, no
- * overflow at 0.0.0.0 and 255.255.255.255), and arp_kernel_expression compiled
- * by libpcap and run with filter_match: what the kernel prefilter admits with
- * and without a capture expression, and that 64 pools plus a long expression
- * fit. No privileges; the one test that needs an interface (pool sorting and
- * merging in arp_responder_new) uses "lo" and says so when it cannot.
+ * The ARP responder's pure parts over hand-made frames: arp_build_reply (the
+ * exact bytes of a reply, untagged, 802.1Q and 802.1ad in the frame or in the
+ * ring's metadata; which frames are answered, which are ignored and under
+ * which counter, every safety rule included), @VID pools, pool parsing,
+ * arp_in_pools on a hand-built responder (edges, no overflow at 0.0.0.0 and
+ * 255.255.255.255), the gratuitous ARP of --arp-announce, and
+ * arp_kernel_expression compiled by libpcap and run with filter_match: what
+ * the prefilter admits, tagged or not, and that 64 pools (with 64 NDP pools)
+ * fit. No privileges, no interface.
  */
 #include <errno.h>
 #include <stddef.h>
