@@ -5,6 +5,7 @@
 #   make test SANITIZE=thread              the same suite under ThreadSanitizer (libc malloc, build-tsan/)
 #   make deps                 install the Debian packages the project needs (root)
 #   make demo                 capture a generated burst on a self-made testbed and show it
+#   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, bench tools, man page, systemd unit
 #
 # Every bench/*.c is a program of its own; every tests/unit/*.c is a unit test binary.
 # Both link the project's library, so a new file there needs no Makefile change.
@@ -37,13 +38,14 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(HARDEN_C) $(SANFLAGS) $(CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) -pthread $(LDFLAGS)
-LIBS         = -luring -lpcap
+LIBS         = -luring -lpcap -ljansson -lm
 ifeq ($(MALLOC),jemalloc)
 ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
 LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c util/*.c index/*.c) \
+             $(wildcard stats/*.c jobs/*.c retention/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(wildcard bench/*.c)
@@ -51,7 +53,7 @@ BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check demo bench clean
+.PHONY: all deps test check demo bench clean install
 all: $(BUILD)/ringcap $(BUILD)/ringcap-read $(BENCH_BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -94,6 +96,40 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bash bench/ringcap-bench $(BENCH_ARGS)
+
+# Install. The unit reads /etc/ringcap/%i.conf whatever PREFIX is; its
+# ExecStart is pointed at the installed binary.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/ringcap
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/ringcap
+	install -m 0755 $(BUILD)/ringcap $(DESTDIR)$(SBINDIR)/ringcap
+	install -m 0755 $(BUILD)/ringcap-read $(DESTDIR)$(BINDIR)/ringcap-read
+	install -m 0644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0755 $(BENCH_BINS) dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
+	sed -e 's|/usr/sbin/ringcap|$(SBINDIR)/ringcap|g' \
+	    -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' \
+	    -e 's|/etc/ringcap/|$(SYSCONFDIR)/ringcap/|g' dist/ringcap@.service \
+		>$(DESTDIR)$(UNITDIR)/ringcap@.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/ringcap@.service
+	install -m 0644 dist/ringcap.sysusers $(DESTDIR)$(SYSUSERSDIR)/ringcap.conf
+	sed -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' dist/example.conf \
+		>$(DESTDIR)$(SYSCONFDIR)/ringcap/example.conf
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/ringcap/example.conf
+	@echo "installed; on the target: systemd-sysusers; systemctl daemon-reload;" \
+	      "cp $(SYSCONFDIR)/ringcap/example.conf $(SYSCONFDIR)/ringcap/IFACE.conf;" \
+	      "systemctl enable --now ringcap@IFACE"
 
 clean:
 	rm -rf build build-san build-tsan

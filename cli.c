@@ -19,6 +19,8 @@ enum {
 	OPT_TIME_PRECISION,
 	OPT_DURATION,
 	OPT_STATS_JSON,
+	OPT_STATS_PROM,
+	OPT_STATS_INTERVAL,
 	OPT_WRITER,
 	OPT_NO_DIRECT,
 	OPT_STAGING,
@@ -54,6 +56,8 @@ static const struct option long_opts[] = {
 	{ "time-precision", required_argument, NULL, OPT_TIME_PRECISION },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
+	{ "stats-prom", required_argument, NULL, OPT_STATS_PROM },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "writer", required_argument, NULL, OPT_WRITER },
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
 	{ "staging", required_argument, NULL, OPT_STAGING },
@@ -97,7 +101,13 @@ static void usage(FILE *f)
 "      --fanout MODE        hash|lb|cpu|qm|rollover (default hash, with defrag)\n"
 "      --time-precision P   micro|nano timestamps in the file (default micro)\n"
 "      --duration S         stop after S seconds (e.g. 10, 2.5, 500ms, 1m)\n"
-"      --stats-json FILE    write the counters as JSON at exit\n"
+"      --stats-json FILE    the counters as JSON, replaced atomically at exit\n"
+"                           (and every --stats-interval)\n"
+"      --stats-prom FILE    the counters for node_exporter's textfile collector\n"
+"                           (Prometheus text format), every --stats-interval or\n"
+"                           15 s, and at exit\n"
+"      --stats-interval S   one line of rates and totals on stderr every S\n"
+"                           seconds (>= 1), and the stats files rewritten\n"
 "      --writer W           uring|pwrite (default uring; pwrite if refused)\n"
 "      --no-direct          do not open the file with O_DIRECT\n"
 "      --staging SIZE       staging memory for the writer (default 64m)\n"
@@ -342,6 +352,14 @@ static int parse_one(struct options *o, int opt, const char *arg)
 	case OPT_STATS_JSON:
 		o->stats_json = arg;
 		return 0;
+	case OPT_STATS_PROM:
+		o->stats_prom = arg;
+		return 0;
+	case OPT_STATS_INTERVAL:
+		if (parse_duration_ns(arg, &o->stats_interval_ns) ||
+		    o->stats_interval_ns < 1000000000ull)
+			return bad("stats interval", arg, "expected seconds >= 1, e.g. 10, 1m");
+		return 0;
 	case OPT_WRITER:
 		if (strcmp(arg, "uring") && strcmp(arg, "pwrite"))
 			return bad("writer", arg, "expected uring or pwrite");
@@ -461,6 +479,10 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	}
 	if (o->stats_json && o->path && same_file(o->stats_json, o->path)) {
 		log_err("bad stats file '%s': it is the capture file", o->stats_json);
+		return 2;
+	}
+	if (o->stats_prom && o->path && same_file(o->stats_prom, o->path)) {
+		log_err("bad stats file '%s': it is the capture file", o->stats_prom);
 		return 2;
 	}
 	if ((o->rotate_bytes || o->rotate_ns || o->max_files) && !o->path) {

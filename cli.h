@@ -16,6 +16,8 @@ struct options {
 	const char *ifname;
 	const char *path;          /* -w; NULL: no capture file */
 	const char *stats_json;
+	const char *stats_prom;    /* --stats-prom: Prometheus text file */
+	uint64_t stats_interval_ns; /* --stats-interval: a line on stderr and the files */
 	const char *user;          /* -Z: drop to this user after set-up */
 	char *expr;                /* joined trailing arguments; NULL if none */
 	uint32_t snaplen;

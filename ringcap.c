@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -44,6 +45,9 @@
 #include "writer/writer.h"
 #include "responder/responder.h"
 #include "merge/merge.h"
+#include "stats/stats.h"
+
+#define PROM_DEFAULT_INTERVAL_NS (15ull * 1000000000) /* --stats-prom without --stats-interval */
 
 /* The merge emits a packet once no empty input can still bring an older one:
  * allow this long for a packet stamped but not yet in its ring. */
@@ -65,12 +69,18 @@ struct capture {
 	struct merge_input_counters *mc; /* per worker, after merge_close */
 	struct arp_responder *arp;  /* pools and MAC */
 	struct arp_service arps;    /* its socket, TX ring and thread */
-	bool arp_stopped;           /* its counters are final */
 	struct writer *writer;
 	struct writer_result wres;
 	bool closed;               /* the writer is closed and wres is final */
 	uint64_t *left_in_ring;    /* per worker, counted after the drain */
 	uint64_t t_start;
+	/* reports: the snapshot's arrays, the last interval's figures */
+	struct stats_worker *sw;
+	struct stats_pair arp_pairs[32];
+	struct stats_snapshot prev;
+	bool have_prev;
+	uint64_t t_report;
+	bool warned_json, warned_prom;
 };
 
 /* The capture's counters summed over the workers, in one place for every report. */
@@ -133,62 +143,184 @@ static void print_counters(const struct capture *cap, FILE *f)
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
-	if (cap->arp && cap->arp_stopped)
+	if (cap->arp)
 		arp_print_counters(&cap->arps, f);
 }
 
-/* 0 or -errno (one line logged). */
-static int write_stats_json(const struct capture *cap, double seconds)
+/* Free and total bytes of the file system a capture file goes to. */
+static int disk_space(const char *path, uint64_t *avail, uint64_t *total)
 {
-	FILE *f = fopen(cap->opt.stats_json, "w");
-	struct totals t = capture_totals(cap);
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	struct statvfs st;
 
-	if (!f) {
-		int err = errno;
-
-		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(err));
-		return -err;
-	}
-	fprintf(f, "{\n  \"interface\": \"%s\",\n  \"seconds\": %.3f,\n", cap->opt.ifname, seconds);
-	fprintf(f, "  \"captured\": %llu,\n  \"received\": %llu,\n  \"dropped\": %llu,\n",
-		(unsigned long long)cap->wres.packets, (unsigned long long)t.received,
-		(unsigned long long)t.dropped);
-	fprintf(f, "  \"freeze_q\": %llu,\n  \"bad_blocks\": %llu,\n  \"bad_packets\": %llu,\n"
-		"  \"left_in_ring\": %llu,\n  \"out_of_order\": %llu,\n",
-		(unsigned long long)t.freeze_q, (unsigned long long)t.bad_blocks,
-		(unsigned long long)t.bad_packets, (unsigned long long)t.left_in_ring,
-		(unsigned long long)t.out_of_order);
-	fprintf(f, "  \"bytes_written\": %llu,\n  \"files\": %u,\n  \"writer\": \"%s\",\n"
-		"  \"o_direct\": %s,\n  \"writer_stalls\": %llu,\n  \"writer_stall_ms\": %.1f,\n",
-		(unsigned long long)cap->wres.bytes, cap->wres.files,
-		cap->wres.backend ? cap->wres.backend : "none", cap->wres.direct ? "true" : "false",
-		(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
-	if (cap->arp && cap->arp_stopped)
-		arp_write_json(&cap->arps, f);
-	fprintf(f, "  \"workers\": [\n");
-	for (unsigned i = 0; i < cap->opt.threads; i++) {
-		const struct worker *w = &cap->workers[i];
-		fprintf(f,
-			"    {\"id\": %u, \"cpu\": %d, \"received\": %llu, \"dropped\": %llu, "
-			"\"freeze_q\": %llu, \"blocks\": %llu, \"packets\": %llu, \"written\": %llu}%s\n",
-			w->id, w->cpu, (unsigned long long)w->ring.stats.packets,
-			(unsigned long long)w->ring.stats.drops,
-			(unsigned long long)w->ring.stats.freeze_q, (unsigned long long)w->c.blocks,
-			(unsigned long long)w->c.packets,
-			(unsigned long long)(cap->pcap ? cap->pcap[i].written
-					     : cap->mc ? cap->mc[i].packets : 0),
-			i + 1 < cap->opt.threads ? "," : "");
-	}
-	fprintf(f, "  ]\n}\n");
-	if (fclose(f)) {
-		int err = errno;
-
-		log_err("cannot write stats to %s: %s", cap->opt.stats_json, strerror(err));
-		return -err;
-	}
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	if (statvfs(dir, &st) < 0)
+		return -errno;
+	*avail = (uint64_t)st.f_bavail * st.f_frsize;
+	*total = (uint64_t)st.f_blocks * st.f_frsize;
 	return 0;
 }
 
+/* The counters as the stats layer reports them: a snapshot of the totals,
+ * the writer's figures (final once it is closed) and each worker's. Main's
+ * thread. The arrays live in cap (sw, arp_pairs). */
+static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
+{
+	const struct totals t = capture_totals(cap);
+	const struct options *o = &cap->opt;
+
+	memset(s, 0, sizeof(*s));
+	s->ifname = o->ifname;
+	s->seconds = (double)(now_ns() - cap->t_start) / 1e9;
+	s->received = t.received;
+	s->dropped = t.dropped;
+	s->freeze_q = t.freeze_q;
+	s->bad_blocks = t.bad_blocks;
+	s->bad_packets = t.bad_packets;
+	s->left_in_ring = t.left_in_ring;
+	s->out_of_order = t.out_of_order;
+	s->captured = cap->closed ? cap->wres.packets : t.written;
+	s->bytes_written = cap->wres.bytes;
+	s->files = cap->wres.files;
+	s->writer = cap->wres.backend;
+	s->o_direct = cap->wres.direct;
+	s->writer_stalls = cap->wres.stalls;
+	s->writer_stall_ns = cap->wres.stall_ns;
+	if (o->path)
+		s->disk_known = disk_space(o->path, &s->disk_free_bytes, &s->disk_total_bytes) == 0;
+	for (unsigned i = 0; i < o->threads; i++) {
+		const struct worker *w = &cap->workers[i];
+
+		cap->sw[i] = (struct stats_worker){
+			.id = w->id,
+			.cpu = w->cpu,
+			.received = w->ring.stats.packets,
+			.dropped = w->ring.stats.drops,
+			.freeze_q = w->ring.stats.freeze_q,
+			.blocks = w->c.blocks,
+			.packets = w->c.packets,
+			.written = cap->pcap ? __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED)
+				 : cap->mc ? cap->mc[i].packets : 0,
+		};
+	}
+	s->workers = cap->sw;
+	s->nworkers = o->threads;
+	if (cap->arp) {
+		struct arp_counters a;
+
+		arp_service_counters(&cap->arps, &a);
+		const struct stats_pair pairs[] = {
+			{ "requests", a.requests },
+			{ "replies", a.replies },
+			{ "probes_answered", a.probes },
+			{ "tx_ring_full", a.tx_full },
+			{ "announced", a.announced },
+			{ "received", cap->arps.rx.stats.packets },
+			{ "kernel_drops", cap->arps.rx.stats.drops },
+			{ "ignored.out_of_pool", a.ign_out_of_pool },
+			{ "ignored.not_request", a.ign_not_request },
+			{ "ignored.gratuitous", a.ign_gratuitous },
+			{ "ignored.own_mac", a.ign_own },
+			{ "ignored.malformed", a.ign_malformed },
+			{ "ignored.not_for_us", a.ign_not_for_us },
+			{ "ignored.bad_sender", a.ign_bad_sender },
+			{ "ignored.bad_target", a.ign_bad_target },
+			{ "ignored.other_vlan", a.ign_vlan },
+			{ "ndp_solicitations", a.ns_requests },
+			{ "ndp_dad", a.ns_dad },
+			{ "ndp_ignored.out_of_pool", a.ns_out_of_pool },
+			{ "ndp_ignored.malformed", a.ns_malformed },
+			{ "ndp_ignored.not_for_us", a.ns_not_for_us },
+			{ "ndp_ignored.bad_sender", a.ns_bad_sender },
+			{ "ndp_ignored.own_mac", a.ns_own },
+			{ "ndp_ignored.other_vlan", a.ns_vlan },
+		};
+
+		_Static_assert(ARRAY_SIZE(pairs) <= ARRAY_SIZE(cap->arp_pairs), "arp pairs");
+		memcpy(cap->arp_pairs, pairs, sizeof(pairs));
+		s->arp = cap->arp_pairs;
+		s->narp = ARRAY_SIZE(pairs);
+	}
+}
+
+/* --stats-json and --stats-prom, replaced atomically; `final` at exit. While
+ * running a failure is said once per file and the capture goes on; at exit it
+ * is said and returned. 0 or -errno. */
+static int write_stat_files(struct capture *cap, const struct stats_snapshot *s, bool final)
+{
+	const struct { const char *path; int (*write)(const char *, const struct stats_snapshot *);
+		       bool *warned; } outs[] = {
+		{ cap->opt.stats_json, stats_write_json, &cap->warned_json },
+		{ cap->opt.stats_prom, stats_write_prometheus, &cap->warned_prom },
+	};
+	int status = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(outs); i++) {
+		int ret;
+
+		if (!outs[i].path)
+			continue;
+		ret = outs[i].write(outs[i].path, s);
+		if (ret && (final || !*outs[i].warned)) {
+			log_err("cannot write stats to %s: %s", outs[i].path, strerror(-ret));
+			*outs[i].warned = true;
+		}
+		if (ret && final && !status)
+			status = ret;
+	}
+	return status;
+}
+
+/* Main's tick: the interval line (--stats-interval) and the stat files, at
+ * the interval; --stats-prom also every 15 s without one, for node_exporter. */
+static void report_tick(struct capture *cap)
+{
+	const uint64_t now = now_ns();
+	const uint64_t every = cap->opt.stats_interval_ns ? cap->opt.stats_interval_ns
+							  : PROM_DEFAULT_INTERVAL_NS;
+	struct stats_snapshot s;
+
+	if (!cap->opt.stats_interval_ns && !cap->opt.stats_prom)
+		return;
+	if (now - cap->t_report < every)
+		return;
+	fill_snapshot(cap, &s);
+	if (cap->opt.stats_interval_ns) {
+		char line[512];
+
+		stats_format_interval_line(line, sizeof(line), cap->have_prev ? &cap->prev : NULL, &s,
+					   (double)(now - cap->t_report) / 1e9);
+		fprintf(stderr, "ringcap: %s\n", line);
+		cap->prev = s;
+		cap->have_prev = true;
+		write_stat_files(cap, &s, false);
+	} else {
+		const char *json = cap->opt.stats_json;
+
+		cap->opt.stats_json = NULL; /* only at exit without an interval */
+		write_stat_files(cap, &s, false);
+		cap->opt.stats_json = json;
+	}
+	cap->t_report = now;
+}
+
+/* At start, before anything is made (and again as the -Z user): each stats
+ * file can be replaced. 0 or -errno (one line logged). */
+static int check_stat_files(const struct options *o)
+{
+	const char *paths[] = { o->stats_json, o->stats_prom };
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		int ret = paths[i] ? stats_check_writable(paths[i]) : 0;
+
+		if (ret) {
+			log_err("bad stats file '%s': %s", paths[i], strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
 
 /* The capture sockets' kernel filter: the user's expression (ARP answering
  * has a socket and a filter of its own). 0 or -EINVAL (one line logged). */
@@ -458,6 +590,8 @@ static void update_stats(struct capture *cap)
 {
 	for (unsigned i = 0; i < cap->opt.threads; i++)
 		ring_stats_update(&cap->workers[i].ring);
+	if (cap->arp)
+		arp_service_stats_update(&cap->arps);
 }
 
 /* The signals main takes with sigtimedwait (blocked in every thread): every
@@ -503,6 +637,7 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 		if (cap->opt.duration_ns && now_ns() - cap->t_start >= cap->opt.duration_ns)
 			break;
 		update_stats(cap);
+		report_tick(cap);
 	}
 	for (unsigned i = 0; i < cap->opt.threads; i++) {
 		int ret = ring_stop_receiving(&cap->workers[i].ring);
@@ -534,6 +669,7 @@ static void teardown(struct capture *cap)
 	xfree(cap->workers);
 	filter_free(&cap->kfilter);
 	xfree(cap->left_in_ring);
+	xfree(cap->sw);
 	cli_free(&cap->opt);
 }
 
@@ -546,12 +682,15 @@ static int set_up(struct capture *cap)
 	/* Answering alone needs no capture socket at all. */
 	if (!cap->opt.path)
 		cap->opt.threads = 0;
-	if ((ret = lookup_iface(cap)) || (ret = compile_filters(cap)) ||
+	if ((ret = check_stat_files(&cap->opt)) || (ret = lookup_iface(cap)) ||
+	    (ret = compile_filters(cap)) ||
 	    (cap->opt.user && cap->opt.path && (ret = check_can_rotate(&cap->opt))) ||
 	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)))
 		return ret;
-	if (cap->opt.user)
-		return drop_privileges(cap->opt.user);
+	cap->sw = xcalloc(cap->opt.threads, sizeof(*cap->sw));
+	if (cap->opt.user && ((ret = drop_privileges(cap->opt.user)) ||
+			      (ret = check_stat_files(&cap->opt))))
+		return ret; /* the stats files are written as the user from now on */
 	return 0;
 }
 
@@ -580,7 +719,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	cap.t_start = now_ns();
+	cap.t_start = cap.t_report = now_ns();
 	for (; started < cap.opt.threads; started++) {
 		if (worker_start(&cap.workers[started])) {
 			log_err("cannot start worker %u", started);
@@ -606,7 +745,6 @@ int main(int argc, char **argv)
 		wait_for_end(&cap, &sigs);
 	if (cap.arp) {
 		arp_service_stop(&cap.arps);
-		cap.arp_stopped = true;
 	}
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&cap.workers[i]);
@@ -646,9 +784,13 @@ int main(int argc, char **argv)
 			log_err("worker %u: %s", i, strerror(-err));
 	}
 	print_counters(&cap, stderr);
-	if (cap.opt.stats_json &&
-	    write_stats_json(&cap, (double)(now_ns() - cap.t_start) / 1e9))
-		status = status ? status : 1;
+	if (cap.opt.stats_json || cap.opt.stats_prom) {
+		struct stats_snapshot snap;
+
+		fill_snapshot(&cap, &snap);
+		if (write_stat_files(&cap, &snap, true))
+			status = status ? status : 1;
+	}
 out:
 	if (cap.writer) {
 		/* set-up failed after the file was made: leave nothing half-written */

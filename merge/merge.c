@@ -15,7 +15,7 @@
 #include "merge/merge.h"
 #include "util/util.h"
 
-#define IDLE_WAIT_NS 1000000ull /* a merger held back by an empty input looks again after 1 ms */
+#define IDLE_WAIT_NS 1000000ull /* a merger held back by the clock sleeps 1 ms at least */
 
 struct merge_input {
 	const struct ring *ring;
@@ -23,6 +23,7 @@ struct merge_input {
 	struct tpacket_block_desc **q;
 	uint32_t qhead, qtail;       /* free-running; count = qtail - qhead */
 	uint32_t next_idx;           /* ring index of the block after the last pushed */
+	uint32_t held;               /* pushed and not yet given back; under m->lock */
 	/* the merger's */
 	struct tpacket_block_desc *cur; /* block being walked */
 	struct block_iter it;
@@ -42,12 +43,15 @@ struct merge {
 	uint32_t nbatch;
 	uint64_t last_ts;            /* timestamp of the newest packet emitted */
 	uint64_t wm;                 /* cached: no empty input can still bring older */
+	uint64_t wake_ns;            /* held back by the clock only: may go then (realtime) */
 	pthread_mutex_t lock;
 	pthread_cond_t more;         /* a block was pushed, or closing */
 	pthread_cond_t room;         /* a queue has room again */
+	pthread_cond_t released;     /* blocks went back to the kernel */
 	int error;                   /* the sink's first error; under lock */
 	bool sink_full;              /* the sink takes no more (-c reached); under lock */
 	bool closing;                /* under lock */
+	uint64_t pushes;             /* blocks pushed so far; under lock */
 	pthread_t thread;
 	bool thread_up;
 };
@@ -107,7 +111,7 @@ static void advance(struct merge *m, struct merge_input *in)
  * filled before), a zero one is zero. The clock is read first, so a packet
  * that arrives after the look has a timestamp no older than now - margin.
  */
-static uint64_t input_watermark(struct merge *m, const struct merge_input *in)
+static uint64_t input_watermark(struct merge *m, const struct merge_input *in, bool *by_clock)
 {
 	const uint64_t now = m->cfg.clock_ns ? m->cfg.clock_ns() : realtime_ns();
 	const uint64_t floor = now > m->cfg.margin_ns ? now - m->cfg.margin_ns : 0;
@@ -117,6 +121,7 @@ static uint64_t input_watermark(struct merge *m, const struct merge_input *in)
 	const struct tpacket3_hdr *p;
 	uint64_t ts;
 
+	*by_clock = false;
 	pthread_mutex_lock(&m->lock);
 	idx = in->next_idx;
 	if (in->qhead != in->qtail) {
@@ -129,14 +134,17 @@ static uint64_t input_watermark(struct merge *m, const struct merge_input *in)
 	b = ring_block(in->ring, idx);
 	h = &b->hdr.bh1;
 	__atomic_load_n(&h->block_status, __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&h->num_pkts, __ATOMIC_RELAXED) == 0)
+	if (__atomic_load_n(&h->num_pkts, __ATOMIC_RELAXED) == 0) {
+		*by_clock = true;
 		return floor;
+	}
 	off = __atomic_load_n(&h->offset_to_first_pkt, __ATOMIC_RELAXED);
 	if (off < sizeof(*b) || off > in->ring->block_size - sizeof(*p))
 		return 0;
 	p = (const struct tpacket3_hdr *)((const uint8_t *)b + off);
 	ts = (uint64_t)__atomic_load_n(&p->tp_sec, __ATOMIC_RELAXED) * 1000000000ull +
 	     __atomic_load_n(&p->tp_nsec, __ATOMIC_RELAXED);
+	*by_clock = ts >= floor;
 	return ts < floor ? ts : floor;
 }
 
@@ -156,10 +164,18 @@ static void flush(struct merge *m)
 	m->nbatch = 0;
 	for (unsigned i = 0; i < m->cfg.ninputs; i++) {
 		struct merge_input *in = &m->in[i];
+		uint32_t n = in->ndone;
 
-		for (uint32_t k = 0; k < in->ndone; k++)
+		if (!n)
+			continue;
+		for (uint32_t k = 0; k < n; k++)
 			ring_release_block(in->done[k]);
 		in->ndone = 0;
+		pthread_mutex_lock(&m->lock);
+		in->held -= n;
+		if (!in->held)
+			pthread_cond_broadcast(&m->released);
+		pthread_mutex_unlock(&m->lock);
 	}
 	if (ret < 0) {
 		pthread_mutex_lock(&m->lock);
@@ -187,16 +203,27 @@ unsigned merge_run_once(struct merge *m, bool final)
 			break;
 		if (!final && best->head_ts > m->wm) {
 			uint64_t wm = UINT64_MAX;
+			bool clock_only = true;
 
 			for (unsigned i = 0; i < n; i++) {
-				if (!m->in[i].have) {
-					uint64_t w = input_watermark(m, &m->in[i]);
-					wm = w < wm ? w : wm;
-				}
+				bool by_clock;
+				uint64_t w;
+
+				if (m->in[i].have)
+					continue;
+				w = input_watermark(m, &m->in[i], &by_clock);
+				wm = w < wm ? w : wm;
+				if (w < best->head_ts && !by_clock)
+					clock_only = false;
 			}
 			m->wm = wm;
-			if (best->head_ts > wm)
-				break; /* an empty input may still bring an older packet */
+			if (best->head_ts > wm) {
+				/* An empty input may still bring an older packet.
+				 * If only the clock holds this one back, it may go
+				 * at head + margin; else when a block comes. */
+				m->wake_ns = clock_only ? best->head_ts + m->cfg.margin_ns : 0;
+				break;
+			}
 		}
 		emitted++;
 		if (!m->sink_full && !m->error) { /* else: walked and given back, not written */
@@ -215,15 +242,6 @@ unsigned merge_run_once(struct merge *m, bool final)
 	return emitted;
 }
 
-/* Anything queued that the merger has not taken yet? Under m->lock. */
-static bool queues_empty(const struct merge *m)
-{
-	for (unsigned i = 0; i < m->cfg.ninputs; i++)
-		if (m->in[i].qhead != m->in[i].qtail)
-			return false;
-	return true;
-}
-
 static bool heads_waiting(const struct merge *m)
 {
 	for (unsigned i = 0; i < m->cfg.ninputs; i++)
@@ -232,25 +250,25 @@ static bool heads_waiting(const struct merge *m)
 	return false;
 }
 
-/* Nothing to emit now. With packets at the heads, an empty input's watermark
- * moves with the clock: look again in a millisecond. With none, only a push
- * (or closing) can change anything: sleep until then, so an idle capture
- * costs no CPU. */
-static void merger_wait(struct merge *m)
+/* The last pass emitted nothing. Unless a block came since it began (pushes
+ * moved past `seen`), wait: until the clock lets the oldest head go, when only
+ * the clock holds it back (wake_ns); otherwise until a push or closing, so
+ * neither an idle capture nor one waiting for a block costs CPU. */
+static void merger_wait(struct merge *m, uint64_t seen)
 {
-	bool timed = heads_waiting(m);
+	bool timed = heads_waiting(m) && m->wake_ns;
 	struct timespec until;
 
 	if (timed) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += IDLE_WAIT_NS;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
+		uint64_t at = m->wake_ns, now = realtime_ns();
+
+		if (at < now + IDLE_WAIT_NS)
+			at = now + IDLE_WAIT_NS;
+		until.tv_sec = (time_t)(at / 1000000000u);
+		until.tv_nsec = (long)(at % 1000000000u);
 	}
 	pthread_mutex_lock(&m->lock);
-	if (!m->closing && queues_empty(m)) {
+	if (!m->closing && m->pushes == seen) {
 		if (timed)
 			pthread_cond_timedwait(&m->more, &m->lock, &until);
 		else
@@ -267,15 +285,17 @@ static void *merger_main(void *arg)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are main's */
 	for (;;) {
+		uint64_t seen;
 		bool closing;
 
 		pthread_mutex_lock(&m->lock);
 		closing = m->closing;
+		seen = m->pushes;
 		pthread_mutex_unlock(&m->lock);
 		if (merge_run_once(m, closing) == 0) {
 			if (closing)
 				break;
-			merger_wait(m);
+			merger_wait(m, seen);
 		}
 	}
 	return NULL;
@@ -305,6 +325,7 @@ int merge_open(struct merge **out, const struct merge_config *cfg)
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->more, NULL);
 	pthread_cond_init(&m->room, NULL);
+	pthread_cond_init(&m->released, NULL);
 	if (!cfg->no_thread) {
 		ret = -pthread_create(&m->thread, NULL, merger_main, m);
 		if (ret) {
@@ -329,6 +350,8 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 	ret = m->error;
 	if (!ret && !m->closing) {
 		in->q[in->qtail++ % m->cfg.depth] = b;
+		in->held++;
+		m->pushes++;
 		in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
 		pthread_cond_signal(&m->more);
 		b = NULL;
@@ -343,6 +366,25 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 		ring_release_block(b);
 	}
 	return ret;
+}
+
+void merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
+{
+	struct merge_input *in = &m->in[i];
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&m->lock);
+	while (in->held && !m->closing && !m->error)
+		if (pthread_cond_timedwait(&m->released, &m->lock, &until) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&m->lock);
 }
 
 int merge_error(struct merge *m)
@@ -373,6 +415,7 @@ int merge_close(struct merge *m, struct merge_input_counters *c)
 	m->closing = true;
 	pthread_cond_broadcast(&m->more);
 	pthread_cond_broadcast(&m->room);
+	pthread_cond_broadcast(&m->released);
 	pthread_mutex_unlock(&m->lock);
 	if (m->thread_up)
 		pthread_join(m->thread, NULL);
@@ -388,6 +431,7 @@ int merge_close(struct merge *m, struct merge_input_counters *c)
 	pthread_mutex_destroy(&m->lock);
 	pthread_cond_destroy(&m->more);
 	pthread_cond_destroy(&m->room);
+	pthread_cond_destroy(&m->released);
 	xfree(m->batch);
 	xfree(m);
 	return ret;

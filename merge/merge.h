@@ -67,6 +67,11 @@ int merge_open(struct merge **out, const struct merge_config *cfg);
  * order's next for that input. Returns 0, or the sink's error (the block is
  * then given back at once). May block (see above). */
 int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
+/* Input `in`'s producer: wait (at most timeout_ms) until every block it
+ * pushed is back with the kernel. The kernel's poll() says POLLIN while the
+ * block it retired last is not back, so a producer with blocks in the merge
+ * waits here instead of in poll(). */
+void merge_wait_released(struct merge *m, unsigned in, int timeout_ms);
 /* The sink's first error, or 0. Any thread. */
 int merge_error(struct merge *m);
 /* True once the sink takes no more (full, or failed). Any thread. */

@@ -72,7 +72,8 @@ struct arp_responder {
 	struct iface iface;
 };
 
-/* Written by the service thread only; main reads it after the thread ended. */
+/* Written by the service thread only; main reads the copy it publishes
+ * (arp_service_counters). */
 struct arp_counters {
 	uint64_t requests;        /* ARP requests answered (built a reply for) */
 	uint64_t probes;          /* of those: probes (sender 0.0.0.0) */
@@ -195,7 +196,8 @@ struct arp_service {
 	bool warned;
 	int error;               /* -errno that ended the thread; read after stop */
 	struct arp_announce_cursor ann;
-	struct arp_counters c;
+	struct arp_counters c;   /* the thread's own */
+	struct arp_counters pub; /* c as of the last batch: relaxed atomic stores and loads */
 };
 
 /* The prefilter, the V2 RX socket and the TX ring. Set-up phase, main thread;
@@ -215,8 +217,13 @@ void arp_service_close(struct arp_service *s);
  * send(). Returns frames taken. The service thread only (tests call it). */
 unsigned arp_service_drain(struct arp_service *s, unsigned batch);
 
-/* The exit report and the --stats-json member, from a stopped service. */
+/* The counters as of the thread's last batch (exact once stopped). Any
+ * thread; a figure may lag by one batch while it runs. */
+void arp_service_counters(const struct arp_service *s, struct arp_counters *out);
+/* Add the RX socket's PACKET_STATISTICS to s->rx.stats. Main thread only
+ * (the one reader of those counters). 0 or -errno. */
+int arp_service_stats_update(struct arp_service *s);
+/* The exit report lines (also for SIGUSR1 while running). Main thread. */
 void arp_print_counters(const struct arp_service *s, FILE *f);
-void arp_write_json(const struct arp_service *s, FILE *f);
 
 #endif

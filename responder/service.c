@@ -248,6 +248,35 @@ static int announce_due(struct arp_service *s)
 	return (int)((a->next_ns - now + 999999) / 1000000);
 }
 
+/* --------------------------------------------------------------- counters */
+
+/* The counters are whole uint64_t fields: copied field by field. */
+#define NCOUNTERS (sizeof(struct arp_counters) / sizeof(uint64_t))
+
+static void publish(struct arp_service *s)
+{
+	const uint64_t *from = (const uint64_t *)&s->c;
+	uint64_t *to = (uint64_t *)&s->pub;
+
+	for (size_t i = 0; i < NCOUNTERS; i++)
+		__atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
+}
+
+void arp_service_counters(const struct arp_service *s, struct arp_counters *out)
+{
+	const uint64_t *from = (const uint64_t *)&s->pub;
+	uint64_t *to = (uint64_t *)out;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < NCOUNTERS; i++)
+		to[i] = __atomic_load_n(&from[i], __ATOMIC_RELAXED);
+}
+
+int arp_service_stats_update(struct arp_service *s)
+{
+	return s->rx.fd >= 0 ? v2ring_stats_update(&s->rx) : 0;
+}
+
 /* ------------------------------------------------------------------ thread */
 
 static bool stop_requested(const struct arp_service *s)
@@ -273,9 +302,12 @@ static void *service_main(void *arg)
 	for (;;) {
 		int timeout = IDLE_POLL_MS, next;
 
-		if (arp_service_drain(s, BATCH) == BATCH)
+		if (arp_service_drain(s, BATCH) == BATCH) {
+			publish(s);
 			continue; /* a flood: the next batch is most likely there */
+		}
 		next = announce_due(s);
+		publish(s);
 		if (next >= 0 && next < timeout)
 			timeout = next;
 		if (s->tx.queued && timeout > 1)
@@ -301,6 +333,7 @@ static void *service_main(void *arg)
 		usleep(1000);
 		flush(s);
 	}
+	publish(s);
 	return NULL;
 }
 
@@ -355,15 +388,18 @@ void arp_service_stop(struct arp_service *s)
 		pthread_join(s->thread, NULL);
 		s->started = false;
 	}
-	if (s->rx.fd >= 0)
-		v2ring_stats_update(&s->rx);
+	arp_service_stats_update(s);
 }
 
 /* ------------------------------------------------------------------ report */
 
+
 void arp_print_counters(const struct arp_service *s, FILE *f)
 {
-	const struct arp_counters *c = &s->c;
+	struct arp_counters snap;
+	const struct arp_counters *c = &snap;
+
+	arp_service_counters(s, &snap);
 
 	fprintf(f, "%llu ARP requests for pool addresses\n", (unsigned long long)c->requests);
 	if (s->r->nndp)
@@ -396,32 +432,4 @@ void arp_print_counters(const struct arp_service *s, FILE *f)
 			(unsigned long long)c->ns_out_of_pool, (unsigned long long)c->ns_malformed,
 			(unsigned long long)c->ns_not_for_us, (unsigned long long)c->ns_bad_sender,
 			(unsigned long long)c->ns_own, (unsigned long long)c->ns_vlan);
-}
-
-void arp_write_json(const struct arp_service *s, FILE *f)
-{
-	const struct arp_counters *c = &s->c;
-
-	fprintf(f,
-		"  \"arp\": {\"requests\": %llu, \"replies\": %llu, \"probes_answered\": %llu, "
-		"\"tx_ring_full\": %llu, \"announced\": %llu, \"received\": %llu, "
-		"\"kernel_drops\": %llu, \"ignored\": {\"out_of_pool\": %llu, \"not_request\": %llu, "
-		"\"gratuitous\": %llu, \"own_mac\": %llu, \"malformed\": %llu, \"not_for_us\": %llu, "
-		"\"bad_sender\": %llu, \"bad_target\": %llu, \"other_vlan\": %llu}},\n",
-		(unsigned long long)c->requests, (unsigned long long)c->replies,
-		(unsigned long long)c->probes, (unsigned long long)c->tx_full,
-		(unsigned long long)c->announced, (unsigned long long)s->rx.stats.packets,
-		(unsigned long long)s->rx.stats.drops, (unsigned long long)c->ign_out_of_pool,
-		(unsigned long long)c->ign_not_request, (unsigned long long)c->ign_gratuitous,
-		(unsigned long long)c->ign_own, (unsigned long long)c->ign_malformed,
-		(unsigned long long)c->ign_not_for_us, (unsigned long long)c->ign_bad_sender,
-		(unsigned long long)c->ign_bad_target, (unsigned long long)c->ign_vlan);
-	fprintf(f,
-		"  \"ndp\": {\"solicitations\": %llu, \"dad\": %llu, \"ignored\": {\"out_of_pool\": %llu, "
-		"\"malformed\": %llu, \"not_for_us\": %llu, \"bad_sender\": %llu, \"own_mac\": %llu, "
-		"\"other_vlan\": %llu}},\n",
-		(unsigned long long)c->ns_requests, (unsigned long long)c->ns_dad,
-		(unsigned long long)c->ns_out_of_pool, (unsigned long long)c->ns_malformed,
-		(unsigned long long)c->ns_not_for_us, (unsigned long long)c->ns_bad_sender,
-		(unsigned long long)c->ns_own, (unsigned long long)c->ns_vlan);
 }

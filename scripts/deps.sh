@@ -6,8 +6,8 @@ set -euo pipefail
 pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
       gnuplot-nox procps jq
-      ndisc6  # ndisc6: Neighbor Solicitations for the NDP tests
-      wireshark-common python3)  # mergecap/editcap/capinfos, and the pcap generator of read_window
+      wireshark-common python3   # mergecap/editcap/capinfos; the pcap generator of read_window
+      libjansson-dev prometheus systemd zstd age curl ndisc6)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,13 @@ static int merge_take_block(void *ctx, struct tpacket_block_desc *b)
 	return merge_push(h->m, h->in, b);
 }
 
+static void merge_handler_wait(void *ctx, int timeout_ms)
+{
+	const struct merge_handler *h = ctx;
+
+	merge_wait_released(h->m, h->in, timeout_ms);
+}
+
 static bool merge_handler_done(void *ctx)
 {
 	const struct merge_handler *h = ctx;
@@ -21,5 +28,6 @@ static bool merge_handler_done(void *ctx)
 const struct handler_ops merge_handler_ops = {
 	.name = "merge",
 	.take_block = merge_take_block,
+	.wait_given_back = merge_handler_wait,
 	.done = merge_handler_done,
 };

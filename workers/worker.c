@@ -152,8 +152,15 @@ void worker_run(struct worker *w)
 				workers_request_stop(w->ctl);
 				break;
 			}
-			if (!ring_take(&w->ring))
+			if (!ring_take(&w->ring)) {
 				run_idle(w);
+				/* poll() says POLLIN while the block the kernel
+				 * retired last is not back in its hands: with a
+				 * taker holding blocks, poll would return at once,
+				 * again and again. Wait for the taker instead. */
+				if (w->taker && w->taker->ops->wait_given_back)
+					w->taker->ops->wait_given_back(w->taker->ctx, POLL_MS);
+			}
 			continue;
 		}
 		ret = worker_process_block(w, b);

@@ -35,6 +35,9 @@ struct handler_ops {
 	 * handler's, given back with ring_release_block in ring order. At most
 	 * one per worker. 0 or -errno (stop the capture). */
 	int (*take_block)(void *ctx, struct tpacket_block_desc *b);
+	/* With take_block: wait at most timeout_ms until the handler has given
+	 * back every block it took (poll() on the ring says POLLIN until then). */
+	void (*wait_given_back)(void *ctx, int timeout_ms);
 };
 
 struct handler {

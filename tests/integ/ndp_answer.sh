@@ -38,6 +38,7 @@ need_root
 need_cmd tcpdump
 need_cmd python3
 need_cmd ndisc6
+need_cmd jq
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"
 
 testbed_start ndp_answer
@@ -177,8 +178,9 @@ PY
 echo "ok: hop limit 64, bad checksum, multicast source not answered; DAD with SLLA not, proper DAD yes"
 tcpdump -r "$TMP/ndp.pcap" -nn -vv "ip6 src 2001:2:0:1::10" 2>/dev/null | grep -q "bad icmp6 cksum" &&
 	fail "tcpdump finds ringcap's checksum bad"
-for kv in '"malformed": 2,' '"bad_sender": 1,' '"other_vlan": 2}'; do
-	grep -A1 '"ndp"' "$TMP/rc.json" | grep -qF "$kv" || fail "stats: want $kv in $(grep '"ndp"' "$TMP/rc.json")"
+for kv in malformed=2 bad_sender=1 other_vlan=2; do
+	jq -e ".arp.ndp_ignored.${kv%=*} == ${kv#*=}" "$TMP/rc.json" >/dev/null ||
+		fail "stats: want ndp_ignored.$kv in $(grep '"arp"' "$TMP/rc.json")"
 done
 echo "ok: counted: 2 malformed, 1 bad sender, 2 other VLAN"
 

@@ -1,0 +1,466 @@
+/* Retention: a list of this capture's closed files, oldest first packet
+ * first, and the loop that deletes from its head until the limits hold. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "retention/match.h"
+#include "retention/retention.h"
+#include "util/util.h"
+
+/* The pcap header the writer puts first (writer/pcap.c): host byte order. */
+#define OUR_MAGIC_MICRO 0xa1b2c3d4u
+#define OUR_MAGIC_NANO 0xa1b23c4du
+#define OUR_LINKTYPE_ETHERNET 1u
+#define OUR_SNAPLEN_MAX 262144u
+
+struct kept_file {
+	char *path;
+	uint64_t size;
+	uint64_t first_ts_ns;
+	dev_t dev;
+	ino_t ino;
+	struct timespec ctime;  /* with dev and ino: this file, not a new one under its name */
+};
+
+struct retention {
+	pthread_mutex_t lock;
+	struct retention_config cfg;
+	char *dir;
+	char **suffixes;              /* our copy, NULL-terminated */
+	struct kept_file *files;      /* sorted by first_ts_ns, oldest first */
+	size_t nfiles, cap;
+	uint64_t bytes_kept;
+	char *current;                /* the file being written, or NULL */
+	dev_t current_dev;
+	ino_t current_ino;
+	bool current_known;           /* dev/ino above are valid */
+	uint64_t current_bytes;
+	bool unmet_logged;            /* -ENOSPC said once until the limits hold again */
+	struct retention_counters c;
+};
+
+static char *dup_string(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = xcalloc(1, n);
+
+	memcpy(d, s, n);
+	return d;
+}
+
+int retention_statvfs(const char *dir, uint64_t *avail, uint64_t *size)
+{
+	struct statvfs v;
+
+	if (statvfs(dir, &v) < 0)
+		return -errno;
+	*avail = (uint64_t)v.f_bavail * v.f_frsize;
+	*size = (uint64_t)v.f_blocks * v.f_frsize;
+	return 0;
+}
+
+static int default_space(void *ctx, uint64_t *avail, uint64_t *size)
+{
+	return retention_statvfs(ctx, avail, size);
+}
+
+int retention_open(struct retention **out, const struct retention_config *cfg)
+{
+	struct retention *r;
+	size_t n = 0;
+
+	if (!cfg->dir || cfg->min_free_percent > 99)
+		return -EINVAL;
+	r = xcalloc(1, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	r->cfg = *cfg;
+	r->dir = dup_string(cfg->dir);
+	while (cfg->sibling_suffixes && cfg->sibling_suffixes[n])
+		n++;
+	r->suffixes = xcalloc(n + 1, sizeof(*r->suffixes));
+	for (size_t i = 0; i < n; i++)
+		r->suffixes[i] = dup_string(cfg->sibling_suffixes[i]);
+	r->cfg.sibling_suffixes = NULL;
+	if (!r->cfg.space) {
+		r->cfg.space = default_space;
+		r->cfg.space_ctx = r->dir;
+	}
+	*out = r;
+	return 0;
+}
+
+void retention_close(struct retention *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nfiles; i++)
+		xfree(r->files[i].path);
+	for (size_t i = 0; r->suffixes[i]; i++)
+		xfree(r->suffixes[i]);
+	xfree(r->suffixes);
+	xfree(r->files);
+	xfree(r->current);
+	xfree(r->dir);
+	pthread_mutex_destroy(&r->lock);
+	xfree(r);
+}
+
+static void remove_at(struct retention *r, size_t i)
+{
+	r->bytes_kept -= r->files[i].size;
+	xfree(r->files[i].path);
+	memmove(&r->files[i], &r->files[i + 1], (r->nfiles - i - 1) * sizeof(r->files[0]));
+	r->nfiles--;
+}
+
+/* Files usually arrive in order, so the search from the end is short. */
+static void insert_sorted(struct retention *r, const struct kept_file *f)
+{
+	size_t i = r->nfiles;
+
+	if (r->nfiles == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 64;
+		struct kept_file *grown = xcalloc(cap, sizeof(*grown));
+
+		if (r->nfiles)
+			memcpy(grown, r->files, r->nfiles * sizeof(*grown));
+		xfree(r->files);
+		r->files = grown;
+		r->cap = cap;
+	}
+	while (i > 0 && r->files[i - 1].first_ts_ns > f->first_ts_ns)
+		i--;
+	memmove(&r->files[i + 1], &r->files[i], (r->nfiles - i) * sizeof(r->files[0]));
+	r->files[i] = *f;
+	r->nfiles++;
+	r->bytes_kept += f->size;
+}
+
+static bool same_file(const struct kept_file *f, const struct stat *st)
+{
+	return st->st_dev == f->dev && st->st_ino == f->ino && st->st_ctim.tv_sec == f->ctime.tv_sec &&
+	       st->st_ctim.tv_nsec == f->ctime.tv_nsec;
+}
+
+static bool is_current(const struct retention *r, const char *path, const struct stat *st)
+{
+	if (!r->current)
+		return false;
+	if (r->current_known && st)
+		return st->st_dev == r->current_dev && st->st_ino == r->current_ino;
+	return !strcmp(path, r->current);
+}
+
+static uint64_t ts_or_mtime(uint64_t ts, const struct stat *st)
+{
+	return ts ? ts
+		  : (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
+}
+
+/* Under the lock. The same name already listed (a -W ring reusing it) is replaced. */
+static void add_locked(struct retention *r, const char *path, uint64_t size, uint64_t ts,
+		       const struct stat *st)
+{
+	struct kept_file f = {
+		.path = dup_string(path), .size = size, .first_ts_ns = ts_or_mtime(ts, st),
+		.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim,
+	};
+
+	for (size_t i = 0; i < r->nfiles; i++) {
+		if (!strcmp(r->files[i].path, path) ||
+		    (r->files[i].dev == st->st_dev && r->files[i].ino == st->st_ino)) {
+			remove_at(r, i);
+			break;
+		}
+	}
+	insert_sorted(r, &f);
+}
+
+int retention_add_closed(struct retention *r, const char *path, uint64_t size,
+			 uint64_t first_ts_ns)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return -errno;
+	pthread_mutex_lock(&r->lock);
+	add_locked(r, path, size, first_ts_ns, &st);
+	if (is_current(r, path, &st)) {
+		xfree(r->current);
+		r->current = NULL;
+		r->current_bytes = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+int retention_set_current(struct retention *r, const char *path, uint64_t bytes)
+{
+	struct stat st;
+	bool known = path && stat(path, &st) == 0;
+
+	pthread_mutex_lock(&r->lock);
+	if (!path || !r->current || strcmp(path, r->current)) {
+		xfree(r->current);
+		r->current = path ? dup_string(path) : NULL;
+	}
+	r->current_known = known;
+	if (known) {
+		r->current_dev = st.st_dev;
+		r->current_ino = st.st_ino;
+	}
+	r->current_bytes = path ? bytes : 0;
+	for (size_t i = 0; path && i < r->nfiles; i++) {
+		if (!strcmp(r->files[i].path, path) ||
+		    (known && r->files[i].dev == st.st_dev && r->files[i].ino == st.st_ino)) {
+			remove_at(r, i);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+/* A pcap file of ours? Then its first record's time (0: header only). */
+static bool read_our_pcap(const char *path, uint64_t *first_ts)
+{
+	uint32_t h[6], rec[4];
+	bool ours = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
+	    (h[0] == OUR_MAGIC_MICRO || h[0] == OUR_MAGIC_NANO) &&
+	    h[1] == (2u | 4u << 16) /* version 2.4 */ && h[4] >= 1 && h[4] <= OUR_SNAPLEN_MAX &&
+	    h[5] == OUR_LINKTYPE_ETHERNET) {
+		ours = true;
+		*first_ts = 0;
+		if (pread(fd, rec, sizeof(rec), sizeof(h)) == (ssize_t)sizeof(rec))
+			*first_ts = (uint64_t)rec[0] * 1000000000ull +
+				    (uint64_t)rec[1] * (h[0] == OUR_MAGIC_NANO ? 1 : 1000);
+	}
+	close(fd);
+	return ours;
+}
+
+int retention_adopt(struct retention *r, const struct retention_pattern *p, unsigned *adopted)
+{
+	struct name_matcher m;
+	struct dirent *e;
+	unsigned n = 0;
+	DIR *d;
+	int ret = matcher_compile(&m, p);
+
+	if (adopted)
+		*adopted = 0;
+	if (ret)
+		return ret;
+	d = opendir(m.dir);
+	if (!d) {
+		ret = -errno;
+		goto out_free;
+	}
+	pthread_mutex_lock(&r->lock);
+	while ((e = readdir(d))) {
+		char path[PATH_MAX + NAME_MAX + 2];
+		uint64_t ts;
+		struct stat st;
+
+		if (!matcher_match(&m, e->d_name))
+			continue;
+		if (strchr(p->path, '/'))
+			snprintf(path, sizeof(path), "%s/%s", m.dir, e->d_name);
+		else
+			snprintf(path, sizeof(path), "%s", e->d_name);
+		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || is_current(r, path, &st))
+			continue;
+		if (!read_our_pcap(path, &ts))
+			continue;
+		add_locked(r, path, (uint64_t)st.st_size, ts, &st);
+		n++;
+	}
+	pthread_mutex_unlock(&r->lock);
+	closedir(d);
+	if (adopted)
+		*adopted = n;
+out_free:
+	matcher_free(&m);
+	return ret;
+}
+
+/* Under the lock: forget files that vanished or whose name holds another
+ * file now (a -z command's doing); refresh the sizes of the rest. */
+static void refresh_locked(struct retention *r)
+{
+	for (size_t i = 0; i < r->nfiles;) {
+		struct kept_file *f = &r->files[i];
+		struct stat st;
+
+		if (lstat(f->path, &st) < 0 || !same_file(f, &st)) {
+			remove_at(r, i);
+			continue;
+		}
+		r->bytes_kept += (uint64_t)st.st_size - f->size;
+		f->size = (uint64_t)st.st_size;
+		i++;
+	}
+}
+
+static void age_text(char *out, size_t len, uint64_t ts_ns)
+{
+	struct timespec now;
+	double age;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	age = ((double)now.tv_sec * 1e9 + (double)now.tv_nsec - (double)ts_ns) / 1e9;
+	if (age < 0)
+		age = 0;
+	if (age < 120)
+		snprintf(out, len, "%.0f s", age);
+	else if (age < 7200)
+		snprintf(out, len, "%.0f min", age / 60);
+	else if (age < 172800)
+		snprintf(out, len, "%.1f h", age / 3600);
+	else
+		snprintf(out, len, "%.1f days", age / 86400);
+}
+
+/* Siblings (an index beside the file): deleted with it; their bytes counted. */
+static uint64_t delete_siblings(const struct retention *r, const char *path)
+{
+	uint64_t bytes = 0;
+	char named[PATH_MAX];
+	struct stat nst;
+
+	if (r->cfg.sibling && r->cfg.sibling(path, named, sizeof(named)) == 0 &&
+	    lstat(named, &nst) == 0 && S_ISREG(nst.st_mode) && unlink(named) == 0)
+		bytes += (uint64_t)nst.st_size;
+	for (size_t i = 0; r->suffixes[i]; i++) {
+		char sib[PATH_MAX];
+		struct stat st;
+
+		if (snprintf(sib, sizeof(sib), "%s%s", path, r->suffixes[i]) >= (int)sizeof(sib))
+			continue;
+		if (lstat(sib, &st) == 0 && S_ISREG(st.st_mode) && unlink(sib) == 0)
+			bytes += (uint64_t)st.st_size;
+	}
+	return bytes;
+}
+
+/* Under the lock: delete the oldest file that may go, adding its bytes to
+ * *freed; false if none may. */
+static bool delete_oldest(struct retention *r, const char *why, uint64_t *freed)
+{
+	for (size_t i = 0; i < r->nfiles; i++) {
+		struct kept_file *f = &r->files[i];
+		char age[32];
+		struct stat st;
+		uint64_t ts;
+
+		if (r->cfg.in_use && r->cfg.in_use(r->cfg.in_use_ctx, f->path))
+			continue;
+		/* Moved away or replaced by a -z command: not ours now. A new file
+		 * may get the old inode number at once, so also look at its
+		 * header and change time before deleting it. */
+		if (lstat(f->path, &st) < 0 || !same_file(f, &st) ||
+		    !read_our_pcap(f->path, &ts)) {
+			remove_at(r, i);
+			return true;
+		}
+		if (is_current(r, f->path, &st))
+			continue;
+		if (unlink(f->path) < 0) {
+			if (errno != ENOENT)
+				log_err("retention: cannot delete %s: %s", f->path, strerror(errno));
+			remove_at(r, i);
+			return true;
+		}
+		age_text(age, sizeof(age), f->first_ts_ns);
+		log_err("retention: deleted %s (%llu bytes, first packet %s ago) for %s", f->path,
+			(unsigned long long)st.st_size, age, why);
+		r->c.files_deleted++;
+		r->c.bytes_deleted += (uint64_t)st.st_size + delete_siblings(r, f->path);
+		*freed += (uint64_t)st.st_blocks * 512;
+		remove_at(r, i);
+		return true;
+	}
+	return false;
+}
+
+int retention_enforce(struct retention *r, uint64_t reserve_bytes)
+{
+	uint64_t avail0 = 0, freed = 0;
+	bool refreshed = false, first = true;
+	int ret = 0;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		uint64_t avail, size, want_free, total;
+		const char *why = NULL;
+
+		ret = r->cfg.space(r->cfg.space_ctx, &avail, &size);
+		if (ret)
+			break;
+		/* A file system may report freed blocks late: never believe it has
+		 * less room than before our deletions plus what they freed, or we
+		 * would delete more than the limits ask for. */
+		if (first)
+			avail0 = avail;
+		first = false;
+		if (avail < avail0 + freed)
+			avail = avail0 + freed;
+		r->c.disk_known = true;
+		r->c.disk_avail = avail;
+		r->c.disk_size = size;
+		want_free = r->cfg.min_free_bytes;
+		if (r->cfg.min_free_percent && size / 100 * r->cfg.min_free_percent > want_free)
+			want_free = size / 100 * r->cfg.min_free_percent;
+		total = r->bytes_kept + r->current_bytes + reserve_bytes;
+		if (want_free && avail < want_free + reserve_bytes)
+			why = "--min-free";
+		else if (r->cfg.max_total_bytes && total > r->cfg.max_total_bytes)
+			why = "--max-total";
+		if (!why) {
+			r->unmet_logged = false;
+			break;
+		}
+		if (!refreshed) {
+			/* sizes and names may have moved under us since the last call */
+			refresh_locked(r);
+			refreshed = true;
+			continue;
+		}
+		if (!delete_oldest(r, why, &freed)) {
+			if (!r->unmet_logged)
+				log_err("retention: cannot meet %s: nothing left to delete but the "
+					"file being written and %zu in use by -z", why, r->nfiles);
+			r->unmet_logged = true;
+			ret = -ENOSPC;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+void retention_counters(struct retention *r, struct retention_counters *c)
+{
+	if (!r) {
+		*c = (struct retention_counters){ 0 };
+		return;
+	}
+	pthread_mutex_lock(&r->lock);
+	*c = r->c;
+	c->files_kept = r->nfiles;
+	c->bytes_kept = r->bytes_kept;
+	pthread_mutex_unlock(&r->lock);
+}
