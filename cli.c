@@ -257,7 +257,7 @@ static void set_defaults(struct options *o)
 	o->snaplen = SNAPLEN_MAX;
 	o->ring_bytes = 64ull << 20;
 	o->block_size = 1u << 20;
-	o->block_timeout_ms = 0; /* decided after parsing: 8, or 1 with --arp */
+	o->block_timeout_ms = 0; /* 0: not given (then 8) */
 	o->threads = cpus > 0 ? (unsigned)(cpus > MAX_WORKERS ? MAX_WORKERS : cpus) : 1;
 	o->fanout_mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
 	o->fanout_name = "hash";
