@@ -44,7 +44,7 @@ ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
-LIB_SRCS   = $(wildcard ring/*.c workers/*.c writer/*.c merge/*.c util/*.c index/*.c) \
+LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c util/*.c index/*.c) \
              $(wildcard stats/*.c jobs/*.c retention/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)

@@ -26,6 +26,12 @@ enum {
 	OPT_STAGING,
 	OPT_ARP,
 	OPT_ARP_MAC,
+	OPT_NDP,
+	OPT_ARP_ALLOW_OWN,
+	OPT_ARP_ANNOUNCE,
+	OPT_ANNOUNCE_RATE,
+	OPT_ARP_PRIORITY,
+	OPT_ARP_CPU,
 	OPT_VERSION,
 	OPT_CPUS,
 	OPT_FLUSH_INTERVAL,
@@ -58,6 +64,12 @@ static const struct option long_opts[] = {
 	{ "staging", required_argument, NULL, OPT_STAGING },
 	{ "arp", required_argument, NULL, OPT_ARP },
 	{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
+	{ "ndp", required_argument, NULL, OPT_NDP },
+	{ "arp-allow-own", no_argument, NULL, OPT_ARP_ALLOW_OWN },
+	{ "arp-announce", no_argument, NULL, OPT_ARP_ANNOUNCE },
+	{ "announce-rate", required_argument, NULL, OPT_ANNOUNCE_RATE },
+	{ "arp-priority", required_argument, NULL, OPT_ARP_PRIORITY },
+	{ "arp-cpu", required_argument, NULL, OPT_ARP_CPU },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
@@ -84,10 +96,9 @@ static void usage(FILE *f)
 "  -W, --file-count N       with -C: reuse N names (FILE0..), overwriting the\n"
 "                           oldest; with -G alone: stop after N files\n"
 "  -B, --buffer-size KIB    ring size per worker in KiB (default 65536 = 64 MiB)\n"
-"      --block-size SIZE    ring block size, power of two, 64k..64m\n"
-"                           (default 1m; 128k with --arp)\n"
+"      --block-size SIZE    ring block size, power of two, 64k..64m (default 1m)\n"
 "      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
-"                           (default 8; 1 with --arp, so replies are prompt)\n"
+"                           (default 8)\n"
 "  -T, --threads N          workers, one socket each, pinned one per CPU\n"
 "                           (default: online CPUs, or as many as --cpus lists)\n"
 "      --cpus LIST          pin workers to these CPUs in turn, e.g. 1 or 0,2-3\n"
@@ -108,9 +119,19 @@ static void usage(FILE *f)
 "      --writer W           uring|pwrite (default uring; pwrite if refused)\n"
 "      --no-direct          do not open the file with O_DIRECT\n"
 "      --staging SIZE       staging memory for the writer (default 64m)\n"
-"      --arp POOL           answer ARP requests for POOL: A-B, A/len or A;\n"
+"      --arp POOL[@VID]     answer ARP requests for POOL: A-B, A/len or A;\n"
+"                           @VID: only on that VLAN (@0: untagged only);\n"
 "                           repeatable\n"
-"      --arp-mac MAC        hardware address in replies (default: IFACE's)\n"
+"      --ndp POOL[@VID]     answer IPv6 neighbor solicitations for POOL:\n"
+"                           PREFIX/len, A-B or A; repeatable\n"
+"      --arp-mac MAC        unicast hardware address in replies (default: IFACE's)\n"
+"      --arp-allow-own      answer for pools that hold IFACE's own addresses\n"
+"      --arp-announce       at start, announce every pool address once\n"
+"                           (gratuitous ARP; unsolicited NA for --ndp)\n"
+"      --announce-rate N    announcements per second, 1..1000000 (default 1000)\n"
+"      --arp-priority N     the responder thread's SCHED_FIFO priority, 1..99;\n"
+"                           0: normal scheduling (default 10)\n"
+"      --arp-cpu N          pin the responder thread to CPU N (default: unpinned)\n"
 "  -Z, --relinquish-privileges USER\n"
 "                           after opening the sockets and the first file, run\n"
 "                           as USER (and its groups); later files (-C, -G) are\n"
@@ -129,7 +150,8 @@ static void usage(FILE *f)
 "  ringcap -i eth1 -w all.pcap\n"
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
 "  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
-"  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24\n");
+"  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
+"  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n");
 }
 
 static int bad(const char *what, const char *value, const char *why)
@@ -244,13 +266,16 @@ static void set_defaults(struct options *o)
 	o->snaplen = SNAPLEN_MAX;
 	o->ring_bytes = 64ull << 20;
 	o->block_size = 1u << 20;
-	o->block_timeout_ms = 0; /* decided after parsing: 8, or 1 with --arp */
+	o->block_timeout_ms = 0; /* 0: not given (then 8) */
 	o->threads = cpus > 0 ? (unsigned)(cpus > MAX_WORKERS ? MAX_WORKERS : cpus) : 1;
 	o->fanout_mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
 	o->fanout_name = "hash";
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
 	o->flush_interval_ms = 1000;
+	o->announce_rate = 1000;
+	o->arp_priority = 10;
+	o->arp_cpu = -1;
 }
 
 static int parse_one(struct options *o, int opt, const char *arg)
@@ -374,13 +399,52 @@ static int parse_one(struct options *o, int opt, const char *arg)
 				   strchr(arg, '/') ? "host bits set in a CIDR block"
 						    : "inverted range (first address above last)");
 		if (ret)
-			return bad("ARP pool", arg, "expected A-B, A/len or A (IPv4)");
+			return bad("ARP pool", arg, "expected A-B, A/len or A (IPv4), optionally @VID (0..4094)");
 		o->npools++;
+		return 0;
+	case OPT_NDP:
+		if (o->nndp == MAX_NDP_POOLS)
+			return bad("NDP pool", arg, "too many pools (at most 64)");
+		ret = ndp_parse_pool(arg, &o->ndp_pools[o->nndp]);
+		if (ret == -ERANGE)
+			return bad("NDP pool", arg,
+				   strchr(arg, '/') ? "host bits set in a prefix"
+						    : "inverted range (first address above last)");
+		if (ret)
+			return bad("NDP pool", arg,
+				   "expected PREFIX/len, A-B or A (IPv6), optionally @VID (0..4094)");
+		o->nndp++;
 		return 0;
 	case OPT_ARP_MAC:
 		if (parse_mac(arg, o->arp_mac))
 			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
+		if (!mac_is_unicast(o->arp_mac))
+			return bad("MAC address", arg, "must be unicast (not multicast, broadcast or zero)");
 		o->arp_mac_set = true;
+		return 0;
+	case OPT_ARP_PRIORITY:
+		if (parse_u64(arg, 0, 99, &v))
+			return bad("ARP priority", arg, "expected 0..99 (0: normal scheduling)");
+		o->arp_priority = (int)v;
+		return 0;
+	case OPT_ARP_CPU: {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+		if (parse_u64(arg, 0, online > 0 ? (uint64_t)online - 1 : 0, &v))
+			return bad("ARP CPU", arg, "expected an online CPU number");
+		o->arp_cpu = (int)v;
+		return 0;
+	}
+	case OPT_ARP_ALLOW_OWN:
+		o->arp_allow_own = true;
+		return 0;
+	case OPT_ARP_ANNOUNCE:
+		o->arp_announce = true;
+		return 0;
+	case OPT_ANNOUNCE_RATE:
+		if (parse_u64(arg, 1, 1000000, &v))
+			return bad("announce rate", arg, "expected 1..1000000 per second");
+		o->announce_rate = (uint32_t)v;
 		return 0;
 	default:
 		return 2;
@@ -427,8 +491,8 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("no interface: -i IFACE is required (see --help)");
 		return 2;
 	}
-	if (!o->path && !o->npools) {
-		log_err("nothing to do: give -w FILE, --arp POOL, or both (see --help)");
+	if (!o->path && !o->npools && !o->nndp) {
+		log_err("nothing to do: give -w FILE, --arp POOL, --ndp POOL, or both (see --help)");
 		return 2;
 	}
 	if (o->path && strcmp(o->path, "-") == 0 && (o->rotate_bytes || o->rotate_ns || o->max_files)) {
@@ -452,17 +516,13 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("bad file count '%u': -W needs -C or -G", o->max_files);
 		return 2;
 	}
-	/* With ARP answering the block timeout is 1 ms, so under sparse traffic
-	 * every block retires nearly empty: smaller blocks keep the ring's
-	 * time depth (512 of them in 64 MiB). */
-	if (o->npools && !o->block_size_set)
-		o->block_size = 128u << 10;
-	if (o->ring_bytes < 4ull * o->block_size) {
+	/* Answering alone opens no capture ring and no writer. */
+	if (o->path && o->ring_bytes < 4ull * o->block_size) {
 		log_err("bad buffer size '%llu KiB': must hold at least 4 blocks of %u bytes",
 			(unsigned long long)(o->ring_bytes >> 10), o->block_size);
 		return 2;
 	}
-	if (o->staging_bytes < 4ull * o->block_size) {
+	if (o->path && o->staging_bytes < 4ull * o->block_size) {
 		log_err("bad staging size '%llu': must hold at least 4 blocks of %u bytes",
 			(unsigned long long)o->staging_bytes, o->block_size);
 		return 2;
@@ -470,7 +530,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
 	if (!o->block_timeout_ms)
-		o->block_timeout_ms = o->npools ? 1 : 8;
+		o->block_timeout_ms = 8; /* ARP answering has a V2 ring of its own */
 	return 0;
 }
 

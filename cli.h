@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "workers/arp.h"
+#include "responder/responder.h"
 
 #define RINGCAP_VERSION "0.1.0"
 #define SNAPLEN_MAX 262144u
@@ -44,11 +44,18 @@ struct options {
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;
-	/* ARP answering */
+	/* ARP and NDP answering */
 	struct arp_pool_range pools[MAX_ARP_POOLS];
 	unsigned npools;
 	uint8_t arp_mac[6];
 	bool arp_mac_set;
+	struct ndp_pool_range ndp_pools[MAX_NDP_POOLS];
+	unsigned nndp;
+	bool arp_allow_own;        /* answer for pools holding the interface's addresses */
+	bool arp_announce;
+	uint32_t announce_rate;    /* announcements per second */
+	int arp_priority;          /* the responder's SCHED_FIFO priority; 0: normal */
+	int arp_cpu;               /* the responder's CPU; -1: the scheduler's choice */
 };
 
 /*

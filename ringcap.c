@@ -13,8 +13,11 @@
  *        ├── pcap handler: reserves a byte range of the file for the block's
  *        │   records, copies them into page-aligned staging slots; a full slot
  *        │   is written by io_uring (O_DIRECT, registered buffers) in file order.
- *        └── ARP handler: answers in-pool requests through its own TX ring,
- *            one send() per block.
+ *
+ *   ARP/NDP responder (responder/): a socket of its own with a TPACKET_V2 ring (no
+ *   block to wait for) behind its own prefilter, a thread that wakes per
+ *   request when idle and drains in batches under a flood, replies through a
+ *   TX ring with one send() per batch. Capturing does not see its filter.
  *
  *   main thread: set-up (validate every flag → filter → rings → file → threads),
  *   then waits for signals and reads PACKET_STATISTICS into 64-bit totals; at
@@ -40,7 +43,7 @@
 #include "ring/ring.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
-#include "workers/arp.h"
+#include "responder/responder.h"
 #include "merge/merge.h"
 #include "stats/stats.h"
 
@@ -54,9 +57,7 @@
 struct capture {
 	struct options opt;
 	struct iface iface;        /* looked up once, handed to every socket */
-	struct filter kfilter;     /* in the kernel: what any handler needs */
-	struct filter ufilter;     /* in user space: the user's expression, when it differs */
-	bool ufilter_set;
+	struct filter kfilter;     /* in the kernel: the user's expression */
 	struct workers_ctl ctl;
 	struct worker *workers;
 	struct pcap_handler *pcap;  /* one per worker (one worker: no merge) */
@@ -66,8 +67,8 @@ struct capture {
 	struct pcap_handler sink;
 	struct merge_handler *mh;
 	struct merge_input_counters *mc; /* per worker, after merge_close */
-	struct arp_responder *arp;  /* shared pools and MAC */
-	struct arp_worker *arpw;    /* one per worker */
+	struct arp_responder *arp;  /* pools and MAC */
+	struct arp_service arps;    /* its socket, TX ring and thread */
 	struct writer *writer;
 	struct writer_result wres;
 	bool closed;               /* the writer is closed and wres is final */
@@ -75,7 +76,7 @@ struct capture {
 	uint64_t t_start;
 	/* reports: the snapshot's arrays, the last interval's figures */
 	struct stats_worker *sw;
-	struct stats_pair arp_pairs[16];
+	struct stats_pair arp_pairs[32];
 	struct stats_snapshot prev;
 	bool have_prev;
 	uint64_t t_report;
@@ -143,7 +144,7 @@ static void print_counters(const struct capture *cap, FILE *f)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
 	if (cap->arp)
-		arp_print_counters(cap->arp, cap->arpw, cap->opt.threads, f);
+		arp_print_counters(&cap->arps, f);
 }
 
 /* Free and total bytes of the file system a capture file goes to. */
@@ -206,17 +207,34 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->workers = cap->sw;
 	s->nworkers = o->threads;
 	if (cap->arp) {
-		const struct arp_counters a = arp_counters_sum(cap->arpw, o->threads);
+		struct arp_counters a;
+
+		arp_service_counters(&cap->arps, &a);
 		const struct stats_pair pairs[] = {
 			{ "requests", a.requests },
 			{ "replies", a.replies },
 			{ "probes_answered", a.probes },
 			{ "tx_ring_full", a.tx_full },
+			{ "announced", a.announced },
+			{ "received", cap->arps.rx.stats.packets },
+			{ "kernel_drops", cap->arps.rx.stats.drops },
 			{ "ignored.out_of_pool", a.ign_out_of_pool },
 			{ "ignored.not_request", a.ign_not_request },
 			{ "ignored.gratuitous", a.ign_gratuitous },
 			{ "ignored.own_mac", a.ign_own },
 			{ "ignored.malformed", a.ign_malformed },
+			{ "ignored.not_for_us", a.ign_not_for_us },
+			{ "ignored.bad_sender", a.ign_bad_sender },
+			{ "ignored.bad_target", a.ign_bad_target },
+			{ "ignored.other_vlan", a.ign_vlan },
+			{ "ndp_solicitations", a.ns_requests },
+			{ "ndp_dad", a.ns_dad },
+			{ "ndp_ignored.out_of_pool", a.ns_out_of_pool },
+			{ "ndp_ignored.malformed", a.ns_malformed },
+			{ "ndp_ignored.not_for_us", a.ns_not_for_us },
+			{ "ndp_ignored.bad_sender", a.ns_bad_sender },
+			{ "ndp_ignored.own_mac", a.ns_own },
+			{ "ndp_ignored.other_vlan", a.ns_vlan },
 		};
 
 		_Static_assert(ARRAY_SIZE(pairs) <= ARRAY_SIZE(cap->arp_pairs), "arp pairs");
@@ -304,36 +322,20 @@ static int check_stat_files(const struct options *o)
 	return 0;
 }
 
-/* The kernel filter admits what any handler wants; the pcap handler re-checks
- * the user's expression only when ARP answering widened the kernel's.
- * 0 or -EINVAL (one line logged). */
+/* The capture sockets' kernel filter: the user's expression (ARP answering
+ * has a socket and a filter of its own). 0 or -EINVAL (one line logged). */
 static int compile_filters(struct capture *cap)
 {
 	struct options *o = &cap->opt;
 	char err[FILTER_ERR_LEN];
-	char *kexpr = NULL;
 	int ret;
 
-	if (o->expr) {
-		ret = filter_compile_link(&cap->ufilter, cap->iface.linktype, o->expr, o->snaplen,
-					  err, sizeof(err));
-		if (ret) {
-			log_err("bad filter expression '%s': %s", o->expr, err);
-			return ret;
-		}
-		cap->ufilter_set = true;
-	}
-	if (o->npools)
-		kexpr = arp_kernel_expression(o->pools, o->npools, o->path ? o->expr : NULL,
-					      o->path != NULL);
-	/* The kernel cuts each packet at the filter's return value: with ARP
-	 * answering on, keep at least a whole request; the writer still cuts
-	 * the file's copy at -s. */
-	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, kexpr ? kexpr : o->expr,
-				  o->npools && o->snaplen < 64 ? 64 : o->snaplen, err, sizeof(err));
+	if (!o->path)
+		return 0;
+	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, o->expr, o->snaplen, err,
+				  sizeof(err));
 	if (ret)
-		log_err("bad filter expression '%s': %s", kexpr ? kexpr : o->expr, err);
-	xfree(kexpr);
+		log_err("bad filter expression '%s': %s", o->expr, err);
 	return ret;
 }
 
@@ -356,8 +358,8 @@ static int lookup_iface(struct capture *cap)
 			"(Ethernet, loopback, raw IP)", name, cap->iface.type);
 		return -EPROTONOSUPPORT;
 	}
-	if (cap->opt.npools && cap->iface.linktype != LINKTYPE_ETHERNET) {
-		log_err("bad interface '%s': ARP answering needs Ethernet", name);
+	if ((cap->opt.npools || cap->opt.nndp) && cap->iface.linktype != LINKTYPE_ETHERNET) {
+		log_err("bad interface '%s': ARP/NDP answering needs Ethernet", name);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
@@ -468,9 +470,8 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 	};
-	/* With ARP answering on, the kernel also admits requests the file must
-	 * not hold: the user's expression runs again in user space. */
-	const struct filter *refilter = cap->ufilter_set && o->npools ? &cap->ufilter : NULL;
+	/* The kernel filter is the user's expression alone: nothing to re-run. */
+	const struct filter *refilter = NULL;
 	int ret;
 
 	if (!o->path)
@@ -491,27 +492,34 @@ static int open_writer(struct capture *cap)
 	return 0;
 }
 
-/* The shared responder and one TX ring per worker. 0 or -errno (one line logged). */
+/* The responder: pools, the check against the interface's own addresses, its
+ * socket and TX ring (the thread starts with the workers). 0 or -errno (one
+ * line logged). */
 static int open_arp(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
+	struct arp_service_config sc = {
+		.cpu = o->arp_cpu, /* -1: the scheduler's choice */
+		.announce = o->arp_announce,
+		.announce_rate = o->announce_rate,
+		.priority = o->arp_priority,
+	};
+	char msg[256];
+	int ret;
 
-	if (!o->npools)
+	cap->arps.rx.fd = cap->arps.tx.fd = cap->arps.stop_fd = -1;
+	if (!o->npools && !o->nndp)
 		return 0;
-	cap->arp = arp_responder_new(&cap->iface, o->pools, o->npools,
+	cap->arp = arp_responder_new(&cap->iface, o->pools, o->npools, o->ndp_pools, o->nndp,
 				     o->arp_mac_set ? o->arp_mac : NULL);
-	cap->arpw = xcalloc(o->threads, sizeof(*cap->arpw));
-	for (unsigned i = 0; i < o->threads; i++) {
-		int ret = arp_worker_open(&cap->arpw[i], cap->arp);
-
-		if (!ret)
-			ret = worker_add_handler(&cap->workers[i], &arp_handler_ops, &cap->arpw[i]);
-		if (ret == -ENOSPC)
-			log_err("worker %u: no room for the ARP handler", i);
-		if (ret)
-			return ret;
+	if (!o->arp_allow_own && (ret = arp_check_own_addresses(cap->arp, msg, sizeof(msg)))) {
+		if (ret == -EADDRINUSE)
+			log_err("%s", msg);
+		else
+			log_err("cannot list the addresses of %s: %s", o->ifname, strerror(-ret));
+		return ret;
 	}
-	return 0;
+	return arp_service_open(&cap->arps, cap->arp, &sc);
 }
 
 /* -Z: everything privileged is open; run the capture as an ordinary user.
@@ -584,6 +592,8 @@ static void update_stats(struct capture *cap)
 {
 	for (unsigned i = 0; i < cap->opt.threads; i++)
 		ring_stats_update(&cap->workers[i].ring);
+	if (cap->arp)
+		arp_service_stats_update(&cap->arps);
 }
 
 /* The signals main takes with sigtimedwait (blocked in every thread): every
@@ -704,9 +714,8 @@ static void teardown(struct capture *cap)
 		worker_fini(&cap->workers[i]);
 		if (cap->pcap)
 			pcap_handler_fini(&cap->pcap[i]);
-		if (cap->arpw)
-			arp_worker_close(&cap->arpw[i]);
 	}
+	arp_service_close(&cap->arps);
 	if (cap->arp)
 		arp_responder_free(cap->arp);
 	if (cap->merge)
@@ -714,11 +723,9 @@ static void teardown(struct capture *cap)
 	pcap_handler_fini(&cap->sink);
 	xfree(cap->mh);
 	xfree(cap->mc);
-	xfree(cap->arpw);
 	xfree(cap->pcap);
 	xfree(cap->workers);
 	filter_free(&cap->kfilter);
-	filter_free(&cap->ufilter);
 	xfree(cap->left_in_ring);
 	xfree(cap->sw);
 	cli_free(&cap->opt);
@@ -730,6 +737,9 @@ static int set_up(struct capture *cap)
 {
 	int ret;
 
+	/* Answering alone needs no capture socket at all. */
+	if (!cap->opt.path)
+		cap->opt.threads = 0;
 	if ((ret = check_stat_files(&cap->opt)) || (ret = lookup_iface(cap)) ||
 	    (ret = compile_filters(cap)) ||
 	    (cap->opt.user && cap->opt.path && (ret = check_can_rotate(&cap->opt))) ||
@@ -776,6 +786,11 @@ int main(int argc, char **argv)
 			break;
 		}
 	}
+	if (!status && cap.arp && arp_service_start(&cap.arps)) {
+		log_err("cannot start the ARP responder");
+		status = 1;
+		atomic_store(&cap.ctl.stop, true);
+	}
 	if (!cap.opt.quiet)
 		fprintf(stderr,
 			"ringcap: listening on %s, link-type %s, snapshot length %u "
@@ -786,6 +801,9 @@ int main(int argc, char **argv)
 			(unsigned long long)(cap.opt.ring_bytes >> 10));
 	if (!status)
 		wait_for_end(&cap, &sigs);
+	if (cap.arp) {
+		arp_service_stop(&cap.arps);
+	}
 	for (unsigned i = 0; i < started; i++)
 		worker_join(&cap.workers[i]);
 	if (cap.merge) {

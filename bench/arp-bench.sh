@@ -19,12 +19,14 @@
 # Arms (--arms, default all, in this order):
 #   classic   bench/arp-classic: one AF_PACKET socket, classic BPF filter, one
 #             recvfrom() + one sendto() per request (the baseline). Pinned to CPU 1.
-#   ringcap   ringcap -i IF --arp POOL, default settings: one worker per CPU, 1 ms
-#             block timeout, replies through a TX ring, one send() per block. The
-#             fanout hash sends every ARP frame to one worker (ARP has no flow
-#             keys), pinned to whichever CPU it is: here possibly the generator's.
-#   ringcap1  the same with -T 1 under taskset -c 1: its one worker cannot pin to
-#             CPU 0 (one warning line) and runs on CPU 1, as arp-classic does.
+#   ringcap   ringcap -i IF --arp POOL, default settings: its responder thread
+#             (a TPACKET_V2 RX ring, woken per request when idle, drained in
+#             batches under a flood; replies through a TX ring, one send() per
+#             batch; SCHED_FIFO priority 10), placed by the scheduler.
+#   ringcap1  the same under taskset -c 1: the thread runs on CPU 1, as
+#             arp-classic does.
+#   ringcap-nort  default placement, --arp-priority 0: normal scheduling, to
+#             show what the real-time priority buys.
 #   farpd     Debian's farpd, pinned to CPU 1. It answers an address only after its
 #             own two probes for it go unanswered, so every pool address is warmed
 #             up first, once for all rates (one request each at 500/s, 5 s for its
@@ -37,6 +39,12 @@
 #   proxy     the kernel's proxy ARP in B: ip_forward=1, proxy_arp=1 and
 #             proxy_delay=0 on B's veth, the pool routed through a second veth pair
 #             inside B. It runs in softirq on the sender's CPU (veth).
+#
+# Rates: frames/s, "max" (the generator's ceiling), or "proxy": the frames/s
+# the proxy arm's generator reached at "max" in this same run (the proxy arm at
+# max then runs first), so every arm is offered what the kernel kept up with.
+# "lone" is no flood: iputils arping sends --lone N requests (default 20), one
+# at a time, to one pool address; p50/p99/max are arping's own round trips.
 #
 # Reported per arm x rate (table on stdout, arp.csv and arp.json in --out):
 #   fps          frames per second the generator really sent (all kinds)
@@ -66,9 +74,11 @@ BUILD=$ROOT/build
 OUT=./bench-out
 PACKETS=200000
 RATES=max,20000
-ARMS=classic,ringcap,ringcap1,farpd,proxy
+ARMS=classic,ringcap,ringcap1,ringcap-nort,farpd,proxy
 MIX=4:1:2
-ALL_ARMS=(classic ringcap ringcap1 farpd proxy)
+LONE=20
+PROXY_PPS=
+ALL_ARMS=(classic ringcap ringcap1 ringcap-nort farpd proxy)
 
 POOL_CIDR=198.18.16.0/22
 POOL_RANGE=198.18.16.0-198.18.19.255
@@ -85,7 +95,7 @@ say() { echo "$PROG: $*" >&2; }
 usage() {
 	cat <<EOF
 usage: $PROG [--build DIR] [--out DIR] [--packets N] [--rates LIST] [--arms LIST]
-                 [--mix I:O:B]
+                 [--mix I:O:B] [--lone N]
 
 Floods ARP requests (in-pool, out-of-pool, bulk UDP) at each rate at each responder
 (arp-classic, ringcap --arp, farpd, kernel proxy ARP) and reports answered, wrong,
@@ -94,9 +104,11 @@ kernel drops, replies/s and latency p50/p99 measured on the requesting peer.
   --build DIR    binaries (default $ROOT/build)
   --out DIR      results: arp.csv, arp.json (default ./bench-out)
   --packets N    frames per run, all kinds (default 200000)
-  --rates LIST   frames/s, or max (default max,20000)
+  --rates LIST   frames/s, max, proxy (the proxy arm's ceiling in this run) or
+                 lone (arping, one request at a time) (default max,20000)
   --arms LIST    any of: ${ALL_ARMS[*]} (default all)
   --mix I:O:B    in-pool : out-of-pool : bulk frames per cycle (default 4:1:2)
+  --lone N       requests per arm for the lone rate (default 20)
 example:
   bash bench/arp-bench.sh --packets 100000 --rates max,20000 --arms classic,ringcap
 EOF
@@ -109,7 +121,7 @@ parse_args() {
 		local opt=$1 val=${2-}
 		case $opt in
 		-h | --help) usage; exit 0 ;;
-		--build | --out | --packets | --rates | --arms | --mix)
+		--build | --out | --packets | --rates | --arms | --mix | --lone)
 			[ $# -ge 2 ] || bad option "$opt" "needs a value"
 			shift 2 ;;
 		*) bad option "$opt" "see --help" ;;
@@ -124,8 +136,9 @@ parse_args() {
 		--rates)
 			local r
 			for r in ${val//,/ }; do
-				[ "$r" = max ] || { is_uint "$r" && [ "$r" -ge 1 ]; } ||
-					bad rate "$r" "expected frames/s >= 1 or max"
+				[ "$r" = max ] || [ "$r" = proxy ] || [ "$r" = lone ] ||
+					{ is_uint "$r" && [ "$r" -ge 1 ]; } ||
+					bad rate "$r" "expected frames/s >= 1, max, proxy or lone"
 			done
 			[ -n "${val//,/}" ] || bad rates "$val" "empty list"
 			RATES=$val ;;
@@ -136,6 +149,10 @@ parse_args() {
 			done
 			[ -n "${val//,/}" ] || bad arms "$val" "empty list"
 			ARMS=$val ;;
+		--lone)
+			{ is_uint "$val" && [ "$val" -ge 1 ] && [ "$val" -le 1000 ]; } ||
+				bad lone "$val" "expected 1..1000 requests"
+			LONE=$val ;;
 		--mix)
 			{ [[ $val =~ ^[0-9]{1,4}:[0-9]{1,4}:[0-9]{1,4}$ ]] && [[ $val != 0:* ]]; } ||
 				bad mix "$val" "expected I:O:B with I >= 1"
@@ -207,8 +224,13 @@ start_arm() {
 		RESP_PID=$!
 		wait_ready "$log" ringcap ;;
 	ringcap1)
-		ip netns exec "$NS_B" taskset -c "$RESP_CPU" "$BUILD/ringcap" -i "$IF_B" -T 1 \
+		ip netns exec "$NS_B" taskset -c "$RESP_CPU" "$BUILD/ringcap" -i "$IF_B" \
 			--arp "$POOL_CIDR" --stats-json "$WORK/ringcap1.json" 2>"$log" &
+		RESP_PID=$!
+		wait_ready "$log" ringcap ;;
+	ringcap-nort)
+		ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" --arp "$POOL_CIDR" --arp-priority 0 \
+			--stats-json "$WORK/ringcap-nort.json" 2>"$log" &
 		RESP_PID=$!
 		wait_ready "$log" ringcap ;;
 	farpd)
@@ -267,7 +289,17 @@ run_one() { # arm rate
 	fi
 	[ "$arm" = farpd ] && { wait_ms=3000
 		note="warm-up $FARPD_WARM answered; replies broadcast; latency a lower bound"; }
-	in_a "$BUILD/arp-flood" -i "$IF_A" -n "$PACKETS" -r "$rate" --arp-in "$POOL_RANGE" \
+	if [ "$rate" = lone ]; then
+		lone_run "$arm"
+		stop_arm "$arm"
+		return 0
+	fi
+	local r=$rate
+	if [ "$rate" = proxy ]; then
+		r=$PROXY_PPS
+		note="${note:+$note; }offered $r fps (the proxy arm's ceiling)"
+	fi
+	in_a "$BUILD/arp-flood" -i "$IF_A" -n "$PACKETS" -r "$r" --arp-in "$POOL_RANGE" \
 		--arp-out "$OUT_RANGE" --mix "$MIX" --bulk-size 512 --expect-mac "$MAC_B" --bypass \
 		--cpu "$GEN_CPU" --duration "$FLOOD_SECONDS" --wait "$wait_ms" -q \
 		>"$flood" 2>"$WORK/flood.err"
@@ -275,14 +307,8 @@ run_one() { # arm rate
 	stop_arm "$arm"
 	case $arm in
 	classic) drops=$(jget dropped "$WORK/classic.json"); sent=$(jget replies "$WORK/classic.json") ;;
-	ringcap | ringcap1)
-		drops=$(jget dropped "$WORK/$arm.json"); sent=$(jget replies "$WORK/$arm.json")
-		# Which CPUs' workers took the requests (the fanout hash decides).
-		local cpus
-		cpus=$(sed -n 's/.*"cpu": \(-\{0,1\}[0-9]*\), "received": \([1-9][0-9]*\).*/\1/p' \
-			"$WORK/$arm.json" 2>/dev/null | paste -sd+)
-		[ "$arm" = ringcap1 ] && cpus=$RESP_CPU
-		[ -n "$cpus" ] && note="requests taken on CPU $cpus"
+	ringcap | ringcap1 | ringcap-nort)
+		drops=$(jget kernel_drops "$WORK/$arm.json"); sent=$(jget replies "$WORK/$arm.json")
 		# Replies ringcap built but did not get out: TX ring full, or still
 		# refused by the device when it stopped.
 		local reqs full
@@ -294,6 +320,28 @@ run_one() { # arm rate
 	[ -n "$drops" ] || drops=n/a
 	[ -n "$sent" ] || sent=n/a
 	row "$arm" "$rate" "$flood" "$status" "$note" "$drops" "$sent"
+}
+
+# lone_run ARM: arping's round trips to one pool address, as one row.
+lone_run() {
+	local arm=$1 out times n p50='' p99='' max='' ans
+	# One arping per request (its -i takes whole seconds): each waits for
+	# its reply or 1 s, so requests never overlap.
+	out=$(for _ in $(seq "$LONE"); do in_a arping -c 1 -w 1 -I "$IF_A" 198.18.16.77 2>&1; done)
+	times=$(sed -n 's/.*reply from .* \([0-9.]*\)ms$/\1/p' <<<"$out" | sort -g)
+	n=$(grep -c . <<<"$times")
+	[ -n "$times" ] || n=0
+	if [ "$n" -gt 0 ]; then
+		p50=$(awk -v n="$n" 'NR == int((n + 1) / 2) { printf "%.1f", $1 * 1000 }' <<<"$times")
+		p99=$(awk -v n="$n" 'NR == (int(n * 0.99 + 0.999) < 1 ? 1 : int(n * 0.99 + 0.999)) { printf "%.1f", $1 * 1000 }' <<<"$times")
+		max=$(tail -n1 <<<"$times" | awk '{ printf "%.1f", $1 * 1000 }')
+	fi
+	ans=$n
+	echo "$arm,lone,$LONE,,$LONE,0,0,$n,,$ans,$(awk -v a="$n" -v o="$LONE" 'BEGIN { printf "%.1f", 100 * a / o }'),,,,n/a,n/a,,$p50,$p99,$max,,ok,\"arping round trips\"" >>"$CSV"
+	local sep=""
+	[ -s "$JSON_ROWS" ] && sep=","$'\n'
+	printf '%s  {"arm":"%s","rate":"lone","packets":%s,"answered":%s,"lat_p50_us":%s,"lat_p99_us":%s,"lat_max_us":%s,"status":"ok","note":"arping round trips"}' \
+		"$sep" "$arm" "$LONE" "$n" "$(jnum "$p50")" "$(jnum "$p99")" "$(jnum "$max")" >>"$JSON_ROWS"
 }
 
 # row arm rate flood-json status note [drops sent]: one CSV line and one JSON object.
@@ -338,16 +386,18 @@ print_table() {
 	echo "ARP responders under one flood: pool $POOL_CIDR ($POOL_SIZE addresses), out-of-pool $OUT_RANGE,"
 	echo "mix $MIX (in:out:bulk), $PACKETS frames per run; generator on CPU $GEN_CPU; latency measured on the peer"
 	# Grouped by rate, in --rates order, arms in --arms order.
-	awk -F, -v rates="$RATES" 'NR > 1 {
+	local shown=$RATES
+	[[ ",$RATES," == *,proxy,* && ",$RATES," != *,max,* ]] && shown=max,$RATES
+	awk -F, -v rates="$shown" 'NR > 1 {
 		note = $23; for (i = 24; i <= NF; i++) note = note "," $i; gsub(/"/, "", note)
 		ans = $10 == "" ? "-" : sprintf("%s (%s%%)", $10, $11)
-		line[NR] = sprintf("%-8s %7s %8s %8s %7s %17s %6s %6s %7s %8s %10s %9s %9s %9s  %s%s",
+		line[NR] = sprintf("%-12s %7s %8s %8s %7s %17s %6s %6s %7s %8s %10s %9s %9s %9s  %s%s",
 			$1, $2, d($4), d($5), d($6), ans, d($12), d($13), d($15), d($16), d($17),
 			d($18), d($19), d($20), $22, note == "" ? "" : ": " note)
 		rate[NR] = $2
 	}
 	END {
-		printf "%-8s %7s %8s %8s %7s %17s %6s %6s %7s %8s %10s %9s %9s %9s  %s\n",
+		printf "%-12s %7s %8s %8s %7s %17s %6s %6s %7s %8s %10s %9s %9s %9s  %s\n",
 			"arm", "rate", "fps", "in", "out", "answered", "wrong", "dup", "kdrops",
 			"sent", "replies/s", "p50 us", "p99 us", "max us", "status/note"
 		n = split(rates, r, ",")
@@ -388,10 +438,19 @@ main() {
 	testbed_up || die "cannot build the testbed"
 	say "testbed: $NS_A/$IF_A ($IP_A) <-> $NS_B/$IF_B ($IP_B), B's MAC $MAC_B"
 
+	# The proxy arm's ceiling first, when another rate refers to it.
+	local rate arm proxy_done=
+	if [[ ",$RATES," == *,proxy,* ]]; then
+		run_one proxy max
+		PROXY_PPS=$(awk -F, '$1 == "proxy" && $2 == "max" { printf "%d", $4 }' "$CSV")
+		{ [ -n "$PROXY_PPS" ] && [ "$PROXY_PPS" -gt 0 ]; } || die "the proxy arm reached no rate"
+		say "proxy arm's ceiling: $PROXY_PPS frames/s"
+		proxy_done=1
+	fi
 	# Arm by arm, so farpd is started and warmed up once for all rates.
-	local rate arm
 	for arm in ${ARMS//,/ }; do
 		for rate in ${RATES//,/ }; do
+			[ "$arm/$rate" = proxy/max ] && [ -n "$proxy_done" ] && continue
 			run_one "$arm" "$rate"
 		done
 		[ "$arm" = farpd ] && stop_resp

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
-#include "workers/arp.h"
+#include "responder/responder.h"
 
 struct classic {
 	const char *ifname;
@@ -161,7 +161,7 @@ static int open_socket(struct classic *cl)
 	char *expr;
 	int ret;
 
-	expr = arp_kernel_expression(cl->pools, cl->npools, NULL, false);
+	expr = arp_kernel_expression(cl->r);
 	ret = filter_compile(&cl->filter, expr, 256, err, sizeof(err));
 	xfree(expr);
 	if (ret) {
@@ -218,7 +218,7 @@ static void read_stats(struct classic *cl)
 static int serve(struct classic *cl)
 {
 	uint64_t t_end = cl->duration_ns ? now_ns() + cl->duration_ns : 0;
-	uint8_t buf[2048], reply[ARP_REPLY_LEN];
+	uint8_t buf[2048], reply[ARP_REPLY_MAX];
 	struct sockaddr_ll to;
 	int ret;
 
@@ -243,11 +243,15 @@ static int serve(struct classic *cl)
 			log_err("recvfrom on %s: %s", cl->ifname, strerror(-ret));
 			return ret;
 		}
+		struct pkt_view p = { .data = buf, .caplen = (uint32_t)n, .len = (uint32_t)n };
+		uint32_t len;
+
 		cl->received++;
-		if (!arp_build_reply(cl->r, buf, (uint32_t)n, reply, &cl->c))
+		len = arp_build_reply(cl->r, &p, reply, &cl->c);
+		if (!len)
 			continue;
 		memcpy(to.sll_addr, reply, 6);
-		if (sendto(cl->fd, reply, sizeof(reply), 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+		if (sendto(cl->fd, reply, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
 			cl->send_errors++;
 			continue;
 		}
@@ -312,7 +316,7 @@ int main(int argc, char **argv)
 			ret == -ENODEV ? "no such device" : strerror(-ret));
 		return 2;
 	}
-	cl.r = arp_responder_new(&ifc, cl.pools, cl.npools, cl.mac_set ? cl.mac : NULL);
+	cl.r = arp_responder_new(&ifc, cl.pools, cl.npools, NULL, 0, cl.mac_set ? cl.mac : NULL);
 	if (open_socket(&cl)) {
 		ret = 2;
 		goto out;

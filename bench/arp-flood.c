@@ -64,7 +64,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "workers/arp.h"
+#include "responder/responder.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
 #include "util/util.h"

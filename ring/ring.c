@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "ring/ring.h"
+#include "ring/sock.h"
 #include "util/util.h"
 
 #ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
@@ -101,43 +102,34 @@ static int fail(const struct ring_config *cfg, const char *call, int err)
 
 /* Not locked (SO_LOCK_FILTER): at the end of capture ring_stop_receiving
  * replaces it with a reject-all program, so the final counts are exact. */
+/* One step: `ret` of the call named `call`, logged once on failure. */
+static int step(const struct ring_config *cfg, const char *call, int ret)
+{
+	return ret ? fail(cfg, call, -ret) : 0;
+}
+
 static int attach_filter(struct ring *r, const struct ring_config *cfg)
 {
-	if (!cfg->filter)
-		return 0;
-	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &cfg->filter->prog,
-		       sizeof(cfg->filter->prog)) < 0)
-		return fail(cfg, "SO_ATTACH_FILTER", errno);
-	return 0;
+	return cfg->filter ? step(cfg, "SO_ATTACH_FILTER",
+				  sock_attach_filter(r->fd, &cfg->filter->prog)) : 0;
 }
 
 static int set_ignore_outgoing(struct ring *r, const struct ring_config *cfg)
 {
-	int one = 1;
-
-	if (cfg->ignore_outgoing &&
-	    setsockopt(r->fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0)
-		return fail(cfg, "PACKET_IGNORE_OUTGOING", errno);
-	return 0;
+	return cfg->ignore_outgoing ? step(cfg, "PACKET_IGNORE_OUTGOING",
+					   sock_packet_opt(r->fd, PACKET_IGNORE_OUTGOING, 1)) : 0;
 }
 
 static int enter_promisc(struct ring *r, const struct ring_config *cfg)
 {
-	struct packet_mreq mr = { .mr_ifindex = cfg->iface->index, .mr_type = PACKET_MR_PROMISC };
-
-	if (cfg->promisc &&
-	    setsockopt(r->fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0)
-		return fail(cfg, "PACKET_ADD_MEMBERSHIP(PROMISC)", errno);
-	return 0;
+	return cfg->promisc ? step(cfg, "PACKET_ADD_MEMBERSHIP(PROMISC)",
+				   sock_membership(r->fd, cfg->iface->index, PACKET_MR_PROMISC)) : 0;
 }
 
 static int set_version(struct ring *r, const struct ring_config *cfg)
 {
-	int v = TPACKET_V3;
-
-	if (setsockopt(r->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0)
-		return fail(cfg, "PACKET_VERSION(TPACKET_V3)", errno);
-	return 0;
+	return step(cfg, "PACKET_VERSION(TPACKET_V3)",
+		    sock_packet_opt(r->fd, PACKET_VERSION, TPACKET_V3));
 }
 
 static int request_ring(struct ring *r, const struct ring_config *cfg)
@@ -170,29 +162,18 @@ static int request_ring(struct ring *r, const struct ring_config *cfg)
 
 static int map_ring(struct ring *r, const struct ring_config *cfg)
 {
-	void *p;
+	int ret;
 
 	r->map_len = (size_t)r->block_size * r->block_nr;
-	p = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r->fd, 0);
-	if (p == MAP_FAILED) {
+	ret = step(cfg, "mmap(rx ring)", sock_map_ring(r->fd, r->map_len, &r->map));
+	if (ret)
 		r->map_len = 0;
-		return fail(cfg, "mmap(rx ring)", errno);
-	}
-	r->map = p;
-	return 0;
+	return ret;
 }
 
 static int bind_iface(struct ring *r, const struct ring_config *cfg)
 {
-	struct sockaddr_ll sll;
-
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = htons(ETH_P_ALL);
-	sll.sll_ifindex = cfg->iface->index;
-	if (bind(r->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
-		return fail(cfg, "bind", errno);
-	return 0;
+	return step(cfg, "bind", sock_bind(r->fd, cfg->iface->index, ETH_P_ALL));
 }
 
 static int join_fanout(struct ring *r, const struct ring_config *cfg)
@@ -261,14 +242,7 @@ void ring_close(struct ring *r)
 
 int ring_stop_receiving(struct ring *r)
 {
-	struct sock_filter reject = BPF_STMT(BPF_RET | BPF_K, 0);
-	struct sock_fprog prog = { .len = 1, .filter = &reject };
-
-	if (r->fd < 0)
-		return -EBADF;
-	if (setsockopt(r->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
-		return -errno;
-	return 0;
+	return sock_reject_all(r->fd);
 }
 
 uint64_t ring_pending(const struct ring *r)

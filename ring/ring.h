@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ring/block.h"
+
 /* ---------------------------------------------------------------- filter.c */
 
 #define FILTER_ERR_LEN 256
@@ -162,7 +164,88 @@ static inline void ring_give_back(struct ring *r, struct tpacket_block_desc *b)
 	ring_advance(r);
 }
 
-/* ------------------------------------------------------------------ block.h */
-#include "ring/block.h"
+/* ---------------------------------------------------------------- v2ring.c */
+
+/*
+ * One AF_PACKET socket with a TPACKET_V2 RX ring: per-frame status, so a
+ * packet is the reader's as soon as the kernel has written it (a V3 block waits
+ * for its retire timeout). For traffic that wants an answer at once (ARP, NDP);
+ * libpcap uses V2 for immediate mode for the same reason. No fanout.
+ *
+ * Threading: one reader thread takes and releases frames; any thread may call
+ * v2ring_stop_receiving; stats are read by one thread (the kernel zeroes them).
+ */
+struct v2ring_config {
+	const struct iface *iface;
+	const struct filter *filter; /* attached before bind; NULL: everything */
+	uint32_t frame_size;         /* multiple of 16; the block holds whole frames */
+	uint32_t frame_nr;
+	bool ignore_outgoing;        /* PACKET_IGNORE_OUTGOING: not our own sends */
+	bool allmulti;               /* PACKET_MR_ALLMULTI while the socket lives */
+};
+
+struct v2ring {
+	int fd;
+	uint8_t *map;
+	size_t map_len;
+	uint32_t frame_size;
+	uint32_t frame_nr;
+	uint32_t frames_per_block;
+	uint32_t block_size;
+	uint32_t cur;                /* next frame to take, in ring order */
+	struct ring_stats stats;     /* 64-bit accumulation of PACKET_STATISTICS */
+};
+
+/* socket(protocol 0) → filter → PACKET_VERSION V2 → ignore outgoing → RX ring
+ * (halved on ENOMEM) → mmap → bind(ETH_P_ALL) → allmulti. 0 or -errno, one
+ * line logged naming the call and the interface; `r` closed on failure. */
+int v2ring_open(struct v2ring *r, const struct v2ring_config *cfg);
+/* Safe on a zeroed or half-built ring, and twice. */
+void v2ring_close(struct v2ring *r);
+/* A reject-all filter: nothing new is queued (the drain can end). */
+int v2ring_stop_receiving(struct v2ring *r);
+/* Add PACKET_STATISTICS (zeroed by the kernel on read) to r->stats. */
+int v2ring_stats_update(struct v2ring *r);
+
+static inline struct tpacket2_hdr *v2ring_frame_hdr(const struct v2ring *r, uint32_t i)
+{
+	uint32_t block = i / r->frames_per_block, in = i % r->frames_per_block;
+
+	return (struct tpacket2_hdr *)(r->map + (size_t)block * r->block_size +
+				       (size_t)in * r->frame_size);
+}
+
+/* The current frame if the kernel has handed it over (acquire: its bytes are
+ * visible), else NULL. The view's bytes stay valid until v2ring_release. A
+ * header whose offsets point outside its frame gives a view with caplen 0. */
+static inline struct tpacket2_hdr *v2ring_take(const struct v2ring *r, struct pkt_view *p)
+{
+	struct tpacket2_hdr *h = v2ring_frame_hdr(r, r->cur);
+	uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+
+	if (!(st & TP_STATUS_USER))
+		return NULL;
+	p->data = (const uint8_t *)h + h->tp_mac;
+	p->caplen = h->tp_snaplen;
+	p->len = h->tp_len;
+	if (h->tp_mac < sizeof(*h) || h->tp_mac > r->frame_size ||
+	    h->tp_snaplen > r->frame_size - h->tp_mac || h->tp_snaplen > h->tp_len) {
+		p->data = (const uint8_t *)h;
+		p->caplen = 0;
+	}
+	p->sec = h->tp_sec;
+	p->nsec = h->tp_nsec;
+	p->vlan = (st & TP_STATUS_VLAN_VALID) != 0;
+	p->vlan_tci = h->tp_vlan_tci;
+	p->vlan_tpid = (st & TP_STATUS_VLAN_TPID_VALID) ? h->tp_vlan_tpid : 0x8100;
+	return h;
+}
+
+/* Release: our reads are done before the kernel may refill the frame. */
+static inline void v2ring_release(struct v2ring *r, struct tpacket2_hdr *h)
+{
+	__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+	r->cur = r->cur + 1 == r->frame_nr ? 0 : r->cur + 1;
+}
 
 #endif

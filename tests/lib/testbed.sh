@@ -21,6 +21,7 @@ IP_B=${IP_B:-198.18.0.2}
 testbed_down() {
 	# a ringcap that a failing test left running goes first
 	[ -n "${RC_PID:-}" ] && kill -INT "$RC_PID" 2>/dev/null && wait "$RC_PID" 2>/dev/null
+	[ -n "${TD_PID:-}" ] && kill "$TD_PID" 2>/dev/null
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
 	return 0
@@ -102,6 +103,36 @@ ringcap_stop() {
 	wait "$RC_PID"
 	RC_STATUS=$?
 	RC_PID=
+}
+
+# tcpdump on A's veth into $TMP/NAME.pcap until peer_capture_stop; sets TD_PID.
+#   peer_capture_start NAME [tcpdump filter...]
+peer_capture_start() {
+	local name=$1; shift
+	ip netns exec "$NS_A" tcpdump -i "$IF_A" -nn -U -w "$TMP/$name.pcap" "$@" 2>"$TMP/$name.td" &
+	TD_PID=$!
+	for _ in $(seq 50); do grep -q "listening on" "$TMP/$name.td" && return 0; sleep 0.1; done
+	return 1
+}
+# Give the last answers a second to arrive, then stop tcpdump (it flushes).
+peer_capture_stop() {
+	sleep 1
+	kill "$TD_PID" 2>/dev/null; wait "$TD_PID" 2>/dev/null; TD_PID=
+}
+
+# ringcap in B with ARGS must exit 2 with one line on stderr holding NEEDLE,
+# and create no -w file.   expect_exit2 NEEDLE ARGS...
+expect_exit2() {
+	local needle=$1 rc lines; shift
+	rm -f "$TMP/bad.pcap"
+	ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$TMP/bad.pcap" "$@" >"$TMP/ctl.out" 2>"$TMP/ctl.err"
+	rc=$?
+	lines=$(wc -l <"$TMP/ctl.err")
+	[ "$rc" -eq 2 ] || fail "ringcap $* exited $rc, want 2"
+	[ "$lines" -eq 1 ] || fail "ringcap $* printed $lines lines on stderr, want 1: $(cat "$TMP/ctl.err")"
+	grep -qF -- "$needle" "$TMP/ctl.err" || fail "ringcap $*: does not name $needle: $(cat "$TMP/ctl.err")"
+	[ -e "$TMP/bad.pcap" ] && fail "ringcap $* created its -w file"
+	echo "ok: $* -> exit 2: $(cat "$TMP/ctl.err")"
 }
 
 # The number before a counter line of ringcap's exit report.

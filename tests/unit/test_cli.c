@@ -153,10 +153,15 @@ static void test_defaults(void)
 	      o.flush_interval_ms, o.packet_buffered);
 	cli_free(&o);
 
-	/* --arp: the block timeout defaults to 1 ms, and -w is optional */
+	/* --arp: -w is optional; the capture's block timeout stays 8 ms (ARP has
+	 * a TPACKET_V2 ring of its own) */
 	ret = PARSE(&o, "-i", "eth0", "--arp", "10.0.0.1");
 	CHECK(ret == 0, "--arp without -w: %d %s", ret, out_text);
-	CHECK_EQ(o.block_timeout_ms, 1);
+	CHECK_EQ(o.block_timeout_ms, 8);
+	CHECK_EQ(o.announce_rate, 1000);
+	CHECK_EQ(o.arp_priority, 10);
+	CHECK(o.arp_cpu == -1, "--arp-cpu default %d", o.arp_cpu);
+	CHECK(!o.arp_allow_own && !o.arp_announce && o.nndp == 0, "ARP flags set by default");
 	CHECK_EQ(o.npools, 1);
 	CHECK(o.path == NULL, "path set");
 	cli_free(&o);
@@ -188,11 +193,17 @@ static void test_good_values(void)
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-B", "65536");
 	CHECK(ret == 0 && o.ring_bytes == 64ull << 20, "-B 65536: %d %llu", ret,
 	      (unsigned long long)o.ring_bytes);
-	/* --arp lowers the default block to 128 KiB before -B is checked:
-	 * 1024 KiB holds 8 of those (not 4 of the 1 MiB default). */
+	/* Answering alone opens no capture ring: -B is not held against it. */
 	ret = PARSE(&o, "-i", "lo", "-B", "1024", "--arp", "10.0.0.1");
-	CHECK(ret == 0 && o.ring_bytes == 1024 * 1024 && o.block_size == 128 * 1024,
+	CHECK(ret == 0 && o.ring_bytes == 1024 * 1024 && o.block_size == 1024 * 1024,
 	      "-B 1024 --arp: %d %s", ret, out_text);
+	ret = PARSE(&o, "-i", "eth0", "--ndp", "2001:2::/64@7", "--ndp", "2001:2:1::1-2001:2:1::9",
+		    "--arp-allow-own", "--arp-announce", "--announce-rate", "50");
+	CHECK(ret == 0 && o.nndp == 2 && o.ndp_pools[0].vid == 7 && o.arp_allow_own &&
+		      o.arp_announce && o.announce_rate == 50,
+	      "--ndp, --arp-allow-own, --arp-announce: %d %s", ret, out_text);
+	ret = PARSE(&o, "-i", "eth0", "--arp", "10.0.0.0/24@0");
+	CHECK(ret == 0 && o.pools[0].vid == 0, "--arp @0: %d %s", ret, out_text);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-B", "1g");
 	CHECK(ret == 0 && o.ring_bytes == 1ull << 30, "-B 1g: %d", ret);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-size", "64k");
@@ -272,6 +283,17 @@ static void test_bad_values(void)
 	    "zz:00:00:00:00:01");
 	BAD("02-00-00-00-00-01", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac",
 	    "02-00-00-00-00-01");
+	BAD("ff:ff:ff:ff:ff:ff", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac", "ff:ff:ff:ff:ff:ff");
+	BAD("01:00:5e:00:00:01", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac", "01:00:5e:00:00:01");
+	BAD("00:00:00:00:00:00", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac", "00:00:00:00:00:00");
+	BAD("10.0.0.0/24@4095", "-i", "eth0", "--arp", "10.0.0.0/24@4095");
+	BAD("10.0.0.1@", "-i", "eth0", "--arp", "10.0.0.1@");
+	BAD("2001:2::1/64", "-i", "eth0", "--ndp", "2001:2::1/64");
+	BAD("2001:2::9-2001:2::1", "-i", "eth0", "--ndp", "2001:2::9-2001:2::1");
+	BAD("10.0.0.1", "-i", "eth0", "--ndp", "10.0.0.1");
+	BAD("0", "-i", "eth0", "--arp", "10.0.0.1", "--announce-rate", "0");
+	BAD("100", "-i", "eth0", "--arp", "10.0.0.1", "--arp-priority", "100");
+	BAD("4096", "-i", "eth0", "--arp", "10.0.0.1", "--arp-cpu", "4096");
 	BAD("10.1.2.3/24", "-i", "eth0", "--arp", "10.1.2.3/24");
 	BAD("10.0.0.9-10.0.0.1", "-i", "eth0", "--arp", "10.0.0.9-10.0.0.1");
 	BAD("300.1.1.1", "-i", "eth0", "--arp", "300.1.1.1");
@@ -389,7 +411,7 @@ static void test_pools(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct arp_pool_range r = { 0xdead, 0xbeef };
+		struct arp_pool_range r = { 0xdead, 0xbeef, 0 };
 		int ret = arp_parse_pool(cases[i].s, &r);
 
 		if (cases[i].ret == -1) /* any error */

@@ -1,0 +1,229 @@
+/*
+ * responder — answering ARP (IPv4) and NDP (IPv6 Neighbor Solicitation) for address
+ * pools, apart from the capture pipeline.
+ *
+ *   AF_PACKET socket, TPACKET_V2 RX ring ──► responder thread ──► TX ring
+ *   (ring/ring.h v2ring: per-frame status,   (its own; wakes per    (ring/txring.h:
+ *    kernel prefilter: requests for a pool,   packet when idle,      one send() per
+ *    tagged or not)                           drains in batches)     batch)
+ *
+ * Three parts:
+ *   - pools and the responder (arp.c, ndp.c): pure, read-only after set-up;
+ *     arp_build_reply and ndp_build_advert decide on one frame and build the
+ *     answer (the unit tests and bench/arp-classic use them as they are);
+ *   - the service (service.c): the socket pair and the thread;
+ *   - announcements (in service.c): gratuitous ARP / unsolicited NA at start.
+ *
+ * VLANs: a request tagged 802.1Q or 802.1ad, in the frame or taken off by the
+ * kernel into tp_vlan_tci (Linux always does that for the outer tag before
+ * packet sockets see a frame, on veth too), is answered with the same TPID and
+ * TCI in the frame; more than one tag is not answered.
+ */
+#ifndef RINGCAP_RESPONDER_H
+#define RINGCAP_RESPONDER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ring/ring.h"
+#include "ring/txring.h"
+#include "util/util.h"
+
+#define ARP_FRAME_LEN 42   /* Ethernet + ARP for IPv4 over Ethernet */
+#define ARP_REPLY_LEN 60   /* an untagged reply, padded to the Ethernet minimum */
+#define ARP_REPLY_MAX 128  /* room for any answer: tagged ARP (64), tagged NA (90) */
+#define MAX_ARP_POOLS 64
+#define MAX_NDP_POOLS 64
+#define ARP_VID_ANY (-1)   /* a pool without @VID: any VLAN, and untagged */
+
+/* A pool of IPv4 addresses answered for. */
+struct arp_pool_range {
+	uint32_t first; /* host order, inclusive */
+	uint32_t last;
+	int vid;        /* ARP_VID_ANY, 0 (untagged only) or 1..4094 */
+};
+
+/* A pool of IPv6 addresses (network order, inclusive). */
+struct ndp_pool_range {
+	uint8_t first[16];
+	uint8_t last[16];
+	int vid;
+};
+
+/* "A-B", "A/len" or "A", then optionally "@VID" (0..4094) into a range; 0,
+ * -EINVAL (not an address, range, block or VLAN) or -ERANGE (inverted range,
+ * host bits set in a CIDR block). Pure. */
+int arp_parse_pool(const char *s, struct arp_pool_range *r);
+/* The same for IPv6: "PREFIX/len", "A-B" or "A", optionally "@VID". */
+int ndp_parse_pool(const char *s, struct ndp_pool_range *r);
+
+/* Read-only after arp_responder_new: shared by the service thread and main. */
+struct arp_responder {
+	struct arp_pool_range *pools;  /* any-VLAN pools: sorted, merged */
+	unsigned npools;
+	struct arp_pool_range *vpools; /* pools limited to one VLAN (or untagged) */
+	unsigned nvpools;
+	struct ndp_pool_range *ndp;
+	unsigned nndp;
+	uint8_t mac[6];
+	struct iface iface;
+};
+
+/* Written by the service thread only; main reads the copy it publishes
+ * (arp_service_counters). */
+struct arp_counters {
+	uint64_t requests;        /* ARP requests answered (built a reply for) */
+	uint64_t probes;          /* of those: probes (sender 0.0.0.0) */
+	uint64_t ns_requests;     /* Neighbor Solicitations answered */
+	uint64_t ns_dad;          /* of those: DAD (source ::), answered to ff02::1 */
+	uint64_t replies;         /* frames the kernel took: replies, NAs, announcements */
+	uint64_t tx_full;         /* answers lost: the TX ring had no free frame */
+	uint64_t announced;       /* announcements queued (--arp-announce) */
+	/* ARP requests not answered, by reason */
+	uint64_t ign_out_of_pool; /* target outside every pool */
+	uint64_t ign_not_request; /* ARP replies and other opcodes */
+	uint64_t ign_gratuitous;  /* sender address == target address */
+	uint64_t ign_own;         /* sent by our own MAC */
+	uint64_t ign_malformed;   /* not IPv4-over-Ethernet, or truncated */
+	uint64_t ign_not_for_us;  /* Ethernet destination neither broadcast nor our MAC */
+	uint64_t ign_bad_sender;  /* source or sender MAC multicast/broadcast/zero; sender IP
+				   * multicast, broadcast, loopback or 0.0.0.0/8 (but 0.0.0.0) */
+	uint64_t ign_bad_target;  /* target 0.0.0.0/8, loopback, multicast, 240/4, broadcast */
+	uint64_t ign_vlan;        /* in a pool of another VLAN, or more than one tag */
+	/* Neighbor Solicitations not answered, by reason */
+	uint64_t ns_out_of_pool;
+	uint64_t ns_malformed;    /* RFC 4861 7.1.1: hop limit, checksum, code, length,
+				   * options, :: source with a source link-layer option */
+	uint64_t ns_not_for_us;   /* not to the target's solicited-node group or the target
+				   * itself, or not to its MAC or ours */
+	uint64_t ns_bad_sender;   /* Ethernet or link-layer source not unicast, IP source
+				   * multicast or loopback */
+	uint64_t ns_own;          /* sent by our own MAC */
+	uint64_t ns_vlan;
+} __attribute__((aligned(CACHELINE)));
+
+/* Build the shared state; `mac` NULL means the interface's own. Set-up phase;
+ * cannot fail (the interface was looked up by the caller). NDP pools may be
+ * none (ndp NULL, nndp 0). */
+struct arp_responder *arp_responder_new(const struct iface *iface,
+					const struct arp_pool_range *pools, unsigned npools,
+					const struct ndp_pool_range *ndp, unsigned nndp,
+					const uint8_t *mac);
+void arp_responder_free(struct arp_responder *r);
+
+/* True if `ip` (host order) lies in a pool that answers on VLAN `vid` (0:
+ * untagged). Pure. */
+bool arp_in_pools(const struct arp_responder *r, uint32_t ip, unsigned vid);
+bool ndp_in_pools(const struct arp_responder *r, const uint8_t ip[16], unsigned vid);
+
+/* A unicast MAC: not multicast (which includes broadcast), not all zero. */
+bool mac_is_unicast(const uint8_t mac[6]);
+
+/*
+ * Pools holding one of the interface's own addresses (IPv4 and, for NDP
+ * pools, IPv6, from getifaddrs): the kernel answers for those itself, so a
+ * second answer with another MAC would follow. 0 when none; -EADDRINUSE with
+ * one line in `msg` naming the pool and the address. Set-up phase.
+ */
+int arp_check_own_addresses(const struct arp_responder *r, char *msg, size_t msglen);
+
+/*
+ * The tcpdump expression for the responder's kernel prefilter: ARP requests
+ * (Ethernet, IPv4, hlen 6, plen 4, op 1) with a target in a pool, and, with
+ * NDP pools, ICMPv6 Neighbor Solicitations (next header 58, hop limit 255,
+ * type 135, code 0) whose target shares a pool's prefix; each also behind one
+ * in-frame VLAN tag (libpcap's `vlan` with pcap_open_dead tests the frame for
+ * TPID 0x8100, 0x88a8 and 0x9100). A tag the kernel took off is not in the
+ * frame the filter sees, so the untagged test admits those. User space checks
+ * everything again. Caller frees.
+ */
+char *arp_kernel_expression(const struct arp_responder *r);
+
+/*
+ * Decide on one frame and, if it deserves an answer, build it in `reply`.
+ * Return the answer's length (0: none). Count the outcome in *c. Pure.
+ *   arp_build_reply: ARP requests (other frames: 0, uncounted);
+ *   ndp_build_advert: Neighbor Solicitations (other frames: 0, uncounted);
+ *   arp_answer: whichever applies.
+ */
+uint32_t arp_build_reply(const struct arp_responder *r, const struct pkt_view *p,
+			 uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c);
+uint32_t ndp_build_advert(const struct arp_responder *r, const struct pkt_view *p,
+			  uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c);
+uint32_t arp_answer(const struct arp_responder *r, const struct pkt_view *p,
+		    uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c);
+
+/* Announcements: a gratuitous ARP request (sender = target = addr, to
+ * broadcast) and an unsolicited NA (to ff02::1, Override, no Solicited, with
+ * our link-layer address), tagged when vid > 0. Return the length. Pure. */
+uint32_t arp_build_announce(const struct arp_responder *r, uint32_t addr, unsigned vid,
+			    uint8_t out[ARP_REPLY_MAX]);
+uint32_t ndp_build_announce(const struct arp_responder *r, const uint8_t addr[16], unsigned vid,
+			    uint8_t out[ARP_REPLY_MAX]);
+
+/* ------------------------------------------------------------- service.c */
+
+#define ARP_ANNOUNCE_MAX 65536u /* announcements at most, over all pools */
+
+struct arp_service_config {
+	int cpu;                 /* -1: not pinned */
+	int priority;            /* SCHED_FIFO priority 1..99; 0: normal scheduling */
+	bool announce;           /* --arp-announce */
+	uint32_t announce_rate;  /* per second */
+};
+
+/* Where announcing has got to: pool index and offset inside it. */
+struct arp_announce_cursor {
+	unsigned pool;           /* ARP pools (any, then VLAN ones), then NDP pools */
+	uint64_t off;
+	uint64_t sent;
+	uint64_t next_ns;        /* when the next one is due */
+	bool done;
+};
+
+struct arp_service {
+	const struct arp_responder *r;
+	struct arp_service_config cfg;
+	struct filter filter;
+	struct v2ring rx;
+	struct txring tx;
+	int stop_fd;             /* eventfd: main wakes the thread to stop */
+	pthread_t thread;
+	bool started;
+	bool warned;
+	int error;               /* -errno that ended the thread; read after stop */
+	struct arp_announce_cursor ann;
+	struct arp_counters c;   /* the thread's own */
+	struct arp_counters pub; /* c as of the last batch: relaxed atomic stores and loads */
+};
+
+/* The prefilter, the V2 RX socket and the TX ring. Set-up phase, main thread;
+ * 0 or -errno (one line logged). */
+int arp_service_open(struct arp_service *s, const struct arp_responder *r,
+		     const struct arp_service_config *cfg);
+/* Start the thread (signals blocked in it). 0 or -errno. */
+int arp_service_start(struct arp_service *s);
+/* Let no new request in, answer what is queued, stop the thread and read the
+ * socket's statistics. Main thread; blocks until the thread ended (bounded:
+ * the thread drains one ring and waits at most 200 ms for the device). */
+void arp_service_stop(struct arp_service *s);
+/* Safe on a zeroed or half-built service, and after stop. */
+void arp_service_close(struct arp_service *s);
+
+/* The loop, one pass: answer up to `batch` frames from the RX ring with one
+ * send(). Returns frames taken. The service thread only (tests call it). */
+unsigned arp_service_drain(struct arp_service *s, unsigned batch);
+
+/* The counters as of the thread's last batch (exact once stopped). Any
+ * thread; a figure may lag by one batch while it runs. */
+void arp_service_counters(const struct arp_service *s, struct arp_counters *out);
+/* Add the RX socket's PACKET_STATISTICS to s->rx.stats. Main thread only
+ * (the one reader of those counters). 0 or -errno. */
+int arp_service_stats_update(struct arp_service *s);
+/* The exit report lines (also for SIGUSR1 while running). Main thread. */
+void arp_print_counters(const struct arp_service *s, FILE *f);
+
+#endif
