@@ -20,6 +20,7 @@ enum {
 	OPT_DURATION,
 	OPT_STATS_JSON,
 	OPT_STATS_PROM,
+	OPT_NO_INDEX,
 	OPT_STATS_INTERVAL,
 	OPT_WRITER,
 	OPT_NO_DIRECT,
@@ -58,6 +59,7 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "stats-prom", required_argument, NULL, OPT_STATS_PROM },
+	{ "no-index", no_argument, NULL, OPT_NO_INDEX },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "writer", required_argument, NULL, OPT_WRITER },
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
@@ -107,6 +109,8 @@ static void usage(FILE *f)
 "      --duration S         stop after S seconds (e.g. 10, 2.5, 500ms, 1m)\n"
 "      --stats-json FILE    the counters as JSON, replaced atomically at exit\n"
 "                           (and every --stats-interval)\n"
+"      --no-index           no ringcap-read index (.FILE.ridx) beside each file\n"
+"                           when it is closed (ringcap-read then builds it)\n"
 "      --stats-prom FILE    the counters for node_exporter's textfile collector\n"
 "                           (Prometheus text format), every --stats-interval or\n"
 "                           15 s, and at exit\n"
@@ -372,6 +376,9 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		return 0;
 	case OPT_STATS_PROM:
 		o->stats_prom = arg;
+		return 0;
+	case OPT_NO_INDEX:
+		o->no_index = true;
 		return 0;
 	case OPT_STATS_INTERVAL:
 		if (parse_duration_ns(arg, &o->stats_interval_ns) ||

@@ -41,6 +41,7 @@ struct options {
 	bool packet_buffered;      /* -U: write out after every block */
 	bool quiet;
 	bool no_promisc;           /* -p: leave the interface's promiscuity alone */
+	bool no_index;             /* --no-index: no ringcap-read index beside the files */
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;

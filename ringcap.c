@@ -469,6 +469,7 @@ static int open_writer(struct capture *cap)
 		.rotate_ns = o->rotate_ns,
 		.max_files = o->max_files,
 		.direct = o->direct,
+		.index = !o->no_index,
 	};
 	/* The kernel filter is the user's expression alone: nothing to re-run. */
 	const struct filter *refilter = NULL;

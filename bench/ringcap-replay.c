@@ -76,6 +76,7 @@ struct opts {
 	const char *path;
 	enum writer_backend backend;
 	bool direct;
+	bool index;             /* --index: the writer builds ringcap-read's index */
 	uint64_t staging;
 	uint32_t block_size;
 	uint64_t ring_bytes;
@@ -378,6 +379,7 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 		.chunk_size = 1u << 20,
 		.nchunks = (uint32_t)(o->staging >> 20),
 		.direct = o->direct,
+		.index = o->index,
 	};
 	struct worker_config cfg = { .cpu = o->cpu, .block_size = o->block_size };
 	struct worker *w;
@@ -397,7 +399,7 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 static int usage(FILE *f, int status)
 {
 	fputs("usage: ringcap-replay [--handler count|pcap] [--frames BYTES] [--packets N]\n"
-	      "                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct]\n"
+	      "                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct] [--index]\n"
 	      "                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
 	      "                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
 	      "                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
@@ -409,6 +411,7 @@ static int usage(FILE *f, int status)
 	      "  --rate FPS        pace the filler (812744 = 10 Gbit/s of 1514 B); default max\n"
 	      "  -w FILE           pcap handler's file (default /dev/null)\n"
 	      "  --staging SIZE    writer staging memory (default 64m, as ringcap)\n"
+	      "  --index           build ringcap-read's index as ringcap does (a regular -w FILE)\n"
 	      "  --block-size SIZE, --ring SIZE, --block-timeout MS   as ringcap (1m, 64m, 8)\n"
 	      "  --filler-cpu N, --cpu N   CPUs of the filler and the consumer (default 0, 1)\n"
 	      "  --flows N         source 198.18.0.1+F, F = ((K + frame) / FRAMES) mod N (default 1:\n"
@@ -429,6 +432,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "write", required_argument, NULL, 'w' },
 		{ "writer", required_argument, NULL, 'W' },
 		{ "no-direct", no_argument, NULL, 'd' },
+		{ "index", no_argument, NULL, 'I' },
 		{ "staging", required_argument, NULL, 'S' },
 		{ "block-size", required_argument, NULL, 'b' },
 		{ "ring", required_argument, NULL, 'R' },
@@ -476,6 +480,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 'd':
 			o->direct = false;
+			break;
+		case 'I':
+			o->index = true;
 			break;
 		case 'S':
 			if (parse_size(optarg, 1, 4ull << 20, 1ull << 34, &o->staging) ||

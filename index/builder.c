@@ -200,6 +200,12 @@ done:
 int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
 		      const uint8_t *frame, uint32_t caplen)
 {
+	return index_builder_add_view(b, file_offset, ts_sec, ts_frac, caplen, frame, caplen);
+}
+
+int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
+			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
+{
 	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
 	struct frame_addrs fa;
 
@@ -218,7 +224,7 @@ int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts
 	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
 	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;
 	if (!(b->cur.flags & INDEX_CHUNK_ANY_ADDR)) {
-		if (!index_frame_addrs(b->fi.linktype, frame, caplen, &fa))
+		if (!index_frame_addrs(b->fi.linktype, frame, frame_len, &fa))
 			chunk_any(b);
 		for (unsigned i = 0; i < fa.n4 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
 			set_add4(b, fa.a4[i]);

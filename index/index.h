@@ -191,6 +191,12 @@ int index_builder_resume(struct index_builder **out, struct index *ix);
  */
 int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
 		      const uint8_t *frame, uint32_t caplen);
+/* The same for a record whose bytes are not at hand as written: `caplen` is
+ * the record's, the addresses are read from `frame_len` bytes at `frame` (a
+ * packet still in its ring, before the writer put back a stripped VLAN tag:
+ * the addresses are the same). */
+int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
+			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len);
 /* The index so far (the open chunk included, the builder unchanged), stamped
  * with the capture file's size and mtime. *ix owns new arrays. 0 or -ENOMEM. */
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,

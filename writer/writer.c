@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index/index.h"
 #include "writer/writer_impl.h"
 
 #define PREFETCH_AHEAD 4
@@ -158,9 +159,56 @@ static int open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	f->base = base;
 	f->end = UINT64_MAX;
 	f->opened_ns = now_ns();
+	if (w->cfg.index && f->regular) {
+		uint8_t hdr[PCAP_FILE_HEADER_LEN];
+
+		/* no index is no error: ringcap-read builds one on first use */
+		pcap_file_header_encode(hdr, w->cfg.snaplen, w->cfg.nano, w->cfg.linktype);
+		if (index_builder_new(&f->ix, hdr, 0))
+			f->ix = NULL;
+	}
 	w->files_opened++;
 	*out = f;
 	return 0;
+}
+
+/* The records of one append go into the current file's index, in file order
+ * (the caller holds w->lock, so appends cannot interleave). `off` is the
+ * stream offset of the first record. A record the builder refuses ends the
+ * index of that file: better none than a wrong one. */
+static void index_records(struct writer *w, uint64_t off, const struct pkt_view *pkts, unsigned n)
+{
+	struct out_file *f = w->cur;
+	uint64_t at = off - f->base;
+
+	for (unsigned i = 0; f->ix && i < n; i++) {
+		const struct pkt_view *p = &pkts[i];
+		uint32_t caplen = pcap_record_caplen(p, w->cfg.snaplen);
+
+		if (index_builder_add_view(f->ix, at, p->sec, w->cfg.nano ? p->nsec : p->nsec / 1000,
+					   caplen, p->data, p->caplen < caplen ? p->caplen : caplen)) {
+			index_builder_free(f->ix);
+			f->ix = NULL;
+		}
+		at += PCAP_RECORD_HEADER_LEN + caplen;
+	}
+}
+
+/* A closed file's index, then the caller's hook. The index is written only
+ * for a file that kept every record the builder saw (an error that cut the
+ * file short leaves it to ringcap-read to index). */
+static void file_done(struct writer *w, struct out_file *f, uint64_t size, int error)
+{
+	if (f->ix) {
+		int ret = error ? 0 : index_builder_write(f->ix, f->path);
+
+		if (ret)
+			log_warn("%s: its index was not written: %s", f->path, strerror(-ret));
+		index_builder_free(f->ix);
+		f->ix = NULL;
+	}
+	if (w->cfg.file_closed)
+		w->cfg.file_closed(w->cfg.hook_ctx, f->path, size, error);
 }
 
 /* Truncate a finished file to its true size and close it. Returns 0 or -errno. */
@@ -179,6 +227,7 @@ static int finish_file(struct writer *w, struct out_file *f, uint64_t end, bool 
 		ret = -errno;
 	if (close(f->fd) < 0 && !ret)
 		ret = -errno;
+	file_done(w, f, end - f->base, ret ? ret : (end < f->end ? -EIO : 0));
 	return ret;
 }
 
@@ -478,6 +527,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 			last->bound_off = end;
 			last->bound_pkts = pkts_at_end;
 		}
+		if (w->cur->ix)
+			index_records(w, off, pkts, n);
 	}
 	pthread_mutex_unlock(&w->lock);
 
@@ -773,6 +824,7 @@ void writer_discard(struct writer *w)
 		close(f->fd);
 		if (f->regular)
 			unlink(f->path);
+		index_builder_free(f->ix);
 		xfree(f);
 	}
 	writer_free(w);

@@ -67,6 +67,13 @@ struct writer_config {
 				* with -G alone, stop after this many files */
 	bool direct;           /* try O_DIRECT (falls back when the file system refuses) */
 	bool flush_each_append; /* -U: writer_flush at the end of every append */
+	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
+				* regular file when it is closed (index/index.h) */
+	/* Called once per file after it is closed at its true size (error: 0, or
+	 * the -errno that cut it short), from the thread that closed it: the
+	 * io_uring reaper, a worker, or main at writer_close. Must not block. */
+	void (*file_closed)(void *ctx, const char *path, uint64_t size, int error);
+	void *hook_ctx;
 };
 
 struct writer_result {

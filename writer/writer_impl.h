@@ -42,6 +42,7 @@ struct out_file {
 	uint64_t end;              /* stream offset past its last byte; UINT64_MAX while open */
 	uint64_t falloc_end;       /* file offset preallocated up to; under sq_lock */
 	uint64_t opened_ns;
+	struct index_builder *ix;  /* with cfg.index: fed under w->lock, written at close */
 	struct out_file *next;     /* newer file */
 	char path[];
 };
