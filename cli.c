@@ -21,6 +21,9 @@ enum {
 	OPT_STATS_JSON,
 	OPT_STATS_PROM,
 	OPT_NO_INDEX,
+	OPT_Z_JOBS,
+	OPT_MIN_FREE,
+	OPT_MAX_TOTAL,
 	OPT_STATS_INTERVAL,
 	OPT_WRITER,
 	OPT_NO_DIRECT,
@@ -60,6 +63,10 @@ static const struct option long_opts[] = {
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "stats-prom", required_argument, NULL, OPT_STATS_PROM },
 	{ "no-index", no_argument, NULL, OPT_NO_INDEX },
+	{ "postrotate-command", required_argument, NULL, 'z' },
+	{ "z-jobs", required_argument, NULL, OPT_Z_JOBS },
+	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
+	{ "max-total", required_argument, NULL, OPT_MAX_TOTAL },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "writer", required_argument, NULL, OPT_WRITER },
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
@@ -109,6 +116,14 @@ static void usage(FILE *f)
 "      --duration S         stop after S seconds (e.g. 10, 2.5, 500ms, 1m)\n"
 "      --stats-json FILE    the counters as JSON, replaced atomically at exit\n"
 "                           (and every --stats-interval)\n"
+"  -z, --postrotate-command CMD\n"
+"                           after each file is closed run CMD FILE in the\n"
+"                           background (as the -Z user), e.g. -z gzip\n"
+"      --z-jobs N           at most N -z commands at once, the others wait (2)\n"
+"      --min-free SIZE|N%%  keep that much of the capture file system free by\n"
+"                           deleting this capture's oldest closed files\n"
+"      --max-total SIZE     keep this capture's files under SIZE in all, the same\n"
+"                           way (both rotate at 1 GB without -C or -G)\n"
 "      --no-index           no ringcap-read index (.FILE.ridx) beside each file\n"
 "                           when it is closed (ringcap-read then builds it)\n"
 "      --stats-prom FILE    the counters for node_exporter's textfile collector\n"
@@ -276,6 +291,7 @@ static void set_defaults(struct options *o)
 	o->fanout_name = "hash";
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
+	o->z_jobs = 2;
 	o->flush_interval_ms = 1000;
 	o->announce_rate = 1000;
 	o->arp_priority = 10;
@@ -380,6 +396,39 @@ static int parse_one(struct options *o, int opt, const char *arg)
 	case OPT_NO_INDEX:
 		o->no_index = true;
 		return 0;
+	case 'z':
+		if (!*arg)
+			return bad("-z command", arg, "empty");
+		o->z_cmd = arg;
+		return 0;
+	case OPT_Z_JOBS:
+		if (parse_u64(arg, 1, 64, &v))
+			return bad("-z job count", arg, "expected 1..64");
+		o->z_jobs = (unsigned)v;
+		return 0;
+	case OPT_MIN_FREE: {
+		size_t len = strlen(arg);
+
+		if (len > 1 && arg[len - 1] == '%') {
+			char pct[16];
+
+			if (len >= sizeof(pct))
+				return bad("free space", arg, "expected a size (2g) or a percentage (10%)");
+			memcpy(pct, arg, len - 1);
+			pct[len - 1] = '\0';
+			if (parse_u64(pct, 1, 99, &v))
+				return bad("free space", arg, "expected a percentage from 1% to 99%");
+			o->min_free_percent = (unsigned)v;
+			return 0;
+		}
+		if (parse_size(arg, 1, 1, UINT64_MAX, &o->min_free_bytes))
+			return bad("free space", arg, "expected a size (2g) or a percentage (10%)");
+		return 0;
+	}
+	case OPT_MAX_TOTAL:
+		if (parse_size(arg, 1, 1ull << 20, UINT64_MAX, &o->max_total_bytes))
+			return bad("total size", arg, "expected a size of 1m or more (e.g. 500g)");
+		return 0;
 	case OPT_STATS_INTERVAL:
 		if (parse_duration_ns(arg, &o->stats_interval_ns) ||
 		    o->stats_interval_ns < 1000000000ull)
@@ -466,7 +515,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	*exit_now = false;
 	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:pqUh", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:z:pqUh", long_opts, NULL)) != -1) {
 		if (opt == 'h') {
 			usage(stdout);
 			*exit_now = true;
@@ -482,7 +531,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 			bool letter = optopt > 0 && optopt < 128;
 			char shortname[3] = { '-', (char)(letter ? optopt : 0), 0 };
 			const char *name = letter ? shortname : argv[optind - 1];
-			bool needs = (letter && strchr("iwscCGWBTZ", optopt)) || optopt >= OPT_BLOCK_SIZE;
+			bool needs = (letter && strchr("iwscCGWBTZz", optopt)) || optopt >= OPT_BLOCK_SIZE;
 
 			log_err("bad option '%s'%s (see --help)", name, needs ? ": needs a value" : "");
 			return 2;
@@ -519,6 +568,15 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("-C, -G and -W need -w FILE");
 		return 2;
 	}
+	if ((o->z_cmd || o->min_free_bytes || o->min_free_percent || o->max_total_bytes) &&
+	    (!o->path || strcmp(o->path, "-") == 0)) {
+		log_err("-z, --min-free and --max-total need -w FILE (files, not a stream)");
+		return 2;
+	}
+	/* Retention deletes closed files: without rotation there would be one. */
+	if ((o->min_free_bytes || o->min_free_percent || o->max_total_bytes) && !o->rotate_bytes &&
+	    !o->rotate_ns)
+		o->rotate_bytes = RETENTION_DEFAULT_FILE_BYTES;
 	if (o->max_files && !o->rotate_bytes && !o->rotate_ns) {
 		log_err("bad file count '%u': -W needs -C or -G", o->max_files);
 		return 2;

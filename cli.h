@@ -11,6 +11,8 @@
 #define RINGCAP_VERSION "0.1.0"
 #define SNAPLEN_MAX 262144u
 #define MAX_WORKERS 64
+/* --min-free / --max-total without -C or -G rotate at this size */
+#define RETENTION_DEFAULT_FILE_BYTES (1000ull * 1000 * 1000)
 
 struct options {
 	const char *ifname;
@@ -42,6 +44,11 @@ struct options {
 	bool quiet;
 	bool no_promisc;           /* -p: leave the interface's promiscuity alone */
 	bool no_index;             /* --no-index: no ringcap-read index beside the files */
+	const char *z_cmd;         /* -z: run on each closed file */
+	unsigned z_jobs;           /* --z-jobs: at most this many at once (default 2) */
+	uint64_t min_free_bytes;   /* --min-free SIZE */
+	unsigned min_free_percent; /* --min-free N% */
+	uint64_t max_total_bytes;  /* --max-total SIZE */
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;

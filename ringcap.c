@@ -46,6 +46,9 @@
 #include "responder/responder.h"
 #include "merge/merge.h"
 #include "stats/stats.h"
+#include "jobs/jobs.h"
+#include "retention/retention.h"
+#include "index/index.h"
 
 #define PROM_DEFAULT_INTERVAL_NS (15ull * 1000000000) /* --stats-prom without --stats-interval */
 
@@ -53,6 +56,13 @@
  * allow this long for a packet stamped but not yet in its ring. */
 #define MERGE_MARGIN_NS (10ull * 1000 * 1000)
 #define MERGE_BATCH 1024u   /* packets per writer_append from the merge */
+
+/* A file the writer closed, on its way to retention (see on_file_closed). */
+struct closed_file {
+	struct closed_file *next;
+	uint64_t size;
+	char path[];
+};
 
 struct capture {
 	struct options opt;
@@ -81,6 +91,17 @@ struct capture {
 	bool have_prev;
 	uint64_t t_report;
 	bool warned_json, warned_prom;
+	/* unattended operation: -z and retention, fed by the writer's hook */
+	struct jobs *jobs;
+	struct retention *ret;
+	uint64_t bytes_at_tick;    /* writer_bytes at the last tick */
+	uint64_t bytes_per_s;      /* over the last tick, for the retention reserve */
+	uint64_t t_tick;
+	bool retention_full;       /* said once: nothing more may be deleted */
+	struct retention_counters ret_final; /* after they are closed, for the reports */
+	pthread_mutex_t closed_lock;         /* closed_files: the writer's hook to main */
+	struct closed_file *closed_files;
+	struct jobs_counters jobs_final;
 };
 
 /* The capture's counters summed over the workers, in one place for every report. */
@@ -181,7 +202,7 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->left_in_ring = t.left_in_ring;
 	s->out_of_order = t.out_of_order;
 	s->captured = cap->closed ? cap->wres.packets : t.written;
-	s->bytes_written = cap->wres.bytes;
+	s->bytes_written = cap->closed || !cap->writer ? cap->wres.bytes : writer_bytes(cap->writer);
 	s->files = cap->wres.files;
 	s->writer = cap->wres.backend;
 	s->o_direct = cap->wres.direct;
@@ -189,6 +210,27 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->writer_stall_ns = cap->wres.stall_ns;
 	if (o->path)
 		s->disk_known = disk_space(o->path, &s->disk_free_bytes, &s->disk_total_bytes) == 0;
+	if (cap->ret) {
+		struct retention_counters rc;
+
+		retention_counters(cap->ret, &rc);
+		s->retention_files_deleted = rc.files_deleted;
+		s->retention_bytes_deleted = rc.bytes_deleted;
+	} else {
+		s->retention_files_deleted = cap->ret_final.files_deleted;
+		s->retention_bytes_deleted = cap->ret_final.bytes_deleted;
+	}
+	if (cap->jobs) {
+		struct jobs_counters jc;
+
+		jobs_counters(cap->jobs, &jc);
+		s->z_jobs_run = jc.run;
+		s->z_jobs_failed = jc.failed;
+		s->z_jobs_queued = jc.queued;
+	} else {
+		s->z_jobs_run = cap->jobs_final.run;
+		s->z_jobs_failed = cap->jobs_final.failed;
+	}
 	for (unsigned i = 0; i < o->threads; i++) {
 		const struct worker *w = &cap->workers[i];
 
@@ -452,6 +494,126 @@ static int open_merge(struct capture *cap, const struct filter *refilter)
 }
 
 /* The file and its pcap handlers. 0 or -errno (one line logged). */
+/* The writer closed a file (its thread: the reaper, a worker or main):
+ * retention may delete it from now on, and -z gets it if it is whole. */
+static void on_file_closed(void *ctx, const char *path, uint64_t size, int error)
+{
+	struct capture *cap = ctx;
+
+	if (cap->ret) {
+		/* Not retention_add_closed here: it waits while main deletes a
+		 * file, and this thread holds the writer's lock. Main adds it. */
+		struct closed_file *c = xcalloc(1, sizeof(*c) + strlen(path) + 1);
+
+		c->size = size;
+		strcpy(c->path, path);
+		pthread_mutex_lock(&cap->closed_lock);
+		c->next = cap->closed_files;
+		cap->closed_files = c;
+		pthread_mutex_unlock(&cap->closed_lock);
+	}
+	if (cap->jobs && !error)
+		jobs_submit(cap->jobs, path);
+}
+
+/* Main: hand the files closed since the last look to retention, oldest first. */
+static void retention_take_closed(struct capture *cap)
+{
+	struct closed_file *c, *rev = NULL;
+
+	pthread_mutex_lock(&cap->closed_lock);
+	c = cap->closed_files;
+	cap->closed_files = NULL;
+	pthread_mutex_unlock(&cap->closed_lock);
+	while (c) { /* the list is newest first */
+		struct closed_file *next = c->next;
+
+		c->next = rev;
+		rev = c;
+		c = next;
+	}
+	while (rev) {
+		struct closed_file *next = rev->next;
+
+		retention_add_closed(cap->ret, rev->path, rev->size, 0);
+		xfree(rev);
+		rev = next;
+	}
+}
+
+static bool file_in_use(void *ctx, const char *path)
+{
+	return jobs_busy(ctx, path);
+}
+
+/* -z and --min-free/--max-total, after the writer's first file exists (and,
+ * with -Z, as the user: the -z children inherit it). 0 or -errno. */
+static int open_unattended(struct capture *cap)
+{
+	const struct options *o = &cap->opt;
+	const char *slash = o->path ? strrchr(o->path, '/') : NULL;
+	char dir[PATH_MAX];
+	int ret;
+
+	if (o->z_cmd) {
+		ret = jobs_open(&cap->jobs, o->z_cmd, o->z_jobs);
+		if (ret) {
+			log_err("bad -z command '%s': %s", o->z_cmd, strerror(-ret));
+			return ret;
+		}
+	}
+	if (!o->min_free_bytes && !o->min_free_percent && !o->max_total_bytes)
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - o->path) + 1 : 1,
+		 slash ? o->path : ".");
+	ret = retention_open(&cap->ret, &(struct retention_config){
+		.dir = dir,
+		.min_free_bytes = o->min_free_bytes,
+		.min_free_percent = o->min_free_percent,
+		.max_total_bytes = o->max_total_bytes,
+		.sibling = index_path_for,
+		.in_use = file_in_use,
+		.in_use_ctx = cap->jobs,
+	});
+	if (ret) {
+		log_err("retention in %s: %s", dir, strerror(-ret));
+		return ret;
+	}
+	writer_current_path(cap->writer, dir, sizeof(dir));
+	retention_set_current(cap->ret, dir, 0); /* never adopted, never deleted */
+	ret = retention_adopt(cap->ret, &(struct retention_pattern){
+		.path = o->path, .strftime = o->rotate_ns != 0, .numbered = o->rotate_bytes != 0,
+		.max_files = o->rotate_bytes ? o->max_files : 0 }, NULL);
+	if (ret && ret != -EOPNOTSUPP)
+		log_warn("retention: earlier files of this capture not adopted: %s", strerror(-ret));
+	return 0;
+}
+
+/* Main's tick: keep the limits, with room for what comes before the next
+ * tick. Never from a worker: deleting a large file takes time. */
+static void retention_tick(struct capture *cap)
+{
+	const uint64_t now = now_ns(), bytes = writer_bytes(cap->writer);
+	uint64_t reserve;
+	int ret;
+
+	if (cap->t_tick && now > cap->t_tick)
+		cap->bytes_per_s = (bytes - cap->bytes_at_tick) * 1000000000ull / (now - cap->t_tick);
+	cap->t_tick = now;
+	cap->bytes_at_tick = bytes;
+	/* What may land before the next look (ticks are 200 ms): half a
+	 * second of the current rate, and the preallocation of a new file
+	 * (the writer's step, or the -C size when smaller). */
+	reserve = cap->bytes_per_s / 2 +
+		  (cap->opt.rotate_bytes && cap->opt.rotate_bytes < (256ull << 20)
+			   ? cap->opt.rotate_bytes : 256ull << 20);
+	retention_take_closed(cap);
+	ret = retention_enforce(cap->ret, reserve);
+	if (ret == -ENOSPC && !cap->retention_full)
+		log_warn("retention: the limits cannot be held: nothing more may be deleted");
+	cap->retention_full = ret == -ENOSPC;
+}
+
 static int open_writer(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
@@ -470,6 +632,8 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 		.index = !o->no_index,
+		.file_closed = on_file_closed,
+		.hook_ctx = cap,
 	};
 	/* The kernel filter is the user's expression alone: nothing to re-run. */
 	const struct filter *refilter = NULL;
@@ -675,6 +839,8 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 		if (cap->opt.duration_ns && now_ns() - cap->t_start >= cap->opt.duration_ns)
 			break;
 		update_stats(cap);
+		if (cap->ret)
+			retention_tick(cap);
 		report_tick(cap);
 	}
 	for (unsigned i = 0; i < cap->opt.threads; i++) {
@@ -721,6 +887,14 @@ static void teardown(struct capture *cap)
 		arp_responder_free(cap->arp);
 	if (cap->merge)
 		merge_close(cap->merge, NULL);
+	retention_close(cap->ret); /* before the jobs it asks; both safe on NULL */
+	jobs_close(cap->jobs, 0, NULL);
+	while (cap->closed_files) {
+		struct closed_file *next = cap->closed_files->next;
+
+		xfree(cap->closed_files);
+		cap->closed_files = next;
+	}
 	pcap_handler_fini(&cap->sink);
 	xfree(cap->mh);
 	xfree(cap->mc);
@@ -750,7 +924,7 @@ static int set_up(struct capture *cap)
 	if (cap->opt.user && ((ret = drop_privileges(cap->opt.user)) ||
 			      (ret = check_stat_files(&cap->opt))))
 		return ret; /* the stats files are written as the user from now on */
-	return 0;
+	return open_unattended(cap);
 }
 
 int main(int argc, char **argv)
@@ -768,6 +942,7 @@ int main(int argc, char **argv)
 
 	/* Signals are taken only by main's sigtimedwait; threads inherit the mask. */
 	block_signals(&sigs);
+	pthread_mutex_init(&cap.closed_lock, NULL);
 	cap.ctl.main_thread = pthread_self();
 	/* Empty the rings at the end, the block being filled included (it
 	 * retires after its timeout), but never wait on a slow disk for long. */
@@ -824,6 +999,20 @@ int main(int argc, char **argv)
 		cap.closed = true;
 		if (ret)
 			status = report_writer_error(&cap.wres);
+	}
+	/* The last file is closed (and given to -z): retention asks the jobs
+	 * whether a file is busy, so it goes first; -z commands may take a
+	 * while (compress, upload), a minute at most. */
+	if (cap.ret) {
+		retention_take_closed(&cap);
+		retention_counters(cap.ret, &cap.ret_final);
+		retention_close(cap.ret);
+		cap.ret = NULL;
+	}
+	if (cap.jobs) {
+		if (jobs_close(cap.jobs, 60000, &cap.jobs_final) == -ETIMEDOUT)
+			log_warn("-z: commands still running after 60 s were ended");
+		cap.jobs = NULL;
 	}
 	for (unsigned i = 0, said = 0; i < started; i++) {
 		int err = cap.workers[i].error;

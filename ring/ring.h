@@ -46,8 +46,8 @@ bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen,
 /* ------------------------------------------------------------------ ring.c */
 
 /* The savefile link types ringcap writes (tcpdump.org/linktypes.html). */
-#define LINKTYPE_ETHERNET 1
-#define LINKTYPE_RAW 101      /* raw IPv4/IPv6, no link-layer header */
+#define LINKTYPE_ETHERNET 1u
+#define LINKTYPE_RAW 101u /* raw IPv4/IPv6, no link-layer header */
 
 /* An interface as set-up found it: looked up once, by main, and handed to every
  * socket opened on it (ring_open, txring_open, the ARP responder). */

@@ -339,6 +339,25 @@ bool writer_full(const struct writer *w)
 	return atomic_load_explicit(&w->full, memory_order_relaxed);
 }
 
+void writer_current_path(struct writer *w, char *out, size_t len)
+{
+	pthread_mutex_lock(&w->lock);
+	snprintf(out, len, "%s", w->cur->path);
+	pthread_mutex_unlock(&w->lock);
+}
+
+uint64_t writer_bytes(struct writer *w)
+{
+	uint64_t bytes;
+
+	pthread_mutex_lock(&w->lock);
+	bytes = w->bytes_closed;
+	for (const struct out_file *f = w->files; f; f = f->next)
+		bytes += (f->end == UINT64_MAX ? w->next_off : f->end) - f->base;
+	pthread_mutex_unlock(&w->lock);
+	return bytes;
+}
+
 /* Wait until the slot for `chunk` is ours to fill. Under w->lock. */
 static int wait_slot(struct writer *w, uint64_t chunk)
 {

@@ -46,6 +46,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ring/block.h"
@@ -109,6 +110,13 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n);
 
 /* True once max_packets records have been appended. Any thread. */
 bool writer_full(const struct writer *w);
+
+/* Bytes in the files so far, closed ones and open ones (what is reserved in
+ * them, on disk or not yet): for reports and retention while the capture
+ * runs. Any thread; takes the writer's lock for a moment. */
+uint64_t writer_bytes(struct writer *w);
+/* The name of the file being written now, in out. Any thread. */
+void writer_current_path(struct writer *w, char *out, size_t len);
 
 /*
  * Write out the whole records of the chunk being filled, if every chunk

@@ -43,7 +43,7 @@ lines=$(grep -c "^ringcap: [0-9.]* s: .* packets/s" "$TMP/s.log")
 [ "$lines" -ge 2 ] || fail "want interval lines on stderr: $(cat "$TMP/s.log")"
 [ "$(jq .captured "$TMP/s.json")" -eq 1200 ] || fail "final JSON: $(cat "$TMP/s.json")"
 [ "$(jq -r .interface "$TMP/s.json")" = "$odd" ] || fail "final JSON interface"
-ls -A "$TMP" | grep -q '^\.s\.' && fail "a temporary stats file was left: $(ls -A "$TMP")"
+ls -A "$TMP" | grep -q '^\.s\.\(json\|prom\)' && fail "a temporary stats file was left: $(ls -A "$TMP")"
 echo "ok: $lines interval lines, JSON mid-run ($r1, $r2) and at exit (1200 captured), interface '$odd'"
 
 # refused at start: nothing created

@@ -19,7 +19,7 @@ tmp=$(mktemp -d /tmp/ringcap-install.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 
-make -s install DESTDIR="$root" PREFIX=/usr BUILD="$BUILD" >"$tmp/make.log" 2>&1 ||
+make -s install DESTDIR="$root" PREFIX=/usr BUILD="$BUILD" SANITIZE="${RINGCAP_SANITIZE:-}" >"$tmp/make.log" 2>&1 ||
 	fail "make install failed: $(tail -5 "$tmp/make.log")"
 
 want=(
@@ -90,7 +90,7 @@ if command -v systemd-sysusers >/dev/null; then
 fi
 
 # default PREFIX: the unit and the sample follow it; the config stays in /etc
-make -s install DESTDIR="$tmp/local" BUILD="$BUILD" >"$tmp/make2.log" 2>&1 || fail "make install (default PREFIX) failed"
+make -s install DESTDIR="$tmp/local" BUILD="$BUILD" SANITIZE="${RINGCAP_SANITIZE:-}" >"$tmp/make2.log" 2>&1 || fail "make install (default PREFIX) failed"
 grep -qx 'ExecStart=/usr/local/sbin/ringcap $RINGCAP_OPTS' "$tmp/local/usr/local/lib/systemd/system/ringcap@.service" ||
 	fail "default PREFIX: $(grep ExecStart= "$tmp/local/usr/local/lib/systemd/system/ringcap@.service")"
 [ -f "$tmp/local/etc/ringcap/example.conf" ] && [ -x "$tmp/local/usr/local/libexec/ringcap/ringcap-upload" ] ||
