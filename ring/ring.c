@@ -100,14 +100,14 @@ static int fail(const struct ring_config *cfg, const char *call, int err)
 	return -err;
 }
 
-/* Not locked (SO_LOCK_FILTER): at the end of capture ring_stop_receiving
- * replaces it with a reject-all program, so the final counts are exact. */
 /* One step: `ret` of the call named `call`, logged once on failure. */
 static int step(const struct ring_config *cfg, const char *call, int ret)
 {
 	return ret ? fail(cfg, call, -ret) : 0;
 }
 
+/* Not locked (SO_LOCK_FILTER): at the end of capture ring_stop_receiving
+ * replaces it with a reject-all program, so the final counts are exact. */
 static int attach_filter(struct ring *r, const struct ring_config *cfg)
 {
 	return cfg->filter ? step(cfg, "SO_ATTACH_FILTER",
