@@ -602,11 +602,13 @@ static void retention_tick(struct capture *cap)
 	cap->t_tick = now;
 	cap->bytes_at_tick = bytes;
 	/* What may land before the next look (ticks are 200 ms): half a
-	 * second of the current rate, and the preallocation of a new file
-	 * (the writer's step, or the -C size when smaller). */
-	reserve = cap->bytes_per_s / 2 +
-		  (cap->opt.rotate_bytes && cap->opt.rotate_bytes < (256ull << 20)
-			   ? cap->opt.rotate_bytes : 256ull << 20);
+	 * second of the current rate; and, for --min-free, the space a new
+	 * file's preallocation takes (the writer's step, or the -C size when
+	 * smaller), which uses the disk but is not the capture's bytes yet. */
+	reserve = cap->bytes_per_s / 2;
+	if (cap->opt.min_free_bytes || cap->opt.min_free_percent)
+		reserve += cap->opt.rotate_bytes && cap->opt.rotate_bytes < (256ull << 20)
+				   ? cap->opt.rotate_bytes : 256ull << 20;
 	retention_take_closed(cap);
 	ret = retention_enforce(cap->ret, reserve);
 	if (ret == -ENOSPC && !cap->retention_full)
