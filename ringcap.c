@@ -610,6 +610,13 @@ static void retention_tick(struct capture *cap)
 		reserve += cap->opt.rotate_bytes && cap->opt.rotate_bytes < (256ull << 20)
 				   ? cap->opt.rotate_bytes : 256ull << 20;
 	retention_take_closed(cap);
+	{
+		char cur[PATH_MAX];
+		uint64_t cur_bytes = writer_current_path(cap->writer, cur, sizeof(cur));
+
+		/* the file being written counts towards --max-total too */
+		retention_set_current(cap->ret, cur, cur_bytes);
+	}
 	ret = retention_enforce(cap->ret, reserve);
 	if (ret == -ENOSPC && !cap->retention_full)
 		log_warn("retention: the limits cannot be held: nothing more may be deleted");

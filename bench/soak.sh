@@ -8,8 +8,8 @@
 # Two namespaces joined by a veth pair (tests/lib/testbed.sh, 198.18.0.0/15, removed on
 # exit). ringcap in B writes to a tmpfs of --fs-mb MB (default 256) with -G --rotate
 # (default 5 s), --max-total (default 96m), two workers and --stats-interval 1; from A,
-# ringcap-gen sends --rate frames/s (default 20000) of --size bytes (default 512) for
-# --minutes (default 3) and stops by itself. Every --every seconds (default 5) it
+# ringcap-gen sends --rate frames/s (default 10000) of --size bytes (default 512) for
+# --minutes (default 3) and stops by itself. Every --every seconds (default 2) it
 # samples ringcap's RSS (/proc/PID/status VmRSS), open descriptors (/proc/PID/fd),
 # kernel drops and files deleted (--stats-json), the capture's bytes on the tmpfs and
 # the files there. At the end: every file left is read by tcpdump (valid, no error),
@@ -24,8 +24,8 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
-BUILD=$ROOT/build OUT=/tmp/ringcap-soak MINUTES=3 RATE=20000 SIZE=512 ROTATE=5
-FS_MB=256 MAX_TOTAL=96m EVERY=5
+BUILD=$ROOT/build OUT=/tmp/ringcap-soak MINUTES=3 RATE=10000 SIZE=512 ROTATE=5
+FS_MB=256 MAX_TOTAL=96m EVERY=2
 
 bad() { echo "soak: bad $1 '$2': $3" >&2; exit 2; }
 while [ $# -gt 0 ]; do

@@ -339,11 +339,15 @@ bool writer_full(const struct writer *w)
 	return atomic_load_explicit(&w->full, memory_order_relaxed);
 }
 
-void writer_current_path(struct writer *w, char *out, size_t len)
+uint64_t writer_current_path(struct writer *w, char *out, size_t len)
 {
+	uint64_t bytes;
+
 	pthread_mutex_lock(&w->lock);
 	snprintf(out, len, "%s", w->cur->path);
+	bytes = w->next_off - w->cur->base;
 	pthread_mutex_unlock(&w->lock);
+	return bytes;
 }
 
 uint64_t writer_bytes(struct writer *w)

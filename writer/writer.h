@@ -115,8 +115,9 @@ bool writer_full(const struct writer *w);
  * them, on disk or not yet): for reports and retention while the capture
  * runs. Any thread; takes the writer's lock for a moment. */
 uint64_t writer_bytes(struct writer *w);
-/* The name of the file being written now, in out. Any thread. */
-void writer_current_path(struct writer *w, char *out, size_t len);
+/* The name of the file being written now, in out; returns its bytes so far
+ * (reserved: on disk or about to be). Any thread. */
+uint64_t writer_current_path(struct writer *w, char *out, size_t len);
 
 /*
  * Write out the whole records of the chunk being filled, if every chunk
