@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -168,19 +167,12 @@ static void print_counters(const struct capture *cap, FILE *f)
 		arp_print_counters(&cap->arps, f);
 }
 
-/* Free and total bytes of the file system a capture file goes to. */
-static int disk_space(const char *path, uint64_t *avail, uint64_t *total)
+/* The folder of capture file `path` ("." for a bare name), in out. */
+static void capture_dir(const char *path, char out[PATH_MAX])
 {
 	const char *slash = strrchr(path, '/');
-	char dir[PATH_MAX];
-	struct statvfs st;
 
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-	if (statvfs(dir, &st) < 0)
-		return -errno;
-	*avail = (uint64_t)st.f_bavail * st.f_frsize;
-	*total = (uint64_t)st.f_blocks * st.f_frsize;
-	return 0;
+	snprintf(out, PATH_MAX, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
 }
 
 /* The counters as the stats layer reports them: a snapshot of the totals,
@@ -208,8 +200,12 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->o_direct = cap->wres.direct;
 	s->writer_stalls = cap->wres.stalls;
 	s->writer_stall_ns = cap->wres.stall_ns;
-	if (o->path)
-		s->disk_known = disk_space(o->path, &s->disk_free_bytes, &s->disk_total_bytes) == 0;
+	if (o->path) {
+		char dir[PATH_MAX];
+
+		capture_dir(o->path, dir);
+		s->disk_known = retention_statvfs(dir, &s->disk_free_bytes, &s->disk_total_bytes) == 0;
+	}
 	if (cap->ret) {
 		struct retention_counters rc;
 
@@ -288,12 +284,14 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 
 /* --stats-json and --stats-prom, replaced atomically; `final` at exit. While
  * running a failure is said once per file and the capture goes on; at exit it
- * is said and returned. 0 or -errno. */
-static int write_stat_files(struct capture *cap, const struct stats_snapshot *s, bool final)
+ * is said and returned. `json`: the JSON file too (else only Prometheus's).
+ * 0 or -errno. */
+static int write_stat_files(struct capture *cap, const struct stats_snapshot *s, bool final,
+			    bool json)
 {
 	const struct { const char *path; int (*write)(const char *, const struct stats_snapshot *);
 		       bool *warned; } outs[] = {
-		{ cap->opt.stats_json, stats_write_json, &cap->warned_json },
+		{ json ? cap->opt.stats_json : NULL, stats_write_json, &cap->warned_json },
 		{ cap->opt.stats_prom, stats_write_prometheus, &cap->warned_prom },
 	};
 	int status = 0;
@@ -336,13 +334,9 @@ static void report_tick(struct capture *cap)
 		fprintf(stderr, "ringcap: %s\n", line);
 		cap->prev = s;
 		cap->have_prev = true;
-		write_stat_files(cap, &s, false);
+		write_stat_files(cap, &s, false, true);
 	} else {
-		const char *json = cap->opt.stats_json;
-
-		cap->opt.stats_json = NULL; /* only at exit without an interval */
-		write_stat_files(cap, &s, false);
-		cap->opt.stats_json = json;
+		write_stat_files(cap, &s, false, false); /* JSON only at exit without an interval */
 	}
 	cap->t_report = now;
 }
@@ -454,7 +448,7 @@ static int open_rings(struct capture *cap)
 
 /* Several workers write one file in time order through the merge: its sink
  * is the one pcap handler, each worker hands it its blocks. 0 or -errno. */
-static int open_merge(struct capture *cap, const struct filter *refilter)
+static int open_merge(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
 	struct merge_config mc = {
@@ -473,7 +467,7 @@ static int open_merge(struct capture *cap, const struct filter *refilter)
 			min_blocks = cap->workers[i].ring.block_nr;
 	}
 	mc.depth = min_blocks / 2; /* >= 2: a ring has 4 blocks at least */
-	pcap_handler_init_sink(&cap->sink, MERGE_BATCH, cap->writer, refilter);
+	pcap_handler_init_sink(&cap->sink, cap->writer);
 	ret = merge_open(&cap->merge, &mc);
 	if (ret) {
 		if (ret == -EINVAL)
@@ -551,7 +545,6 @@ static bool file_in_use(void *ctx, const char *path)
 static int open_unattended(struct capture *cap)
 {
 	const struct options *o = &cap->opt;
-	const char *slash = o->path ? strrchr(o->path, '/') : NULL;
 	char dir[PATH_MAX];
 	int ret;
 
@@ -564,8 +557,7 @@ static int open_unattended(struct capture *cap)
 	}
 	if (!o->min_free_bytes && !o->min_free_percent && !o->max_total_bytes)
 		return 0;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - o->path) + 1 : 1,
-		 slash ? o->path : ".");
+	capture_dir(o->path, dir);
 	ret = retention_open(&cap->ret, &(struct retention_config){
 		.dir = dir,
 		.min_free_bytes = o->min_free_bytes,
@@ -644,8 +636,6 @@ static int open_writer(struct capture *cap)
 		.file_closed = on_file_closed,
 		.hook_ctx = cap,
 	};
-	/* The kernel filter is the user's expression alone: nothing to re-run. */
-	const struct filter *refilter = NULL;
 	int ret;
 
 	if (!o->path)
@@ -654,10 +644,10 @@ static int open_writer(struct capture *cap)
 	if (ret)
 		return ret;
 	if (o->threads > 1)
-		return open_merge(cap, refilter);
+		return open_merge(cap);
 	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
 	for (unsigned i = 0; i < o->threads; i++) {
-		ret = pcap_handler_init(&cap->pcap[i], &cap->workers[i], cap->writer, refilter);
+		ret = pcap_handler_init(&cap->pcap[i], &cap->workers[i], cap->writer);
 		if (ret) {
 			log_err("worker %u: no room for the pcap handler", i);
 			return ret;
@@ -888,8 +878,6 @@ static void teardown(struct capture *cap)
 {
 	for (unsigned i = 0; cap->workers && i < cap->opt.threads; i++) {
 		worker_fini(&cap->workers[i]);
-		if (cap->pcap)
-			pcap_handler_fini(&cap->pcap[i]);
 	}
 	arp_service_close(&cap->arps);
 	if (cap->arp)
@@ -904,7 +892,6 @@ static void teardown(struct capture *cap)
 		xfree(cap->closed_files);
 		cap->closed_files = next;
 	}
-	pcap_handler_fini(&cap->sink);
 	xfree(cap->mh);
 	xfree(cap->mc);
 	xfree(cap->pcap);
@@ -1041,7 +1028,7 @@ int main(int argc, char **argv)
 		struct stats_snapshot snap;
 
 		fill_snapshot(&cap, &snap);
-		if (write_stat_files(&cap, &snap, true))
+		if (write_stat_files(&cap, &snap, true, true))
 			status = status ? status : 1;
 	}
 out:

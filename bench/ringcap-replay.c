@@ -391,7 +391,7 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 	w = xcalloc(1, sizeof(*w));
 	ret = worker_init(w, &cfg);
 	if (!ret)
-		ret = pcap_handler_init(h, w, *wr, NULL);
+		ret = pcap_handler_init(h, w, *wr);
 	r->w = w;
 	return ret;
 }

@@ -1,6 +1,6 @@
-/* The pcap handler: one writer_append per block. When the kernel filter also
- * admits packets only another handler wants (ARP requests for the pools), the
- * user's own expression is run here so the file holds exactly what it says. */
+/* The pcap handler: one writer_append per block (one worker), or per batch as
+ * the time-order merge's sink (several). The kernel filter is the user's
+ * expression alone, so every packet delivered goes to the file. */
 #include <string.h>
 
 #include "workers/workers.h"
@@ -9,22 +9,11 @@
 int pcap_handler_write(void *ctx, const struct pkt_view *pkts, unsigned n)
 {
 	struct pcap_handler *h = ctx;
-	const struct pkt_view *keep = pkts;
 	int ret;
 
-	if (h->filter) {
-		unsigned k = 0;
-
-		for (unsigned i = 0; i < n; i++)
-			if (filter_match(h->filter, pkts[i].data, pkts[i].caplen, pkts[i].len))
-				h->scratch[k++] = pkts[i];
-		h->filtered_out += n - k;
-		keep = h->scratch;
-		n = k;
-	}
 	if (!n)
 		return 0;
-	ret = writer_append(h->writer, keep, n);
+	ret = writer_append(h->writer, pkts, n);
 	if (ret < 0)
 		return ret;
 	/* main reads it for SIGUSR1's report while we run: one writer, relaxed */
@@ -52,27 +41,14 @@ const struct handler_ops pcap_handler_ops = {
 	.done = pcap_done,
 };
 
-int pcap_handler_init_sink(struct pcap_handler *h, unsigned max, struct writer *wr,
-			   const struct filter *filter)
+void pcap_handler_init_sink(struct pcap_handler *h, struct writer *wr)
 {
 	memset(h, 0, sizeof(*h));
 	h->writer = wr;
-	if (filter) {
-		h->filter = filter;
-		h->scratch = xcalloc(max, sizeof(*h->scratch));
-	}
-	return 0;
 }
 
-int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
-		      const struct filter *filter)
+int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr)
 {
-	pcap_handler_init_sink(h, w->pkts_cap, wr, filter);
+	pcap_handler_init_sink(h, wr);
 	return worker_add_handler(w, &pcap_handler_ops, h);
-}
-
-void pcap_handler_fini(struct pcap_handler *h)
-{
-	xfree(h->scratch);
-	h->scratch = NULL;
 }

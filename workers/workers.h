@@ -127,27 +127,20 @@ int worker_process_block(struct worker *w, const struct tpacket_block_desc *b);
 int worker_start(struct worker *w);
 void worker_join(struct worker *w);
 
-/* The pcap handler: writes each packet (optionally only those `filter`
- * accepts, when the kernel filter also admits traffic for other handlers). */
+/* The pcap handler: writes every packet the kernel delivered. */
 struct writer;
 struct pcap_handler {
 	struct writer *writer;
-	const struct filter *filter;  /* NULL: everything the kernel delivered */
-	struct pkt_view *scratch;     /* filtered subset, sized like the block array */
 	uint64_t written;
-	uint64_t filtered_out;
 };
 extern const struct handler_ops pcap_handler_ops;
 
 /* Set-up: a handler for worker `w` appending to `wr` (shared, not owned),
- * re-running `filter` (not owned; NULL: none) in user space; added to `w`.
- * 0 or -ENOSPC. pcap_handler_init_sink: a handler called only through pcap_handler_write
- * (the merge's sink), for batches of up to `max` packets. */
-int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr,
-		      const struct filter *filter);
-int pcap_handler_init_sink(struct pcap_handler *h, unsigned max, struct writer *wr,
-			   const struct filter *filter);
-/* Filter and append n packets; 0, 1 once the writer is full (-c), or -errno.
+ * added to `w`; 0 or -ENOSPC. pcap_handler_init_sink: one called only
+ * through pcap_handler_write (the merge's sink). */
+int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr);
+void pcap_handler_init_sink(struct pcap_handler *h, struct writer *wr);
+/* Append n packets; 0, 1 once the writer is full (-c), or -errno.
  * A merge_sink_fn. */
 int pcap_handler_write(void *ctx, const struct pkt_view *pkts, unsigned n);
 
@@ -159,7 +152,5 @@ struct merge_handler {
 	unsigned in;
 };
 extern const struct handler_ops merge_handler_ops;
-/* Safe on a zeroed handler. */
-void pcap_handler_fini(struct pcap_handler *h);
 
 #endif
