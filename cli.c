@@ -24,6 +24,7 @@ enum {
 	OPT_Z_JOBS,
 	OPT_MIN_FREE,
 	OPT_MAX_TOTAL,
+	OPT_ON_FULL,
 	OPT_STATS_INTERVAL,
 	OPT_WRITER,
 	OPT_NO_DIRECT,
@@ -62,11 +63,13 @@ static const struct option long_opts[] = {
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "stats-prom", required_argument, NULL, OPT_STATS_PROM },
+	{ "metrics", required_argument, NULL, OPT_STATS_PROM },
 	{ "no-index", no_argument, NULL, OPT_NO_INDEX },
 	{ "postrotate-command", required_argument, NULL, 'z' },
 	{ "z-jobs", required_argument, NULL, OPT_Z_JOBS },
 	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
 	{ "max-total", required_argument, NULL, OPT_MAX_TOTAL },
+	{ "on-full", required_argument, NULL, OPT_ON_FULL },
 	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "writer", required_argument, NULL, OPT_WRITER },
 	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
@@ -124,9 +127,15 @@ static void usage(FILE *f)
 "                           deleting this capture's oldest closed files\n"
 "      --max-total SIZE     keep this capture's files under SIZE in all, the same\n"
 "                           way (both rotate at 1 GB without -C or -G)\n"
+"      --on-full stop|wait  on a full disk (ENOSPC, EDQUOT, EIO): stop, the files\n"
+"                           cut at their last whole record (stop, the default);\n"
+"                           or keep capturing, count what is not written and go\n"
+"                           on in a new file when there is room (wait; rotates\n"
+"                           at 1 GB without -C or -G)\n"
 "      --no-index           no ringcap-read index (.FILE.ridx) beside each file\n"
 "                           when it is closed (ringcap-read then builds it)\n"
-"      --stats-prom FILE    the counters for node_exporter's textfile collector\n"
+"      --stats-prom FILE, --metrics FILE\n"
+"                           the counters for node_exporter's textfile collector\n"
 "                           (Prometheus text format), every --stats-interval or\n"
 "                           15 s, and at exit\n"
 "      --stats-interval S   one line of rates and totals on stderr every S\n"
@@ -429,6 +438,11 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		if (parse_size(arg, 1, 1ull << 20, UINT64_MAX, &o->max_total_bytes))
 			return bad("total size", arg, "expected a size of 1m or more (e.g. 500g)");
 		return 0;
+	case OPT_ON_FULL:
+		if (strcmp(arg, "stop") && strcmp(arg, "wait"))
+			return bad("--on-full", arg, "expected stop or wait");
+		o->on_full_wait = strcmp(arg, "wait") == 0;
+		return 0;
 	case OPT_STATS_INTERVAL:
 		if (parse_duration_ns(arg, &o->stats_interval_ns) ||
 		    o->stats_interval_ns < 1000000000ull)
@@ -568,14 +582,16 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("-C, -G and -W need -w FILE");
 		return 2;
 	}
-	if ((o->z_cmd || o->min_free_bytes || o->min_free_percent || o->max_total_bytes) &&
-	    (!o->path || strcmp(o->path, "-") == 0)) {
-		log_err("-z, --min-free and --max-total need -w FILE (files, not a stream)");
+	if ((o->z_cmd || o->min_free_bytes || o->min_free_percent || o->max_total_bytes ||
+	     o->on_full_wait) && (!o->path || strcmp(o->path, "-") == 0)) {
+		log_err("-z, --min-free, --max-total and --on-full wait need -w FILE (files, "
+			"not a stream)");
 		return 2;
 	}
-	/* Retention deletes closed files: without rotation there would be one. */
-	if ((o->min_free_bytes || o->min_free_percent || o->max_total_bytes) && !o->rotate_bytes &&
-	    !o->rotate_ns)
+	/* Retention deletes closed files, and --on-full wait resumes in a new
+	 * one: without rotation there would be one name. */
+	if ((o->min_free_bytes || o->min_free_percent || o->max_total_bytes || o->on_full_wait) &&
+	    !o->rotate_bytes && !o->rotate_ns)
 		o->rotate_bytes = RETENTION_DEFAULT_FILE_BYTES;
 	if (o->max_files && !o->rotate_bytes && !o->rotate_ns) {
 		log_err("bad file count '%u': -W needs -C or -G", o->max_files);

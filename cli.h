@@ -49,6 +49,7 @@ struct options {
 	uint64_t min_free_bytes;   /* --min-free SIZE */
 	unsigned min_free_percent; /* --min-free N% */
 	uint64_t max_total_bytes;  /* --max-total SIZE */
+	bool on_full_wait;         /* --on-full wait */
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;

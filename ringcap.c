@@ -160,6 +160,10 @@ static void print_counters(const struct capture *cap, FILE *f)
 	if (t.bad_packets)
 		fprintf(f, "%llu packets skipped: ring header lied about lengths\n",
 			(unsigned long long)t.bad_packets);
+	if (cap->closed && cap->wres.unwritten_packets)
+		fprintf(f, "%llu packets not written (%llu bytes) while the disk was full "
+			"(--on-full wait)\n", (unsigned long long)cap->wres.unwritten_packets,
+			(unsigned long long)cap->wres.unwritten_bytes);
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
@@ -200,6 +204,17 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->o_direct = cap->wres.direct;
 	s->writer_stalls = cap->wres.stalls;
 	s->writer_stall_ns = cap->wres.stall_ns;
+	if (cap->closed || !cap->writer) {
+		s->unwritten_packets = cap->wres.unwritten_packets;
+		s->unwritten_bytes = cap->wres.unwritten_bytes;
+		s->disk_full_events = cap->wres.full_events;
+	} else {
+		unsigned events;
+
+		s->waiting_for_space = writer_unwritten(cap->writer, &s->unwritten_packets,
+							&s->unwritten_bytes, &events);
+		s->disk_full_events = events;
+	}
 	if (o->path) {
 		char dir[PATH_MAX];
 
@@ -506,7 +521,9 @@ static void on_file_closed(void *ctx, const char *path, uint64_t size, int error
 		cap->closed_files = c;
 		pthread_mutex_unlock(&cap->closed_lock);
 	}
-	if (cap->jobs && !error)
+	/* A file cut at its last whole record by a full disk that --on-full
+	 * wait waits out is a finished file like any other. */
+	if (cap->jobs && (!error || cap->opt.on_full_wait))
 		jobs_submit(cap->jobs, path);
 }
 
@@ -607,7 +624,8 @@ static void retention_tick(struct capture *cap)
 		uint64_t cur_bytes = writer_current_path(cap->writer, cur, sizeof(cur));
 
 		/* the file being written counts towards --max-total too */
-		retention_set_current(cap->ret, cur, cur_bytes);
+		/* (no current file while --on-full wait waits for room) */
+		retention_set_current(cap->ret, *cur ? cur : NULL, cur_bytes);
 	}
 	ret = retention_enforce(cap->ret, reserve);
 	if (ret == -ENOSPC && !cap->retention_full)
@@ -633,6 +651,7 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 		.index = !o->no_index,
+		.on_full_wait = o->on_full_wait,
 		.file_closed = on_file_closed,
 		.hook_ctx = cap,
 	};
@@ -831,6 +850,14 @@ static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 		if (sig > 0 && sig != WORKERS_WAKE_SIGNAL)
 			break;
 		wait_ns = tick_ns;
+		/* --on-full wait: close the files after a full disk, and start
+		 * the next one when there is room; any other error ends it */
+		if (o->on_full_wait && cap->writer) {
+			int ret = writer_resume(cap->writer);
+
+			if (ret && ret != -EAGAIN)
+				break;
+		}
 		if (!flush_due(cap, &next_flush, &wait_ns))
 			break; /* the writer failed; the worker's next append stops it too */
 		if (atomic_load(&cap->ctl.stop))

@@ -39,6 +39,17 @@ const struct stats_field total_fields[] = {
 	TOTAL("writer_stalls", "ringcap_writer_waits_total", "counter",
 	      "Times a worker waited for staging memory because the disk was behind.",
 	      writer_stalls),
+	TOTAL("unwritten_packets", "ringcap_packets_unwritten_total", "counter",
+	      "Packets captured that no file got: the disk was full (--on-full wait).",
+	      unwritten_packets),
+	TOTAL("unwritten_bytes", "ringcap_bytes_unwritten_total", "counter",
+	      "Record bytes of those packets.", unwritten_bytes),
+	TOTAL("disk_full_events", "ringcap_disk_full_total", "counter",
+	      "Times writing stopped on a full disk, a quota or an I/O error (--on-full wait).",
+	      disk_full_events),
+	TOTAL("waiting_for_space", "ringcap_waiting_for_space", "gauge",
+	      "1 while writing waits for room on the disk (--on-full wait), else 0.",
+	      waiting_for_space),
 	TOTAL("retention_files_deleted", "ringcap_retention_deleted_files_total", "counter",
 	      "Capture files deleted by --min-free / --max-total.", retention_files_deleted),
 	TOTAL("retention_bytes_deleted", "ringcap_retention_deleted_bytes_total", "counter",
@@ -123,6 +134,12 @@ int stats_format_interval_line(char *buf, size_t len, const struct stats_snapsho
 		     (unsigned long long)delta(prev->retention_files_deleted,
 					       cur->retention_files_deleted),
 		     (unsigned long long)cur->retention_files_deleted);
+	if (n >= 0 && (size_t)n < len && cur->unwritten_packets)
+		n += snprintf(buf + n, len - (size_t)n, ", %llu packets not written (%llu in all)%s",
+			      (unsigned long long)delta(prev->unwritten_packets,
+							cur->unwritten_packets),
+			      (unsigned long long)cur->unwritten_packets,
+			      cur->waiting_for_space ? ", waiting for room" : "");
 	if (n < 0)
 		return -EINVAL;
 	return (size_t)n >= len ? -ENOSPC : 0;

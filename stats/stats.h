@@ -66,6 +66,11 @@ struct stats_snapshot {
 	bool o_direct;
 	uint64_t writer_stalls;    /* waits for the disk */
 	uint64_t writer_stall_ns;
+	/* --on-full wait: what no file got, and the times the disk was full */
+	uint64_t unwritten_packets;
+	uint64_t unwritten_bytes;
+	uint64_t disk_full_events;
+	uint64_t waiting_for_space; /* 1 while the writer waits for room, else 0 */
 	/* the capture file system and retention (--min-free, --max-total) */
 	bool disk_known;           /* false: the two below are not reported */
 	uint64_t disk_free_bytes;  /* statvfs f_bavail * f_frsize */
@@ -90,7 +95,8 @@ struct stats_snapshot {
  * received, dropped, freeze_q, bad_blocks, bad_packets, bytes_written, files,
  * writer, o_direct, writer_stalls, writer_stall_ms, arp{...}, workers[...])
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
- * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued. Layout:
+ * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
+ * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space. Layout:
  * one top-level field per line and one worker per line, as before, so
  * scripts that grep a line keep working; the text is the library's.
  */

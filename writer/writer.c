@@ -256,6 +256,25 @@ static void rewrite_header(const struct writer *w, const struct out_file *f)
 		log_warn("%s: cannot write its header: %s", f->path, strerror(errno));
 }
 
+/* A write error that on_full_wait waits out, rather than failing: a full
+ * disk, a quota, or an I/O error (which a full thin-provisioned or network
+ * disk reports). Under w->lock. */
+static bool waits_out(const struct writer *w)
+{
+	return w->cfg.on_full_wait && !is_stream(w) &&
+	       (w->error == -ENOSPC || w->error == -EDQUOT || w->error == -EIO);
+}
+
+/* Record bytes of n packets as the file would hold them. */
+static uint64_t records_bytes(const struct writer *w, const struct pkt_view *pkts, unsigned n)
+{
+	uint64_t bytes = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&pkts[i], w->cfg.snaplen);
+	return bytes;
+}
+
 void writer_set_error(struct writer *w, int err, const struct out_file *f)
 {
 	if (w->error)
@@ -315,6 +334,7 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	pcap_file_header_encode(w->area, cfg->snaplen, cfg->nano, cfg->linktype);
 	w->next_off = PCAP_FILE_HEADER_LEN;
 	w->good_off = PCAP_FILE_HEADER_LEN;
+	w->direct = w->files->direct;
 	atomic_store(&w->slots[0].filled, PCAP_FILE_HEADER_LEN);
 	*out = w;
 	return 0;
@@ -344,10 +364,23 @@ uint64_t writer_current_path(struct writer *w, char *out, size_t len)
 	uint64_t bytes;
 
 	pthread_mutex_lock(&w->lock);
-	snprintf(out, len, "%s", w->cur->path);
-	bytes = w->next_off - w->cur->base;
+	snprintf(out, len, "%s", w->cur ? w->cur->path : "");
+	bytes = w->cur ? w->next_off - w->cur->base : 0; /* none while waiting for space */
 	pthread_mutex_unlock(&w->lock);
 	return bytes;
+}
+
+bool writer_unwritten(struct writer *w, uint64_t *packets, uint64_t *bytes, unsigned *events)
+{
+	bool waiting;
+
+	pthread_mutex_lock(&w->lock);
+	*packets = w->unwritten_pkts;
+	*bytes = w->unwritten_bytes;
+	*events = w->full_events;
+	waiting = w->error && waits_out(w);
+	pthread_mutex_unlock(&w->lock);
+	return waiting;
 }
 
 uint64_t writer_bytes(struct writer *w)
@@ -401,6 +434,7 @@ static void submit_slot(struct writer *w, uint64_t chunk)
 	while (w->flush_pinned && w->flush_chunk == chunk)
 		pthread_cond_wait(&w->flush_done, &w->lock);
 	f = chunk_file(w, chunk);
+	w->writes_in_flight++; /* until writer_slot_done, whatever the outcome */
 	pthread_mutex_unlock(&w->lock);
 	if (f->end != UINT64_MAX && f->end - chunk * cs < cs)
 		len = f->end - chunk * cs;
@@ -503,6 +537,12 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	int ret = 0;
 
 	pthread_mutex_lock(&w->lock);
+	if (w->error && waits_out(w)) {
+		/* the disk is full and we wait: counted, and the block goes back */
+		w->unwritten_pkts += n;
+		w->unwritten_bytes += records_bytes(w, pkts, n);
+		goto out_unlock;
+	}
 	if (w->error || w->stop_error) {
 		ret = w->error ? w->error : w->stop_error;
 		goto out_unlock;
@@ -514,8 +554,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 			atomic_store(&w->full, true);
 		}
 	}
-	for (unsigned i = 0; i < n; i++)
-		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&pkts[i], snap);
+	bytes = records_bytes(w, pkts, n);
 	start = w->next_off;
 	if (n && want_rotation(w, bytes)) {
 		if (last_file_done(w)) {
@@ -541,8 +580,13 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	 * must be ours before any byte is copied. */
 	for (uint64_t c = start / cs; n && c <= (end - 1) / cs; c++) {
 		ret = wait_slot(w, c);
-		if (ret)
+		if (ret) {
+			/* reserved and never copied: past good_off, so writer_resume
+			 * counts these packets as unwritten */
+			if (waits_out(w))
+				ret = 0;
 			goto out_unlock;
+		}
 	}
 	if (n) {
 		last = &w->slots[((end - 1) / cs) % w->cfg.nchunks];
@@ -552,6 +596,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		}
 		if (w->cur->ix)
 			index_records(w, off, pkts, n);
+		if (w->cfg.on_full_wait)
+			atomic_fetch_add_explicit(&w->copying, 1, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&w->lock);
 
@@ -569,6 +615,8 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		dst += pcap_record_encode(dst, &pkts[i], snap, w->cfg.nano);
 	}
 	account_fill(w, start, end - start);
+	if (w->cfg.on_full_wait && n) /* the copy and its submissions are done */
+		atomic_fetch_sub_explicit(&w->copying, 1, memory_order_release);
 	if (w->cfg.flush_each_append)
 		writer_flush(w); /* an error stops the next append */
 	return (int)n;
@@ -631,6 +679,7 @@ static void release_in_order(struct writer *w)
 void writer_slot_done(struct writer *w, uint32_t s, int res)
 {
 	pthread_mutex_lock(&w->lock);
+	w->writes_in_flight--;
 	if (res < 0)
 		writer_set_error(w, res, w->slots[s].file);
 	else
@@ -705,7 +754,7 @@ int writer_flush(struct writer *w)
 	pthread_mutex_lock(&w->lock);
 	ret = flushable(w, &from, &to);
 	if (ret <= 0) {
-		ret = w->error ? w->error : ret;
+		ret = w->error && !waits_out(w) ? w->error : ret;
 		pthread_mutex_unlock(&w->lock);
 		goto out_unlock_flush;
 	}
@@ -742,6 +791,8 @@ int writer_flush(struct writer *w)
 	w->flush_pinned = false;
 	if (ret) {
 		writer_set_error(w, ret, f);
+		if (waits_out(w))
+			ret = 0; /* writer_resume takes it from here */
 	} else {
 		w->flushed_off = to;
 		if (to > w->good_off) { /* `to` ends a whole record, now in the file */
@@ -772,43 +823,13 @@ static void writer_free(struct writer *w)
 	xfree(w);
 }
 
-int writer_close(struct writer *w, struct writer_result *res)
+/* Close every file still open, each at its end or, when `cut`, at the last
+ * whole record on disk (at least a valid header). Under w->lock. Returns the
+ * first error of closing them, naming that file in bad_path. */
+static int close_open_files(struct writer *w, bool cut, char bad_path[PATH_MAX])
 {
-	const uint64_t cs = w->cfg.chunk_size;
-	uint64_t size;
-	bool cut;
-	int ret;
+	int ret = 0;
 
-	pthread_mutex_lock(&w->lock);
-	size = w->next_off;
-	w->cur->end = size;
-	/* The last, partial chunk goes out when every chunk before it is on
-	 * disk: written earlier, it would make the file's size jump past
-	 * chunks still in flight, and a crash then would leave zeros there. */
-	while (!w->error && w->released < size / cs)
-		pthread_cond_wait(&w->slot_free, &w->lock);
-	pthread_mutex_unlock(&w->lock);
-	if (size % cs && !w->error)
-		submit_slot(w, size / cs);
-	w->ops->fini(w);
-
-	pthread_mutex_lock(&w->lock);
-	close_finished_files(w);
-	/* After a write error each file keeps its bytes up to the last whole
-	 * record on disk; after a failed rotation (stop_error) they are whole. */
-	cut = w->error != 0;
-	ret = w->error ? w->error : w->stop_error;
-	memset(res, 0, sizeof(*res));
-	res->packets = cut ? w->good_pkts : w->pkts_reserved;
-	res->files = w->files_opened;
-	res->stalls = w->stalls;
-	res->stall_ns = w->stall_ns;
-	res->direct = w->files->direct;
-	res->create_failed = !w->error && w->stop_error;
-	snprintf(res->error_path, sizeof(res->error_path), "%s", w->error_path);
-	/* What is left: the current file, and after an error any file whose
-	 * chunks never all reached the disk. Each keeps its bytes up to the
-	 * last whole record on disk (good_off), and at least a valid header. */
 	while (w->files) {
 		struct out_file *f = w->files;
 		uint64_t keep = cut ? (w->good_off < f->end ? w->good_off : f->end) : f->end;
@@ -823,10 +844,217 @@ int writer_close(struct writer *w, struct writer_result *res)
 		r = finish_file(w, f, keep, true);
 		if (r && !ret) {
 			ret = r;
-			snprintf(res->error_path, sizeof(res->error_path), "%s", f->path);
+			snprintf(bad_path, PATH_MAX, "%s", f->path);
 		}
 		xfree(f);
 	}
+	w->cur = NULL;
+	return ret;
+}
+
+/* What the cut at good_off leaves out of the open files (every file's end
+ * set), counted as unwritten; the records in the files are then exactly
+ * good_pkts. Under w->lock. */
+static void count_cut(struct writer *w)
+{
+	for (const struct out_file *f = w->files; f; f = f->next) {
+		uint64_t from = f->base + PCAP_FILE_HEADER_LEN;
+
+		if (w->good_off > from)
+			from = w->good_off;
+		if (f->end > from)
+			w->unwritten_bytes += f->end - from;
+	}
+	w->unwritten_pkts += w->pkts_reserved - w->good_pkts;
+	w->pkts_reserved = w->good_pkts;
+}
+
+/* The disk is full and nothing is in flight: close the files at their last
+ * whole record on disk, say so, and wait. Under w->lock. */
+static void stop_for_space(struct writer *w)
+{
+	char bad[PATH_MAX];
+	int ret;
+
+	w->cur->end = w->next_off;
+	count_cut(w);
+	w->full_events++;
+	log_warn("%s: %s; the files keep their %llu packets, capture goes on and writing "
+		 "resumes in a new file when there is room (--on-full wait)",
+		 w->error_path, strerror(-w->error), (unsigned long long)w->pkts_reserved);
+	ret = close_open_files(w, true, bad);
+	if (ret)
+		log_warn("%s: closing it: %s", bad, strerror(-ret));
+	w->waiting = true;
+	/* a file that got no record before the disk was full again: try less often */
+	if (w->pkts_reserved == w->pkts_at_resume && w->full_events > 1)
+		w->probe_every_ns = w->probe_every_ns < 32000000000ull ? 2 * w->probe_every_ns
+								 : 64000000000ull;
+	else
+		w->probe_every_ns = 1000000000ull;
+	w->next_probe_ns = now_ns() + w->probe_every_ns;
+}
+
+/* Room for the new file: a few chunks allocated for real (KEEP_SIZE: the size
+ * stays that of the header). 0, or -ENOSPC/-EDQUOT while there is none. A
+ * file system without fallocate cannot be asked: the writes will tell. */
+static int reserve_room(struct writer *w, struct out_file *f)
+{
+	uint64_t len = 4ull * w->cfg.chunk_size;
+
+	if (!f->regular)
+		return 0;
+	if (w->cfg.rotate_bytes && w->cfg.rotate_bytes < len)
+		len = ALIGN_UP(w->cfg.rotate_bytes, (uint64_t)w->cfg.chunk_size);
+	if (fallocate(f->fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)len) == 0) {
+		f->falloc_end = len;
+		return 0;
+	}
+	if (errno == ENOSPC || errno == EDQUOT)
+		return -errno;
+	f->falloc_off = true;
+	return 0;
+}
+
+/* Begin the stream again in `f`, on a fresh chunk: every slot free for the
+ * chunks from f's first on, its header staged. Under w->lock, nothing in
+ * flight and no append copying. */
+static void restart_stream(struct writer *w, struct out_file *f)
+{
+	const uint32_t n = w->cfg.nchunks;
+	const uint64_t first = f->base / w->cfg.chunk_size;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct writer_slot *sl = &w->slots[i];
+
+		sl->done = false;
+		sl->bound_off = 0;
+		sl->bound_pkts = 0;
+		atomic_store_explicit(&sl->filled, 0, memory_order_relaxed);
+		atomic_store_explicit(&sl->chunk, first + (i + n - first % n) % n,
+				      memory_order_release);
+	}
+	w->released = first;
+	w->files = w->cur = f;
+	w->next_off = w->good_off = f->base + PCAP_FILE_HEADER_LEN;
+	w->good_pkts = w->pkts_at_resume = w->pkts_reserved;
+	w->flushed_off = f->base;
+	pcap_file_header_encode(slot_buf(w, (uint32_t)(first % n)), w->cfg.snaplen, w->cfg.nano,
+				w->cfg.linktype);
+	atomic_store(&w->slots[first % n].filled, PCAP_FILE_HEADER_LEN);
+	w->error = 0;
+	w->waiting = false;
+	pthread_cond_broadcast(&w->slot_free);
+}
+
+int writer_resume(struct writer *w)
+{
+	char path[PATH_MAX];
+	struct out_file *f;
+	uint64_t now;
+	int ret = 0;
+
+	pthread_mutex_lock(&w->flush_lock);
+	pthread_mutex_lock(&w->lock);
+	if (!w->error || !waits_out(w)) {
+		ret = w->error;
+		goto out_unlock;
+	}
+	ret = -EAGAIN;
+	if (!w->waiting) {
+		/* an append still copying or a write in flight would touch the
+		 * files and slots that are about to go */
+		if (atomic_load_explicit(&w->copying, memory_order_acquire) ||
+		    w->writes_in_flight)
+			goto out_unlock;
+		stop_for_space(w);
+	}
+	now = now_ns();
+	if (now < w->next_probe_ns)
+		goto out_unlock;
+	w->next_probe_ns = now + w->probe_every_ns;
+	if (open_file(w, ALIGN_UP(w->next_off, (uint64_t)w->cfg.chunk_size), path, &f))
+		goto out_unlock; /* no inode either, most likely: the same wait */
+	if (reserve_room(w, f)) {
+		/* no room yet: the file goes, and its name is the next one again */
+		if (f->plain_fd != f->fd)
+			close(f->plain_fd);
+		close(f->fd);
+		unlink(f->path);
+		index_builder_free(f->ix);
+		xfree(f);
+		w->files_opened--;
+		goto out_unlock;
+	}
+	restart_stream(w, f);
+	log_warn("%s: there is room again, writing resumes; %llu packets (%llu bytes) not "
+		 "written so far", f->path, (unsigned long long)w->unwritten_pkts,
+		 (unsigned long long)w->unwritten_bytes);
+	ret = 0;
+out_unlock:
+	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->flush_lock);
+	return ret;
+}
+
+int writer_close(struct writer *w, struct writer_result *res)
+{
+	const uint64_t cs = w->cfg.chunk_size;
+	uint64_t size = 0;
+	bool cut;
+	int ret, r;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->cur) { /* none while on_full_wait waits for space */
+		size = w->next_off;
+		w->cur->end = size;
+		/* The last, partial chunk goes out when every chunk before it
+		 * is on disk: written earlier, it would make the file's size
+		 * jump past chunks still in flight, and a crash then would
+		 * leave zeros there. */
+		while (!w->error && w->released < size / cs)
+			pthread_cond_wait(&w->slot_free, &w->lock);
+	}
+	pthread_mutex_unlock(&w->lock);
+	if (size % cs && !w->error)
+		submit_slot(w, size / cs);
+	w->ops->fini(w);
+
+	pthread_mutex_lock(&w->lock);
+	close_finished_files(w);
+	/* After a write error each file keeps its bytes up to the last whole
+	 * record on disk; after a failed rotation (stop_error) they are whole.
+	 * A full disk that on_full_wait waits out is no failure: what the cut
+	 * leaves out is counted as unwritten, like the packets that came while
+	 * it waited. */
+	cut = w->error != 0;
+	ret = w->error ? w->error : w->stop_error;
+	if (cut && waits_out(w)) {
+		if (w->files) {
+			count_cut(w);
+			w->full_events++;
+			log_warn("%s: %s at the end; the files keep their %llu packets",
+				 w->error_path, strerror(-w->error),
+				 (unsigned long long)w->pkts_reserved);
+		}
+		ret = 0;
+	}
+	memset(res, 0, sizeof(*res));
+	res->packets = cut ? w->good_pkts : w->pkts_reserved;
+	res->files = w->files_opened;
+	res->stalls = w->stalls;
+	res->stall_ns = w->stall_ns;
+	res->direct = w->direct;
+	res->create_failed = !w->error && w->stop_error;
+	res->unwritten_packets = w->unwritten_pkts;
+	res->unwritten_bytes = w->unwritten_bytes;
+	res->full_events = w->full_events;
+	snprintf(res->error_path, sizeof(res->error_path), "%s", w->error_path);
+	/* What is left: the current file, and after an error any file whose
+	 * chunks never all reached the disk. */
+	r = close_open_files(w, cut, res->error_path);
+	if (r && !ret)
+		ret = r;
 	pthread_mutex_unlock(&w->lock);
 	res->bytes = w->bytes_closed;
 	res->backend = w->ops->name;

@@ -39,6 +39,15 @@
  * the file to the last whole record that is on disk: what was captured before
  * stays readable.
  *
+ * Waiting for space (cfg.on_full_wait, regular files only): after ENOSPC,
+ * EDQUOT or EIO the writer does not fail. Appends go on returning at once,
+ * their packets counted as unwritten; writer_resume (main's tick) waits until
+ * no write is in flight, closes the files at their last whole record on disk
+ * (what was staged past it is counted as unwritten too), and then, at most
+ * once a second, tries the next file: created and a few chunks preallocated
+ * for real, or removed again while there is no room. Once that succeeds the
+ * stream starts over in it, on a fresh chunk.
+ *
  * The bytes of the format are writer/pcap.h's; this header is the writer's API.
  */
 #ifndef RINGCAP_WRITER_H
@@ -68,6 +77,7 @@ struct writer_config {
 				* with -G alone, stop after this many files */
 	bool direct;           /* try O_DIRECT (falls back when the file system refuses) */
 	bool flush_each_append; /* -U: writer_flush at the end of every append */
+	bool on_full_wait;     /* ENOSPC/EDQUOT/EIO: count and wait for space (above) */
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
 				* regular file when it is closed (index/index.h) */
 	/* Called once per file after it is closed at its true size (error: 0, or
@@ -85,6 +95,9 @@ struct writer_result {
 	uint64_t stall_ns;     /* total time workers waited */
 	const char *backend;   /* "io_uring" or "pwrite" */
 	bool direct;
+	uint64_t unwritten_packets; /* on_full_wait: packets no file got */
+	uint64_t unwritten_bytes;   /* and their record bytes (header + captured) */
+	unsigned full_events;  /* on_full_wait: times the disk was found full */
 	int error;             /* first error (-errno), 0 if none */
 	bool create_failed;    /* error: the next file (error_path) could not be created */
 	char error_path[PATH_MAX]; /* the file the error is about (as named on disk) */
@@ -118,6 +131,19 @@ uint64_t writer_bytes(struct writer *w);
 /* The name of the file being written now, in out; returns its bytes so far
  * (reserved: on disk or about to be). Any thread. */
 uint64_t writer_current_path(struct writer *w, char *out, size_t len);
+
+/* on_full_wait's counters so far (zeros otherwise); true while waiting for
+ * space. Any thread; takes the writer's lock for a moment. */
+bool writer_unwritten(struct writer *w, uint64_t *packets, uint64_t *bytes, unsigned *events);
+
+/*
+ * on_full_wait: after a full disk, close the files once no write is in flight
+ * and, when there is room again, start the next file (see above). Main thread,
+ * every tick; blocks for a few syscalls at most. Returns 0 when the writer is
+ * writing (resumed, or never stopped), -EAGAIN while it waits for space, or
+ * the writer's error when that is not one it waits out.
+ */
+int writer_resume(struct writer *w);
 
 /*
  * Write out the whole records of the chunk being filled, if every chunk

@@ -73,6 +73,7 @@ struct writer {
 	struct out_file *files;    /* oldest first: files with chunks not yet released */
 	struct out_file *cur;      /* the file being filled (newest) */
 	unsigned files_opened;
+	bool direct;               /* the first file was opened with O_DIRECT */
 	uint8_t *area;             /* nchunks * chunk_size, mapped twice in a row */
 	size_t area_len;
 	struct writer_slot *slots;
@@ -91,6 +92,19 @@ struct writer {
 	int stop_error;            /* the next file could not be created (-errno): no
 				    * more packets taken, but the files are whole */
 	char error_path[PATH_MAX]; /* the file error or stop_error is about */
+	/* on_full_wait (writer.h): appends between their reservation and the
+	 * end of their copy, and writes submitted and not yet done; both under
+	 * w->lock. writer_resume closes the files only when both are 0. */
+	_Atomic unsigned copying;  /* (raised under w->lock, lowered without) */
+	unsigned writes_in_flight;
+	bool waiting;              /* files closed after a full disk, none open */
+	uint64_t next_probe_ns;    /* waiting: when to try the next file */
+	uint64_t probe_every_ns;   /* 1 s, doubled (to 64 s) after a resumed file
+				    * got no record before the disk was full again */
+	uint64_t pkts_at_resume;   /* records in the files when the last one began */
+	uint64_t unwritten_pkts;
+	uint64_t unwritten_bytes;
+	unsigned full_events;
 	_Atomic bool full;
 	_Atomic bool rotate_req;   /* writer_rotate_request: start the next file */
 

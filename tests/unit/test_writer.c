@@ -551,6 +551,71 @@ static void test_file_size_limit(const struct pktset *s)
 	free(fc.want);
 }
 
+/* --on-full wait on /dev/full (every write ENOSPC): nothing reaches a file,
+ * so every packet appended must come back as unwritten, exactly once, in
+ * packets and in record bytes; the writer resumes (a character device has no
+ * room to reserve), fails again, and close reports no error. Without
+ * on_full_wait the same writes end in -ENOSPC. */
+static void test_on_full_wait(const struct pktset *s, enum writer_backend backend, bool wait)
+{
+	struct writer_config cfg = {
+		.path = "/dev/full",
+		.snaplen = 262144,
+		.backend = backend,
+		.chunk_size = 4096 * 16,
+		.nchunks = 8,
+		.on_full_wait = wait,
+	};
+	const unsigned half = s->n / 2;
+	struct writer_result res = { 0 };
+	uint64_t bytes = 0, upk, uby;
+	unsigned events, resumed = 0;
+	struct writer *w;
+	int ret;
+
+	for (unsigned i = 0; i < s->n; i++)
+		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&s->v[i], cfg.snaplen);
+	if (writer_open(&w, &cfg)) {
+		CHECK(0, "on-full %d: writer_open /dev/full", wait);
+		return;
+	}
+	for (unsigned i = 0; i < s->n; i += 100) {
+		unsigned n = s->n - i < 100 ? s->n - i : 100;
+
+		ret = writer_append(w, &s->v[i], n);
+		if (!wait && ret < 0) {
+			CHECK(ret == -ENOSPC, "stop: append = %d, want -ENOSPC", ret);
+			break;
+		}
+		CHECK(ret >= 0, "wait: append %u = %d", i, ret);
+		if (i + 100 >= half && !resumed) {
+			/* wait for the close, then for the next file (1 s later) */
+			for (int t = 0; t < 300 && !resumed; t++) {
+				ret = writer_resume(w);
+				CHECK(ret == 0 || ret == -EAGAIN, "resume = %d", ret);
+				if (ret == 0 && writer_unwritten(w, &upk, &uby, &events) == false &&
+				    events)
+					resumed = 1;
+				else
+					usleep(10000);
+			}
+			CHECK(resumed, "wait: no resume within 3 s");
+		}
+	}
+	ret = writer_close(w, &res);
+	if (!wait) {
+		CHECK(ret == -ENOSPC, "stop: close = %d, want -ENOSPC", ret);
+		CHECK_EQ(res.unwritten_packets, 0);
+		return;
+	}
+	CHECK(ret == 0, "wait: close = %d", ret);
+	CHECK_EQ(res.packets, 0);
+	CHECK_EQ(res.unwritten_packets, s->n);
+	CHECK_EQ(res.unwritten_bytes, bytes);
+	CHECK(res.full_events >= 2, "wait: disk full %u times, want 2 or more", res.full_events);
+	CHECK(res.files >= 2, "wait: %u files, want a second one after the resume", res.files);
+}
+
 static bool probe_direct(void)
 {
 	char path[128];
@@ -998,6 +1063,14 @@ int main(void)
 	lap("max_packets");
 	test_file_size_limit(&s);
 	lap("file size limit");
+	{
+		struct pktset part = { .v = s.v, .bytes = s.bytes, .n = 3000 };
+
+		test_on_full_wait(&part, WRITER_PWRITE, false);
+		test_on_full_wait(&part, WRITER_PWRITE, true);
+		test_on_full_wait(&part, WRITER_URING, true);
+	}
+	lap("on-full wait");
 	test_two_threads(WRITER_PWRITE, false, "threads-pwrite");
 	lap("threads pwrite");
 	test_two_threads(WRITER_URING, false, "threads-uring");
