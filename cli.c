@@ -582,6 +582,11 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 		log_err("-C, -G and -W need -w FILE");
 		return 2;
 	}
+	if (o->max_files == 1 && o->rotate_bytes) {
+		log_err("bad file count '1': with -C there would be one name, and the next file "
+			"would overwrite the current one; use -W 2 or more");
+		return 2;
+	}
 	if ((o->z_cmd || o->min_free_bytes || o->min_free_percent || o->max_total_bytes ||
 	     o->on_full_wait) && (!o->path || strcmp(o->path, "-") == 0)) {
 		log_err("-z, --min-free, --max-total and --on-full wait need -w FILE (files, "

@@ -129,6 +129,14 @@ static int open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 
 	if (ret)
 		return ret;
+	/* A -G name whose conversions are coarser than the rotation (no %S,
+	 * and SIGHUP or a resume within the same second) repeats the newest
+	 * file's name: O_TRUNC would empty a file that holds records, or one
+	 * whose writes are still in flight. (A device, say /dev/null, loses
+	 * nothing to O_TRUNC.) */
+	if (w->files_opened && !strcmp(path, w->last_path) && stat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		return -EEXIST;
 	f = xcalloc(1, sizeof(*f) + strlen(path) + 1);
 	strcpy(f->path, path);
 	f->fd = f->plain_fd = -1;
@@ -168,8 +176,19 @@ static int open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 			f->ix = NULL;
 	}
 	w->files_opened++;
+	snprintf(w->last_path, sizeof(w->last_path), "%s", path);
 	*out = f;
 	return 0;
+}
+
+/* Say once that the next file's name is the newest file's. Under w->lock. */
+static void same_name_once(struct writer *w, const char *path, const char *what)
+{
+	if (w->same_name_said)
+		return;
+	w->same_name_said = true;
+	log_warn("%s: the next file would have the same name; %s until the name changes (a "
+		 "-G name without seconds?)", path, what);
 }
 
 /* The records of one append go into the current file's index, in file order
@@ -502,9 +521,10 @@ static bool last_file_done(const struct writer *w)
 /* End the current file at next_off and open the next one on the following
  * chunk boundary, its header staged there. Under w->lock. The bytes from the
  * old end to the new header's end become part of the caller's range. Returns
- * 0 or -errno; then the writer takes no more packets, and the current file
- * keeps every record appended so far (it is not a write error: close writes
- * it out whole). */
+ * 0, 1 when the next name is the current file's (no rotation now), or -errno;
+ * then the writer takes no more packets, and the current file keeps every
+ * record appended so far (it is not a write error: close writes it out
+ * whole). */
 static int rotate(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;
@@ -514,6 +534,10 @@ static int rotate(struct writer *w)
 	int ret;
 
 	ret = open_file(w, base, path, &f);
+	if (ret == -EEXIST) {
+		same_name_once(w, path, "the current file goes on");
+		return 1;
+	}
 	if (ret) {
 		w->stop_error = ret;
 		snprintf(w->error_path, sizeof(w->error_path), "%s", path);
@@ -562,9 +586,11 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 			goto out_unlock; /* returns 0: nothing more is taken */
 		}
 		ret = rotate(w);
-		if (ret)
+		if (ret < 0)
 			goto out_unlock;
-		hdr_off = w->cur->base;
+		if (ret == 0)
+			hdr_off = w->cur->base;
+		ret = 0;
 	}
 	off = w->next_off;
 	end = off + bytes;
@@ -949,7 +975,7 @@ static void restart_stream(struct writer *w, struct out_file *f)
 
 int writer_resume(struct writer *w)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], last[PATH_MAX];
 	struct out_file *f;
 	uint64_t now;
 	int ret = 0;
@@ -973,8 +999,14 @@ int writer_resume(struct writer *w)
 	if (now < w->next_probe_ns)
 		goto out_unlock;
 	w->next_probe_ns = now + w->probe_every_ns;
-	if (open_file(w, ALIGN_UP(w->next_off, (uint64_t)w->cfg.chunk_size), path, &f))
+	snprintf(last, sizeof(last), "%s", w->last_path);
+	ret = open_file(w, ALIGN_UP(w->next_off, (uint64_t)w->cfg.chunk_size), path, &f);
+	if (ret == -EEXIST)
+		same_name_once(w, path, "writing waits");
+	if (ret) {
+		ret = -EAGAIN;
 		goto out_unlock; /* no inode either, most likely: the same wait */
+	}
 	if (reserve_room(w, f)) {
 		/* no room yet: the file goes, and its name is the next one again */
 		if (f->plain_fd != f->fd)
@@ -984,6 +1016,8 @@ int writer_resume(struct writer *w)
 		index_builder_free(f->ix);
 		xfree(f);
 		w->files_opened--;
+		snprintf(w->last_path, sizeof(w->last_path), "%s", last);
+		ret = -EAGAIN;
 		goto out_unlock;
 	}
 	restart_stream(w, f);

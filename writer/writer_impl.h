@@ -73,6 +73,9 @@ struct writer {
 	struct out_file *files;    /* oldest first: files with chunks not yet released */
 	struct out_file *cur;      /* the file being filled (newest) */
 	unsigned files_opened;
+	char last_path[PATH_MAX];  /* the newest file's name: never opened again while
+				    * it is the next name too (O_TRUNC would destroy it) */
+	bool same_name_said;       /* that was logged, once */
 	bool direct;               /* the first file was opened with O_DIRECT */
 	uint8_t *area;             /* nchunks * chunk_size, mapped twice in a row */
 	size_t area_len;

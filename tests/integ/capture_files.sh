@@ -25,11 +25,16 @@ gen() { in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$1" -s "$2" --flows 4 -r 20000 
 
 # SIGHUP twice: three files.
 ringcap_start "$TMP/h.log" -i "$IF_B" -w "$TMP/h.pcap" -C 100 -T 2 || fail "start: $(cat "$TMP/h.log")"
-gen 300 200; sleep 0.3
-kill -HUP "$RC_PID"; sleep 0.2
-gen 300 300; sleep 0.3
-kill -HUP "$RC_PID"; sleep 0.2
-gen 300 400; sleep 0.3
+# each burst past the rings before the SIGHUP, each SIGHUP handled before
+# the next burst (wait_captured's SIGUSR1 comes after it)
+for want in 300 600; do
+	gen 300 $((want / 3 + 100))
+	wait_captured "$TMP/h.log" $want || fail "h: $want packets not captured: $(cat "$TMP/h.log")"
+	kill -HUP "$RC_PID"
+	wait_captured "$TMP/h.log" $want || fail "h: no counters after SIGHUP"
+done
+gen 300 400
+wait_captured "$TMP/h.log" 900 || fail "h: 900 packets not captured"
 kill -0 "$RC_PID" 2>/dev/null || fail "SIGHUP with -C ended the capture: $(cat "$TMP/h.log")"
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "SIGHUP: exit $RC_STATUS: $(cat "$TMP/h.log")"
@@ -43,6 +48,30 @@ for f in h.pcap h.pcap1 h.pcap2; do
 	size=$((size + 100))
 done
 echo "ok: SIGHUP twice made $names, each burst in exactly one file"
+
+# SIGHUP with a -G name coarser than a second: the next name is the current
+# file's, so the current file goes on (one line says so) and nothing is lost
+# to O_TRUNC: the one file holds all three bursts.
+ringcap_start "$TMP/g.log" -i "$IF_B" -w "$TMP/g-%Y.pcap" -G 3600 -T 2 || fail "start: $(cat "$TMP/g.log")"
+# each burst past the rings before the SIGHUP, each SIGHUP handled before
+# the next burst (wait_captured's SIGUSR1 comes after it)
+for want in 300 600; do
+	gen 300 $((want / 3 + 100))
+	wait_captured "$TMP/g.log" $want || fail "g: $want packets not captured: $(cat "$TMP/g.log")"
+	kill -HUP "$RC_PID"
+	wait_captured "$TMP/g.log" $want || fail "g: no counters after SIGHUP"
+done
+gen 300 400
+wait_captured "$TMP/g.log" 900 || fail "g: 900 packets not captured"
+ringcap_stop
+[ "$RC_STATUS" -eq 0 ] || fail "SIGHUP, same name: exit $RC_STATUS: $(cat "$TMP/g.log")"
+g=$(ls "$TMP"/g-*.pcap)
+[ "$(echo "$g" | wc -l)" -eq 1 ] || fail "SIGHUP, same name: files $g"
+[ "$(grep -c "the next file would have the same name" "$TMP/g.log")" -eq 1 ] ||
+	fail "SIGHUP, same name: want one line: $(cat "$TMP/g.log"; ls -la "$TMP")"
+lens=$(tshark -r "$g" -T fields -e frame.len 2>/dev/null | sort | uniq -c | awk '{ print $2 "x" $1 }' | tr '\n' ' ')
+[ "$lens" = "200x300 300x300 400x300 " ] || fail "SIGHUP, same name: $g holds $lens"
+echo "ok: SIGHUP onto the same -G name keeps writing one file with every burst"
 
 # The next file cannot be created: its name is a directory.
 mkdir "$TMP/r.pcap1"

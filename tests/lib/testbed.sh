@@ -135,6 +135,21 @@ expect_exit2() {
 	echo "ok: $* -> exit 2: $(cat "$TMP/ctl.err")"
 }
 
+# Ask ringcap for its counters (SIGUSR1) until "packets captured" (handed to
+# the writer) reaches N, for at most SECONDS (10): the packets sent so far are
+# past the rings. A signal sent just before (SIGHUP) is handled first: main
+# takes pending signals lowest number first. 1 if it never got there.
+wait_captured() { # LOG N [SECONDS]
+	local n
+	for _ in $(seq $((${3:-10} * 10))); do
+		kill -USR1 "$RC_PID" 2>/dev/null || return 1
+		sleep 0.1
+		n=$(awk '/ packets captured$/ { v = $1 } END { print v + 0 }' "$1")
+		[ "$n" -ge "$2" ] && return 0
+	done
+	return 1
+}
+
 # The number before a counter line of ringcap's exit report.
 counter() { # LOG "packets captured"
 	awk -v k="$2" 'index($0, k) { print $1; exit }' "$1"

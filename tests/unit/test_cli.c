@@ -256,6 +256,9 @@ static void test_good_values(void)
 static void test_bad_values(void)
 {
 	BAD("300000", "-i", "eth0", "-w", "x", "-s", "300000");
+	BAD("'1'", "-i", "eth0", "-w", "x", "-C", "1", "-W", "1");
+	BAD("later", "-i", "eth0", "-w", "x", "--on-full", "later");
+	BAD("stream", "-i", "eth0", "-w", "-", "--on-full", "wait");
 	BAD("-1", "-i", "eth0", "-w", "x", "-s", "-1");
 	BAD("12ab", "-i", "eth0", "-w", "x", "--snaplen", "12ab");
 	BAD("'0'", "-i", "eth0", "-w", "x", "-c", "0");
