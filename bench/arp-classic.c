@@ -83,9 +83,9 @@ static void parse_args(struct classic *cl, int argc, char **argv)
 {
 	const struct bopt table[] = {
 		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &cl->ifname,
-		  .arg = "IFACE", .help = "interface to answer on" },
+		  .required = true, .arg = "IFACE", .help = "interface to answer on" },
 		{ .name = "arp", .type = BOPT_CUSTOM, .field = cl, .parse = opt_pool,
-		  .what = "ARP pool", .arg = "POOL", .help = "answer for POOL: A-B, A/len or A; repeatable" },
+		  .required = true, .what = "ARP pool", .arg = "POOL", .help = "answer for POOL: A-B, A/len or A; repeatable" },
 		{ .name = "arp-mac", .type = BOPT_MAC, .field = cl->mac, .given = &cl->mac_set,
 		  .what = "MAC address", .arg = "MAC", .help = "hardware address in replies (default: IFACE's)" },
 		{ .name = "duration", .type = BOPT_DURATION, .field = &cl->duration_ns,
@@ -110,10 +110,6 @@ static void parse_args(struct classic *cl, int argc, char **argv)
 
 	if (rest < argc)
 		bopt_bad("argument", argv[rest], "no filter expression: the filter is the pools");
-	if (!cl->ifname)
-		die(2, "no interface: -i IFACE is required (see --help)");
-	if (!cl->npools)
-		die(2, "no pool: give --arp POOL at least once (see --help)");
 }
 
 /* socket(protocol 0) → filter → bind(ETH_P_ARP): nothing unfiltered is queued. */

@@ -196,15 +196,15 @@ static const char *opt_mix(const char *arg, void *field)
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
-	bool in_set = false;
 	const struct bopt table[] = {
 		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
-		  .arg = "IFACE", .help = "the requesting side's interface" },
+		  .required = true, .arg = "IFACE", .help = "the requesting side's interface" },
 		{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->count), .min = 1,
-		  .max = 1ull << 40, .what = "count", .why = "expected a whole number >= 1",
+		  .max = 1ull << 40, .required = true, .what = "count",
+		  .why = "expected a whole number >= 1",
 		  .arg = "N", .help = "frames to send (all kinds)" },
 		{ .name = "arp-in", .type = BOPT_CUSTOM, .field = &o->in, .parse = opt_range,
-		  .given = &in_set, .what = "range", .arg = "A-B",
+		  .required = true, .what = "range", .arg = "A-B",
 		  .help = "in-pool targets, walked in order (at most 2^20)" },
 		{ .name = "arp-out", .type = BOPT_CUSTOM, .field = &o->out, .parse = opt_range,
 		  .given = &o->out_set, .what = "range", .arg = "C-D",
@@ -271,12 +271,6 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	rest = bopt_parse(&prog, argc, argv);
 	if (rest < argc)
 		bopt_bad("argument", argv[rest], "no positional arguments");
-	if (!o->ifname)
-		die(2, "no interface: -i IFACE is required (see --help)");
-	if (!o->count)
-		die(2, "no count: -n COUNT is required (see --help)");
-	if (!in_set)
-		die(2, "no in-pool range: --arp-in A-B is required (see --help)");
 	if (o->in.last - o->in.first >= MAX_TABLE)
 		die(2, "bad range: --arp-in spans more than 2^20 addresses");
 	if (!o->mix_set) {

@@ -157,6 +157,7 @@ static bool takes_arg(const struct bopt *o)
 int bopt_parse(const struct bopt_prog *p, int argc, char **argv)
 {
 	struct option lopts[MAX_OPTS + 2];
+	bool seen[MAX_OPTS] = { false };
 	char shorts[2 * MAX_OPTS + 4], *s = shorts;
 	size_t n = 0;
 	int c;
@@ -206,6 +207,16 @@ int bopt_parse(const struct bopt_prog *p, int argc, char **argv)
 					c = 256 + (int)i;
 		}
 		parse_one(&p->opts[c - 256], optarg);
+		seen[c - 256] = true;
+	}
+	for (size_t i = 0; i < p->nopts; i++) {
+		const struct bopt *o = &p->opts[i];
+
+		if (!o->required || seen[i])
+			continue;
+		if (o->letter)
+			die(2, "missing -%c %s (see --help)", o->letter, o->arg ? o->arg : "");
+		die(2, "missing --%s %s (see --help)", o->name, o->arg ? o->arg : "");
 	}
 	return optind;
 }

@@ -47,6 +47,7 @@ struct bopt {
 	unsigned flags;        /* BOPT_POW2, BOPT_WHOLE_MIB */
 	const char *const *choices;
 	const char *(*parse)(const char *arg, void *field);
+	bool required;         /* missing: "missing -i IFACE (see --help)", exit 2 */
 	bool *given;           /* set when the option appears (may be NULL) */
 	const char **raw;      /* gets the argument as typed (may be NULL) */
 	const char *what;      /* the value in the error line ("frame size"); default: --name */
@@ -70,8 +71,9 @@ struct bopt_prog {
 /*
  * Parse argv against the table; fields of options not given keep what the
  * caller put there (the defaults). -h/--help prints the usage on stdout and
- * exits 0; an unknown option, a missing value or a bad value prints one line
- * and exits 2. Returns the index of the first argument left over.
+ * exits 0; an unknown option, a missing value, a bad value or a required
+ * option not given prints one line and exits 2. Returns the index of the first
+ * argument left over.
  */
 int bopt_parse(const struct bopt_prog *p, int argc, char **argv);
 

@@ -852,9 +852,9 @@ static void opts_parse(struct opts *o, int argc, char **argv)
 {
 	const struct bopt table[] = {
 		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
-		  .arg = "IFACE", .help = "the interface to send on" },
+		  .required = true, .arg = "IFACE", .help = "the interface to send on" },
 		{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->count),
-		  .min = 1, .max = UINT64_C(1) << 62, .what = "count", .arg = "COUNT",
+		  .min = 1, .max = UINT64_C(1) << 62, .required = true, .what = "count", .arg = "COUNT",
 		  .help = "frames to send, exactly" },
 		{ .type = BOPT_SECTION, .help = "Frames" },
 		{ .name = "size", .letter = 's', .type = BOPT_CUSTOM, .field = o, .parse = opt_size,
@@ -932,10 +932,6 @@ static void opts_parse(struct opts *o, int argc, char **argv)
 	rest = bopt_parse(&prog, argc, argv);
 	if (rest < argc)
 		die(2, "unexpected argument '%s' (see --help)", argv[rest]);
-	if (!o->ifname)
-		die(2, "missing -i IFACE (see --help)");
-	if (!o->count)
-		die(2, "missing -n COUNT (see --help)");
 	if (o->size_set && o->sizes_set)
 		die(2, "use either -s or --sizes, not both (see --help)");
 	if (o->arp_out_set && !o->arp_flood)

@@ -3,7 +3,8 @@
  * of its range and into fields of every width without touching the bytes
  * around them; every bad value (out of range, not a number, a bad suffix, not
  * a power of two, an unknown choice, a custom parser's refusal), an unknown
- * option and a missing value exit 2 with exactly one line on stderr that names
+ * option, a missing value and a required option not given exit 2 with exactly
+ * one line on stderr that names
  * the value; --help exits 0 with every option in the text; "+" order stops at
  * the first argument that is not an option. Bad cases run in a forked child
  * whose stderr is read back. No privileges.
@@ -104,6 +105,19 @@ static const struct bopt_prog prog_in_order = {
 	.in_order = true,
 };
 
+static const struct bopt table_required[] = {
+	{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &f.name,
+	  .required = true, .arg = "IFACE", .help = "needed" },
+	{ .name = "pool", .type = BOPT_STRING, .field = &f.text, .required = true, .arg = "A-B",
+	  .help = "needed too" },
+};
+
+static const struct bopt_prog prog_required = {
+	.synopsis = "usage: test -i IFACE --pool A-B\n",
+	.opts = table_required,
+	.nopts = ARRAY_SIZE(table_required),
+};
+
 static void defaults(void)
 {
 	memset(&f, 0, sizeof(f));
@@ -191,15 +205,16 @@ static unsigned count_lines(const char *s)
 }
 
 /* Exit 2, nothing on stdout, one line on stderr holding `needle`. */
-#define expect_bad(needle, ...) expect_bad_at(__LINE__, needle, __VA_ARGS__)
-static void expect_bad_at(int line, const char *needle, ...)
+#define expect_bad(needle, ...) expect_bad_at(__LINE__, &prog, needle, __VA_ARGS__)
+#define expect_bad_in(p, needle, ...) expect_bad_at(__LINE__, p, needle, __VA_ARGS__)
+static void expect_bad_at(int line, const struct bopt_prog *p, const char *needle, ...)
 {
 	char out[4096], err[4096];
 	va_list ap;
 	int rc;
 
 	va_start(ap, needle);
-	rc = parse_child(out, err, sizeof(err), &prog, ap);
+	rc = parse_child(out, err, sizeof(err), p, ap);
 	va_end(ap);
 	CHECK(rc == 2, "line %d: exit %d, want 2 (stderr: %s)", line, rc, err);
 	CHECK(count_lines(err) == 1 && err[strlen(err) - 1] == '\n',
@@ -261,6 +276,8 @@ static void test_values(void)
 	CHECK_EQ(f.count, 5);
 	CHECK_EQ(parse_ok(&prog_in_order, "-n", "6", "cmd", "-n", "7", NULL), -3);
 	CHECK_EQ(f.count, 6);
+	CHECK_EQ(parse_ok(&prog_required, "--pool", "p", "-i", "veth0", NULL), 0);
+	CHECK(f.text && strcmp(f.text, "p") == 0, "--pool");
 }
 
 static void test_bad_values(void)
@@ -297,6 +314,9 @@ static void test_bad_values(void)
 	expect_bad("option '--count' needs a value", "--count", NULL);
 	expect_bad("option '-n' needs a value", "-n", NULL);
 	expect_bad("'--flag=1'", "--flag=1", NULL);
+	expect_bad_in(&prog_required, "missing -i IFACE (see --help)", "--pool", "x", NULL);
+	expect_bad_in(&prog_required, "missing --pool A-B (see --help)", "-i", "x", NULL);
+	expect_bad_in(&prog_required, "missing -i IFACE", NULL);
 	/* The first bad value ends the parse: later ones are not reached. */
 	expect_bad("'0'", "-n", "0", "--port", "70000", NULL);
 }
