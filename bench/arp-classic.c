@@ -23,7 +23,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <linux/if_ether.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "ring/ring.h"
 #include "responder/responder.h"
 
@@ -61,96 +61,55 @@ static void on_signal(int sig)
 	stop_sig = sig;
 }
 
-static void usage(FILE *f)
+/* --arp, repeatable: one more pool. */
+static const char *opt_pool(const char *arg, void *field)
 {
-	fprintf(f,
-"Usage: arp-classic -i IFACE --arp POOL [--arp POOL ...] [--arp-mac MAC]\n"
-"                   [--duration S] [--json]\n"
-"The reference ARP responder: one AF_PACKET socket with a classic BPF filter,\n"
-"one recvfrom() and one sendto() per request.\n"
-"\n"
-"  -i, --interface IFACE  interface to answer on\n"
-"      --arp POOL         answer for POOL: A-B, A/len or A; repeatable\n"
-"      --arp-mac MAC      hardware address in replies (default: IFACE's)\n"
-"      --duration S       stop after S seconds (default: SIGINT/SIGTERM)\n"
-"      --json             also print the counters as one JSON line on stdout\n"
-"  -h, --help\n"
-"\n"
-"Example:\n"
-"  arp-classic -i veth1 --arp 198.18.1.0/24 --arp 198.18.3.10-198.18.3.20\n");
+	struct classic *cl = field;
+	int ret;
+
+	if (cl->npools == MAX_ARP_POOLS)
+		return "too many pools (at most 64)";
+	ret = arp_parse_pool(arg, &cl->pools[cl->npools]);
+	if (ret == -ERANGE)
+		return strchr(arg, '/') ? "host bits set in a CIDR block"
+					: "inverted range (first address above last)";
+	if (ret)
+		return "expected A-B, A/len or A (IPv4)";
+	cl->npools++;
+	return NULL;
 }
 
-static int bad(const char *what, const char *value, const char *why)
+static void parse_args(struct classic *cl, int argc, char **argv)
 {
-	log_err("bad %s '%s': %s", what, value, why);
-	return 2;
-}
-
-static int parse_args(struct classic *cl, int argc, char **argv, bool *exit_now)
-{
-	enum { OPT_ARP = 256, OPT_ARP_MAC, OPT_DURATION, OPT_JSON };
-	static const struct option opts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "arp", required_argument, NULL, OPT_ARP },
-		{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
-		{ "duration", required_argument, NULL, OPT_DURATION },
-		{ "json", no_argument, NULL, OPT_JSON },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct bopt table[] = {
+		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &cl->ifname,
+		  .required = true, .arg = "IFACE", .help = "interface to answer on" },
+		{ .name = "arp", .type = BOPT_CUSTOM, .field = cl, .parse = opt_pool,
+		  .required = true, .what = "ARP pool", .arg = "POOL", .help = "answer for POOL: A-B, A/len or A; repeatable" },
+		{ .name = "arp-mac", .type = BOPT_MAC, .field = cl->mac, .given = &cl->mac_set,
+		  .what = "MAC address", .arg = "MAC", .help = "hardware address in replies (default: IFACE's)" },
+		{ .name = "duration", .type = BOPT_DURATION, .field = &cl->duration_ns,
+		  .what = "duration", .arg = "S", .help = "stop after S seconds (default: SIGINT/SIGTERM)" },
+		{ .name = "json", .type = BOPT_FLAG, .field = &cl->json,
+		  .help = "also print the counters as one JSON line on stdout" },
 	};
-	int opt, ret;
+	const struct bopt_prog prog = {
+		.synopsis =
+		"Usage: arp-classic -i IFACE --arp POOL [--arp POOL ...] [--arp-mac MAC]\n"
+		"                   [--duration S] [--json]\n"
+		"The reference ARP responder: one AF_PACKET socket with a classic BPF filter,\n"
+		"one recvfrom() and one sendto() per request.\n"
+		"\n",
+		.epilogue =
+		"\n"
+		"Example:\n"
+		"  arp-classic -i veth1 --arp 198.18.1.0/24 --arp 198.18.3.10-198.18.3.20\n",
+		.opts = table, .nopts = ARRAY_SIZE(table), .in_order = true,
+	};
+	int rest = bopt_parse(&prog, argc, argv);
 
-	*exit_now = false;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			cl->ifname = optarg;
-			break;
-		case OPT_ARP:
-			if (cl->npools == MAX_ARP_POOLS)
-				return bad("ARP pool", optarg, "too many pools (at most 64)");
-			ret = arp_parse_pool(optarg, &cl->pools[cl->npools]);
-			if (ret == -ERANGE)
-				return bad("ARP pool", optarg,
-					   strchr(optarg, '/') ? "host bits set in a CIDR block"
-							       : "inverted range (first address above last)");
-			if (ret)
-				return bad("ARP pool", optarg, "expected A-B, A/len or A (IPv4)");
-			cl->npools++;
-			break;
-		case OPT_ARP_MAC:
-			if (parse_mac(optarg, cl->mac))
-				return bad("MAC address", optarg, "expected xx:xx:xx:xx:xx:xx");
-			cl->mac_set = true;
-			break;
-		case OPT_DURATION:
-			if (parse_duration_ns(optarg, &cl->duration_ns) || !cl->duration_ns)
-				return bad("duration", optarg, "expected seconds > 0, e.g. 10, 2.5, 500ms");
-			break;
-		case OPT_JSON:
-			cl->json = true;
-			break;
-		case 'h':
-			usage(stdout);
-			*exit_now = true;
-			return 0;
-		default:
-			log_err("bad option '%s' (see --help)", argv[optind - 1]);
-			return 2;
-		}
-	}
-	if (optind < argc)
-		return bad("argument", argv[optind], "no filter expression: the filter is the pools");
-	if (!cl->ifname) {
-		log_err("no interface: -i IFACE is required (see --help)");
-		return 2;
-	}
-	if (!cl->npools) {
-		log_err("no pool: give --arp POOL at least once (see --help)");
-		return 2;
-	}
-	return 0;
+	if (rest < argc)
+		bopt_bad("argument", argv[rest], "no filter expression: the filter is the pools");
 }
 
 /* socket(protocol 0) → filter → bind(ETH_P_ARP): nothing unfiltered is queued. */
@@ -295,13 +254,10 @@ int main(int argc, char **argv)
 	static struct classic cl = { .fd = -1 };
 	struct iface ifc;
 	struct sigaction sa;
-	bool exit_now;
 	int ret;
 
 	log_set_program("arp-classic");
-	ret = parse_args(&cl, argc, argv, &exit_now);
-	if (ret || exit_now)
-		return ret;
+	parse_args(&cl, argc, argv);
 
 	/* No SA_RESTART: a signal ends the blocking recvfrom() with EINTR. */
 	memset(&sa, 0, sizeof(sa));
@@ -311,11 +267,8 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	ret = iface_lookup(cl.ifname, &ifc);
-	if (ret) {
-		log_err("bad interface '%s': %s", cl.ifname,
-			ret == -ENODEV ? "no such device" : strerror(-ret));
-		return 2;
-	}
+	if (ret)
+		bopt_bad("interface", cl.ifname, ret == -ENODEV ? "no such device" : strerror(-ret));
 	cl.r = arp_responder_new(&ifc, cl.pools, cl.npools, NULL, 0, cl.mac_set ? cl.mac : NULL);
 	if (open_socket(&cl)) {
 		ret = 2;

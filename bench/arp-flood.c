@@ -53,7 +53,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
@@ -64,6 +63,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "responder/responder.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
@@ -172,176 +172,95 @@ static uint32_t get32(const uint8_t *p)
 
 /* ------------------------------------------------------------ arguments */
 
-static void usage(FILE *f)
+static const char *opt_range(const char *arg, void *field)
 {
-	fprintf(f,
-"Usage: arp-flood -i IFACE -n COUNT --arp-in A-B [options]\n"
-"Send COUNT frames (ARP requests, optionally out-of-pool requests, specials and\n"
-"bulk UDP) through a PACKET_TX_RING, match the ARP replies that come back and\n"
-"print one JSON line: offered, answered, wrong, latency p50/p99/max, replies/s.\n"
-"\n"
-"  -i, --interface IFACE  the requesting side's interface\n"
-"  -n, --count N          frames to send (all kinds)\n"
-"      --arp-in A-B       in-pool targets, walked in order (at most 2^20)\n"
-"      --arp-out C-D      out-of-pool targets, walked in order\n"
-"      --mix I:O:B        per cycle: I in-pool, O out-of-pool requests, B bulk\n"
-"                         UDP frames (default 1:0:0; 1:1:0 with --arp-out)\n"
-"      --specials K       every K-th frame is a special: probe, gratuitous,\n"
-"                         reply, hlen 8, 41 bytes (in turn); only probes are\n"
-"                         to be answered\n"
-"  -r, --rate FPS|max     frames per second (default max)\n"
-"      --expect-mac MAC   replies from another MAC count as wrong\n"
-"      --src-mac MAC      requester MAC (default: IFACE's)\n"
-"      --src-ip IP        requester address (default: IFACE's IPv4)\n"
-"      --bulk-size BYTES  bulk UDP frame size, 60..1514 (default 512)\n"
-"      --bulk-dst-mac MAC default 02:52:43:46:00:99 (owned by nobody)\n"
-"      --bypass           PACKET_QDISC_BYPASS on the TX ring\n"
-"      --cpu N            pin to CPU N\n"
-"      --duration S       stop sending after S seconds (default 30)\n"
-"      --wait MS          wait this long for late replies (default 300)\n"
-"  -q, --quiet            no summary on stderr\n"
-"\n"
-"Example:\n"
-"  arp-flood -i va0 -n 200000 --arp-in 198.18.2.0-198.18.2.255 \\\n"
-"            --arp-out 198.18.5.0-198.18.5.255 --mix 4:1:2 -r max --bypass\n");
-}
-
-static int bad(const char *what, const char *value, const char *why)
-{
-	log_err("bad %s '%s': %s", what, value, why);
-	return 2;
-}
-
-static int parse_range(const char *s, struct arp_pool_range *r)
-{
-	int ret = arp_parse_pool(s, r);
+	int ret = arp_parse_pool(arg, field);
 
 	if (ret == -ERANGE)
-		return bad("range", s, "inverted range or host bits set");
-	if (ret)
-		return bad("range", s, "expected A-B, A/len or A (IPv4)");
-	return 0;
+		return "inverted range or host bits set";
+	return ret ? "expected A-B, A/len or A (IPv4)" : NULL;
 }
 
-static int parse_mix(struct opts *o, const char *s)
+static const char *opt_mix(const char *arg, void *field)
 {
+	struct opts *o = field;
 	unsigned i, out, b;
 	char tail;
 
-	if (sscanf(s, "%u:%u:%u%c", &i, &out, &b, &tail) != 3 || i > 1000 || out > 1000 ||
+	if (sscanf(arg, "%u:%u:%u%c", &i, &out, &b, &tail) != 3 || i > 1000 || out > 1000 ||
 	    b > 1000 || i + out + b == 0)
-		return bad("mix", s, "expected I:O:B, each 0..1000, not all 0");
+		return "expected I:O:B, each 0..1000, not all 0";
 	o->mix_in = i, o->mix_out = out, o->mix_bulk = b;
-	o->mix_set = true;
-	return 0;
+	return NULL;
 }
 
-static int parse_one(struct opts *o, int opt, const char *arg)
+static void parse_args(struct opts *o, int argc, char **argv)
 {
-	uint64_t v;
-
-	switch (opt) {
-	case 'i':
-		o->ifname = arg;
-		return 0;
-	case 'n':
-		if (parse_u64(arg, 1, 1ull << 40, &o->count))
-			return bad("count", arg, "expected a whole number >= 1");
-		return 0;
-	case 'r':
-		if (!strcmp(arg, "max")) {
-			o->rate = 0;
-			return 0;
-		}
-		if (parse_u64(arg, 0, 100000000, &o->rate))
-			return bad("rate", arg, "expected frames per second or max");
-		return 0;
-	case 'q':
-		o->quiet = true;
-		return 0;
-	case 256:
-		return parse_range(arg, &o->in);
-	case 257:
-		o->out_set = true;
-		return parse_range(arg, &o->out);
-	case 258:
-		return parse_mix(o, arg);
-	case 259:
-		if (parse_u64(arg, 0, 1000000, &v))
-			return bad("specials", arg, "expected 0..1000000");
-		o->specials = (unsigned)v;
-		return 0;
-	case 260:
-		if (parse_mac(arg, o->expect_mac))
-			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
-		o->expect_mac_set = true;
-		return 0;
-	case 261:
-		if (parse_mac(arg, o->src_mac))
-			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
-		o->src_mac_set = true;
-		return 0;
-	case 262:
-		if (parse_ipv4(arg, &o->src_ip))
-			return bad("source address", arg, "expected an IPv4 address");
-		o->src_ip_set = true;
-		return 0;
-	case 263:
-		if (parse_u64(arg, 60, BULK_MAX, &v))
-			return bad("bulk size", arg, "expected 60..1514");
-		o->bulk_size = (unsigned)v;
-		return 0;
-	case 264:
-		if (parse_mac(arg, o->bulk_mac))
-			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
-		return 0;
-	case 265:
-		o->bypass = true;
-		return 0;
-	case 266:
-		if (parse_u64(arg, 0, 1023, &v))
-			return bad("CPU", arg, "expected 0..1023");
-		o->cpu = (int)v;
-		return 0;
-	case 267:
-		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
-			return bad("duration", arg, "expected seconds > 0, e.g. 10, 2.5, 500ms");
-		return 0;
-	case 268:
-		if (parse_u64(arg, 0, 60000, &v))
-			return bad("wait", arg, "expected 0..60000 ms");
-		o->wait_ns = v * 1000000;
-		return 0;
-	default:
-		return 2;
-	}
-}
-
-static int parse_args(struct opts *o, int argc, char **argv, bool *exit_now)
-{
-	static const struct option lopts[] = {
-		{ "interface", required_argument, NULL, 'i' },
-		{ "count", required_argument, NULL, 'n' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "arp-in", required_argument, NULL, 256 },
-		{ "arp-out", required_argument, NULL, 257 },
-		{ "mix", required_argument, NULL, 258 },
-		{ "specials", required_argument, NULL, 259 },
-		{ "expect-mac", required_argument, NULL, 260 },
-		{ "src-mac", required_argument, NULL, 261 },
-		{ "src-ip", required_argument, NULL, 262 },
-		{ "bulk-size", required_argument, NULL, 263 },
-		{ "bulk-dst-mac", required_argument, NULL, 264 },
-		{ "bypass", no_argument, NULL, 265 },
-		{ "cpu", required_argument, NULL, 266 },
-		{ "duration", required_argument, NULL, 267 },
-		{ "wait", required_argument, NULL, 268 },
-		{ NULL, 0, NULL, 0 },
+	const struct bopt table[] = {
+		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
+		  .required = true, .arg = "IFACE", .help = "the requesting side's interface" },
+		{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->count), .min = 1,
+		  .max = 1ull << 40, .required = true, .what = "count",
+		  .why = "expected a whole number >= 1",
+		  .arg = "N", .help = "frames to send (all kinds)" },
+		{ .name = "arp-in", .type = BOPT_CUSTOM, .field = &o->in, .parse = opt_range,
+		  .required = true, .what = "range", .arg = "A-B",
+		  .help = "in-pool targets, walked in order (at most 2^20)" },
+		{ .name = "arp-out", .type = BOPT_CUSTOM, .field = &o->out, .parse = opt_range,
+		  .given = &o->out_set, .what = "range", .arg = "C-D",
+		  .help = "out-of-pool targets, walked in order" },
+		{ .name = "mix", .type = BOPT_CUSTOM, .field = o, .parse = opt_mix,
+		  .given = &o->mix_set, .what = "mix", .arg = "I:O:B",
+		  .help = "per cycle: I in-pool, O out-of-pool requests, B bulk\n"
+			  "UDP frames (default 1:0:0; 1:1:0 with --arp-out)" },
+		{ .name = "specials", .type = BOPT_U64, BOPT_INT(&o->specials), .min = 0,
+		  .max = 1000000, .what = "specials", .arg = "K",
+		  .help = "every K-th frame is a special: probe, gratuitous,\n"
+			  "reply, hlen 8, 41 bytes (in turn); only probes are\n"
+			  "to be answered" },
+		{ .name = "rate", .letter = 'r', .type = BOPT_RATE, BOPT_INT(&o->rate), .min = 0,
+		  .max = 100000000, .what = "rate", .why = "expected frames per second or max",
+		  .arg = "FPS|max", .help = "frames per second (default max)" },
+		{ .name = "expect-mac", .type = BOPT_MAC, .field = o->expect_mac,
+		  .given = &o->expect_mac_set, .what = "MAC address", .arg = "MAC",
+		  .help = "replies from another MAC count as wrong" },
+		{ .name = "src-mac", .type = BOPT_MAC, .field = o->src_mac, .given = &o->src_mac_set,
+		  .what = "MAC address", .arg = "MAC", .help = "requester MAC (default: IFACE's)" },
+		{ .name = "src-ip", .type = BOPT_IPV4, .field = &o->src_ip, .given = &o->src_ip_set,
+		  .what = "source address", .why = "expected an IPv4 address", .arg = "IP",
+		  .help = "requester address (default: IFACE's IPv4)" },
+		{ .name = "bulk-size", .type = BOPT_U64, BOPT_INT(&o->bulk_size), .min = 60,
+		  .max = BULK_MAX, .what = "bulk size", .arg = "BYTES",
+		  .help = "bulk UDP frame size, 60..1514 (default 512)" },
+		{ .name = "bulk-dst-mac", .type = BOPT_MAC, .field = o->bulk_mac, .what = "MAC address",
+		  .arg = "MAC", .help = "default 02:52:43:46:00:99 (owned by nobody)" },
+		{ .name = "bypass", .type = BOPT_FLAG, .field = &o->bypass,
+		  .help = "PACKET_QDISC_BYPASS on the TX ring" },
+		{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&o->cpu), .min = 0, .max = 1023,
+		  .what = "CPU", .arg = "N", .help = "pin to CPU N" },
+		{ .name = "duration", .type = BOPT_DURATION, .field = &o->duration_ns,
+		  .what = "duration", .arg = "S", .help = "stop sending after S seconds (default 30)" },
+		{ .name = "wait", .type = BOPT_U64, BOPT_INT(&o->wait_ns), .min = 0, .max = 60000,
+		  .scale = 1000000, .what = "wait", .why = "expected 0..60000 ms", .arg = "MS",
+		  .help = "wait this long for late replies (default 300)" },
+		{ .name = "quiet", .letter = 'q', .type = BOPT_FLAG, .field = &o->quiet,
+		  .help = "no summary on stderr" },
 	};
-	bool in_set = false;
-	int opt, ret;
+	const struct bopt_prog prog = {
+		.synopsis =
+		"Usage: arp-flood -i IFACE -n COUNT --arp-in A-B [options]\n"
+		"Send COUNT frames (ARP requests, optionally out-of-pool requests, specials and\n"
+		"bulk UDP) through a PACKET_TX_RING, match the ARP replies that come back and\n"
+		"print one JSON line: offered, answered, wrong, latency p50/p99/max, replies/s.\n"
+		"\n",
+		.epilogue =
+		"\n"
+		"Example:\n"
+		"  arp-flood -i va0 -n 200000 --arp-in 198.18.2.0-198.18.2.255 \\\n"
+		"            --arp-out 198.18.5.0-198.18.5.255 --mix 4:1:2 -r max --bypass\n",
+		.opts = table, .nopts = ARRAY_SIZE(table), .in_order = true,
+	};
+	int rest;
 
 	memset(o, 0, sizeof(*o));
 	o->cpu = -1;
@@ -349,50 +268,17 @@ static int parse_args(struct opts *o, int argc, char **argv, bool *exit_now)
 	o->duration_ns = 30 * NSEC;
 	o->wait_ns = 300 * 1000000ull;
 	memcpy(o->bulk_mac, (uint8_t[]){ 0x02, 0x52, 0x43, 0x46, 0x00, 0x99 }, 6);
-	*exit_now = false;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:n:r:qh", lopts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			*exit_now = true;
-			return 0;
-		}
-		if (opt == '?' || opt == ':') {
-			log_err("bad option '%s' (see --help)", argv[optind - 1]);
-			return 2;
-		}
-		in_set |= opt == 256;
-		ret = parse_one(o, opt, optarg);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		return bad("argument", argv[optind], "no positional arguments");
-	if (!o->ifname) {
-		log_err("no interface: -i IFACE is required (see --help)");
-		return 2;
-	}
-	if (!o->count) {
-		log_err("no count: -n COUNT is required (see --help)");
-		return 2;
-	}
-	if (!in_set) {
-		log_err("no in-pool range: --arp-in A-B is required (see --help)");
-		return 2;
-	}
-	if (o->in.last - o->in.first >= MAX_TABLE) {
-		log_err("bad range: --arp-in spans more than 2^20 addresses");
-		return 2;
-	}
+	rest = bopt_parse(&prog, argc, argv);
+	if (rest < argc)
+		bopt_bad("argument", argv[rest], "no positional arguments");
+	if (o->in.last - o->in.first >= MAX_TABLE)
+		die(2, "bad range: --arp-in spans more than 2^20 addresses");
 	if (!o->mix_set) {
 		o->mix_in = 1;
 		o->mix_out = o->out_set ? 1 : 0;
 	}
-	if (o->mix_out && !o->out_set) {
-		log_err("bad mix: out-of-pool requests need --arp-out C-D");
-		return 2;
-	}
-	return 0;
+	if (o->mix_out && !o->out_set)
+		die(2, "bad mix: out-of-pool requests need --arp-out C-D");
 }
 
 /* ------------------------------------------------------------ frames */
@@ -856,23 +742,19 @@ int main(int argc, char **argv)
 	struct opts *o = &fl.o;
 	struct sigaction sa;
 	uint64_t t0, table;
-	bool exit_now;
 	int ret;
 
 	log_set_program("arp-flood");
 	fl.rx.fd = -1;
 	fl.tx.fd = -1;
-	ret = parse_args(o, argc, argv, &exit_now);
-	if (ret || exit_now)
-		return ret;
+	parse_args(o, argc, argv);
 	ret = iface_lookup(o->ifname, &o->iface);
 	if (ret)
-		return bad("interface", o->ifname,
-			   ret == -ENODEV ? "no such device" : strerror(-ret));
+		bopt_bad("interface", o->ifname, ret == -ENODEV ? "no such device" : strerror(-ret));
 	if (!o->src_mac_set)
 		memcpy(o->src_mac, o->iface.mac, 6);
 	if (!o->src_ip_set && iface_ipv4(o->ifname, &o->src_ip))
-		return bad("interface", o->ifname, "no IPv4 address: give --src-ip");
+		bopt_bad("interface", o->ifname, "no IPv4 address: give --src-ip");
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

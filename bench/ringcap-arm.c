@@ -59,7 +59,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
@@ -81,6 +80,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "ring/ring.h"
 #include "util/util.h"
 
@@ -1018,175 +1018,119 @@ out_pipe:
 
 /* ------------------------------------------------------------------ main */
 
-static void usage(FILE *f)
-{
-	fputs("usage: ringcap-arm --method recvfrom|recvmmsg|v2|v3|v3-fanout -i IFACE\n"
-	      "                   [--packets N] [--seconds S] [--cpu N] [--idle-ms MS]\n"
-	      "                   [--rcvbuf BYTES] [--ring-size SIZE] [--block-size SIZE]\n"
-	      "                   [--pid-file FILE] [--until-signal]\n"
-	      "       ringcap-arm --exec [--ready TEXT] [--watch FILE] [--cpu N] [--seconds S]\n"
-	      "                   [--idle-ms MS] [--pid-file FILE] -- CMD [ARGS...]\n"
-	      "\n"
-	      "Counts packets on IFACE with one receive method until N were kept, S seconds\n"
-	      "passed (default 30) or none came for MS ms after the first (default 300); prints\n"
-	      "\"ready\" on stderr once listening and one JSON line on stdout at the end.\n"
-	      "  --method M        recvfrom (1 packet/syscall), recvmmsg (64/syscall), v2 (frame\n"
-	      "                    ring), v3 (bare block loop), v3-fanout (a socket+thread per CPU)\n"
-	      "  --cpu N           pin the receive thread to CPU N (not with v3-fanout)\n"
-	      "  --rcvbuf BYTES    SO_RCVBUF(FORCE) for recvfrom/recvmmsg (default: kernel's)\n"
-	      "  --ring-size SIZE  ring memory per socket for v2/v3 (default 64m, as ringcap)\n"
-	      "  --block-size SIZE ring block size (default 1m, as ringcap)\n"
-	      "  --pid-file FILE   write our pid to FILE just before \"ready\"\n"
-	      "  --until-signal    the idle stop applies only after SIGUSR1 (\"the sender is\n"
-	      "                    done\"), so a stalled sender cannot end the count early\n"
-	      "  --exec            run CMD, report its CPU from \"ready\" to exit (see the source)\n"
-	      "examples:\n"
-	      "  ringcap-arm --method v3 -i vb0 --packets 1000000 --cpu 1\n"
-	      "  ringcap-arm --exec --cpu 1 -- tcpdump -i vb0 -w /var/tmp/x.pcap\n", f);
-}
+static const char usage_head[] =
+	"usage: ringcap-arm --method recvfrom|recvmmsg|v2|v3|v3-fanout -i IFACE\n"
+	"                   [--packets N] [--seconds S] [--cpu N] [--idle-ms MS]\n"
+	"                   [--rcvbuf BYTES] [--ring-size SIZE] [--block-size SIZE]\n"
+	"                   [--pid-file FILE] [--until-signal]\n"
+	"       ringcap-arm --exec [--ready TEXT] [--watch FILE] [--cpu N] [--seconds S]\n"
+	"                   [--idle-ms MS] [--pid-file FILE] -- CMD [ARGS...]\n"
+	"\n"
+	"Counts packets on IFACE with one receive method until N were kept, S seconds\n"
+	"passed (default 30) or none came for MS ms after the first (default 300); prints\n"
+	"\"ready\" on stderr once listening and one JSON line on stdout at the end.\n";
 
-static void bad(const char *what, const char *val, const char *why)
+static const char usage_tail[] =
+	"examples:\n"
+	"  ringcap-arm --method v3 -i vb0 --packets 1000000 --cpu 1\n"
+	"  ringcap-arm --exec --cpu 1 -- tcpdump -i vb0 -w /var/tmp/x.pcap\n";
+
+/* The methods --method takes, in enum order (exec comes from --exec). */
+static const char *const method_choices[] = {
+	"recvfrom", "recvmmsg", "v2", "v3", "v3-fanout", NULL,
+};
+
+static const char *opt_cpu(const char *arg, void *field)
 {
-	fprintf(stderr, "ringcap-arm: bad %s '%s': %s\n", what, val, why);
-	exit(2);
+	uint64_t v;
+
+	if (parse_u64(arg, 0, CPU_SETSIZE - 1, &v))
+		return "expected a CPU number";
+	if ((long)v >= sysconf(_SC_NPROCESSORS_CONF))
+		return "no such CPU here";
+	*(int *)field = (int)v;
+	return NULL;
 }
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	enum { O_METHOD = 256, O_PACKETS, O_SECONDS, O_CPU, O_IDLE, O_RCVBUF, O_RING, O_BLOCK,
-	       O_EXEC, O_READY, O_WATCH, O_PIDFILE, O_UNTIL };
-	static const struct option lopts[] = {
-		{ "method", required_argument, NULL, O_METHOD },
-		{ "interface", required_argument, NULL, 'i' },
-		{ "packets", required_argument, NULL, O_PACKETS },
-		{ "seconds", required_argument, NULL, O_SECONDS },
-		{ "cpu", required_argument, NULL, O_CPU },
-		{ "idle-ms", required_argument, NULL, O_IDLE },
-		{ "rcvbuf", required_argument, NULL, O_RCVBUF },
-		{ "ring-size", required_argument, NULL, O_RING },
-		{ "block-size", required_argument, NULL, O_BLOCK },
-		{ "exec", no_argument, NULL, O_EXEC },
-		{ "ready", required_argument, NULL, O_READY },
-		{ "watch", required_argument, NULL, O_WATCH },
-		{ "pid-file", required_argument, NULL, O_PIDFILE },
-		{ "until-signal", no_argument, NULL, O_UNTIL },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	bool have_method = false, exec = false;
+	const struct bopt table[] = {
+		{ .name = "method", .type = BOPT_CHOICE, BOPT_INT(&o->method),
+		  .choices = method_choices, .given = &have_method, .what = "method",
+		  .why = "expected recvfrom|recvmmsg|v2|v3|v3-fanout", .arg = "M",
+		  .help = "recvfrom (1 packet/syscall), recvmmsg (64/syscall), v2 (frame\n"
+			  "ring), v3 (bare block loop), v3-fanout (a socket+thread per CPU)" },
+		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
+		  .max = IFNAMSIZ - 1, .what = "interface", .why = "not an interface name",
+		  .arg = "IFACE", .help = "where to count" },
+		{ .name = "packets", .type = BOPT_U64, BOPT_INT(&o->packets), .min = 1,
+		  .max = UINT64_MAX / 2, .what = "packet count", .why = "expected a positive integer",
+		  .arg = "N", .help = "stop once N were kept" },
+		{ .name = "seconds", .type = BOPT_DURATION, .field = &o->limit_ns,
+		  .max = 3600ull * 1000000000ull, .what = "duration",
+		  .why = "expected 0 < S <= 3600 seconds", .arg = "S", .help = "stop after S (default 30)" },
+		{ .name = "cpu", .type = BOPT_CUSTOM, .field = &o->cpu, .parse = opt_cpu,
+		  .what = "CPU", .arg = "N", .help = "pin the receive thread to CPU N (not with v3-fanout)" },
+		{ .name = "idle-ms", .type = BOPT_U64, BOPT_INT(&o->idle_ns), .min = 1, .max = 600000,
+		  .scale = 1000000, .what = "idle time", .why = "expected 1..600000 ms", .arg = "MS",
+		  .help = "stop when none came for MS ms after the first (default 300)" },
+		{ .name = "rcvbuf", .type = BOPT_SIZE, BOPT_INT(&o->rcvbuf), .min = 4096,
+		  .max = 1ull << 30, .what = "receive buffer", .why = "expected 4k..1g bytes",
+		  .arg = "BYTES", .help = "SO_RCVBUF(FORCE) for recvfrom/recvmmsg (default: kernel's)" },
+		{ .name = "ring-size", .type = BOPT_SIZE, BOPT_INT(&o->ring_bytes), .min = 1ull << 20,
+		  .max = 4ull << 30, .what = "ring size", .why = "expected 1m..4g", .arg = "SIZE",
+		  .help = "ring memory per socket for v2/v3 (default 64m, as ringcap)" },
+		{ .name = "block-size", .type = BOPT_SIZE, BOPT_INT(&o->block_size), .min = 4096,
+		  .max = 64ull << 20, .flags = BOPT_POW2, .what = "block size",
+		  .why = "expected a power of two, 4k..64m", .arg = "SIZE",
+		  .help = "ring block size (default 1m, as ringcap)" },
+		{ .name = "pid-file", .type = BOPT_STRING, .field = &o->pid_file, .arg = "FILE",
+		  .help = "write our pid to FILE just before \"ready\"" },
+		{ .name = "until-signal", .type = BOPT_FLAG, .field = &o->until_signal,
+		  .help = "the idle stop applies only after SIGUSR1 (\"the sender is\n"
+			  "done\"), so a stalled sender cannot end the count early" },
+		{ .name = "exec", .type = BOPT_FLAG, .field = &exec,
+		  .help = "run CMD, report its CPU from \"ready\" to exit (see the source)" },
+		{ .name = "ready", .type = BOPT_STRING, .field = &o->ready_text, .max = 256,
+		  .what = "ready text", .arg = "TEXT",
+		  .help = "--exec: CMD is ready once it prints TEXT (default \"listening on\")" },
+		{ .name = "watch", .type = BOPT_STRING, .field = &o->watch, .arg = "FILE",
+		  .help = "--exec: quiet also means FILE stopped growing" },
 	};
-	bool have_method = false;
-	uint64_t v;
-	int c;
+	const struct bopt_prog prog = { .synopsis = usage_head, .epilogue = usage_tail,
+					.opts = table, .nopts = ARRAY_SIZE(table), .in_order = true };
+	char cpu[16];
+	int rest;
 
 	*o = (struct opts){ .limit_ns = 30ull * 1000000000ull, .idle_ns = 300ull * 1000000,
 			    .cpu = -1, .ring_bytes = 64ull << 20, .block_size = 1u << 20,
 			    .ready_text = "listening on" };
-	while ((c = getopt_long(argc, argv, "+i:h", lopts, NULL)) != -1) {
-		switch (c) {
-		case O_METHOD:
-			have_method = false;
-			for (unsigned m = 0; m < ARRAY_SIZE(method_names); m++) {
-				if (m != M_EXEC && strcmp(optarg, method_names[m]) == 0) {
-					o->method = (enum method)m;
-					have_method = true;
-				}
-			}
-			if (!have_method)
-				bad("method", optarg, "expected recvfrom|recvmmsg|v2|v3|v3-fanout");
-			break;
-		case 'i':
-			if (!*optarg || strlen(optarg) >= IFNAMSIZ)
-				bad("interface", optarg, "not an interface name");
-			o->ifname = optarg;
-			break;
-		case O_PACKETS:
-			if (parse_u64(optarg, 1, UINT64_MAX / 2, &o->packets))
-				bad("packet count", optarg, "expected a positive integer");
-			break;
-		case O_SECONDS:
-			if (parse_duration_ns(optarg, &v) || v == 0 || v > 3600ull * 1000000000ull)
-				bad("duration", optarg, "expected 0 < S <= 3600 seconds");
-			o->limit_ns = v;
-			break;
-		case O_CPU:
-			if (parse_u64(optarg, 0, CPU_SETSIZE - 1, &v))
-				bad("CPU", optarg, "expected a CPU number");
-			if ((long)v >= sysconf(_SC_NPROCESSORS_CONF))
-				bad("CPU", optarg, "no such CPU here");
-			o->cpu = (int)v;
-			break;
-		case O_IDLE:
-			if (parse_u64(optarg, 1, 600000, &v))
-				bad("idle time", optarg, "expected 1..600000 ms");
-			o->idle_ns = v * 1000000ull;
-			break;
-		case O_RCVBUF:
-			if (parse_size(optarg, 1, 4096, 1ull << 30, &o->rcvbuf))
-				bad("receive buffer", optarg, "expected 4k..1g bytes");
-			break;
-		case O_RING:
-			if (parse_size(optarg, 1, 1ull << 20, 4ull << 30, &o->ring_bytes))
-				bad("ring size", optarg, "expected 1m..4g");
-			break;
-		case O_BLOCK:
-			if (parse_size(optarg, 1, 4096, 64ull << 20, &v) || (v & (v - 1)))
-				bad("block size", optarg, "expected a power of two, 4k..64m");
-			o->block_size = (uint32_t)v;
-			break;
-		case O_EXEC:
-			o->method = M_EXEC;
-			have_method = true;
-			break;
-		case O_READY:
-			if (!*optarg || strlen(optarg) > 256)
-				bad("ready text", optarg, "expected 1..256 characters");
-			o->ready_text = optarg;
-			break;
-		case O_WATCH:
-			o->watch = optarg;
-			break;
-		case O_PIDFILE:
-			o->pid_file = optarg;
-			break;
-		case O_UNTIL:
-			o->until_signal = true;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
+	rest = bopt_parse(&prog, argc, argv);
+	if (exec) {
+		o->method = M_EXEC;
+		have_method = true;
 	}
-	if (!have_method) {
-		fputs("ringcap-arm: --method or --exec is required\n", stderr);
-		exit(2);
-	}
+	if (!have_method)
+		die(2, "--method or --exec is required");
 	if (o->method == M_EXEC) {
-		if (optind >= argc) {
-			fputs("ringcap-arm: --exec needs a command after --\n", stderr);
-			exit(2);
-		}
-		o->cmd = argv + optind;
+		if (rest >= argc)
+			die(2, "--exec needs a command after --");
+		o->cmd = argv + rest;
 		return;
 	}
-	if (optind < argc)
-		bad("argument", argv[optind], "unexpected");
-	if (!o->ifname) {
-		fputs("ringcap-arm: -i IFACE is required\n", stderr);
-		exit(2);
-	}
-	if (o->method == M_V3_FANOUT && o->cpu >= 0) {
-		fprintf(stderr, "ringcap-arm: bad CPU '%d': v3-fanout pins one thread per CPU itself\n",
-			o->cpu);
-		exit(2);
-	}
+	if (rest < argc)
+		bopt_bad("argument", argv[rest], "unexpected");
+	if (!o->ifname)
+		die(2, "-i IFACE is required");
+	snprintf(cpu, sizeof(cpu), "%d", o->cpu);
+	if (o->method == M_V3_FANOUT && o->cpu >= 0)
+		bopt_bad("CPU", cpu, "v3-fanout pins one thread per CPU itself");
 	if (!if_nametoindex(o->ifname))
-		bad("interface", o->ifname, "no such device");
+		bopt_bad("interface", o->ifname, "no such device");
 	if (o->ring_bytes < 4ull * o->block_size || o->ring_bytes / o->block_size > UINT32_MAX) {
-		fprintf(stderr, "ringcap-arm: bad ring size '%llu': must hold at least 4 blocks of %u\n",
-			(unsigned long long)o->ring_bytes, o->block_size);
-		exit(2);
+		die(2, "bad ring size '%llu': must hold at least 4 blocks of %u",
+		    (unsigned long long)o->ring_bytes, o->block_size);
 	}
 }
 

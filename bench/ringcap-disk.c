@@ -23,7 +23,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <liburing.h>
 #include <limits.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "util/util.h"
 
 #define CHUNK   (1u << 20)
@@ -187,82 +187,37 @@ static void disk_close(struct disk *d)
 	d->fd = -1;
 }
 
-static void usage(FILE *f)
-{
-	fputs("usage: ringcap-disk [-n MIB] [--qd N] [--seconds S] DIR\n"
-	      "Raw sequential write speed of DIR's file system: O_DIRECT, fallocate, io_uring\n"
-	      "with 1 MiB registered buffers, then fsync; the file is deleted.\n"
-	      "  -n, --mib MIB     MiB to write (default 2048)\n"
-	      "      --qd N        writes in flight, 8..32 (default 16)\n"
-	      "      --seconds S   stop early after S seconds (default 60)\n"
-	      "example: ringcap-disk -n 4096 /var/tmp\n", f);
-}
-
-static void bad(const char *what, const char *val, const char *why)
-{
-	fprintf(stderr, "ringcap-disk: bad %s '%s': %s\n", what, val, why);
-	exit(2);
-}
-
 static void parse_args(int argc, char **argv, struct disk_opts *o)
 {
-	static const struct option lopts[] = {
-		{ "mib", required_argument, NULL, 'n' },
-		{ "qd", required_argument, NULL, 'Q' },
-		{ "seconds", required_argument, NULL, 'S' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct bopt table[] = {
+		{ .name = "mib", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->mib), .min = 1,
+		  .max = 1u << 20, .what = "size", .why = "expected 1..1048576 MiB", .arg = "MIB",
+		  .help = "MiB to write (default 2048)" },
+		{ .name = "qd", .type = BOPT_U64, BOPT_INT(&o->qd), .min = QD_MIN, .max = QD_MAX,
+		  .what = "queue depth", .why = "expected 8..32", .arg = "N",
+		  .help = "writes in flight, 8..32 (default 16)" },
+		{ .name = "seconds", .type = BOPT_DURATION, .field = &o->limit_ns,
+		  .max = 3600ull * 1000000000ull, .what = "duration",
+		  .why = "expected 0 < S <= 3600 seconds", .arg = "S",
+		  .help = "stop early after S seconds (default 60)" },
+	};
+	const struct bopt_prog prog = {
+		.synopsis = "usage: ringcap-disk [-n MIB] [--qd N] [--seconds S] DIR\n"
+			    "Raw sequential write speed of DIR's file system: O_DIRECT, fallocate, io_uring\n"
+			    "with 1 MiB registered buffers, then fsync; the file is deleted.\n",
+		.epilogue = "example: ringcap-disk -n 4096 /var/tmp\n",
+		.opts = table, .nopts = ARRAY_SIZE(table),
 	};
 	struct stat st;
-	uint64_t v;
-	int c;
+	int rest;
 
 	*o = (struct disk_opts){ .mib = 2048, .qd = 16, .limit_ns = 60ull * 1000000000ull };
-	while ((c = getopt_long(argc, argv, "n:h", lopts, NULL)) != -1) {
-		switch (c) {
-		case 'n':
-			if (parse_u64(optarg, 1, 1u << 20, &o->mib))
-				bad("size", optarg, "expected 1..1048576 MiB");
-			break;
-		case 'Q':
-			if (parse_u64(optarg, QD_MIN, QD_MAX, &v))
-				bad("queue depth", optarg, "expected 8..32");
-			o->qd = (unsigned)v;
-			break;
-		case 'S':
-			if (parse_duration_ns(optarg, &v) || !v || v > 3600ull * 1000000000ull)
-				bad("duration", optarg, "expected 0 < S <= 3600 seconds");
-			o->limit_ns = v;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			exit(2);
-		}
-	}
-	if (optind != argc - 1) {
-		usage(stderr);
-		exit(2);
-	}
-	o->dir = argv[optind];
+	rest = bopt_parse(&prog, argc, argv);
+	if (rest != argc - 1)
+		die(2, "expected one directory after the options (see --help)");
+	o->dir = argv[rest];
 	if (stat(o->dir, &st) || !S_ISDIR(st.st_mode))
-		bad("directory", o->dir, "not a directory");
-}
-
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned)(unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
+		bopt_bad("directory", o->dir, "not a directory");
 }
 
 int main(int argc, char **argv)
@@ -316,7 +271,7 @@ int main(int argc, char **argv)
 	t1 = now_ns();
 	secs = (double)(t1 - t0) / 1e9;
 	printf("{\"path\":");
-	json_string(o.dir);
+	json_put_string(stdout, o.dir);
 	printf(",\"bytes\":%llu,\"seconds\":%.6f,\"gbytes_per_s\":%.4f,\"qd\":%u,"
 	       "\"complete\":%s}\n",
 	       (unsigned long long)d.written, secs, (double)d.written / secs / 1e9, d.qd,

@@ -10,10 +10,10 @@
  * (`ringcap-gen --help` has every option and examples.)
  *
  * How it works
- *   Set-up: an AF_PACKET SOCK_RAW socket with protocol 0 (it never receives),
- *   TPACKET_V2, optional PACKET_QDISC_BYPASS, a PACKET_TX_RING (halved on
- *   ENOMEM), one mmap, bind to the interface. V2 because the kernel takes V3 TX
- *   only in a degenerate form and trafgen/netsniff-ng stay on V2 too.
+ *   Set-up: ring/txring's TX ring, the one ringcap's ARP responder sends
+ *   through (protocol 0 so it never receives, TPACKET_V2, optional
+ *   PACKET_QDISC_BYPASS), asked to halve on ENOMEM and to grow the send buffer
+ *   to the ring's size. The interface comes from ring's iface_lookup.
  *
  *   Frames: one template per (protocol, size) pair is built before sending.
  *   Per frame we copy the template's headers, copy the payload pattern for
@@ -47,11 +47,9 @@
  * error, pcap write error); 2 bad arguments or unusable interface.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <net/if.h>
 #include <net/if_arp.h>
 #include <netinet/in.h>
 #include <sched.h>
@@ -59,12 +57,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bench/common.h"
+#include "ring/ring.h"
+#include "ring/txring.h"
 #include "util/util.h"
 
 #define NSEC		1000000000ull
@@ -85,10 +84,6 @@
 #define VLAN_VID	100
 #define ICMP_ID		0x7263	/* "rc": id + seq can never spell the marker */
 
-/* Data sits right after the V2 header: the kernel's offset when the socket has
- * no PACKET_TX_HAS_OFF. */
-#define TX_DATA_OFF	(TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
-#define RING_BLOCK	(64u << 10)
 #define RING_FRAMES	4096
 #define RING_MIN	64
 #define BATCH_MAX	256	/* frames per kick at full speed */
@@ -135,13 +130,6 @@ struct opts {
 	uint32_t ring_frames;
 };
 
-struct ifinfo {
-	int index;
-	unsigned mtu;
-	uint8_t mac[6];
-	bool up, running, ether;
-};
-
 /*
  * A prebuilt frame for one (protocol, size) pair. Offsets are from the start
  * of the frame; 0 means "this frame has no such field" (nothing we patch can
@@ -171,13 +159,6 @@ struct frame_vars {
 	uint32_t flow;
 	uint8_t src_low;
 	uint32_t arp_tpa;
-};
-
-struct txring {
-	int fd;
-	uint8_t *map;
-	size_t map_len;
-	unsigned frame_size, nframes;
 };
 
 struct pcap_out {
@@ -525,182 +506,18 @@ static uint64_t realtime_ns(void)
 	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
 }
 
-/* ------------------------------------------------------------ interface */
-
-static int iface_lookup(const char *name, struct ifinfo *ifi)
-{
-	struct ifreq ifr;
-	int fd, err = 0;
-
-	memset(ifi, 0, sizeof(*ifi));
-	if (strlen(name) >= IFNAMSIZ)
-		return -ENODEV;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, name);
-	if (ioctl(fd, SIOCGIFINDEX, &ifr))
-		goto out_errno;
-	ifi->index = ifr.ifr_ifindex;
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr))
-		goto out_errno;
-	ifi->up = ifr.ifr_flags & IFF_UP;
-	ifi->running = ifr.ifr_flags & IFF_RUNNING;
-	if (ioctl(fd, SIOCGIFMTU, &ifr))
-		goto out_errno;
-	ifi->mtu = (unsigned)ifr.ifr_mtu;
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		goto out_errno;
-	ifi->ether = ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER;
-	memcpy(ifi->mac, ifr.ifr_hwaddr.sa_data, 6);
-	goto out_close;
-
-out_errno:
-	err = -errno;
-out_close:
-	close(fd);
-	return err;
-}
-
 /* -------------------------------------------------------------- TX ring */
-
-static int sockopt_int(int fd, int opt, int val)
-{
-	return setsockopt(fd, SOL_PACKET, opt, &val, sizeof(val)) ? -errno : 0;
-}
-
-/* Ask for `want` slots; halve on ENOMEM down to RING_MIN, as netsniff-ng does. */
-static int tx_ring_request(struct txring *r, unsigned frame_size, unsigned want)
-{
-	unsigned block = frame_size > RING_BLOCK ? frame_size : RING_BLOCK;
-	unsigned per_block = block / frame_size;
-	unsigned n = ALIGN_UP(want, per_block);
-
-	for (;;) {
-		struct tpacket_req req = {
-			.tp_block_size = block,
-			.tp_block_nr = n / per_block,
-			.tp_frame_size = frame_size,
-			.tp_frame_nr = n,
-		};
-
-		if (setsockopt(r->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) == 0) {
-			r->frame_size = frame_size;
-			r->nframes = n;
-			r->map_len = (size_t)block * req.tp_block_nr;
-			if (n < want)
-				log_warn("TX ring shrunk to %u slots (no memory for %u)", n, want);
-			return 0;
-		}
-		if (errno != ENOMEM || n / 2 < RING_MIN)
-			return -errno;
-		n = ALIGN_UP(n / 2, per_block);
-	}
-}
-
-static int tx_bind(int fd, int ifindex)
-{
-	/* Protocol 0: the socket has no receive hook, so it never queues a packet. */
-	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET,
-		.sll_protocol = 0,
-		.sll_ifindex = ifindex,
-	};
-
-	return bind(fd, (struct sockaddr *)&sll, sizeof(sll)) ? -errno : 0;
-}
-
-/* Room for the whole ring in flight: a NIC holds skbs (charged to the socket)
- * until TX completion. Best effort: FORCE needs CAP_NET_ADMIN. */
-static void tx_grow_sndbuf(const struct txring *r)
-{
-	int bytes = r->map_len > (1u << 30) ? 1 << 30 : (int)r->map_len;
-
-	if (setsockopt(r->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)))
-		setsockopt(r->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
-}
-
-/* The set-up chain, in the order the kernel needs. Logs the failing step once. */
-static int tx_open(struct txring *r, const struct ifinfo *ifi, const char *ifname,
-		   unsigned frame_size, unsigned want, bool bypass)
-{
-	const char *step;
-	int err;
-
-	r->map = NULL;
-	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (r->fd < 0) {
-		err = -errno;
-		log_err("socket(AF_PACKET, SOCK_RAW): %s", strerror(-err));
-		return err;
-	}
-	step = "PACKET_VERSION TPACKET_V2";
-	err = sockopt_int(r->fd, PACKET_VERSION, TPACKET_V2);
-	if (err)
-		goto out_close;
-	step = "PACKET_QDISC_BYPASS";
-	if (bypass && (err = sockopt_int(r->fd, PACKET_QDISC_BYPASS, 1)))
-		goto out_close;
-	step = "PACKET_TX_RING";
-	err = tx_ring_request(r, frame_size, want);
-	if (err)
-		goto out_close;
-	step = "mmap of the TX ring";
-	r->map = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
-	if (r->map == MAP_FAILED) {
-		err = -errno;
-		goto out_close;	/* the ring itself goes with the socket */
-	}
-	step = "bind";
-	err = tx_bind(r->fd, ifi->index);
-	if (err)
-		goto out_unmap;
-	tx_grow_sndbuf(r);
-	return 0;
-
-out_unmap:
-	munmap(r->map, r->map_len);
-out_close:
-	r->map = NULL;
-	close(r->fd);
-	r->fd = -1;
-	log_err("%s on %s: %s", step, ifname, strerror(-err));
-	return err;
-}
-
-/* Safe on a ring that failed to open. */
-static void tx_close(struct txring *r)
-{
-	if (r->map)
-		munmap(r->map, r->map_len);
-	if (r->fd >= 0)
-		close(r->fd);
-	r->map = NULL;
-	r->fd = -1;
-}
-
-static inline struct tpacket2_hdr *slot_hdr(const struct txring *r, unsigned i)
-{
-	/* Frame size divides the block size, so slots are evenly spaced. */
-	return (struct tpacket2_hdr *)(r->map + (size_t)i * r->frame_size);
-}
-
-static inline uint8_t *slot_data(const struct txring *r, unsigned i)
-{
-	return (uint8_t *)slot_hdr(r, i) + TX_DATA_OFF;
-}
 
 static inline uint32_t slot_status(const struct txring *r, unsigned i)
 {
-	return __atomic_load_n(&slot_hdr(r, i)->tp_status, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&txring_slot(r, i)->tp_status, __ATOMIC_ACQUIRE);
 }
 
 /* ------------------------------------------------------------- sending */
 
 static inline unsigned ring_next(const struct sender *s, unsigned i)
 {
-	return i + 1 == s->ring.nframes ? 0 : i + 1;
+	return i + 1 == s->ring.frame_nr ? 0 : i + 1;
 }
 
 /* Frame k is due at t0 + k/rate: from t0 each time, so no error piles up. */
@@ -721,7 +538,7 @@ static bool reap(struct sender *s, uint64_t now)
 	unsigned done = 0;
 
 	while (s->inflight) {
-		struct tpacket2_hdr *h = slot_hdr(&s->ring, s->tail);
+		struct tpacket2_hdr *h = txring_slot(&s->ring, s->tail);
 		uint32_t st = slot_status(&s->ring, s->tail);
 
 		if (st & (TP_STATUS_SEND_REQUEST | TP_STATUS_SENDING))
@@ -737,7 +554,7 @@ static bool reap(struct sender *s, uint64_t now)
 			s->sent++;
 			s->bytes += h->tp_len;
 			if (s->pcap)
-				pcap_write(s->pcap, s->slot_ts[s->tail], slot_data(&s->ring, s->tail),
+				pcap_write(s->pcap, s->slot_ts[s->tail], txring_slot_data(&s->ring, s->tail),
 					   h->tp_len);
 		}
 		s->tail = ring_next(s, s->tail);
@@ -777,7 +594,7 @@ static void kick(struct sender *s)
 static uint64_t frames_ready(const struct sender *s, uint64_t now)
 {
 	uint64_t left = s->o->count - s->queued;
-	uint64_t room = s->ring.nframes - s->inflight;
+	uint64_t room = s->ring.frame_nr - s->inflight;
 	uint64_t n = min_u64(min_u64(left, room), BATCH_MAX);
 	uint64_t due;
 
@@ -832,13 +649,13 @@ static void fill_batch(struct sender *s, uint64_t n)
 
 	for (uint64_t i = 0; i < n; i++) {
 		const struct tmpl *t = &s->tmpls[s->proto_i * s->o->nsizes + s->size_i];
-		struct tpacket2_hdr *h = slot_hdr(&s->ring, s->head);
+		struct tpacket2_hdr *h = txring_slot(&s->ring, s->head);
 
 		v.seq = s->queued;
 		v.flow = s->flow;
 		v.src_low = s->flow_low[s->flow];
 		v.arp_tpa = t->arp_tpa ? arp_target(s) : 0;
-		frame_fill(slot_data(&s->ring, s->head), t, s->pattern, &v);
+		frame_fill(txring_slot_data(&s->ring, s->head), t, s->pattern, &v);
 		h->tp_len = t->len;
 		if (s->slot_ts)
 			s->slot_ts[s->head] = ts;
@@ -873,7 +690,7 @@ static void idle(struct sender *s, uint64_t now)
 			return;
 		}
 	}
-	if (s->o->rate && left && s->inflight < s->ring.nframes) {
+	if (s->o->rate && left && s->inflight < s->ring.frame_nr) {
 		wake = due_ns(s, s->queued + min_u64(s->pace_batch, left) - 1);
 		if (s->deadline && wake > s->deadline)
 			wake = s->deadline;
@@ -894,8 +711,8 @@ static void drain(struct sender *s)
 
 	reap(s, now_ns());
 	while (s->inflight) {
-		unsigned last = s->head ? s->head - 1 : s->ring.nframes - 1;
-		struct tpacket2_hdr *h = slot_hdr(&s->ring, last);
+		unsigned last = s->head ? s->head - 1 : s->ring.frame_nr - 1;
+		struct tpacket2_hdr *h = txring_slot(&s->ring, last);
 
 		if (slot_status(&s->ring, last) != TP_STATUS_SEND_REQUEST)
 			break;
@@ -949,82 +766,12 @@ static void sender_run(struct sender *s)
 
 /* ------------------------------------------------------------- options */
 
-enum {
-	OPT_SIZES = 256, OPT_FLOWS, OPT_BYPASS, OPT_MIX, OPT_ARP_FLOOD, OPT_ARP_OUT,
-	OPT_SRC_MAC, OPT_DST_MAC, OPT_SRC_IP, OPT_DST_IP, OPT_DST_PORT, OPT_SEQ,
-	OPT_CPU, OPT_DURATION, OPT_RING_FRAMES, OPT_JSON,
-};
-
-static const struct option long_opts[] = {
-	{ "interface",	 required_argument, NULL, 'i' },
-	{ "count",	 required_argument, NULL, 'n' },
-	{ "size",	 required_argument, NULL, 's' },
-	{ "sizes",	 required_argument, NULL, OPT_SIZES },
-	{ "rate",	 required_argument, NULL, 'r' },
-	{ "flows",	 required_argument, NULL, OPT_FLOWS },
-	{ "bypass",	 no_argument,	    NULL, OPT_BYPASS },
-	{ "mix",	 no_argument,	    NULL, OPT_MIX },
-	{ "arp-flood",	 required_argument, NULL, OPT_ARP_FLOOD },
-	{ "arp-out",	 required_argument, NULL, OPT_ARP_OUT },
-	{ "src-mac",	 required_argument, NULL, OPT_SRC_MAC },
-	{ "dst-mac",	 required_argument, NULL, OPT_DST_MAC },
-	{ "src-ip",	 required_argument, NULL, OPT_SRC_IP },
-	{ "dst-ip",	 required_argument, NULL, OPT_DST_IP },
-	{ "dst-port",	 required_argument, NULL, OPT_DST_PORT },
-	{ "seq",	 no_argument,	    NULL, OPT_SEQ },
-	{ "write-pcap",	 required_argument, NULL, 'w' },
-	{ "cpu",	 required_argument, NULL, OPT_CPU },
-	{ "duration",	 required_argument, NULL, OPT_DURATION },
-	{ "ring-frames", required_argument, NULL, OPT_RING_FRAMES },
-	{ "quiet",	 no_argument,	    NULL, 'q' },
-	{ "json",	 no_argument,	    NULL, OPT_JSON },
-	{ "help",	 no_argument,	    NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static const char usage_text[] =
+static const char usage_head[] =
 "Usage: ringcap-gen -i IFACE -n COUNT [options]\n"
 "Send exactly COUNT Ethernet frames out of IFACE through a PACKET_TX_RING.\n"
-"\n"
-"Frames\n"
-"  -s, --size BYTES      frame size on the wire, no FCS: 60..9000 (default 60)\n"
-"      --sizes A,B,...   cycle through up to 32 sizes, one per frame\n"
-"      --mix             cycle UDP/IPv4, TCP/IPv4 SYN+ACK, ICMP echo request,\n"
-"                        ARP request, UDP/IPv6, 802.1Q VID 100 UDP/IPv4; every\n"
-"                        protocol at every size (ARP is always 60 bytes,\n"
-"                        UDP/IPv6 at least 62)\n"
-"      --flows N         frame k is in flow k mod N: source port 1024+f and a\n"
-"                        source address low byte counting up (skipping .0,\n"
-"                        .255 and --dst-ip), for fanout hashes (default 1)\n"
-"      --arp-flood A-B   only ARP requests, target address cycling A..B\n"
-"      --arp-out C-D     with --arp-flood: every other request targets C..D\n"
-"      --src-mac MAC     default: IFACE's own address\n"
-"      --dst-mac MAC     default ff:ff:ff:ff:ff:ff: the peer's stack takes the\n"
-"                        frames in, sends no ICMP error or TCP reset for them\n"
-"                        (it does answer --mix's ARP and ICMP echo requests)\n"
-"      --src-ip IP       default 198.18.0.1 (IPv6: 2001:2::IP, RFC 5180)\n"
-"      --dst-ip IP       default 198.18.0.2\n"
-"      --dst-port PORT   default 9 (discard)\n"
-"      --seq             accepted, always on: every frame but ARP with 12 bytes\n"
-"                        of payload room carries \"RCG1\" and its index\n"
-"                        0..COUNT-1 (64-bit big-endian) right after its L4\n"
-"                        header; a pattern that depends on the index follows\n"
-"Sending\n"
-"  -r, --rate FPS        frames per second; 0 or max: flat out (default)\n"
-"      --bypass          PACKET_QDISC_BYPASS (packet sockets on this host, such\n"
-"                        as a tcpdump on IFACE, then miss the frames)\n"
-"      --ring-frames N   TX ring slots (default 4096; 2048 bytes each up to\n"
-"                        2016-byte frames, more for jumbo frames)\n"
-"      --cpu N           pin to CPU N\n"
-"      --duration TIME   give up after TIME (10, 2.5s, 500ms) short of COUNT\n"
-"Output\n"
-"  -w, --write-pcap FILE also write every frame sent, in order, to a pcap\n"
-"                        file (timestamps: when queued)\n"
-"  -q, --quiet           no summary line\n"
-"      --json            instead, print on stdout {\"sent\":..,\"errors\":..,\n"
-"                        \"seconds\":..,\"pps\":..,\"gbps\":..,\"frame_sizes\":[..],\n"
-"                        \"bytes\":..,\"complete\":..}\n"
-"  -h, --help\n"
+"\n";
+
+static const char usage_tail[] =
 "\n"
 "Summary on stderr: sent N frames (B bytes) in T s: X pps, Y Gbit/s\n"
 "Gbit/s is line rate: frame bytes + 24 per frame (preamble, FCS, gap).\n"
@@ -1038,49 +785,53 @@ static const char usage_text[] =
 "  ringcap-gen -i veth0 -n 10000 --arp-flood 198.18.1.1-198.18.1.254 \\\n"
 "              --arp-out 198.18.2.1-198.18.2.10\n";
 
-static uint64_t opt_u64(const char *name, const char *arg, uint64_t min, uint64_t max)
+static const char *opt_size(const char *arg, void *field)
 {
+	struct opts *o = field;
 	uint64_t v;
 
-	if (parse_u64(arg, min, max, &v))
-		die(2, "bad %s '%s' (expected %" PRIu64 "..%" PRIu64 ")", name, arg, min, max);
-	return v;
+	if (parse_u64(arg, FRAME_MIN, FRAME_MAX, &v))
+		return "expected 60..9000";
+	o->sizes[0] = (uint16_t)v;
+	o->nsizes = 1;
+	return NULL;
 }
 
-static void opt_sizes(struct opts *o, const char *arg)
+static const char *opt_sizes(const char *arg, void *field)
 {
+	struct opts *o = field;
 	char buf[512], *save = NULL, *tok;
+	uint64_t v;
 
 	if (strlen(arg) >= sizeof(buf))
-		die(2, "bad --sizes '%s' (too long)", arg);
+		return "too long";
 	strcpy(buf, arg);
 	o->nsizes = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (o->nsizes == MAX_SIZES)
-			die(2, "bad --sizes '%s' (at most %d sizes)", arg, MAX_SIZES);
-		o->sizes[o->nsizes++] = (uint16_t)opt_u64("frame size", tok, FRAME_MIN, FRAME_MAX);
+			return "at most 32 sizes";
+		if (parse_u64(tok, FRAME_MIN, FRAME_MAX, &v))
+			return "expected sizes in 60..9000";
+		o->sizes[o->nsizes++] = (uint16_t)v;
 	}
-	if (!o->nsizes)
-		die(2, "bad --sizes '%s' (expected a list like 60,128,1514)", arg);
+	return o->nsizes ? NULL : "expected a list like 60,128,1514";
 }
 
-static struct ip_range opt_range(const char *name, const char *arg)
+static const char *opt_range(const char *arg, void *field)
 {
+	struct ip_range *r = field;
 	char buf[64], *dash;
-	struct ip_range r;
 
 	if (strlen(arg) >= sizeof(buf))
-		goto bad;
+		return "too long";
 	strcpy(buf, arg);
 	dash = strchr(buf, '-');
 	if (!dash)
-		goto bad;
+		return "expected FIRST-LAST";
 	*dash = '\0';
-	if (parse_ipv4(buf, &r.first) || parse_ipv4(dash + 1, &r.last) || r.first > r.last)
-		goto bad;
-	return r;
-bad:
-	die(2, "bad %s '%s' (expected FIRST-LAST, dotted quads, FIRST <= LAST)", name, arg);
+	if (parse_ipv4(buf, &r->first) || parse_ipv4(dash + 1, &r->last) || r->first > r->last)
+		return "expected FIRST-LAST, dotted quads, FIRST <= LAST";
+	return NULL;
 }
 
 static void opts_defaults(struct opts *o)
@@ -1097,80 +848,90 @@ static void opts_defaults(struct opts *o)
 	o->ring_frames = RING_FRAMES;
 }
 
-static void opt_one(struct opts *o, int c, const char *arg)
-{
-	switch (c) {
-	case 'i': o->ifname = arg; break;
-	case 'n': o->count = opt_u64("count", arg, 1, UINT64_C(1) << 62); break;
-	case 's':
-		o->sizes[0] = (uint16_t)opt_u64("frame size", arg, FRAME_MIN, FRAME_MAX);
-		o->nsizes = 1;
-		o->size_set = true;
-		break;
-	case OPT_SIZES: opt_sizes(o, arg); o->sizes_set = true; break;
-	case 'r':
-		o->rate = strcmp(arg, "max") == 0 ? 0 : opt_u64("rate (or max)", arg, 0, 1000000000);
-		break;
-	case OPT_FLOWS: o->flows = (uint32_t)opt_u64("--flows", arg, 1, MAX_FLOWS); break;
-	case OPT_BYPASS: o->bypass = true; break;
-	case OPT_MIX: o->mix = true; break;
-	case OPT_ARP_FLOOD: o->arp_pool = opt_range("--arp-flood", arg); o->arp_flood = true; break;
-	case OPT_ARP_OUT: o->arp_out = opt_range("--arp-out", arg); o->arp_out_set = true; break;
-	case OPT_SRC_MAC:
-		if (parse_mac(arg, o->src_mac))
-			die(2, "bad --src-mac '%s' (expected aa:bb:cc:dd:ee:ff)", arg);
-		o->src_mac_set = true;
-		break;
-	case OPT_DST_MAC:
-		if (parse_mac(arg, o->dst_mac))
-			die(2, "bad --dst-mac '%s' (expected aa:bb:cc:dd:ee:ff)", arg);
-		break;
-	case OPT_SRC_IP:
-		if (parse_ipv4(arg, &o->src_ip))
-			die(2, "bad --src-ip '%s' (expected a dotted quad)", arg);
-		break;
-	case OPT_DST_IP:
-		if (parse_ipv4(arg, &o->dst_ip))
-			die(2, "bad --dst-ip '%s' (expected a dotted quad)", arg);
-		break;
-	case OPT_DST_PORT: o->dst_port = (uint16_t)opt_u64("--dst-port", arg, 0, 65535); break;
-	case OPT_SEQ: break;	/* always on */
-	case 'w': o->pcap_path = arg; break;
-	case OPT_CPU: o->cpu = (int)opt_u64("--cpu", arg, 0, CPU_SETSIZE - 1); break;
-	case OPT_DURATION:
-		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
-			die(2, "bad --duration '%s' (expected e.g. 10, 2.5s, 500ms)", arg);
-		o->duration_arg = arg;
-		break;
-	case OPT_RING_FRAMES:
-		o->ring_frames = (uint32_t)opt_u64("--ring-frames", arg, RING_MIN, 1u << 20);
-		break;
-	case 'q': o->quiet = true; break;
-	case OPT_JSON: o->json = true; break;
-	case 'h': fputs(usage_text, stdout); exit(0);
-	default: die(2, "unknown option (see --help)");
-	}
-}
-
 static void opts_parse(struct opts *o, int argc, char **argv)
 {
-	int c;
+	const struct bopt table[] = {
+		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
+		  .required = true, .arg = "IFACE", .help = "the interface to send on" },
+		{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->count),
+		  .min = 1, .max = UINT64_C(1) << 62, .required = true, .what = "count", .arg = "COUNT",
+		  .help = "frames to send, exactly" },
+		{ .type = BOPT_SECTION, .help = "Frames" },
+		{ .name = "size", .letter = 's', .type = BOPT_CUSTOM, .field = o, .parse = opt_size,
+		  .given = &o->size_set, .what = "frame size", .arg = "BYTES",
+		  .help = "frame size on the wire, no FCS: 60..9000 (default 60)" },
+		{ .name = "sizes", .type = BOPT_CUSTOM, .field = o, .parse = opt_sizes,
+		  .given = &o->sizes_set, .arg = "A,B,...",
+		  .help = "cycle through up to 32 sizes, one per frame" },
+		{ .name = "mix", .type = BOPT_FLAG, .field = &o->mix,
+		  .help = "cycle UDP/IPv4, TCP/IPv4 SYN+ACK, ICMP echo request,\n"
+			  "ARP request, UDP/IPv6, 802.1Q VID 100 UDP/IPv4; every\n"
+			  "protocol at every size (ARP is always 60 bytes,\n"
+			  "UDP/IPv6 at least 62)" },
+		{ .name = "flows", .type = BOPT_U64, BOPT_INT(&o->flows), .min = 1, .max = MAX_FLOWS,
+		  .arg = "N",
+		  .help = "frame k is in flow k mod N: source port 1024+f and a\n"
+			  "source address low byte counting up (skipping .0,\n"
+			  ".255 and --dst-ip), for fanout hashes (default 1)" },
+		{ .name = "arp-flood", .type = BOPT_CUSTOM, .field = &o->arp_pool, .parse = opt_range,
+		  .given = &o->arp_flood, .arg = "A-B",
+		  .help = "only ARP requests, target address cycling A..B" },
+		{ .name = "arp-out", .type = BOPT_CUSTOM, .field = &o->arp_out, .parse = opt_range,
+		  .given = &o->arp_out_set, .arg = "C-D",
+		  .help = "with --arp-flood: every other request targets C..D" },
+		{ .name = "src-mac", .type = BOPT_MAC, .field = o->src_mac, .given = &o->src_mac_set,
+		  .arg = "MAC", .help = "default: IFACE's own address" },
+		{ .name = "dst-mac", .type = BOPT_MAC, .field = o->dst_mac, .arg = "MAC",
+		  .help = "default ff:ff:ff:ff:ff:ff: the peer's stack takes the\n"
+			  "frames in, sends no ICMP error or TCP reset for them\n"
+			  "(it does answer --mix's ARP and ICMP echo requests)" },
+		{ .name = "src-ip", .type = BOPT_IPV4, .field = &o->src_ip, .arg = "IP",
+		  .help = "default 198.18.0.1 (IPv6: 2001:2::IP, RFC 5180)" },
+		{ .name = "dst-ip", .type = BOPT_IPV4, .field = &o->dst_ip, .arg = "IP",
+		  .help = "default 198.18.0.2" },
+		{ .name = "dst-port", .type = BOPT_U64, BOPT_INT(&o->dst_port), .min = 0, .max = 65535,
+		  .arg = "PORT", .help = "default 9 (discard)" },
+		{ .name = "seq", .type = BOPT_FLAG,
+		  .help = "accepted, always on: every frame but ARP with 12 bytes\n"
+			  "of payload room carries \"RCG1\" and its index\n"
+			  "0..COUNT-1 (64-bit big-endian) right after its L4\n"
+			  "header; a pattern that depends on the index follows" },
+		{ .type = BOPT_SECTION, .help = "Sending" },
+		{ .name = "rate", .letter = 'r', .type = BOPT_RATE, BOPT_INT(&o->rate), .min = 0,
+		  .max = 1000000000, .what = "rate", .arg = "FPS",
+		  .help = "frames per second; 0 or max: flat out (default)" },
+		{ .name = "bypass", .type = BOPT_FLAG, .field = &o->bypass,
+		  .help = "PACKET_QDISC_BYPASS (packet sockets on this host, such\n"
+			  "as a tcpdump on IFACE, then miss the frames)" },
+		{ .name = "ring-frames", .type = BOPT_U64, BOPT_INT(&o->ring_frames), .min = RING_MIN,
+		  .max = 1u << 20, .arg = "N",
+		  .help = "TX ring slots (default 4096; 2048 bytes each up to\n"
+			  "2016-byte frames, more for jumbo frames); halved\n"
+			  "down to 64 when the kernel has no memory for them" },
+		{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&o->cpu), .min = 0, .max = CPU_SETSIZE - 1,
+		  .arg = "N", .help = "pin to CPU N" },
+		{ .name = "duration", .type = BOPT_DURATION, .field = &o->duration_ns,
+		  .raw = &o->duration_arg, .arg = "TIME",
+		  .help = "give up after TIME (10, 2.5s, 500ms) short of COUNT" },
+		{ .type = BOPT_SECTION, .help = "Output" },
+		{ .name = "write-pcap", .letter = 'w', .type = BOPT_STRING, .field = &o->pcap_path,
+		  .arg = "FILE", .help = "also write every frame sent, in order, to a pcap\n"
+					 "file (timestamps: when queued)" },
+		{ .name = "quiet", .letter = 'q', .type = BOPT_FLAG, .field = &o->quiet,
+		  .help = "no summary line" },
+		{ .name = "json", .type = BOPT_FLAG, .field = &o->json,
+		  .help = "instead, print on stdout {\"sent\":..,\"errors\":..,\n"
+			  "\"seconds\":..,\"pps\":..,\"gbps\":..,\"frame_sizes\":[..],\n"
+			  "\"bytes\":..,\"complete\":..}" },
+	};
+	const struct bopt_prog prog = { .synopsis = usage_head, .epilogue = usage_tail,
+					.opts = table, .nopts = ARRAY_SIZE(table) };
+	int rest;
 
 	opts_defaults(o);
-	opterr = 0;	/* our own one-line messages */
-	while ((c = getopt_long(argc, argv, ":i:n:s:r:w:qh", long_opts, NULL)) != -1) {
-		if (c == '?')
-			die(2, "unknown option '%s' (see --help)", argv[optind - 1]);
-		if (c == ':')
-			die(2, "option '%s' needs a value", argv[optind - 1]);
-		opt_one(o, c, optarg);
-	}
-	if (optind < argc)
-		die(2, "unexpected argument '%s' (see --help)", argv[optind]);
-	if (!o->ifname)
-		die(2, "missing -i IFACE (see --help)");
-	if (!o->count)
-		die(2, "missing -n COUNT (see --help)");
+	rest = bopt_parse(&prog, argc, argv);
+	if (rest < argc)
+		die(2, "unexpected argument '%s' (see --help)", argv[rest]);
 	if (o->size_set && o->sizes_set)
 		die(2, "use either -s or --sizes, not both (see --help)");
 	if (o->arp_out_set && !o->arp_flood)
@@ -1200,19 +961,19 @@ static void signals_install(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
-static void iface_check(struct opts *o, struct ifinfo *ifi)
+static void iface_check(struct opts *o, struct iface *ifi)
 {
 	int err = iface_lookup(o->ifname, ifi);
 
 	if (err == -ENODEV)
 		die(2, "no such interface '%s'", o->ifname);
+	if (err == -ENETDOWN)
+		die(2, "interface '%s' is down", o->ifname);
 	if (err)
 		die(2, "cannot query interface '%s': %s", o->ifname, strerror(-err));
-	if (!ifi->up)
-		die(2, "interface '%s' is down", o->ifname);
-	if (!ifi->ether)
+	if (ifi->type != ARPHRD_ETHER)
 		die(2, "interface '%s' is not Ethernet", o->ifname);
-	if (!ifi->running && !o->quiet)
+	if (!ifi->carrier && !o->quiet)
 		log_warn("interface '%s' has no carrier; frames may not leave", o->ifname);
 	for (unsigned i = 0; i < o->nsizes; i++)
 		if (o->sizes[i] > ifi->mtu + 14)
@@ -1233,12 +994,12 @@ static unsigned max_frame_len(const struct opts *o)
 }
 
 /* 2048-byte slots up to 2016-byte frames, else the next power of two, so slots
- * tile the 64 KiB blocks exactly. */
+ * tile txring's blocks exactly. */
 static unsigned slot_size(unsigned frame_len)
 {
 	unsigned sz = 2048;
 
-	while (sz < frame_len + TX_DATA_OFF)
+	while (sz < frame_len + TXRING_DATA_OFF)
 		sz <<= 1;
 	return sz;
 }
@@ -1341,7 +1102,8 @@ int main(int argc, char **argv)
 	static uint8_t pattern[FRAME_MAX + PHASES];
 	struct pcap_out pcap = { 0 };
 	struct sender s = { 0 };
-	struct ifinfo ifi;
+	struct txring_config tc;
+	struct iface ifi;
 	struct opts o;
 	struct tmpl *tmpls;
 	uint8_t *flow_low;
@@ -1365,7 +1127,15 @@ int main(int argc, char **argv)
 	s.pace_batch = s.pace_batch < 1 ? 1 : s.pace_batch > PACE_BATCH_MAX ? PACE_BATCH_MAX : s.pace_batch;
 
 	status = 1;
-	if (tx_open(&s.ring, &ifi, o.ifname, slot_size(max_frame_len(&o)), o.ring_frames, o.bypass))
+	tc = (struct txring_config){
+		.iface = &ifi,
+		.frame_size = slot_size(max_frame_len(&o)),
+		.frame_nr = o.ring_frames,
+		.qdisc_bypass = o.bypass,
+		.frame_nr_min = RING_MIN,	/* halve on ENOMEM, as netsniff-ng does */
+		.grow_sndbuf = true,		/* the whole ring may be in flight */
+	};
+	if (txring_open(&s.ring, &tc))
 		goto out_free_tmpls;
 	if (o.pcap_path) {
 		err = pcap_open(&pcap, o.pcap_path);
@@ -1375,7 +1145,7 @@ int main(int argc, char **argv)
 			goto out_close_ring;
 		}
 		s.pcap = &pcap;
-		s.slot_ts = xcalloc(s.ring.nframes, sizeof(*s.slot_ts));
+		s.slot_ts = xcalloc(s.ring.frame_nr, sizeof(*s.slot_ts));
 	}
 	signals_install();
 
@@ -1390,7 +1160,7 @@ int main(int argc, char **argv)
 	}
 	xfree(s.slot_ts);
 out_close_ring:
-	tx_close(&s.ring);
+	txring_close(&s.ring);
 out_free_tmpls:
 	xfree(flow_low);
 	xfree(tmpls);

@@ -42,7 +42,6 @@
  */
 #include <errno.h>
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <pthread.h>
@@ -56,6 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "util/util.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
@@ -396,141 +396,79 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 	return ret;
 }
 
-static int usage(FILE *f, int status)
-{
-	fputs("usage: ringcap-replay [--handler count|pcap] [--frames BYTES] [--packets N]\n"
-	      "                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct] [--index]\n"
-	      "                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
-	      "                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
-	      "                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
-	      "ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
-	      "filler thread writes the way the kernel does; prints one JSON line.\n"
-	      "  --handler H       count (the bare loop) or pcap (ringcap's worker; default)\n"
-	      "  --frames BYTES    frame size, 60..9000 (default 60)\n"
-	      "  --packets N       frames to offer (default 5000000)\n"
-	      "  --rate FPS        pace the filler (812744 = 10 Gbit/s of 1514 B); default max\n"
-	      "  -w FILE           pcap handler's file (default /dev/null)\n"
-	      "  --staging SIZE    writer staging memory (default 64m, as ringcap)\n"
-	      "  --index           build ringcap-read's index as ringcap does (a regular -w FILE)\n"
-	      "  --block-size SIZE, --ring SIZE, --block-timeout MS   as ringcap (1m, 64m, 8)\n"
-	      "  --filler-cpu N, --cpu N   CPUs of the filler and the consumer (default 0, 1)\n"
-	      "  --flows N         source 198.18.0.1+F, F = ((K + frame) / FRAMES) mod N (default 1:\n"
-	      "                    one source); --flow-run FRAMES (default 1000), --first-index K\n"
-	      "example: ringcap-replay --handler pcap --frames 1514 --rate 812744 \\\n"
-	      "             --packets 4000000 -w /var/tmp/replay.pcap\n",
-	      f);
-	return status;
-}
+/* In enum handler_kind's and enum writer_backend's order. */
+static const char *const handler_choices[] = { "count", "pcap", NULL };
+static const char *const backend_choices[] = { "uring", "pwrite", NULL };
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	static const struct option lopts[] = {
-		{ "handler", required_argument, NULL, 'H' },
-		{ "frames", required_argument, NULL, 'f' },
-		{ "packets", required_argument, NULL, 'n' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "write", required_argument, NULL, 'w' },
-		{ "writer", required_argument, NULL, 'W' },
-		{ "no-direct", no_argument, NULL, 'd' },
-		{ "index", no_argument, NULL, 'I' },
-		{ "staging", required_argument, NULL, 'S' },
-		{ "block-size", required_argument, NULL, 'b' },
-		{ "ring", required_argument, NULL, 'R' },
-		{ "block-timeout", required_argument, NULL, 't' },
-		{ "filler-cpu", required_argument, NULL, 'F' },
-		{ "cpu", required_argument, NULL, 'c' },
-		{ "flows", required_argument, NULL, 'L' },
-		{ "flow-run", required_argument, NULL, 'u' },
-		{ "first-index", required_argument, NULL, 'k' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct bopt table[] = {
+		{ .name = "handler", .type = BOPT_CHOICE, BOPT_INT(&o->handler),
+		  .choices = handler_choices, .what = "handler", .why = "expected count or pcap",
+		  .arg = "H", .help = "count (the bare loop) or pcap (ringcap's worker; default)" },
+		{ .name = "frames", .type = BOPT_U64, BOPT_INT(&o->frame), .min = 60, .max = 9000,
+		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 60)" },
+		{ .name = "packets", .type = BOPT_U64, BOPT_INT(&o->packets), .min = 1,
+		  .max = 1ull << 40, .what = "packet count", .why = "expected 1..2^40", .arg = "N",
+		  .help = "frames to offer (default 5000000)" },
+		{ .name = "rate", .type = BOPT_RATE, BOPT_INT(&o->rate), .min = 1, .max = 100000000,
+		  .what = "rate", .why = "expected max or 1..100000000 frames/s", .arg = "FPS",
+		  .help = "pace the filler (812744 = 10 Gbit/s of 1514 B); default max" },
+		{ .name = "write", .letter = 'w', .type = BOPT_STRING, .field = &o->path,
+		  .arg = "FILE", .help = "pcap handler's file (default /dev/null)" },
+		{ .name = "writer", .type = BOPT_CHOICE, BOPT_INT(&o->backend),
+		  .choices = backend_choices, .what = "writer", .why = "expected uring or pwrite",
+		  .arg = "uring|pwrite", .help = "the writer's backend (default uring)" },
+		{ .name = "no-direct", .type = BOPT_CLEAR, .field = &o->direct,
+		  .help = "through the page cache instead of O_DIRECT" },
+		{ .name = "index", .type = BOPT_FLAG, .field = &o->index,
+		  .help = "build ringcap-read's index as ringcap does (a regular -w FILE)" },
+		{ .name = "staging", .type = BOPT_SIZE, BOPT_INT(&o->staging), .min = 4ull << 20,
+		  .max = 1ull << 34, .flags = BOPT_WHOLE_MIB, .what = "staging size",
+		  .why = "expected whole MiB, 4m..16g", .arg = "SIZE",
+		  .help = "writer staging memory (default 64m, as ringcap)" },
+		{ .name = "block-size", .type = BOPT_SIZE, BOPT_INT(&o->block_size), .min = 64 << 10,
+		  .max = 64 << 20, .flags = BOPT_POW2, .what = "block size",
+		  .why = "expected a power of two, 64k..64m", .arg = "SIZE",
+		  .help = "as ringcap (default 1m)" },
+		{ .name = "ring", .type = BOPT_SIZE, BOPT_INT(&o->ring_bytes), .min = 1u << 20,
+		  .max = 1ull << 34, .what = "ring size", .why = "expected 1m..16g", .arg = "SIZE",
+		  .help = "as ringcap (default 64m)" },
+		{ .name = "block-timeout", .type = BOPT_U64, BOPT_INT(&o->tov_ms), .min = 1,
+		  .max = 10000, .what = "block timeout", .why = "expected 1..10000 ms", .arg = "MS",
+		  .help = "as ringcap (default 8)" },
+		{ .name = "filler-cpu", .type = BOPT_U64, BOPT_INT(&o->filler_cpu), .min = 0,
+		  .max = 4095, .what = "CPU", .arg = "N", .help = "the filler's CPU (default 0)" },
+		{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&o->cpu), .min = 0, .max = 4095,
+		  .what = "CPU", .arg = "N", .help = "the consumer's CPU (default 1)" },
+		{ .name = "flows", .type = BOPT_U64, BOPT_INT(&o->flows), .min = 1, .max = 100000,
+		  .what = "flow count", .arg = "N",
+		  .help = "source 198.18.0.1+F, F = ((K + frame) / FRAMES) mod N (default 1:\n"
+			  "one source)" },
+		{ .name = "flow-run", .type = BOPT_U64, BOPT_INT(&o->flow_run), .min = 1,
+		  .max = 1u << 30, .what = "flow run", .why = "expected 1..2^30 frames",
+		  .arg = "FRAMES", .help = "frames per flow in a row (default 1000)" },
+		{ .name = "first-index", .type = BOPT_U64, BOPT_INT(&o->first_index), .min = 0,
+		  .max = 1ull << 50, .what = "first index", .why = "expected 0..2^50", .arg = "K",
+		  .help = "the first frame's number (default 0)" },
 	};
-	uint64_t v;
-	int opt;
+	const struct bopt_prog prog = {
+		.synopsis =
+		"usage: ringcap-replay [--handler count|pcap] [--frames BYTES] [--packets N]\n"
+		"                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct] [--index]\n"
+		"                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
+		"                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
+		"                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
+		"ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
+		"filler thread writes the way the kernel does; prints one JSON line.\n",
+		.epilogue = "example: ringcap-replay --handler pcap --frames 1514 --rate 812744 \\\n"
+			    "             --packets 4000000 -w /var/tmp/replay.pcap\n",
+		.opts = table, .nopts = ARRAY_SIZE(table),
+	};
+	int rest = bopt_parse(&prog, argc, argv);
 
-	while ((opt = getopt_long(argc, argv, "w:h", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'H':
-			if (strcmp(optarg, "count") && strcmp(optarg, "pcap"))
-				die(2, "bad handler '%s': expected count or pcap", optarg);
-			o->handler = strcmp(optarg, "count") ? H_PCAP : H_COUNT;
-			break;
-		case 'f':
-			if (parse_u64(optarg, 60, 9000, &v))
-				die(2, "bad frame size '%s': expected 60..9000", optarg);
-			o->frame = (uint32_t)v;
-			break;
-		case 'n':
-			if (parse_u64(optarg, 1, 1ull << 40, &o->packets))
-				die(2, "bad packet count '%s': expected 1..2^40", optarg);
-			break;
-		case 'r':
-			if (strcmp(optarg, "max") && parse_u64(optarg, 1, 100000000, &o->rate))
-				die(2, "bad rate '%s': expected max or 1..100000000 frames/s", optarg);
-			if (!strcmp(optarg, "max"))
-				o->rate = 0;
-			break;
-		case 'w':
-			o->path = optarg;
-			break;
-		case 'W':
-			if (strcmp(optarg, "uring") && strcmp(optarg, "pwrite"))
-				die(2, "bad writer '%s': expected uring or pwrite", optarg);
-			o->backend = strcmp(optarg, "pwrite") ? WRITER_URING : WRITER_PWRITE;
-			break;
-		case 'd':
-			o->direct = false;
-			break;
-		case 'I':
-			o->index = true;
-			break;
-		case 'S':
-			if (parse_size(optarg, 1, 4ull << 20, 1ull << 34, &o->staging) ||
-			    o->staging % (1u << 20))
-				die(2, "bad staging size '%s': expected whole MiB, 4m..16g", optarg);
-			break;
-		case 'b':
-			if (parse_size(optarg, 1, 64 << 10, 64 << 20, &v) || (v & (v - 1)))
-				die(2, "bad block size '%s': expected a power of two, 64k..64m", optarg);
-			o->block_size = (uint32_t)v;
-			break;
-		case 'R':
-			if (parse_size(optarg, 1, 1u << 20, 1ull << 34, &o->ring_bytes))
-				die(2, "bad ring size '%s': expected 1m..16g", optarg);
-			break;
-		case 't':
-			if (parse_u64(optarg, 1, 10000, &v))
-				die(2, "bad block timeout '%s': expected 1..10000 ms", optarg);
-			o->tov_ms = (uint32_t)v;
-			break;
-		case 'F':
-		case 'c':
-			if (parse_u64(optarg, 0, 4095, &v))
-				die(2, "bad CPU '%s': expected 0..4095", optarg);
-			*(opt == 'F' ? &o->filler_cpu : &o->cpu) = (int)v;
-			break;
-		case 'L':
-			if (parse_u64(optarg, 1, 100000, &v))
-				die(2, "bad flow count '%s': expected 1..100000", optarg);
-			o->flows = (uint32_t)v;
-			break;
-		case 'u':
-			if (parse_u64(optarg, 1, 1u << 30, &v))
-				die(2, "bad flow run '%s': expected 1..2^30 frames", optarg);
-			o->flow_run = (uint32_t)v;
-			break;
-		case 'k':
-			if (parse_u64(optarg, 0, 1ull << 50, &o->first_index))
-				die(2, "bad first index '%s': expected 0..2^50", optarg);
-			break;
-		case 'h':
-			exit(usage(stdout, 0));
-		default:
-			exit(usage(stderr, 2));
-		}
-	}
-	if (optind != argc)
-		die(2, "bad argument '%s': this program takes options only", argv[optind]);
+	if (rest != argc)
+		bopt_bad("argument", argv[rest], "this program takes options only");
 	if (o->ring_bytes / o->block_size < 2)
 		die(2, "bad ring size '%llu': must hold at least two blocks",
 		    (unsigned long long)o->ring_bytes);

@@ -19,7 +19,6 @@
  * error, 2 on bad arguments.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench/common.h"
 #include "util/util.h"
 #include "writer/pcap.h"
 #include "writer/writer.h"
@@ -78,28 +78,11 @@ static uint64_t cpu_ns(void)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ull;
 }
 
-static int usage(FILE *f, int status)
-{
-	fprintf(f, "usage: ringcap-writer [--gb N] [--threads T] [--size BYTES] "
-		   "[--writer uring|pwrite] [--no-direct] DIR\n"
-		   "Feeds ringcap's writer from memory and reports the rate it sustains.\n"
-		   "  --gb N        gigabytes (10^9) of records to write (default 4)\n"
-		   "  --threads T   appending threads, as workers (default 2)\n"
-		   "  --size BYTES  frame size, 60..9000 (default 1514)\n");
-	return status;
-}
+/* In enum writer_backend's order. */
+static const char *const backend_choices[] = { "uring", "pwrite", NULL };
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "gb", required_argument, NULL, 'g' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "size", required_argument, NULL, 's' },
-		{ "writer", required_argument, NULL, 'w' },
-		{ "no-direct", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	uint64_t gb = 4, threads = 2, size = 1514, t0, c0, total;
 	struct writer_config wc = { .snaplen = 262144, .backend = WRITER_URING,
 				    .chunk_size = 1u << 20, .nchunks = 64, .direct = true };
@@ -109,40 +92,33 @@ int main(int argc, char **argv)
 	char path[4096];
 	uint8_t *src;
 	double secs;
-	int opt, ret, status = 0;
+	int rest, ret, status = 0;
+	const struct bopt table[] = {
+		{ .name = "gb", .type = BOPT_U64, BOPT_INT(&gb), .min = 1, .max = 1000, .what = "size",
+		  .why = "expected 1..1000 GB", .arg = "N",
+		  .help = "gigabytes (10^9) of records to write (default 4)" },
+		{ .name = "threads", .type = BOPT_U64, BOPT_INT(&threads), .min = 1, .max = 64,
+		  .what = "thread count", .arg = "T", .help = "appending threads, as workers (default 2)" },
+		{ .name = "size", .type = BOPT_U64, BOPT_INT(&size), .min = 60, .max = 9000,
+		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 1514)" },
+		{ .name = "writer", .type = BOPT_CHOICE, BOPT_INT(&wc.backend),
+		  .choices = backend_choices, .what = "writer", .arg = "uring|pwrite",
+		  .help = "the writer's backend (default uring)" },
+		{ .name = "no-direct", .type = BOPT_CLEAR, .field = &wc.direct,
+		  .help = "through the page cache instead of O_DIRECT" },
+	};
+	const struct bopt_prog prog = {
+		.synopsis = "usage: ringcap-writer [--gb N] [--threads T] [--size BYTES] "
+			    "[--writer uring|pwrite] [--no-direct] DIR\n"
+			    "Feeds ringcap's writer from memory and reports the rate it sustains.\n",
+		.opts = table, .nopts = ARRAY_SIZE(table),
+	};
 
 	log_set_program("ringcap-writer");
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'g':
-			if (parse_u64(optarg, 1, 1000, &gb))
-				die(2, "bad size '%s': expected 1..1000 GB", optarg);
-			break;
-		case 't':
-			if (parse_u64(optarg, 1, 64, &threads))
-				die(2, "bad thread count '%s': expected 1..64", optarg);
-			break;
-		case 's':
-			if (parse_u64(optarg, 60, 9000, &size))
-				die(2, "bad frame size '%s': expected 60..9000", optarg);
-			break;
-		case 'w':
-			if (strcmp(optarg, "uring") && strcmp(optarg, "pwrite"))
-				die(2, "bad writer '%s': expected uring or pwrite", optarg);
-			wc.backend = strcmp(optarg, "pwrite") ? WRITER_URING : WRITER_PWRITE;
-			break;
-		case 'd':
-			wc.direct = false;
-			break;
-		case 'h':
-			return usage(stdout, 0);
-		default:
-			return usage(stderr, 2);
-		}
-	}
-	if (optind != argc - 1)
-		return usage(stderr, 2);
-	snprintf(path, sizeof(path), "%s/ringcap-writer.%d.pcap", argv[optind], (int)getpid());
+	rest = bopt_parse(&prog, argc, argv);
+	if (rest != argc - 1)
+		die(2, "expected one directory after the options (see --help)");
+	snprintf(path, sizeof(path), "%s/ringcap-writer.%d.pcap", argv[rest], (int)getpid());
 	wc.path = path;
 
 	src = pages_alloc(SOURCE_BYTES);
@@ -175,10 +151,12 @@ int main(int argc, char **argv)
 		log_err("writing %s: %s", path, strerror(-ret));
 		status = 1;
 	}
-	printf("{\"path\":\"%s\",\"bytes\":%llu,\"packets\":%llu,\"seconds\":%.3f,"
+	printf("{\"path\":");
+	json_put_string(stdout, argv[rest]);
+	printf(",\"bytes\":%llu,\"packets\":%llu,\"seconds\":%.3f,"
 	       "\"gbytes_per_s\":%.3f,\"mpps\":%.4f,\"cpu_ns_per_pkt\":%.1f,\"writer\":\"%s\","
 	       "\"o_direct\":%s,\"stalls\":%llu}\n",
-	       argv[optind], (unsigned long long)res.bytes, (unsigned long long)res.packets, secs,
+	       (unsigned long long)res.bytes, (unsigned long long)res.packets, secs,
 	       (double)res.bytes / secs / 1e9, (double)res.packets / secs / 1e6,
 	       res.packets ? (double)(cpu_ns() - c0) / (double)res.packets : 0.0,
 	       res.backend ? res.backend : "none", res.direct ? "true" : "false",

@@ -61,6 +61,7 @@ int iface_lookup(const char *ifname, struct iface *out)
 		ret = -ENETDOWN;
 		goto out_close;
 	}
+	out->carrier = ifr.ifr_flags & IFF_RUNNING;
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
 		ret = -errno;
 		goto out_close;

@@ -59,6 +59,7 @@ struct iface {
 	unsigned short type;       /* ARPHRD_*: decides the file's link type */
 	unsigned linktype;         /* LINKTYPE_* for that type, 0 when ringcap has none */
 	bool loopback;             /* every packet passes twice: out and back in */
+	bool carrier;              /* IFF_RUNNING at lookup: frames can leave now */
 };
 
 /* Look `ifname` up (index, MAC, MTU, hardware type). 0, or -ENODEV (unknown or

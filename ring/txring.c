@@ -1,7 +1,8 @@
 /*
  * Send-only TX ring. Set-up order as af_packet.c wants it: socket(protocol 0,
  * so it never receives) → PACKET_VERSION V2 → optional QDISC_BYPASS →
- * PACKET_TX_RING → mmap → bind(protocol 0). PACKET_LOSS stays off so a frame
+ * PACKET_TX_RING (halved on ENOMEM if asked) → mmap → bind(protocol 0) →
+ * optional send-buffer growth. PACKET_LOSS stays off so a frame
  * the kernel rejects is marked WRONG_FORMAT instead of vanishing.
  */
 #include <errno.h>
@@ -15,12 +16,57 @@
 #include "ring/txring.h"
 #include "util/util.h"
 
-#define TX_DATA_OFF (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll))
-
 static int tx_fail(const struct txring_config *cfg, const char *call, int err)
 {
 	log_err("%s on %s (tx ring): %s", call, cfg->iface->name, strerror(err));
 	return -err;
+}
+
+/* A request for about `want` frames: whole blocks of 16 frames (at least a
+ * page), at least one block. */
+static void ring_request(struct tpacket_req *req, uint32_t frame_size, uint32_t want)
+{
+	uint32_t per_block;
+
+	memset(req, 0, sizeof(*req));
+	req->tp_frame_size = frame_size;
+	req->tp_block_size = frame_size * 16 > 4096 ? frame_size * 16 : 4096;
+	per_block = req->tp_block_size / frame_size;
+	req->tp_block_nr = want / per_block ? want / per_block : 1;
+	req->tp_frame_nr = req->tp_block_nr * per_block;
+}
+
+/*
+ * PACKET_TX_RING. The kernel allocates every block in this call, so ENOMEM
+ * comes here, not at mmap: with frame_nr_min set, halve and retry while the
+ * request stays at or above it. 0 or -errno of the last try.
+ */
+static int ring_set(struct txring *t, const struct txring_config *cfg, struct tpacket_req *req)
+{
+	uint32_t want = cfg->frame_nr;
+
+	for (;;) {
+		ring_request(req, cfg->frame_size, want);
+		if (setsockopt(t->fd, SOL_PACKET, PACKET_TX_RING, req, sizeof(*req)) == 0)
+			break;
+		if (errno != ENOMEM || !cfg->frame_nr_min || want / 2 < cfg->frame_nr_min ||
+		    want / 2 < req->tp_frame_nr / req->tp_block_nr)
+			return -errno;
+		want /= 2;
+	}
+	if (want < cfg->frame_nr)
+		log_warn("tx ring on %s shrunk to %u frames (no memory for %u)", cfg->iface->name,
+			 req->tp_frame_nr, cfg->frame_nr);
+	return 0;
+}
+
+/* As big as the ring, capped at 1 GiB (the kernel takes an int). */
+static void grow_sndbuf(const struct txring *t)
+{
+	int bytes = t->map_len > (1u << 30) ? 1 << 30 : (int)t->map_len;
+
+	if (setsockopt(t->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) < 0)
+		(void)setsockopt(t->fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
 }
 
 int txring_open(struct txring *t, const struct txring_config *cfg)
@@ -43,14 +89,9 @@ int txring_open(struct txring *t, const struct txring_config *cfg)
 		ret = tx_fail(cfg, "PACKET_QDISC_BYPASS", errno);
 		goto out_close;
 	}
-	memset(&req, 0, sizeof(req));
-	req.tp_frame_size = cfg->frame_size;
-	req.tp_frame_nr = cfg->frame_nr;
-	req.tp_block_size = cfg->frame_size * 16 > 4096 ? cfg->frame_size * 16 : 4096;
-	req.tp_block_nr = cfg->frame_nr / (req.tp_block_size / cfg->frame_size);
-	req.tp_frame_nr = req.tp_block_nr * (req.tp_block_size / cfg->frame_size);
-	if (setsockopt(t->fd, SOL_PACKET, PACKET_TX_RING, &req, sizeof(req)) < 0) {
-		ret = tx_fail(cfg, "PACKET_TX_RING", errno);
+	ret = ring_set(t, cfg, &req);
+	if (ret) {
+		ret = tx_fail(cfg, "PACKET_TX_RING", -ret);
 		goto out_close;
 	}
 	t->frame_size = req.tp_frame_size;
@@ -70,6 +111,8 @@ int txring_open(struct txring *t, const struct txring_config *cfg)
 		ret = tx_fail(cfg, "bind", errno);
 		goto out_unmap;
 	}
+	if (cfg->grow_sndbuf)
+		grow_sndbuf(t);
 	return 0;
 out_unmap:
 	munmap(t->map, t->map_len);
@@ -90,25 +133,20 @@ void txring_close(struct txring *t)
 	t->fd = -1;
 }
 
-static struct tpacket2_hdr *frame_hdr(const struct txring *t, uint32_t i)
-{
-	return (struct tpacket2_hdr *)(t->map + (size_t)i * t->frame_size);
-}
-
 uint8_t *txring_frame(struct txring *t)
 {
-	struct tpacket2_hdr *h = frame_hdr(t, t->cur);
+	struct tpacket2_hdr *h = txring_slot(t, t->cur);
 	uint32_t st = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
 
 	/* WRONG_FORMAT frames were refused by the kernel; reuse them. */
 	if (st != TP_STATUS_AVAILABLE && st != TP_STATUS_WRONG_FORMAT)
 		return NULL;
-	return (uint8_t *)h + TX_DATA_OFF;
+	return (uint8_t *)h + TXRING_DATA_OFF;
 }
 
 void txring_queue(struct txring *t, uint32_t len)
 {
-	struct tpacket2_hdr *h = frame_hdr(t, t->cur);
+	struct tpacket2_hdr *h = txring_slot(t, t->cur);
 
 	h->tp_len = len;
 	h->tp_snaplen = len;
@@ -125,7 +163,7 @@ static void recount_queued(struct txring *t)
 	uint32_t taken = 0;
 
 	while (taken < t->queued) {
-		const struct tpacket2_hdr *h = frame_hdr(t, (first + taken) % t->frame_nr);
+		const struct tpacket2_hdr *h = txring_slot(t, (first + taken) % t->frame_nr);
 
 		if (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) == TP_STATUS_SEND_REQUEST)
 			break;
