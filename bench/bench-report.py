@@ -742,13 +742,21 @@ class Bench:
                                                                   need))
             else:
                 out.append("%s kept at least 99%% from %d%% of one CPU up%s." % (a, ok_from, need))
-        ring = 64 * 1024 * 1024 // ((frame + 82 + 7) // 8 * 8)
-        rings = [a for a in arms if a.startswith(("v3", "ringcap"))]
-        if rings and self.cfg["packets"] <= ring:
-            out.append("A 64 MiB TPACKET_V3 ring holds about %s frames of %d B, more than this run's %s: %s can "
-                       "take in the whole run and read it after the sender stops, so at a low budget kept %% shows "
-                       "how much they buffer as well as what they sustain (more --packets separates the two)."
-                       % ("{:,}".format(ring), frame, "{:,}".format(self.cfg["packets"]), ", ".join(rings)))
+        # a 64 MiB ring of TPACKET_V3 slots: 82 bytes of header and address before
+        # the frame, 8-byte aligned (60 B: 144 per frame); one ring per socket
+        per_ring = 64 * 1024 * 1024 // ((frame + 82 + 7) // 8 * 8)
+        held = []
+        for a in arms:
+            if a.startswith(("v3", "ringcap")):
+                rings = 1 if a == "v3" or a.endswith("1cpu") else 2 if a.endswith("2on1") else self.host["cpus"]
+                if rings * per_ring >= self.cfg["packets"] / 2:
+                    share = 100 * rings * per_ring // self.cfg["packets"]
+                    held.append("%s %s frames (%s)" % (a, "{:,}".format(rings * per_ring), "the whole run"
+                                                       if share >= 100 else "%d%% of the run" % share))
+        if held:
+            out.append("The rings of 64 MiB hold %s of %d B: a ring arm can take in that much and read it after "
+                       "the sender stops, so at a low budget kept %% shows what it buffers as well as what it "
+                       "sustains (more --packets separates the two)." % ("; ".join(held), frame))
         return out
 
     def rate_findings(self, what, frame, ss):
