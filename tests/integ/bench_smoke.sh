@@ -5,6 +5,7 @@
 #     offered (frames can be lost before any socket, at the veth backlog: the
 #     bench records /proc/net/softnet_stat's drop delta per run, shown on failure);
 #     and for the arms that own their socket, the kernel's tp_packets == offered;
+#     the file-writing arm (ringcap-disk-1cpu) wrote as many records as it kept;
 #   - runs.csv and bench.json parse and hold a row for every arm asked for;
 #   - a peer tool that is missing is reported as "not installed", with no numbers:
 #     the bench runs with a PATH that lacks netsniff-ng;
@@ -14,7 +15,7 @@
 #     is one line and exit 2, and with no disk line those runs fail, no other rate;
 #   - bench.jsonl holds one JSON line per arm run with the counts; report.md names
 #     the command and the machine, marks --quick CPU figures, and report.html
-#     embeds every plot as a data URI;
+#     embeds every plot as a data URI; --quick measures no disk or writer line;
 #   - --cpu-budget 10,100 with --rps: a row per budget and arm, each accounting
 #     for what was offered, the report and bench.json say RPS on, and the cgroup
 #     is gone afterwards, also when the bench is stopped (SIGTERM) mid-run.
@@ -28,7 +29,7 @@ need_root
 
 BUILD=${BUILD:-build}
 N=20000
-ARMS=(recvfrom v3 ringcap)
+ARMS=(recvfrom v3 ringcap ringcap-disk-1cpu)
 for b in ringcap-arm ringcap-gen ringcap ringcap-disk; do
 	[ -x "$BUILD/$b" ] || skip "$BUILD/$b not built"
 done
@@ -53,7 +54,7 @@ PATH=$tmp/bin command -v netsniff-ng >/dev/null && fail "could not hide netsniff
 
 t0=$SECONDS
 PATH=$tmp/bin timeout -k 5 85 bash bench/ringcap-bench --quick --frames 60 --rates 100000 \
-	--packets $N --repeat 1 --methods recvfrom,v3,ringcap,netsniff-ng \
+	--packets $N --repeat 1 --methods recvfrom,v3,ringcap,ringcap-disk-1cpu,netsniff-ng \
 	--build "$BUILD" --disk "$disk" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 echo "bench: exit $rc in $((SECONDS - t0)) s"
@@ -96,9 +97,14 @@ for arm in "${ARMS[@]}"; do
 			"softnet backlog drops in that run: $backlog" >&2
 		errors=$((errors + 1))
 	fi
-	case $arm in recvfrom|v3)
+	case $arm in
+	recvfrom|v3)
 		[ "$kpk" = "$offered" ] || {
 			echo "FAIL: $arm: kernel saw $kpk frames, offered $offered" >&2
+			errors=$((errors + 1)); } ;;
+	ringcap-disk-1cpu) # the file it wrote, counted from its size before the bench removed it
+		[ "$(col "$arm" file_packets)" = "$kept" ] || {
+			echo "FAIL: $arm: its file held '$(col "$arm" file_packets)' records, kept $kept" >&2
 			errors=$((errors + 1)); } ;;
 	esac
 	cpu=$(col "$arm" cpu_ns_per_pkt)
@@ -152,6 +158,10 @@ for want in "bench/ringcap-bench --quick --frames 60 --rates 100000 --packets $N
 	"RPS off" "What this shows"; do
 	grep -qF -- "$want" "$md" || { echo "FAIL: report.md does not say '$want'" >&2; errors=$((errors + 1)); }
 done
+# --quick measured no writer line and no disk line (no diskNN rate asked for one).
+[ "$(jq -s -r '[.[] | select(.type == "writer" or .type == "disk") | .skipped] | join(" ")' "$log")" = "--quick --quick" ] ||
+	{ echo "FAIL: --quick ran a disk or writer line: $(jq -c 'select(.type == "disk" or .type == "writer")' "$log")" >&2
+	  errors=$((errors + 1)); }
 grep -qF "too short to compare" "$tmp/stdout" || { echo "FAIL: the table does not mark --quick CPU figures" >&2; errors=$((errors + 1)); }
 if command -v gnuplot >/dev/null; then
 	pngs=$(ls "$tmp/out"/*.png 2>/dev/null | wc -l)
