@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
       gnuplot-nox procps jq
-      wireshark-common python3   # mergecap/editcap/capinfos; the pcap generator of read_window
+      wireshark-common python3   # mergecap/editcap/capinfos; read_window's pcap generator, bench/bench-report.py
       libjansson-dev prometheus systemd zstd age curl ndisc6)
 
 missing=()

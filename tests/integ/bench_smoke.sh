@@ -5,14 +5,21 @@
 #     offered (frames can be lost before any socket, at the veth backlog: the
 #     bench records /proc/net/softnet_stat's drop delta per run, shown on failure);
 #     and for the arms that own their socket, the kernel's tp_packets == offered;
+#     the file-writing arm (ringcap-disk-1cpu) wrote as many records as it kept;
 #   - runs.csv and bench.json parse and hold a row for every arm asked for;
 #   - a peer tool that is missing is reported as "not installed", with no numbers:
 #     the bench runs with a PATH that lacks netsniff-ng;
 #   - the namespaces and the capture files are gone afterwards;
 #   - --rates disk50 offers 50% of the disk line measured in that run, in pcap
 #     records of the frame size per second (the label stays disk50), a bad diskNN
-#     is one line and exit 2, and with no disk line those runs fail, no other rate.
-# Root (namespaces). About 15 s here; the bench's own bounds keep it under 90 s.
+#     is one line and exit 2, and with no disk line those runs fail, no other rate;
+#   - bench.jsonl holds one JSON line per arm run with the counts; report.md names
+#     the command and the machine, marks --quick CPU figures, and report.html
+#     embeds every plot as a data URI; --quick measures no disk or writer line;
+#   - --cpu-budget 10,100 with --rps: a row per budget and arm, each accounting
+#     for what was offered, the report and bench.json say RPS on, and the cgroup
+#     is gone afterwards, also when the bench is stopped (SIGTERM) mid-run.
+# Root (namespaces). About 30 s here; the bench's own bounds keep it under 90 s.
 # Exit 0 pass, 1 fail, 77 skip.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -22,7 +29,7 @@ need_root
 
 BUILD=${BUILD:-build}
 N=20000
-ARMS=(recvfrom v3 ringcap)
+ARMS=(recvfrom v3 ringcap ringcap-disk-1cpu)
 for b in ringcap-arm ringcap-gen ringcap ringcap-disk; do
 	[ -x "$BUILD/$b" ] || skip "$BUILD/$b not built"
 done
@@ -47,7 +54,7 @@ PATH=$tmp/bin command -v netsniff-ng >/dev/null && fail "could not hide netsniff
 
 t0=$SECONDS
 PATH=$tmp/bin timeout -k 5 85 bash bench/ringcap-bench --quick --frames 60 --rates 100000 \
-	--packets $N --repeat 1 --methods recvfrom,v3,ringcap,netsniff-ng \
+	--packets $N --repeat 1 --methods recvfrom,v3,ringcap,ringcap-disk-1cpu,netsniff-ng \
 	--build "$BUILD" --disk "$disk" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 echo "bench: exit $rc in $((SECONDS - t0)) s"
@@ -90,9 +97,14 @@ for arm in "${ARMS[@]}"; do
 			"softnet backlog drops in that run: $backlog" >&2
 		errors=$((errors + 1))
 	fi
-	case $arm in recvfrom|v3)
+	case $arm in
+	recvfrom|v3)
 		[ "$kpk" = "$offered" ] || {
 			echo "FAIL: $arm: kernel saw $kpk frames, offered $offered" >&2
+			errors=$((errors + 1)); } ;;
+	ringcap-disk-1cpu) # the file it wrote, counted from its size before the bench removed it
+		[ "$(col "$arm" file_packets)" = "$kept" ] || {
+			echo "FAIL: $arm: its file held '$(col "$arm" file_packets)' records, kept $kept" >&2
 			errors=$((errors + 1)); } ;;
 	esac
 	cpu=$(col "$arm" cpu_ns_per_pkt)
@@ -128,6 +140,80 @@ if missing:
 EOF
 else
 	skip "neither jq nor python3 to parse bench.json"
+fi
+
+# One JSON line per arm run, with the counts, in bench.jsonl (jq reads it).
+log=$tmp/out/bench.jsonl
+n=$(jq -s '[.[] | select(.type == "run" and .status == "ok" and (.offered | type) == "number"
+	and (.kept | type) == "number" and (.drops | type) == "number" and (.cpu_ns_per_pkt | type) == "number"
+	and (.backlog_drops | type) == "number" and .rep == 1 and .frame == 60 and .rate == "100000")] | length' "$log") ||
+	fail "bench.jsonl does not parse (jq)"
+[ "$n" = ${#ARMS[@]} ] || { echo "FAIL: bench.jsonl has $n complete run lines, want ${#ARMS[@]}" >&2; errors=$((errors + 1)); }
+
+# The report: the command, the machine, --quick marked, images embedded.
+md=$tmp/out/report.md html=$tmp/out/report.html
+[ -s "$md" ] && [ -s "$html" ] || fail "no report.md or report.html in $tmp/out"
+for want in "bench/ringcap-bench --quick --frames 60 --rates 100000 --packets $N" "$(uname -r)" \
+	"$(nproc) CPUs" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "too short to compare" \
+	"RPS off" "What this shows"; do
+	grep -qF -- "$want" "$md" || { echo "FAIL: report.md does not say '$want'" >&2; errors=$((errors + 1)); }
+done
+# --quick measured no writer line and no disk line (no diskNN rate asked for one).
+[ "$(jq -s -r '[.[] | select(.type == "writer" or .type == "disk") | .skipped] | join(" ")' "$log")" = "--quick --quick" ] ||
+	{ echo "FAIL: --quick ran a disk or writer line: $(jq -c 'select(.type == "disk" or .type == "writer")' "$log")" >&2
+	  errors=$((errors + 1)); }
+grep -qF "too short to compare" "$tmp/stdout" || { echo "FAIL: the table does not mark --quick CPU figures" >&2; errors=$((errors + 1)); }
+if command -v gnuplot >/dev/null; then
+	pngs=$(ls "$tmp/out"/*.png 2>/dev/null | wc -l)
+	imgs=$(grep -o "src='data:image/png;base64,[A-Za-z0-9+/=]*'" "$html" | wc -l)
+	{ [ "$pngs" -ge 1 ] && [ "$imgs" = "$pngs" ]; } ||
+		{ echo "FAIL: report.html embeds $imgs images, $pngs plots made" >&2; errors=$((errors + 1)); }
+	grep -q "<img[^>]* src='[^d]" "$html" && { echo "FAIL: report.html links an image instead of embedding it" >&2; errors=$((errors + 1)); }
+fi
+
+# CPU budgets 10% and 100% with RPS on: a row per budget and arm, every frame
+# accounted for, RPS on said, the cgroup made for the run gone afterwards.
+timeout -k 5 60 bash bench/ringcap-bench --frames 60 --rates 50000 --packets 10000 --repeat 1 \
+	--cpu-budget 10,100 --rps --methods recvfrom,v3 --build "$BUILD" --disk "$disk" --out "$tmp/out5" \
+	>"$tmp/stdout5" 2>"$tmp/stderr5" || { tail -n 20 "$tmp/stderr5"; fail "ringcap-bench --cpu-budget failed"; }
+cg=$(sed -n 's/.*cgroup: \(\/[^ ]*\) (.*/\1/p' "$tmp/stderr5")
+[ -n "$cg" ] || fail "no cgroup line in the bench's progress output"
+[ -e "$cg" ] && { echo "FAIL: cgroup $cg left behind" >&2; errors=$((errors + 1)); }
+json=$tmp/out5/bench.json
+for b in 10 100; do
+	for arm in recvfrom v3; do
+		r=$(jq -r --arg a "$arm" --argjson b $b '.runs[] | select(.arm == $a and .budget == $b) |
+			"\(.status) \(.offered) \(.kept) \(.drops) \(.rps)"' "$json")
+		read -r status offered kept drops rps <<<"$r"
+		echo "budget $b%, $arm: $r"
+		if [ "$status" != ok ] || [ "$offered" != 10000 ] || [ "$rps" != true ]; then
+			echo "FAIL: budget $b% $arm: '$r' (want ok, 10000 offered, rps true)" >&2; errors=$((errors + 1))
+		elif gap=$((offered - kept - drops)) && [ "${gap#-}" -gt 100 ]; then
+			echo "FAIL: budget $b% $arm: offered $offered != kept $kept + drops $drops" >&2; errors=$((errors + 1))
+		fi
+	done
+done
+[ "$(jq .config.rps "$json")" = true ] && grep -q "RPS on" "$tmp/out5/report.md" && grep -q "RPS on" "$tmp/stdout5" ||
+	{ echo "FAIL: bench.json, report.md or the table does not say RPS on" >&2; errors=$((errors + 1)); }
+grep -q "^| 60 | 50000 | 10% | recvfrom |" "$tmp/out5/report.md" ||
+	{ echo "FAIL: report.md has no row for recvfrom at a 10% budget" >&2; errors=$((errors + 1)); }
+if command -v gnuplot >/dev/null; then
+	grep -q "src='data:image/png;base64," "$tmp/out5/report.html" && [ -s "$tmp/out5/kept-vs-budget-60B-50000.png" ] ||
+		{ echo "FAIL: no kept-vs-budget plot in the report" >&2; errors=$((errors + 1)); }
+fi
+# Stopped mid-run: the cgroup and the namespaces go all the same.
+bash bench/ringcap-bench --frames 60 --rates 20000 --packets 100000 --repeat 1 --cpu-budget 20 --methods v3 \
+	--build "$BUILD" --disk "$disk" --out "$tmp/out6" >/dev/null 2>"$tmp/stderr6" &
+bpid=$!
+for _ in $(seq 100); do grep -q '\[1/1\]' "$tmp/stderr6" && break; sleep 0.1; done
+sleep 1
+kill -TERM $bpid
+wait $bpid
+cg=$(sed -n 's/.*cgroup: \(\/[^ ]*\) (.*/\1/p' "$tmp/stderr6")
+ns=$(sed -n 's/.*testbed: \(rca[0-9]*\)\/.*/\1/p' "$tmp/stderr6")
+if [ -z "$cg" ] || [ -e "$cg" ] || [ -z "$ns" ] || ip netns list | grep -qw -e "$ns" -e "${ns/rca/rcb}"; then
+	echo "FAIL: after SIGTERM: cgroup '$cg' or namespace '$ns' left behind (or never made)" >&2
+	errors=$((errors + 1))
 fi
 
 # Two generators (--gen-cpus 0,1): their frames add up to exactly N, and every
@@ -201,4 +287,5 @@ for f in "$tmp/stderr3" "$tmp/stderr4"; do
 done
 
 [ $errors -eq 0 ] || fail "$errors check(s) failed"
-echo "PASS: bench accounts for every frame of every arm (tolerance 1%), reports the missing tool, resolves diskNN"
+echo "PASS: bench accounts for every frame of every arm (tolerance 1%), reports the missing tool, resolves diskNN," \
+	"limits CPU per budget and removes its cgroup, says RPS on, writes the report"
