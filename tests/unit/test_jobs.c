@@ -156,9 +156,11 @@ static void test_at_most_n_in_fifo_order(void)
 	snprintf(script, sizeof(script), "%s/gate.sh", dir);
 	write_file(script,
 		   "d=$(dirname \"$0\"); n=$(basename \"$1\")\n"
+		   /* the order line first: the test waits for run/NAME, and
+		    * then expects the line to be there */
+		   "echo \"$n\" >> \"$d/order\"\n"
 		   ": > \"$d/run/$n\"\n"
 		   "ls \"$d/run\" | wc -l >> \"$d/conc\"\n"
-		   "echo \"$n\" >> \"$d/order\"\n"
 		   "i=0; while [ ! -e \"$d/gate/$n\" ] && [ $i -lt 6000 ]; do sleep 0.01; i=$((i+1)); done\n"
 		   "rm -f \"$d/run/$n\"\n");
 	snprintf(cmd, sizeof(cmd), "sh %s", script);
