@@ -23,18 +23,23 @@ gen_indices() {
 
 gen() { in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$1" -s "$2" --flows 4 -r 20000 -q --duration 10; }
 
+# Three bursts of 300 frames (200, 300, 400 bytes) with a SIGHUP between: each
+# burst past the rings before the SIGHUP, each SIGHUP handled before the next
+# burst (wait_captured's SIGUSR1 comes after it, and main takes SIGHUP first).
+three_bursts() { # LOG
+	for want in 300 600; do
+		gen 300 $((want / 3 + 100))
+		wait_captured "$1" $want || fail "$1: $want packets not captured: $(cat "$1")"
+		kill -HUP "$RC_PID"
+		wait_captured "$1" $want || fail "$1: no counters after SIGHUP"
+	done
+	gen 300 400
+	wait_captured "$1" 900 || fail "$1: 900 packets not captured"
+}
+
 # SIGHUP twice: three files.
 ringcap_start "$TMP/h.log" -i "$IF_B" -w "$TMP/h.pcap" -C 100 -T 2 || fail "start: $(cat "$TMP/h.log")"
-# each burst past the rings before the SIGHUP, each SIGHUP handled before
-# the next burst (wait_captured's SIGUSR1 comes after it)
-for want in 300 600; do
-	gen 300 $((want / 3 + 100))
-	wait_captured "$TMP/h.log" $want || fail "h: $want packets not captured: $(cat "$TMP/h.log")"
-	kill -HUP "$RC_PID"
-	wait_captured "$TMP/h.log" $want || fail "h: no counters after SIGHUP"
-done
-gen 300 400
-wait_captured "$TMP/h.log" 900 || fail "h: 900 packets not captured"
+three_bursts "$TMP/h.log"
 kill -0 "$RC_PID" 2>/dev/null || fail "SIGHUP with -C ended the capture: $(cat "$TMP/h.log")"
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "SIGHUP: exit $RC_STATUS: $(cat "$TMP/h.log")"
@@ -53,16 +58,7 @@ echo "ok: SIGHUP twice made $names, each burst in exactly one file"
 # file's, so the current file goes on (one line says so) and nothing is lost
 # to O_TRUNC: the one file holds all three bursts.
 ringcap_start "$TMP/g.log" -i "$IF_B" -w "$TMP/g-%Y.pcap" -G 3600 -T 2 || fail "start: $(cat "$TMP/g.log")"
-# each burst past the rings before the SIGHUP, each SIGHUP handled before
-# the next burst (wait_captured's SIGUSR1 comes after it)
-for want in 300 600; do
-	gen 300 $((want / 3 + 100))
-	wait_captured "$TMP/g.log" $want || fail "g: $want packets not captured: $(cat "$TMP/g.log")"
-	kill -HUP "$RC_PID"
-	wait_captured "$TMP/g.log" $want || fail "g: no counters after SIGHUP"
-done
-gen 300 400
-wait_captured "$TMP/g.log" 900 || fail "g: 900 packets not captured"
+three_bursts "$TMP/g.log"
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "SIGHUP, same name: exit $RC_STATUS: $(cat "$TMP/g.log")"
 g=$(ls "$TMP"/g-*.pcap)
