@@ -37,6 +37,7 @@ enum {
 	OPT_ANNOUNCE_RATE,
 	OPT_ARP_PRIORITY,
 	OPT_ARP_CPU,
+	OPT_ARP_BUSY_POLL,
 	OPT_VERSION,
 	OPT_CPUS,
 	OPT_FLUSH_INTERVAL,
@@ -82,6 +83,7 @@ static const struct option long_opts[] = {
 	{ "announce-rate", required_argument, NULL, OPT_ANNOUNCE_RATE },
 	{ "arp-priority", required_argument, NULL, OPT_ARP_PRIORITY },
 	{ "arp-cpu", required_argument, NULL, OPT_ARP_CPU },
+	{ "arp-busy-poll", required_argument, NULL, OPT_ARP_BUSY_POLL },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
@@ -160,6 +162,9 @@ static void usage(FILE *f)
 "      --arp-priority N     the responder thread's SCHED_FIFO priority, 1..99;\n"
 "                           0: normal scheduling (default 10)\n"
 "      --arp-cpu N          pin the responder thread to CPU N (default: unpinned)\n"
+"      --arp-busy-poll USEC under a flood, keep checking for requests this long\n"
+"                           after the last before sleeping, 0..1000 (default 50;\n"
+"                           0: always sleep)\n"
 "  -Z, --relinquish-privileges USER\n"
 "                           after opening the sockets and the first file, run\n"
 "                           as USER (and its groups); later files (-C, -G) are\n"
@@ -305,6 +310,7 @@ static void set_defaults(struct options *o)
 	o->announce_rate = 1000;
 	o->arp_priority = 10;
 	o->arp_cpu = -1;
+	o->arp_busy_poll_us = 50;
 }
 
 static int parse_one(struct options *o, int opt, const char *arg)
@@ -505,6 +511,11 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		o->arp_cpu = (int)v;
 		return 0;
 	}
+	case OPT_ARP_BUSY_POLL:
+		if (parse_u64(arg, 0, ARP_BUSY_POLL_MAX_US, &v))
+			return bad("ARP busy-poll time", arg, "expected 0..1000 microseconds");
+		o->arp_busy_poll_us = (uint32_t)v;
+		return 0;
 	case OPT_ARP_ALLOW_OWN:
 		o->arp_allow_own = true;
 		return 0;

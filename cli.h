@@ -65,6 +65,7 @@ struct options {
 	uint32_t announce_rate;    /* announcements per second */
 	int arp_priority;          /* the responder's SCHED_FIFO priority; 0: normal */
 	int arp_cpu;               /* the responder's CPU; -1: the scheduler's choice */
+	uint32_t arp_busy_poll_us; /* the responder's spin window under a flood; 0: none */
 };
 
 /*

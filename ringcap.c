@@ -269,6 +269,8 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 			{ "probes_answered", a.probes },
 			{ "tx_ring_full", a.tx_full },
 			{ "announced", a.announced },
+			{ "busy_poll_windows", a.busy_windows },
+			{ "busy_poll_caught", a.busy_caught },
 			{ "received", cap->arps.rx.stats.packets },
 			{ "kernel_drops", cap->arps.rx.stats.drops },
 			{ "ignored.out_of_pool", a.ign_out_of_pool },
@@ -686,6 +688,7 @@ static int open_arp(struct capture *cap)
 		.announce = o->arp_announce,
 		.announce_rate = o->announce_rate,
 		.priority = o->arp_priority,
+		.busy_poll_us = o->arp_busy_poll_us,
 	};
 	char msg[256];
 	int ret;

@@ -21,12 +21,16 @@
 #             recvfrom() + one sendto() per request (the baseline). Pinned to CPU 1.
 #   ringcap   ringcap -i IF --arp POOL, default settings: its responder thread
 #             (a TPACKET_V2 RX ring, woken per request when idle, drained in
-#             batches under a flood; replies through a TX ring, one send() per
-#             batch; SCHED_FIFO priority 10), placed by the scheduler.
+#             batches under a flood, checked for 50 us after each batch before
+#             sleeping while a flood lasts; replies through a TX ring, one
+#             send() per batch; SCHED_FIFO priority 10), placed by the scheduler.
 #   ringcap1  the same under taskset -c 1: the thread runs on CPU 1, as
 #             arp-classic does.
 #   ringcap-nort  default placement, --arp-priority 0: normal scheduling, to
 #             show what the real-time priority buys.
+#   ringcap1-nobusy  as ringcap1 with --arp-busy-poll 0: the thread sleeps
+#             whenever its ring is empty, also under a flood, to show what
+#             busy-polling buys (each sleep costs the sender's CPU a wake-up).
 #   farpd     Debian's farpd, pinned to CPU 1. It answers an address only after its
 #             own two probes for it go unanswered, so every pool address is warmed
 #             up first, once for all rates (one request each at 500/s, 5 s for its
@@ -74,11 +78,11 @@ BUILD=$ROOT/build
 OUT=./bench-out
 PACKETS=200000
 RATES=max,20000
-ARMS=classic,ringcap,ringcap1,ringcap-nort,farpd,proxy
+ARMS=classic,ringcap,ringcap1,ringcap1-nobusy,ringcap-nort,farpd,proxy
 MIX=4:1:2
 LONE=20
 PROXY_PPS=
-ALL_ARMS=(classic ringcap ringcap1 ringcap-nort farpd proxy)
+ALL_ARMS=(classic ringcap ringcap1 ringcap1-nobusy ringcap-nort farpd proxy)
 
 POOL_CIDR=198.18.16.0/22
 POOL_RANGE=198.18.16.0-198.18.19.255
@@ -228,6 +232,11 @@ start_arm() {
 			--arp "$POOL_CIDR" --stats-json "$WORK/ringcap1.json" 2>"$log" &
 		RESP_PID=$!
 		wait_ready "$log" ringcap ;;
+	ringcap1-nobusy)
+		ip netns exec "$NS_B" taskset -c "$RESP_CPU" "$BUILD/ringcap" -i "$IF_B" \
+			--arp "$POOL_CIDR" --arp-busy-poll 0 --stats-json "$WORK/ringcap1-nobusy.json" 2>"$log" &
+		RESP_PID=$!
+		wait_ready "$log" ringcap ;;
 	ringcap-nort)
 		ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" --arp "$POOL_CIDR" --arp-priority 0 \
 			--stats-json "$WORK/ringcap-nort.json" 2>"$log" &
@@ -307,7 +316,7 @@ run_one() { # arm rate
 	stop_arm "$arm"
 	case $arm in
 	classic) drops=$(jget dropped "$WORK/classic.json"); sent=$(jget replies "$WORK/classic.json") ;;
-	ringcap | ringcap1 | ringcap-nort)
+	ringcap | ringcap1 | ringcap1-nobusy | ringcap-nort)
 		drops=$(jget kernel_drops "$WORK/$arm.json"); sent=$(jget replies "$WORK/$arm.json")
 		# Replies ringcap built but did not get out: TX ring full, or still
 		# refused by the device when it stopped.

@@ -82,6 +82,8 @@ struct arp_counters {
 	uint64_t replies;         /* frames the kernel took: replies, NAs, announcements */
 	uint64_t tx_full;         /* answers lost: the TX ring had no free frame */
 	uint64_t announced;       /* announcements queued (--arp-announce) */
+	uint64_t busy_windows;    /* times the thread spun on the ring instead of sleeping */
+	uint64_t busy_caught;     /* of those: a request came within the window */
 	/* ARP requests not answered, by reason */
 	uint64_t ign_out_of_pool; /* target outside every pool */
 	uint64_t ign_not_request; /* ARP replies and other opcodes */
@@ -164,6 +166,44 @@ uint32_t arp_build_announce(const struct arp_responder *r, uint32_t addr, unsign
 uint32_t ndp_build_announce(const struct arp_responder *r, const uint8_t addr[16], unsigned vid,
 			    uint8_t out[ARP_REPLY_MAX]);
 
+/* ---------------------------------------------------------------- busy.c */
+
+/*
+ * Busy-polling (--arp-busy-poll): after a wake-up that found at least
+ * ARP_BUSY_FLOOD_FRAMES requests queued, the thread checks the ring for up to
+ * the window after each batch before it sleeps, so under a flood the sender's
+ * CPU does not pay a cross-CPU wake-up per batch (see busy.c). Bounded: a
+ * window only while awake less than ARP_BUSY_AWAKE_NS of the current
+ * ARP_BUSY_PERIOD_NS; after
+ * ARP_BUSY_EMPTY_MAX windows in a row that caught nothing, none for
+ * ARP_BUSY_BACKOFF_NS. Pure: times are the caller's (now_ns()); the service
+ * thread owns its struct.
+ */
+#define ARP_BUSY_FLOOD_FRAMES 4
+#define ARP_BUSY_PERIOD_NS 10000000ull  /* 10 ms */
+#define ARP_BUSY_AWAKE_NS 8000000ull    /* 80% of it */
+#define ARP_BUSY_EMPTY_MAX 2
+#define ARP_BUSY_BACKOFF_NS 100000000ull
+#define ARP_BUSY_POLL_MAX_US 1000
+
+struct arp_busy {
+	uint64_t window_ns;      /* 0: never spin */
+	uint64_t period_start;
+	uint64_t slept_ns;       /* asleep in poll() during this period */
+	uint64_t off_until;      /* no window before this */
+	unsigned empty_windows;  /* in a row */
+	bool flood;              /* a wake-up found a queue; cleared by an empty window */
+};
+
+void arp_busy_init(struct arp_busy *b, uint32_t window_us);
+/* After a batch of `drained` frames (fewer than a full batch: the ring is
+ * empty) at `now`: how long to spin on the ring, in ns; 0: sleep. */
+uint64_t arp_busy_allowance(struct arp_busy *b, unsigned drained, uint64_t now);
+/* The window ended at `now`: a frame came (`caught`) or it ran out. */
+void arp_busy_spun(struct arp_busy *b, bool caught, uint64_t now);
+/* The thread slept in poll() from `from` to `to`. */
+void arp_busy_slept(struct arp_busy *b, uint64_t from, uint64_t to);
+
 /* ------------------------------------------------------------- service.c */
 
 #define ARP_ANNOUNCE_MAX 65536u /* announcements at most, over all pools */
@@ -173,6 +213,7 @@ struct arp_service_config {
 	int priority;            /* SCHED_FIFO priority 1..99; 0: normal scheduling */
 	bool announce;           /* --arp-announce */
 	uint32_t announce_rate;  /* per second */
+	uint32_t busy_poll_us;   /* --arp-busy-poll: the spin window; 0: always sleep */
 };
 
 /* Where announcing has got to: pool index and offset inside it. */
@@ -196,6 +237,7 @@ struct arp_service {
 	bool warned;
 	int error;               /* -errno that ended the thread; read after stop */
 	struct arp_announce_cursor ann;
+	struct arp_busy busy;    /* the thread's own */
 	struct arp_counters c;   /* the thread's own */
 	struct arp_counters pub; /* c as of the last batch: relaxed atomic stores and loads */
 };

@@ -7,8 +7,11 @@
  * back, then one send() for the batch. When the ring is empty it sleeps in
  * poll() on the socket and an eventfd (main's stop), so an idle responder
  * wakes for each request and a flood is drained in batches with one syscall
- * per batch each way. Announcements (--arp-announce) are paced in the same
- * loop: poll's timeout is the time to the next one.
+ * per batch each way. Under a flood (a wake-up found requests queued) it
+ * checks the ring for a short window after each batch before it sleeps
+ * (--arp-busy-poll, busy.c): the sender's CPU then wakes no one. Announcements
+ * (--arp-announce) are paced in the same loop: poll's timeout is the time to
+ * the next one.
  *
  * At stop: the socket gets a reject-all filter (nothing new is queued), the
  * thread answers what is in the ring, retries refused sends for up to 200 ms,
@@ -62,6 +65,7 @@ int arp_service_open(struct arp_service *s, const struct arp_responder *r,
 	s->r = r;
 	s->cfg = *cfg;
 	s->ann.done = !cfg->announce;
+	arp_busy_init(&s->busy, cfg->busy_poll_us);
 	s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (s->stop_fd < 0) {
 		ret = -errno;
@@ -286,6 +290,30 @@ static bool stop_requested(const struct arp_service *s)
 	return read(s->stop_fd, &v, sizeof(v)) == sizeof(v);
 }
 
+static inline void cpu_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Check the ring for up to `ns`: true when a frame came. Bounded by the
+ * allowance arp_busy_allowance gave; counted. */
+static bool spin_on_ring(struct arp_service *s, uint64_t ns)
+{
+	uint64_t start = now_ns(), now = start;
+	bool caught;
+
+	while (!(caught = v2ring_ready(&s->rx)) && (now = now_ns()) - start < ns)
+		cpu_pause();
+	arp_busy_spun(&s->busy, caught, now);
+	s->c.busy_windows++;
+	s->c.busy_caught += caught;
+	return caught;
+}
+
 static void *service_main(void *arg)
 {
 	struct arp_service *s = arg;
@@ -299,20 +327,29 @@ static void *service_main(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	if (s->cfg.cpu >= 0 && pin_to_cpu(s->cfg.cpu))
 		log_warn("ARP responder: cannot pin to CPU %d", s->cfg.cpu);
+	pthread_setname_np(pthread_self(), "ringcap-arp");
 	for (;;) {
-		int timeout = IDLE_POLL_MS, next;
+		int timeout = IDLE_POLL_MS, next, ret;
+		unsigned n = arp_service_drain(s, BATCH);
+		uint64_t spin, slept_from;
 
-		if (arp_service_drain(s, BATCH) == BATCH) {
+		if (n == BATCH) {
 			publish(s);
 			continue; /* a flood: the next batch is most likely there */
 		}
 		next = announce_due(s);
 		publish(s);
+		spin = arp_busy_allowance(&s->busy, n, now_ns());
+		if (spin && spin_on_ring(s, spin))
+			continue;
 		if (next >= 0 && next < timeout)
 			timeout = next;
 		if (s->tx.queued && timeout > 1)
 			timeout = 1; /* the device refused some: retry soon */
-		if (poll(pfd, 2, timeout) < 0 && errno != EINTR) {
+		slept_from = now_ns();
+		ret = poll(pfd, 2, timeout);
+		arp_busy_slept(&s->busy, slept_from, now_ns());
+		if (ret < 0 && errno != EINTR) {
 			s->error = -errno;
 			break;
 		}
@@ -407,6 +444,9 @@ void arp_print_counters(const struct arp_service *s, FILE *f)
 			(unsigned long long)c->ns_requests, (unsigned long long)c->ns_dad);
 	if (c->announced)
 		fprintf(f, "%llu announcements queued\n", (unsigned long long)c->announced);
+	if (s->cfg.busy_poll_us)
+		fprintf(f, "%llu busy-poll windows, %llu caught a request\n",
+			(unsigned long long)c->busy_windows, (unsigned long long)c->busy_caught);
 	fprintf(f, "%llu ARP replies sent\n", (unsigned long long)c->replies);
 	fprintf(f, "%llu ARP replies lost (TX ring full)\n", (unsigned long long)c->tx_full);
 	fprintf(f, "%llu ARP requests received by filter, %llu dropped by kernel\n",

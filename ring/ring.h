@@ -242,6 +242,15 @@ static inline struct tpacket2_hdr *v2ring_take(const struct v2ring *r, struct pk
 	return h;
 }
 
+/* True if the current frame is the reader's: a peek, for a reader that
+ * polls the ring instead of sleeping (no view, no barrier beyond the load). */
+static inline bool v2ring_ready(const struct v2ring *r)
+{
+	const struct tpacket2_hdr *h = v2ring_frame_hdr(r, r->cur);
+
+	return (__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
+}
+
 /* Release: our reads are done before the kernel may refill the frame. */
 static inline void v2ring_release(struct v2ring *r, struct tpacket2_hdr *h)
 {
