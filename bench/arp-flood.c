@@ -576,7 +576,16 @@ static int flood_send(struct flood *fl)
 				continue;
 			}
 			want = last - k + 1;
+			/* Late (near the sender's ceiling): every frame due by
+			 * now goes in this batch, up to BATCH_MAX as at max, so a
+			 * paced run is not held below the ceiling by the cost of
+			 * sending in small batches. */
+			due = (uint64_t)((double)(now - t0) * (double)o->rate / (double)NSEC) + 1;
+			if (due > k + want)
+				want = due - k;
 		}
+		if (want > BATCH_MAX)
+			want = BATCH_MAX;
 		if (want > o->count - k)
 			want = o->count - k;
 		while (n < want) {
