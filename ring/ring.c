@@ -97,14 +97,12 @@ out_close:
 
 static int fail(const struct ring_config *cfg, const char *call, int err)
 {
-	log_err("%s on %s: %s", call, cfg->iface->name, strerror(err));
-	return -err;
+	return sock_fail(cfg->iface->name, NULL, call, err);
 }
 
-/* One step: `ret` of the call named `call`, logged once on failure. */
 static int step(const struct ring_config *cfg, const char *call, int ret)
 {
-	return ret ? fail(cfg, call, -ret) : 0;
+	return sock_step(cfg->iface->name, NULL, call, ret);
 }
 
 /* Not locked (SO_LOCK_FILTER): at the end of capture ring_stop_receiving

@@ -1,7 +1,7 @@
 /*
  * Private to ring/: the socket calls every packet ring's set-up makes (V3 RX
- * in ring.c, V2 RX in v2ring.c), each returning 0 or -errno; the callers log
- * one line naming the call and the interface.
+ * in ring.c, V2 RX in v2ring.c, V2 TX in txring.c), each returning 0 or
+ * -errno, and the one line a failed step logs (sock_fail, sock_step).
  */
 #ifndef RINGCAP_RING_SOCK_H
 #define RINGCAP_RING_SOCK_H
@@ -13,6 +13,23 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+
+#include "util/util.h"
+
+/* A set-up call failed with errno `err`: one line naming the call, the
+ * interface and (when not NULL) which ring, e.g. "(tx ring)"; -err. */
+static inline int sock_fail(const char *ifname, const char *ring, const char *call, int err)
+{
+	log_err("%s on %s%s%s: %s", call, ifname, ring ? " " : "", ring ? ring : "",
+		strerror(err));
+	return -err;
+}
+
+/* One step: `ret` (0 or -errno) of the call named `call`, logged once. */
+static inline int sock_step(const char *ifname, const char *ring, const char *call, int ret)
+{
+	return ret ? sock_fail(ifname, ring, call, -ret) : 0;
+}
 
 static inline int sock_attach_filter(int fd, const struct sock_fprog *prog)
 {

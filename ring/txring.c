@@ -14,13 +14,10 @@
 
 #include "ring/ring.h"
 #include "ring/txring.h"
+#include "ring/sock.h"
 #include "util/util.h"
 
-static int tx_fail(const struct txring_config *cfg, const char *call, int err)
-{
-	log_err("%s on %s (tx ring): %s", call, cfg->iface->name, strerror(err));
-	return -err;
-}
+#define TX_RING "(tx ring)" /* in the line a failed step logs */
 
 /* A request for about `want` frames: whole blocks of 16 frames (at least a
  * page), at least one block. */
@@ -71,46 +68,33 @@ static void grow_sndbuf(const struct txring *t)
 
 int txring_open(struct txring *t, const struct txring_config *cfg)
 {
+	const char *ifname = cfg->iface->name;
 	struct tpacket_req req;
-	struct sockaddr_ll sll;
-	int v = TPACKET_V2, one = 1, ret;
+	int ret;
 
 	memset(t, 0, sizeof(*t));
-	t->fd = -1;
 	t->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (t->fd < 0)
-		return tx_fail(cfg, "socket(AF_PACKET)", errno);
-	if (setsockopt(t->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0) {
-		ret = tx_fail(cfg, "PACKET_VERSION(TPACKET_V2)", errno);
+		return sock_fail(ifname, TX_RING, "socket(AF_PACKET)", errno);
+	ret = sock_step(ifname, TX_RING, "PACKET_VERSION(TPACKET_V2)",
+			sock_packet_opt(t->fd, PACKET_VERSION, TPACKET_V2));
+	if (!ret && cfg->qdisc_bypass)
+		ret = sock_step(ifname, TX_RING, "PACKET_QDISC_BYPASS",
+				sock_packet_opt(t->fd, PACKET_QDISC_BYPASS, 1));
+	if (!ret)
+		ret = sock_step(ifname, TX_RING, "PACKET_TX_RING", ring_set(t, cfg, &req));
+	if (ret)
 		goto out_close;
-	}
-	if (cfg->qdisc_bypass &&
-	    setsockopt(t->fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one)) < 0) {
-		ret = tx_fail(cfg, "PACKET_QDISC_BYPASS", errno);
-		goto out_close;
-	}
-	ret = ring_set(t, cfg, &req);
-	if (ret) {
-		ret = tx_fail(cfg, "PACKET_TX_RING", -ret);
-		goto out_close;
-	}
 	t->frame_size = req.tp_frame_size;
 	t->frame_nr = req.tp_frame_nr;
 	t->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	t->map = mmap(NULL, t->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, t->fd, 0);
-	if (t->map == MAP_FAILED) {
-		t->map = NULL;
-		ret = tx_fail(cfg, "mmap(tx ring)", errno);
+	ret = sock_step(ifname, TX_RING, "mmap(tx ring)", sock_map_ring(t->fd, t->map_len, &t->map));
+	if (ret)
 		goto out_close;
-	}
-	memset(&sll, 0, sizeof(sll));
-	sll.sll_family = AF_PACKET;
-	sll.sll_protocol = 0; /* send only: no receive hook */
-	sll.sll_ifindex = cfg->iface->index;
-	if (bind(t->fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-		ret = tx_fail(cfg, "bind", errno);
+	/* protocol 0: send only, no receive hook */
+	ret = sock_step(ifname, TX_RING, "bind", sock_bind(t->fd, cfg->iface->index, 0));
+	if (ret)
 		goto out_unmap;
-	}
 	if (cfg->grow_sndbuf)
 		grow_sndbuf(t);
 	return 0;

@@ -27,14 +27,12 @@
 
 static int v2_fail(const struct v2ring_config *cfg, const char *call, int err)
 {
-	log_err("%s on %s (V2 rx ring): %s", call, cfg->iface->name, strerror(err));
-	return -err;
+	return sock_fail(cfg->iface->name, "(V2 rx ring)", call, err);
 }
 
-/* One step: `ret` of the call named `call`, logged once on failure. */
 static int v2_step(const struct v2ring_config *cfg, const char *call, int ret)
 {
-	return ret ? v2_fail(cfg, call, -ret) : 0;
+	return sock_step(cfg->iface->name, "(V2 rx ring)", call, ret);
 }
 
 static int v2_attach_filter(struct v2ring *r, const struct v2ring_config *cfg)
