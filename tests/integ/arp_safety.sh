@@ -24,10 +24,8 @@ source "$(dirname "$0")/../lib/testbed.sh"
 
 BUILD=${BUILD:-build}
 RINGCAP=$BUILD/ringcap
-L2SEND=$(dirname "$0")/../lib/l2send.py
 need_root
-need_cmd tcpdump
-need_cmd python3
+need_l2send
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"
 
 testbed_start arp_safety

@@ -23,10 +23,8 @@ set -u
 source "$(dirname "$0")/../lib/testbed.sh"
 
 BUILD=${BUILD:-build}
-L2SEND=$(dirname "$0")/../lib/l2send.py
 need_root
-need_cmd tcpdump
-need_cmd python3
+need_l2send
 [ -x "$BUILD/ringcap" ] || fail "no $BUILD/ringcap (set BUILD)"
 
 testbed_start arp_vlan

@@ -33,10 +33,8 @@ source "$(dirname "$0")/../lib/testbed.sh"
 
 BUILD=${BUILD:-build}
 RINGCAP=$BUILD/ringcap
-L2SEND=$(dirname "$0")/../lib/l2send.py
 need_root
-need_cmd tcpdump
-need_cmd python3
+need_l2send
 need_cmd ndisc6
 need_cmd jq
 [ -x "$RINGCAP" ] || fail "no $RINGCAP (set BUILD)"

@@ -62,6 +62,13 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
 need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+# Crafted frames from a raw socket (tests/lib/l2send.py), their answers read
+# with tcpdump: sets L2SEND.
+need_l2send() {
+	need_cmd python3
+	need_cmd tcpdump
+	L2SEND=$(dirname "${BASH_SOURCE[0]}")/l2send.py
+}
 
 # One line per packet: its bytes in hex, no timestamp. Sorted output of two
 # files compares packet multisets, independent of order across workers.
