@@ -121,16 +121,6 @@ struct counter {
 	uint64_t lied;          /* v3: blocks whose headers lied (never expected) */
 };
 
-struct v2_ring {
-	uint8_t *map;
-	size_t map_len;
-	uint32_t frame_size;
-	uint32_t frame_nr;
-	uint32_t frames_per_block;
-	uint32_t block_size;
-	uint32_t cur;
-};
-
 struct arm_sock;
 
 /* One receive method: open a socket, run the receive loop until stop, close. */
@@ -146,7 +136,7 @@ struct arm_sock {
 	int cpu;                /* thread pinned here, -1: not */
 	const struct arm_ops *ops;
 	struct ring v3;
-	struct v2_ring v2;
+	struct v2ring v2;
 	uint8_t *buf;           /* recvfrom / recvmmsg buffers */
 	size_t buf_len;
 	struct mmsghdr *msgs;
@@ -359,68 +349,39 @@ static int recvmmsg_run(struct arm_sock *s)
 
 static int v2_open(struct arm_sock *s, const struct opts *o)
 {
-	struct v2_ring *r = &s->v2;
-	struct tpacket_req req;
-	int v = TPACKET_V2, ret;
-	void *p;
+	struct iface ifc;
+	struct v2ring_config cfg = {
+		.iface = &ifc,
+		.frame_size = RECV_SNAP,
+		.frame_nr = (uint32_t)(o->ring_bytes / RECV_SNAP),
+	};
+	int ret = iface_lookup(o->ifname, &ifc);
 
-	if ((ret = packet_socket(s)))
+	if (ret) {
+		log_err("interface %s: %s", o->ifname, strerror(-ret));
 		return ret;
-	if (setsockopt(s->fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)) < 0) {
-		log_err("PACKET_VERSION(TPACKET_V2) on %s: %s", o->ifname, strerror(errno));
-		return -errno;
 	}
-	r->frame_size = RECV_SNAP;
-	r->block_size = o->block_size;
-	r->frames_per_block = r->block_size / r->frame_size;
-	memset(&req, 0, sizeof(req));
-	req.tp_block_size = r->block_size;
-	req.tp_block_nr = (unsigned)(o->ring_bytes / r->block_size);
-	req.tp_frame_size = r->frame_size;
-	req.tp_frame_nr = req.tp_block_nr * r->frames_per_block;
-	if (setsockopt(s->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
-		log_err("PACKET_RX_RING (V2, %u blocks of %u) on %s: %s", req.tp_block_nr,
-			req.tp_block_size, o->ifname, strerror(errno));
-		return -errno;
-	}
-	r->frame_nr = req.tp_frame_nr;
-	r->map_len = (size_t)req.tp_block_size * req.tp_block_nr;
-	p = mmap(NULL, r->map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, s->fd, 0);
-	if (p == MAP_FAILED) {
-		r->map_len = 0;
-		log_err("mmap(V2 ring) on %s: %s", o->ifname, strerror(errno));
-		return -errno;
-	}
-	r->map = p;
-	return bind_all(s, o);
+	ret = v2ring_open(&s->v2, &cfg);
+	if (ret)
+		return ret;
+	s->fd = s->v2.fd;
+	return 0;
 }
 
 static void v2_close(struct arm_sock *s)
 {
-	if (s->v2.map)
-		munmap(s->v2.map, s->v2.map_len);
-	s->v2.map = NULL;
-	if (s->fd >= 0)
-		close(s->fd);
+	v2ring_close(&s->v2);
 	s->fd = -1;
-}
-
-static struct tpacket2_hdr *v2_frame(const struct v2_ring *r, uint32_t i)
-{
-	uint32_t blk = i / r->frames_per_block, in = i % r->frames_per_block;
-
-	return (struct tpacket2_hdr *)(r->map + (size_t)blk * r->block_size +
-				       (size_t)in * r->frame_size);
 }
 
 static int v2_run(struct arm_sock *s)
 {
-	struct v2_ring *r = &s->v2;
+	struct v2ring *r = &s->v2;
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN | POLLERR };
 	uint64_t kept = 0, bytes = 0;
 
 	while (!stopping()) {
-		struct tpacket2_hdr *h = v2_frame(r, r->cur);
+		struct tpacket2_hdr *h = v2ring_frame_hdr(r, r->cur);
 
 		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
 			if (poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
