@@ -5,12 +5,6 @@
 
 #include "writer/writer_impl.h"
 
-static int pwrite_init(struct writer *w)
-{
-	(void)w;
-	return 0;
-}
-
 static int pwrite_submit(struct writer *w, uint32_t s)
 {
 	struct writer_slot *sl = &w->slots[s];
@@ -35,14 +29,7 @@ static int pwrite_submit(struct writer *w, uint32_t s)
 	return 0;
 }
 
-static void pwrite_fini(struct writer *w)
-{
-	(void)w;
-}
-
 const struct writer_ops writer_pwrite_ops = {
 	.name = "pwrite",
-	.init = pwrite_init,
 	.submit = pwrite_submit,
-	.fini = pwrite_fini,
 };

@@ -24,12 +24,6 @@ int writer_write_all(int fd, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-static int stream_init(struct writer *w)
-{
-	(void)w;
-	return 0;
-}
-
 static int stream_submit(struct writer *w, uint32_t s)
 {
 	const uint64_t cs = w->cfg.chunk_size;
@@ -57,14 +51,7 @@ static int stream_submit(struct writer *w, uint32_t s)
 	return 0;
 }
 
-static void stream_fini(struct writer *w)
-{
-	(void)w;
-}
-
 const struct writer_ops writer_stream_ops = {
 	.name = "stream",
-	.init = stream_init,
 	.submit = stream_submit,
-	.fini = stream_fini,
 };

@@ -302,6 +302,18 @@ void writer_set_error(struct writer *w, int err, const struct out_file *f)
 	snprintf(w->error_path, sizeof(w->error_path), "%s", f ? f->path : w->cfg.path);
 }
 
+/* A backend with nothing of its own to set up or stop leaves init/fini NULL. */
+static int backend_init(struct writer *w)
+{
+	return w->ops->init ? w->ops->init(w) : 0;
+}
+
+static void backend_fini(struct writer *w)
+{
+	if (w->ops->fini)
+		w->ops->fini(w);
+}
+
 int writer_open(struct writer **out, const struct writer_config *cfg)
 {
 	struct writer *w = xcalloc(1, sizeof(*w));
@@ -339,11 +351,11 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	w->ops = w->files->stream          ? &writer_stream_ops
 		 : cfg->backend == WRITER_URING ? &writer_uring_ops
 						: &writer_pwrite_ops;
-	ret = w->ops->init(w);
+	ret = backend_init(w);
 	if (ret && w->ops == &writer_uring_ops) {
 		log_warn("io_uring refused (%s); writing with pwrite", strerror(-ret));
 		w->ops = &writer_pwrite_ops;
-		ret = w->ops->init(w);
+		ret = backend_init(w);
 	}
 	if (ret) {
 		log_err("%s writer for %s: %s", w->ops->name, path, strerror(-ret));
@@ -1052,7 +1064,7 @@ int writer_close(struct writer *w, struct writer_result *res)
 	pthread_mutex_unlock(&w->lock);
 	if (size % cs && !w->error)
 		submit_slot(w, size / cs);
-	w->ops->fini(w);
+	backend_fini(w);
 
 	pthread_mutex_lock(&w->lock);
 	close_finished_files(w);
@@ -1099,7 +1111,7 @@ int writer_close(struct writer *w, struct writer_result *res)
 
 void writer_discard(struct writer *w)
 {
-	w->ops->fini(w);
+	backend_fini(w);
 	while (w->files) {
 		struct out_file *f = w->files;
 

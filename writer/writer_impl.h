@@ -16,7 +16,8 @@ struct writer;
  * state behind w->priv: init() sets it (or leaves it NULL), fini() frees it. */
 struct writer_ops {
 	const char *name;
-	/* From writer_open, before any submit; on failure nothing is left. */
+	/* From writer_open, before any submit; on failure nothing is left.
+	 * NULL (and fini NULL): the backend keeps no state of its own. */
 	int (*init)(struct writer *w);
 	/* Write slot `s`'s pending range; any thread. 0 or -errno. */
 	int (*submit)(struct writer *w, uint32_t s);
