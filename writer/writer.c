@@ -923,7 +923,6 @@ static void stop_for_space(struct writer *w)
 	ret = close_open_files(w, true, bad);
 	if (ret)
 		log_warn("%s: closing it: %s", bad, strerror(-ret));
-	w->waiting = true;
 	/* a file that got no record before the disk was full again: try less often */
 	if (w->pkts_reserved == w->pkts_at_resume && w->full_events > 1)
 		w->probe_every_ns = w->probe_every_ns < 32000000000ull ? 2 * w->probe_every_ns
@@ -981,7 +980,6 @@ static void restart_stream(struct writer *w, struct out_file *f)
 				w->cfg.linktype);
 	atomic_store(&w->slots[first % n].filled, PCAP_FILE_HEADER_LEN);
 	w->error = 0;
-	w->waiting = false;
 	pthread_cond_broadcast(&w->slot_free);
 }
 
@@ -999,7 +997,7 @@ int writer_resume(struct writer *w)
 		goto out_unlock;
 	}
 	ret = -EAGAIN;
-	if (!w->waiting) {
+	if (w->files) { /* none once stop_for_space closed them */
 		/* an append still copying or a write in flight would touch the
 		 * files and slots that are about to go */
 		if (atomic_load_explicit(&w->copying, memory_order_acquire) ||

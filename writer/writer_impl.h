@@ -101,8 +101,7 @@ struct writer {
 	 * w->lock. writer_resume closes the files only when both are 0. */
 	_Atomic unsigned copying;  /* (raised under w->lock, lowered without) */
 	unsigned writes_in_flight;
-	bool waiting;              /* files closed after a full disk, none open */
-	uint64_t next_probe_ns;    /* waiting: when to try the next file */
+	uint64_t next_probe_ns;    /* files closed, none open: when to try the next */
 	uint64_t probe_every_ns;   /* 1 s, doubled (to 64 s) after a resumed file
 				    * got no record before the disk was full again */
 	uint64_t pkts_at_resume;   /* records in the files when the last one began */
