@@ -299,7 +299,7 @@ static void set_defaults(struct options *o)
 	o->snaplen = SNAPLEN_MAX;
 	o->ring_bytes = 64ull << 20;
 	o->block_size = 1u << 20;
-	o->block_timeout_ms = 0; /* 0: not given (then 8) */
+	o->block_timeout_ms = 8;
 	o->threads = cpus > 0 ? (unsigned)(cpus > MAX_WORKERS ? MAX_WORKERS : cpus) : 1;
 	o->fanout_mode = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG;
 	o->fanout_name = "hash";
@@ -384,7 +384,6 @@ static int parse_one(struct options *o, int opt, const char *arg)
 		if (parse_size(arg, 1, 64 << 10, 64 << 20, &v) || (v & (v - 1)))
 			return bad("block size", arg, "expected a power of two from 64k to 64m");
 		o->block_size = (uint32_t)v;
-		o->block_size_set = true;
 		return 0;
 	case OPT_BLOCK_TIMEOUT:
 		if (parse_u64(arg, 1, 1000, &v))
@@ -626,8 +625,6 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	}
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
-	if (!o->block_timeout_ms)
-		o->block_timeout_ms = 8; /* ARP answering has a V2 ring of its own */
 	return 0;
 }
 

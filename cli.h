@@ -29,7 +29,6 @@ struct options {
 	unsigned max_files;        /* -W */
 	uint64_t ring_bytes;       /* -B, per worker */
 	uint32_t block_size;
-	bool block_size_set;
 	uint32_t block_timeout_ms;
 	unsigned threads;
 	int cpus[MAX_WORKERS];     /* --cpus: where workers are pinned, in turn */

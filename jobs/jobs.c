@@ -168,7 +168,6 @@ static void start_queued(struct jobs *j)
 			free_job(job);
 		}
 	}
-	j->c.running = j->nrunning;
 }
 
 /* A child's pidfd became readable: it has exited. */
@@ -195,7 +194,6 @@ static void reap(struct jobs *j, struct job *job)
 	}
 	pthread_mutex_lock(&j->lock);
 	remove_running(j, job);
-	j->c.running = j->nrunning;
 	j->c.run++;
 	if (status != 0)
 		j->c.failed++;
@@ -373,6 +371,7 @@ void jobs_counters(struct jobs *j, struct jobs_counters *c)
 	}
 	pthread_mutex_lock(&j->lock);
 	*c = j->c;
+	c->running = j->nrunning;
 	pthread_mutex_unlock(&j->lock);
 }
 
@@ -392,8 +391,10 @@ int jobs_close(struct jobs *j, unsigned wait_ms, struct jobs_counters *final)
 	wake(j);
 	pthread_join(j->thread, NULL);
 	ret = j->timed_out ? -ETIMEDOUT : 0;
-	if (final)
+	if (final) {
 		*final = j->c;
+		final->running = j->nrunning;
+	}
 	close(j->efd);
 	pthread_mutex_destroy(&j->lock);
 	xfree(j->script);

@@ -394,16 +394,6 @@ void merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 	pthread_mutex_unlock(&m->lock);
 }
 
-int merge_error(struct merge *m)
-{
-	int ret;
-
-	pthread_mutex_lock(&m->lock);
-	ret = m->error;
-	pthread_mutex_unlock(&m->lock);
-	return ret;
-}
-
 bool merge_done(struct merge *m)
 {
 	bool done;

@@ -72,8 +72,6 @@ int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
  * block it retired last is not back, so a producer with blocks in the merge
  * waits here instead of in poll(). */
 void merge_wait_released(struct merge *m, unsigned in, int timeout_ms);
-/* The sink's first error, or 0. Any thread. */
-int merge_error(struct merge *m);
 /* True once the sink takes no more (full, or failed). Any thread. */
 bool merge_done(struct merge *m);
 /* Tests without a thread: one pass; `final` drains regardless of the rings.

@@ -113,7 +113,6 @@ struct read_source;
  */
 int read_source_open(struct read_source **out, const char *path);
 const struct pcap_file_info *read_source_info(const struct read_source *s);
-const char *read_source_path(const struct read_source *s);
 /*
  * Get its index (index_refresh; `force` rebuilds), warn once if the file ends
  * in a torn or corrupt record, and choose the chunks `q` leaves. Counts into

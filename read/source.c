@@ -64,11 +64,6 @@ const struct pcap_file_info *read_source_info(const struct read_source *s)
 	return &s->fi;
 }
 
-const char *read_source_path(const struct read_source *s)
-{
-	return s->path;
-}
-
 int read_source_prepare(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st)
 {
 	struct index_refresh_result res;
