@@ -48,8 +48,10 @@ struct merge {
 	pthread_cond_t more;         /* a block was pushed, or closing */
 	pthread_cond_t room;         /* a queue has room again */
 	pthread_cond_t released;     /* blocks went back to the kernel */
-	int error;                   /* the sink's first error; under lock */
-	bool sink_full;              /* the sink takes no more (-c reached); under lock */
+	/* Written by the merger only, under lock and atomically: merge_done
+	 * reads them without the lock, once per block per worker. */
+	int error;                   /* the sink's first error */
+	bool sink_full;              /* the sink takes no more (-c reached) */
 	bool closing;                /* under lock */
 	uint64_t pushes;             /* blocks pushed so far; under lock */
 	pthread_t thread;
@@ -164,7 +166,7 @@ static void flush(struct merge *m)
 		ret = m->cfg.sink(m->cfg.sink_ctx, m->batch, m->nbatch);
 		if (ret > 0) {
 			pthread_mutex_lock(&m->lock);
-			m->sink_full = true;
+			__atomic_store_n(&m->sink_full, true, __ATOMIC_RELAXED);
 			pthread_mutex_unlock(&m->lock);
 		}
 	}
@@ -187,7 +189,7 @@ static void flush(struct merge *m)
 	if (ret < 0) {
 		pthread_mutex_lock(&m->lock);
 		if (!m->error)
-			m->error = ret;
+			__atomic_store_n(&m->error, ret, __ATOMIC_RELAXED);
 		pthread_mutex_unlock(&m->lock);
 	}
 }
@@ -355,23 +357,18 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 	while (in->qtail - in->qhead == m->cfg.depth && !m->error && !m->closing)
 		pthread_cond_wait(&m->room, &m->lock);
 	ret = m->error;
+	/* taken or not, next_idx moves on: the kernel and we agree on the order */
+	in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
 	if (!ret && !m->closing) {
 		in->q[in->qtail++ % m->cfg.depth] = b;
 		in->held++;
 		m->pushes++;
-		in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
 		pthread_cond_signal(&m->more);
 		b = NULL;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (b) {
-		/* Not taken: the merge failed or is closing. Give it back, and
-		 * keep next_idx moving so the kernel and we agree on the order. */
-		pthread_mutex_lock(&m->lock);
-		in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
-		pthread_mutex_unlock(&m->lock);
+	if (b) /* not taken: the merge failed or is closing; give it back */
 		ring_release_block(b);
-	}
 	return ret;
 }
 
@@ -396,12 +393,8 @@ void merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 
 bool merge_done(struct merge *m)
 {
-	bool done;
-
-	pthread_mutex_lock(&m->lock);
-	done = m->sink_full || m->error;
-	pthread_mutex_unlock(&m->lock);
-	return done;
+	return __atomic_load_n(&m->sink_full, __ATOMIC_RELAXED) ||
+	       __atomic_load_n(&m->error, __ATOMIC_RELAXED);
 }
 
 int merge_close(struct merge *m, struct merge_input_counters *c)

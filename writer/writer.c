@@ -99,6 +99,25 @@ static bool is_stream(const struct writer *w)
 	return strcmp(w->cfg.path, "-") == 0;
 }
 
+/* The file header of this writer's files, at dst. */
+static void encode_header(const struct writer *w, uint8_t *dst)
+{
+	pcap_file_header_encode(dst, w->cfg.snaplen, w->cfg.nano, w->cfg.linktype);
+}
+
+/* A file that goes before it held anything (set-up failed, or no room yet
+ * for the next one): closed, removed, its index dropped. */
+static void discard_file(struct out_file *f)
+{
+	if (f->plain_fd != f->fd)
+		close(f->plain_fd);
+	close(f->fd);
+	if (f->regular)
+		unlink(f->path);
+	index_builder_free(f->ix);
+	xfree(f);
+}
+
 /* The buffered twin of an O_DIRECT descriptor: the same open file reopened
  * through /proc (not by name, which may have changed); failing that, the
  * file is written without O_DIRECT. 0 or -errno. */
@@ -171,7 +190,7 @@ static int open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 		uint8_t hdr[PCAP_FILE_HEADER_LEN];
 
 		/* no index is no error: ringcap-read builds one on first use */
-		pcap_file_header_encode(hdr, w->cfg.snaplen, w->cfg.nano, w->cfg.linktype);
+		encode_header(w, hdr);
 		if (index_builder_new(&f->ix, hdr, 0))
 			f->ix = NULL;
 	}
@@ -270,7 +289,7 @@ static void rewrite_header(const struct writer *w, const struct out_file *f)
 
 	if (!f->regular)
 		return;
-	pcap_file_header_encode(hdr, w->cfg.snaplen, w->cfg.nano, w->cfg.linktype);
+	encode_header(w, hdr);
 	if (pwrite(f->plain_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		log_warn("%s: cannot write its header: %s", f->path, strerror(errno));
 }
@@ -362,7 +381,7 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 		goto out_unlink;
 	}
 
-	pcap_file_header_encode(w->area, cfg->snaplen, cfg->nano, cfg->linktype);
+	encode_header(w, w->area);
 	w->next_off = PCAP_FILE_HEADER_LEN;
 	w->good_off = PCAP_FILE_HEADER_LEN;
 	w->direct = w->files->direct;
@@ -371,12 +390,7 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	return 0;
 
 out_unlink:
-	if (w->files->plain_fd != w->files->fd)
-		close(w->files->plain_fd);
-	close(w->files->fd);
-	if (w->files->regular)
-		unlink(w->files->path);
-	xfree(w->files);
+	discard_file(w->files);
 out_unmap:
 	xfree(w->slots);
 	munmap(w->area, 2 * w->area_len);
@@ -640,8 +654,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	pthread_mutex_unlock(&w->lock);
 
 	if (hdr_off)
-		pcap_file_header_encode(w->area + hdr_off % w->area_len, snap, w->cfg.nano,
-					w->cfg.linktype);
+		encode_header(w, w->area + hdr_off % w->area_len);
 	dst = w->area + off % w->area_len;
 	for (unsigned i = 0; i < n; i++) {
 		/* The packet bytes were written by another CPU: ask for them a
@@ -976,8 +989,7 @@ static void restart_stream(struct writer *w, struct out_file *f)
 	w->next_off = w->good_off = f->base + PCAP_FILE_HEADER_LEN;
 	w->good_pkts = w->pkts_at_resume = w->pkts_reserved;
 	w->flushed_off = f->base;
-	pcap_file_header_encode(slot_buf(w, (uint32_t)(first % n)), w->cfg.snaplen, w->cfg.nano,
-				w->cfg.linktype);
+	encode_header(w, slot_buf(w, (uint32_t)(first % n)));
 	atomic_store(&w->slots[first % n].filled, PCAP_FILE_HEADER_LEN);
 	w->error = 0;
 	pthread_cond_broadcast(&w->slot_free);
@@ -1019,12 +1031,7 @@ int writer_resume(struct writer *w)
 	}
 	if (reserve_room(w, f)) {
 		/* no room yet: the file goes, and its name is the next one again */
-		if (f->plain_fd != f->fd)
-			close(f->plain_fd);
-		close(f->fd);
-		unlink(f->path);
-		index_builder_free(f->ix);
-		xfree(f);
+		discard_file(f);
 		w->files_opened--;
 		snprintf(w->last_path, sizeof(w->last_path), "%s", last);
 		ret = -EAGAIN;
@@ -1114,13 +1121,7 @@ void writer_discard(struct writer *w)
 		struct out_file *f = w->files;
 
 		w->files = f->next;
-		if (f->plain_fd != f->fd)
-			close(f->plain_fd);
-		close(f->fd);
-		if (f->regular)
-			unlink(f->path);
-		index_builder_free(f->ix);
-		xfree(f);
+		discard_file(f);
 	}
 	writer_free(w);
 }
