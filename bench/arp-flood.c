@@ -726,8 +726,10 @@ static int open_rings(struct flood *fl)
 		.block_timeout_ms = 8,
 		.filter = &fl->rxf,
 		.fanout = false,
+		/* our own requests are not replies: the kernel need not queue them */
+		.ignore_outgoing = true,
 	};
-	int one = 1, ret;
+	int ret;
 
 	if (filter_compile(&fl->rxf, "arp and arp[6:2] = 2", 128, err, sizeof(err))) {
 		log_err("filter: %s", err);
@@ -736,12 +738,6 @@ static int open_rings(struct flood *fl)
 	ret = ring_open(&fl->rx, &rc);
 	if (ret)
 		return ret;
-	/* Our own requests are not replies; the kernel need not even queue them. */
-	if (setsockopt(fl->rx.fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one)) < 0) {
-		ret = -errno;
-		log_err("PACKET_IGNORE_OUTGOING on %s: %s", o->ifname, strerror(-ret));
-		return ret;
-	}
 	return txring_open(&fl->tx, &tc);
 }
 

@@ -354,6 +354,7 @@ static int v2_open(struct arm_sock *s, const struct opts *o)
 		.iface = &ifc,
 		.frame_size = RECV_SNAP,
 		.frame_nr = (uint32_t)(o->ring_bytes / RECV_SNAP),
+		.block_size = o->block_size, /* as the v3 arms */
 	};
 	int ret = iface_lookup(o->ifname, &ifc);
 
@@ -381,17 +382,17 @@ static int v2_run(struct arm_sock *s)
 	uint64_t kept = 0, bytes = 0;
 
 	while (!stopping()) {
-		struct tpacket2_hdr *h = v2ring_frame_hdr(r, r->cur);
+		struct tpacket2_hdr *h;
 
-		if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) {
+		if (!v2ring_ready(r)) {
 			if (poll(&pfd, 1, POLL_MS) < 0 && errno != EINTR)
 				return -errno;
 			continue;
 		}
+		h = v2ring_frame_hdr(r, r->cur);
 		kept++;
 		bytes += h->tp_len;
-		__atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-		r->cur = r->cur + 1 == r->frame_nr ? 0 : r->cur + 1;
+		v2ring_release(r, h);
 		/* per frame, also while the ring never runs dry: main reads "no
 		 * progress" as idle */
 		publish(s, kept, bytes);

@@ -181,6 +181,7 @@ struct v2ring_config {
 	const struct filter *filter; /* attached before bind; NULL: everything */
 	uint32_t frame_size;         /* multiple of 16; the block holds whole frames */
 	uint32_t frame_nr;
+	uint32_t block_size;         /* a power of two >= frame_size; 0: the smallest */
 	bool ignore_outgoing;        /* PACKET_IGNORE_OUTGOING: not our own sends */
 	bool allmulti;               /* PACKET_MR_ALLMULTI while the socket lives */
 };

@@ -56,9 +56,9 @@ static int v2_ignore_outgoing(struct v2ring *r, const struct v2ring_config *cfg)
 static int v2_request_ring(struct v2ring *r, const struct v2ring_config *cfg)
 {
 	struct tpacket_req req;
-	uint32_t block = 4096, nr = cfg->frame_nr;
+	uint32_t block = cfg->block_size ? cfg->block_size : 4096, nr = cfg->frame_nr;
 
-	if (!cfg->frame_size || cfg->frame_size % 16)
+	if (!cfg->frame_size || cfg->frame_size % 16 || (block & (block - 1)))
 		return v2_fail(cfg, "PACKET_RX_RING", EINVAL);
 	while (block < cfg->frame_size)
 		block *= 2;
