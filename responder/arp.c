@@ -90,22 +90,6 @@ void arp_responder_free(struct arp_responder *r)
 	xfree(r);
 }
 
-/* "...@VID" off the end of buf; 0, or -EINVAL. */
-static int split_vid(char *buf, int *vid)
-{
-	char *at = strchr(buf, '@');
-	uint64_t v;
-
-	*vid = ARP_VID_ANY;
-	if (!at)
-		return 0;
-	*at = '\0';
-	if (parse_u64(at + 1, 0, 4094, &v))
-		return -EINVAL;
-	*vid = (int)v;
-	return 0;
-}
-
 int arp_parse_pool(const char *s, struct arp_pool_range *r)
 {
 	char buf[64];
@@ -192,15 +176,6 @@ bool arp_in_pools(const struct arp_responder *r, uint32_t ip, unsigned vid)
 bool mac_is_unicast(const uint8_t mac[6])
 {
 	return !(mac[0] & 1) && !mac_is_zero(mac);
-}
-
-/* No host has these: this network (0/8), loopback, multicast, class E and
- * the limited broadcast address. */
-static bool ipv4_is_host(uint32_t ip)
-{
-	uint8_t top = (uint8_t)(ip >> 24);
-
-	return top != 0 && top != 127 && top < 224;
 }
 
 /* The address a request may come from: a host's, or a probe's 0.0.0.0. */
@@ -308,7 +283,7 @@ char *arp_kernel_expression(const struct arp_responder *r)
 		p = cat(p, end, arp_head);
 		for (unsigned i = 0; i < r->npools + r->nvpools; i++) {
 			const struct arp_pool_range *q =
-				i < r->npools ? &r->pools[i] : &r->vpools[i - r->npools];
+				arp_pool_at(r, i);
 			char t[80];
 
 			snprintf(t, sizeof(t), "%s(arp[24:4] >= 0x%08x and arp[24:4] <= 0x%08x)",

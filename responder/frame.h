@@ -1,6 +1,7 @@
 /*
  * Private to responder/: byte access and the link layer of a request and of its
- * answer (at most one VLAN tag, in the frame or in the ring's metadata).
+ * answer (at most one VLAN tag, in the frame or in the ring's metadata), and
+ * the small pool and address rules arp.c, ndp.c and service.c share.
  */
 #ifndef RINGCAP_RESPONDER_FRAME_H
 #define RINGCAP_RESPONDER_FRAME_H
@@ -9,7 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "responder/responder.h"
 #include "ring/ring.h"
+#include "util/util.h"
 
 #define ETH_TYPE_ARP 0x0806
 #define ETH_TYPE_IPV6 0x86dd
@@ -103,6 +106,37 @@ static inline uint32_t l2_put(uint8_t *out, const uint8_t dst[6], const uint8_t 
 	}
 	put16(out + n, type);
 	return n + 2;
+}
+
+/* False for what no host has: this network (0/8), loopback, multicast,
+ * class E and the limited broadcast address. */
+static inline bool ipv4_is_host(uint32_t ip)
+{
+	uint8_t top = (uint8_t)(ip >> 24);
+
+	return top != 0 && top != 127 && top < 224;
+}
+
+/* A pool's "...@VID" off the end of buf (ARP_VID_ANY without); 0, or -EINVAL. */
+static inline int split_vid(char *buf, int *vid)
+{
+	char *at = strchr(buf, '@');
+	uint64_t v;
+
+	*vid = ARP_VID_ANY;
+	if (!at)
+		return 0;
+	*at = '\0';
+	if (parse_u64(at + 1, 0, 4094, &v))
+		return -EINVAL;
+	*vid = (int)v;
+	return 0;
+}
+
+/* Pool i of all the IPv4 pools: the untagged-or-any ones, then the VLAN ones. */
+static inline const struct arp_pool_range *arp_pool_at(const struct arp_responder *r, unsigned i)
+{
+	return i < r->npools ? &r->pools[i] : &r->vpools[i - r->npools];
 }
 
 static inline bool mac_is_zero(const uint8_t m[6])

@@ -44,19 +44,14 @@ static const uint8_t ANY6[16];
 int ndp_parse_pool(const char *s, struct ndp_pool_range *r)
 {
 	char buf[128];
-	char *sep, *at;
-	uint64_t len, v;
+	char *sep;
+	uint64_t len;
 
 	if (strlen(s) >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, s);
-	r->vid = ARP_VID_ANY;
-	if ((at = strchr(buf, '@'))) {
-		*at = '\0';
-		if (parse_u64(at + 1, 0, 4094, &v))
-			return -EINVAL;
-		r->vid = (int)v;
-	}
+	if (split_vid(buf, &r->vid))
+		return -EINVAL;
 	if ((sep = strchr(buf, '-'))) {
 		*sep = '\0';
 		if (inet_pton(AF_INET6, buf, r->first) != 1 ||
@@ -100,11 +95,6 @@ static int ndp_lookup(const struct arp_responder *r, const uint8_t ip[16], unsig
 		other = -1;
 	}
 	return other;
-}
-
-bool ndp_in_pools(const struct arp_responder *r, const uint8_t ip[16], unsigned vid)
-{
-	return ndp_lookup(r, ip, vid) == 1;
 }
 
 /* The ICMPv6 checksum over the pseudo-header and `len` bytes of message: 0

@@ -119,7 +119,6 @@ void arp_responder_free(struct arp_responder *r);
 /* True if `ip` (host order) lies in a pool that answers on VLAN `vid` (0:
  * untagged). Pure. */
 bool arp_in_pools(const struct arp_responder *r, uint32_t ip, unsigned vid);
-bool ndp_in_pools(const struct arp_responder *r, const uint8_t ip[16], unsigned vid);
 
 /* A unicast MAC: not multicast (which includes broadcast), not all zero. */
 bool mac_is_unicast(const uint8_t mac[6]);

@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "responder/frame.h"
 #include "responder/responder.h"
 
 #define RX_FRAME_SIZE 512   /* a V2 header and any request we answer */
@@ -182,15 +183,12 @@ static bool announce_one(struct arp_service *s)
 		uint32_t len = 0;
 
 		if (i < r->npools + r->nvpools) {
-			const struct arp_pool_range *q =
-				i < r->npools ? &r->pools[i] : &r->vpools[i - r->npools];
+			const struct arp_pool_range *q = arp_pool_at(r, i);
 			uint64_t ip = (uint64_t)q->first + a->off;
 
 			if (ip <= q->last) {
 				/* no host has these: not announced (0.0.0.0/0 and such) */
-				uint8_t top = (uint8_t)(ip >> 24);
-
-				if (top != 0 && top != 127 && top < 224)
+				if (ipv4_is_host((uint32_t)ip))
 					len = arp_build_announce(r, (uint32_t)ip,
 								 q->vid > 0 ? (unsigned)q->vid : 0, frame);
 				a->off++;
