@@ -219,7 +219,6 @@ struct arp_service_config {
 struct arp_announce_cursor {
 	unsigned pool;           /* ARP pools (any, then VLAN ones), then NDP pools */
 	uint64_t off;
-	uint64_t sent;
 	uint64_t next_ns;        /* when the next one is due */
 	bool done;
 };

@@ -211,7 +211,6 @@ static bool announce_one(struct arp_service *s)
 		}
 		queue(s, frame, len);
 		s->c.announced++;
-		a->sent++;
 		return true;
 	}
 	return false;
@@ -221,16 +220,17 @@ static bool announce_one(struct arp_service *s)
 static int announce_due(struct arp_service *s)
 {
 	struct arp_announce_cursor *a = &s->ann;
-	uint64_t gap = 1000000000ull / (s->cfg.announce_rate ? s->cfg.announce_rate : 1);
-	uint64_t now = now_ns();
+	uint64_t gap, now;
 	unsigned queued = 0;
 
 	if (a->done)
-		return -1;
+		return -1; /* the usual case: no clock read per wake-up */
+	gap = 1000000000ull / (s->cfg.announce_rate ? s->cfg.announce_rate : 1);
+	now = now_ns();
 	if (!a->next_ns)
 		a->next_ns = now;
 	while (a->next_ns <= now && queued < BATCH) {
-		if (a->sent == ARP_ANNOUNCE_MAX) {
+		if (s->c.announced == ARP_ANNOUNCE_MAX) {
 			log_warn("ARP/NDP announcements on %s: stopped after %u addresses",
 				 s->r->iface.name, ARP_ANNOUNCE_MAX);
 			a->done = true;
@@ -337,16 +337,18 @@ static void *service_main(void *arg)
 		}
 		next = announce_due(s);
 		publish(s);
-		spin = arp_busy_allowance(&s->busy, n, now_ns());
+		/* busy-polling off: no clock reads for its bookkeeping */
+		spin = s->busy.window_ns ? arp_busy_allowance(&s->busy, n, now_ns()) : 0;
 		if (spin && spin_on_ring(s, spin))
 			continue;
 		if (next >= 0 && next < timeout)
 			timeout = next;
 		if (s->tx.queued && timeout > 1)
 			timeout = 1; /* the device refused some: retry soon */
-		slept_from = now_ns();
+		slept_from = s->busy.window_ns ? now_ns() : 0;
 		ret = poll(pfd, 2, timeout);
-		arp_busy_slept(&s->busy, slept_from, now_ns());
+		if (s->busy.window_ns)
+			arp_busy_slept(&s->busy, slept_from, now_ns());
 		if (ret < 0 && errno != EINTR) {
 			s->error = -errno;
 			break;
