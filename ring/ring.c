@@ -263,19 +263,7 @@ uint64_t ring_pending(const struct ring *r)
 
 int ring_stats_update(struct ring *r)
 {
-	struct tpacket_stats_v3 st;
-	socklen_t len = sizeof(st);
-
-	if (r->fd < 0)
-		return -EBADF;
-	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
-		return -errno;
-	/* The kernel zeroes these on every read, and tp_packets already counts
-	 * tp_drops: add them up here and nowhere else. */
-	r->stats.packets += st.tp_packets;
-	r->stats.drops += st.tp_drops;
-	r->stats.freeze_q += st.tp_freeze_q_cnt;
-	return 0;
+	return sock_stats_add(r->fd, &r->stats);
 }
 
 /* Is the socket still bound to its interface? af_packet.c unbinds it (ifindex

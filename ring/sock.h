@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "ring/ring.h"
 #include "util/util.h"
 
 /* A set-up call failed with errno `err`: one line naming the call, the
@@ -69,6 +70,25 @@ static inline int sock_bind(int fd, int ifindex, unsigned short protocol)
 	sll.sll_protocol = htons(protocol);
 	sll.sll_ifindex = ifindex;
 	return bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ? -errno : 0;
+}
+
+/* Add PACKET_STATISTICS to the 64-bit totals. The kernel zeroes them on
+ * every read, tp_packets already counts tp_drops, and a V2 socket fills only
+ * the first two fields (freeze_q stays 0). */
+static inline int sock_stats_add(int fd, struct ring_stats *acc)
+{
+	struct tpacket_stats_v3 st;
+	socklen_t len = sizeof(st);
+
+	if (fd < 0)
+		return -EBADF;
+	memset(&st, 0, sizeof(st));
+	if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
+		return -errno;
+	acc->packets += st.tp_packets;
+	acc->drops += st.tp_drops;
+	acc->freeze_q += st.tp_freeze_q_cnt;
+	return 0;
 }
 
 /* The whole ring in one shared mapping, pre-faulted. */

@@ -94,16 +94,12 @@ int txring_open(struct txring *t, const struct txring_config *cfg)
 	/* protocol 0: send only, no receive hook */
 	ret = sock_step(ifname, TX_RING, "bind", sock_bind(t->fd, cfg->iface->index, 0));
 	if (ret)
-		goto out_unmap;
+		goto out_close;
 	if (cfg->grow_sndbuf)
 		grow_sndbuf(t);
 	return 0;
-out_unmap:
-	munmap(t->map, t->map_len);
-	t->map = NULL;
 out_close:
-	close(t->fd);
-	t->fd = -1;
+	txring_close(t); /* safe on a half-built ring */
 	return ret;
 }
 

@@ -138,15 +138,5 @@ int v2ring_stop_receiving(struct v2ring *r)
 
 int v2ring_stats_update(struct v2ring *r)
 {
-	struct tpacket_stats st;
-	socklen_t len = sizeof(st);
-
-	if (r->fd < 0)
-		return -EBADF;
-	if (getsockopt(r->fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0)
-		return -errno;
-	/* zeroed on read; tp_packets includes tp_drops */
-	r->stats.packets += st.tp_packets;
-	r->stats.drops += st.tp_drops;
-	return 0;
+	return sock_stats_add(r->fd, &r->stats);
 }
