@@ -277,7 +277,7 @@ out_close:
 int index_save(const struct index *ix, const char *path)
 {
 	char tmp[4096];
-	size_t len = index_serialized_len(ix), done = 0;
+	size_t len = index_serialized_len(ix);
 	uint8_t *buf;
 	int fd, ret = 0;
 
@@ -290,17 +290,9 @@ int index_save(const struct index *ix, const char *path)
 		ret = -errno;
 		goto out_free;
 	}
-	while (done < len) {
-		ssize_t n = write(fd, buf + done, len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			goto out_unlink;
-		}
-		done += (size_t)n;
-	}
+	ret = write_full(fd, buf, len);
+	if (ret)
+		goto out_unlink;
 	if (close(fd)) {
 		fd = -1;
 		ret = -errno;

@@ -19,18 +19,8 @@ struct pcap_out {
 
 static int flush(struct pcap_out *o)
 {
-	size_t done = 0;
-
-	while (!o->error && done < o->used) {
-		ssize_t n = write(o->fd, o->buf + done, o->used - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			o->error = n < 0 ? -errno : -EIO;
-		else
-			done += (size_t)n;
-	}
+	if (!o->error && o->used)
+		o->error = write_full(o->fd, o->buf, o->used);
 	o->used = 0;
 	return o->error;
 }

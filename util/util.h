@@ -47,6 +47,10 @@ const char *alloc_name(void);
 void *pages_alloc(size_t len);
 void pages_free(void *p, size_t len);
 
+/* ---- whole writes (util/io.c): 0 or -errno; no progress is -EIO ---- */
+int write_full(int fd, const void *buf, size_t len);
+int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+
 /* ---- time ---- */
 static inline uint64_t now_ns(void)
 {

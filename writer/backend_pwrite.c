@@ -9,22 +9,15 @@ static int pwrite_submit(struct writer *w, uint32_t s)
 {
 	struct writer_slot *sl = &w->slots[s];
 	const uint8_t *buf = slot_buf(w, s);
-	int res = 0;
+	int res;
 
 	pthread_mutex_lock(&w->sq_lock);
 	writer_prealloc(w, s);
 	pthread_mutex_unlock(&w->sq_lock);
-	while (sl->wr_done < sl->wr_len) {
-		ssize_t n = pwrite(sl->wr_fd, buf + sl->wr_done, sl->wr_len - sl->wr_done,
-				   (off_t)(sl->wr_off + sl->wr_done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			res = n < 0 ? -errno : -EIO;
-			break;
-		}
-		sl->wr_done += (uint32_t)n; /* a short write: go on from there */
-	}
+	res = pwrite_full(sl->wr_fd, buf + sl->wr_done, sl->wr_len - sl->wr_done,
+			  sl->wr_off + sl->wr_done);
+	if (!res)
+		sl->wr_done = sl->wr_len;
 	writer_slot_done(w, s, res ? res : (int)sl->wr_done);
 	return 0;
 }

@@ -9,21 +9,6 @@
 
 #include "writer/writer_impl.h"
 
-int writer_write_all(int fd, const uint8_t *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int stream_submit(struct writer *w, uint32_t s)
 {
 	const uint64_t cs = w->cfg.chunk_size;
@@ -40,7 +25,7 @@ static int stream_submit(struct writer *w, uint32_t s)
 			break;
 		sl->ready = false;
 		skip = w->stream_off > start ? w->stream_off - start : 0;
-		ret = skip < sl->wr_len ? writer_write_all(sl->wr_fd, slot_buf(w, t) + skip,
+		ret = skip < sl->wr_len ? write_full(sl->wr_fd, slot_buf(w, t) + skip,
 							  sl->wr_len - skip)
 					: 0;
 		w->stream_off = start + sl->wr_len;

@@ -821,21 +821,11 @@ int writer_flush(struct writer *w)
 	 * by its full write until this ends. */
 	buf = slot_buf(w, (uint32_t)(chunk % w->cfg.nchunks)) + (from - chunk * cs);
 	if (f->stream) {
-		ret = writer_write_all(f->fd, buf, to - from);
+		ret = write_full(f->fd, buf, to - from);
 		if (!ret)
 			w->stream_off = to;
 	} else {
-		for (uint64_t done = 0; done < to - from && !ret;) {
-			ssize_t n = pwrite(f->plain_fd, buf + done, to - from - done,
-					   (off_t)(from - f->base + done));
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				ret = n < 0 ? -errno : -EIO;
-			else
-				done += (uint64_t)n;
-		}
+		ret = pwrite_full(f->plain_fd, buf, to - from, from - f->base);
 	}
 
 	pthread_mutex_lock(&w->lock);

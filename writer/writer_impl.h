@@ -136,8 +136,6 @@ static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
 void writer_slot_done(struct writer *w, uint32_t s, int res);
 /* Record the first error and the file it is about. Under w->lock. */
 void writer_set_error(struct writer *w, int err, const struct out_file *f);
-/* write(2) all of buf to a stream; 0 or -errno. */
-int writer_write_all(int fd, const uint8_t *buf, size_t len);
 /* Extend the preallocation of slot s's file ahead of its write; under sq_lock. */
 void writer_prealloc(struct writer *w, uint32_t s);
 
