@@ -27,15 +27,6 @@ struct index_builder {
 	bool has_zero4;
 };
 
-static void *grow(void *p, size_t n, size_t size)
-{
-	void *q = realloc(p, (n ? n : 1) * size);
-
-	if (!q)
-		abort(); /* as xcalloc: out of memory is not a state we run in */
-	return q;
-}
-
 static uint32_t hash32(uint32_t v)
 {
 	v ^= v >> 16;
@@ -114,7 +105,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst)
 	c.a4 = dst->naddr4;
 	c.a6 = dst->naddr6;
 	if (!(c.flags & INDEX_CHUNK_ANY_ADDR)) {
-		dst->addr4 = grow(dst->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
+		dst->addr4 = xrealloc(dst->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
 		k = dst->naddr4;
 		if (b->has_zero4)
 			dst->addr4[k++] = 0;
@@ -124,7 +115,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst)
 		qsort(dst->addr4 + dst->naddr4, c.n4, sizeof(uint32_t), cmp_u32);
 		dst->naddr4 += c.n4;
 
-		dst->addr6 = grow(dst->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
+		dst->addr6 = xrealloc(dst->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
 		k = dst->naddr6;
 		for (uint32_t i = 0; i < SET6_SLOTS; i++)
 			if (b->used6[i])
@@ -132,7 +123,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst)
 		qsort(dst->addr6 + dst->naddr6, c.n6, 16, cmp_a6);
 		dst->naddr6 += c.n6;
 	}
-	dst->chunks = grow(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
+	dst->chunks = xrealloc(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
 	dst->chunks[dst->nchunks++] = c;
 }
 

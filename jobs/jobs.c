@@ -299,8 +299,7 @@ int jobs_open(struct jobs **out, const char *cmd, unsigned max)
 		return -EINVAL;
 	len = strlen(cmd);
 	j = xcalloc(1, sizeof(*j));
-	j->cmd = xcalloc(1, len + 1);
-	memcpy(j->cmd, cmd, len);
+	j->cmd = xstrdup(cmd);
 	j->script = xcalloc(1, len + sizeof(" \"$1\""));
 	memcpy(j->script, cmd, len);
 	memcpy(j->script + len, " \"$1\"", sizeof(" \"$1\""));

@@ -136,9 +136,7 @@ static void add_input(struct inputs *in, const char *path)
 {
 	if (in->n == in->cap) {
 		in->cap = in->cap ? 2 * in->cap : 64;
-		in->path = realloc(in->path, in->cap * sizeof(*in->path));
-		if (!in->path)
-			abort();
+		in->path = xrealloc(in->path, in->cap, sizeof(*in->path));
 	}
 	in->path[in->n] = strdup(path);
 	if (!in->path[in->n])

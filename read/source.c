@@ -122,9 +122,7 @@ static void heap_push(struct read_source *s, struct rec *r)
 
 	if (s->nheap == s->cap) {
 		s->cap = s->cap ? 2 * s->cap : 1024;
-		s->heap = realloc(s->heap, s->cap * sizeof(*s->heap));
-		if (!s->heap)
-			abort();
+		s->heap = xrealloc(s->heap, s->cap, sizeof(*s->heap));
 	}
 	for (i = s->nheap++; i; ) {
 		uint32_t up = (i - 1) / 2;
@@ -195,9 +193,7 @@ static void compact(struct chunk_buf *cb, size_t kept_bytes)
 	}
 	xfree(cb->data);
 	cb->data = data;
-	cb->recs = realloc(cb->recs, cb->live * sizeof(*cb->recs)); /* not on the heap yet */
-	if (!cb->recs)
-		abort();
+	cb->recs = xrealloc(cb->recs, cb->live, sizeof(*cb->recs)); /* not on the heap yet */
 	for (uint32_t i = 0; i < cb->live; i++)
 		cb->recs[i].cb = cb;
 	cb->bytes = kept_bytes + cb->live * sizeof(struct rec);

@@ -47,15 +47,6 @@ struct retention {
 	struct retention_counters c;
 };
 
-static char *dup_string(const char *s)
-{
-	size_t n = strlen(s) + 1;
-	char *d = xcalloc(1, n);
-
-	memcpy(d, s, n);
-	return d;
-}
-
 int retention_statvfs(const char *dir, uint64_t *avail, uint64_t *size)
 {
 	struct statvfs v;
@@ -82,12 +73,12 @@ int retention_open(struct retention **out, const struct retention_config *cfg)
 	r = xcalloc(1, sizeof(*r));
 	pthread_mutex_init(&r->lock, NULL);
 	r->cfg = *cfg;
-	r->dir = dup_string(cfg->dir);
+	r->dir = xstrdup(cfg->dir);
 	while (cfg->sibling_suffixes && cfg->sibling_suffixes[n])
 		n++;
 	r->suffixes = xcalloc(n + 1, sizeof(*r->suffixes));
 	for (size_t i = 0; i < n; i++)
-		r->suffixes[i] = dup_string(cfg->sibling_suffixes[i]);
+		r->suffixes[i] = xstrdup(cfg->sibling_suffixes[i]);
 	r->cfg.sibling_suffixes = NULL;
 	if (!r->cfg.space) {
 		r->cfg.space = default_space;
@@ -170,7 +161,7 @@ static void add_locked(struct retention *r, const char *path, uint64_t size, uin
 		       const struct stat *st)
 {
 	struct kept_file f = {
-		.path = dup_string(path), .size = size, .first_ts_ns = ts_or_mtime(ts, st),
+		.path = xstrdup(path), .size = size, .first_ts_ns = ts_or_mtime(ts, st),
 		.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim,
 	};
 
@@ -210,7 +201,7 @@ int retention_set_current(struct retention *r, const char *path, uint64_t bytes)
 	pthread_mutex_lock(&r->lock);
 	if (!path || !r->current || strcmp(path, r->current)) {
 		xfree(r->current);
-		r->current = path ? dup_string(path) : NULL;
+		r->current = path ? xstrdup(path) : NULL;
 	}
 	r->current_known = known;
 	if (known) {

@@ -30,6 +30,25 @@ void *xcalloc(size_t n, size_t size)
 	return p;
 }
 
+/* n x size bytes (at least one element), the old contents kept. */
+void *xrealloc(void *p, size_t n, size_t size)
+{
+	void *q = realloc(p, (n ? n : 1) * size);
+
+	if (!q) {
+		fprintf(stderr, "ringcap: out of memory (%zu x %zu bytes)\n", n, size);
+		abort();
+	}
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+
+	return memcpy(xcalloc(1, n), s, n);
+}
+
 void xfree(void *p)
 {
 	free(p);

@@ -39,6 +39,8 @@ int parse_ipv4(const char *s, uint32_t *out);
 
 /* ---- alloc.c: the allocator shim; jemalloc unless built with MALLOC=libc ---- */
 void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n, size_t size);
+char *xstrdup(const char *s);
 void xfree(void *p);
 /* Called once by each worker thread: gives it an arena of its own (no-op with libc). */
 int alloc_thread_arena(void);
