@@ -254,7 +254,7 @@ static bool resolve_name(const char *p, char out[PATH_MAX])
 
 	if (strlen(p) >= sizeof(dir))
 		return false;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - p) + 1 : 1, slash ? p : ".");
+	path_dir(p, dir, sizeof(dir));
 	if (!realpath(dir, real))
 		return false;
 	return snprintf(out, PATH_MAX, "%s/%s", real, base) < PATH_MAX;

@@ -171,14 +171,6 @@ static void print_counters(const struct capture *cap, FILE *f)
 		arp_print_counters(&cap->arps, f);
 }
 
-/* The folder of capture file `path` ("." for a bare name), in out. */
-static void capture_dir(const char *path, char out[PATH_MAX])
-{
-	const char *slash = strrchr(path, '/');
-
-	snprintf(out, PATH_MAX, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-}
-
 /* The counters as the stats layer reports them: a snapshot of the totals,
  * the writer's figures (final once it is closed) and each worker's. Main's
  * thread. The arrays live in cap (sw, arp_pairs). */
@@ -218,7 +210,7 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	if (o->path) {
 		char dir[PATH_MAX];
 
-		capture_dir(o->path, dir);
+		path_dir(o->path, dir, sizeof(dir));
 		s->disk_known = retention_statvfs(dir, &s->disk_free_bytes, &s->disk_total_bytes) == 0;
 	}
 	if (cap->ret) {
@@ -576,7 +568,7 @@ static int open_unattended(struct capture *cap)
 	}
 	if (!o->min_free_bytes && !o->min_free_percent && !o->max_total_bytes)
 		return 0;
-	capture_dir(o->path, dir);
+	path_dir(o->path, dir, sizeof(dir));
 	ret = retention_open(&cap->ret, &(struct retention_config){
 		.dir = dir,
 		.min_free_bytes = o->min_free_bytes,
@@ -708,24 +700,30 @@ static int open_arp(struct capture *cap)
 	return arp_service_open(&cap->arps, cap->arp, &sc);
 }
 
+/* The user's groups, group and user, in that order; 0 or -errno. */
+static int become_user(const struct passwd *pw)
+{
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		return -errno;
+	return 0;
+}
+
 /* -Z: everything privileged is open; run the capture as an ordinary user.
  * 0 or -errno (one line logged). */
 static int drop_privileges(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
+	int ret;
 
 	if (!pw) {
 		log_err("bad user '%s': no such user", user);
 		return -ENOENT;
 	}
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-	    setuid(pw->pw_uid) < 0) {
-		int err = errno;
-
-		log_err("cannot become user '%s': %s", user, strerror(err));
-		return -err;
-	}
-	return 0;
+	ret = become_user(pw);
+	if (ret)
+		log_err("cannot become user '%s': %s", user, strerror(-ret));
+	return ret;
 }
 
 /* With -C or -G the later files are created as the -Z user: find out at
@@ -754,11 +752,10 @@ static int check_can_rotate(const struct options *o)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		int fd;
+		int fd, ret = become_user(pw);
 
-		if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-		    setuid(pw->pw_uid) < 0)
-			_exit(errno);
+		if (ret)
+			_exit(-ret);
 		fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0)
 			_exit(errno);

@@ -1,6 +1,9 @@
 /* Whole writes: a short write goes on from where it stopped, EINTR is
- * retried, a write that makes no progress is -EIO (never a spin). */
+ * retried, a write that makes no progress is -EIO (never a spin). And the
+ * folder of a path. */
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "util/util.h"
@@ -38,4 +41,11 @@ int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+void path_dir(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+
+	snprintf(out, len, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
 }

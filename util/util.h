@@ -52,6 +52,8 @@ void pages_free(void *p, size_t len);
 /* ---- whole writes (util/io.c): 0 or -errno; no progress is -EIO ---- */
 int write_full(int fd, const void *buf, size_t len);
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
+/* The folder of `path`, its trailing slash kept ("." for a bare name), in out. */
+void path_dir(const char *path, char *out, size_t len);
 
 /* ---- time ---- */
 static inline uint64_t now_ns(void)
