@@ -1,70 +1,45 @@
 /*
- * The expression, compiled by libpcap for the inputs' link type and run on each
- * record in user space. The only file of read/ that includes <pcap.h> (ring/
- * has its own compiler, for Ethernet sockets). pcap_open_dead takes a DLT_
- * value while files carry LINKTYPE_ values; they differ for raw IP only among
- * the types we meet (LINKTYPE_RAW 101 is DLT_RAW).
+ * The expression, for the inputs' link type, run on each record in user space:
+ * ring/'s filter compiler (the one place that includes <pcap.h>) and its
+ * user-space matcher. An empty expression compiles nothing and takes all.
  */
 #include <errno.h>
-#include <pcap/pcap.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "read/read.h"
+#include "ring/ring.h"
 #include "util/util.h"
 
 struct read_filter {
-	struct bpf_program prog;
-	bool all;
+	struct filter f;         /* prog.filter NULL: every record */
 };
 
 int read_filter_compile(struct read_filter **out, uint32_t linktype, uint32_t snaplen, const char *expr,
 			char *err, size_t errlen)
 {
 	struct read_filter *f = xcalloc(1, sizeof(*f));
-	int dlt = linktype == LINKTYPE_RAW ? DLT_RAW : (int)linktype;
-	pcap_t *dead;
-	int ret = 0;
+	int ret;
 
-	if (!expr || !*expr) {
-		f->all = true;
-		*out = f;
-		return 0;
+	if (expr && *expr) {
+		ret = filter_compile_link(&f->f, linktype, expr, snaplen ? snaplen : PCAP_MAX_CAPLEN,
+					  err, errlen);
+		if (ret) {
+			xfree(f);
+			return ret;
+		}
 	}
-	dead = pcap_open_dead(dlt, (int)(snaplen ? snaplen : PCAP_MAX_CAPLEN));
-	if (!dead) {
-		snprintf(err, errlen, "pcap_open_dead failed");
-		ret = -ENOMEM;
-		goto out_free;
-	}
-	if (pcap_compile(dead, &f->prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(err, errlen, "%s", pcap_geterr(dead));
-		ret = -EINVAL;
-	}
-	pcap_close(dead);
-	if (!ret) {
-		*out = f;
-		return 0;
-	}
-out_free:
-	xfree(f);
-	return ret;
+	*out = f;
+	return 0;
 }
 
 bool read_filter_match(const struct read_filter *f, const uint8_t *frame, uint32_t caplen, uint32_t len)
 {
-	struct pcap_pkthdr h = { .caplen = caplen, .len = len };
-
-	if (f->all)
-		return true;
-	return pcap_offline_filter(&f->prog, &h, frame) != 0;
+	return filter_match(&f->f, frame, caplen, len);
 }
 
 void read_filter_free(struct read_filter *f)
 {
 	if (!f)
 		return;
-	if (!f->all)
-		pcap_freecode(&f->prog);
+	filter_free(&f->f);
 	xfree(f);
 }

@@ -28,16 +28,10 @@ int filter_compile_link(struct filter *f, unsigned linktype, const char *expr, u
 	int ret = 0, dlt;
 
 	memset(f, 0, sizeof(*f));
-	/* libpcap's DLT_ values differ from the savefile's LINKTYPE_ values
-	 * for raw IP (DLT_RAW is 12 or 14 by platform; LINKTYPE_RAW is 101). */
-	if (linktype == LINKTYPE_ETHERNET) {
-		dlt = DLT_EN10MB;
-	} else if (linktype == LINKTYPE_RAW) {
-		dlt = DLT_RAW;
-	} else {
-		snprintf(err, errlen, "link type %u not supported", linktype);
-		return -EINVAL;
-	}
+	/* libpcap's DLT_ values are the savefile's LINKTYPE_ values except for
+	 * raw IP among the types we meet (DLT_RAW is 12 or 14 by platform;
+	 * LINKTYPE_RAW is 101). A type libpcap does not know fails to compile. */
+	dlt = linktype == LINKTYPE_RAW ? DLT_RAW : (int)linktype;
 	dead = pcap_open_dead(dlt, (int)snaplen);
 	if (!dead) {
 		snprintf(err, errlen, "pcap_open_dead failed");

@@ -36,7 +36,7 @@ struct filter {
  */
 int filter_compile(struct filter *f, const char *expr, unsigned snaplen, char *err, size_t errlen);
 /* The same for the frames of another link type (a LINKTYPE_* value of the
- * savefile format: LINKTYPE_ETHERNET, LINKTYPE_RAW); -EINVAL for others. */
+ * savefile format, e.g. LINKTYPE_ETHERNET, LINKTYPE_RAW, or a file's). */
 int filter_compile_link(struct filter *f, unsigned linktype, const char *expr, unsigned snaplen,
 			char *err, size_t errlen);
 void filter_free(struct filter *f);
