@@ -6,9 +6,8 @@
  *   time.c    the --since/--until forms (pure)
  *   query.c   which conjuncts of an expression name hosts or nets, so the
  *             index's address summaries can skip chunks (pure)
- *   bpf.c     the expression compiled by libpcap for the inputs' link type and
- *             run on each record: the only file of this layer that includes
- *             <pcap.h>
+ *   bpf.c     the expression compiled for the inputs' link type (ring/'s
+ *             filter compiler) and run on each record
  *   source.c  one input file: its index, the chunks the window and the address
  *             query leave, and its records in time order (blocks on reads)
  *   merge.c   the sources merged through a heap into the output
