@@ -131,17 +131,25 @@ unsigned arp_service_drain(struct arp_service *s, unsigned batch)
 	uint8_t reply[ARP_REPLY_MAX];
 	unsigned n = 0;
 
+	_Static_assert(TX_FRAME_SIZE - TXRING_DATA_OFF >= ARP_REPLY_MAX,
+		       "an answer fits a TX ring frame");
 	for (; n < batch; n++) {
 		struct pkt_view p;
 		struct tpacket2_hdr *h = v2ring_take(&s->rx, &p);
+		uint8_t *slot;
 		uint32_t len;
 
 		if (!h)
 			break;
-		len = arp_answer(s->r, &p, reply, &s->c);
+		/* built straight into the TX frame; with the ring full, aside
+		 * (so it is still checked and counted) and then dropped */
+		slot = txring_frame(&s->tx);
+		len = arp_answer(s->r, &p, slot ? slot : reply, &s->c);
 		v2ring_release(&s->rx, h);
-		if (len)
-			queue(s, reply, len);
+		if (len && slot)
+			txring_queue(&s->tx, len);
+		else if (len)
+			s->c.tx_full++;
 	}
 	flush(s); /* one send() for the batch, and whatever a refused one left */
 	return n;
@@ -301,10 +309,13 @@ static inline void cpu_pause(void)
  * allowance arp_busy_allowance gave; counted. */
 static bool spin_on_ring(struct arp_service *s, uint64_t ns)
 {
+	/* the frame to watch stays the same while we spin: look it up once */
+	const struct tpacket2_hdr *h = v2ring_frame_hdr(&s->rx, s->rx.cur);
 	uint64_t start = now_ns(), now = start;
 	bool caught;
 
-	while (!(caught = v2ring_ready(&s->rx)) && (now = now_ns()) - start < ns)
+	while (!(caught = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) &&
+	       (now = now_ns()) - start < ns)
 		cpu_pause();
 	arp_busy_spun(&s->busy, caught, now);
 	s->c.busy_windows++;
@@ -355,13 +366,8 @@ static void *service_main(void *arg)
 		}
 		if (pfd[1].revents & POLLIN && stop_requested(s))
 			break;
-		if (pfd[0].revents & POLLERR) {
-			int err = 0;
-			socklen_t len = sizeof(err);
-
-			/* ENETDOWN and friends: clear it, answer again once up */
-			getsockopt(s->rx.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-		}
+		if (pfd[0].revents & POLLERR) /* ENETDOWN and such: clear it, answer once up */
+			(void)v2ring_take_error(&s->rx);
 	}
 	/* Stopped receiving: answer what is queued, then get the last out. */
 	while (arp_service_drain(s, BATCH))

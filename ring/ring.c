@@ -294,11 +294,10 @@ int ring_wait(struct ring *r, int timeout_ms)
 	if (pfd.revents & POLLNVAL)
 		return -EBADF;
 	if (pfd.revents & POLLERR) {
-		int err = 0;
-		socklen_t len = sizeof(err);
+		int err = sock_take_error(r->fd);
 
-		if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			return -errno;
+		if (err < 0)
+			return err;
 		if (err && err != ENETDOWN)
 			return -err;
 		if (err == ENETDOWN)

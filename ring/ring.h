@@ -208,6 +208,9 @@ void v2ring_close(struct v2ring *r);
 int v2ring_stop_receiving(struct v2ring *r);
 /* Add PACKET_STATISTICS (zeroed by the kernel on read) to r->stats. */
 int v2ring_stats_update(struct v2ring *r);
+/* After POLLERR: read and clear the socket's error (ENETDOWN and such); the
+ * error, 0, or -errno. */
+int v2ring_take_error(struct v2ring *r);
 
 static inline struct tpacket2_hdr *v2ring_frame_hdr(const struct v2ring *r, uint32_t i)
 {

@@ -91,6 +91,16 @@ static inline int sock_stats_add(int fd, struct ring_stats *acc)
 	return 0;
 }
 
+/* Read and clear the socket's pending error (SO_ERROR): the error, 0 if
+ * none, or -errno if it cannot be read. poll() says POLLERR until it is. */
+static inline int sock_take_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ? -errno : err;
+}
+
 /* The whole ring in one shared mapping, pre-faulted. */
 static inline int sock_map_ring(int fd, size_t len, uint8_t **map)
 {

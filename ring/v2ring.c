@@ -136,6 +136,11 @@ int v2ring_stop_receiving(struct v2ring *r)
 	return sock_reject_all(r->fd);
 }
 
+int v2ring_take_error(struct v2ring *r)
+{
+	return sock_take_error(r->fd);
+}
+
 int v2ring_stats_update(struct v2ring *r)
 {
 	return sock_stats_add(r->fd, &r->stats);
