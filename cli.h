@@ -7,9 +7,10 @@
 #include <stdint.h>
 
 #include "responder/responder.h"
+#include "writer/pcap.h"
 
 #define RINGCAP_VERSION "0.1.0"
-#define SNAPLEN_MAX 262144u
+#define SNAPLEN_MAX PCAP_SNAPLEN_MAX
 #define MAX_WORKERS 64
 /* --min-free / --max-total without -C or -G rotate at this size */
 #define RETENTION_DEFAULT_FILE_BYTES (1000ull * 1000 * 1000)

@@ -13,13 +13,9 @@
 
 #include "retention/match.h"
 #include "retention/retention.h"
+#include "writer/pcap.h"
 #include "util/util.h"
 
-/* The pcap header the writer puts first (writer/pcap.c): host byte order. */
-#define OUR_MAGIC_MICRO 0xa1b2c3d4u
-#define OUR_MAGIC_NANO 0xa1b23c4du
-#define OUR_LINKTYPE_ETHERNET 1u
-#define OUR_SNAPLEN_MAX 262144u
 
 struct kept_file {
 	char *path;
@@ -230,14 +226,15 @@ static bool read_our_pcap(const char *path, uint64_t *first_ts)
 	if (fd < 0)
 		return false;
 	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    (h[0] == OUR_MAGIC_MICRO || h[0] == OUR_MAGIC_NANO) &&
-	    h[1] == (2u | 4u << 16) /* version 2.4 */ && h[4] >= 1 && h[4] <= OUR_SNAPLEN_MAX &&
-	    h[5] == OUR_LINKTYPE_ETHERNET) {
+	    /* the header the writer puts first (writer/pcap.h): host order */
+	    (h[0] == PCAP_MAGIC_MICRO || h[0] == PCAP_MAGIC_NANO) &&
+	    h[1] == (2u | 4u << 16) /* version 2.4 */ && h[4] >= 1 && h[4] <= PCAP_SNAPLEN_MAX &&
+	    h[5] == PCAP_LINKTYPE_ETHERNET) {
 		ours = true;
 		*first_ts = 0;
 		if (pread(fd, rec, sizeof(rec), sizeof(h)) == (ssize_t)sizeof(rec))
 			*first_ts = (uint64_t)rec[0] * 1000000000ull +
-				    (uint64_t)rec[1] * (h[0] == OUR_MAGIC_NANO ? 1 : 1000);
+				    (uint64_t)rec[1] * (h[0] == PCAP_MAGIC_NANO ? 1 : 1000);
 	}
 	close(fd);
 	return ours;

@@ -20,6 +20,8 @@
 #define PCAP_MAGIC_NANO  0xa1b23c4du
 #define PCAP_LINKTYPE_ETHERNET 1
 #define PCAP_FILE_HEADER_LEN 24
+/* libpcap's MAXIMUM_SNAPLEN: the largest snapshot length ringcap writes */
+#define PCAP_SNAPLEN_MAX 262144u
 #define PCAP_RECORD_HEADER_LEN 16
 #define VLAN_TAG_LEN 4
 
