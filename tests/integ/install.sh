@@ -55,19 +55,22 @@ echo "ok: layout"
 "$root/usr/sbin/ringcap" --version >/dev/null || fail "the installed ringcap does not run"
 
 unit=$root/usr/lib/systemd/system/ringcap@.service
-grep -qx 'ExecStart=/usr/sbin/ringcap $RINGCAP_OPTS' "$unit" || fail "ExecStart: $(grep ExecStart= "$unit")"
+grep -qx 'ExecStart=/usr/sbin/ringcap -i %i $RINGCAP_OPTS' "$unit" || fail "ExecStart: $(grep ExecStart= "$unit")"
 grep -qx 'EnvironmentFile=/etc/ringcap/%i.conf' "$unit" || fail "EnvironmentFile"
 grep -qx 'User=ringcap' "$unit" || fail "User"
 for k in AmbientCapabilities CapabilityBoundingSet; do
 	grep -qx "$k=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK" "$unit" || fail "$k: $(grep "^$k=" "$unit")"
 done
 for k in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes Restart=on-failure \
+	RestartPreventExitStatus=2 BindsTo=sys-subsystem-net-devices-%i.device StartLimitBurst=5 \
 	'RestrictAddressFamilies=AF_PACKET AF_UNIX AF_INET AF_INET6 AF_NETLINK' 'StateDirectory=ringcap/%i'; do
 	grep -qx "$k" "$unit" || fail "unit lacks $k"
 done
 opts=$(sed -n 's/^RINGCAP_OPTS="\(.*\)"$/\1/p' "$root/etc/ringcap/example.conf")
 [ -n "$opts" ] || fail "example.conf sets no RINGCAP_OPTS"
 [[ " $opts " != *" -Z "* ]] || fail "example.conf passes -Z although the unit runs as ringcap"
+[[ " $opts " != *" -i "* ]] || fail "example.conf passes -i although the unit passes -i %i"
+[[ $opts != *eth[0-9]* ]] || fail "example.conf names an interface: $opts"
 echo "ok: unit contract"
 
 mkdir -p "$tmp/verify" "$tmp/broken"
@@ -91,7 +94,7 @@ fi
 
 # default PREFIX: the unit and the sample follow it; the config stays in /etc
 make -s install DESTDIR="$tmp/local" BUILD="$BUILD" SANITIZE="${RINGCAP_SANITIZE:-}" >"$tmp/make2.log" 2>&1 || fail "make install (default PREFIX) failed"
-grep -qx 'ExecStart=/usr/local/sbin/ringcap $RINGCAP_OPTS' "$tmp/local/usr/local/lib/systemd/system/ringcap@.service" ||
+grep -qx 'ExecStart=/usr/local/sbin/ringcap -i %i $RINGCAP_OPTS' "$tmp/local/usr/local/lib/systemd/system/ringcap@.service" ||
 	fail "default PREFIX: $(grep ExecStart= "$tmp/local/usr/local/lib/systemd/system/ringcap@.service")"
 [ -f "$tmp/local/etc/ringcap/example.conf" ] && [ -x "$tmp/local/usr/local/libexec/ringcap/ringcap-upload" ] ||
 	fail "default PREFIX layout"
