@@ -28,6 +28,9 @@ expect_bad "udp port banana" "${RC[@]}" -i "$IF_B" -w "$out" udp port banana
 expect_bad "tcp and" "${RC[@]}" -i "$IF_B" -w "$out" tcp and
 expect_bad /nonexistent/dir/x.pcap "${RC[@]}" -i "$IF_B" -w /nonexistent/dir/x.pcap
 expect_bad "$dir" "${RC[@]}" -i "$IF_B" -w "$dir"            # a directory
+# a newline in a name cannot forge a line of its own: it comes out as \n
+expect_bad '/nonexistent/x\nringcap: 0 packets dropped' "${RC[@]}" -i "$IF_B" \
+	-w $'/nonexistent/x\nringcap: 0 packets dropped'
 expect_bad abc "${RC[@]}" -i "$IF_B" -w "$out" -c abc
 expect_bad 0 "${RC[@]}" -i "$IF_B" -w "$out" -c 0
 expect_bad 10q "${RC[@]}" -i "$IF_B" -w "$out" -B 10q
