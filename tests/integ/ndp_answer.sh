@@ -177,10 +177,19 @@ echo "ok: hop limit 64, bad checksum, multicast source not answered; DAD with SL
 tcpdump -r "$TMP/ndp.pcap" -nn -vv "ip6 src 2001:2:0:1::10" 2>/dev/null | grep -q "bad icmp6 cksum" &&
 	fail "tcpdump finds ringcap's checksum bad"
 for kv in malformed=2 bad_sender=1 other_vlan=2; do
-	jq -e ".arp.ndp_ignored.${kv%=*} == ${kv#*=}" "$TMP/rc.json" >/dev/null ||
-		fail "stats: want ndp_ignored.$kv in $(grep '"arp"' "$TMP/rc.json")"
+	jq -e ".ndp.ignored.${kv%=*} == ${kv#*=}" "$TMP/rc.json" >/dev/null ||
+		fail "stats: want ndp.ignored.$kv in $(grep '"ndp"' "$TMP/rc.json")"
 done
 echo "ok: counted: 2 malformed, 1 bad sender, 2 other VLAN"
+# every NS taken is answered or ignored; every advert built was sent; the
+# socket's frames are the NSs taken plus the kernel's drops (no ARP pool here)
+jq -e '.ndp.solicitations_received == .ndp.solicitations_answered + (.ndp.ignored | add) and
+	.ndp.adverts_sent == .ndp.solicitations_answered and .ndp.solicitations_answered > 0 and
+	.arp.requests_received == 0 and .arp.replies_sent == 0 and
+	.responder.frames_received == .ndp.solicitations_received + .responder.kernel_drops' \
+	"$TMP/rc.json" >/dev/null ||
+	fail "stats do not add up: $(grep -E '"(arp|ndp|responder)"' "$TMP/rc.json")"
+echo "ok: NDP received = answered + ignored, adverts sent = answered, no ARP counted"
 
 # --- announcements ------------------------------------------------------------------
 peer_capture_start announce icmp6 or vlan || fail "tcpdump on A"
