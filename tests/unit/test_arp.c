@@ -446,7 +446,7 @@ static void test_kernel_expression(void)
 }
 
 /* The most pools the CLI allows, at their longest: the expression fits its
- * buffer and compiles. */
+ * buffer, compiles, and the program fits the kernel's limit. */
 static void test_expression_size(void)
 {
 	struct arp_pool_range many[MAX_ARP_POOLS];
@@ -460,17 +460,22 @@ static void test_expression_size(void)
 		many[i] = (struct arp_pool_range){ 0xc0000000u + i * 0x20000u,
 						   0xc0000000u + i * 0x20000u + 0xfffeu,
 						   i % 2 ? (int)i : ARP_VID_ANY };
+	/* the longest NDP test: bounds that part in the first word, with
+	 * tails neither all zero nor all ones (a nested test per word each) */
 	for (unsigned i = 0; i < MAX_NDP_POOLS; i++) {
-		memset(&nd[i], 0, sizeof(nd[i]));
-		nd[i].first[0] = 0x20, nd[i].first[1] = 0x01, nd[i].first[3] = 2;
-		nd[i].first[5] = (uint8_t)i;
-		memcpy(nd[i].last, nd[i].first, 16);
-		nd[i].last[15] = 0x0f; /* prefix bits in all four words */
+		memset(&nd[i], 0x01, sizeof(nd[i].first));
+		memset(nd[i].last, 0xfe, sizeof(nd[i].last));
+		nd[i].first[0] = nd[i].last[0] = 0x20;
+		nd[i].first[1] = nd[i].last[1] = 0x01;
+		nd[i].first[2] = nd[i].last[2] = 0;
+		nd[i].first[3] = (uint8_t)(2 * i), nd[i].last[3] = (uint8_t)(2 * i + 1);
 		nd[i].vid = ARP_VID_ANY;
 	}
 	r = responder_with(many, MAX_ARP_POOLS, nd, MAX_NDP_POOLS);
 	e = neighbour_prefilter(r);
 	k = compile(e);
+	/* the kernel refuses a longer classic program (EINVAL at attach) */
+	CHECK(k.prog.len <= BPF_MAXINSNS, "%u instructions", k.prog.len);
 	CHECK(passes(&k, f, request(f, 0xc0000000u + 63 * 0x20000u + 0xfffeu)), "last pool's edge");
 	CHECK(!passes(&k, f, request(f, 0xc0000000u + 63 * 0x20000u + 0xffffu)), "past the last pool");
 	filter_free(&k);
