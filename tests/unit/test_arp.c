@@ -45,7 +45,7 @@ static struct arp_responder responder(void)
 }
 
 /* One frame as the ring hands it over, untagged or with a tag in the
- * metadata (vlan set: what the kernel took off), built by arp_answer. */
+ * metadata (vlan set: what the kernel took off), built by neighbour_answer. */
 static uint32_t build_meta(const struct arp_responder *r, const uint8_t *f, uint32_t len,
 			   uint8_t *reply, struct responder_counters *c, bool vlan, uint16_t tci,
 			   uint16_t tpid)
