@@ -85,7 +85,7 @@ struct capture {
 	uint64_t t_start;
 	/* reports: the snapshot's arrays, the last interval's figures */
 	struct stats_worker *sw;
-	struct stats_pair arp_pairs[32];
+	struct responder_stats arp_stats;
 	struct stats_snapshot prev;
 	bool have_prev;
 	uint64_t t_report;
@@ -173,7 +173,7 @@ static void print_counters(const struct capture *cap, FILE *f)
 
 /* The counters as the stats layer reports them: a snapshot of the totals,
  * the writer's figures (final once it is closed) and each worker's. Main's
- * thread. The arrays live in cap (sw, arp_pairs). */
+ * thread. The arrays live in cap (sw, arp_stats). */
 static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 {
 	const struct totals t = capture_totals(cap);
@@ -252,42 +252,9 @@ static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->workers = cap->sw;
 	s->nworkers = o->threads;
 	if (cap->arp) {
-		struct arp_counters a;
-
-		arp_service_counters(&cap->arps, &a);
-		const struct stats_pair pairs[] = {
-			{ "requests", a.requests },
-			{ "replies", a.replies },
-			{ "probes_answered", a.probes },
-			{ "tx_ring_full", a.tx_full },
-			{ "announced", a.announced },
-			{ "busy_poll_windows", a.busy_windows },
-			{ "busy_poll_caught", a.busy_caught },
-			{ "received", cap->arps.rx.stats.packets },
-			{ "kernel_drops", cap->arps.rx.stats.drops },
-			{ "ignored.out_of_pool", a.ign_out_of_pool },
-			{ "ignored.not_request", a.ign_not_request },
-			{ "ignored.gratuitous", a.ign_gratuitous },
-			{ "ignored.own_mac", a.ign_own },
-			{ "ignored.malformed", a.ign_malformed },
-			{ "ignored.not_for_us", a.ign_not_for_us },
-			{ "ignored.bad_sender", a.ign_bad_sender },
-			{ "ignored.bad_target", a.ign_bad_target },
-			{ "ignored.other_vlan", a.ign_vlan },
-			{ "ndp_solicitations", a.ns_requests },
-			{ "ndp_dad", a.ns_dad },
-			{ "ndp_ignored.out_of_pool", a.ns_out_of_pool },
-			{ "ndp_ignored.malformed", a.ns_malformed },
-			{ "ndp_ignored.not_for_us", a.ns_not_for_us },
-			{ "ndp_ignored.bad_sender", a.ns_bad_sender },
-			{ "ndp_ignored.own_mac", a.ns_own },
-			{ "ndp_ignored.other_vlan", a.ns_vlan },
-		};
-
-		_Static_assert(ARRAY_SIZE(pairs) <= ARRAY_SIZE(cap->arp_pairs), "arp pairs");
-		memcpy(cap->arp_pairs, pairs, sizeof(pairs));
-		s->arp = cap->arp_pairs;
-		s->narp = ARRAY_SIZE(pairs);
+		arp_service_stats(&cap->arps, &cap->arp_stats);
+		s->groups = cap->arp_stats.groups;
+		s->ngroups = cap->arp_stats.ngroups;
 	}
 }
 

@@ -317,11 +317,11 @@ run_one() { # arm rate
 	case $arm in
 	classic) drops=$(jget dropped "$WORK/classic.json"); sent=$(jget replies "$WORK/classic.json") ;;
 	ringcap | ringcap1 | ringcap1-nobusy | ringcap-nort)
-		drops=$(jget kernel_drops "$WORK/$arm.json"); sent=$(jget replies "$WORK/$arm.json")
+		drops=$(jget kernel_drops "$WORK/$arm.json"); sent=$(jget replies_sent "$WORK/$arm.json")
 		# Replies ringcap built but did not get out: TX ring full, or still
 		# refused by the device when it stopped.
 		local reqs full
-		reqs=$(jget requests "$WORK/$arm.json"); full=$(jget tx_ring_full "$WORK/$arm.json")
+		reqs=$(jget requests_answered "$WORK/$arm.json"); full=$(jget tx_ring_full "$WORK/$arm.json")
 		[ -n "$full" ] && [ "$full" != 0 ] && note="$note; TX ring full $full"
 		[ -n "$reqs" ] && [ -n "$sent" ] && [ -n "$full" ] &&
 			[ $((reqs - sent - full)) -gt 0 ] && note="$note; $((reqs - sent - full)) unsent at exit" ;;

@@ -7,7 +7,7 @@
  *
  * One AF_PACKET SOCK_RAW socket: created with protocol 0 (it receives nothing
  * yet), the classic BPF filter attached (ARP requests for IPv4 over Ethernet
- * whose target lies in a pool: arp_kernel_expression, compiled by libpcap, the
+ * whose target lies in a pool: neighbour_prefilter, compiled by libpcap, the
  * same program ringcap puts in the kernel), then bound to IFACE for ETH_P_ARP.
  * Per request: one blocking recvfrom(), the reply built by arp_build_reply (the
  * project's one definition of the reply bytes), one sendto(). It is the
@@ -51,7 +51,7 @@ struct classic {
 	uint64_t sent;         /* replies sendto() accepted */
 	uint64_t send_errors;
 	uint64_t kernel_packets, kernel_drops;
-	struct arp_counters c;
+	struct responder_counters c;
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -120,7 +120,7 @@ static int open_socket(struct classic *cl)
 	char *expr;
 	int ret;
 
-	expr = arp_kernel_expression(cl->r);
+	expr = neighbour_prefilter(cl->r);
 	ret = filter_compile(&cl->filter, expr, 256, err, sizeof(err));
 	xfree(expr);
 	if (ret) {
@@ -221,32 +221,32 @@ static int serve(struct classic *cl)
 
 static void report(const struct classic *cl)
 {
-	const struct arp_counters *c = &cl->c;
+	const struct responder_counters *c = &cl->c;
 
 	fprintf(stderr,
 		"arp-classic: %llu frames received, %llu requests for pool addresses, "
 		"%llu replies sent, %llu send errors, %llu dropped by kernel\n",
-		(unsigned long long)cl->received, (unsigned long long)c->requests,
+		(unsigned long long)cl->received, (unsigned long long)c->arp_answered,
 		(unsigned long long)cl->sent, (unsigned long long)cl->send_errors,
 		(unsigned long long)cl->kernel_drops);
 	fprintf(stderr,
 		"arp-classic: ignored: %llu outside pools, %llu not requests, %llu gratuitous, "
 		"%llu from our MAC, %llu malformed\n",
-		(unsigned long long)c->ign_out_of_pool, (unsigned long long)c->ign_not_request,
-		(unsigned long long)c->ign_gratuitous, (unsigned long long)c->ign_own,
-		(unsigned long long)c->ign_malformed);
+		(unsigned long long)c->arp_ign_out_of_pool, (unsigned long long)c->arp_ign_not_request,
+		(unsigned long long)c->arp_ign_gratuitous, (unsigned long long)c->arp_ign_own,
+		(unsigned long long)c->arp_ign_malformed);
 	if (cl->json)
 		printf("{\"received\":%llu,\"requests\":%llu,\"replies\":%llu,\"probes_answered\":%llu,"
 		       "\"send_errors\":%llu,\"kernel_packets\":%llu,\"dropped\":%llu,"
 		       "\"ignored\":{\"out_of_pool\":%llu,\"not_request\":%llu,\"gratuitous\":%llu,"
 		       "\"own_mac\":%llu,\"malformed\":%llu}}\n",
-		       (unsigned long long)cl->received, (unsigned long long)c->requests,
-		       (unsigned long long)cl->sent, (unsigned long long)c->probes,
+		       (unsigned long long)cl->received, (unsigned long long)c->arp_answered,
+		       (unsigned long long)cl->sent, (unsigned long long)c->arp_probes,
 		       (unsigned long long)cl->send_errors,
 		       (unsigned long long)cl->kernel_packets, (unsigned long long)cl->kernel_drops,
-		       (unsigned long long)c->ign_out_of_pool, (unsigned long long)c->ign_not_request,
-		       (unsigned long long)c->ign_gratuitous, (unsigned long long)c->ign_own,
-		       (unsigned long long)c->ign_malformed);
+		       (unsigned long long)c->arp_ign_out_of_pool, (unsigned long long)c->arp_ign_not_request,
+		       (unsigned long long)c->arp_ign_gratuitous, (unsigned long long)c->arp_ign_own,
+		       (unsigned long long)c->arp_ign_malformed);
 }
 
 int main(int argc, char **argv)

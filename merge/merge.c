@@ -124,11 +124,9 @@ static uint64_t input_watermark(struct merge *m, const struct merge_input *in, b
 {
 	const uint64_t now = m->cfg.clock_ns ? m->cfg.clock_ns() : realtime_ns();
 	const uint64_t floor = now > m->cfg.margin_ns ? now - m->cfg.margin_ns : 0;
-	const struct tpacket_block_desc *b;
-	const struct tpacket_hdr_v1 *h;
-	uint32_t idx, off;
-	const struct tpacket3_hdr *p;
+	uint32_t idx;
 	uint64_t ts;
+	int got;
 
 	*by_clock = false;
 	pthread_mutex_lock(&m->lock);
@@ -140,19 +138,13 @@ static uint64_t input_watermark(struct merge *m, const struct merge_input *in, b
 		return 0;
 	}
 	pthread_mutex_unlock(&m->lock);
-	b = ring_block(in->ring, idx);
-	h = &b->hdr.bh1;
-	__atomic_load_n(&h->block_status, __ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&h->num_pkts, __ATOMIC_RELAXED) == 0) {
+	got = block_peek_first_ns(ring_block(in->ring, idx), in->ring->block_size, &ts);
+	if (got == 0) {
 		*by_clock = true;
 		return floor;
 	}
-	off = __atomic_load_n(&h->offset_to_first_pkt, __ATOMIC_RELAXED);
-	if (off < sizeof(*b) || off > in->ring->block_size - sizeof(*p))
+	if (got < 0)
 		return 0;
-	p = (const struct tpacket3_hdr *)((const uint8_t *)b + off);
-	ts = (uint64_t)__atomic_load_n(&p->tp_sec, __ATOMIC_RELAXED) * 1000000000ull +
-	     __atomic_load_n(&p->tp_nsec, __ATOMIC_RELAXED);
 	*by_clock = ts >= floor;
 	return ts < floor ? ts : floor;
 }

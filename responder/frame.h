@@ -1,11 +1,13 @@
 /*
  * Private to responder/: byte access and the link layer of a request and of its
  * answer (at most one VLAN tag, in the frame or in the ring's metadata), and
- * the small pool and address rules arp.c, ndp.c and service.c share.
+ * the small pool and address rules core.c, arp.c, ndp.c, prefilter.c and
+ * service.c share.
  */
 #ifndef RINGCAP_RESPONDER_FRAME_H
 #define RINGCAP_RESPONDER_FRAME_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -143,5 +145,9 @@ static inline bool mac_is_zero(const uint8_t m[6])
 {
 	return !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]);
 }
+
+/* The address `off` into NDP pool q, if it is inside; false past its end
+ * (ndp.c; the announcements walk the pools with it). */
+bool ndp_pool_nth(const struct ndp_pool_range *q, uint64_t off, uint8_t out[16]);
 
 #endif

@@ -1,5 +1,6 @@
 /*
- * NDP answering for IPv6 pools: Neighbor Solicitations in, solicited Neighbor
+ * NDP answering for IPv6 pools (the pools, their lookup, the advert and the
+ * unsolicited NA of --arp-announce): Neighbor Solicitations in, solicited Neighbor
  * Advertisements out (RFC 4861), as the Linux kernel answers for an address
  * it holds (net/ipv6/ndisc.c, ndisc_recv_ns / ndisc_send_na), for a host (no
  * Router flag):
@@ -173,7 +174,7 @@ static bool ns_options(const uint8_t *icmp, uint32_t mlen, const uint8_t **slla)
 }
 
 uint32_t ndp_build_advert(const struct arp_responder *r, const struct pkt_view *p,
-			  uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c)
+			  uint8_t reply[ARP_REPLY_MAX], struct responder_counters *c)
 {
 	const uint8_t *f = p->data, *ip, *icmp, *src, *dst, *target, *slla;
 	uint32_t avail, mlen, n;
@@ -187,6 +188,7 @@ uint32_t ndp_build_advert(const struct arp_responder *r, const struct pkt_view *
 	avail = p->caplen - l.off;
 	if (avail < 42 || (ip[0] >> 4) != 6 || ip[6] != 58 || ip[40] != ICMP6_NS)
 		return 0; /* not a Neighbor Solicitation */
+	c->ndp_received++;
 	icmp = ip + 40;
 	mlen = get16(ip + 4);
 	src = ip + 8;
@@ -195,21 +197,21 @@ uint32_t ndp_build_advert(const struct arp_responder *r, const struct pkt_view *
 	if (mlen < 24 || mlen > avail - 40 ||
 	    ip[7] != 255 || icmp[1] != 0 || icmp6_sum(src, dst, icmp, mlen) != 0 ||
 	    target[0] == 0xff || !ns_options(icmp, mlen, &slla)) {
-		c->ns_malformed++;
+		c->ndp_ign_malformed++;
 		return 0;
 	}
 	dad = !memcmp(src, ANY6, 16);
 	if (dad && (!is_solicited_node_of(dst, target) || slla)) {
-		c->ns_malformed++;
+		c->ndp_ign_malformed++;
 		return 0;
 	}
 	if (!memcmp(f + 6, r->mac, 6) || !memcmp(f + 6, r->iface.mac, 6)) {
-		c->ns_own++;
+		c->ndp_ign_own++;
 		return 0;
 	}
 	if (!mac_is_unicast(f + 6) || (slla && !mac_is_unicast(slla)) || src[0] == 0xff ||
 	    !memcmp(src, LOOPBACK6, 16)) {
-		c->ns_bad_sender++;
+		c->ndp_ign_bad_sender++;
 		return 0;
 	}
 	multicast_dst = dst[0] == 0xff;
@@ -217,25 +219,25 @@ uint32_t ndp_build_advert(const struct arp_responder *r, const struct pkt_view *
 				    f[0] != 0x33 || f[1] != 0x33 || memcmp(f + 2, dst + 12, 4)
 			  : memcmp(dst, target, 16) ||
 				    (memcmp(f, r->mac, 6) && memcmp(f, r->iface.mac, 6))) {
-		c->ns_not_for_us++;
+		c->ndp_ign_not_for_us++;
 		return 0;
 	}
 	if (l.two_tags) {
-		c->ns_vlan++;
+		c->ndp_ign_vlan++;
 		return 0;
 	}
 	in = ndp_lookup(r, target, l2_vid(&l));
 	if (in <= 0) {
 		if (in < 0)
-			c->ns_vlan++;
+			c->ndp_ign_vlan++;
 		else
-			c->ns_out_of_pool++;
+			c->ndp_ign_out_of_pool++;
 		return 0;
 	}
-	c->ns_requests++;
+	c->ndp_answered++;
 	memset(reply, 0, ARP_REPLY_MAX);
 	if (dad) {
-		c->ns_dad++;
+		c->ndp_dad++;
 		n = l2_put(reply, ALL_NODES_MAC, r->mac, &l, ETH_TYPE_IPV6);
 		return put_na(reply, n, target, ALL_NODES, NA_FLAG_OVERRIDE, r->mac);
 	}
@@ -254,4 +256,19 @@ uint32_t ndp_build_announce(const struct arp_responder *r, const uint8_t addr[16
 	memset(out, 0, ARP_REPLY_MAX);
 	n = l2_put(out, ALL_NODES_MAC, r->mac, &l, ETH_TYPE_IPV6);
 	return put_na(out, n, addr, ALL_NODES, NA_FLAG_OVERRIDE, r->mac);
+}
+
+bool ndp_pool_nth(const struct ndp_pool_range *q, uint64_t off, uint8_t out[16])
+{
+	unsigned carry = 0;
+
+	memcpy(out, q->first, 16);
+	for (int i = 15; i >= 0; i--) {
+		unsigned v = out[i] + (unsigned)(off & 0xff) + carry;
+
+		out[i] = (uint8_t)v;
+		carry = v >> 8;
+		off >>= 8;
+	}
+	return !carry && memcmp(out, q->last, 16) <= 0;
 }

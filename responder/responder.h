@@ -7,12 +7,19 @@
  *    kernel prefilter: requests for a pool,   packet when idle,      one send() per
  *    tagged or not)                           drains in batches)     batch)
  *
- * Three parts:
- *   - pools and the responder (arp.c, ndp.c): pure, read-only after set-up;
+ * The parts, each file calling only those listed before it:
+ *   - frame.h (private): bytes, the link layer of a request and its answer,
+ *     the small address rules both protocols share;
+ *   - core.c: the shared state (pools, MAC, interface), read-only after
+ *     set-up, and the checks made on it at start;
+ *   - arp.c, ndp.c: each protocol's pools and answering, pure:
  *     arp_build_reply and ndp_build_advert decide on one frame and build the
  *     answer (the unit tests and bench/arp-classic use them as they are);
- *   - the service (service.c): the socket pair and the thread;
- *   - announcements (in service.c): gratuitous ARP / unsolicited NA at start.
+ *   - prefilter.c: the kernel prefilter's text for both protocols;
+ *   - service.c: neighbour answering (neighbour_answer picks the protocol),
+ *     the socket pair and the thread, announcements (gratuitous ARP /
+ *     unsolicited NA) and the counters' report; busy.c its busy-poll
+ *     bookkeeping.
  *
  * VLANs: a request tagged 802.1Q or 802.1ad, in the frame or taken off by the
  * kernel into tp_vlan_tci (Linux always does that for the outer tag before
@@ -30,6 +37,7 @@
 
 #include "ring/ring.h"
 #include "ring/txring.h"
+#include "stats/stats.h"
 #include "util/util.h"
 
 #define ARP_FRAME_LEN 42   /* Ethernet + ARP for IPv4 over Ethernet */
@@ -60,7 +68,8 @@ int arp_parse_pool(const char *s, struct arp_pool_range *r);
 /* The same for IPv6: "PREFIX/len", "A-B" or "A", optionally "@VID". */
 int ndp_parse_pool(const char *s, struct ndp_pool_range *r);
 
-/* Read-only after arp_responder_new: shared by the service thread and main. */
+/* The neighbour responder's shared state (ARP and NDP pools, our MAC).
+ * Read-only after arp_responder_new: shared by the service thread and main. */
 struct arp_responder {
 	struct arp_pool_range *pools;  /* any-VLAN pools: sorted, merged */
 	unsigned npools;
@@ -73,38 +82,46 @@ struct arp_responder {
 };
 
 /* Written by the service thread only; main reads the copy it publishes
- * (arp_service_counters). */
-struct arp_counters {
-	uint64_t requests;        /* ARP requests answered (built a reply for) */
-	uint64_t probes;          /* of those: probes (sender 0.0.0.0) */
-	uint64_t ns_requests;     /* Neighbor Solicitations answered */
-	uint64_t ns_dad;          /* of those: DAD (source ::), answered to ff02::1 */
-	uint64_t replies;         /* frames the kernel took: replies, NAs, announcements */
-	uint64_t tx_full;         /* answers lost: the TX ring had no free frame */
-	uint64_t announced;       /* announcements queued (--arp-announce) */
-	uint64_t busy_windows;    /* times the thread spun on the ring instead of sleeping */
-	uint64_t busy_caught;     /* of those: a request came within the window */
-	/* ARP requests not answered, by reason */
-	uint64_t ign_out_of_pool; /* target outside every pool */
-	uint64_t ign_not_request; /* ARP replies and other opcodes */
-	uint64_t ign_gratuitous;  /* sender address == target address */
-	uint64_t ign_own;         /* sent by our own MAC */
-	uint64_t ign_malformed;   /* not IPv4-over-Ethernet, or truncated */
-	uint64_t ign_not_for_us;  /* Ethernet destination neither broadcast nor our MAC */
-	uint64_t ign_bad_sender;  /* source or sender MAC multicast/broadcast/zero; sender IP
-				   * multicast, broadcast, loopback or 0.0.0.0/8 (but 0.0.0.0) */
-	uint64_t ign_bad_target;  /* target 0.0.0.0/8, loopback, multicast, 240/4, broadcast */
-	uint64_t ign_vlan;        /* in a pool of another VLAN, or more than one tag */
-	/* Neighbor Solicitations not answered, by reason */
-	uint64_t ns_out_of_pool;
-	uint64_t ns_malformed;    /* RFC 4861 7.1.1: hop limit, checksum, code, length,
-				   * options, :: source with a source link-layer option */
-	uint64_t ns_not_for_us;   /* not to the target's solicited-node group or the target
-				   * itself, or not to its MAC or ours */
-	uint64_t ns_bad_sender;   /* Ethernet or link-layer source not unicast, IP source
-				   * multicast or loopback */
-	uint64_t ns_own;          /* sent by our own MAC */
-	uint64_t ns_vlan;
+ * (arp_service_counters). Each protocol's requests received (frames of it
+ * the thread took from the ring) = answered + ignored, the ignored by
+ * reason. */
+struct responder_counters {
+	/* ARP */
+	uint64_t arp_received;        /* ARP frames taken from the ring */
+	uint64_t arp_answered;        /* requests a reply was built for */
+	uint64_t arp_probes;          /* of those: probes (sender 0.0.0.0) */
+	uint64_t arp_replies_sent;    /* replies the kernel took */
+	uint64_t arp_ign_out_of_pool; /* target outside every pool */
+	uint64_t arp_ign_not_request; /* ARP replies and other opcodes */
+	uint64_t arp_ign_gratuitous;  /* sender address == target address */
+	uint64_t arp_ign_own;         /* sent by our own MAC */
+	uint64_t arp_ign_malformed;   /* not IPv4-over-Ethernet, or truncated */
+	uint64_t arp_ign_not_for_us;  /* Ethernet destination neither broadcast nor our MAC */
+	uint64_t arp_ign_bad_sender;  /* source or sender MAC multicast/broadcast/zero; sender
+				       * IP multicast, broadcast, loopback or 0.0.0.0/8 (but
+				       * 0.0.0.0) */
+	uint64_t arp_ign_bad_target;  /* target 0.0.0.0/8, loopback, multicast, 240/4, broadcast */
+	uint64_t arp_ign_vlan;        /* in a pool of another VLAN, or more than one tag */
+	/* NDP */
+	uint64_t ndp_received;        /* Neighbor Solicitations taken from the ring */
+	uint64_t ndp_answered;        /* NSs an advert was built for */
+	uint64_t ndp_dad;             /* of those: DAD (source ::), answered to ff02::1 */
+	uint64_t ndp_adverts_sent;    /* solicited Neighbor Advertisements the kernel took */
+	uint64_t ndp_ign_out_of_pool;
+	uint64_t ndp_ign_malformed;   /* RFC 4861 7.1.1: hop limit, checksum, code, length,
+				       * options, :: source with a source link-layer option */
+	uint64_t ndp_ign_not_for_us;  /* not to the target's solicited-node group or the target
+				       * itself, or not to its MAC or ours */
+	uint64_t ndp_ign_bad_sender;  /* Ethernet or link-layer source not unicast, IP source
+				       * multicast or loopback */
+	uint64_t ndp_ign_own;         /* sent by our own MAC */
+	uint64_t ndp_ign_vlan;
+	/* both */
+	uint64_t announced;           /* announcements queued (--arp-announce) */
+	uint64_t announcements_sent;  /* of those: taken by the kernel */
+	uint64_t tx_full;             /* answers and announcements lost: no free TX frame */
+	uint64_t busy_windows;        /* times the thread spun on the ring instead of sleeping */
+	uint64_t busy_caught;         /* of those: a request came within the window */
 } __attribute__((aligned(CACHELINE)));
 
 /* Build the shared state; `mac` NULL means the interface's own. Set-up phase;
@@ -135,27 +152,27 @@ int arp_check_own_addresses(const struct arp_responder *r, char *msg, size_t msg
  * The tcpdump expression for the responder's kernel prefilter: ARP requests
  * (Ethernet, IPv4, hlen 6, plen 4, op 1) with a target in a pool, and, with
  * NDP pools, ICMPv6 Neighbor Solicitations (next header 58, hop limit 255,
- * type 135, code 0) whose target shares a pool's prefix; each also behind one
+ * type 135, code 0) whose target lies in a pool; each also behind one
  * in-frame VLAN tag (libpcap's `vlan` with pcap_open_dead tests the frame for
  * TPID 0x8100, 0x88a8 and 0x9100). A tag the kernel took off is not in the
  * frame the filter sees, so the untagged test admits those. User space checks
  * everything again. Caller frees.
  */
-char *arp_kernel_expression(const struct arp_responder *r);
+char *neighbour_prefilter(const struct arp_responder *r);
 
 /*
  * Decide on one frame and, if it deserves an answer, build it in `reply`.
  * Return the answer's length (0: none). Count the outcome in *c. Pure.
  *   arp_build_reply: ARP requests (other frames: 0, uncounted);
  *   ndp_build_advert: Neighbor Solicitations (other frames: 0, uncounted);
- *   arp_answer: whichever applies.
+ *   neighbour_answer: whichever applies (in service.c).
  */
 uint32_t arp_build_reply(const struct arp_responder *r, const struct pkt_view *p,
-			 uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c);
+			 uint8_t reply[ARP_REPLY_MAX], struct responder_counters *c);
 uint32_t ndp_build_advert(const struct arp_responder *r, const struct pkt_view *p,
-			  uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c);
-uint32_t arp_answer(const struct arp_responder *r, const struct pkt_view *p,
-		    uint8_t reply[ARP_REPLY_MAX], struct arp_counters *c);
+			  uint8_t reply[ARP_REPLY_MAX], struct responder_counters *c);
+uint32_t neighbour_answer(const struct arp_responder *r, const struct pkt_view *p,
+			  uint8_t reply[ARP_REPLY_MAX], struct responder_counters *c);
 
 /* Announcements: a gratuitous ARP request (sender = target = addr, to
  * broadcast) and an unsolicited NA (to ff02::1, Override, no Solicited, with
@@ -206,6 +223,7 @@ void arp_busy_slept(struct arp_busy *b, uint64_t from, uint64_t to);
 /* ------------------------------------------------------------- service.c */
 
 #define ARP_ANNOUNCE_MAX 65536u /* announcements at most, over all pools */
+#define ARP_TX_FRAMES 4096      /* the TX ring's frames (fewer when memory is short) */
 
 struct arp_service_config {
 	int cpu;                 /* -1: not pinned */
@@ -236,8 +254,12 @@ struct arp_service {
 	int error;               /* -errno that ended the thread; read after stop */
 	struct arp_announce_cursor ann;
 	struct arp_busy busy;    /* the thread's own */
-	struct arp_counters c;   /* the thread's own */
-	struct arp_counters pub; /* c as of the last batch: relaxed atomic stores and loads */
+	struct responder_counters c;   /* the thread's own */
+	struct responder_counters pub; /* c as of the last batch: relaxed atomic stores and loads */
+	/* what each queued TX frame holds (enum answer_kind in service.c), in
+	 * ring order, so each is counted under its own name once sent */
+	uint8_t tx_kind[ARP_TX_FRAMES];
+	uint32_t tx_kind_head;
 };
 
 /* The prefilter, the V2 RX socket and the TX ring. Set-up phase, main thread;
@@ -259,11 +281,25 @@ unsigned arp_service_drain(struct arp_service *s, unsigned batch);
 
 /* The counters as of the thread's last batch (exact once stopped). Any
  * thread; a figure may lag by one batch while it runs. */
-void arp_service_counters(const struct arp_service *s, struct arp_counters *out);
+void arp_service_counters(const struct arp_service *s, struct responder_counters *out);
 /* Add the RX socket's PACKET_STATISTICS to s->rx.stats. Main thread only
  * (the one reader of those counters). 0 or -errno. */
 int arp_service_stats_update(struct arp_service *s);
 /* The exit report lines (also for SIGUSR1 while running). Main thread. */
 void arp_print_counters(const struct arp_service *s, FILE *f);
+
+/*
+ * The counters as the stats layer reports them (--stats-json objects "arp",
+ * "ndp" and "responder"; Prometheus ringcap_GROUP_NAME_total): filled from
+ * arp_service_counters and the socket's statistics into `out`, which owns
+ * the arrays and must outlive the snapshot that points at them. Main thread.
+ */
+#define RESPONDER_STATS_PAIRS 40
+struct responder_stats {
+	struct stats_pair pairs[RESPONDER_STATS_PAIRS];
+	struct stats_group groups[3];
+	unsigned ngroups;
+};
+void arp_service_stats(const struct arp_service *s, struct responder_stats *out);
 
 #endif

@@ -13,6 +13,10 @@
  * (--arp-announce) are paced in the same loop: poll's timeout is the time to
  * the next one.
  *
+ * Each answer is counted as sent under its own name (ARP reply, NDP advert,
+ * announcement) when the kernel takes its frame: the TX ring sends in ring
+ * order, so a FIFO of what each queued frame holds says which went.
+ *
  * At stop: the socket gets a reject-all filter (nothing new is queued), the
  * thread answers what is in the ring, retries refused sends for up to 200 ms,
  * and ends; main then reads PACKET_STATISTICS once.
@@ -34,7 +38,7 @@
 #define RX_FRAME_NR 8192
 #define RX_SNAPLEN 320
 #define TX_FRAME_SIZE 256
-#define TX_FRAME_NR 4096
+#define TX_FRAME_NR ARP_TX_FRAMES
 #define BATCH 256
 #define IDLE_POLL_MS 1000
 #define FLUSH_TRIES_MS 200
@@ -73,10 +77,10 @@ int arp_service_open(struct arp_service *s, const struct arp_responder *r,
 		log_err("eventfd for the ARP responder: %s", strerror(-ret));
 		return ret;
 	}
-	expr = arp_kernel_expression(r);
+	expr = neighbour_prefilter(r);
 	ret = filter_compile(&s->filter, expr, RX_SNAPLEN, err, sizeof(err));
 	if (ret)
-		log_err("ARP prefilter '%s': %s", expr, err);
+		log_err("ARP/NDP prefilter '%s': %s", expr, err);
 	xfree(expr);
 	if (!ret)
 		ret = v2ring_open(&s->rx, &rc);
@@ -95,6 +99,51 @@ void arp_service_close(struct arp_service *s)
 	s->stop_fd = -1;
 }
 
+/* What a queued TX frame holds. */
+enum answer_kind { ANSWER_ARP_REPLY, ANSWER_NDP_ADVERT, ANSWER_ANNOUNCE };
+
+/* Answer one frame of either protocol (ARP requests, Neighbor Solicitations;
+ * anything else: 0, uncounted). */
+uint32_t neighbour_answer(const struct arp_responder *r, const struct pkt_view *p,
+			  uint8_t reply[ARP_REPLY_MAX], struct responder_counters *c)
+{
+	struct l2 l;
+
+	if (!l2_parse(p, &l))
+		return 0;
+	if (l.type == ETH_TYPE_ARP)
+		return arp_build_reply(r, p, reply, c);
+	if (l.type == ETH_TYPE_IPV6 && r->nndp)
+		return ndp_build_advert(r, p, reply, c);
+	return 0;
+}
+
+/* Queue the frame txring_frame() gave, remembering what it holds. */
+static void queue_kind(struct arp_service *s, uint32_t len, enum answer_kind kind)
+{
+	s->tx_kind[(s->tx_kind_head + s->tx.queued) % ARP_TX_FRAMES] = (uint8_t)kind;
+	txring_queue(&s->tx, len);
+}
+
+/* `sent` frames at the head of the queue went out: count each by kind. */
+static void count_sent(struct arp_service *s, uint32_t sent)
+{
+	for (uint32_t i = 0; i < sent; i++) {
+		switch ((enum answer_kind)s->tx_kind[(s->tx_kind_head + i) % ARP_TX_FRAMES]) {
+		case ANSWER_ARP_REPLY:
+			s->c.arp_replies_sent++;
+			break;
+		case ANSWER_NDP_ADVERT:
+			s->c.ndp_adverts_sent++;
+			break;
+		case ANSWER_ANNOUNCE:
+			s->c.announcements_sent++;
+			break;
+		}
+	}
+	s->tx_kind_head = (s->tx_kind_head + sent) % ARP_TX_FRAMES;
+}
+
 /* Kick the TX ring and count what the kernel took. Answers the device
  * refused (ENOBUFS) stay queued and count when a later kick gets them out. */
 static void flush(struct arp_service *s)
@@ -111,10 +160,10 @@ static void flush(struct arp_service *s)
 		s->warned = true;
 		return;
 	}
-	s->c.replies += pending - s->tx.queued;
+	count_sent(s, pending - s->tx.queued);
 }
 
-static void queue(struct arp_service *s, const uint8_t *frame, uint32_t len)
+static void queue_announce(struct arp_service *s, const uint8_t *frame, uint32_t len)
 {
 	uint8_t *slot = txring_frame(&s->tx);
 
@@ -123,7 +172,7 @@ static void queue(struct arp_service *s, const uint8_t *frame, uint32_t len)
 		return;
 	}
 	memcpy(slot, frame, len);
-	txring_queue(&s->tx, len);
+	queue_kind(s, len, ANSWER_ANNOUNCE);
 }
 
 unsigned arp_service_drain(struct arp_service *s, unsigned batch)
@@ -136,6 +185,7 @@ unsigned arp_service_drain(struct arp_service *s, unsigned batch)
 	for (; n < batch; n++) {
 		struct pkt_view p;
 		struct tpacket2_hdr *h = v2ring_take(&s->rx, &p);
+		uint64_t adverts = s->c.ndp_answered;
 		uint8_t *slot;
 		uint32_t len;
 
@@ -144,10 +194,11 @@ unsigned arp_service_drain(struct arp_service *s, unsigned batch)
 		/* built straight into the TX frame; with the ring full, aside
 		 * (so it is still checked and counted) and then dropped */
 		slot = txring_frame(&s->tx);
-		len = arp_answer(s->r, &p, slot ? slot : reply, &s->c);
+		len = neighbour_answer(s->r, &p, slot ? slot : reply, &s->c);
 		v2ring_release(&s->rx, h);
 		if (len && slot)
-			txring_queue(&s->tx, len);
+			queue_kind(s, len, s->c.ndp_answered != adverts ? ANSWER_NDP_ADVERT
+								: ANSWER_ARP_REPLY);
 		else if (len)
 			s->c.tx_full++;
 	}
@@ -161,22 +212,6 @@ unsigned arp_service_drain(struct arp_service *s, unsigned batch)
 static unsigned announce_pools(const struct arp_responder *r)
 {
 	return r->npools + r->nvpools + r->nndp;
-}
-
-/* The address `off` into NDP pool q, if it is inside; false past its end. */
-static bool ndp_nth(const struct ndp_pool_range *q, uint64_t off, uint8_t out[16])
-{
-	unsigned carry = 0;
-
-	memcpy(out, q->first, 16);
-	for (int i = 15; i >= 0; i--) {
-		unsigned v = out[i] + (unsigned)(off & 0xff) + carry;
-
-		out[i] = (uint8_t)v;
-		carry = v >> 8;
-		off >>= 8;
-	}
-	return !carry && memcmp(out, q->last, 16) <= 0;
 }
 
 /* Queue the next announcement; false when every pool is done. */
@@ -207,7 +242,7 @@ static bool announce_one(struct arp_service *s)
 			const struct ndp_pool_range *q = &r->ndp[i - r->npools - r->nvpools];
 			uint8_t ip[16];
 
-			if (ndp_nth(q, a->off, ip) && a->off != UINT64_MAX) {
+			if (ndp_pool_nth(q, a->off, ip) && a->off != UINT64_MAX) {
 				len = ndp_build_announce(r, ip, q->vid > 0 ? (unsigned)q->vid : 0, frame);
 				a->off++;
 			}
@@ -217,7 +252,7 @@ static bool announce_one(struct arp_service *s)
 			a->off = 0;
 			continue;
 		}
-		queue(s, frame, len);
+		queue_announce(s, frame, len);
 		s->c.announced++;
 		return true;
 	}
@@ -261,7 +296,7 @@ static int announce_due(struct arp_service *s)
 /* --------------------------------------------------------------- counters */
 
 /* The counters are whole uint64_t fields: copied field by field. */
-#define NCOUNTERS (sizeof(struct arp_counters) / sizeof(uint64_t))
+#define NCOUNTERS (sizeof(struct responder_counters) / sizeof(uint64_t))
 
 static void publish(struct arp_service *s)
 {
@@ -272,7 +307,7 @@ static void publish(struct arp_service *s)
 		__atomic_store_n(&to[i], from[i], __ATOMIC_RELAXED);
 }
 
-void arp_service_counters(const struct arp_service *s, struct arp_counters *out)
+void arp_service_counters(const struct arp_service *s, struct responder_counters *out)
 {
 	const uint64_t *from = (const uint64_t *)&s->pub;
 	uint64_t *to = (uint64_t *)out;
@@ -436,46 +471,114 @@ void arp_service_stop(struct arp_service *s)
 
 /* ------------------------------------------------------------------ report */
 
-
 void arp_print_counters(const struct arp_service *s, FILE *f)
 {
-	struct arp_counters snap;
-	const struct arp_counters *c = &snap;
+	struct responder_counters snap;
+	const struct responder_counters *c = &snap;
 
 	arp_service_counters(s, &snap);
 
-	fprintf(f, "%llu ARP requests for pool addresses\n", (unsigned long long)c->requests);
-	if (s->r->nndp)
-		fprintf(f, "%llu neighbor solicitations for pool addresses (%llu DAD)\n",
-			(unsigned long long)c->ns_requests, (unsigned long long)c->ns_dad);
+	fprintf(f, "%llu ARP requests received by filter\n", (unsigned long long)c->arp_received);
+	fprintf(f, "%llu ARP requests answered (%llu probes)\n",
+		(unsigned long long)c->arp_answered, (unsigned long long)c->arp_probes);
+	fprintf(f, "%llu ARP replies sent\n", (unsigned long long)c->arp_replies_sent);
+	if (s->r->nndp) {
+		fprintf(f, "%llu NDP solicitations received by filter\n",
+			(unsigned long long)c->ndp_received);
+		fprintf(f, "%llu NDP solicitations answered (%llu DAD)\n",
+			(unsigned long long)c->ndp_answered, (unsigned long long)c->ndp_dad);
+		fprintf(f, "%llu NDP adverts sent\n", (unsigned long long)c->ndp_adverts_sent);
+	}
 	if (c->announced)
-		fprintf(f, "%llu announcements queued\n", (unsigned long long)c->announced);
+		fprintf(f, "%llu announcements queued, %llu sent\n",
+			(unsigned long long)c->announced, (unsigned long long)c->announcements_sent);
 	if (s->cfg.busy_poll_us)
 		fprintf(f, "%llu busy-poll windows, %llu caught a request\n",
 			(unsigned long long)c->busy_windows, (unsigned long long)c->busy_caught);
-	fprintf(f, "%llu ARP replies sent\n", (unsigned long long)c->replies);
-	fprintf(f, "%llu ARP replies lost (TX ring full)\n", (unsigned long long)c->tx_full);
-	fprintf(f, "%llu ARP requests received by filter, %llu dropped by kernel\n",
+	fprintf(f, "%llu answers lost (TX ring full)\n", (unsigned long long)c->tx_full);
+	fprintf(f, "%llu responder frames received by filter, %llu dropped by kernel\n",
 		(unsigned long long)s->rx.stats.packets, (unsigned long long)s->rx.stats.drops);
 	fprintf(f,
 		"%llu ARP ignored: %llu outside pools, %llu not requests, %llu gratuitous, "
 		"%llu from our MAC, %llu malformed, %llu not for us, %llu bad sender, "
 		"%llu bad target, %llu other VLAN\n",
-		(unsigned long long)(c->ign_out_of_pool + c->ign_not_request + c->ign_gratuitous +
-				     c->ign_own + c->ign_malformed + c->ign_not_for_us +
-				     c->ign_bad_sender + c->ign_bad_target + c->ign_vlan),
-		(unsigned long long)c->ign_out_of_pool, (unsigned long long)c->ign_not_request,
-		(unsigned long long)c->ign_gratuitous, (unsigned long long)c->ign_own,
-		(unsigned long long)c->ign_malformed, (unsigned long long)c->ign_not_for_us,
-		(unsigned long long)c->ign_bad_sender, (unsigned long long)c->ign_bad_target,
-		(unsigned long long)c->ign_vlan);
+		(unsigned long long)(c->arp_ign_out_of_pool + c->arp_ign_not_request +
+				     c->arp_ign_gratuitous + c->arp_ign_own + c->arp_ign_malformed +
+				     c->arp_ign_not_for_us + c->arp_ign_bad_sender +
+				     c->arp_ign_bad_target + c->arp_ign_vlan),
+		(unsigned long long)c->arp_ign_out_of_pool, (unsigned long long)c->arp_ign_not_request,
+		(unsigned long long)c->arp_ign_gratuitous, (unsigned long long)c->arp_ign_own,
+		(unsigned long long)c->arp_ign_malformed, (unsigned long long)c->arp_ign_not_for_us,
+		(unsigned long long)c->arp_ign_bad_sender, (unsigned long long)c->arp_ign_bad_target,
+		(unsigned long long)c->arp_ign_vlan);
 	if (s->r->nndp)
 		fprintf(f,
 			"%llu NDP ignored: %llu outside pools, %llu malformed, %llu not for us, "
 			"%llu bad sender, %llu from our MAC, %llu other VLAN\n",
-			(unsigned long long)(c->ns_out_of_pool + c->ns_malformed + c->ns_not_for_us +
-					     c->ns_bad_sender + c->ns_own + c->ns_vlan),
-			(unsigned long long)c->ns_out_of_pool, (unsigned long long)c->ns_malformed,
-			(unsigned long long)c->ns_not_for_us, (unsigned long long)c->ns_bad_sender,
-			(unsigned long long)c->ns_own, (unsigned long long)c->ns_vlan);
+			(unsigned long long)(c->ndp_ign_out_of_pool + c->ndp_ign_malformed +
+					     c->ndp_ign_not_for_us + c->ndp_ign_bad_sender +
+					     c->ndp_ign_own + c->ndp_ign_vlan),
+			(unsigned long long)c->ndp_ign_out_of_pool,
+			(unsigned long long)c->ndp_ign_malformed,
+			(unsigned long long)c->ndp_ign_not_for_us,
+			(unsigned long long)c->ndp_ign_bad_sender, (unsigned long long)c->ndp_ign_own,
+			(unsigned long long)c->ndp_ign_vlan);
+}
+
+void arp_service_stats(const struct arp_service *s, struct responder_stats *out)
+{
+	struct responder_counters c;
+
+	arp_service_counters(s, &c);
+	const struct stats_pair arp[] = {
+		{ "requests_received", c.arp_received },
+		{ "requests_answered", c.arp_answered },
+		{ "probes_answered", c.arp_probes },
+		{ "replies_sent", c.arp_replies_sent },
+		{ "ignored.out_of_pool", c.arp_ign_out_of_pool },
+		{ "ignored.not_request", c.arp_ign_not_request },
+		{ "ignored.gratuitous", c.arp_ign_gratuitous },
+		{ "ignored.own_mac", c.arp_ign_own },
+		{ "ignored.malformed", c.arp_ign_malformed },
+		{ "ignored.not_for_us", c.arp_ign_not_for_us },
+		{ "ignored.bad_sender", c.arp_ign_bad_sender },
+		{ "ignored.bad_target", c.arp_ign_bad_target },
+		{ "ignored.other_vlan", c.arp_ign_vlan },
+	};
+	const struct stats_pair ndp[] = {
+		{ "solicitations_received", c.ndp_received },
+		{ "solicitations_answered", c.ndp_answered },
+		{ "dad_answered", c.ndp_dad },
+		{ "adverts_sent", c.ndp_adverts_sent },
+		{ "ignored.out_of_pool", c.ndp_ign_out_of_pool },
+		{ "ignored.malformed", c.ndp_ign_malformed },
+		{ "ignored.not_for_us", c.ndp_ign_not_for_us },
+		{ "ignored.bad_sender", c.ndp_ign_bad_sender },
+		{ "ignored.own_mac", c.ndp_ign_own },
+		{ "ignored.other_vlan", c.ndp_ign_vlan },
+	};
+	const struct stats_pair both[] = {
+		{ "frames_received", s->rx.stats.packets },
+		{ "kernel_drops", s->rx.stats.drops },
+		{ "tx_ring_full", c.tx_full },
+		{ "announcements_queued", c.announced },
+		{ "announcements_sent", c.announcements_sent },
+		{ "busy_poll_windows", c.busy_windows },
+		{ "busy_poll_caught", c.busy_caught },
+	};
+	struct stats_pair *p = out->pairs;
+
+	_Static_assert(ARRAY_SIZE(arp) + ARRAY_SIZE(ndp) + ARRAY_SIZE(both) <= RESPONDER_STATS_PAIRS,
+		       "responder stats pairs");
+	memcpy(p, arp, sizeof(arp));
+	memcpy(p + ARRAY_SIZE(arp), ndp, sizeof(ndp));
+	memcpy(p + ARRAY_SIZE(arp) + ARRAY_SIZE(ndp), both, sizeof(both));
+	out->groups[0] = (struct stats_group){ "arp", "ARP responder counter (see ringcap(8)).",
+					      p, ARRAY_SIZE(arp) };
+	out->groups[1] = (struct stats_group){ "ndp", "NDP responder counter (see ringcap(8)).",
+					      p + ARRAY_SIZE(arp), ARRAY_SIZE(ndp) };
+	out->groups[2] = (struct stats_group){ "responder",
+					      "ARP/NDP responder counter (see ringcap(8)).",
+					      p + ARRAY_SIZE(arp) + ARRAY_SIZE(ndp), ARRAY_SIZE(both) };
+	out->ngroups = 3;
 }

@@ -62,6 +62,32 @@ lied:
 	it->left = 0;
 }
 
+/*
+ * A look at a block the kernel may still be filling (the merge's watermark):
+ * the timestamp in ns of its first packet. 1 with *ts_ns set; 0 while the
+ * block holds no packet; -1 when the first packet's offset lies. Not a walk:
+ * only the first header is read, with relaxed loads after an acquire load of
+ * block_status, since the kernel may be writing the block meanwhile.
+ */
+static inline int block_peek_first_ns(const struct tpacket_block_desc *b, uint32_t block_size,
+				      uint64_t *ts_ns)
+{
+	const struct tpacket_hdr_v1 *h = &b->hdr.bh1;
+	const struct tpacket3_hdr *p;
+	uint32_t off;
+
+	__atomic_load_n(&h->block_status, __ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&h->num_pkts, __ATOMIC_RELAXED) == 0)
+		return 0;
+	off = __atomic_load_n(&h->offset_to_first_pkt, __ATOMIC_RELAXED);
+	if (off < sizeof(*b) || off > block_size - sizeof(*p))
+		return -1;
+	p = (const struct tpacket3_hdr *)((const uint8_t *)b + off);
+	*ts_ns = (uint64_t)__atomic_load_n(&p->tp_sec, __ATOMIC_RELAXED) * 1000000000ull +
+		 __atomic_load_n(&p->tp_nsec, __ATOMIC_RELAXED);
+	return 1;
+}
+
 /* Next packet of the block into *p; false at the end or when a header lies. */
 static inline bool block_iter_next(struct block_iter *it, struct pkt_view *p)
 {

@@ -5,7 +5,10 @@
  *
  * Threading: a struct ring is owned by one worker thread for blocks, and by the
  * main thread for statistics (ring_stats_update) and the end of capture
- * (ring_stop_receiving); nothing else touches it.
+ * (ring_stop_receiving). With several workers the time-order merge also reads
+ * a ring (merge/merge.c): the blocks workers hand it, and a peek at the next
+ * block's first timestamp (block_peek_first_ns) while the kernel may still be
+ * filling it; it gives blocks back in ring order on the worker's behalf.
  */
 #ifndef RINGCAP_RING_H
 #define RINGCAP_RING_H

@@ -90,12 +90,13 @@ static json_t *snapshot_object(const struct stats_snapshot *s)
 		ret |= put_u64(o, "disk_free_bytes", s->disk_free_bytes);
 		ret |= put_u64(o, "disk_total_bytes", s->disk_total_bytes);
 	}
-	if (s->arp) {
-		json_t *arp = json_object();
+	for (unsigned g = 0; s->groups && g < s->ngroups; g++) {
+		const struct stats_group *grp = &s->groups[g];
+		json_t *obj = json_object();
 
-		ret |= put(o, "arp", arp);
-		for (unsigned i = 0; arp && i < s->narp; i++)
-			ret |= put_pair(arp, &s->arp[i]);
+		ret |= put(o, grp->name, obj);
+		for (unsigned i = 0; obj && i < grp->npairs; i++)
+			ret |= put_pair(obj, &grp->pairs[i]);
 	}
 	arr = json_array();
 	ret |= put(o, "workers", arr);

@@ -65,16 +65,20 @@ static void per_worker(FILE *f, const struct stats_snapshot *s, const struct sta
 	}
 }
 
-/* ringcap_arp_NAME_total, the name cut to [a-z0-9_] (dots become '_'). */
-static void arp_counter(FILE *f, const struct stats_snapshot *s, const struct stats_pair *p)
+/* ringcap_GROUP_NAME_total, the names cut to [a-z0-9_] (dots become '_'). */
+static void group_counter(FILE *f, const struct stats_snapshot *s, const struct stats_group *g,
+			  const struct stats_pair *p)
 {
-	char name[128] = "ringcap_arp_";
-	size_t n = strlen(name);
+	char name[128];
+	size_t n = (size_t)snprintf(name, sizeof(name), "ringcap_%s_", g->name);
+
+	if (n > sizeof(name) - 7)
+		n = sizeof(name) - 7;
 
 	for (const char *c = p->name; *c && n + 7 < sizeof(name); c++)
 		name[n++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '_';
 	memcpy(name + n, "_total", 7);
-	counter(f, s, name, "ARP responder counter (see ringcap(8)).", p->value);
+	counter(f, s, name, g->help, p->value);
 }
 
 static int fill_prom(FILE *f, const void *arg)
@@ -102,8 +106,9 @@ static int fill_prom(FILE *f, const void *arg)
 	}
 	for (size_t i = 0; i < worker_fields_n; i++)
 		per_worker(f, s, &worker_fields[i]);
-	for (unsigned i = 0; s->arp && i < s->narp; i++)
-		arp_counter(f, s, &s->arp[i]);
+	for (unsigned g = 0; s->groups && g < s->ngroups; g++)
+		for (unsigned i = 0; i < s->groups[g].npairs; i++)
+			group_counter(f, s, &s->groups[g], &s->groups[g].pairs[i]);
 	return ferror(f) ? -EIO : 0;
 }
 

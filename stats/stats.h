@@ -39,12 +39,21 @@ struct stats_worker {
 	uint64_t written;      /* records the pcap handler appended */
 };
 
-/* A named counter of an optional group (the ARP responder's). A name with a
+/* A named counter of an optional group (the responder's). A name with a
  * dot ("ignored.out_of_pool") is put in a nested JSON object ("ignored"); in
  * the Prometheus file the dot becomes an underscore. */
 struct stats_pair {
 	const char *name;
 	uint64_t value;
+};
+
+/* A group of counters: one JSON object named `name`, and Prometheus counters
+ * ringcap_NAME_PAIR_total described by `help`. */
+struct stats_group {
+	const char *name;          /* [a-z0-9_] */
+	const char *help;
+	const struct stats_pair *pairs;
+	unsigned npairs;
 };
 
 struct stats_snapshot {
@@ -84,16 +93,17 @@ struct stats_snapshot {
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
-	/* ARP answering; NULL when off */
-	const struct stats_pair *arp;
-	unsigned narp;
+	/* optional groups (the responder's arp, ndp, responder); none when off */
+	const struct stats_group *groups;
+	unsigned ngroups;
 };
 
 /*
  * The snapshot as JSON (jansson), replacing `path` atomically. The field
  * names are those ringcap has always written (interface, seconds, captured,
  * received, dropped, freeze_q, bad_blocks, bad_packets, bytes_written, files,
- * writer, o_direct, writer_stalls, writer_stall_ms, arp{...}, workers[...])
+ * writer, o_direct, writer_stalls, writer_stall_ms, workers[...]), one object
+ * per optional group (the responder's arp{...}, ndp{...}, responder{...})
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
  * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
  * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space. Layout:

@@ -2,8 +2,9 @@
  * workers — one thread per capture socket. A worker owns its ring: it takes
  * retired TPACKET_V3 blocks in ring order, walks each block once into an array
  * of packet views, runs every handler on that array, and gives the block back.
- * Handlers (pcap writing, ARP answering) see whole blocks, so their syscalls
- * and locks are per block, never per packet.
+ * Handlers (pcap writing, feeding the time-order merge) see whole blocks, so
+ * their syscalls and locks are per block, never per packet. (ARP and NDP are
+ * answered apart, by the responder's own socket and thread: responder/.)
  */
 #ifndef RINGCAP_WORKERS_H
 #define RINGCAP_WORKERS_H

@@ -106,13 +106,16 @@ cat "$TMP/rc1.log"
 
 want=$((${#INSIDE[@]} + 1))
 sent=$(counter "$TMP/rc1.log" "ARP replies sent")
-reqs=$(counter "$TMP/rc1.log" "ARP requests for pool addresses")
-lost=$(counter "$TMP/rc1.log" "ARP replies lost")
+reqs=$(counter "$TMP/rc1.log" "ARP requests answered")
+lost=$(counter "$TMP/rc1.log" "answers lost")
 { [ -n "$sent" ] && [ "$sent" -ge "$want" ]; } || fail "ringcap says '$sent' replies sent, want >= $want"
 [ "$reqs" = "$sent" ] || fail "ringcap: $reqs requests but $sent replies"
 [ "$lost" = 0 ] || fail "ringcap lost $lost replies"
-grep -q "\"arp\": {\"requests\": $reqs, \"replies\": $sent," "$TMP/rc1.json" ||
+jq -e ".arp.requests_answered == $reqs and .arp.replies_sent == $sent" "$TMP/rc1.json" >/dev/null ||
 	fail "--stats-json disagrees: $(grep arp "$TMP/rc1.json")"
+jq -e '.arp.requests_received == .arp.requests_answered + (.arp.ignored | add) and
+	.ndp.adverts_sent == 0' "$TMP/rc1.json" >/dev/null ||
+	fail "--stats-json does not add up: $(grep -E '"(arp|ndp)"' "$TMP/rc1.json")"
 echo "ok: counters: $reqs requests, $sent replies (>= $want), --stats-json agrees"
 
 # --- answers with --arp-mac -----------------------------------------------------------

@@ -112,7 +112,7 @@ ringcap_stop
 cat "$TMP/on.log"
 # The exit report is the log's last: the SIGUSR1 one came before it.
 last_counter() { awk -v k="$2" 'index($0, k) { v = $1 } END { print v }' "$1"; }
-reqs=$(last_counter "$TMP/on.log" "ARP requests for pool addresses")
+reqs=$(last_counter "$TMP/on.log" "ARP requests answered")
 sent=$(last_counter "$TMP/on.log" "ARP replies sent")
 windows=$(last_counter "$TMP/on.log" "busy-poll windows")
 caught=$(awk '/busy-poll windows/ { c = $4 } END { print c }' "$TMP/on.log")

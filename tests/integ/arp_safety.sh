@@ -69,7 +69,7 @@ done
 [ "$(wc -l <"$TMP/replies.txt")" -eq 2 ] || fail "$(wc -l <"$TMP/replies.txt") replies, want 2 (the controls)"
 echo "ok: only the two controls were answered"
 cat "$TMP/rc.log"
-for kv in '"requests": 2,' '"not_for_us": 1,' '"bad_sender": 9,' '"bad_target": 5,'; do
+for kv in '"requests_answered": 2,' '"not_for_us": 1,' '"bad_sender": 9,' '"bad_target": 5,'; do
 	grep -qF "$kv" "$TMP/rc.json" || fail "stats: want $kv in $(grep '"arp"' "$TMP/rc.json")"
 done
 echo "ok: counted: 2 answered, 1 not for us, 9 bad senders, 5 bad targets"
@@ -91,6 +91,6 @@ done
 grep -qE "vlan 7, p 0, ethertype ARP \(0x0806\), (Request who-has 198\.18\.8\.1 tell 198\.18\.8\.1|Announcement 198\.18\.8\.1)," "$TMP/ann.txt" ||
 	fail "no gratuitous ARP for 198.18.8.1 on VLAN 7"
 [ "$(grep -c "$MAC_B > ff:ff:ff:ff:ff:ff" "$TMP/ann.txt")" -eq 11 ] || fail "not 11 announcements from B"
-grep -q '"announced": 11,' "$TMP/rc2.json" || fail "announced: $(grep '"arp"' "$TMP/rc2.json")"
+grep -q '"announcements_queued": 11,' "$TMP/rc2.json" || fail "announced: $(grep '"arp"' "$TMP/rc2.json")"
 echo "ok: 11 gratuitous ARPs seen on A (one tagged VLAN 7), 11 counted"
 exit 0

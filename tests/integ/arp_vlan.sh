@@ -86,7 +86,7 @@ expect_none 198.18.2.18 "two tags"
 [ "$(wc -l <"$TMP/replies.txt")" -eq 5 ] || fail "$(wc -l <"$TMP/replies.txt") replies, want 5"
 
 cat "$TMP/rc.log"
-grep -q '"requests": 5,' "$TMP/rc.json" || fail "requests: $(grep '"arp"' "$TMP/rc.json")"
+grep -q '"requests_answered": 5,' "$TMP/rc.json" || fail "requests: $(grep '"arp"' "$TMP/rc.json")"
 grep -q '"other_vlan": 4}' "$TMP/rc.json" || fail "other_vlan: $(grep '"arp"' "$TMP/rc.json")"
 echo "ok: counters: 5 requests answered, 4 ignored for their VLAN"
 exit 0

@@ -24,6 +24,9 @@
 #     multicast source: not answered, counted by reason; hop limit 64: not
 #     answered (the kernel prefilter keeps it out, so it is not counted);
 #   - a pool holding B's 2001:2::2 is refused at start (exit 2);
+#   - a /120 (2001:2:0:9::100/120) and one address (2001:2:0:a::77): ndisc6
+#     for their edges is answered, for the addresses beside them not, and the
+#     kernel prefilter admits only the four in-pool solicitations;
 #   - --arp-announce: one unsolicited NA per pool address to ff02::1 on A.
 #
 #   BUILD=build bash tests/integ/ndp_answer.sh       (root; 0 pass, 1 fail, 77 skip)
@@ -177,10 +180,40 @@ echo "ok: hop limit 64, bad checksum, multicast source not answered; DAD with SL
 tcpdump -r "$TMP/ndp.pcap" -nn -vv "ip6 src 2001:2:0:1::10" 2>/dev/null | grep -q "bad icmp6 cksum" &&
 	fail "tcpdump finds ringcap's checksum bad"
 for kv in malformed=2 bad_sender=1 other_vlan=2; do
-	jq -e ".arp.ndp_ignored.${kv%=*} == ${kv#*=}" "$TMP/rc.json" >/dev/null ||
-		fail "stats: want ndp_ignored.$kv in $(grep '"arp"' "$TMP/rc.json")"
+	jq -e ".ndp.ignored.${kv%=*} == ${kv#*=}" "$TMP/rc.json" >/dev/null ||
+		fail "stats: want ndp.ignored.$kv in $(grep '"ndp"' "$TMP/rc.json")"
 done
 echo "ok: counted: 2 malformed, 1 bad sender, 2 other VLAN"
+# every NS taken is answered or ignored; every advert built was sent; the
+# socket's frames are the NSs taken plus the kernel's drops (no ARP pool here)
+jq -e '.ndp.solicitations_received == .ndp.solicitations_answered + (.ndp.ignored | add) and
+	.ndp.adverts_sent == .ndp.solicitations_answered and .ndp.solicitations_answered > 0 and
+	.arp.requests_received == 0 and .arp.replies_sent == 0 and
+	.responder.frames_received == .ndp.solicitations_received + .responder.kernel_drops' \
+	"$TMP/rc.json" >/dev/null ||
+	fail "stats do not add up: $(grep -E '"(arp|ndp|responder)"' "$TMP/rc.json")"
+echo "ok: NDP received = answered + ignored, adverts sent = answered, no ARP counted"
+
+# --- pools of other shapes: a /120 and one address ----------------------------------
+# Their kernel prefilter has words that are zero or whole: each must still admit
+# exactly the pool (no mask that libpcap's optimizer turns into a dead test).
+ringcap_start "$TMP/rc3.log" -i "$IF_B" --ndp 2001:2:0:9::100/120 --ndp 2001:2:0:a::77 \
+	--stats-json "$TMP/rc3.json" || fail "ringcap did not start: $(cat "$TMP/rc3.log")"
+for t in 2001:2:0:9::100 2001:2:0:9::1ff 2001:2:0:9::123 2001:2:0:a::77; do
+	out=$(in_a ndisc6 -1 -r 2 -w 1000 "$t" "$IF_A" 2>&1) || fail "ndisc6 $t: $out"
+	grep -qi "Target link-layer address: $MAC_B" <<<"$out" || fail "ndisc6 $t: $out"
+	echo "ok: ndisc6 $t -> $MAC_B"
+done
+for t in 2001:2:0:9::ff 2001:2:0:9::200 2001:2:0:a::76 2001:2:0:a::78; do
+	out=$(in_a ndisc6 -1 -r 1 -w 300 "$t" "$IF_A" 2>&1) && fail "ndisc6 $t (outside) answered: $out"
+done
+ringcap_stop
+[ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc3.log")"
+# (at least 4: ndisc6 asks again if an answer is slow; none refused in user space)
+jq -e '.ndp.solicitations_answered >= 4 and .ndp.adverts_sent == .ndp.solicitations_answered and
+	.ndp.solicitations_received == .ndp.solicitations_answered' "$TMP/rc3.json" >/dev/null ||
+	fail "/120 and one address: $(grep '"ndp"' "$TMP/rc3.json")"
+echo "ok: a /120 and a single-address pool answered, their neighbours not even admitted"
 
 # --- announcements ------------------------------------------------------------------
 peer_capture_start announce icmp6 or vlan || fail "tcpdump on A"

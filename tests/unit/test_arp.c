@@ -5,7 +5,7 @@
  * which counter, every safety rule included), @VID pools, pool parsing,
  * arp_in_pools on a hand-built responder (edges, no overflow at 0.0.0.0 and
  * 255.255.255.255), the gratuitous ARP of --arp-announce, and
- * arp_kernel_expression compiled by libpcap and run with filter_match: what
+ * neighbour_prefilter compiled by libpcap and run with filter_match: what
  * the prefilter admits, tagged or not, and that 64 pools (with 64 NDP pools)
  * fit. No privileges, no interface.
  */
@@ -45,19 +45,19 @@ static struct arp_responder responder(void)
 }
 
 /* One frame as the ring hands it over, untagged or with a tag in the
- * metadata (vlan set: what the kernel took off), built by arp_answer. */
+ * metadata (vlan set: what the kernel took off), built by neighbour_answer. */
 static uint32_t build_meta(const struct arp_responder *r, const uint8_t *f, uint32_t len,
-			   uint8_t *reply, struct arp_counters *c, bool vlan, uint16_t tci,
+			   uint8_t *reply, struct responder_counters *c, bool vlan, uint16_t tci,
 			   uint16_t tpid)
 {
 	struct pkt_view p = { .data = f, .caplen = len, .len = len, .vlan = vlan,
 			      .vlan_tci = tci, .vlan_tpid = tpid };
 
-	return arp_answer(r, &p, reply, c);
+	return neighbour_answer(r, &p, reply, c);
 }
 
 static uint32_t build(const struct arp_responder *r, const uint8_t *f, uint32_t len,
-		      uint8_t *reply, struct arp_counters *c)
+		      uint8_t *reply, struct responder_counters *c)
 {
 	return build_meta(r, f, len, reply, c, false, 0, 0);
 }
@@ -119,12 +119,12 @@ static uint32_t udp_frame(uint8_t f[64])
 	return 60;
 }
 
-static uint64_t ignored(const struct arp_counters *c)
+static uint64_t ignored(const struct responder_counters *c)
 {
-	return c->ign_out_of_pool + c->ign_not_request + c->ign_gratuitous + c->ign_own +
-	       c->ign_malformed + c->ign_not_for_us + c->ign_bad_sender + c->ign_bad_target +
-	       c->ign_vlan + c->ns_out_of_pool + c->ns_malformed + c->ns_not_for_us +
-	       c->ns_bad_sender + c->ns_own + c->ns_vlan;
+	return c->arp_ign_out_of_pool + c->arp_ign_not_request + c->arp_ign_gratuitous + c->arp_ign_own +
+	       c->arp_ign_malformed + c->arp_ign_not_for_us + c->arp_ign_bad_sender + c->arp_ign_bad_target +
+	       c->arp_ign_vlan + c->ndp_ign_out_of_pool + c->ndp_ign_malformed + c->ndp_ign_not_for_us +
+	       c->ndp_ign_bad_sender + c->ndp_ign_own + c->ndp_ign_vlan;
 }
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -150,7 +150,7 @@ static void test_exact_reply(void)
 		/* 18 bytes of zero padding */
 	};
 	struct arp_responder r = responder();
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	uint8_t f[64], reply[ARP_REPLY_MAX];
 	uint32_t len = request(f, IP(198, 18, 1, 5));
 
@@ -160,8 +160,8 @@ static void test_exact_reply(void)
 	for (unsigned i = 0; i < ARP_REPLY_LEN; i++)
 		if (reply[i] != want[i])
 			fprintf(stderr, "  byte %u: got 0x%02x want 0x%02x\n", i, reply[i], want[i]);
-	CHECK_EQ(c.requests, 1);
-	CHECK_EQ(c.probes, 0);
+	CHECK_EQ(c.arp_answered, 1);
+	CHECK_EQ(c.arp_probes, 0);
 	CHECK_EQ(ignored(&c), 0);
 
 	/* The bare 42-byte request (no padding) is just as good. */
@@ -187,7 +187,7 @@ static void test_exact_reply(void)
 static void test_probe(void)
 {
 	struct arp_responder r = responder();
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	struct req q = { PEER_MAC, PEER_MAC, 0, IP(198, 18, 1, 200), 1 };
 	uint8_t f[64], reply[ARP_REPLY_MAX];
 	uint32_t len = arp_frame(f, &q);
@@ -200,8 +200,8 @@ static void test_probe(void)
 	CHECK(memcmp(reply + 28, (uint8_t[]){ 198, 18, 1, 200 }, 4) == 0, "probe reply spa");
 	CHECK(memcmp(reply + 32, PEER_MAC, 6) == 0, "probe reply tha");
 	CHECK(all_zero(reply + 38, 4), "probe reply tpa is not 0.0.0.0");
-	CHECK_EQ(c.requests, 1);
-	CHECK_EQ(c.probes, 1);
+	CHECK_EQ(c.arp_answered, 1);
+	CHECK_EQ(c.arp_probes, 1);
 	CHECK_EQ(ignored(&c), 0);
 }
 
@@ -209,7 +209,7 @@ static void test_probe(void)
 static void expect_ignored(const char *what, const uint8_t *f, uint32_t len, size_t counter_off)
 {
 	struct arp_responder r = responder();
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	uint8_t reply[ARP_REPLY_MAX];
 	uint64_t v;
 
@@ -219,10 +219,10 @@ static void expect_ignored(const char *what, const uint8_t *f, uint32_t len, siz
 	CHECK(v == 1, "%s: its counter is %llu, want 1", what, (unsigned long long)v);
 	CHECK(ignored(&c) == 1, "%s: %llu ignored counts, want 1", what,
 	      (unsigned long long)ignored(&c));
-	CHECK(c.requests == 0 && c.replies == 0 && c.probes == 0, "%s: counted as a request", what);
+	CHECK(c.arp_answered == 0 && c.arp_replies_sent == 0 && c.arp_probes == 0, "%s: counted as a request", what);
 }
 
-#define IGN(field) offsetof(struct arp_counters, field)
+#define IGN(field) offsetof(struct responder_counters, field)
 
 static void test_outside_pools(void)
 {
@@ -244,14 +244,14 @@ static void test_outside_pools(void)
 
 	for (size_t i = 0; i < ARRAY_SIZE(outside); i++) {
 		snprintf(what, sizeof(what), "target 0x%08x outside the pools", outside[i]);
-		expect_ignored(what, f, request(f, outside[i]), IGN(ign_out_of_pool));
+		expect_ignored(what, f, request(f, outside[i]), IGN(arp_ign_out_of_pool));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(inside); i++) {
-		struct arp_counters c = { 0 };
+		struct responder_counters c = { 0 };
 
 		CHECK(build(&r, f, request(f, inside[i]), reply, &c),
 		      "pool edge 0x%08x not answered", inside[i]);
-		CHECK_EQ(c.requests, 1);
+		CHECK_EQ(c.arp_answered, 1);
 	}
 }
 
@@ -262,33 +262,33 @@ static void test_not_answered(void)
 	struct req q;
 
 	q = (struct req){ PEER_MAC, PEER_MAC, IP(198, 18, 0, 1), IP(198, 18, 1, 5), 2 };
-	expect_ignored("reply (op 2)", f, arp_frame(f, &q), IGN(ign_not_request));
+	expect_ignored("reply (op 2)", f, arp_frame(f, &q), IGN(arp_ign_not_request));
 	q.op = 3; /* RARP request */
-	expect_ignored("op 3", f, arp_frame(f, &q), IGN(ign_not_request));
+	expect_ignored("op 3", f, arp_frame(f, &q), IGN(arp_ign_not_request));
 
 	q = (struct req){ PEER_MAC, PEER_MAC, IP(198, 18, 1, 5), IP(198, 18, 1, 5), 1 };
-	expect_ignored("gratuitous request", f, arp_frame(f, &q), IGN(ign_gratuitous));
+	expect_ignored("gratuitous request", f, arp_frame(f, &q), IGN(arp_ign_gratuitous));
 
 	q = (struct req){ OUR_MAC, PEER_MAC, IP(198, 18, 0, 1), IP(198, 18, 1, 5), 1 };
-	expect_ignored("Ethernet source is our MAC", f, arp_frame(f, &q), IGN(ign_own));
+	expect_ignored("Ethernet source is our MAC", f, arp_frame(f, &q), IGN(arp_ign_own));
 	q = (struct req){ PEER_MAC, OUR_MAC, IP(198, 18, 0, 1), IP(198, 18, 1, 5), 1 };
-	expect_ignored("ARP sha is our MAC", f, arp_frame(f, &q), IGN(ign_own));
+	expect_ignored("ARP sha is our MAC", f, arp_frame(f, &q), IGN(arp_ign_own));
 
 	len = request(f, IP(198, 18, 1, 5));
 	f[15] = 6; /* htype IEEE 802 */
-	expect_ignored("htype 6", f, len, IGN(ign_malformed));
+	expect_ignored("htype 6", f, len, IGN(arp_ign_malformed));
 	len = request(f, IP(198, 18, 1, 5));
 	f[16] = 0x86, f[17] = 0xdd;
-	expect_ignored("ptype IPv6", f, len, IGN(ign_malformed));
+	expect_ignored("ptype IPv6", f, len, IGN(arp_ign_malformed));
 	len = request(f, IP(198, 18, 1, 5));
 	f[18] = 8;
-	expect_ignored("hlen 8", f, len, IGN(ign_malformed));
+	expect_ignored("hlen 8", f, len, IGN(arp_ign_malformed));
 	len = request(f, IP(198, 18, 1, 5));
 	f[19] = 16;
-	expect_ignored("plen 16", f, len, IGN(ign_malformed));
+	expect_ignored("plen 16", f, len, IGN(arp_ign_malformed));
 	request(f, IP(198, 18, 1, 5));
-	expect_ignored("truncated at 41 bytes", f, ARP_FRAME_LEN - 1, IGN(ign_malformed));
-	expect_ignored("truncated at 14 bytes", f, 14, IGN(ign_malformed));
+	expect_ignored("truncated at 41 bytes", f, ARP_FRAME_LEN - 1, IGN(arp_ign_malformed));
+	expect_ignored("truncated at 14 bytes", f, 14, IGN(arp_ign_malformed));
 }
 
 /* Captured traffic that is not ARP is none of the handler's business: no
@@ -296,7 +296,7 @@ static void test_not_answered(void)
 static void test_not_arp(void)
 {
 	struct arp_responder r = responder();
-	struct arp_counters c = { 0 }, zero = { 0 };
+	struct responder_counters c = { 0 }, zero = { 0 };
 	uint8_t f[64], reply[ARP_REPLY_MAX];
 	uint32_t len = udp_frame(f);
 
@@ -309,7 +309,7 @@ static void test_not_arp(void)
 static void test_counters(void)
 {
 	struct arp_responder r = responder();
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	uint8_t f[64], reply[ARP_REPLY_MAX];
 	unsigned answered = 0;
 	struct req q;
@@ -324,12 +324,12 @@ static void test_counters(void)
 	answered += !!build(&r, f, arp_frame(f, &q), reply, &c);
 	answered += !!build(&r, f, udp_frame(f), reply, &c);
 	CHECK_EQ(answered, 11);
-	CHECK_EQ(c.requests, 11);
-	CHECK_EQ(c.probes, 1);
-	CHECK_EQ(c.ign_out_of_pool, 4);
-	CHECK_EQ(c.ign_not_request, 1);
+	CHECK_EQ(c.arp_answered, 11);
+	CHECK_EQ(c.arp_probes, 1);
+	CHECK_EQ(c.arp_ign_out_of_pool, 4);
+	CHECK_EQ(c.arp_ign_not_request, 1);
 	CHECK_EQ(ignored(&c), 5);
-	CHECK_EQ(c.replies, 0); /* counted by the handler once sent, not here */
+	CHECK_EQ(c.arp_replies_sent, 0); /* counted by the handler once sent, not here */
 	CHECK_EQ(c.tx_full, 0);
 }
 
@@ -405,7 +405,7 @@ static void test_kernel_expression(void)
 	uint32_t len;
 	struct filter k;
 	struct req q;
-	char *e = arp_kernel_expression(r);
+	char *e = neighbour_prefilter(r);
 
 	k = compile(e);
 	CHECK(passes(&k, f, request(f, IP(198, 18, 1, 0))), "198.18.1.0 rejected");
@@ -446,7 +446,7 @@ static void test_kernel_expression(void)
 }
 
 /* The most pools the CLI allows, at their longest: the expression fits its
- * buffer and compiles. */
+ * buffer, compiles, and the program fits the kernel's limit. */
 static void test_expression_size(void)
 {
 	struct arp_pool_range many[MAX_ARP_POOLS];
@@ -460,17 +460,22 @@ static void test_expression_size(void)
 		many[i] = (struct arp_pool_range){ 0xc0000000u + i * 0x20000u,
 						   0xc0000000u + i * 0x20000u + 0xfffeu,
 						   i % 2 ? (int)i : ARP_VID_ANY };
+	/* the longest NDP test: bounds that part in the first word, with
+	 * tails neither all zero nor all ones (a nested test per word each) */
 	for (unsigned i = 0; i < MAX_NDP_POOLS; i++) {
-		memset(&nd[i], 0, sizeof(nd[i]));
-		nd[i].first[0] = 0x20, nd[i].first[1] = 0x01, nd[i].first[3] = 2;
-		nd[i].first[5] = (uint8_t)i;
-		memcpy(nd[i].last, nd[i].first, 16);
-		nd[i].last[15] = 0x0f; /* prefix bits in all four words */
+		memset(&nd[i], 0x01, sizeof(nd[i].first));
+		memset(nd[i].last, 0xfe, sizeof(nd[i].last));
+		nd[i].first[0] = nd[i].last[0] = 0x20;
+		nd[i].first[1] = nd[i].last[1] = 0x01;
+		nd[i].first[2] = nd[i].last[2] = 0;
+		nd[i].first[3] = (uint8_t)(2 * i), nd[i].last[3] = (uint8_t)(2 * i + 1);
 		nd[i].vid = ARP_VID_ANY;
 	}
 	r = responder_with(many, MAX_ARP_POOLS, nd, MAX_NDP_POOLS);
-	e = arp_kernel_expression(r);
+	e = neighbour_prefilter(r);
 	k = compile(e);
+	/* the kernel refuses a longer classic program (EINVAL at attach) */
+	CHECK(k.prog.len <= BPF_MAXINSNS, "%u instructions", k.prog.len);
 	CHECK(passes(&k, f, request(f, 0xc0000000u + 63 * 0x20000u + 0xfffeu)), "last pool's edge");
 	CHECK(!passes(&k, f, request(f, 0xc0000000u + 63 * 0x20000u + 0xffffu)), "past the last pool");
 	filter_free(&k);
@@ -537,7 +542,7 @@ static void test_safety(void)
 	struct arp_responder *all = responder_with(&everything, 1, NULL, 0);
 	struct arp_responder r = responder();
 	uint8_t f[64], reply[ARP_REPLY_MAX];
-	struct arp_counters c;
+	struct responder_counters c;
 	struct req q;
 	char what[80];
 	uint32_t len;
@@ -545,30 +550,30 @@ static void test_safety(void)
 	/* Unicast requests: to another host's MAC ignored, to ours answered. */
 	len = request(f, IP(198, 18, 1, 5));
 	memcpy(f, OTHER, 6);
-	expect_ignored("unicast to another host", f, len, IGN(ign_not_for_us));
+	expect_ignored("unicast to another host", f, len, IGN(arp_ign_not_for_us));
 	memcpy(f, OUR_MAC, 6);
 	memset(&c, 0, sizeof(c));
 	CHECK(build(&r, f, len, reply, &c) == ARP_REPLY_LEN, "unicast to our MAC not answered");
 	memcpy(f, MCAST, 6);
-	expect_ignored("to a multicast MAC", f, len, IGN(ign_not_for_us));
+	expect_ignored("to a multicast MAC", f, len, IGN(arp_ign_not_for_us));
 
 	/* Senders that are no host. */
 	q = (struct req){ MCAST, PEER_MAC, IP(198, 18, 0, 1), IP(198, 18, 1, 5), 1 };
-	expect_ignored("Ethernet source multicast", f, arp_frame(f, &q), IGN(ign_bad_sender));
+	expect_ignored("Ethernet source multicast", f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	q.eth_src = BCAST;
-	expect_ignored("Ethernet source broadcast", f, arp_frame(f, &q), IGN(ign_bad_sender));
+	expect_ignored("Ethernet source broadcast", f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	q.eth_src = ZERO;
-	expect_ignored("Ethernet source zero", f, arp_frame(f, &q), IGN(ign_bad_sender));
+	expect_ignored("Ethernet source zero", f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	q = (struct req){ PEER_MAC, MCAST, IP(198, 18, 0, 1), IP(198, 18, 1, 5), 1 };
-	expect_ignored("sha multicast", f, arp_frame(f, &q), IGN(ign_bad_sender));
+	expect_ignored("sha multicast", f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	q.sha = BCAST;
-	expect_ignored("sha broadcast", f, arp_frame(f, &q), IGN(ign_bad_sender));
+	expect_ignored("sha broadcast", f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	q.sha = ZERO;
-	expect_ignored("sha zero", f, arp_frame(f, &q), IGN(ign_bad_sender));
+	expect_ignored("sha zero", f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	for (size_t i = 0; i < ARRAY_SIZE(bad_spa); i++) {
 		q = (struct req){ PEER_MAC, PEER_MAC, bad_spa[i], IP(198, 18, 1, 5), 1 };
 		snprintf(what, sizeof(what), "sender IP 0x%08x", bad_spa[i]);
-		expect_ignored(what, f, arp_frame(f, &q), IGN(ign_bad_sender));
+		expect_ignored(what, f, arp_frame(f, &q), IGN(arp_ign_bad_sender));
 	}
 
 	/* Targets that are no host's, even inside 0.0.0.0/0. */
@@ -578,14 +583,14 @@ static void test_safety(void)
 		memset(&c, 0, sizeof(c));
 		CHECK(!build(all, f, request(f, bad_tpa[i]), reply, &c), "target 0x%08x answered",
 		      bad_tpa[i]);
-		v = c.ign_bad_target;
+		v = c.arp_ign_bad_target;
 		CHECK(v == 1 && ignored(&c) == 1, "target 0x%08x: bad_target %llu, ignored %llu",
 		      bad_tpa[i], (unsigned long long)v, (unsigned long long)ignored(&c));
 	}
 	memset(&c, 0, sizeof(c));
 	CHECK(build(all, f, request(f, IP(10, 1, 2, 3)), reply, &c), "0.0.0.0/0: 10.1.2.3 not answered");
 	q = (struct req){ PEER_MAC, PEER_MAC, 0, IP(10, 1, 2, 3), 1 };
-	CHECK(build(all, f, arp_frame(f, &q), reply, &c) && c.probes == 1,
+	CHECK(build(all, f, arp_frame(f, &q), reply, &c) && c.arp_probes == 1,
 	      "0.0.0.0/0: a probe not answered");
 	arp_responder_free(all);
 }
@@ -631,7 +636,7 @@ static void test_vlan(void)
 {
 	struct arp_responder r = responder();
 	uint8_t f[64], t[68], plain[ARP_REPLY_MAX], reply[ARP_REPLY_MAX];
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	uint32_t len = request(f, IP(198, 18, 1, 5)), n;
 
 	CHECK(build(&r, f, len, plain, &c) == ARP_REPLY_LEN, "untagged: not 60 bytes");
@@ -647,13 +652,13 @@ static void test_vlan(void)
 	expect_tagged_reply("802.1Q in the metadata", reply, n, plain, 0x8100, 0x0007);
 	n = build_meta(&r, f, len, reply, &c, true, 0x2064, 0x88a8);
 	expect_tagged_reply("802.1ad in the metadata", reply, n, plain, 0x88a8, 0x2064);
-	CHECK_EQ(c.requests, 5);
+	CHECK_EQ(c.arp_answered, 5);
 
 	/* Two tags (metadata + frame, or both in the frame): not answered. */
 	memset(&c, 0, sizeof(c));
 	CHECK(!build_meta(&r, t, tag_frame(t, f, len, 0x8100, 7), reply, &c, true, 9, 0x88a8),
 	      "two tags answered");
-	CHECK_EQ(c.ign_vlan, 1);
+	CHECK_EQ(c.arp_ign_vlan, 1);
 	{
 		uint8_t tt[72];
 
@@ -662,7 +667,7 @@ static void test_vlan(void)
 		tt[12] = 0x88, tt[13] = 0xa8, tt[14] = 0, tt[15] = 9;
 		memcpy(tt + 16, t + 12, len + 4 - 12);
 		CHECK(!build(&r, tt, len + 8, reply, &c), "two tags in the frame answered");
-		CHECK_EQ(c.ign_vlan, 2);
+		CHECK_EQ(c.arp_ign_vlan, 2);
 	}
 	CHECK_EQ(ignored(&c), 2);
 	/* A tag and nothing after it. */
@@ -686,7 +691,7 @@ static void test_vlan_pools(void)
 	uint8_t f[64], t[68], reply[ARP_REPLY_MAX];
 
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct arp_counters c = { 0 };
+		struct responder_counters c = { 0 };
 		uint32_t len = request(f, cases[i].ip), n;
 
 		if (cases[i].vid)
@@ -694,7 +699,7 @@ static void test_vlan_pools(void)
 		n = build(r, cases[i].vid ? t : f, len, reply, &c);
 		CHECK((n != 0) == cases[i].answered, "0x%08x on VLAN %u: answered %u, want %d",
 		      cases[i].ip, cases[i].vid, n, cases[i].answered);
-		CHECK(cases[i].answered ? c.requests == 1 : c.ign_vlan == 1 && ignored(&c) == 1,
+		CHECK(cases[i].answered ? c.arp_answered == 1 : c.arp_ign_vlan == 1 && ignored(&c) == 1,
 		      "0x%08x on VLAN %u: wrong counter", cases[i].ip, cases[i].vid);
 	}
 	arp_responder_free(r);

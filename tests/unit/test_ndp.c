@@ -91,7 +91,7 @@ static const struct ns RESOLVE = { SOL_MAC, PEER_MAC, "2001:2::1", "ff02::1:ff00
 				   "2001:2:0:1::5", PEER_MAC, 255, 0 };
 
 static uint32_t advert(const struct arp_responder *r, const uint8_t *f, uint32_t len,
-		       uint8_t *out, struct arp_counters *c, bool vlan, uint16_t tci)
+		       uint8_t *out, struct responder_counters *c, bool vlan, uint16_t tci)
 {
 	struct pkt_view p = { .data = f, .caplen = len, .len = len, .vlan = vlan,
 			      .vlan_tci = tci, .vlan_tpid = 0x8100 };
@@ -137,7 +137,7 @@ static void test_exact_adverts(void)
 		136, 0, 0xd7, 0x96, 0x40, 0, 0, 0, TARGET,        /* Solicited only, no option */
 	};
 	struct arp_responder *r = responder();
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	uint8_t f[128], out[ARP_REPLY_MAX], tagged[ARP_REPLY_MAX];
 	struct ns q = RESOLVE;
 	uint32_t len, n;
@@ -164,8 +164,8 @@ static void test_exact_adverts(void)
 	len = ns_frame(f, &q);
 	n = advert(r, f, len, out, &c, false, 0);
 	expect_bytes("unicast (reachability)", out, n, want_unicast, sizeof(want_unicast));
-	CHECK_EQ(c.ns_requests, 4);
-	CHECK_EQ(c.ns_dad, 1);
+	CHECK_EQ(c.ndp_answered, 4);
+	CHECK_EQ(c.ndp_dad, 1);
 
 	/* Tagged, in the metadata: the same NA with the tag after the MACs. */
 	len = ns_frame(f, &RESOLVE);
@@ -193,14 +193,14 @@ static void expect_ignored(const char *what, const uint8_t *f, uint32_t len, siz
 			   bool vlan, uint16_t tci)
 {
 	struct arp_responder *r = responder();
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	uint8_t out[ARP_REPLY_MAX];
 	uint64_t v, sum = 0;
 
 	CHECK(!advert(r, f, len, out, &c, vlan, tci), "%s: answered", what);
 	memcpy(&v, (const uint8_t *)&c + counter_off, sizeof(v));
-	for (size_t off = offsetof(struct arp_counters, ns_out_of_pool);
-	     off <= offsetof(struct arp_counters, ns_vlan); off += sizeof(uint64_t)) {
+	for (size_t off = offsetof(struct responder_counters, ndp_ign_out_of_pool);
+	     off <= offsetof(struct responder_counters, ndp_ign_vlan); off += sizeof(uint64_t)) {
 		uint64_t x;
 
 		memcpy(&x, (const uint8_t *)&c + off, sizeof(x));
@@ -208,11 +208,11 @@ static void expect_ignored(const char *what, const uint8_t *f, uint32_t len, siz
 	}
 	CHECK(v == 1 && sum == 1, "%s: counter %llu, %llu ignored in all, want 1 and 1", what,
 	      (unsigned long long)v, (unsigned long long)sum);
-	CHECK(c.ns_requests == 0, "%s: counted as answered", what);
+	CHECK(c.ndp_answered == 0, "%s: counted as answered", what);
 	arp_responder_free(r);
 }
 
-#define NS_IGN(field) offsetof(struct arp_counters, field)
+#define NS_IGN(field) offsetof(struct responder_counters, field)
 
 static void test_ndp_invalid(void)
 {
@@ -224,16 +224,16 @@ static void test_ndp_invalid(void)
 
 	q = RESOLVE;
 	q.hlim = 64;
-	expect_ignored("hop limit 64", f, ns_frame(f, &q), NS_IGN(ns_malformed), false, 0);
+	expect_ignored("hop limit 64", f, ns_frame(f, &q), NS_IGN(ndp_ign_malformed), false, 0);
 	q = RESOLVE;
 	q.code = 1;
-	expect_ignored("code 1", f, ns_frame(f, &q), NS_IGN(ns_malformed), false, 0);
+	expect_ignored("code 1", f, ns_frame(f, &q), NS_IGN(ndp_ign_malformed), false, 0);
 	len = ns_frame(f, &RESOLVE);
 	f[14 + 40 + 3] ^= 1;
-	expect_ignored("bad checksum", f, len, NS_IGN(ns_malformed), false, 0);
+	expect_ignored("bad checksum", f, len, NS_IGN(ndp_ign_malformed), false, 0);
 	len = ns_frame(f, &RESOLVE);
-	expect_ignored("truncated option", f, len - 4, NS_IGN(ns_malformed), false, 0);
-	expect_ignored("shorter than 24 bytes", f, 14 + 40 + 20, NS_IGN(ns_malformed), false, 0);
+	expect_ignored("truncated option", f, len - 4, NS_IGN(ndp_ign_malformed), false, 0);
+	expect_ignored("shorter than 24 bytes", f, 14 + 40 + 20, NS_IGN(ndp_ign_malformed), false, 0);
 	{
 		/* an option of length 0, checksum correct */
 		uint8_t *ip = f + 14, *icmp = ip + 40;
@@ -244,7 +244,7 @@ static void test_ndp_invalid(void)
 		icmp[2] = icmp[3] = 0;
 		c = csum(ip + 8, ip + 24, icmp, 32);
 		icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
-		expect_ignored("zero-length option", f, len, NS_IGN(ns_malformed), false, 0);
+		expect_ignored("zero-length option", f, len, NS_IGN(ndp_ign_malformed), false, 0);
 		/* a source link-layer option of 16 bytes */
 		ns_frame(f, &RESOLVE);
 		ip[5] = 40;
@@ -252,67 +252,67 @@ static void test_ndp_invalid(void)
 		icmp[2] = icmp[3] = 0;
 		c = csum(ip + 8, ip + 24, icmp, 40);
 		icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
-		expect_ignored("16-byte SLLA", f, len + 8, NS_IGN(ns_malformed), false, 0);
+		expect_ignored("16-byte SLLA", f, len + 8, NS_IGN(ndp_ign_malformed), false, 0);
 	}
 	q = RESOLVE;
 	q.target = "ff02::1";
 	q.dst = "ff02::1:ff00:1";
-	expect_ignored("multicast target", f, ns_frame(f, &q), NS_IGN(ns_malformed), false, 0);
+	expect_ignored("multicast target", f, ns_frame(f, &q), NS_IGN(ndp_ign_malformed), false, 0);
 	q = RESOLVE;
 	q.src = "::"; /* DAD with a source link-layer option */
-	expect_ignored("DAD with SLLA", f, ns_frame(f, &q), NS_IGN(ns_malformed), false, 0);
+	expect_ignored("DAD with SLLA", f, ns_frame(f, &q), NS_IGN(ndp_ign_malformed), false, 0);
 	q = RESOLVE;
 	q.src = "::";
 	q.slla = NULL;
 	q.dst = "2001:2:0:1::5";
 	q.eth_dst = OUR_MAC;
-	expect_ignored("DAD not to solicited-node", f, ns_frame(f, &q), NS_IGN(ns_malformed), false, 0);
+	expect_ignored("DAD not to solicited-node", f, ns_frame(f, &q), NS_IGN(ndp_ign_malformed), false, 0);
 
 	/* Safety */
 	q = RESOLVE;
 	q.dst = "ff02::1:ff00:6"; /* another address's group */
-	expect_ignored("wrong solicited-node group", f, ns_frame(f, &q), NS_IGN(ns_not_for_us),
+	expect_ignored("wrong solicited-node group", f, ns_frame(f, &q), NS_IGN(ndp_ign_not_for_us),
 		       false, 0);
 	q = RESOLVE;
 	q.eth_dst = (const uint8_t[6]){ 0x33, 0x33, 0xff, 0, 0, 6 };
-	expect_ignored("wrong Ethernet group", f, ns_frame(f, &q), NS_IGN(ns_not_for_us), false, 0);
+	expect_ignored("wrong Ethernet group", f, ns_frame(f, &q), NS_IGN(ndp_ign_not_for_us), false, 0);
 	q = RESOLVE;
 	q.eth_dst = (const uint8_t[6]){ 0x02, 0, 0, 0, 0, 0x99 };
 	q.dst = "2001:2:0:1::5";
-	expect_ignored("unicast to another MAC", f, ns_frame(f, &q), NS_IGN(ns_not_for_us), false, 0);
+	expect_ignored("unicast to another MAC", f, ns_frame(f, &q), NS_IGN(ndp_ign_not_for_us), false, 0);
 	q = RESOLVE;
 	q.dst = "2001:2:0:1::6";
 	q.eth_dst = OUR_MAC;
-	expect_ignored("unicast to another address", f, ns_frame(f, &q), NS_IGN(ns_not_for_us),
+	expect_ignored("unicast to another address", f, ns_frame(f, &q), NS_IGN(ndp_ign_not_for_us),
 		       false, 0);
 	q = RESOLVE;
 	q.eth_src = MCAST;
-	expect_ignored("Ethernet source multicast", f, ns_frame(f, &q), NS_IGN(ns_bad_sender), false, 0);
+	expect_ignored("Ethernet source multicast", f, ns_frame(f, &q), NS_IGN(ndp_ign_bad_sender), false, 0);
 	q.eth_src = ZERO;
-	expect_ignored("Ethernet source zero", f, ns_frame(f, &q), NS_IGN(ns_bad_sender), false, 0);
+	expect_ignored("Ethernet source zero", f, ns_frame(f, &q), NS_IGN(ndp_ign_bad_sender), false, 0);
 	q = RESOLVE;
 	q.slla = MCAST;
-	expect_ignored("SLLA multicast", f, ns_frame(f, &q), NS_IGN(ns_bad_sender), false, 0);
+	expect_ignored("SLLA multicast", f, ns_frame(f, &q), NS_IGN(ndp_ign_bad_sender), false, 0);
 	q = RESOLVE;
 	q.src = "ff02::1";
-	expect_ignored("source multicast", f, ns_frame(f, &q), NS_IGN(ns_bad_sender), false, 0);
+	expect_ignored("source multicast", f, ns_frame(f, &q), NS_IGN(ndp_ign_bad_sender), false, 0);
 	q.src = "::1";
-	expect_ignored("source loopback", f, ns_frame(f, &q), NS_IGN(ns_bad_sender), false, 0);
+	expect_ignored("source loopback", f, ns_frame(f, &q), NS_IGN(ndp_ign_bad_sender), false, 0);
 	q = RESOLVE;
 	q.eth_src = OUR_MAC;
-	expect_ignored("from our MAC", f, ns_frame(f, &q), NS_IGN(ns_own), false, 0);
+	expect_ignored("from our MAC", f, ns_frame(f, &q), NS_IGN(ndp_ign_own), false, 0);
 	q = RESOLVE;
 	q.target = "2001:2:0:2::5";
-	expect_ignored("outside the pools", f, ns_frame(f, &q), NS_IGN(ns_out_of_pool), false, 0);
+	expect_ignored("outside the pools", f, ns_frame(f, &q), NS_IGN(ndp_ign_out_of_pool), false, 0);
 	/* @VID: 2001:2:0:7::/64 answers on VLAN 7 only */
 	q = RESOLVE;
 	q.target = "2001:2:0:7::5";
 	len = ns_frame(f, &q);
-	expect_ignored("VLAN pool untagged", f, len, NS_IGN(ns_vlan), false, 0);
-	expect_ignored("VLAN pool on VLAN 8", f, len, NS_IGN(ns_vlan), true, 8);
+	expect_ignored("VLAN pool untagged", f, len, NS_IGN(ndp_ign_vlan), false, 0);
+	expect_ignored("VLAN pool on VLAN 8", f, len, NS_IGN(ndp_ign_vlan), true, 8);
 	{
 		struct arp_responder *r = responder();
-		struct arp_counters c = { 0 };
+		struct responder_counters c = { 0 };
 		uint8_t out[ARP_REPLY_MAX];
 
 		CHECK(advert(r, f, len, out, &c, true, 7) == 90, "VLAN pool on VLAN 7 not answered");
@@ -321,8 +321,8 @@ static void test_ndp_invalid(void)
 		len = ns_frame(f, &q);
 		f[14 + 40] = 136;
 		CHECK(!advert(r, f, len, out, &c, false, 0), "an NA answered");
-		CHECK_EQ(c.ns_requests, 1);
-		CHECK_EQ(c.ns_malformed + c.ns_out_of_pool + c.ns_not_for_us, 0);
+		CHECK_EQ(c.ndp_answered, 1);
+		CHECK_EQ(c.ndp_ign_malformed + c.ndp_ign_out_of_pool + c.ndp_ign_not_for_us, 0);
 		arp_responder_free(r);
 	}
 }
@@ -330,7 +330,7 @@ static void test_ndp_invalid(void)
 static void test_ndp_prefilter(void)
 {
 	struct arp_responder *r = responder();
-	char *e = arp_kernel_expression(r), err[FILTER_ERR_LEN];
+	char *e = neighbour_prefilter(r), err[FILTER_ERR_LEN];
 	struct filter k;
 	uint8_t f[128], t[132];
 	struct ns q = RESOLVE;
@@ -361,7 +361,7 @@ static void test_ndp_announce(void)
 {
 	struct arp_responder *r = responder();
 	uint8_t out[ARP_REPLY_MAX], a[16], f[128], dad[ARP_REPLY_MAX];
-	struct arp_counters c = { 0 };
+	struct responder_counters c = { 0 };
 	struct ns q = RESOLVE;
 	uint32_t n, m;
 

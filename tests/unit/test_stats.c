@@ -29,6 +29,11 @@ static const struct stats_pair arp[] = {
 	{ "requests", 5 }, { "replies", 4 }, { "ignored.out_of_pool", 7 },
 	{ "ignored.gratuitous", 2 },
 };
+static const struct stats_pair ndp[] = { { "adverts_sent", 3 }, { "ignored.malformed", 1 } };
+static const struct stats_group groups[] = {
+	{ "arp", "ARP counter.", arp, sizeof(arp) / sizeof(arp[0]) },
+	{ "ndp", "NDP counter.", ndp, sizeof(ndp) / sizeof(ndp[0]) },
+};
 
 static struct stats_snapshot sample(void)
 {
@@ -40,7 +45,7 @@ static struct stats_snapshot sample(void)
 		.disk_known = true, .disk_free_bytes = 5ull << 30, .disk_total_bytes = 20ull << 30,
 		.retention_files_deleted = 8, .retention_bytes_deleted = 8000,
 		.z_jobs_run = 3, .z_jobs_failed = 1, .z_jobs_queued = 2,
-		.workers = workers, .nworkers = 2, .arp = arp, .narp = sizeof(arp) / sizeof(arp[0]),
+		.workers = workers, .nworkers = 2, .groups = groups, .ngroups = 2,
 	};
 }
 
@@ -90,6 +95,9 @@ static void test_json_read_back(void)
 	CHECK_EQ(jint(a, "replies"), 4);
 	CHECK_EQ(jint(json_object_get(a, "ignored"), "out_of_pool"), 7);
 	CHECK_EQ(jint(json_object_get(a, "ignored"), "gratuitous"), 2);
+	a = json_object_get(root, "ndp");
+	CHECK_EQ(jint(a, "adverts_sent"), 3);
+	CHECK_EQ(jint(json_object_get(a, "ignored"), "malformed"), 1);
 	w = json_object_get(root, "workers");
 	CHECK_EQ(json_array_size(w), 2);
 	CHECK_EQ(jint(json_array_get(w, 0), "received"), 700);
@@ -118,13 +126,14 @@ static void test_json_read_back(void)
 	      dropped_line, written0, arp_line);
 
 	/* no ARP, no file, no disk figures: fields absent or "none" */
-	s.arp = NULL;
+	s.groups = NULL;
 	s.writer = NULL;
 	s.disk_known = false;
 	CHECK_EQ(stats_write_json(path, &s), 0);
 	root = json_load_file(path, 0, &err);
-	CHECK(root && !json_object_get(root, "arp") && !json_object_get(root, "disk_free_bytes") &&
-		      !strcmp(json_string_value(json_object_get(root, "writer")), "none"),
+	CHECK(root && !json_object_get(root, "arp") && !json_object_get(root, "ndp") &&
+	      !json_object_get(root, "disk_free_bytes") &&
+	      !strcmp(json_string_value(json_object_get(root, "writer")), "none"),
 	      "optional fields");
 	json_decref(root);
 	unlink(path);

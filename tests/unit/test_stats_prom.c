@@ -30,13 +30,18 @@ int main(void)
 		{ .id = 1, .cpu = 1, .received = 300, .written = 300 },
 	};
 	static const struct stats_pair arp[] = { { "requests", 5 }, { "ignored.out_of_pool", 7 } };
+	static const struct stats_pair ndp[] = { { "adverts_sent", 3 } };
+	static const struct stats_group groups[] = {
+		{ "arp", "ARP responder counter.", arp, 2 },
+		{ "ndp", "NDP responder counter.", ndp, 1 },
+	};
 	struct stats_snapshot s = {
 		.ifname = "q\"\\z\nx", .seconds = 3.5, .received = 1000, .dropped = 3,
 		.captured = 997, .bytes_written = 4096, .files = 2, .writer = "pwrite",
 		.writer_stalls = 1, .writer_stall_ns = 1500000, .disk_known = true,
 		.disk_free_bytes = 1ull << 30, .disk_total_bytes = 4ull << 30,
 		.retention_files_deleted = 2, .retention_bytes_deleted = 2048, .z_jobs_run = 1,
-		.workers = workers, .nworkers = 2, .arp = arp, .narp = 2,
+		.workers = workers, .nworkers = 2, .groups = groups, .ngroups = 2,
 	};
 	char dir[] = "/tmp/ringcap-prom.XXXXXX", path[256], cmd[512];
 	int rc;
@@ -57,6 +62,10 @@ int main(void)
 	      "retention bytes");
 	CHECK(has_line(path, "ringcap_arp_ignored_out_of_pool_total{interface=\"q\\\"\\\\z\\nx\"} 7\n"),
 	      "arp counter");
+	CHECK(has_line(path, "ringcap_ndp_adverts_sent_total{interface=\"q\\\"\\\\z\\nx\"} 3\n"),
+	      "ndp counter");
+	CHECK(has_line(path, "# HELP ringcap_ndp_adverts_sent_total NDP responder counter.\n"),
+	      "group help");
 	CHECK(has_line(path, "ringcap_writer_wait_seconds_total{interface=\"q\\\"\\\\z\\nx\"} 0.001500000\n"),
 	      "wait seconds");
 
