@@ -11,11 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "retention/match.h"
+#include "format/format.h"
 #include "retention/retention.h"
-#include "writer/pcap.h"
 #include "util/util.h"
-
 
 struct kept_file {
 	char *path;
@@ -219,22 +217,25 @@ int retention_set_current(struct retention *r, const char *path, uint64_t bytes)
 /* A pcap file of ours? Then its first record's time (0: header only). */
 static bool read_our_pcap(const char *path, uint64_t *first_ts)
 {
-	uint32_t h[6], rec[4];
+	uint8_t buf[PCAP_FILE_HEADER_LEN + PCAP_RECORD_HEADER_LEN];
+	struct pcap_file_info fi;
+	struct pcap_rec rec;
 	bool ours = false;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
 
 	if (fd < 0)
 		return false;
-	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    /* the header the writer puts first (writer/pcap.h): host order */
-	    (h[0] == PCAP_MAGIC_MICRO || h[0] == PCAP_MAGIC_NANO) &&
-	    h[1] == (2u | 4u << 16) /* version 2.4 */ && h[4] >= 1 && h[4] <= PCAP_SNAPLEN_MAX &&
-	    h[5] == PCAP_LINKTYPE_ETHERNET) {
+	n = pread(fd, buf, sizeof(buf), 0);
+	/* the header the writer puts first: host order, version 2.4 */
+	if (n >= 0 && pcap_file_header_parse(buf, (size_t)n, &fi) == FORMAT_OK && !fi.swapped &&
+	    fi.version_minor == PCAP_FILE_VERSION_MINOR && fi.snaplen >= 1 &&
+	    fi.snaplen <= PCAP_SNAPLEN_MAX && fi.linktype == LINKTYPE_ETHERNET) {
 		ours = true;
 		*first_ts = 0;
-		if (pread(fd, rec, sizeof(rec), sizeof(h)) == (ssize_t)sizeof(rec))
-			*first_ts = (uint64_t)rec[0] * 1000000000ull +
-				    (uint64_t)rec[1] * (h[0] == PCAP_MAGIC_NANO ? 1 : 1000);
+		if (pcap_rec_header_parse(&fi, buf + PCAP_FILE_HEADER_LEN,
+					  (size_t)n - PCAP_FILE_HEADER_LEN, &rec) == PCAP_REC_OK)
+			*first_ts = pcap_ts_ns(&fi, rec.ts_sec, rec.ts_frac);
 	}
 	close(fd);
 	return ours;
@@ -242,11 +243,15 @@ static bool read_our_pcap(const char *path, uint64_t *first_ts)
 
 int retention_adopt(struct retention *r, const struct retention_pattern *p, unsigned *adopted)
 {
-	struct name_matcher m;
+	const struct rotation_names names = {
+		.path = p->path, .strftime = p->strftime, .numbered = p->numbered,
+		.max_files = p->max_files,
+	};
+	struct rotation_matcher m;
 	struct dirent *e;
 	unsigned n = 0;
 	DIR *d;
-	int ret = matcher_compile(&m, p);
+	int ret = rotation_matcher_compile(&m, &names);
 
 	if (adopted)
 		*adopted = 0;
@@ -263,7 +268,7 @@ int retention_adopt(struct retention *r, const struct retention_pattern *p, unsi
 		uint64_t ts;
 		struct stat st;
 
-		if (!matcher_match(&m, e->d_name))
+		if (!rotation_matcher_match(&m, e->d_name))
 			continue;
 		if (strchr(p->path, '/'))
 			snprintf(path, sizeof(path), "%s/%s", m.dir, e->d_name);
@@ -281,7 +286,7 @@ int retention_adopt(struct retention *r, const struct retention_pattern *p, unsi
 	if (adopted)
 		*adopted = n;
 out_free:
-	matcher_free(&m);
+	rotation_matcher_free(&m);
 	return ret;
 }
 

@@ -92,7 +92,7 @@ struct retention_pattern {
 /*
  * At start-up, after retention_set_current for the first file: list the files
  * of an earlier run in the pattern's directory whose names match the pattern
- * and that start with a pcap header of ours (magic a1b2c3d4 or a1b23c4d in
+ * (format/'s rotation_matcher) and that start with a pcap header of ours (magic a1b2c3d4 or a1b23c4d in
  * host order, version 2.4, Ethernet, snaplen 1..262144); each is ordered by
  * its first record's timestamp. `*adopted` (may be NULL) gets how many.
  * -EOPNOTSUPP when a strftime conversion is in a directory component (only
