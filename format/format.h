@@ -263,7 +263,7 @@ struct rotation_matcher {
 
 /* 0, -EOPNOTSUPP (a conversion in the directory part), -EINVAL (a
  * conversion with no fixed shape, a bad pattern), -ENAMETOOLONG. */
-int rotation_matcher_compile(struct rotation_matcher *m, const struct rotation_names *n);
+int rotation_matcher_compile(struct rotation_matcher *m, const struct rotation_names *p);
 /* Is `name` (a last component, no directory) one of the capture's files? */
 bool rotation_matcher_match(const struct rotation_matcher *m, const char *name);
 /* Safe on a zeroed or failed matcher, and twice. */
