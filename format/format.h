@@ -17,8 +17,8 @@
  * that lies stops the parse and is reported (FORMAT_LIED, PCAP_REC_BAD), it
  * is never followed.
  *
- * Threads: everything here is pure (no state, no syscalls but the clock and
- * strftime's time zone) and may be called from any thread. The per-record
+ * Threads: everything here is pure (no state; no syscalls but the time zone
+ * file localtime_r may read once) and may be called from any thread. The per-record
  * functions are inline: the writer encodes, and the index scans, one record
  * per packet. Nothing here allocates but the matcher (its regex), which
  * rotation_matcher_free releases.
