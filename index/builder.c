@@ -136,20 +136,20 @@ static void close_chunk(struct index_builder *b)
 	set_clear(b);
 }
 
-int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_BYTES],
+int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_LEN],
 		      uint32_t chunk_bytes)
 {
 	struct index_builder *b;
 	struct pcap_file_info fi;
 
-	if (pcap_file_header_parse(pcap_header, &fi))
+	if (pcap_file_header_parse(pcap_header, PCAP_FILE_HEADER_LEN, &fi))
 		return -EINVAL;
 	b = xcalloc(1, sizeof(*b));
 	b->fi = fi;
-	memcpy(b->ix.pcap_header, pcap_header, PCAP_FILE_HEADER_BYTES);
+	memcpy(b->ix.pcap_header, pcap_header, PCAP_FILE_HEADER_LEN);
 	b->ix.chunk_bytes = chunk_bytes ? chunk_bytes : INDEX_CHUNK_BYTES_DEFAULT;
-	b->ix.good_end = PCAP_FILE_HEADER_BYTES;
-	b->end = PCAP_FILE_HEADER_BYTES;
+	b->ix.good_end = PCAP_FILE_HEADER_LEN;
+	b->end = PCAP_FILE_HEADER_LEN;
 	*out = b;
 	return 0;
 }
@@ -200,7 +200,7 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
 	struct frame_addrs fa;
 
-	if (file_offset != b->end || caplen > PCAP_MAX_CAPLEN)
+	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
 		return -EINVAL;
 	if (b->open && b->cur.end - b->cur.off >= b->ix.chunk_bytes)
 		close_chunk(b);
@@ -210,7 +210,7 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 		b->cur.min_ns = UINT64_MAX;
 		b->open = true;
 	}
-	b->cur.end = file_offset + PCAP_REC_HEADER_BYTES + caplen;
+	b->cur.end = file_offset + PCAP_RECORD_HEADER_LEN + caplen;
 	b->cur.records++;
 	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
 	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;

@@ -93,7 +93,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	put32(p + 56, ix->last_ts_sec);
 	put32(p + 60, ix->last_ts_frac);
 	put32(p + 64, ix->last_caplen);
-	memcpy(p + 72, ix->pcap_header, PCAP_FILE_HEADER_BYTES);
+	memcpy(p + 72, ix->pcap_header, PCAP_FILE_HEADER_LEN);
 	put64(p + 96, ix->records);
 	put64(p + 104, ix->first_ns);
 	put64(p + 112, ix->last_ns);
@@ -126,7 +126,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 /* The chunk table's claims, one by one, against each other and the header. */
 static int check_chunks(struct index *ix)
 {
-	uint64_t records = 0, first = UINT64_MAX, last = 0, pos = PCAP_FILE_HEADER_BYTES;
+	uint64_t records = 0, first = UINT64_MAX, last = 0, pos = PCAP_FILE_HEADER_LEN;
 	uint64_t n4 = 0, n6 = 0;
 
 	for (uint32_t i = 0; i < ix->nchunks; i++) {
@@ -137,7 +137,7 @@ static int check_chunks(struct index *ix)
 		if (!c->records || c->min_ns > c->max_ns || c->flags & ~INDEX_CHUNK_ANY_ADDR)
 			return -EBADMSG;
 		/* a record takes at least its 16-byte header */
-		if ((c->end - c->off) / PCAP_REC_HEADER_BYTES < c->records)
+		if ((c->end - c->off) / PCAP_RECORD_HEADER_LEN < c->records)
 			return -EBADMSG;
 		c->a4 = (uint32_t)n4;
 		c->a6 = (uint32_t)n6;
@@ -160,8 +160,8 @@ static int check_chunks(struct index *ix)
 		return -EBADMSG;
 	if (ix->nchunks && (first != ix->first_ns || last != ix->last_ns))
 		return -EBADMSG;
-	if (ix->nchunks && (ix->last_rec_off < PCAP_FILE_HEADER_BYTES ||
-			    ix->last_rec_off + PCAP_REC_HEADER_BYTES + ix->last_caplen != ix->good_end))
+	if (ix->nchunks && (ix->last_rec_off < PCAP_FILE_HEADER_LEN ||
+			    ix->last_rec_off + PCAP_RECORD_HEADER_LEN + ix->last_caplen != ix->good_end))
 		return -EBADMSG;
 	return 0;
 }
@@ -197,13 +197,13 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->last_ts_sec = get32(buf + 56);
 	ix->last_ts_frac = get32(buf + 60);
 	ix->last_caplen = get32(buf + 64);
-	memcpy(ix->pcap_header, buf + 72, PCAP_FILE_HEADER_BYTES);
+	memcpy(ix->pcap_header, buf + 72, PCAP_FILE_HEADER_LEN);
 	ix->records = get64(buf + 96);
 	ix->first_ns = get64(buf + 104);
 	ix->last_ns = get64(buf + 112);
 	ix->chunk_bytes = get32(buf + 120);
-	if (pcap_file_header_parse(ix->pcap_header, &fi) || ix->good_end < PCAP_FILE_HEADER_BYTES ||
-	    ix->good_end > ix->file_size || ix->last_caplen > PCAP_MAX_CAPLEN || !ix->chunk_bytes)
+	if (pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) || ix->good_end < PCAP_FILE_HEADER_LEN ||
+	    ix->good_end > ix->file_size || ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
 		goto bad;
 
 	ix->chunks = xcalloc(ix->nchunks ? ix->nchunks : 1, sizeof(*ix->chunks));

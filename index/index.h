@@ -68,7 +68,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "index/pcapfile.h"
+#include "format/format.h"
 
 #define INDEX_MAGIC "RCAPIDX\n"
 #define INDEX_VERSION 1u
@@ -97,7 +97,7 @@ struct index {
 	uint64_t good_end;
 	uint64_t last_rec_off;
 	uint32_t last_ts_sec, last_ts_frac, last_caplen;
-	uint8_t pcap_header[PCAP_FILE_HEADER_BYTES];
+	uint8_t pcap_header[PCAP_FILE_HEADER_LEN];
 	uint64_t records;
 	uint64_t first_ns, last_ns;
 	uint32_t chunk_bytes;
@@ -178,7 +178,7 @@ struct index_builder;
 /* `pcap_header`: the file's 24-byte header as written (it gives the link type,
  * precision and byte order). chunk_bytes 0: INDEX_CHUNK_BYTES_DEFAULT.
  * 0, -EINVAL (not a pcap header) or -ENOMEM. */
-int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_BYTES],
+int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_LEN],
 		      uint32_t chunk_bytes);
 /* Continue an existing index (a file that grew): takes over `ix` (which is
  * zeroed) and goes on after its good end. 0 or -ENOMEM. */
@@ -187,7 +187,7 @@ int index_builder_resume(struct index_builder **out, struct index *ix);
  * One record whose 16-byte header starts at `file_offset` and whose `caplen`
  * bytes follow it. Records are contiguous: the first starts right after the
  * file header, each next one where the previous ended; any other offset, or a
- * caplen over PCAP_MAX_CAPLEN, is refused with -EINVAL and nothing changes.
+ * caplen over PCAP_SNAPLEN_MAX, is refused with -EINVAL and nothing changes.
  */
 int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
 		      const uint8_t *frame, uint32_t caplen);
@@ -222,7 +222,7 @@ struct index_scan_result {
 /*
  * Read records of the open capture file `fd` from `from` (a record boundary)
  * up to `file_size`, feeding them to `b`. Stops at the last whole record:
- * a torn last record or a header that lies (caplen over PCAP_MAX_CAPLEN or past
+ * a torn last record or a header that lies (caplen over PCAP_SNAPLEN_MAX or past
  * the end of the file, or an all-zero header: preallocated space) is reported in
  * *res, not followed. Blocks on reads. 0, -ENOMEM or -errno from pread.
  */

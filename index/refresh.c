@@ -17,12 +17,12 @@
 static bool last_record_unchanged(int fd, const struct index *ix, uint64_t *bytes_read)
 {
 	struct pcap_file_info fi;
-	uint8_t h[PCAP_REC_HEADER_BYTES];
+	uint8_t h[PCAP_RECORD_HEADER_LEN];
 	struct pcap_rec r;
 
 	if (!ix->nchunks)
 		return true;
-	if (pcap_file_header_parse(ix->pcap_header, &fi))
+	if (pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi))
 		return false;
 	if (pread(fd, h, sizeof(h), (off_t)ix->last_rec_off) != (ssize_t)sizeof(h))
 		return false;
@@ -37,10 +37,10 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 		  struct index_refresh_result *res)
 {
 	char path[4096];
-	uint8_t hdr[PCAP_FILE_HEADER_BYTES];
+	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	struct index_builder *b = NULL;
 	struct stat st;
-	uint64_t size, from = PCAP_FILE_HEADER_BYTES;
+	uint64_t size, from = PCAP_FILE_HEADER_LEN;
 	int64_t mtime;
 	int ret;
 

@@ -8,7 +8,7 @@
 #include "index/index.h"
 #include "util/util.h"
 
-#define SCAN_BUF (4u << 20) /* > PCAP_MAX_CAPLEN + header: a whole record always fits */
+#define SCAN_BUF (4u << 20) /* > PCAP_SNAPLEN_MAX + header: a whole record always fits */
 
 ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
@@ -32,7 +32,7 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
 	       struct index_scan_result *res)
 {
 	struct pcap_file_info fi;
-	uint8_t hdr[PCAP_FILE_HEADER_BYTES];
+	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	uint8_t *buf;
 	uint64_t pos = from;
 	ssize_t n;
@@ -43,7 +43,7 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
 	if (n < 0)
 		return (int)n;
 	res->bytes_read += (uint64_t)n;
-	if ((size_t)n < sizeof(hdr) || pcap_file_header_parse(hdr, &fi))
+	if ((size_t)n < sizeof(hdr) || pcap_file_header_parse(hdr, sizeof(hdr), &fi))
 		return -EINVAL;
 	buf = xcalloc(1, SCAN_BUF);
 	while (pos < file_size) {

@@ -20,7 +20,7 @@ int read_filter_compile(struct read_filter **out, uint32_t linktype, uint32_t sn
 	int ret;
 
 	if (expr && *expr) {
-		ret = filter_compile_link(&f->f, linktype, expr, snaplen ? snaplen : PCAP_MAX_CAPLEN,
+		ret = filter_compile_link(&f->f, linktype, expr, snaplen ? snaplen : PCAP_SNAPLEN_MAX,
 					  err, errlen);
 		if (ret) {
 			xfree(f);

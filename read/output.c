@@ -1,5 +1,6 @@
-/* The pcap written out: host byte order, micro- or nanosecond magic, records
- * gathered in a 1 MiB buffer and written with write(2) (a pipe or a file). */
+/* The pcap written out (format/format.h's headers): host byte order, micro-
+ * or nanosecond magic, records gathered in a 1 MiB buffer and written with
+ * write(2) (a pipe or a file). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,8 +37,9 @@ static void put(struct pcap_out *o, const void *p, size_t n)
 int pcap_out_open(struct pcap_out **out, int fd, uint32_t linktype, uint32_t snaplen, bool nano)
 {
 	struct pcap_out *o = xcalloc(1, sizeof(*o));
-	uint32_t h[6] = { nano ? PCAP_MAGIC_NS : PCAP_MAGIC_US, 2u | 4u << 16, 0, 0, snaplen, linktype };
+	uint8_t h[PCAP_FILE_HEADER_LEN];
 
+	pcap_file_header_encode(h, snaplen, nano, linktype);
 	o->fd = fd;
 	o->nano = nano;
 	put(o, h, sizeof(h));
@@ -47,15 +49,13 @@ int pcap_out_open(struct pcap_out **out, int fd, uint32_t linktype, uint32_t sna
 
 int pcap_out_record(struct pcap_out *o, uint64_t ts_ns, uint32_t caplen, uint32_t len, const uint8_t *data)
 {
-	uint32_t h[4];
+	uint8_t h[PCAP_RECORD_HEADER_LEN];
 	uint64_t ns = ts_ns % 1000000000ull;
 
 	if (o->error)
 		return o->error;
-	h[0] = (uint32_t)(ts_ns / 1000000000ull);
-	h[1] = (uint32_t)(o->nano ? ns : ns / 1000);
-	h[2] = caplen;
-	h[3] = len;
+	pcap_record_header_encode(h, (uint32_t)(ts_ns / 1000000000ull), (uint32_t)(o->nano ? ns : ns / 1000),
+				  caplen, len);
 	put(o, h, sizeof(h));
 	if (caplen > OUT_BUF - o->used)
 		flush(o);

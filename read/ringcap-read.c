@@ -151,14 +151,14 @@ static int cmp_str(const void *a, const void *b)
 
 static bool has_pcap_magic(const char *path)
 {
-	uint8_t h[PCAP_FILE_HEADER_BYTES];
+	uint8_t h[PCAP_FILE_HEADER_LEN];
 	struct pcap_file_info fi;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	bool ok;
 
 	if (fd < 0)
 		return false;
-	ok = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) && pcap_file_header_parse(h, &fi) == 0;
+	ok = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) && pcap_file_header_parse(h, sizeof(h), &fi) == 0;
 	close(fd);
 	return ok;
 }
@@ -370,7 +370,7 @@ int main(int argc, char **argv)
 		if (out_fd < 0)
 			die(2, "cannot create '%s': %s", o.out, strerror(errno));
 	}
-	pcap_out_open(&out, out_fd, linktype, snaplen ? snaplen : PCAP_MAX_CAPLEN, nano);
+	pcap_out_open(&out, out_fd, linktype, snaplen ? snaplen : PCAP_SNAPLEN_MAX, nano);
 	ret = read_merge(src, in.n, &q, out, o.count, o.buffer, &st);
 	if (!ret)
 		ret = pcap_out_close(out);

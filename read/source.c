@@ -18,7 +18,7 @@
 int read_source_open(struct read_source **out, const char *path)
 {
 	struct read_source *s;
-	uint8_t hdr[PCAP_FILE_HEADER_BYTES];
+	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	struct stat st;
 	ssize_t n;
 	int ret;
@@ -42,7 +42,7 @@ int read_source_open(struct read_source **out, const char *path)
 		ret = -errno;
 		goto out_close;
 	}
-	if (n != (ssize_t)sizeof(hdr) || pcap_file_header_parse(hdr, &s->fi)) {
+	if (n != (ssize_t)sizeof(hdr) || pcap_file_header_parse(hdr, sizeof(hdr), &s->fi)) {
 		ret = -EINVAL;
 		goto out_close;
 	}

@@ -11,11 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "retention/match.h"
+#include "format/format.h"
 #include "retention/retention.h"
-#include "writer/pcap.h"
 #include "util/util.h"
-
 
 struct kept_file {
 	char *path;
@@ -24,6 +22,7 @@ struct kept_file {
 	dev_t dev;
 	ino_t ino;
 	struct timespec ctime;  /* with dev and ino: this file, not a new one under its name */
+	bool foreign;           /* not a capture file (logged once): counted, never deleted */
 };
 
 struct retention {
@@ -154,11 +153,11 @@ static uint64_t ts_or_mtime(uint64_t ts, const struct stat *st)
 
 /* Under the lock. The same name already listed (a -W ring reusing it) is replaced. */
 static void add_locked(struct retention *r, const char *path, uint64_t size, uint64_t ts,
-		       const struct stat *st)
+		       const struct stat *st, bool foreign)
 {
 	struct kept_file f = {
 		.path = xstrdup(path), .size = size, .first_ts_ns = ts_or_mtime(ts, st),
-		.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim,
+		.dev = st->st_dev, .ino = st->st_ino, .ctime = st->st_ctim, .foreign = foreign,
 	};
 
 	for (size_t i = 0; i < r->nfiles; i++) {
@@ -179,7 +178,7 @@ int retention_add_closed(struct retention *r, const char *path, uint64_t size,
 	if (stat(path, &st) < 0)
 		return -errno;
 	pthread_mutex_lock(&r->lock);
-	add_locked(r, path, size, first_ts_ns, &st);
+	add_locked(r, path, size, first_ts_ns, &st, false);
 	if (is_current(r, path, &st)) {
 		xfree(r->current);
 		r->current = NULL;
@@ -216,37 +215,46 @@ int retention_set_current(struct retention *r, const char *path, uint64_t bytes)
 	return 0;
 }
 
-/* A pcap file of ours? Then its first record's time (0: header only). */
-static bool read_our_pcap(const char *path, uint64_t *first_ts)
+/* Is `path` a capture file of any kind and link type ringcap writes? Then
+ * FORMAT_OK and its first record's time in *first_ts (0: no record yet);
+ * else why not, for the log (FORMAT_FOREIGN also when it cannot be read). */
+static enum format_status probe_file(const char *path, uint64_t *first_ts)
 {
-	uint32_t h[6], rec[4];
-	bool ours = false;
+	uint8_t buf[FORMAT_PROBE_LEN];
+	struct format_probe p;
+	enum format_status s = FORMAT_FOREIGN;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n;
 
 	if (fd < 0)
-		return false;
-	if (pread(fd, h, sizeof(h), 0) == (ssize_t)sizeof(h) &&
-	    /* the header the writer puts first (writer/pcap.h): host order */
-	    (h[0] == PCAP_MAGIC_MICRO || h[0] == PCAP_MAGIC_NANO) &&
-	    h[1] == (2u | 4u << 16) /* version 2.4 */ && h[4] >= 1 && h[4] <= PCAP_SNAPLEN_MAX &&
-	    h[5] == PCAP_LINKTYPE_ETHERNET) {
-		ours = true;
-		*first_ts = 0;
-		if (pread(fd, rec, sizeof(rec), sizeof(h)) == (ssize_t)sizeof(rec))
-			*first_ts = (uint64_t)rec[0] * 1000000000ull +
-				    (uint64_t)rec[1] * (h[0] == PCAP_MAGIC_NANO ? 1 : 1000);
-	}
+		return FORMAT_FOREIGN;
+	n = pread(fd, buf, sizeof(buf), 0);
+	if (n >= 0)
+		s = format_probe(buf, (size_t)n, &p);
 	close(fd);
-	return ours;
+	if (s == FORMAT_OK)
+		*first_ts = p.first_ts_ns;
+	return s;
+}
+
+static const char *probe_why(enum format_status s)
+{
+	return s == FORMAT_SHORT ? "shorter than a file header"
+	       : s == FORMAT_LIED ? "its file header lies"
+				  : "not a capture file";
 }
 
 int retention_adopt(struct retention *r, const struct retention_pattern *p, unsigned *adopted)
 {
-	struct name_matcher m;
+	const struct rotation_names names = {
+		.path = p->path, .strftime = p->strftime, .numbered = p->numbered,
+		.max_files = p->max_files,
+	};
+	struct rotation_matcher m;
 	struct dirent *e;
 	unsigned n = 0;
 	DIR *d;
-	int ret = matcher_compile(&m, p);
+	int ret = rotation_matcher_compile(&m, &names);
 
 	if (adopted)
 		*adopted = 0;
@@ -260,10 +268,11 @@ int retention_adopt(struct retention *r, const struct retention_pattern *p, unsi
 	pthread_mutex_lock(&r->lock);
 	while ((e = readdir(d))) {
 		char path[PATH_MAX + NAME_MAX + 2];
-		uint64_t ts;
+		enum format_status s;
+		uint64_t ts = 0;
 		struct stat st;
 
-		if (!matcher_match(&m, e->d_name))
+		if (!rotation_matcher_match(&m, e->d_name))
 			continue;
 		if (strchr(p->path, '/'))
 			snprintf(path, sizeof(path), "%s/%s", m.dir, e->d_name);
@@ -271,17 +280,20 @@ int retention_adopt(struct retention *r, const struct retention_pattern *p, unsi
 			snprintf(path, sizeof(path), "%s", e->d_name);
 		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) || is_current(r, path, &st))
 			continue;
-		if (!read_our_pcap(path, &ts))
-			continue;
-		add_locked(r, path, (uint64_t)st.st_size, ts, &st);
-		n++;
+		/* One of the capture's names: its bytes count whatever it holds,
+		 * but only a capture file may be deleted. */
+		s = probe_file(path, &ts);
+		if (s != FORMAT_OK)
+			log_err("retention: %s: %s; counted, never deleted", path, probe_why(s));
+		add_locked(r, path, (uint64_t)st.st_size, ts, &st, s != FORMAT_OK);
+		n += s == FORMAT_OK;
 	}
 	pthread_mutex_unlock(&r->lock);
 	closedir(d);
 	if (adopted)
 		*adopted = n;
 out_free:
-	matcher_free(&m);
+	rotation_matcher_free(&m);
 	return ret;
 }
 
@@ -350,22 +362,30 @@ static bool delete_oldest(struct retention *r, const char *why, uint64_t *freed)
 {
 	for (size_t i = 0; i < r->nfiles; i++) {
 		struct kept_file *f = &r->files[i];
+		enum format_status s;
 		char age[32];
 		struct stat st;
 		uint64_t ts;
 
-		if (r->cfg.in_use && r->cfg.in_use(r->cfg.in_use_ctx, f->path))
+		if (f->foreign || (r->cfg.in_use && r->cfg.in_use(r->cfg.in_use_ctx, f->path)))
 			continue;
 		/* Moved away or replaced by a -z command: not ours now. A new file
-		 * may get the old inode number at once, so also look at its
-		 * header and change time before deleting it. */
-		if (lstat(f->path, &st) < 0 || !same_file(f, &st) ||
-		    !read_our_pcap(f->path, &ts)) {
+		 * may get the old inode number at once, so the change time is
+		 * compared too. */
+		if (lstat(f->path, &st) < 0 || !same_file(f, &st)) {
 			remove_at(r, i);
 			return true;
 		}
 		if (is_current(r, f->path, &st))
 			continue;
+		/* Still ours by inode and change time, yet no capture file: it
+		 * stays on disk, so it stays counted. */
+		s = probe_file(f->path, &ts);
+		if (s != FORMAT_OK) {
+			log_err("retention: %s: %s; counted, never deleted", f->path, probe_why(s));
+			f->foreign = true;
+			continue;
+		}
 		if (unlink(f->path) < 0) {
 			if (errno != ENOENT)
 				log_err("retention: cannot delete %s: %s", f->path, strerror(errno));
@@ -430,7 +450,8 @@ int retention_enforce(struct retention *r, uint64_t reserve_bytes)
 		if (!delete_oldest(r, why, &freed)) {
 			if (!r->unmet_logged)
 				log_err("retention: cannot meet %s: nothing left to delete but the "
-					"file being written and %zu in use by -z", why, r->nfiles);
+					"file being written and %zu in use by -z or not capture files",
+					why, r->nfiles);
 			r->unmet_logged = true;
 			ret = -ENOSPC;
 			break;

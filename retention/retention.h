@@ -5,8 +5,11 @@
  *
  * What it may delete. Only files it was told about: each file the writer
  * closed (retention_add_closed) and, at start-up, files of an earlier run
- * that match this capture's -w pattern and rotation naming and are pcap
- * files of ours (retention_adopt). Never the file being written
+ * that match this capture's -w pattern and rotation naming (retention_adopt),
+ * and only while each is still a capture file (format_probe: any kind and
+ * link type ringcap writes). One that is not (not a capture file, or a header
+ * that lies) is logged once and stays counted by its size, but is never
+ * deleted. Never the file being written
  * (retention_set_current), never a file `in_use` says is busy (a -z job still
  * reading it: pass jobs_busy), never anything else in the directory. Oldest
  * first, by each file's first packet. With each file go its siblings: the
@@ -92,9 +95,12 @@ struct retention_pattern {
 /*
  * At start-up, after retention_set_current for the first file: list the files
  * of an earlier run in the pattern's directory whose names match the pattern
- * and that start with a pcap header of ours (magic a1b2c3d4 or a1b23c4d in
- * host order, version 2.4, Ethernet, snaplen 1..262144); each is ordered by
- * its first record's timestamp. `*adopted` (may be NULL) gets how many.
+ * (format/'s rotation_matcher); each is ordered by its first record's
+ * timestamp. A file that format_probe recognises (a pcap of any link type,
+ * micro- or nanosecond, either byte order) may be deleted; any other (not a
+ * capture file, too short, a header that lies) is logged once and counted
+ * towards --max-total by its size, never deleted. `*adopted` (may be NULL)
+ * gets how many capture files were listed.
  * -EOPNOTSUPP when a strftime conversion is in a directory component (only
  * the last component may vary); -EINVAL for a conversion it cannot match.
  */

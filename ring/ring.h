@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "format/format.h"
 #include "ring/block.h"
 
 /* ---------------------------------------------------------------- filter.c */
@@ -47,10 +48,6 @@ void filter_free(struct filter *f);
 bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
 
 /* ------------------------------------------------------------------ ring.c */
-
-/* The savefile link types ringcap writes (tcpdump.org/linktypes.html). */
-#define LINKTYPE_ETHERNET 1u
-#define LINKTYPE_RAW 101u /* raw IPv4/IPv6, no link-layer header */
 
 /* An interface as set-up found it: looked up once, by main, and handed to every
  * socket opened on it (ring_open, txring_open, the ARP responder). */

@@ -1,11 +1,11 @@
 /*
- * The pcap savefile format (libpcap's sf-pcap.c), all of it: host byte order,
- * the magic tells readers the order and whether timestamps are micro- or
- * nanoseconds. Pure: no state, no syscalls, any thread.
+ * A captured packet as a pcap record: the bytes of the format are
+ * format/format.h's; what is the writer's is how a packet from the ring
+ * becomes a record (the VLAN tag the device stripped put back, as libpcap
+ * does; the cut at snaplen). Pure: no state, no syscalls, any thread.
  *
- * The per-record encoders are inline because they run once per packet in the
- * writer's copy loop (measured: an out-of-line call costs more than the copy
- * of a short packet).
+ * Inline because it runs once per packet in the writer's copy loop
+ * (measured: an out-of-line call costs more than the copy of a short packet).
  */
 #ifndef RINGCAP_WRITER_PCAP_H
 #define RINGCAP_WRITER_PCAP_H
@@ -14,41 +14,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "format/format.h"
 #include "ring/block.h"
 
-#define PCAP_MAGIC_MICRO 0xa1b2c3d4u
-#define PCAP_MAGIC_NANO  0xa1b23c4du
-#define PCAP_LINKTYPE_ETHERNET 1
-#define PCAP_FILE_HEADER_LEN 24
-/* libpcap's MAXIMUM_SNAPLEN: the largest snapshot length ringcap writes */
-#define PCAP_SNAPLEN_MAX 262144u
-#define PCAP_RECORD_HEADER_LEN 16
 #define VLAN_TAG_LEN 4
-
-struct pcap_file_header_v24 {
-	uint32_t magic;
-	uint16_t version_major;
-	uint16_t version_minor;
-	int32_t thiszone;
-	uint32_t sigfigs;
-	uint32_t snaplen;
-	uint32_t linktype;
-};
-
-_Static_assert(sizeof(struct pcap_file_header_v24) == PCAP_FILE_HEADER_LEN, "file header");
-
-struct pcap_record_header {
-	uint32_t ts_sec;
-	uint32_t ts_frac;
-	uint32_t caplen;
-	uint32_t len;
-};
-
-_Static_assert(sizeof(struct pcap_record_header) == PCAP_RECORD_HEADER_LEN, "record header");
-
-/* The 24-byte file header, version 2.4, for LINKTYPE_* `linktype` (0: Ethernet). */
-void pcap_file_header_encode(uint8_t out[PCAP_FILE_HEADER_LEN], uint32_t snaplen, bool nano,
-			     uint32_t linktype);
 
 /* Bytes the packet takes in the file: record header plus data, with the VLAN
  * tag the device stripped put back (as libpcap does), cut at snaplen. */
@@ -86,15 +55,11 @@ static inline void copy_packet_bytes(uint8_t *d, const uint8_t *s, uint32_t n)
  * PCAP_RECORD_HEADER_LEN + pcap_record_caplen() bytes. Returns bytes written. */
 static inline uint32_t pcap_record_encode(uint8_t *out, const struct pkt_view *p, uint32_t snaplen, bool nano)
 {
-	struct pcap_record_header h;
 	uint32_t caplen = pcap_record_caplen(p, snaplen);
-	uint8_t *d = out + sizeof(h);
+	uint8_t *d = out + PCAP_RECORD_HEADER_LEN;
 
-	h.ts_sec = p->sec;
-	h.ts_frac = nano ? p->nsec : p->nsec / 1000;
-	h.caplen = caplen;
-	h.len = p->len + (p->vlan && p->caplen >= 12 ? VLAN_TAG_LEN : 0);
-	memcpy(out, &h, sizeof(h));
+	pcap_record_header_encode(out, p->sec, nano ? p->nsec : p->nsec / 1000, caplen,
+				  p->len + (p->vlan && p->caplen >= 12 ? VLAN_TAG_LEN : 0));
 
 	if (p->vlan && p->caplen >= 12) {
 		/* Put back the 802.1Q tag the device moved into tp_vlan_tci. */
@@ -112,7 +77,7 @@ static inline uint32_t pcap_record_encode(uint8_t *out, const struct pkt_view *p
 	} else {
 		copy_packet_bytes(d, p->data, caplen);
 	}
-	return (uint32_t)sizeof(h) + caplen;
+	return PCAP_RECORD_HEADER_LEN + caplen;
 }
 
 #endif

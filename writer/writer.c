@@ -62,36 +62,12 @@ out_close:
  * without -W; zero-padded to -W's width with it). */
 static int file_name(const struct writer *w, unsigned index, char *out, size_t len)
 {
-	const struct writer_config *c = &w->cfg;
-	char base[PATH_MAX];
-	int n;
+	const struct rotation_names names = {
+		.path = w->cfg.path, .strftime = w->cfg.rotate_ns != 0,
+		.numbered = w->cfg.rotate_bytes != 0, .max_files = w->cfg.max_files,
+	};
 
-	if (c->rotate_ns) {
-		time_t now = time(NULL);
-		struct tm tm;
-
-		localtime_r(&now, &tm);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		/* the user's -w name is the format, as with tcpdump -G */
-		if (!strftime(base, sizeof(base), c->path, &tm))
-			return -ENAMETOOLONG;
-#pragma GCC diagnostic pop
-	} else {
-		snprintf(base, sizeof(base), "%s", c->path);
-	}
-	if (c->max_files && c->rotate_bytes) {
-		unsigned width = 1;
-
-		for (unsigned v = c->max_files - 1; v >= 10; v /= 10)
-			width++;
-		n = snprintf(out, len, "%s%0*u", base, (int)width, index % c->max_files);
-	} else if (c->rotate_bytes && index) {
-		n = snprintf(out, len, "%s%u", base, index);
-	} else {
-		n = snprintf(out, len, "%s", base);
-	}
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+	return rotation_name(&names, index, time(NULL), out, len);
 }
 
 static bool is_stream(const struct writer *w)
@@ -102,7 +78,8 @@ static bool is_stream(const struct writer *w)
 /* The file header of this writer's files, at dst. */
 static void encode_header(const struct writer *w, uint8_t *dst)
 {
-	pcap_file_header_encode(dst, w->cfg.snaplen, w->cfg.nano, w->cfg.linktype);
+	pcap_file_header_encode(dst, w->cfg.snaplen, w->cfg.nano,
+				w->cfg.linktype ? w->cfg.linktype : LINKTYPE_ETHERNET);
 }
 
 /* A file that goes before it held anything (set-up failed, or no room yet

@@ -48,7 +48,8 @@
  * for real, or removed again while there is no room. Once that succeeds the
  * stream starts over in it, on a fresh chunk.
  *
- * The bytes of the format are writer/pcap.h's; this header is the writer's API.
+ * The bytes of the format are format/format.h's (writer/pcap.h makes a packet a
+ * record); this header is the writer's API.
  */
 #ifndef RINGCAP_WRITER_H
 #define RINGCAP_WRITER_H

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Link type in the file: on a tun interface (no link-layer header) the file's
 # header says LINKTYPE_RAW (101), so tcpdump decodes the records as IP. A
-# python3 helper (standard library only) in namespace B creates tun0, brings it
+# python3 helper in namespace B (tests/lib/tunsend.py) creates tun0, brings it
 # up with 198.18.2.1/24 and writes N IPv4/UDP packets into it; the kernel
 # receives them on tun0 and ringcap sees exactly those N. Control: on the veth
 # the header says Ethernet (1).
@@ -13,40 +13,7 @@ need_cmd python3
 testbed_start capture_linktype
 N=37
 
-cat >"$TMP/tun.py" <<'EOF'
-import fcntl, os, struct, subprocess, sys, time
-n, ready, go, done = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
-fd = os.open("/dev/net/tun", os.O_RDWR)
-fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", b"tun0", IFF_TUN | IFF_NO_PI))
-subprocess.check_call(["ip", "addr", "add", "198.18.2.1/24", "dev", "tun0"])
-subprocess.check_call(["ip", "link", "set", "tun0", "up"])
-open(ready, "w").close()
-for _ in range(200):                      # wait (bounded) for ringcap to listen
-    if os.path.exists(go):
-        break
-    time.sleep(0.05)
-
-def csum(b):
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    return ~(s + (s >> 16)) & 0xffff
-
-for i in range(n):
-    payload = b"RCG1" + struct.pack("!Q", i) + bytes(20)
-    udp = struct.pack("!HHHH", 40000, 9, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i, 0, 64, 17, 0,
-                     bytes([198, 18, 2, 2]), bytes([198, 18, 2, 1]))
-    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
-    os.write(fd, ip + udp)
-open(ready + ".sent", "w").close()
-for _ in range(200):                      # keep tun0 until ringcap has stopped
-    if os.path.exists(done):
-        break
-    time.sleep(0.05)
-EOF
-
-in_b python3 "$TMP/tun.py" $N "$TMP/ready" "$TMP/go" "$TMP/done" &
+in_b python3 "$(dirname "$0")/../lib/tunsend.py" $N "$TMP/ready" "$TMP/go" "$TMP/done" &
 py=$!
 for _ in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
 [ -e "$TMP/ready" ] || fail "tun0 was not created"

@@ -19,11 +19,11 @@
 
 #define NREC 600
 
-static uint8_t file_hdr[PCAP_FILE_HEADER_BYTES];
+static uint8_t file_hdr[PCAP_FILE_HEADER_LEN];
 
 static void make_file_hdr(uint32_t linktype)
 {
-	uint32_t h[6] = { PCAP_MAGIC_US, 2u | 4u << 16, 0, 0, 262144, linktype };
+	uint32_t h[6] = { PCAP_MAGIC_MICRO, 2u | 4u << 16, 0, 0, 262144, linktype };
 
 	memcpy(file_hdr, h, sizeof(h));
 }
@@ -67,7 +67,7 @@ static struct rec_plan plan[NREC];
  * 50th record 30 ms late (out of order). */
 static void make_plan(void)
 {
-	uint64_t off = PCAP_FILE_HEADER_BYTES;
+	uint64_t off = PCAP_FILE_HEADER_LEN;
 
 	for (int i = 0; i < NREC; i++) {
 		struct rec_plan *p = &plan[i];
@@ -78,7 +78,7 @@ static void make_plan(void)
 		p->usec = (uint32_t)(us % 1000000);
 		p->caplen = i % 10 == 9 ? frame6_qinq(p->frame, (uint8_t)(i / 100 + 1))
 					: frame4(p->frame, (uint8_t)(i / 100), 60 + (uint32_t)(i % 7) * 20);
-		off += PCAP_REC_HEADER_BYTES + p->caplen;
+		off += PCAP_RECORD_HEADER_LEN + p->caplen;
 	}
 }
 
@@ -109,11 +109,11 @@ static void test_builder(void)
 	/* refused: a gap, an overlap, a lying caplen; nothing changes */
 	CHECK_EQ(index_builder_add(b, index_builder_end(b) + 1, 1, 0, tmp, 60), -EINVAL);
 	CHECK_EQ(index_builder_add(b, plan[NREC - 1].off, 1, 0, tmp, 60), -EINVAL);
-	CHECK_EQ(index_builder_add(b, index_builder_end(b), 1, 0, tmp, PCAP_MAX_CAPLEN + 1), -EINVAL);
+	CHECK_EQ(index_builder_add(b, index_builder_end(b), 1, 0, tmp, PCAP_SNAPLEN_MAX + 1), -EINVAL);
 	CHECK(index_builder_snapshot(b, 1000000, 5, &ix) == 0, "snapshot");
 	CHECK_EQ(ix.records, NREC);
 	CHECK(ix.nchunks > 5, "only %u chunks of 8 KiB", ix.nchunks);
-	CHECK_EQ(ix.good_end, plan[NREC - 1].off + PCAP_REC_HEADER_BYTES + plan[NREC - 1].caplen);
+	CHECK_EQ(ix.good_end, plan[NREC - 1].off + PCAP_RECORD_HEADER_LEN + plan[NREC - 1].caplen);
 	CHECK_EQ(ix.last_rec_off, plan[NREC - 1].off);
 	CHECK_EQ(ix.first_ns, ns_of(0));
 	CHECK_EQ(ix.last_ns, ns_of(NREC - 1)); /* the last record is 30 ms late: the largest */
@@ -232,7 +232,7 @@ static void fix_crc(uint8_t *buf, size_t len)
 /* What a parsed index must satisfy however it was mutated. */
 static void check_consistent(const struct index *ix)
 {
-	uint64_t pos = PCAP_FILE_HEADER_BYTES;
+	uint64_t pos = PCAP_FILE_HEADER_LEN;
 
 	for (uint32_t c = 0; c < ix->nchunks; c++) {
 		const struct index_chunk *k = &ix->chunks[c];

@@ -86,7 +86,7 @@ static void write_file(char *path, uint32_t snaplen, bool nano, struct tpkt *pk,
 		exit(1);
 	}
 	memset(hdr, 0xee, sizeof(hdr));
-	pcap_file_header_encode(hdr, snaplen, nano, 0);
+	pcap_file_header_encode(hdr, snaplen, nano, LINKTYPE_ETHERNET);
 	for (size_t i = PCAP_FILE_HEADER_LEN; i < sizeof(hdr); i++)
 		CHECK(hdr[i] == 0xee, "file header encoder wrote byte %zu", i);
 	fwrite(hdr, 1, PCAP_FILE_HEADER_LEN, f);
@@ -311,12 +311,13 @@ static void test_copy_packet_bytes(void)
 	}
 }
 
-/* The link type field: 0 means Ethernet (1); raw IP (101) reads back through
- * libpcap as DLT_RAW with the IP header at byte 0. */
+/* The link type field is written as given: 0 is LINKTYPE_NULL (the writer's
+ * "0: Ethernet" default is applied by the writer); raw IP (101) reads back
+ * through libpcap as DLT_RAW with the IP header at byte 0. */
 static void test_linktype(void)
 {
 	static const struct { uint32_t in, field; int dlt; } cases[] = {
-		{ 0, 1, DLT_EN10MB }, { 1, 1, DLT_EN10MB }, { 101, 101, DLT_RAW },
+		{ 0, 0, DLT_NULL }, { 1, 1, DLT_EN10MB }, { 101, 101, DLT_RAW },
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {

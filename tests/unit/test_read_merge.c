@@ -30,7 +30,7 @@ static uint64_t t_ms(int which, int i)
 static void write_file(const char *path, int which)
 {
 	FILE *f = fopen(path, "wb");
-	uint32_t h[6] = { PCAP_MAGIC_US, 2u | 4u << 16, 0, 0, 65535, LINKTYPE_ETHERNET };
+	uint32_t h[6] = { PCAP_MAGIC_MICRO, 2u | 4u << 16, 0, 0, 65535, LINKTYPE_ETHERNET };
 	uint8_t frame[CAPLEN];
 
 	fwrite(h, sizeof(h), 1, f);

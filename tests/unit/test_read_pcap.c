@@ -1,6 +1,6 @@
 /*
  * Reading capture files back: the pcap header and record parser
- * (index/pcapfile.h) on both byte orders, on lying headers and on 20,000
+ * (format/format.h) on both byte orders, on lying headers and on 20,000
  * mutated record streams placed right before a PROT_NONE page; then
  * index_scan/index_refresh on real files: built and saved, loaded when fresh,
  * extended when the file grew (the same bytes as a rebuild), rebuilt when the
@@ -34,7 +34,7 @@ static size_t make_image(uint8_t *buf, bool swap, bool nano, uint32_t first)
 {
 	size_t at = 0;
 
-	at += put_u32(buf + at, nano ? PCAP_MAGIC_NS : PCAP_MAGIC_US, swap);
+	at += put_u32(buf + at, nano ? PCAP_MAGIC_NANO : PCAP_MAGIC_MICRO, swap);
 	buf[at++] = swap ? 0 : 2, buf[at++] = swap ? 2 : 0;
 	buf[at++] = swap ? 0 : 4, buf[at++] = swap ? 4 : 0;
 	at += put_u32(buf + at, 0, swap);
@@ -66,10 +66,10 @@ static void test_header_and_records(void)
 		struct pcap_rec_iter it;
 		struct pcap_rec r;
 		const uint8_t *data;
-		uint64_t off, want_off = PCAP_FILE_HEADER_BYTES;
+		uint64_t off, want_off = PCAP_FILE_HEADER_LEN;
 		uint32_t n = 0;
 
-		CHECK(pcap_file_header_parse(buf, &fi) == 0 && fi.swapped == swap && fi.nano == nano &&
+		CHECK(pcap_file_header_parse(buf, PCAP_FILE_HEADER_LEN, &fi) == 0 && fi.swapped == swap && fi.nano == nano &&
 		      fi.snaplen == 65535 && fi.linktype == LINKTYPE_ETHERNET, "header variant %d", v);
 		pcap_rec_iter_init(&it, &fi, buf + 24, len - 24, 24);
 		while (pcap_rec_iter_next(&it, &r, &data, &off)) {
@@ -82,15 +82,15 @@ static void test_header_and_records(void)
 		CHECK(n == NREC && it.stop == PCAP_REC_OK, "variant %d: %u records, stop %d", v, n, it.stop);
 	}
 	memcpy(buf, "\x0a\x0d\x0d\x0a", 4); /* pcapng */
-	CHECK(pcap_file_header_parse(buf, &fi) != 0, "pcapng taken for pcap");
+	CHECK(pcap_file_header_parse(buf, PCAP_FILE_HEADER_LEN, &fi) != 0, "pcapng taken for pcap");
 
 	/* lies */
 	make_image(buf, false, false, 0);
-	pcap_file_header_parse(buf, &fi);
+	pcap_file_header_parse(buf, PCAP_FILE_HEADER_LEN, &fi);
 	{
 		struct pcap_rec r;
 
-		put_u32(buf + 24 + 8, PCAP_MAX_CAPLEN + 1, false);
+		put_u32(buf + 24 + 8, PCAP_SNAPLEN_MAX + 1, false);
 		CHECK(pcap_rec_parse(&fi, buf + 24, 1u << 20, &r) == PCAP_REC_BAD, "huge caplen");
 		put_u32(buf + 24 + 8, 100, false);
 		CHECK(pcap_rec_parse(&fi, buf + 24, 16 + 99, &r) == PCAP_REC_SHORT, "caplen past the end");
@@ -116,7 +116,7 @@ static void test_mutated(void)
 		exit(1);
 	}
 	g = m + room - len;
-	pcap_file_header_parse(img, &fi);
+	pcap_file_header_parse(img, PCAP_FILE_HEADER_LEN, &fi);
 	srand(11);
 	for (int n = 0; n < 20000; n++) {
 		struct pcap_rec_iter it;
@@ -265,7 +265,7 @@ static void test_writer_side(void)
 	struct index_refresh_result res;
 	struct pcap_file_info fi;
 	size_t len = make_image(img, false, true, 0), half = 0;
-	uint64_t off = PCAP_FILE_HEADER_BYTES;
+	uint64_t off = PCAP_FILE_HEADER_LEN;
 	uint8_t *b1, *b2;
 	size_t l1, l2;
 	unsigned n = 0;
@@ -274,9 +274,9 @@ static void test_writer_side(void)
 	CHECK(mkdtemp(dir) != NULL, "mkdtemp");
 	snprintf(cap, sizeof(cap), "%s/live.pcap", dir);
 	index_path_for(cap, idx, sizeof(idx));
-	pcap_file_header_parse(img, &fi);
+	pcap_file_header_parse(img, PCAP_FILE_HEADER_LEN, &fi);
 	CHECK(index_builder_new(&b, img, 0) == 0, "builder");
-	write_file(cap, img, PCAP_FILE_HEADER_BYTES, O_TRUNC);
+	write_file(cap, img, PCAP_FILE_HEADER_LEN, O_TRUNC);
 	while (off < len) {
 		struct pcap_rec r = { 0 };
 

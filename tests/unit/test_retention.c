@@ -2,8 +2,9 @@
  * of every file in the test's directory, so the figures are exact), the limits
  * hold over many files, the oldest (by first packet) go first, the newest and
  * the current file stay, foreign files are never touched, busy and vanished
- * files are handled, siblings go with their file, and adoption takes only
- * pcaps of ours that match the naming. */
+ * files are handled, siblings go with their file, files of every link type
+ * are counted and deleted, and adoption takes the capture files that match
+ * the naming (counting, never deleting, what else bears one of its names). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -275,7 +276,7 @@ static void test_busy_vanished_siblings_current(void)
 static void test_adopt(void)
 {
 	struct retention_config cfg = {
-		.dir = dir, .max_total_bytes = 3 * FILE_SIZE, .space = fake_space, .space_ctx = dir,
+		.dir = dir, .max_total_bytes = 6 * FILE_SIZE, .space = fake_space, .space_ctx = dir,
 	};
 	struct retention_pattern pat;
 	struct retention *r;
@@ -298,13 +299,15 @@ static void test_adopt(void)
 	snprintf(p, sizeof(p), "%s/cap.pcap", dir);
 	pat = (struct retention_pattern){ .path = p, .numbered = true };
 	CHECK_EQ(retention_adopt(r, &pat, &n), 0);
-	CHECK_EQ(n, 4); /* cap.pcap, 1, 2, 3 */
+	CHECK_EQ(n, 5); /* cap.pcap, 1, 2, 3 and 5 (802.11: any link type) */
 	CHECK_EQ(retention_enforce(r, 0), 0);
-	/* 4 adopted + current = 5 files for a limit of 3: the two oldest go (1, 2) */
-	CHECK(!exists("cap.pcap1") && !exists("cap.pcap2"), "the oldest by first packet stayed");
-	CHECK(exists("cap.pcap") && exists("cap.pcap3") && exists("cap.pcap7"), "a newer one went");
-	CHECK(exists("cap.pcap4") && exists("cap.pcap5") && exists("cap.pcap6") &&
-		      exists("cap.pcap01") && exists("xcap.pcap"),
+	/* 5 adopted + 4 (text) and 6 (its swapped magic meets a version in
+	 * host order: the header lies), counted but kept, + current = 8 files
+	 * for a limit of 6: the two oldest go (5, 1) */
+	CHECK(!exists("cap.pcap5") && !exists("cap.pcap1"), "the oldest by first packet stayed");
+	CHECK(exists("cap.pcap") && exists("cap.pcap2") && exists("cap.pcap3") && exists("cap.pcap7"),
+	      "a newer one went");
+	CHECK(exists("cap.pcap4") && exists("cap.pcap6") && exists("cap.pcap01") && exists("xcap.pcap"),
 	      "a file that is not ours was deleted");
 	retention_close(r);
 	clean_dir();
@@ -329,6 +332,93 @@ static void test_adopt(void)
 	CHECK_EQ(retention_adopt(r, &pat, &n), (unsigned long long)-EOPNOTSUPP);
 	snprintf(p, sizeof(p), "%s/g-%%q.pcap", dir);
 	CHECK_EQ(retention_adopt(r, &pat, &n), (unsigned long long)-EINVAL);
+	retention_close(r);
+	clean_dir();
+}
+
+/* Files of every link type and timestamp precision the writer makes are
+ * counted and deleted, whether the writer closed them or an earlier run left
+ * them; a file under a capture's name that is not a capture file (or whose
+ * header lies) stays, counted by its size. */
+static void test_link_types(void)
+{
+	static const struct { const char *name; uint32_t magic, link; } kinds[] = {
+		{ "raw", 0xa1b2c3d4u, 101 },      /* LINKTYPE_RAW: a tun device */
+		{ "sll", 0xa1b23c4du, 113 },      /* LINKTYPE_LINUX_SLL, nanoseconds */
+		{ "sll2", 0xa1b2c3d4u, 276 },     /* LINKTYPE_LINUX_SLL2 */
+		{ "null", 0xa1b23c4du, 0 },       /* LINKTYPE_NULL */
+	};
+	struct retention_config cfg = {
+		.dir = dir, .max_total_bytes = 3 * FILE_SIZE, .space = fake_space, .space_ctx = dir,
+	};
+	struct retention_pattern pat;
+	struct retention_counters c;
+	struct retention *r;
+	char p[600];
+	unsigned n;
+
+	/* closed by the writer, one after the other, on a tun device */
+	CHECK_EQ(retention_open(&r, &cfg), 0);
+	for (unsigned i = 0; i < 12; i++) {
+		snprintf(p, sizeof(p), "%s/t%02u", dir, i);
+		make_pcap(p, 1000 + i, FILE_SIZE, kinds[i % 4].magic, kinds[i % 4].link);
+		retention_set_current(r, p, FILE_SIZE);
+		CHECK_EQ(retention_enforce(r, 0), 0);
+		retention_counters(r, &c);
+		CHECK(c.bytes_kept + FILE_SIZE <= cfg.max_total_bytes, "%s: %llu bytes over the limit",
+		      kinds[i % 4].name, (unsigned long long)c.bytes_kept + FILE_SIZE);
+		CHECK_EQ(retention_add_closed(r, p, FILE_SIZE, (1000ull + i) * 1000000000ull), 0);
+	}
+	retention_counters(r, &c);
+	CHECK_EQ(c.files_deleted, 9);
+	CHECK_EQ(c.files_kept, 3);
+	CHECK(!exists("t08") && exists("t09") && exists("t10") && exists("t11"), "not the newest kept");
+
+	/* one the writer closed that is no capture file now (same inode): it stays, counted */
+	snprintf(p, sizeof(p), "%s/t12", dir);
+	make_text(p, FILE_SIZE);
+	CHECK_EQ(retention_add_closed(r, p, FILE_SIZE, 500ull * 1000000000ull), 0); /* oldest */
+	snprintf(p, sizeof(p), "%s/t13", dir);
+	make_pcap(p, 2001, FILE_SIZE, 0xa1b2c3d4u, 101);
+	CHECK_EQ(retention_add_closed(r, p, FILE_SIZE, 2001ull * 1000000000ull), 0);
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	retention_counters(r, &c);
+	CHECK(exists("t11") && exists("t12") && exists("t13") && !exists("t09") && !exists("t10"),
+	      "t12 deleted or an older capture file kept");
+	CHECK_EQ(c.files_kept, 3);                /* t12, t11, t13 */
+	CHECK_EQ(c.files_deleted, 11);
+	CHECK_EQ(c.bytes_kept, 3 * FILE_SIZE);
+	retention_close(r);
+	clean_dir();
+
+	/* left by an earlier run: adopted, ordered by first packet, deleted */
+	cfg.max_total_bytes = 4 * FILE_SIZE;
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(p, sizeof(p), "%s/tun.pcap%u", dir, i + 1);
+		make_pcap(p, 100 - i, FILE_SIZE, kinds[i].magic, kinds[i].link);
+	}
+	snprintf(p, sizeof(p), "%s/tun.pcap5", dir);
+	make_text(p, 10);                         /* shorter than a pcap header */
+	snprintf(p, sizeof(p), "%s/tun.pcap6", dir);
+	make_text(p, FILE_SIZE);                  /* not a capture file */
+	snprintf(p, sizeof(p), "%s/tun.pcap", dir);
+	make_pcap(p, 200, FILE_SIZE, 0xa1b2c3d4u, 101);
+	CHECK_EQ(retention_open(&r, &cfg), 0);
+	retention_set_current(r, p, FILE_SIZE);
+	pat = (struct retention_pattern){ .path = p, .numbered = true };
+	CHECK_EQ(retention_adopt(r, &pat, &n), 0);
+	CHECK_EQ(n, 4);
+	retention_counters(r, &c);
+	CHECK_EQ(c.files_kept, 6);
+	CHECK_EQ(c.bytes_kept, 5 * FILE_SIZE + 10);
+	/* 4 adopted + 2 kept + current for 4: the three oldest (4, 3, 2) go */
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	CHECK(!exists("tun.pcap4") && !exists("tun.pcap3") && !exists("tun.pcap2"), "an old one stayed");
+	CHECK(exists("tun.pcap1") && exists("tun.pcap5") && exists("tun.pcap6") && exists("tun.pcap"),
+	      "a newer one or one that is not a capture file went");
+	retention_counters(r, &c);
+	CHECK_EQ(c.files_deleted, 3);
+	CHECK_EQ(c.bytes_kept, 2 * FILE_SIZE + 10);
 	retention_close(r);
 	clean_dir();
 }
@@ -442,6 +532,7 @@ int main(void)
 	test_max_total_and_percent();
 	test_busy_vanished_siblings_current();
 	test_adopt();
+	test_link_types();
 	test_late_free_space();
 	test_with_jobs();
 	rmdir(dir);

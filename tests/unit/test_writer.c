@@ -117,7 +117,7 @@ static uint8_t *expected_file(const struct pktset *s, unsigned n, uint32_t snapl
 	buf = malloc(len);
 	if (!buf)
 		exit(1);
-	pcap_file_header_encode(buf, snaplen, nano, 0);
+	pcap_file_header_encode(buf, snaplen, nano, LINKTYPE_ETHERNET); /* the writer's default */
 	off = PCAP_FILE_HEADER_LEN;
 	for (unsigned i = 0; i < n; i++)
 		off += pcap_record_encode(buf + off, &s->v[i], snaplen, nano);

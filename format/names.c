@@ -1,12 +1,46 @@
-/* The -w pattern as a matcher. strftime conversions become the character
- * classes their output can take (%Y four digits, %m two, ...); the rotation
- * suffix is what the writer appends: nothing, a number from 1 (-C), or a
- * number zero-padded to -W's width (-C -W). */
+/* Rotation names, tcpdump's way (see format.h), composed for the writer and
+ * matched for retention from the same rules. */
 #include <errno.h>
 #include <stdio.h>
-#include <string.h>
 
-#include "retention/match.h"
+#include "format/format.h"
+
+unsigned rotation_digits(unsigned max_files)
+{
+	unsigned width = 1;
+
+	for (unsigned v = max_files ? max_files - 1 : 0; v >= 10; v /= 10)
+		width++;
+	return width;
+}
+
+int rotation_name(const struct rotation_names *n, unsigned index, time_t when, char *out, size_t len)
+{
+	char base[PATH_MAX];
+	int w;
+
+	if (n->strftime) {
+		struct tm tm;
+
+		localtime_r(&when, &tm);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		/* the user's -w name is the format, as with tcpdump -G */
+		if (!strftime(base, sizeof(base), n->path, &tm))
+			return -ENAMETOOLONG;
+#pragma GCC diagnostic pop
+	} else {
+		snprintf(base, sizeof(base), "%s", n->path);
+	}
+	if (n->max_files && n->numbered)
+		w = snprintf(out, len, "%s%0*u", base, (int)rotation_digits(n->max_files),
+			     index % n->max_files);
+	else if (n->numbered && index)
+		w = snprintf(out, len, "%s%u", base, index);
+	else
+		w = snprintf(out, len, "%s", base);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
 
 /* What one strftime conversion can print, as ERE; NULL: not supported. */
 static const char *conversion_re(char c)
@@ -68,7 +102,7 @@ static int base_re(const char *base, bool conversions, char *re, size_t len, siz
 	return ret;
 }
 
-int matcher_compile(struct name_matcher *m, const struct retention_pattern *p)
+int rotation_matcher_compile(struct rotation_matcher *m, const struct rotation_names *p)
 {
 	const char *slash = strrchr(p->path, '/');
 	const char *base = slash ? slash + 1 : p->path;
@@ -92,12 +126,9 @@ int matcher_compile(struct name_matcher *m, const struct retention_pattern *p)
 	}
 	ret = base_re(base, p->strftime, re, sizeof(re), &n);
 	if (!ret && p->numbered && p->max_files) {
-		unsigned width = 1;
 		char digits[32];
 
-		for (unsigned v = p->max_files - 1; v >= 10; v /= 10)
-			width++;
-		snprintf(digits, sizeof(digits), "[0-9]{%u}", width);
+		snprintf(digits, sizeof(digits), "[0-9]{%u}", rotation_digits(p->max_files));
 		ret = append(re, sizeof(re), &n, digits);
 	} else if (!ret && p->numbered) {
 		ret = append(re, sizeof(re), &n, "([1-9][0-9]*)?");
@@ -112,12 +143,12 @@ int matcher_compile(struct name_matcher *m, const struct retention_pattern *p)
 	return 0;
 }
 
-bool matcher_match(const struct name_matcher *m, const char *name)
+bool rotation_matcher_match(const struct rotation_matcher *m, const char *name)
 {
 	return m->compiled && regexec(&m->re, name, 0, NULL, 0) == 0;
 }
 
-void matcher_free(struct name_matcher *m)
+void rotation_matcher_free(struct rotation_matcher *m)
 {
 	if (m->compiled)
 		regfree(&m->re);

@@ -1,0 +1,272 @@
+/*
+ * format — the capture file format, in one place: the numbers of the pcap
+ * savefile (libpcap's sf-pcap.c) and of the link types, its file and record
+ * headers encoded and parsed, a probe that tells a file of ours from anything
+ * else, and the names tcpdump gives rotated files (-C, -G, -W), both composed
+ * (the writer) and matched (retention).
+ *
+ * Kinds of file. Each kind of file is one source file here (pcap.c) with its
+ * encoders and parsers, plus one entry in the table of format.c that lets code
+ * which does not care which kind a file is (retention) recognise it through
+ * format_probe. A pcapng or a compressed-chunk kind is one more file beside
+ * pcap.c and one more entry in that table.
+ *
+ * Untrusted bytes. The parsers read files anybody may have written, so, as
+ * ring/block.h does for the kernel's blocks, they take the buffer's length,
+ * check every length before using it and never read past the buffer: a header
+ * that lies stops the parse and is reported (FORMAT_LIED, PCAP_REC_BAD), it
+ * is never followed.
+ *
+ * Threads: everything here is pure (no state; no syscalls but the time zone
+ * file localtime_r may read once) and may be called from any thread. The per-record
+ * functions are inline: the writer encodes, and the index scans, one record
+ * per packet. Nothing here allocates but the matcher (its regex), which
+ * rotation_matcher_free releases.
+ */
+#ifndef RINGCAP_FORMAT_H
+#define RINGCAP_FORMAT_H
+
+#include <limits.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+/* ------------------------------------------------------------ link types */
+
+/* The savefile link types (tcpdump.org/linktypes.html) that ringcap writes
+ * or reads. libpcap's DLT_ values equal these but for LINKTYPE_RAW. */
+#define LINKTYPE_NULL 0u         /* BSD loopback: 4-byte host-order family */
+#define LINKTYPE_ETHERNET 1u
+#define LINKTYPE_RAW 101u        /* raw IPv4/IPv6, no link-layer header */
+#define LINKTYPE_LOOP 108u       /* OpenBSD loopback: network-order family */
+#define LINKTYPE_LINUX_SLL 113u  /* Linux cooked capture v1 */
+#define LINKTYPE_IPV4 228u
+#define LINKTYPE_IPV6 229u
+#define LINKTYPE_LINUX_SLL2 276u /* Linux cooked capture v2 */
+
+/* -------------------------------------------------------- pcap (pcap.c) */
+
+/*
+ * The file: a 24-byte header, then records of a 16-byte header and caplen
+ * bytes. ringcap writes host byte order, version 2.4; the magic tells readers
+ * the byte order and whether ts_frac counts micro- or nanoseconds.
+ *
+ *   header: magic u32, version_major u16, version_minor u16, thiszone i32,
+ *           sigfigs u32, snaplen u32, linktype u32
+ *   record: ts_sec u32, ts_frac u32, caplen u32, len u32, caplen bytes
+ */
+#define PCAP_MAGIC_MICRO 0xa1b2c3d4u
+#define PCAP_MAGIC_NANO 0xa1b23c4du
+/* not PCAP_VERSION_*: <pcap/pcap.h> defines those (ring/filter.c includes both) */
+#define PCAP_FILE_VERSION_MAJOR 2u
+#define PCAP_FILE_VERSION_MINOR 4u
+#define PCAP_FILE_HEADER_LEN 24u
+#define PCAP_RECORD_HEADER_LEN 16u
+/* libpcap's MAXIMUM_SNAPLEN: the largest snap length ringcap writes, and the
+ * largest caplen a record may claim (libpcap refuses larger ones). */
+#define PCAP_SNAPLEN_MAX 262144u
+
+/* Why a parse stopped. FORMAT_OK is 0, so `if (parse(...))` means "not usable". */
+enum format_status {
+	FORMAT_OK = 0,
+	FORMAT_SHORT,    /* fewer bytes than the header needs */
+	FORMAT_FOREIGN,  /* not this kind of file (no magic of ours) */
+	FORMAT_LIED,     /* the magic is ours, a field is impossible */
+};
+
+/* The 24-byte file header, version 2.4, host byte order, for link type
+ * `linktype` as given (LINKTYPE_NULL is 0: callers with a default apply it). */
+void pcap_file_header_encode(uint8_t out[PCAP_FILE_HEADER_LEN], uint32_t snaplen, bool nano,
+			     uint32_t linktype);
+
+struct pcap_file_info {
+	bool swapped;       /* written on a host of the other byte order */
+	bool nano;          /* ts_frac in nanoseconds, else microseconds */
+	uint16_t version_major, version_minor;
+	uint32_t snaplen;
+	uint32_t linktype;  /* LINKTYPE_* (the low 16 bits of the field) */
+};
+
+/*
+ * The file header in buf[0, len): either byte order, either magic. FORMAT_OK,
+ * FORMAT_SHORT (len < 24), FORMAT_FOREIGN (pcapng, anything else) or
+ * FORMAT_LIED (a major version other than 2, which libpcap refuses too).
+ * Reads at most 24 bytes; *fi is set only on FORMAT_OK.
+ */
+enum format_status pcap_file_header_parse(const uint8_t *buf, size_t len, struct pcap_file_info *fi);
+
+static inline uint32_t pcap_u32(const uint8_t *p, bool swapped)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+/* One record header, host byte order: the writer's and ringcap-read's. */
+static inline void pcap_record_header_encode(uint8_t out[PCAP_RECORD_HEADER_LEN], uint32_t ts_sec,
+					     uint32_t ts_frac, uint32_t caplen, uint32_t len)
+{
+	const uint32_t h[4] = { ts_sec, ts_frac, caplen, len };
+
+	memcpy(out, h, sizeof(h));
+}
+
+struct pcap_rec {
+	uint32_t ts_sec, ts_frac, caplen, len;
+};
+
+enum pcap_rec_status {
+	PCAP_REC_OK,
+	PCAP_REC_SHORT,     /* fewer bytes than the header or its caplen: torn (or read more) */
+	PCAP_REC_BAD,       /* the header lies: caplen too large, or all zero (preallocated) */
+};
+
+/* The record header at `p`, of which `avail` bytes are at hand; its data are
+ * not looked at (a reader that only wants the time). */
+static inline enum pcap_rec_status pcap_rec_header_parse(const struct pcap_file_info *fi, const uint8_t *p,
+							 size_t avail, struct pcap_rec *r)
+{
+	if (avail < PCAP_RECORD_HEADER_LEN)
+		return PCAP_REC_SHORT;
+	r->ts_sec = pcap_u32(p, fi->swapped);
+	r->ts_frac = pcap_u32(p + 4, fi->swapped);
+	r->caplen = pcap_u32(p + 8, fi->swapped);
+	r->len = pcap_u32(p + 12, fi->swapped);
+	if (r->caplen > PCAP_SNAPLEN_MAX)
+		return PCAP_REC_BAD;
+	if (!r->ts_sec && !r->ts_frac && !r->caplen && !r->len)
+		return PCAP_REC_BAD;
+	return PCAP_REC_OK;
+}
+
+/* The whole record at `p` (header and caplen bytes), `avail` bytes at hand. */
+static inline enum pcap_rec_status pcap_rec_parse(const struct pcap_file_info *fi, const uint8_t *p,
+						  size_t avail, struct pcap_rec *r)
+{
+	enum pcap_rec_status s = pcap_rec_header_parse(fi, p, avail, r);
+
+	if (s != PCAP_REC_OK)
+		return s;
+	if (avail - PCAP_RECORD_HEADER_LEN < r->caplen)
+		return PCAP_REC_SHORT;
+	return PCAP_REC_OK;
+}
+
+static inline uint64_t pcap_ts_ns(const struct pcap_file_info *fi, uint32_t sec, uint32_t frac)
+{
+	return (uint64_t)sec * 1000000000ull + (fi->nano ? (uint64_t)frac : (uint64_t)frac * 1000ull);
+}
+
+/* Walk the whole records in buf[0, len); `base` is the file offset of buf[0]. */
+struct pcap_rec_iter {
+	const struct pcap_file_info *fi;
+	const uint8_t *buf;
+	size_t len;
+	size_t off;                 /* next record */
+	uint64_t base;
+	enum pcap_rec_status stop;  /* why the walk ended (OK: ran out exactly at len) */
+};
+
+static inline void pcap_rec_iter_init(struct pcap_rec_iter *it, const struct pcap_file_info *fi,
+				      const uint8_t *buf, size_t len, uint64_t base)
+{
+	it->fi = fi;
+	it->buf = buf;
+	it->len = len;
+	it->off = 0;
+	it->base = base;
+	it->stop = PCAP_REC_OK;
+}
+
+/* Next record into *r, its bytes at *data and its file offset at *file_off;
+ * false when the bytes end or a header lies (it->stop says which). */
+static inline bool pcap_rec_iter_next(struct pcap_rec_iter *it, struct pcap_rec *r, const uint8_t **data,
+				      uint64_t *file_off)
+{
+	enum pcap_rec_status s;
+
+	if (it->stop != PCAP_REC_OK || it->off >= it->len)
+		return false;
+	s = pcap_rec_parse(it->fi, it->buf + it->off, it->len - it->off, r);
+	if (s != PCAP_REC_OK) {
+		it->stop = s;
+		return false;
+	}
+	*data = it->buf + it->off + PCAP_RECORD_HEADER_LEN;
+	*file_off = it->base + it->off;
+	it->off += PCAP_RECORD_HEADER_LEN + r->caplen;
+	return true;
+}
+
+/* ------------------------------------------------- any kind (format.c) */
+
+/* Bytes from a file's start that format_probe needs to see its first record. */
+#define FORMAT_PROBE_LEN 512u
+
+/* What a probe learnt from a file's first bytes. */
+struct format_probe {
+	const struct format_kind *kind;
+	uint32_t linktype;
+	uint64_t first_ts_ns;   /* the first record's time; 0: no whole record header */
+};
+
+/* One kind of capture file. */
+struct format_kind {
+	const char *name;       /* "pcap" */
+	/* Recognise buf[0, len) as the start of a file of this kind: FORMAT_OK
+	 * (and *out filled), FORMAT_FOREIGN when it is not one, FORMAT_SHORT or
+	 * FORMAT_LIED when it is one but cannot be used. */
+	enum format_status (*probe)(const uint8_t *buf, size_t len, struct format_probe *out);
+};
+
+extern const struct format_kind format_pcap;
+
+/* Try every kind ringcap writes: the first answer other than FORMAT_FOREIGN,
+ * else FORMAT_FOREIGN. Pass up to FORMAT_PROBE_LEN bytes of the file's start. */
+enum format_status format_probe(const uint8_t *buf, size_t len, struct format_probe *out);
+
+/* ------------------------------------------- rotation names (names.c) */
+
+/*
+ * How a capture names its files, as tcpdump does:
+ *   -G: the -w name is a strftime format, expanded when each file opens;
+ *   -C: FILE, FILE1, FILE2, ... (nothing appended to the first);
+ *   -C -W N: FILE0 .. FILE(N-1), zero-padded to N-1's digits, reused in a ring;
+ *   -G -W N without -C: nothing appended (-W only bounds how many).
+ */
+struct rotation_names {
+	const char *path;      /* -w; strftime conversions in its last component with -G */
+	bool strftime;         /* -G */
+	bool numbered;         /* -C */
+	unsigned max_files;    /* -W; 0: none */
+};
+
+/* Digits of the -C -W suffix: those of max_files - 1 (1 for 0..10 files). */
+unsigned rotation_digits(unsigned max_files);
+
+/* The name of file number `index` (0 first) opened at `when` (local time,
+ * for -G), in out. 0 or -ENAMETOOLONG (also when strftime makes nothing). */
+int rotation_name(const struct rotation_names *n, unsigned index, time_t when, char *out, size_t len);
+
+/* The names a capture's files can take, as a regular expression over the
+ * names in the pattern's directory (-G conversions become the characters
+ * their output can hold: %Y four digits, %m two, ...). */
+struct rotation_matcher {
+	char dir[PATH_MAX];   /* the pattern's directory, "." when none */
+	regex_t re;           /* anchored, over the last component */
+	bool compiled;
+};
+
+/* 0, -EOPNOTSUPP (a conversion in the directory part), -EINVAL (a
+ * conversion with no fixed shape, a bad pattern), -ENAMETOOLONG. */
+int rotation_matcher_compile(struct rotation_matcher *m, const struct rotation_names *p);
+/* Is `name` (a last component, no directory) one of the capture's files? */
+bool rotation_matcher_match(const struct rotation_matcher *m, const char *name);
+/* Safe on a zeroed or failed matcher, and twice. */
+void rotation_matcher_free(struct rotation_matcher *m);
+
+#endif
