@@ -443,8 +443,13 @@ int arp_service_start(struct arp_service *s)
 		}
 		if (ret != EPERM)
 			return -ret;
-		log_warn("ARP responder: no SCHED_FIFO (%s: needs CAP_SYS_NICE; -Z drops it); "
-			 "answers may wait for a time slice", strerror(ret));
+		/* EPERM: no CAP_SYS_NICE (-Z drops it; ringcap@.service does not
+		 * grant it), or a seccomp filter refusing real-time policies
+		 * (systemd's RestrictRealtime=yes, which the unit sets). */
+		log_warn("ARP responder: no SCHED_FIFO (%s: needs CAP_SYS_NICE, and under systemd "
+			 "RestrictRealtime=no); answers may wait for a time slice "
+			 "(--arp-priority 0 runs it at normal priority without this warning)",
+			 strerror(ret));
 	}
 	ret = pthread_create(&s->thread, NULL, service_main, s);
 	if (ret)

@@ -125,3 +125,18 @@ out=$(promtool check metrics <"$state/stats.prom" 2>&1) && [ -z "$out" ] || fail
 grep -q "^ringcap_packets_received_total{interface=\"$IF_B\"}" "$state/stats.prom" ||
 	fail "stats.prom does not name $IF_B: $(head -3 "$state/stats.prom")"
 echo "ok: as the unit runs it: exit 0 on SIGTERM, ${#files[@]} file(s) with $total records = captured, JSON and Prometheus files"
+
+# The unit grants no CAP_SYS_NICE and sets RestrictRealtime=: the ARP
+# responder's SCHED_FIFO is refused there, and ringcap must still start,
+# answer at normal priority, and say once how to get real-time answers.
+rm -f "$state"/cap-*.pcap*
+ip netns exec "$NS_B" "${limit[@]}" \
+	setpriv --reuid="$uid" --regid="$uid" --clear-groups --inh-caps="-all,$caps" \
+	--ambient-caps="-all,$caps" --bounding-set="-all,$caps" --no-new-privs -- \
+	env -i -C "$state" sh -c 'umask "$0"; exec "$@"' "$umask_" \
+	"${cmd[0]}" --arp 198.18.0.77 --duration 1 "${cmd[@]:1}" >"$TMP/out.log" 2>"$TMP/arp.log"
+rc=$?
+[ $rc -eq 0 ] || fail "with --arp as the unit runs it: exit $rc: $(cat "$TMP/arp.log")"
+[ "$(grep -c 'no SCHED_FIFO' "$TMP/arp.log")" -eq 1 ] && grep -q 'RestrictRealtime=no' "$TMP/arp.log" ||
+	fail "with --arp as the unit runs it, want one line on SCHED_FIFO naming RestrictRealtime: $(cat "$TMP/arp.log")"
+echo "ok: --arp as the unit runs it: exit 0, $(grep 'no SCHED_FIFO' "$TMP/arp.log")"
