@@ -357,7 +357,7 @@ void opt_usage(const struct opt_prog *p, FILE *f)
 			continue;
 		}
 		w = option_column(o, buf, sizeof(buf));
-		if (w + 1 > col)
+		if (w + 2 > col)
 			fprintf(f, "%s\n%*s", buf, col, "");
 		else
 			fprintf(f, "%-*s", col, buf);

@@ -1,13 +1,16 @@
 /*
- * bench/common's option table: every type stores what it parsed, at the edges
+ * util/opt's option table: every type stores what it parsed, at the edges
  * of its range and into fields of every width without touching the bytes
  * around them; every bad value (out of range, not a number, a bad suffix, not
  * a power of two, an unknown choice, a custom parser's refusal), an unknown
  * option, a missing value and a required option not given exit 2 with exactly
  * one line on stderr that names
  * the value; --help exits 0 with every option in the text; "+" order stops at
- * the first argument that is not an option. Bad cases run in a forked child
- * whose stderr is read back. No privileges.
+ * the first argument that is not an option. opt_parse itself returns: 2 after
+ * one line, exit_now after --help or an OPT_PRINT option, and the words (those
+ * before, between and after the options, and after "--") in order at the end
+ * of argv. Bad cases of the exiting wrapper run in a forked child whose stderr
+ * is read back. No privileges.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -349,6 +352,127 @@ static void check_continuation(const char *out, const char *first, const char *s
 	      "\"%s\" not at column %d: %.40s", second, col, next);
 }
 
+static unsigned printed;
+
+static void print_version(FILE *out)
+{
+	printed++;
+	fprintf(out, "version 1\n");
+}
+
+struct more {
+	uint64_t interval_ns, kib;
+	const char *path;
+};
+
+static struct more m;
+
+static const struct opt table_returning[] = {
+	{ .name = "count", .letter = 'n', .type = OPT_U64, OPT_INT(&f.count), .min = 1, .max = 9,
+	  .what = "count", .arg = "N", .help = "how many" },
+	{ .name = "flag", .letter = 'q', .type = OPT_FLAG, .field = &f.flag, .help = "set" },
+	{ .name = "interval", .type = OPT_DURATION, .field = &m.interval_ns, .min = 1000000000ull,
+	  .what = "interval", .arg = "S", .help = "at least a second" },
+	{ .name = "kib", .type = OPT_SIZE, OPT_INT(&m.kib), .scale = 1024, .min = 1024,
+	  .max = 1 << 30, .arg = "KIB", .help = "KiB or a size" },
+	{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &m.path, .min = 1,
+	  .what = "output file", .why = "empty name", .arg = "FILE", .help = "not empty" },
+	{ .name = "version", .type = OPT_PRINT, .print = print_version, .help = "the version" },
+};
+
+static const struct opt_prog prog_returning = {
+	.synopsis = "usage: test [options] WORDS\n",
+	.opts = table_returning,
+	.nopts = ARRAY_SIZE(table_returning),
+};
+
+/* opt_parse on a NULL-terminated list; stderr into err; the words joined. */
+static int parse_returning(struct opt_end *end, char *words, char *err, size_t len, ...)
+{
+	char err_path[] = "/tmp/test_opt.err.XXXXXX";
+	int err_fd = mkstemp(err_path), saved = dup(2), argc, ret;
+	char *argv[MAX_ARGS];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, len);
+	argc = make_argv(argv, ap);
+	va_end(ap);
+	defaults();
+	memset(&m, 0, sizeof(m));
+	fflush(stderr);
+	dup2(err_fd, 2);
+	ret = opt_parse(&prog_returning, argc, argv, end);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(err_fd, err, len - 1, 0);
+	err[n > 0 ? n : 0] = '\0';
+	close(err_fd);
+	unlink(err_path);
+	words[0] = '\0';
+	for (int i = end->words; !ret && !end->exit_now && i < argc; i++) {
+		if (i == end->dashdash)
+			strcat(words, "| ");
+		strcat(words, argv[i]);
+		strcat(words, " ");
+	}
+	return ret;
+}
+
+static void test_returning(void)
+{
+	char words[512], err[512];
+	struct opt_end end;
+	int ret;
+
+	/* words before, between and after the options: one parse */
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "-n", "3", "b", "-q", "c", NULL);
+	CHECK(ret == 0 && !end.exit_now && strcmp(words, "a b c ") == 0 && f.count == 3 && f.flag,
+	      "a -n 3 b -q c: %d words '%s' count %llu", ret, words, (unsigned long long)f.count);
+	ret = parse_returning(&end, words, err, sizeof(err), "-qn", "3", "a", "b", "c", NULL);
+	CHECK(ret == 0 && strcmp(words, "a b c ") == 0 && f.count == 3 && f.flag,
+	      "-qn 3 a b c: %d '%s'", ret, words);
+	/* "--": the words after it are words, dashes and all; itself none */
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "--", "-n", "4", "--", NULL);
+	CHECK(ret == 0 && strcmp(words, "a | -n 4 -- ") == 0 && f.count == 0,
+	      "a -- -n 4 --: %d '%s'", ret, words);
+	ret = parse_returning(&end, words, err, sizeof(err), "-w", "--", "a", NULL);
+	CHECK(ret == 0 && strcmp(words, "a ") == 0 && m.path && strcmp(m.path, "--") == 0,
+	      "-w -- a: %d '%s' %s", ret, words, m.path);
+	CHECK(end.dashdash == 4, "-w -- a: dashdash %d", end.dashdash);
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "--", NULL);
+	CHECK(ret == 0 && strcmp(words, "a ") == 0, "a --: %d '%s'", ret, words);
+	/* typed values: a duration's minimum, a size's unit */
+	ret = parse_returning(&end, words, err, sizeof(err), "--interval", "2.5", "--kib", "64",
+			      NULL);
+	CHECK(ret == 0 && m.interval_ns == 2500000000ull && m.kib == 65536,
+	      "--interval 2.5 --kib 64: %d %llu %llu", ret, (unsigned long long)m.interval_ns,
+	      (unsigned long long)m.kib);
+	ret = parse_returning(&end, words, err, sizeof(err), "--kib", "2m", NULL);
+	CHECK(ret == 0 && m.kib == 2u << 20, "--kib 2m: %d", ret);
+	/* bad input: 2 and one line, no exit */
+	ret = parse_returning(&end, words, err, sizeof(err), "--interval", "500ms", NULL);
+	CHECK(ret == 2 && strstr(err, "bad interval '500ms'") && count_lines(err) == 1,
+	      "--interval 500ms: %d %s", ret, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "-w", "", NULL);
+	CHECK(ret == 2 && strstr(err, "bad output file '': empty name") && count_lines(err) == 1,
+	      "-w '': %d %s", ret, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "-n", "10", NULL);
+	CHECK(ret == 2 && strstr(err, "bad count '10': expected 1..9") && count_lines(err) == 1,
+	      "a -n 10: %d %s", ret, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "--kib", NULL);
+	CHECK(ret == 2 && strstr(err, "bad option '--kib': needs a value"), "--kib: %d %s", ret,
+	      err);
+	/* --help and an OPT_PRINT option end the parse with exit_now */
+	printed = 0;
+	ret = parse_returning(&end, words, err, sizeof(err), "-q", "--version", "-n", "0", NULL);
+	CHECK(ret == 0 && end.exit_now && printed == 1 && !err[0], "--version: %d %d %u %s", ret,
+	      end.exit_now, printed, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "-n", "2", NULL);
+	CHECK(ret == 0 && !end.exit_now, "after --version: %d %d", ret, end.exit_now);
+}
+
 static void test_help(void)
 {
 	char out[8192], err[4096];
@@ -380,6 +504,7 @@ int main(void)
 	log_set_program("test_opt");
 	test_values();
 	test_bad_values();
+	test_returning();
 	test_help();
 	return unit_exit("test_opt");
 }
