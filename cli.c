@@ -206,22 +206,6 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = xcalloc(1, len);
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
 static void set_defaults(struct options *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -474,7 +458,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	if (ret || end.exit_now)
 		return ret;
 	if (end.words < argc)
-		o->expr = join_args(argc - end.words, argv + end.words);
+		o->expr = opt_join_words(argc - end.words, argv + end.words);
 	return check_combination(o);
 }
 

@@ -319,6 +319,22 @@ int opt_parse_or_exit(const struct opt_prog *p, int argc, char **argv)
 	return end.words;
 }
 
+char *opt_join_words(int n, char *const *argv)
+{
+	size_t len = 1;
+	char *s;
+
+	for (int i = 0; i < n; i++)
+		len += strlen(argv[i]) + 1;
+	s = xcalloc(1, len);
+	for (int i = 0; i < n; i++) {
+		if (i)
+			strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
+
 /* "  -s, --size BYTES" */
 static int option_column(const struct opt *o, char *buf, size_t len)
 {

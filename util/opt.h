@@ -106,6 +106,10 @@ struct opt_end {
  */
 int opt_parse(const struct opt_prog *p, int argc, char **argv, struct opt_end *end);
 
+/* argv[0..n) joined by blanks, as one allocated string ("" when n is 0); the
+ * caller frees it with xfree(). A filter expression from its words. */
+char *opt_join_words(int n, char *const *argv);
+
 /* opt_parse for a program with nothing to undo: exits 0 after --help, 2 on
  * bad input. Returns end.words. */
 int opt_parse_or_exit(const struct opt_prog *p, int argc, char **argv);
