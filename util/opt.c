@@ -16,7 +16,7 @@
 #include "util/opt.h"
 #include "util/util.h"
 
-#define MAX_OPTS 64
+#define MAX_OPTS 96
 #define HELP_COL_MAX 26 /* longer option columns put their help on the next line */
 #define OPT_VAL 256     /* getopt's value for opts[i] is OPT_VAL + i */
 
