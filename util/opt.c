@@ -242,7 +242,7 @@ static int scan(const struct opt_prog *p, int argc, char **argv, unsigned char *
 	struct option lopts[MAX_OPTS + 2];
 	char shorts[2 * MAX_OPTS + 4];
 	bool seen[MAX_OPTS] = { false };
-	const char *last_arg = NULL;
+	int arg_slot = -1; /* the argv entry that was the last option's value */
 	const struct opt *o;
 	bool dashdash;
 	int c, ret;
@@ -281,11 +281,11 @@ static int scan(const struct opt_prog *p, int argc, char **argv, unsigned char *
 		if (o->raw)
 			*o->raw = optarg;
 		seen[c - OPT_VAL] = true;
-		last_arg = optarg;
+		arg_slot = optarg && optarg == argv[optind - 1] ? optind - 1 : -1;
 	}
 	/* Stopped at "--" (getopt steps over it and leaves it among the options),
 	 * or ("+") at the first word. */
-	dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 && argv[optind - 1] != last_arg;
+	dashdash = optind > 1 && strcmp(argv[optind - 1], "--") == 0 && optind - 1 != arg_slot;
 	for (int i = optind; i < argc; i++)
 		slot[i] = dashdash ? SLOT_AFTER_DASHDASH : SLOT_WORD;
 	return check_required(p, seen);
