@@ -209,4 +209,6 @@ $GEN "$dir/raw.pcap" --start $T0 --count 10 --linktype raw
 bad "mixed link types" "mixed link types" "$cap/c.pcap" "$dir/raw.pcap"
 bad "bad expression" "hots 198.18.0.1" "$cap" hots 198.18.0.1
 bad "bad count" "'0'" -c 0 "$cap"
+bad "unknown option" "--bogus" "$cap" --bogus
+bad "a value missing" "--buffer': needs a value" "$cap" --buffer
 echo "all ok"
