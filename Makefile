@@ -7,9 +7,9 @@
 #   make demo                 capture a generated burst on a self-made testbed and show it
 #   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, bench tools, man page, systemd unit
 #
-# Every bench/*.c but bench/common.c (their shared option table) is a program of its
-# own; every tests/unit/*.c is a unit test binary. Both link the project's library,
-# so a new file there needs no Makefile change.
+# Every bench/*.c is a program of its own; every tests/unit/*.c is a unit test
+# binary. Both link the project's library (util/opt.c is every program's option
+# table), so a new file there needs no Makefile change.
 
 CC       ?= cc
 SANITIZE ?=
@@ -49,8 +49,7 @@ LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c 
              $(wildcard stats/*.c jobs/*.c retention/*.c format/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-BENCH_SRCS = $(filter-out bench/common.c,$(wildcard bench/*.c))
-BENCH_COMMON = $(BUILD)/bench/common.o
+BENCH_SRCS = $(wildcard bench/*.c)
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -77,13 +76,8 @@ $(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/
 $(BUILD)/ringcap-read: $(BUILD)/read/ringcap-read.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/%: $(BUILD)/bench/%.o $(BENCH_COMMON) $(BUILD)/libringcap.a
+$(BUILD)/%: $(BUILD)/bench/%.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
-
-$(BUILD)/tests/test_bench_common: $(BUILD)/tests/unit/test_bench_common.o $(BENCH_COMMON) \
-		$(BUILD)/libringcap.a
-	@mkdir -p $(dir $@)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringcap.a
 	@mkdir -p $(dir $@)

@@ -1,5 +1,10 @@
+/*
+ * ringcap's command line: one option table (util/opt.h) with tcpdump's letters
+ * where the meaning is the same. The table gives each option its type, range,
+ * error line and --help text; the checks that tie options together follow the
+ * table parse in check_combination(). Nothing is opened here.
+ */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
 #include <linux/if_packet.h>
@@ -10,171 +15,17 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "util/opt.h"
 #include "util/util.h"
 
-enum {
-	OPT_BLOCK_SIZE = 256,
-	OPT_BLOCK_TIMEOUT,
-	OPT_FANOUT,
-	OPT_TIME_PRECISION,
-	OPT_DURATION,
-	OPT_STATS_JSON,
-	OPT_STATS_PROM,
-	OPT_NO_INDEX,
-	OPT_Z_JOBS,
-	OPT_MIN_FREE,
-	OPT_MAX_TOTAL,
-	OPT_ON_FULL,
-	OPT_STATS_INTERVAL,
-	OPT_WRITER,
-	OPT_NO_DIRECT,
-	OPT_STAGING,
-	OPT_ARP,
-	OPT_ARP_MAC,
-	OPT_NDP,
-	OPT_ARP_ALLOW_OWN,
-	OPT_ARP_ANNOUNCE,
-	OPT_ANNOUNCE_RATE,
-	OPT_ARP_PRIORITY,
-	OPT_ARP_CPU,
-	OPT_ARP_BUSY_POLL,
-	OPT_VERSION,
-	OPT_CPUS,
-	OPT_FLUSH_INTERVAL,
-};
-
-static const struct option long_opts[] = {
-	{ "interface", required_argument, NULL, 'i' },
-	{ "write", required_argument, NULL, 'w' },
-	{ "snaplen", required_argument, NULL, 's' },
-	{ "count", required_argument, NULL, 'c' },
-	{ "file-size", required_argument, NULL, 'C' },
-	{ "rotate-seconds", required_argument, NULL, 'G' },
-	{ "file-count", required_argument, NULL, 'W' },
-	{ "buffer-size", required_argument, NULL, 'B' },
-	{ "threads", required_argument, NULL, 'T' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "no-promiscuous-mode", no_argument, NULL, 'p' },
-	{ "relinquish-privileges", required_argument, NULL, 'Z' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "block-size", required_argument, NULL, OPT_BLOCK_SIZE },
-	{ "block-timeout", required_argument, NULL, OPT_BLOCK_TIMEOUT },
-	{ "fanout", required_argument, NULL, OPT_FANOUT },
-	{ "time-precision", required_argument, NULL, OPT_TIME_PRECISION },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
-	{ "stats-prom", required_argument, NULL, OPT_STATS_PROM },
-	{ "metrics", required_argument, NULL, OPT_STATS_PROM },
-	{ "no-index", no_argument, NULL, OPT_NO_INDEX },
-	{ "postrotate-command", required_argument, NULL, 'z' },
-	{ "z-jobs", required_argument, NULL, OPT_Z_JOBS },
-	{ "min-free", required_argument, NULL, OPT_MIN_FREE },
-	{ "max-total", required_argument, NULL, OPT_MAX_TOTAL },
-	{ "on-full", required_argument, NULL, OPT_ON_FULL },
-	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
-	{ "writer", required_argument, NULL, OPT_WRITER },
-	{ "no-direct", no_argument, NULL, OPT_NO_DIRECT },
-	{ "staging", required_argument, NULL, OPT_STAGING },
-	{ "arp", required_argument, NULL, OPT_ARP },
-	{ "arp-mac", required_argument, NULL, OPT_ARP_MAC },
-	{ "ndp", required_argument, NULL, OPT_NDP },
-	{ "arp-allow-own", no_argument, NULL, OPT_ARP_ALLOW_OWN },
-	{ "arp-announce", no_argument, NULL, OPT_ARP_ANNOUNCE },
-	{ "announce-rate", required_argument, NULL, OPT_ANNOUNCE_RATE },
-	{ "arp-priority", required_argument, NULL, OPT_ARP_PRIORITY },
-	{ "arp-cpu", required_argument, NULL, OPT_ARP_CPU },
-	{ "arp-busy-poll", required_argument, NULL, OPT_ARP_BUSY_POLL },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
-	{ "packet-buffered", no_argument, NULL, 'U' },
-	{ NULL, 0, NULL, 0 },
-};
-
-static void usage(FILE *f)
-{
-	fprintf(f,
+static const char synopsis[] =
 "Usage: ringcap -i IFACE [-w FILE] [options] [filter expression ...]\n"
 "Capture packets on IFACE with per-CPU TPACKET_V3 rings in one fanout group and\n"
 "write them to a pcap savefile through io_uring; optionally answer ARP for pools.\n"
-"\n"
-"  -i, --interface IFACE    interface to capture on (required)\n"
-"  -w, --write FILE         pcap savefile to write (required unless --arp);\n"
-"                           - writes the pcap stream to standard output\n"
-"  -s, --snaplen N          bytes kept per packet, 1..262144 (0 or default: 262144)\n"
-"  -c, --count N            stop after writing N packets\n"
-"  -C, --file-size N        start a new file before one passes N million bytes\n"
-"                           (or a size: 512k, 100m, 2g); files FILE, FILE1, ...\n"
-"  -G, --rotate-seconds S   start a new file every S seconds; FILE may hold\n"
-"                           strftime conversions (%%Y%%m%%d-%%H%%M%%S)\n"
-"  -W, --file-count N       with -C: reuse N names (FILE0..), overwriting the\n"
-"                           oldest; with -G alone: stop after N files\n"
-"  -B, --buffer-size KIB    ring size per worker in KiB (default 65536 = 64 MiB)\n"
-"      --block-size SIZE    ring block size, power of two, 64k..64m (default 1m)\n"
-"      --block-timeout MS   retire a partly filled block after MS ms, 1..1000\n"
-"                           (default 8)\n"
-"  -T, --threads N          workers, one socket each, pinned one per CPU\n"
-"                           (default: online CPUs, or as many as --cpus lists)\n"
-"      --cpus LIST          pin workers to these CPUs in turn, e.g. 1 or 0,2-3\n"
-"      --fanout MODE        hash|lb|cpu|qm|rollover (default hash, with defrag)\n"
-"      --time-precision P   micro|nano timestamps in the file (default micro)\n"
-"      --duration S         stop after S seconds (e.g. 10, 2.5, 500ms, 1m)\n"
-"      --stats-json FILE    the counters as JSON, replaced atomically at exit\n"
-"                           (and every --stats-interval)\n"
-"  -z, --postrotate-command CMD\n"
-"                           after each file is closed run CMD FILE in the\n"
-"                           background (as the -Z user), e.g. -z gzip\n"
-"      --z-jobs N           at most N -z commands at once, the others wait (2)\n"
-"      --min-free SIZE|N%%  keep that much of the capture file system free by\n"
-"                           deleting this capture's oldest closed files\n"
-"      --max-total SIZE     keep this capture's files under SIZE in all, the same\n"
-"                           way (both rotate at 1 GB without -C or -G)\n"
-"      --on-full stop|wait  on a full disk (ENOSPC, EDQUOT, EIO): stop, the files\n"
-"                           cut at their last whole record (stop, the default);\n"
-"                           or keep capturing, count what is not written and go\n"
-"                           on in a new file when there is room (wait; rotates\n"
-"                           at 1 GB without -C or -G)\n"
-"      --no-index           no ringcap-read index (.FILE.ridx) beside each file\n"
-"                           when it is closed (ringcap-read then builds it)\n"
-"      --stats-prom FILE, --metrics FILE\n"
-"                           the counters for node_exporter's textfile collector\n"
-"                           (Prometheus text format), every --stats-interval or\n"
-"                           15 s, and at exit\n"
-"      --stats-interval S   one line of rates and totals on stderr every S\n"
-"                           seconds (>= 1), and the stats files rewritten\n"
-"      --flush-interval MS  write out the records of a partly filled chunk\n"
-"                           every MS ms, so readers of the live file see them\n"
-"                           (default 1000; 0: only whole 1 MiB chunks)\n"
-"  -U, --packet-buffered    write out after every ring block, as tcpdump -U\n"
-"      --writer W           uring|pwrite (default uring; pwrite if refused)\n"
-"      --no-direct          do not open the file with O_DIRECT\n"
-"      --staging SIZE       staging memory for the writer (default 64m)\n"
-"      --arp POOL[@VID]     answer ARP requests for POOL: A-B, A/len or A;\n"
-"                           @VID: only on that VLAN (@0: untagged only);\n"
-"                           repeatable\n"
-"      --ndp POOL[@VID]     answer IPv6 neighbor solicitations for POOL:\n"
-"                           PREFIX/len, A-B or A; repeatable\n"
-"      --arp-mac MAC        unicast hardware address in replies (default: IFACE's)\n"
-"      --arp-allow-own      answer for pools that hold IFACE's own addresses\n"
-"      --arp-announce       at start, announce every pool address once\n"
-"                           (gratuitous ARP; unsolicited NA for --ndp)\n"
-"      --announce-rate N    announcements per second, 1..1000000 (default 1000)\n"
-"      --arp-priority N     the responder thread's SCHED_FIFO priority, 1..99;\n"
-"                           0: normal scheduling (default 10)\n"
-"      --arp-cpu N          pin the responder thread to CPU N (default: unpinned)\n"
-"      --arp-busy-poll USEC under a flood, keep checking for requests this long\n"
-"                           after the last before sleeping, 0..1000 (default 50;\n"
-"                           0: always sleep)\n"
-"  -Z, --relinquish-privileges USER\n"
-"                           after opening the sockets and the first file, run\n"
-"                           as USER (and its groups); later files (-C, -G) are\n"
-"                           created as USER\n"
-"  -p, --no-promiscuous-mode\n"
-"                           do not put IFACE into promiscuous mode (by default\n"
-"                           capturing with -w does, as tcpdump; ARP answering\n"
-"                           alone never does)\n"
-"  -q, --quiet              no start-up banner\n"
-"  -h, --help               this text;   --version  the version\n"
+"Options may stand before, between or after the words of the expression; '--'\n"
+"ends the options.\n";
+
+static const char epilogue[] =
 "\n"
 "At exit prints, like tcpdump, packets captured (written to the file), received\n"
 "by filter and dropped by kernel (PACKET_STATISTICS summed over all sockets).\n"
@@ -184,43 +35,40 @@ static void usage(FILE *f)
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
 "  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
 "  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
-"  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n");
-}
+"  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n";
 
-static int bad(const char *what, const char *value, const char *why)
+static const char *const fanout_names[] = { "hash", "lb", "cpu", "qm", "rollover", NULL };
+static const uint16_t fanout_modes[] = {
+	PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG, PACKET_FANOUT_LB, PACKET_FANOUT_CPU,
+	PACKET_FANOUT_QM, PACKET_FANOUT_ROLLOVER,
+};
+static const char *const precisions[] = { "micro", "nano", NULL };
+static const char *const on_full[] = { "stop", "wait", NULL };
+static const char *const writers[] = { "uring", "pwrite", NULL };
+
+static const char *parse_fanout(const char *arg, void *field)
 {
-	log_err("bad %s '%s': %s", what, value, why);
-	return 2;
-}
+	struct options *o = field;
 
-static int parse_fanout(struct options *o, const char *s)
-{
-	static const struct { const char *name; uint16_t mode; } modes[] = {
-		{ "hash", PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG },
-		{ "lb", PACKET_FANOUT_LB },
-		{ "cpu", PACKET_FANOUT_CPU },
-		{ "qm", PACKET_FANOUT_QM },
-		{ "rollover", PACKET_FANOUT_ROLLOVER },
-	};
-
-	for (size_t i = 0; i < ARRAY_SIZE(modes); i++) {
-		if (strcmp(s, modes[i].name) == 0) {
-			o->fanout_mode = modes[i].mode;
-			o->fanout_name = modes[i].name;
-			return 0;
+	for (size_t i = 0; fanout_names[i]; i++) {
+		if (strcmp(arg, fanout_names[i]) == 0) {
+			o->fanout_mode = fanout_modes[i];
+			o->fanout_name = fanout_names[i];
+			return NULL;
 		}
 	}
-	return bad("fanout mode", s, "expected hash, lb, cpu, qm or rollover");
+	return "expected hash, lb, cpu, qm or rollover";
 }
 
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */
-static int parse_cpus(struct options *o, const char *arg)
+static const char *parse_cpus(const char *arg, void *field)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	struct options *o = field;
 	char buf[256], *tok, *save = NULL;
 
 	if (strlen(arg) >= sizeof(buf))
-		return bad("CPU list", arg, "too long");
+		return "too long";
 	strcpy(buf, arg);
 	o->ncpus = 0;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
@@ -231,18 +79,101 @@ static int parse_cpus(struct options *o, const char *arg)
 			*dash = '\0';
 		if (parse_u64(tok, 0, (uint64_t)online - 1, &a) ||
 		    (dash && parse_u64(dash + 1, a, (uint64_t)online - 1, &b)))
-			return bad("CPU list", arg, "expected online CPU numbers like 1 or 0,2-3");
+			return "expected online CPU numbers like 1 or 0,2-3";
 		if (!dash)
 			b = a;
 		for (uint64_t c = a; c <= b; c++) {
 			if (o->ncpus == MAX_WORKERS)
-				return bad("CPU list", arg, "more than 64 CPUs");
+				return "more than 64 CPUs";
 			o->cpus[o->ncpus++] = (int)c;
 		}
 	}
-	if (!o->ncpus)
-		return bad("CPU list", arg, "empty");
-	return 0;
+	return o->ncpus ? NULL : "empty";
+}
+
+static const char *parse_user(const char *arg, void *field)
+{
+	if (!getpwnam(arg))
+		return "no such user";
+	*(const char **)field = arg;
+	return NULL;
+}
+
+/* SIZE or N% */
+static const char *parse_min_free(const char *arg, void *field)
+{
+	struct options *o = field;
+	size_t len = strlen(arg);
+	uint64_t v;
+
+	if (len > 1 && arg[len - 1] == '%') {
+		char pct[16];
+
+		if (len >= sizeof(pct))
+			return "expected a size (2g) or a percentage (10%)";
+		memcpy(pct, arg, len - 1);
+		pct[len - 1] = '\0';
+		if (parse_u64(pct, 1, 99, &v))
+			return "expected a percentage from 1% to 99%";
+		o->min_free_percent = (unsigned)v;
+		return NULL;
+	}
+	if (parse_size(arg, 1, 1, UINT64_MAX, &o->min_free_bytes))
+		return "expected a size (2g) or a percentage (10%)";
+	return NULL;
+}
+
+/* Repeatable: each --arp adds a pool. */
+static const char *parse_arp_pool(const char *arg, void *field)
+{
+	struct options *o = field;
+	int ret;
+
+	if (o->npools == MAX_ARP_POOLS)
+		return "too many pools (at most 64)";
+	ret = arp_parse_pool(arg, &o->pools[o->npools]);
+	if (ret == -ERANGE)
+		return strchr(arg, '/') ? "host bits set in a CIDR block"
+					: "inverted range (first address above last)";
+	if (ret)
+		return "expected A-B, A/len or A (IPv4), optionally @VID (0..4094)";
+	o->npools++;
+	return NULL;
+}
+
+/* Repeatable: each --ndp adds a pool. */
+static const char *parse_ndp_pool(const char *arg, void *field)
+{
+	struct options *o = field;
+	int ret;
+
+	if (o->nndp == MAX_NDP_POOLS)
+		return "too many pools (at most 64)";
+	ret = ndp_parse_pool(arg, &o->ndp_pools[o->nndp]);
+	if (ret == -ERANGE)
+		return strchr(arg, '/') ? "host bits set in a prefix"
+					: "inverted range (first address above last)";
+	if (ret)
+		return "expected PREFIX/len, A-B or A (IPv6), optionally @VID (0..4094)";
+	o->nndp++;
+	return NULL;
+}
+
+static const char *parse_arp_mac(const char *arg, void *field)
+{
+	struct options *o = field;
+
+	if (parse_mac(arg, o->arp_mac))
+		return "expected xx:xx:xx:xx:xx:xx";
+	if (!mac_is_unicast(o->arp_mac))
+		return "must be unicast (not multicast, broadcast or zero)";
+	o->arp_mac_set = true;
+	return NULL;
+}
+
+static void print_version(FILE *f)
+{
+	fprintf(f, "ringcap %s (%s)\n", RINGCAP_VERSION, alloc_name());
 }
 
 /* `p` with its folder resolved ("./x", "d/../x" and "x" are one name), in out. */
@@ -275,22 +206,6 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
-static char *join_args(int argc, char **argv)
-{
-	size_t len = 1;
-	char *s;
-
-	for (int i = 0; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	s = xcalloc(1, len);
-	for (int i = 0; i < argc; i++) {
-		if (i)
-			strcat(s, " ");
-		strcat(s, argv[i]);
-	}
-	return s;
-}
-
 static void set_defaults(struct options *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -313,260 +228,11 @@ static void set_defaults(struct options *o)
 	o->arp_busy_poll_us = 50;
 }
 
-static int parse_one(struct options *o, int opt, const char *arg)
+/* The checks that tie options together, after the table parse. */
+static int check_combination(struct options *o)
 {
-	uint64_t v;
-	int ret;
-
-	switch (opt) {
-	case 'i':
-		o->ifname = arg;
-		return 0;
-	case 'w':
-		if (!*arg)
-			return bad("output file", arg, "empty name");
-		o->path = arg;
-		return 0;
-	case 's':
-		if (parse_u64(arg, 0, SNAPLEN_MAX, &v))
-			return bad("snaplen", arg, "expected 0..262144");
-		o->snaplen = v ? (uint32_t)v : SNAPLEN_MAX;
-		return 0;
-	case 'c':
-		if (parse_u64(arg, 1, UINT64_MAX, &o->count))
-			return bad("count", arg, "expected a whole number >= 1");
-		return 0;
-	case 'C':
-		if (parse_size(arg, 1000000, 64 << 10, 1ull << 50, &o->rotate_bytes))
-			return bad("file size", arg, "expected millions of bytes or a size, >= 64k");
-		return 0;
-	case 'G':
-		if (parse_duration_ns(arg, &o->rotate_ns) || o->rotate_ns < 1000000000ull)
-			return bad("rotation interval", arg, "expected seconds >= 1");
-		return 0;
-	case 'W':
-		if (parse_u64(arg, 1, 1000000, &v))
-			return bad("file count", arg, "expected 1..1000000");
-		o->max_files = (unsigned)v;
-		return 0;
-	case 'B':
-		if (parse_size(arg, 1024, 256 << 10, 64ull << 30, &o->ring_bytes))
-			return bad("buffer size", arg, "expected KiB (or a size like 64m), 256..67108864 KiB");
-		return 0;
-	case 'T':
-		if (parse_u64(arg, 1, MAX_WORKERS, &v))
-			return bad("thread count", arg, "expected 1..64");
-		o->threads = (unsigned)v;
-		o->threads_set = true;
-		return 0;
-	case OPT_CPUS:
-		return parse_cpus(o, arg);
-	case 'q':
-		o->quiet = true;
-		return 0;
-	case 'p':
-		o->no_promisc = true;
-		return 0;
-	case 'U':
-		o->packet_buffered = true;
-		return 0;
-	case OPT_FLUSH_INTERVAL:
-		if (parse_u64(arg, 0, 3600000, &v))
-			return bad("flush interval", arg, "expected 0..3600000 ms (0: off)");
-		o->flush_interval_ms = (uint32_t)v;
-		return 0;
-	case 'Z':
-		if (!getpwnam(arg))
-			return bad("user", arg, "no such user");
-		o->user = arg;
-		return 0;
-	case OPT_BLOCK_SIZE:
-		if (parse_size(arg, 1, 64 << 10, 64 << 20, &v) || (v & (v - 1)))
-			return bad("block size", arg, "expected a power of two from 64k to 64m");
-		o->block_size = (uint32_t)v;
-		return 0;
-	case OPT_BLOCK_TIMEOUT:
-		if (parse_u64(arg, 1, 1000, &v))
-			return bad("block timeout", arg, "expected 1..1000 ms");
-		o->block_timeout_ms = (uint32_t)v;
-		return 0;
-	case OPT_FANOUT:
-		return parse_fanout(o, arg);
-	case OPT_TIME_PRECISION:
-		if (strcmp(arg, "micro") && strcmp(arg, "nano"))
-			return bad("time precision", arg, "expected micro or nano");
-		o->nano = strcmp(arg, "nano") == 0;
-		return 0;
-	case OPT_DURATION:
-		if (parse_duration_ns(arg, &o->duration_ns) || !o->duration_ns)
-			return bad("duration", arg, "expected seconds > 0, e.g. 10, 2.5, 500ms, 1m");
-		return 0;
-	case OPT_STATS_JSON:
-		o->stats_json = arg;
-		return 0;
-	case OPT_STATS_PROM:
-		o->stats_prom = arg;
-		return 0;
-	case OPT_NO_INDEX:
-		o->no_index = true;
-		return 0;
-	case 'z':
-		if (!*arg)
-			return bad("-z command", arg, "empty");
-		o->z_cmd = arg;
-		return 0;
-	case OPT_Z_JOBS:
-		if (parse_u64(arg, 1, 64, &v))
-			return bad("-z job count", arg, "expected 1..64");
-		o->z_jobs = (unsigned)v;
-		return 0;
-	case OPT_MIN_FREE: {
-		size_t len = strlen(arg);
-
-		if (len > 1 && arg[len - 1] == '%') {
-			char pct[16];
-
-			if (len >= sizeof(pct))
-				return bad("free space", arg, "expected a size (2g) or a percentage (10%)");
-			memcpy(pct, arg, len - 1);
-			pct[len - 1] = '\0';
-			if (parse_u64(pct, 1, 99, &v))
-				return bad("free space", arg, "expected a percentage from 1% to 99%");
-			o->min_free_percent = (unsigned)v;
-			return 0;
-		}
-		if (parse_size(arg, 1, 1, UINT64_MAX, &o->min_free_bytes))
-			return bad("free space", arg, "expected a size (2g) or a percentage (10%)");
-		return 0;
-	}
-	case OPT_MAX_TOTAL:
-		if (parse_size(arg, 1, 1ull << 20, UINT64_MAX, &o->max_total_bytes))
-			return bad("total size", arg, "expected a size of 1m or more (e.g. 500g)");
-		return 0;
-	case OPT_ON_FULL:
-		if (strcmp(arg, "stop") && strcmp(arg, "wait"))
-			return bad("--on-full", arg, "expected stop or wait");
-		o->on_full_wait = strcmp(arg, "wait") == 0;
-		return 0;
-	case OPT_STATS_INTERVAL:
-		if (parse_duration_ns(arg, &o->stats_interval_ns) ||
-		    o->stats_interval_ns < 1000000000ull)
-			return bad("stats interval", arg, "expected seconds >= 1, e.g. 10, 1m");
-		return 0;
-	case OPT_WRITER:
-		if (strcmp(arg, "uring") && strcmp(arg, "pwrite"))
-			return bad("writer", arg, "expected uring or pwrite");
-		o->use_pwrite = strcmp(arg, "pwrite") == 0;
-		return 0;
-	case OPT_NO_DIRECT:
-		o->direct = false;
-		return 0;
-	case OPT_STAGING:
-		if (parse_size(arg, 1, 4 << 20, 4ull << 30, &o->staging_bytes))
-			return bad("staging size", arg, "expected 4m..4g");
-		return 0;
-	case OPT_ARP:
-		if (o->npools == MAX_ARP_POOLS)
-			return bad("ARP pool", arg, "too many pools (at most 64)");
-		ret = arp_parse_pool(arg, &o->pools[o->npools]);
-		if (ret == -ERANGE)
-			return bad("ARP pool", arg,
-				   strchr(arg, '/') ? "host bits set in a CIDR block"
-						    : "inverted range (first address above last)");
-		if (ret)
-			return bad("ARP pool", arg, "expected A-B, A/len or A (IPv4), optionally @VID (0..4094)");
-		o->npools++;
-		return 0;
-	case OPT_NDP:
-		if (o->nndp == MAX_NDP_POOLS)
-			return bad("NDP pool", arg, "too many pools (at most 64)");
-		ret = ndp_parse_pool(arg, &o->ndp_pools[o->nndp]);
-		if (ret == -ERANGE)
-			return bad("NDP pool", arg,
-				   strchr(arg, '/') ? "host bits set in a prefix"
-						    : "inverted range (first address above last)");
-		if (ret)
-			return bad("NDP pool", arg,
-				   "expected PREFIX/len, A-B or A (IPv6), optionally @VID (0..4094)");
-		o->nndp++;
-		return 0;
-	case OPT_ARP_MAC:
-		if (parse_mac(arg, o->arp_mac))
-			return bad("MAC address", arg, "expected xx:xx:xx:xx:xx:xx");
-		if (!mac_is_unicast(o->arp_mac))
-			return bad("MAC address", arg, "must be unicast (not multicast, broadcast or zero)");
-		o->arp_mac_set = true;
-		return 0;
-	case OPT_ARP_PRIORITY:
-		if (parse_u64(arg, 0, 99, &v))
-			return bad("ARP priority", arg, "expected 0..99 (0: normal scheduling)");
-		o->arp_priority = (int)v;
-		return 0;
-	case OPT_ARP_CPU: {
-		long online = sysconf(_SC_NPROCESSORS_ONLN);
-
-		if (parse_u64(arg, 0, online > 0 ? (uint64_t)online - 1 : 0, &v))
-			return bad("ARP CPU", arg, "expected an online CPU number");
-		o->arp_cpu = (int)v;
-		return 0;
-	}
-	case OPT_ARP_BUSY_POLL:
-		if (parse_u64(arg, 0, ARP_BUSY_POLL_MAX_US, &v))
-			return bad("ARP busy-poll time", arg, "expected 0..1000 microseconds");
-		o->arp_busy_poll_us = (uint32_t)v;
-		return 0;
-	case OPT_ARP_ALLOW_OWN:
-		o->arp_allow_own = true;
-		return 0;
-	case OPT_ARP_ANNOUNCE:
-		o->arp_announce = true;
-		return 0;
-	case OPT_ANNOUNCE_RATE:
-		if (parse_u64(arg, 1, 1000000, &v))
-			return bad("announce rate", arg, "expected 1..1000000 per second");
-		o->announce_rate = (uint32_t)v;
-		return 0;
-	default:
-		return 2;
-	}
-}
-
-int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
-{
-	int opt, ret;
-
-	set_defaults(o);
-	*exit_now = false;
-	optind = 0; /* 0, not 1: glibc then forgets the previous argv entirely */
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+i:w:s:c:C:G:W:B:T:Z:z:pqUh", long_opts, NULL)) != -1) {
-		if (opt == 'h') {
-			usage(stdout);
-			*exit_now = true;
-			return 0;
-		}
-		if (opt == OPT_VERSION) {
-			printf("ringcap %s (%s)\n", RINGCAP_VERSION, alloc_name());
-			*exit_now = true;
-			return 0;
-		}
-		if (opt == '?' || opt == ':') {
-			/* optopt is a letter for short options, our enum for long ones */
-			bool letter = optopt > 0 && optopt < 128;
-			char shortname[3] = { '-', (char)(letter ? optopt : 0), 0 };
-			const char *name = letter ? shortname : argv[optind - 1];
-			bool needs = (letter && strchr("iwscCGWBTZz", optopt)) || optopt >= OPT_BLOCK_SIZE;
-
-			log_err("bad option '%s'%s (see --help)", name, needs ? ": needs a value" : "");
-			return 2;
-		}
-		ret = parse_one(o, opt, optarg);
-		if (ret)
-			return ret;
-	}
-	if (optind < argc)
-		o->expr = join_args(argc - optind, argv + optind);
-
+	if (!o->snaplen)
+		o->snaplen = SNAPLEN_MAX;
 	if (!o->ifname) {
 		log_err("no interface: -i IFACE is required (see --help)");
 		return 2;
@@ -626,6 +292,174 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
 	return 0;
+}
+
+int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	const struct opt table[] = {
+	{ .type = OPT_SECTION, .help = "\nCapture:" },
+	{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &o->ifname,
+	  .arg = "IFACE", .help = "interface to capture on (required)" },
+	{ .name = "snaplen", .letter = 's', .type = OPT_U64, OPT_INT(&o->snaplen), .max = SNAPLEN_MAX,
+	  .what = "snaplen", .arg = "N", .help = "bytes kept per packet, 1..262144 (0 or default:\n262144)" },
+	{ .name = "count", .letter = 'c', .type = OPT_U64, OPT_INT(&o->count), .min = 1,
+	  .max = UINT64_MAX, .what = "count", .why = "expected a whole number >= 1", .arg = "N",
+	  .help = "stop after writing N packets" },
+	{ .name = "duration", .type = OPT_DURATION, .field = &o->duration_ns, .what = "duration",
+	  .why = "expected seconds > 0, e.g. 10, 2.5, 500ms, 1m", .arg = "S",
+	  .help = "stop after S seconds (e.g. 10, 2.5, 500ms, 1m)" },
+	{ .name = "threads", .letter = 'T', .type = OPT_U64, OPT_INT(&o->threads), .min = 1,
+	  .max = MAX_WORKERS, .given = &o->threads_set, .what = "thread count", .arg = "N",
+	  .help = "workers, one socket each, pinned one per CPU\n"
+		  "(default: online CPUs, or as many as --cpus lists)" },
+	{ .name = "cpus", .type = OPT_CUSTOM, .field = o, .parse = parse_cpus, .what = "CPU list",
+	  .arg = "LIST", .help = "pin workers to these CPUs in turn, e.g. 1 or 0,2-3" },
+	{ .name = "buffer-size", .letter = 'B', .type = OPT_SIZE, OPT_INT(&o->ring_bytes),
+	  .scale = 1024, .min = 256 << 10, .max = 64ull << 30, .what = "buffer size",
+	  .why = "expected KiB (or a size like 64m), 256..67108864 KiB", .arg = "KIB",
+	  .help = "ring size per worker in KiB (default 65536 = 64 MiB)" },
+	{ .name = "block-size", .type = OPT_SIZE, OPT_INT(&o->block_size), .min = 64 << 10,
+	  .max = 64 << 20, .flags = OPT_POW2, .what = "block size",
+	  .why = "expected a power of two from 64k to 64m", .arg = "SIZE",
+	  .help = "ring block size, power of two, 64k..64m (default 1m)" },
+	{ .name = "block-timeout", .type = OPT_U64, OPT_INT(&o->block_timeout_ms), .min = 1,
+	  .max = 1000, .what = "block timeout", .why = "expected 1..1000 ms", .arg = "MS",
+	  .help = "retire a partly filled block after MS ms, 1..1000\n(default 8)" },
+	{ .name = "fanout", .type = OPT_CUSTOM, .field = o, .parse = parse_fanout,
+	  .what = "fanout mode", .arg = "MODE",
+	  .help = "hash|lb|cpu|qm|rollover (default hash, with defrag)" },
+	{ .name = "no-promiscuous-mode", .letter = 'p', .type = OPT_FLAG, .field = &o->no_promisc,
+	  .help = "do not put IFACE into promiscuous mode (by default\n"
+		  "capturing with -w does, as tcpdump; ARP answering\nalone never does)" },
+	{ .type = OPT_SECTION, .help = "\nFiles:" },
+	{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &o->path, .min = 1,
+	  .what = "output file", .why = "empty name", .arg = "FILE",
+	  .help = "pcap savefile to write (required unless --arp);\n"
+		  "- writes the pcap stream to standard output" },
+	{ .name = "file-size", .letter = 'C', .type = OPT_SIZE, OPT_INT(&o->rotate_bytes),
+	  .scale = 1000000, .min = 64 << 10, .max = 1ull << 50, .what = "file size",
+	  .why = "expected millions of bytes or a size, >= 64k", .arg = "N",
+	  .help = "start a new file before one passes N million bytes\n"
+		  "(or a size: 512k, 100m, 2g); files FILE, FILE1, ..." },
+	{ .name = "rotate-seconds", .letter = 'G', .type = OPT_DURATION, .field = &o->rotate_ns,
+	  .min = 1000000000ull, .what = "rotation interval", .why = "expected seconds >= 1",
+	  .arg = "S", .help = "start a new file every S seconds; FILE may hold\n"
+			     "strftime conversions (%Y%m%d-%H%M%S)" },
+	{ .name = "file-count", .letter = 'W', .type = OPT_U64, OPT_INT(&o->max_files), .min = 1,
+	  .max = 1000000, .what = "file count", .arg = "N",
+	  .help = "with -C: reuse N names (FILE0..), overwriting the\n"
+		  "oldest; with -G alone: stop after N files" },
+	{ .name = "time-precision", .type = OPT_CHOICE, OPT_INT(&o->nano), .choices = precisions,
+	  .what = "time precision", .why = "expected micro or nano", .arg = "P",
+	  .help = "micro|nano timestamps in the file (default micro)" },
+	{ .name = "postrotate-command", .letter = 'z', .type = OPT_STRING, .field = &o->z_cmd,
+	  .min = 1, .what = "-z command", .why = "empty", .arg = "CMD",
+	  .help = "after each file is closed run CMD FILE in the\n"
+		  "background (as the -Z user), e.g. -z gzip" },
+	{ .name = "z-jobs", .type = OPT_U64, OPT_INT(&o->z_jobs), .min = 1, .max = 64,
+	  .what = "-z job count", .arg = "N",
+	  .help = "at most N -z commands at once, the others wait (2)" },
+	{ .name = "min-free", .type = OPT_CUSTOM, .field = o, .parse = parse_min_free,
+	  .what = "free space", .arg = "SIZE|N%",
+	  .help = "keep that much of the capture file system free by\n"
+		  "deleting this capture's oldest closed files" },
+	{ .name = "max-total", .type = OPT_SIZE, OPT_INT(&o->max_total_bytes), .min = 1 << 20,
+	  .max = UINT64_MAX, .what = "total size", .why = "expected a size of 1m or more (e.g. 500g)",
+	  .arg = "SIZE", .help = "keep this capture's files under SIZE in all, the same\n"
+				"way (both rotate at 1 GB without -C or -G)" },
+	{ .name = "on-full", .type = OPT_CHOICE, OPT_INT(&o->on_full_wait), .choices = on_full,
+	  .what = "--on-full", .why = "expected stop or wait", .arg = "stop|wait",
+	  .help = "on a full disk (ENOSPC, EDQUOT, EIO): stop, the files\n"
+		  "cut at their last whole record (stop, the default);\n"
+		  "or keep capturing, count what is not written and go\n"
+		  "on in a new file when there is room (wait; rotates\n"
+		  "at 1 GB without -C or -G)" },
+	{ .name = "no-index", .type = OPT_FLAG, .field = &o->no_index,
+	  .help = "no ringcap-read index (.FILE.ridx) beside each file\n"
+		  "when it is closed (ringcap-read then builds it)" },
+	{ .name = "relinquish-privileges", .letter = 'Z', .type = OPT_CUSTOM, .field = &o->user,
+	  .parse = parse_user, .what = "user", .arg = "USER",
+	  .help = "after opening the sockets and the first file, run\n"
+		  "as USER (and its groups); later files (-C, -G) are\ncreated as USER" },
+	{ .type = OPT_SECTION, .help = "\nWriter:" },
+	{ .name = "flush-interval", .type = OPT_U64, OPT_INT(&o->flush_interval_ms), .max = 3600000,
+	  .what = "flush interval", .why = "expected 0..3600000 ms (0: off)", .arg = "MS",
+	  .help = "write out the records of a partly filled chunk\n"
+		  "every MS ms, so readers of the live file see them\n"
+		  "(default 1000; 0: only whole 1 MiB chunks)" },
+	{ .name = "packet-buffered", .letter = 'U', .type = OPT_FLAG, .field = &o->packet_buffered,
+	  .help = "write out after every ring block, as tcpdump -U" },
+	{ .name = "writer", .type = OPT_CHOICE, OPT_INT(&o->use_pwrite), .choices = writers,
+	  .what = "writer", .why = "expected uring or pwrite", .arg = "W",
+	  .help = "uring|pwrite (default uring; pwrite if refused)" },
+	{ .name = "no-direct", .type = OPT_CLEAR, .field = &o->direct,
+	  .help = "do not open the file with O_DIRECT" },
+	{ .name = "staging", .type = OPT_SIZE, OPT_INT(&o->staging_bytes), .min = 4 << 20,
+	  .max = 4ull << 30, .what = "staging size", .why = "expected 4m..4g", .arg = "SIZE",
+	  .help = "staging memory for the writer (default 64m)" },
+	{ .type = OPT_SECTION, .help = "\nCounters:" },
+	{ .name = "stats-json", .type = OPT_STRING, .field = &o->stats_json, .arg = "FILE",
+	  .help = "the counters as JSON, replaced atomically at exit\n(and every --stats-interval)" },
+	{ .name = "stats-prom", .type = OPT_STRING, .field = &o->stats_prom, .arg = "FILE",
+	  .help = "the counters for node_exporter's textfile collector\n"
+		  "(Prometheus text format), every --stats-interval or\n15 s, and at exit" },
+	{ .name = "metrics", .type = OPT_STRING, .field = &o->stats_prom, .arg = "FILE",
+	  .help = "the same as --stats-prom" },
+	{ .name = "stats-interval", .type = OPT_DURATION, .field = &o->stats_interval_ns,
+	  .min = 1000000000ull, .what = "stats interval",
+	  .why = "expected seconds >= 1, e.g. 10, 1m", .arg = "S",
+	  .help = "one line of rates and totals on stderr every S\n"
+		  "seconds (>= 1), and the stats files rewritten" },
+	{ .type = OPT_SECTION, .help = "\nARP and NDP answering:" },
+	{ .name = "arp", .type = OPT_CUSTOM, .field = o, .parse = parse_arp_pool, .what = "ARP pool",
+	  .arg = "POOL[@VID]", .help = "answer ARP requests for POOL: A-B, A/len or A;\n"
+				      "@VID: only on that VLAN (@0: untagged only);\nrepeatable" },
+	{ .name = "ndp", .type = OPT_CUSTOM, .field = o, .parse = parse_ndp_pool, .what = "NDP pool",
+	  .arg = "POOL[@VID]", .help = "answer IPv6 neighbor solicitations for POOL:\n"
+				      "PREFIX/len, A-B or A; repeatable" },
+	{ .name = "arp-mac", .type = OPT_CUSTOM, .field = o, .parse = parse_arp_mac,
+	  .what = "MAC address", .arg = "MAC",
+	  .help = "unicast hardware address in replies (default: IFACE's)" },
+	{ .name = "arp-allow-own", .type = OPT_FLAG, .field = &o->arp_allow_own,
+	  .help = "answer for pools that hold IFACE's own addresses" },
+	{ .name = "arp-announce", .type = OPT_FLAG, .field = &o->arp_announce,
+	  .help = "at start, announce every pool address once\n"
+		  "(gratuitous ARP; unsolicited NA for --ndp)" },
+	{ .name = "announce-rate", .type = OPT_U64, OPT_INT(&o->announce_rate), .min = 1,
+	  .max = 1000000, .what = "announce rate", .why = "expected 1..1000000 per second",
+	  .arg = "N", .help = "announcements per second, 1..1000000 (default 1000)" },
+	{ .name = "arp-priority", .type = OPT_U64, OPT_INT(&o->arp_priority), .max = 99,
+	  .what = "ARP priority", .why = "expected 0..99 (0: normal scheduling)", .arg = "N",
+	  .help = "the responder thread's SCHED_FIFO priority, 1..99;\n"
+		  "0: normal scheduling (default 10)" },
+	{ .name = "arp-cpu", .type = OPT_U64, OPT_INT(&o->arp_cpu),
+	  .max = online > 0 ? (uint64_t)online - 1 : 0, .what = "ARP CPU",
+	  .why = "expected an online CPU number", .arg = "N",
+	  .help = "pin the responder thread to CPU N (default: unpinned)" },
+	{ .name = "arp-busy-poll", .type = OPT_U64, OPT_INT(&o->arp_busy_poll_us),
+	  .max = ARP_BUSY_POLL_MAX_US, .what = "ARP busy-poll time",
+	  .why = "expected 0..1000 microseconds", .arg = "USEC",
+	  .help = "under a flood, keep checking for requests this long\n"
+		  "after the last before sleeping, 0..1000 (default 50;\n0: always sleep)" },
+	{ .type = OPT_SECTION, .help = "\nOther:" },
+	{ .name = "quiet", .letter = 'q', .type = OPT_FLAG, .field = &o->quiet,
+	  .help = "no start-up banner" },
+	{ .name = "version", .type = OPT_PRINT, .print = print_version, .help = "the version" },
+	};
+	const struct opt_prog prog = { .synopsis = synopsis, .epilogue = epilogue, .opts = table,
+				       .nopts = ARRAY_SIZE(table) };
+	struct opt_end end;
+	int ret;
+
+	set_defaults(o);
+	ret = opt_parse(&prog, argc, argv, &end);
+	*exit_now = end.exit_now;
+	if (ret || end.exit_now)
+		return ret;
+	if (end.words < argc)
+		o->expr = opt_join_words(argc - end.words, argv + end.words);
+	return check_combination(o);
 }
 
 void cli_free(struct options *o)

@@ -1,5 +1,6 @@
-/* The command line: one option table, tcpdump's letters where the meaning is
- * the same. cli_parse() validates everything before anything is opened. */
+/* The command line: one option table (util/opt.h), tcpdump's letters where the
+ * meaning is the same. cli_parse() validates everything before anything is
+ * opened. Main's set-up phase only. */
 #ifndef RINGCAP_CLI_H
 #define RINGCAP_CLI_H
 
@@ -71,7 +72,9 @@ struct options {
 /*
  * Parse argv into *o. On bad input prints one line naming the bad value and
  * returns 2; on --help/--version prints and returns 0 with *exit_now set.
- * Returns 0 to go on. Never opens anything.
+ * Returns 0 to go on. Never opens anything, never exits. Options may stand
+ * among the expression's words (argv is reordered, the words to its end);
+ * *o keeps pointers into argv.
  */
 int cli_parse(struct options *o, int argc, char **argv, bool *exit_now);
 void cli_free(struct options *o);

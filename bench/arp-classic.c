@@ -31,7 +31,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "ring/ring.h"
 #include "responder/responder.h"
 
@@ -81,19 +81,19 @@ static const char *opt_pool(const char *arg, void *field)
 
 static void parse_args(struct classic *cl, int argc, char **argv)
 {
-	const struct bopt table[] = {
-		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &cl->ifname,
+	const struct opt table[] = {
+		{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &cl->ifname,
 		  .required = true, .arg = "IFACE", .help = "interface to answer on" },
-		{ .name = "arp", .type = BOPT_CUSTOM, .field = cl, .parse = opt_pool,
+		{ .name = "arp", .type = OPT_CUSTOM, .field = cl, .parse = opt_pool,
 		  .required = true, .what = "ARP pool", .arg = "POOL", .help = "answer for POOL: A-B, A/len or A; repeatable" },
-		{ .name = "arp-mac", .type = BOPT_MAC, .field = cl->mac, .given = &cl->mac_set,
+		{ .name = "arp-mac", .type = OPT_MAC, .field = cl->mac, .given = &cl->mac_set,
 		  .what = "MAC address", .arg = "MAC", .help = "hardware address in replies (default: IFACE's)" },
-		{ .name = "duration", .type = BOPT_DURATION, .field = &cl->duration_ns,
+		{ .name = "duration", .type = OPT_DURATION, .field = &cl->duration_ns,
 		  .what = "duration", .arg = "S", .help = "stop after S seconds (default: SIGINT/SIGTERM)" },
-		{ .name = "json", .type = BOPT_FLAG, .field = &cl->json,
+		{ .name = "json", .type = OPT_FLAG, .field = &cl->json,
 		  .help = "also print the counters as one JSON line on stdout" },
 	};
-	const struct bopt_prog prog = {
+	const struct opt_prog prog = {
 		.synopsis =
 		"Usage: arp-classic -i IFACE --arp POOL [--arp POOL ...] [--arp-mac MAC]\n"
 		"                   [--duration S] [--json]\n"
@@ -106,10 +106,10 @@ static void parse_args(struct classic *cl, int argc, char **argv)
 		"  arp-classic -i veth1 --arp 198.18.1.0/24 --arp 198.18.3.10-198.18.3.20\n",
 		.opts = table, .nopts = ARRAY_SIZE(table), .in_order = true,
 	};
-	int rest = bopt_parse(&prog, argc, argv);
+	int rest = opt_parse_or_exit(&prog, argc, argv);
 
 	if (rest < argc)
-		bopt_bad("argument", argv[rest], "no filter expression: the filter is the pools");
+		opt_die("argument", argv[rest], "no filter expression: the filter is the pools");
 }
 
 /* socket(protocol 0) → filter → bind(ETH_P_ARP): nothing unfiltered is queued. */
@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 
 	ret = iface_lookup(cl.ifname, &ifc);
 	if (ret)
-		bopt_bad("interface", cl.ifname, ret == -ENODEV ? "no such device" : strerror(-ret));
+		opt_die("interface", cl.ifname, ret == -ENODEV ? "no such device" : strerror(-ret));
 	cl.r = arp_responder_new(&ifc, cl.pools, cl.npools, NULL, 0, cl.mac_set ? cl.mac : NULL);
 	if (open_socket(&cl)) {
 		ret = 2;

@@ -63,7 +63,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "responder/responder.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
@@ -196,57 +196,57 @@ static const char *opt_mix(const char *arg, void *field)
 
 static void parse_args(struct opts *o, int argc, char **argv)
 {
-	const struct bopt table[] = {
-		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
+	const struct opt table[] = {
+		{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &o->ifname,
 		  .required = true, .arg = "IFACE", .help = "the requesting side's interface" },
-		{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->count), .min = 1,
+		{ .name = "count", .letter = 'n', .type = OPT_U64, OPT_INT(&o->count), .min = 1,
 		  .max = 1ull << 40, .required = true, .what = "count",
 		  .why = "expected a whole number >= 1",
 		  .arg = "N", .help = "frames to send (all kinds)" },
-		{ .name = "arp-in", .type = BOPT_CUSTOM, .field = &o->in, .parse = opt_range,
+		{ .name = "arp-in", .type = OPT_CUSTOM, .field = &o->in, .parse = opt_range,
 		  .required = true, .what = "range", .arg = "A-B",
 		  .help = "in-pool targets, walked in order (at most 2^20)" },
-		{ .name = "arp-out", .type = BOPT_CUSTOM, .field = &o->out, .parse = opt_range,
+		{ .name = "arp-out", .type = OPT_CUSTOM, .field = &o->out, .parse = opt_range,
 		  .given = &o->out_set, .what = "range", .arg = "C-D",
 		  .help = "out-of-pool targets, walked in order" },
-		{ .name = "mix", .type = BOPT_CUSTOM, .field = o, .parse = opt_mix,
+		{ .name = "mix", .type = OPT_CUSTOM, .field = o, .parse = opt_mix,
 		  .given = &o->mix_set, .what = "mix", .arg = "I:O:B",
 		  .help = "per cycle: I in-pool, O out-of-pool requests, B bulk\n"
 			  "UDP frames (default 1:0:0; 1:1:0 with --arp-out)" },
-		{ .name = "specials", .type = BOPT_U64, BOPT_INT(&o->specials), .min = 0,
+		{ .name = "specials", .type = OPT_U64, OPT_INT(&o->specials), .min = 0,
 		  .max = 1000000, .what = "specials", .arg = "K",
 		  .help = "every K-th frame is a special: probe, gratuitous,\n"
 			  "reply, hlen 8, 41 bytes (in turn); only probes are\n"
 			  "to be answered" },
-		{ .name = "rate", .letter = 'r', .type = BOPT_RATE, BOPT_INT(&o->rate), .min = 0,
+		{ .name = "rate", .letter = 'r', .type = OPT_RATE, OPT_INT(&o->rate), .min = 0,
 		  .max = 100000000, .what = "rate", .why = "expected frames per second or max",
 		  .arg = "FPS|max", .help = "frames per second (default max)" },
-		{ .name = "expect-mac", .type = BOPT_MAC, .field = o->expect_mac,
+		{ .name = "expect-mac", .type = OPT_MAC, .field = o->expect_mac,
 		  .given = &o->expect_mac_set, .what = "MAC address", .arg = "MAC",
 		  .help = "replies from another MAC count as wrong" },
-		{ .name = "src-mac", .type = BOPT_MAC, .field = o->src_mac, .given = &o->src_mac_set,
+		{ .name = "src-mac", .type = OPT_MAC, .field = o->src_mac, .given = &o->src_mac_set,
 		  .what = "MAC address", .arg = "MAC", .help = "requester MAC (default: IFACE's)" },
-		{ .name = "src-ip", .type = BOPT_IPV4, .field = &o->src_ip, .given = &o->src_ip_set,
+		{ .name = "src-ip", .type = OPT_IPV4, .field = &o->src_ip, .given = &o->src_ip_set,
 		  .what = "source address", .why = "expected an IPv4 address", .arg = "IP",
 		  .help = "requester address (default: IFACE's IPv4)" },
-		{ .name = "bulk-size", .type = BOPT_U64, BOPT_INT(&o->bulk_size), .min = 60,
+		{ .name = "bulk-size", .type = OPT_U64, OPT_INT(&o->bulk_size), .min = 60,
 		  .max = BULK_MAX, .what = "bulk size", .arg = "BYTES",
 		  .help = "bulk UDP frame size, 60..1514 (default 512)" },
-		{ .name = "bulk-dst-mac", .type = BOPT_MAC, .field = o->bulk_mac, .what = "MAC address",
+		{ .name = "bulk-dst-mac", .type = OPT_MAC, .field = o->bulk_mac, .what = "MAC address",
 		  .arg = "MAC", .help = "default 02:52:43:46:00:99 (owned by nobody)" },
-		{ .name = "bypass", .type = BOPT_FLAG, .field = &o->bypass,
+		{ .name = "bypass", .type = OPT_FLAG, .field = &o->bypass,
 		  .help = "PACKET_QDISC_BYPASS on the TX ring" },
-		{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&o->cpu), .min = 0, .max = 1023,
+		{ .name = "cpu", .type = OPT_U64, OPT_INT(&o->cpu), .min = 0, .max = 1023,
 		  .what = "CPU", .arg = "N", .help = "pin to CPU N" },
-		{ .name = "duration", .type = BOPT_DURATION, .field = &o->duration_ns,
+		{ .name = "duration", .type = OPT_DURATION, .field = &o->duration_ns,
 		  .what = "duration", .arg = "S", .help = "stop sending after S seconds (default 30)" },
-		{ .name = "wait", .type = BOPT_U64, BOPT_INT(&o->wait_ns), .min = 0, .max = 60000,
+		{ .name = "wait", .type = OPT_U64, OPT_INT(&o->wait_ns), .min = 0, .max = 60000,
 		  .scale = 1000000, .what = "wait", .why = "expected 0..60000 ms", .arg = "MS",
 		  .help = "wait this long for late replies (default 300)" },
-		{ .name = "quiet", .letter = 'q', .type = BOPT_FLAG, .field = &o->quiet,
+		{ .name = "quiet", .letter = 'q', .type = OPT_FLAG, .field = &o->quiet,
 		  .help = "no summary on stderr" },
 	};
-	const struct bopt_prog prog = {
+	const struct opt_prog prog = {
 		.synopsis =
 		"Usage: arp-flood -i IFACE -n COUNT --arp-in A-B [options]\n"
 		"Send COUNT frames (ARP requests, optionally out-of-pool requests, specials and\n"
@@ -268,9 +268,9 @@ static void parse_args(struct opts *o, int argc, char **argv)
 	o->duration_ns = 30 * NSEC;
 	o->wait_ns = 300 * 1000000ull;
 	memcpy(o->bulk_mac, (uint8_t[]){ 0x02, 0x52, 0x43, 0x46, 0x00, 0x99 }, 6);
-	rest = bopt_parse(&prog, argc, argv);
+	rest = opt_parse_or_exit(&prog, argc, argv);
 	if (rest < argc)
-		bopt_bad("argument", argv[rest], "no positional arguments");
+		opt_die("argument", argv[rest], "no positional arguments");
 	if (o->in.last - o->in.first >= MAX_TABLE)
 		die(2, "bad range: --arp-in spans more than 2^20 addresses");
 	if (!o->mix_set) {
@@ -755,11 +755,11 @@ int main(int argc, char **argv)
 	parse_args(o, argc, argv);
 	ret = iface_lookup(o->ifname, &o->iface);
 	if (ret)
-		bopt_bad("interface", o->ifname, ret == -ENODEV ? "no such device" : strerror(-ret));
+		opt_die("interface", o->ifname, ret == -ENODEV ? "no such device" : strerror(-ret));
 	if (!o->src_mac_set)
 		memcpy(o->src_mac, o->iface.mac, 6);
 	if (!o->src_ip_set && iface_ipv4(o->ifname, &o->src_ip))
-		bopt_bad("interface", o->ifname, "no IPv4 address: give --src-ip");
+		opt_die("interface", o->ifname, "no IPv4 address: give --src-ip");
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;

@@ -80,7 +80,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "ring/ring.h"
 #include "util/util.h"
 
@@ -1017,50 +1017,50 @@ static const char *opt_cpu(const char *arg, void *field)
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	bool have_method = false, exec = false;
-	const struct bopt table[] = {
-		{ .name = "method", .type = BOPT_CHOICE, BOPT_INT(&o->method),
+	const struct opt table[] = {
+		{ .name = "method", .type = OPT_CHOICE, OPT_INT(&o->method),
 		  .choices = method_choices, .given = &have_method, .what = "method",
 		  .why = "expected recvfrom|recvmmsg|v2|v3|v3-fanout", .arg = "M",
 		  .help = "recvfrom (1 packet/syscall), recvmmsg (64/syscall), v2 (frame\n"
 			  "ring), v3 (bare block loop), v3-fanout (a socket+thread per CPU)" },
-		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
+		{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &o->ifname,
 		  .max = IFNAMSIZ - 1, .what = "interface", .why = "not an interface name",
 		  .arg = "IFACE", .help = "where to count" },
-		{ .name = "packets", .type = BOPT_U64, BOPT_INT(&o->packets), .min = 1,
+		{ .name = "packets", .type = OPT_U64, OPT_INT(&o->packets), .min = 1,
 		  .max = UINT64_MAX / 2, .what = "packet count", .why = "expected a positive integer",
 		  .arg = "N", .help = "stop once N were kept" },
-		{ .name = "seconds", .type = BOPT_DURATION, .field = &o->limit_ns,
+		{ .name = "seconds", .type = OPT_DURATION, .field = &o->limit_ns,
 		  .max = 3600ull * 1000000000ull, .what = "duration",
 		  .why = "expected 0 < S <= 3600 seconds", .arg = "S", .help = "stop after S (default 30)" },
-		{ .name = "cpu", .type = BOPT_CUSTOM, .field = &o->cpu, .parse = opt_cpu,
+		{ .name = "cpu", .type = OPT_CUSTOM, .field = &o->cpu, .parse = opt_cpu,
 		  .what = "CPU", .arg = "N", .help = "pin the receive thread to CPU N (not with v3-fanout)" },
-		{ .name = "idle-ms", .type = BOPT_U64, BOPT_INT(&o->idle_ns), .min = 1, .max = 600000,
+		{ .name = "idle-ms", .type = OPT_U64, OPT_INT(&o->idle_ns), .min = 1, .max = 600000,
 		  .scale = 1000000, .what = "idle time", .why = "expected 1..600000 ms", .arg = "MS",
 		  .help = "stop when none came for MS ms after the first (default 300)" },
-		{ .name = "rcvbuf", .type = BOPT_SIZE, BOPT_INT(&o->rcvbuf), .min = 4096,
+		{ .name = "rcvbuf", .type = OPT_SIZE, OPT_INT(&o->rcvbuf), .min = 4096,
 		  .max = 1ull << 30, .what = "receive buffer", .why = "expected 4k..1g bytes",
 		  .arg = "BYTES", .help = "SO_RCVBUF(FORCE) for recvfrom/recvmmsg (default: kernel's)" },
-		{ .name = "ring-size", .type = BOPT_SIZE, BOPT_INT(&o->ring_bytes), .min = 1ull << 20,
+		{ .name = "ring-size", .type = OPT_SIZE, OPT_INT(&o->ring_bytes), .min = 1ull << 20,
 		  .max = 4ull << 30, .what = "ring size", .why = "expected 1m..4g", .arg = "SIZE",
 		  .help = "ring memory per socket for v2/v3 (default 64m, as ringcap)" },
-		{ .name = "block-size", .type = BOPT_SIZE, BOPT_INT(&o->block_size), .min = 4096,
-		  .max = 64ull << 20, .flags = BOPT_POW2, .what = "block size",
+		{ .name = "block-size", .type = OPT_SIZE, OPT_INT(&o->block_size), .min = 4096,
+		  .max = 64ull << 20, .flags = OPT_POW2, .what = "block size",
 		  .why = "expected a power of two, 4k..64m", .arg = "SIZE",
 		  .help = "ring block size (default 1m, as ringcap)" },
-		{ .name = "pid-file", .type = BOPT_STRING, .field = &o->pid_file, .arg = "FILE",
+		{ .name = "pid-file", .type = OPT_STRING, .field = &o->pid_file, .arg = "FILE",
 		  .help = "write our pid to FILE just before \"ready\"" },
-		{ .name = "until-signal", .type = BOPT_FLAG, .field = &o->until_signal,
+		{ .name = "until-signal", .type = OPT_FLAG, .field = &o->until_signal,
 		  .help = "the idle stop applies only after SIGUSR1 (\"the sender is\n"
 			  "done\"), so a stalled sender cannot end the count early" },
-		{ .name = "exec", .type = BOPT_FLAG, .field = &exec,
+		{ .name = "exec", .type = OPT_FLAG, .field = &exec,
 		  .help = "run CMD, report its CPU from \"ready\" to exit (see the source)" },
-		{ .name = "ready", .type = BOPT_STRING, .field = &o->ready_text, .max = 256,
+		{ .name = "ready", .type = OPT_STRING, .field = &o->ready_text, .max = 256,
 		  .what = "ready text", .arg = "TEXT",
 		  .help = "--exec: CMD is ready once it prints TEXT (default \"listening on\")" },
-		{ .name = "watch", .type = BOPT_STRING, .field = &o->watch, .arg = "FILE",
+		{ .name = "watch", .type = OPT_STRING, .field = &o->watch, .arg = "FILE",
 		  .help = "--exec: quiet also means FILE stopped growing" },
 	};
-	const struct bopt_prog prog = { .synopsis = usage_head, .epilogue = usage_tail,
+	const struct opt_prog prog = { .synopsis = usage_head, .epilogue = usage_tail,
 					.opts = table, .nopts = ARRAY_SIZE(table), .in_order = true };
 	char cpu[16];
 	int rest;
@@ -1068,7 +1068,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	*o = (struct opts){ .limit_ns = 30ull * 1000000000ull, .idle_ns = 300ull * 1000000,
 			    .cpu = -1, .ring_bytes = 64ull << 20, .block_size = 1u << 20,
 			    .ready_text = "listening on" };
-	rest = bopt_parse(&prog, argc, argv);
+	rest = opt_parse_or_exit(&prog, argc, argv);
 	if (exec) {
 		o->method = M_EXEC;
 		have_method = true;
@@ -1082,14 +1082,14 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		return;
 	}
 	if (rest < argc)
-		bopt_bad("argument", argv[rest], "unexpected");
+		opt_die("argument", argv[rest], "unexpected");
 	if (!o->ifname)
 		die(2, "-i IFACE is required");
 	snprintf(cpu, sizeof(cpu), "%d", o->cpu);
 	if (o->method == M_V3_FANOUT && o->cpu >= 0)
-		bopt_bad("CPU", cpu, "v3-fanout pins one thread per CPU itself");
+		opt_die("CPU", cpu, "v3-fanout pins one thread per CPU itself");
 	if (!if_nametoindex(o->ifname))
-		bopt_bad("interface", o->ifname, "no such device");
+		opt_die("interface", o->ifname, "no such device");
 	if (o->ring_bytes < 4ull * o->block_size || o->ring_bytes / o->block_size > UINT32_MAX) {
 		die(2, "bad ring size '%llu': must hold at least 4 blocks of %u",
 		    (unsigned long long)o->ring_bytes, o->block_size);

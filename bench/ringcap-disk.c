@@ -31,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 #define CHUNK   (1u << 20)
@@ -189,19 +189,19 @@ static void disk_close(struct disk *d)
 
 static void parse_args(int argc, char **argv, struct disk_opts *o)
 {
-	const struct bopt table[] = {
-		{ .name = "mib", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->mib), .min = 1,
+	const struct opt table[] = {
+		{ .name = "mib", .letter = 'n', .type = OPT_U64, OPT_INT(&o->mib), .min = 1,
 		  .max = 1u << 20, .what = "size", .why = "expected 1..1048576 MiB", .arg = "MIB",
 		  .help = "MiB to write (default 2048)" },
-		{ .name = "qd", .type = BOPT_U64, BOPT_INT(&o->qd), .min = QD_MIN, .max = QD_MAX,
+		{ .name = "qd", .type = OPT_U64, OPT_INT(&o->qd), .min = QD_MIN, .max = QD_MAX,
 		  .what = "queue depth", .why = "expected 8..32", .arg = "N",
 		  .help = "writes in flight, 8..32 (default 16)" },
-		{ .name = "seconds", .type = BOPT_DURATION, .field = &o->limit_ns,
+		{ .name = "seconds", .type = OPT_DURATION, .field = &o->limit_ns,
 		  .max = 3600ull * 1000000000ull, .what = "duration",
 		  .why = "expected 0 < S <= 3600 seconds", .arg = "S",
 		  .help = "stop early after S seconds (default 60)" },
 	};
-	const struct bopt_prog prog = {
+	const struct opt_prog prog = {
 		.synopsis = "usage: ringcap-disk [-n MIB] [--qd N] [--seconds S] DIR\n"
 			    "Raw sequential write speed of DIR's file system: O_DIRECT, fallocate, io_uring\n"
 			    "with 1 MiB registered buffers, then fsync; the file is deleted.\n",
@@ -212,12 +212,12 @@ static void parse_args(int argc, char **argv, struct disk_opts *o)
 	int rest;
 
 	*o = (struct disk_opts){ .mib = 2048, .qd = 16, .limit_ns = 60ull * 1000000000ull };
-	rest = bopt_parse(&prog, argc, argv);
+	rest = opt_parse_or_exit(&prog, argc, argv);
 	if (rest != argc - 1)
 		die(2, "expected one directory after the options (see --help)");
 	o->dir = argv[rest];
 	if (stat(o->dir, &st) || !S_ISDIR(st.st_mode))
-		bopt_bad("directory", o->dir, "not a directory");
+		opt_die("directory", o->dir, "not a directory");
 }
 
 int main(int argc, char **argv)

@@ -61,7 +61,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
 #include "util/util.h"
@@ -850,86 +850,86 @@ static void opts_defaults(struct opts *o)
 
 static void opts_parse(struct opts *o, int argc, char **argv)
 {
-	const struct bopt table[] = {
-		{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &o->ifname,
+	const struct opt table[] = {
+		{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &o->ifname,
 		  .required = true, .arg = "IFACE", .help = "the interface to send on" },
-		{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&o->count),
+		{ .name = "count", .letter = 'n', .type = OPT_U64, OPT_INT(&o->count),
 		  .min = 1, .max = UINT64_C(1) << 62, .required = true, .what = "count", .arg = "COUNT",
 		  .help = "frames to send, exactly" },
-		{ .type = BOPT_SECTION, .help = "Frames" },
-		{ .name = "size", .letter = 's', .type = BOPT_CUSTOM, .field = o, .parse = opt_size,
+		{ .type = OPT_SECTION, .help = "Frames" },
+		{ .name = "size", .letter = 's', .type = OPT_CUSTOM, .field = o, .parse = opt_size,
 		  .given = &o->size_set, .what = "frame size", .arg = "BYTES",
 		  .help = "frame size on the wire, no FCS: 60..9000 (default 60)" },
-		{ .name = "sizes", .type = BOPT_CUSTOM, .field = o, .parse = opt_sizes,
+		{ .name = "sizes", .type = OPT_CUSTOM, .field = o, .parse = opt_sizes,
 		  .given = &o->sizes_set, .arg = "A,B,...",
 		  .help = "cycle through up to 32 sizes, one per frame" },
-		{ .name = "mix", .type = BOPT_FLAG, .field = &o->mix,
+		{ .name = "mix", .type = OPT_FLAG, .field = &o->mix,
 		  .help = "cycle UDP/IPv4, TCP/IPv4 SYN+ACK, ICMP echo request,\n"
 			  "ARP request, UDP/IPv6, 802.1Q VID 100 UDP/IPv4; every\n"
 			  "protocol at every size (ARP is always 60 bytes,\n"
 			  "UDP/IPv6 at least 62)" },
-		{ .name = "flows", .type = BOPT_U64, BOPT_INT(&o->flows), .min = 1, .max = MAX_FLOWS,
+		{ .name = "flows", .type = OPT_U64, OPT_INT(&o->flows), .min = 1, .max = MAX_FLOWS,
 		  .arg = "N",
 		  .help = "frame k is in flow k mod N: source port 1024+f and a\n"
 			  "source address low byte counting up (skipping .0,\n"
 			  ".255 and --dst-ip), for fanout hashes (default 1)" },
-		{ .name = "arp-flood", .type = BOPT_CUSTOM, .field = &o->arp_pool, .parse = opt_range,
+		{ .name = "arp-flood", .type = OPT_CUSTOM, .field = &o->arp_pool, .parse = opt_range,
 		  .given = &o->arp_flood, .arg = "A-B",
 		  .help = "only ARP requests, target address cycling A..B" },
-		{ .name = "arp-out", .type = BOPT_CUSTOM, .field = &o->arp_out, .parse = opt_range,
+		{ .name = "arp-out", .type = OPT_CUSTOM, .field = &o->arp_out, .parse = opt_range,
 		  .given = &o->arp_out_set, .arg = "C-D",
 		  .help = "with --arp-flood: every other request targets C..D" },
-		{ .name = "src-mac", .type = BOPT_MAC, .field = o->src_mac, .given = &o->src_mac_set,
+		{ .name = "src-mac", .type = OPT_MAC, .field = o->src_mac, .given = &o->src_mac_set,
 		  .arg = "MAC", .help = "default: IFACE's own address" },
-		{ .name = "dst-mac", .type = BOPT_MAC, .field = o->dst_mac, .arg = "MAC",
+		{ .name = "dst-mac", .type = OPT_MAC, .field = o->dst_mac, .arg = "MAC",
 		  .help = "default ff:ff:ff:ff:ff:ff: the peer's stack takes the\n"
 			  "frames in, sends no ICMP error or TCP reset for them\n"
 			  "(it does answer --mix's ARP and ICMP echo requests)" },
-		{ .name = "src-ip", .type = BOPT_IPV4, .field = &o->src_ip, .arg = "IP",
+		{ .name = "src-ip", .type = OPT_IPV4, .field = &o->src_ip, .arg = "IP",
 		  .help = "default 198.18.0.1 (IPv6: 2001:2::IP, RFC 5180)" },
-		{ .name = "dst-ip", .type = BOPT_IPV4, .field = &o->dst_ip, .arg = "IP",
+		{ .name = "dst-ip", .type = OPT_IPV4, .field = &o->dst_ip, .arg = "IP",
 		  .help = "default 198.18.0.2" },
-		{ .name = "dst-port", .type = BOPT_U64, BOPT_INT(&o->dst_port), .min = 0, .max = 65535,
+		{ .name = "dst-port", .type = OPT_U64, OPT_INT(&o->dst_port), .min = 0, .max = 65535,
 		  .arg = "PORT", .help = "default 9 (discard)" },
-		{ .name = "seq", .type = BOPT_FLAG,
+		{ .name = "seq", .type = OPT_FLAG,
 		  .help = "accepted, always on: every frame but ARP with 12 bytes\n"
 			  "of payload room carries \"RCG1\" and its index\n"
 			  "0..COUNT-1 (64-bit big-endian) right after its L4\n"
 			  "header; a pattern that depends on the index follows" },
-		{ .type = BOPT_SECTION, .help = "Sending" },
-		{ .name = "rate", .letter = 'r', .type = BOPT_RATE, BOPT_INT(&o->rate), .min = 0,
+		{ .type = OPT_SECTION, .help = "Sending" },
+		{ .name = "rate", .letter = 'r', .type = OPT_RATE, OPT_INT(&o->rate), .min = 0,
 		  .max = 1000000000, .what = "rate", .arg = "FPS",
 		  .help = "frames per second; 0 or max: flat out (default)" },
-		{ .name = "bypass", .type = BOPT_FLAG, .field = &o->bypass,
+		{ .name = "bypass", .type = OPT_FLAG, .field = &o->bypass,
 		  .help = "PACKET_QDISC_BYPASS (packet sockets on this host, such\n"
 			  "as a tcpdump on IFACE, then miss the frames)" },
-		{ .name = "ring-frames", .type = BOPT_U64, BOPT_INT(&o->ring_frames), .min = RING_MIN,
+		{ .name = "ring-frames", .type = OPT_U64, OPT_INT(&o->ring_frames), .min = RING_MIN,
 		  .max = 1u << 20, .arg = "N",
 		  .help = "TX ring slots (default 4096; 2048 bytes each up to\n"
 			  "2016-byte frames, more for jumbo frames); halved\n"
 			  "down to 64 when the kernel has no memory for them" },
-		{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&o->cpu), .min = 0, .max = CPU_SETSIZE - 1,
+		{ .name = "cpu", .type = OPT_U64, OPT_INT(&o->cpu), .min = 0, .max = CPU_SETSIZE - 1,
 		  .arg = "N", .help = "pin to CPU N" },
-		{ .name = "duration", .type = BOPT_DURATION, .field = &o->duration_ns,
+		{ .name = "duration", .type = OPT_DURATION, .field = &o->duration_ns,
 		  .raw = &o->duration_arg, .arg = "TIME",
 		  .help = "give up after TIME (10, 2.5s, 500ms) short of COUNT" },
-		{ .type = BOPT_SECTION, .help = "Output" },
-		{ .name = "write-pcap", .letter = 'w', .type = BOPT_STRING, .field = &o->pcap_path,
+		{ .type = OPT_SECTION, .help = "Output" },
+		{ .name = "write-pcap", .letter = 'w', .type = OPT_STRING, .field = &o->pcap_path,
 		  .arg = "FILE", .help = "also write every frame sent, in order, to a pcap\n"
 					 "file (timestamps: when queued)" },
-		{ .name = "quiet", .letter = 'q', .type = BOPT_FLAG, .field = &o->quiet,
+		{ .name = "quiet", .letter = 'q', .type = OPT_FLAG, .field = &o->quiet,
 		  .help = "no summary line" },
-		{ .name = "json", .type = BOPT_FLAG, .field = &o->json,
+		{ .name = "json", .type = OPT_FLAG, .field = &o->json,
 		  .help = "instead, print on stdout {\"sent\":..,\"errors\":..,\n"
 			  "\"seconds\":..,\"pps\":..,\"gbps\":..,\"frame_sizes\":[..],\n"
 			  "\"bytes\":..,\"complete\":..}" },
 	};
-	const struct bopt_prog prog = { .synopsis = usage_head, .epilogue = usage_tail,
+	const struct opt_prog prog = { .synopsis = usage_head, .epilogue = usage_tail,
 					.opts = table, .nopts = ARRAY_SIZE(table) };
 	int rest;
 
 	opts_defaults(o);
-	rest = bopt_parse(&prog, argc, argv);
+	rest = opt_parse_or_exit(&prog, argc, argv);
 	if (rest < argc)
 		die(2, "unexpected argument '%s' (see --help)", argv[rest]);
 	if (o->size_set && o->sizes_set)

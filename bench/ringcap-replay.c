@@ -55,7 +55,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "util/util.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
@@ -402,57 +402,57 @@ static const char *const backend_choices[] = { "uring", "pwrite", NULL };
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
-	const struct bopt table[] = {
-		{ .name = "handler", .type = BOPT_CHOICE, BOPT_INT(&o->handler),
+	const struct opt table[] = {
+		{ .name = "handler", .type = OPT_CHOICE, OPT_INT(&o->handler),
 		  .choices = handler_choices, .what = "handler", .why = "expected count or pcap",
 		  .arg = "H", .help = "count (the bare loop) or pcap (ringcap's worker; default)" },
-		{ .name = "frames", .type = BOPT_U64, BOPT_INT(&o->frame), .min = 60, .max = 9000,
+		{ .name = "frames", .type = OPT_U64, OPT_INT(&o->frame), .min = 60, .max = 9000,
 		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 60)" },
-		{ .name = "packets", .type = BOPT_U64, BOPT_INT(&o->packets), .min = 1,
+		{ .name = "packets", .type = OPT_U64, OPT_INT(&o->packets), .min = 1,
 		  .max = 1ull << 40, .what = "packet count", .why = "expected 1..2^40", .arg = "N",
 		  .help = "frames to offer (default 5000000)" },
-		{ .name = "rate", .type = BOPT_RATE, BOPT_INT(&o->rate), .min = 1, .max = 100000000,
+		{ .name = "rate", .type = OPT_RATE, OPT_INT(&o->rate), .min = 1, .max = 100000000,
 		  .what = "rate", .why = "expected max or 1..100000000 frames/s", .arg = "FPS",
 		  .help = "pace the filler (812744 = 10 Gbit/s of 1514 B); default max" },
-		{ .name = "write", .letter = 'w', .type = BOPT_STRING, .field = &o->path,
+		{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &o->path,
 		  .arg = "FILE", .help = "pcap handler's file (default /dev/null)" },
-		{ .name = "writer", .type = BOPT_CHOICE, BOPT_INT(&o->backend),
+		{ .name = "writer", .type = OPT_CHOICE, OPT_INT(&o->backend),
 		  .choices = backend_choices, .what = "writer", .why = "expected uring or pwrite",
 		  .arg = "uring|pwrite", .help = "the writer's backend (default uring)" },
-		{ .name = "no-direct", .type = BOPT_CLEAR, .field = &o->direct,
+		{ .name = "no-direct", .type = OPT_CLEAR, .field = &o->direct,
 		  .help = "through the page cache instead of O_DIRECT" },
-		{ .name = "index", .type = BOPT_FLAG, .field = &o->index,
+		{ .name = "index", .type = OPT_FLAG, .field = &o->index,
 		  .help = "build ringcap-read's index as ringcap does (a regular -w FILE)" },
-		{ .name = "staging", .type = BOPT_SIZE, BOPT_INT(&o->staging), .min = 4ull << 20,
-		  .max = 1ull << 34, .flags = BOPT_WHOLE_MIB, .what = "staging size",
+		{ .name = "staging", .type = OPT_SIZE, OPT_INT(&o->staging), .min = 4ull << 20,
+		  .max = 1ull << 34, .flags = OPT_WHOLE_MIB, .what = "staging size",
 		  .why = "expected whole MiB, 4m..16g", .arg = "SIZE",
 		  .help = "writer staging memory (default 64m, as ringcap)" },
-		{ .name = "block-size", .type = BOPT_SIZE, BOPT_INT(&o->block_size), .min = 64 << 10,
-		  .max = 64 << 20, .flags = BOPT_POW2, .what = "block size",
+		{ .name = "block-size", .type = OPT_SIZE, OPT_INT(&o->block_size), .min = 64 << 10,
+		  .max = 64 << 20, .flags = OPT_POW2, .what = "block size",
 		  .why = "expected a power of two, 64k..64m", .arg = "SIZE",
 		  .help = "as ringcap (default 1m)" },
-		{ .name = "ring", .type = BOPT_SIZE, BOPT_INT(&o->ring_bytes), .min = 1u << 20,
+		{ .name = "ring", .type = OPT_SIZE, OPT_INT(&o->ring_bytes), .min = 1u << 20,
 		  .max = 1ull << 34, .what = "ring size", .why = "expected 1m..16g", .arg = "SIZE",
 		  .help = "as ringcap (default 64m)" },
-		{ .name = "block-timeout", .type = BOPT_U64, BOPT_INT(&o->tov_ms), .min = 1,
+		{ .name = "block-timeout", .type = OPT_U64, OPT_INT(&o->tov_ms), .min = 1,
 		  .max = 10000, .what = "block timeout", .why = "expected 1..10000 ms", .arg = "MS",
 		  .help = "as ringcap (default 8)" },
-		{ .name = "filler-cpu", .type = BOPT_U64, BOPT_INT(&o->filler_cpu), .min = 0,
+		{ .name = "filler-cpu", .type = OPT_U64, OPT_INT(&o->filler_cpu), .min = 0,
 		  .max = 4095, .what = "CPU", .arg = "N", .help = "the filler's CPU (default 0)" },
-		{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&o->cpu), .min = 0, .max = 4095,
+		{ .name = "cpu", .type = OPT_U64, OPT_INT(&o->cpu), .min = 0, .max = 4095,
 		  .what = "CPU", .arg = "N", .help = "the consumer's CPU (default 1)" },
-		{ .name = "flows", .type = BOPT_U64, BOPT_INT(&o->flows), .min = 1, .max = 100000,
+		{ .name = "flows", .type = OPT_U64, OPT_INT(&o->flows), .min = 1, .max = 100000,
 		  .what = "flow count", .arg = "N",
 		  .help = "source 198.18.0.1+F, F = ((K + frame) / FRAMES) mod N (default 1:\n"
 			  "one source)" },
-		{ .name = "flow-run", .type = BOPT_U64, BOPT_INT(&o->flow_run), .min = 1,
+		{ .name = "flow-run", .type = OPT_U64, OPT_INT(&o->flow_run), .min = 1,
 		  .max = 1u << 30, .what = "flow run", .why = "expected 1..2^30 frames",
 		  .arg = "FRAMES", .help = "frames per flow in a row (default 1000)" },
-		{ .name = "first-index", .type = BOPT_U64, BOPT_INT(&o->first_index), .min = 0,
+		{ .name = "first-index", .type = OPT_U64, OPT_INT(&o->first_index), .min = 0,
 		  .max = 1ull << 50, .what = "first index", .why = "expected 0..2^50", .arg = "K",
 		  .help = "the first frame's number (default 0)" },
 	};
-	const struct bopt_prog prog = {
+	const struct opt_prog prog = {
 		.synopsis =
 		"usage: ringcap-replay [--handler count|pcap] [--frames BYTES] [--packets N]\n"
 		"                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct] [--index]\n"
@@ -465,10 +465,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			    "             --packets 4000000 -w /var/tmp/replay.pcap\n",
 		.opts = table, .nopts = ARRAY_SIZE(table),
 	};
-	int rest = bopt_parse(&prog, argc, argv);
+	int rest = opt_parse_or_exit(&prog, argc, argv);
 
 	if (rest != argc)
-		bopt_bad("argument", argv[rest], "this program takes options only");
+		opt_die("argument", argv[rest], "this program takes options only");
 	if (o->ring_bytes / o->block_size < 2)
 		die(2, "bad ring size '%llu': must hold at least two blocks",
 		    (unsigned long long)o->ring_bytes);

@@ -26,7 +26,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "util/util.h"
 #include "writer/pcap.h"
 #include "writer/writer.h"
@@ -93,21 +93,21 @@ int main(int argc, char **argv)
 	uint8_t *src;
 	double secs;
 	int rest, ret, status = 0;
-	const struct bopt table[] = {
-		{ .name = "gb", .type = BOPT_U64, BOPT_INT(&gb), .min = 1, .max = 1000, .what = "size",
+	const struct opt table[] = {
+		{ .name = "gb", .type = OPT_U64, OPT_INT(&gb), .min = 1, .max = 1000, .what = "size",
 		  .why = "expected 1..1000 GB", .arg = "N",
 		  .help = "gigabytes (10^9) of records to write (default 4)" },
-		{ .name = "threads", .type = BOPT_U64, BOPT_INT(&threads), .min = 1, .max = 64,
+		{ .name = "threads", .type = OPT_U64, OPT_INT(&threads), .min = 1, .max = 64,
 		  .what = "thread count", .arg = "T", .help = "appending threads, as workers (default 2)" },
-		{ .name = "size", .type = BOPT_U64, BOPT_INT(&size), .min = 60, .max = 9000,
+		{ .name = "size", .type = OPT_U64, OPT_INT(&size), .min = 60, .max = 9000,
 		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 1514)" },
-		{ .name = "writer", .type = BOPT_CHOICE, BOPT_INT(&wc.backend),
+		{ .name = "writer", .type = OPT_CHOICE, OPT_INT(&wc.backend),
 		  .choices = backend_choices, .what = "writer", .arg = "uring|pwrite",
 		  .help = "the writer's backend (default uring)" },
-		{ .name = "no-direct", .type = BOPT_CLEAR, .field = &wc.direct,
+		{ .name = "no-direct", .type = OPT_CLEAR, .field = &wc.direct,
 		  .help = "through the page cache instead of O_DIRECT" },
 	};
-	const struct bopt_prog prog = {
+	const struct opt_prog prog = {
 		.synopsis = "usage: ringcap-writer [--gb N] [--threads T] [--size BYTES] "
 			    "[--writer uring|pwrite] [--no-direct] DIR\n"
 			    "Feeds ringcap's writer from memory and reports the rate it sustains.\n",
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 	};
 
 	log_set_program("ringcap-writer");
-	rest = bopt_parse(&prog, argc, argv);
+	rest = opt_parse_or_exit(&prog, argc, argv);
 	if (rest != argc - 1)
 		die(2, "expected one directory after the options (see --help)");
 	snprintf(path, sizeof(path), "%s/ringcap-writer.%d.pcap", argv[rest], (int)getpid());

@@ -3,7 +3,9 @@
  * window and tcpdump expression, in seconds, with no database.
  *
  *   ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]
- *                [--buffer SIZE] PATH... [--] [expression]
+ *                [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]
+ *
+ * The options may stand anywhere among the paths and the expression's words.
  *
  * The pipeline, in the order main() runs it:
  *   1. validate: times, paths (directories give their pcap files), every file's
@@ -19,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "read/read.h"
+#include "util/opt.h"
 #include "util/util.h"
 
 struct opts {
@@ -45,79 +47,51 @@ struct inputs {
 	unsigned n, cap;
 };
 
-static int usage(FILE *f, int status)
-{
-	fputs("usage: ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]\n"
-	      "                    [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]\n"
-	      "Packets from pcap files (or directories of them) in time order, as one pcap.\n"
-	      "  --since T     from T on (inclusive)        T: 2026-12-01T14:02:00.25Z,\n"
-	      "  --until T     up to T (exclusive)             2026-12-01T15:02:00+01:00,\n"
-	      "                                                @1764597720.25, -15m, -2h, -30s, -1d\n"
-	      "  -w OUT        write to OUT (default: standard output, also '-w -')\n"
-	      "  -c N          stop after N records\n"
-	      "  --stats       counters on standard error\n"
-	      "  --reindex     rebuild every index\n"
-	      "  --buffer SIZE records held back to put a file's records in order (default 256m)\n"
-	      "  --index-chunk SIZE  file bytes per index entry for indexes built now (default 1m)\n"
-	      "PATHs end at the first word that is not an existing file or directory (a word\n"
-	      "with a slash, no blank and not ADDRESS/LEN counts as a path), or at '--'.\n"
-	      "examples:\n"
-	      "  ringcap-read --since -15m /var/cap | tcpdump -nn -r -\n"
-	      "  ringcap-read --since 2026-12-01T14:00:00Z --until 2026-12-01T14:05:00Z \\\n"
-	      "               -w out.pcap /var/cap host 198.18.0.7 and tcp port 443\n",
-	      f);
-	return status;
-}
+static const char synopsis[] =
+	"usage: ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]\n"
+	"                    [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]\n"
+	"Packets from pcap files (or directories of them) in time order, as one pcap.\n";
 
-static void parse_args(int argc, char **argv, struct opts *o)
+static const char epilogue[] =
+	"T: 2026-12-01T14:02:00.25Z, 2026-12-01T15:02:00+01:00, @1764597720.25,\n"
+	"   -15m, -2h, -30s, -1d\n"
+	"PATHs end at the first word that is not an existing file or directory (a word\n"
+	"with a slash, no blank and not ADDRESS/LEN counts as a path), or at '--'.\n"
+	"Options may also follow the paths and the expression.\n"
+	"examples:\n"
+	"  ringcap-read --since -15m /var/cap | tcpdump -nn -r -\n"
+	"  ringcap-read --since 2026-12-01T14:00:00Z --until 2026-12-01T14:05:00Z \\\n"
+	"               -w out.pcap /var/cap host 198.18.0.7 and tcp port 443\n";
+
+/* Exits 0 after --help, 2 on a bad option; returns where the words start. */
+static void parse_args(int argc, char **argv, struct opts *o, struct opt_end *end)
 {
-	static const struct option lopts[] = {
-		{ "since", required_argument, NULL, 'S' },
-		{ "until", required_argument, NULL, 'U' },
-		{ "stats", no_argument, NULL, 's' },
-		{ "reindex", no_argument, NULL, 'r' },
-		{ "buffer", required_argument, NULL, 'b' },
-		{ "index-chunk", required_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	const struct opt table[] = {
+		{ .name = "since", .type = OPT_STRING, .field = &o->since, .arg = "T",
+		  .help = "from T on (inclusive)" },
+		{ .name = "until", .type = OPT_STRING, .field = &o->until, .arg = "T",
+		  .help = "up to T (exclusive)" },
+		{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &o->out, .arg = "OUT",
+		  .help = "write to OUT (default: standard output, also '-w -')" },
+		{ .name = "count", .letter = 'c', .type = OPT_U64, OPT_INT(&o->count), .min = 1,
+		  .max = UINT64_MAX, .what = "count", .why = "expected a number of records, 1 or more",
+		  .arg = "N", .help = "stop after N records" },
+		{ .name = "stats", .type = OPT_FLAG, .field = &o->stats,
+		  .help = "counters on standard error" },
+		{ .name = "reindex", .type = OPT_FLAG, .field = &o->reindex, .help = "rebuild every index" },
+		{ .name = "buffer", .type = OPT_SIZE, OPT_INT(&o->buffer), .min = 1u << 20,
+		  .max = 1ull << 40, .what = "buffer size", .why = "expected 1m..1t", .arg = "SIZE",
+		  .help = "records held back to put a file's records in order\n(default 256m)" },
+		{ .name = "index-chunk", .type = OPT_SIZE, OPT_INT(&o->chunk), .min = 4096,
+		  .max = 1u << 30, .what = "index chunk", .why = "expected 4k..1g", .arg = "SIZE",
+		  .help = "file bytes per index entry for indexes built now\n(default 1m)" },
 	};
-	int opt;
+	const struct opt_prog prog = { .synopsis = synopsis, .epilogue = epilogue, .opts = table,
+				       .nopts = ARRAY_SIZE(table) };
+	int ret = opt_parse(&prog, argc, argv, end);
 
-	while ((opt = getopt_long(argc, argv, "+w:c:h", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'S':
-			o->since = optarg;
-			break;
-		case 'U':
-			o->until = optarg;
-			break;
-		case 'w':
-			o->out = optarg;
-			break;
-		case 'c':
-			if (parse_u64(optarg, 1, UINT64_MAX, &o->count))
-				die(2, "bad count '%s': expected a number of records, 1 or more", optarg);
-			break;
-		case 's':
-			o->stats = true;
-			break;
-		case 'r':
-			o->reindex = true;
-			break;
-		case 'b':
-			if (parse_size(optarg, 1, 1u << 20, 1ull << 40, &o->buffer))
-				die(2, "bad buffer size '%s': expected 1m..1t", optarg);
-			break;
-		case 'C':
-			if (parse_size(optarg, 1, 4096, 1u << 30, &o->chunk))
-				die(2, "bad index chunk '%s': expected 4k..1g", optarg);
-			break;
-		case 'h':
-			exit(usage(stdout, 0));
-		default:
-			exit(usage(stderr, 2));
-		}
-	}
+	if (ret || end->exit_now)
+		exit(ret);
 }
 
 static uint64_t window_bound(const char *what, const char *s, int64_t now, uint64_t dflt)
@@ -206,29 +180,20 @@ static bool looks_like_net(const char *w)
 	return inet_pton(AF_INET, a, buf) == 1 || inet_pton(AF_INET6, a, buf) == 1;
 }
 
-/* Split the words after the options into inputs and the expression. */
-static char *split_words(int argc, char **argv, struct inputs *in)
+/* Split the words into inputs and the expression. A "--" before every word
+ * only ended the options. */
+static char *split_words(int argc, char **argv, const struct opt_end *end, struct inputs *in)
 {
-	bool dashdash = false;
-	int i, first_expr = argc;
-	size_t len = 1;
-	char *expr;
+	int i, paths_end = end->dashdash > end->words ? end->dashdash : argc;
+	bool dashdash = paths_end < argc;
 
-	for (i = optind; i < argc; i++)
-		if (!strcmp(argv[i], "--"))
-			dashdash = true;
-	for (i = optind; i < argc; i++) {
+	for (i = end->words; i < paths_end; i++) {
 		struct stat st;
 
-		if (!strcmp(argv[i], "--")) {
-			first_expr = i + 1;
-			break;
-		}
 		if (stat(argv[i], &st)) {
 			if (dashdash || (strchr(argv[i], '/') && !strpbrk(argv[i], " \t") &&
 					 !looks_like_net(argv[i])))
 				die(2, "cannot open '%s': %s", argv[i], strerror(errno));
-			first_expr = i;
 			break;
 		}
 		if (S_ISDIR(st.st_mode))
@@ -236,17 +201,9 @@ static char *split_words(int argc, char **argv, struct inputs *in)
 		else
 			add_input(in, argv[i]);
 	}
-	if (i == optind)
+	if (i == end->words)
 		die(2, "no capture files or directories given (see --help)");
-	for (i = first_expr; i < argc; i++)
-		len += strlen(argv[i]) + 1;
-	expr = xcalloc(1, len);
-	for (i = first_expr; i < argc; i++) {
-		if (i > first_expr)
-			strcat(expr, " ");
-		strcat(expr, argv[i]);
-	}
-	return expr;
+	return opt_join_words(argc - i, argv + i);
 }
 
 static void raise_fd_limit(void)
@@ -307,6 +264,7 @@ int main(int argc, char **argv)
 	struct read_stats st = { 0 };
 	struct pcap_out *out;
 	struct timespec wall;
+	struct opt_end end;
 	char err[512], *expr;
 	uint32_t linktype = 0, snaplen = 0;
 	bool nano = false;
@@ -314,13 +272,13 @@ int main(int argc, char **argv)
 	int out_fd = STDOUT_FILENO, ret, status = 0;
 
 	log_set_program("ringcap-read");
-	parse_args(argc, argv, &o);
+	parse_args(argc, argv, &o, &end);
 	clock_gettime(CLOCK_REALTIME, &wall);
 	int64_t now = (int64_t)wall.tv_sec * 1000000000ll + wall.tv_nsec;
 	q.since_ns = window_bound("--since", o.since, now, 0);
 	q.until_ns = window_bound("--until", o.until, now, UINT64_MAX);
 
-	expr = split_words(argc, argv, &in);
+	expr = split_words(argc, argv, &end, &in);
 	if (!in.n)
 		die(2, "no pcap files in the paths given");
 	raise_fd_limit();

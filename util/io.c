@@ -1,6 +1,6 @@
 /* Whole writes: a short write goes on from where it stopped, EINTR is
  * retried, a write that makes no progress is -EIO (never a spin). And the
- * folder of a path. */
+ * folder of a path; a string as JSON. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,4 +48,18 @@ void path_dir(const char *path, char *out, size_t len)
 	const char *slash = strrchr(path, '/');
 
 	snprintf(out, len, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+}
+
+void json_put_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
 }

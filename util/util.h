@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #define CACHELINE 64
@@ -54,6 +55,8 @@ int write_full(int fd, const void *buf, size_t len);
 int pwrite_full(int fd, const void *buf, size_t len, uint64_t off);
 /* The folder of `path`, its trailing slash kept ("." for a bare name), in out. */
 void path_dir(const char *path, char *out, size_t len);
+/* `s` as a JSON string, quotes included (the bench tools' result lines). */
+void json_put_string(FILE *f, const char *s);
 
 /* ---- time ---- */
 static inline uint64_t now_ns(void)

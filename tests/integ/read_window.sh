@@ -107,6 +107,20 @@ check "host anywhere" "" "" src host 198.18.17.1 and udp
 [ "$(stat_of chunks_skipped_addr)" -gt 5 ] || fail "host anywhere skipped $(stat_of chunks_skipped_addr)"
 [ "$(stat_of bytes_read)" -lt $(( $(du -cb "$cap"/c.pcap* | tail -1 | cut -f1) / 2 )) ] ||
 	fail "host query read $(stat_of bytes_read) bytes"
+# options before, between and after the paths and the expression: one parse;
+# after "--" they are the expression's words
+"$R" -w "$dir/order1.pcap" -c 50 "$cap" src host 198.18.17.1 and udp ||
+	fail "options first: exit $?"
+"$R" "$cap" src host 198.18.17.1 -c 50 and udp -w "$dir/order2.pcap" 2>"$dir/err" ||
+	fail "options among the words: exit $?: $(cat "$dir/err")"
+[ "$(capinfos -c -M "$dir/order1.pcap" | awk '/Number of packets/ {print $NF}')" -eq 50 ] ||
+	fail "options first: not 50 records"
+cmp -s "$dir/order1.pcap" "$dir/order2.pcap" || fail "options among the words: another result"
+"$R" "$cap" -- src host 198.18.17.1 and udp -c 50 -w "$dir/order3.pcap" 2>"$dir/err" >/dev/null
+rc=$?
+[ $rc -eq 2 ] && grep -qF -- "udp -c 50 -w" "$dir/err" && [ ! -e "$dir/order3.pcap" ] ||
+	fail "options after --: exit $rc: $(cat "$dir/err")"
+echo "ok: options among the words are options; after -- they are the expression's"
 check "ipv6 host" "" "" host 2001:2::3
 check "ipv6 net and more" $((T0+1)) $((T0+7)) net 2001:2::/48 and not vlan
 check "arp for a host (not skipped wrongly)" "" "" arp and host 198.18.26.1
@@ -195,4 +209,6 @@ $GEN "$dir/raw.pcap" --start $T0 --count 10 --linktype raw
 bad "mixed link types" "mixed link types" "$cap/c.pcap" "$dir/raw.pcap"
 bad "bad expression" "hots 198.18.0.1" "$cap" hots 198.18.0.1
 bad "bad count" "'0'" -c 0 "$cap"
+bad "unknown option" "--bogus" "$cap" --bogus
+bad "a value missing" "--buffer': needs a value" "$cap" --buffer
 echo "all ok"

@@ -1,8 +1,9 @@
 /*
  * cli_parse and arp_parse_pool on good and bad command lines: defaults, every
  * validated flag with a bad value (return 2, one line on stderr naming the
- * value), trailing filter arguments, ARP pools, and repeated calls (getopt
- * state must not leak from one call into the next).
+ * value), the filter expression's words wherever the options stand among
+ * them and after "--", ARP pools, and repeated calls (getopt state must not
+ * leak from one call into the next).
  */
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -316,6 +317,56 @@ static void test_bad_values(void)
 	BAD("--block-size", "-i", "eth0", "-w", "x", "--block-size");
 }
 
+/* One command line, options before, between and after the expression's words:
+ * one parse. */
+static void expect_words(const char *const *args, const char *expr)
+{
+	struct argv_copy *a = new_copy(args);
+	struct options o;
+	int ret = parse_captured(&o, a, &last_exit_now);
+
+	CHECK(ret == 0, "'%s ...': cli_parse = %d: %s", args[1], ret, out_text);
+	CHECK(o.expr && strcmp(o.expr, expr) == 0, "'%s ...': expr '%s', want '%s'", args[1],
+	      o.expr ? o.expr : "(none)", expr);
+	CHECK(o.ifname && strcmp(o.ifname, "eth0") == 0 && o.path && strcmp(o.path, "x") == 0 &&
+		      o.count == 1 && o.quiet,
+	      "'%s ...': -i %s -w %s -c %llu -q %d", args[1], o.ifname, o.path,
+	      (unsigned long long)o.count, o.quiet);
+	cli_free(&o);
+}
+
+#define WORDS(expr, ...) expect_words((const char *const[]){ "ringcap", __VA_ARGS__, NULL }, expr)
+
+static void test_words(void)
+{
+	struct options o;
+	int ret;
+
+	WORDS("tcp port 80", "-i", "eth0", "-w", "x", "-c", "1", "-q", "tcp", "port", "80");
+	WORDS("tcp port 80", "tcp", "port", "80", "-i", "eth0", "-w", "x", "-c", "1", "-q");
+	WORDS("tcp port 80", "-i", "eth0", "tcp", "-w", "x", "port", "-qc", "1", "80");
+	WORDS("tcp port 80", "-i", "eth0", "-w", "x", "tcp", "--count", "1", "port", "80", "-q");
+	WORDS("tcp", "-i", "eth0", "-w", "x", "tcp", "-c", "1", "-q");
+	/* "--" ends the options: what follows is filter text, dashes and all */
+	WORDS("tcp -c 2 --quiet", "-i", "eth0", "-w", "x", "-c", "1", "-q", "tcp", "--", "-c", "2",
+	      "--quiet");
+	WORDS("tcp port 80", "-i", "eth0", "-w", "x", "-c", "1", "-q", "--", "tcp", "port", "80");
+	WORDS("tcp -- port", "-i", "eth0", "-w", "x", "-c", "1", "-q", "tcp", "--", "--", "port");
+	/* "--" as an option's value is that value */
+	ret = PARSE(&o, "-i", "eth0", "-w", "--", "tcp");
+	CHECK(ret == 0 && o.path && strcmp(o.path, "--") == 0 && o.expr && strcmp(o.expr, "tcp") == 0,
+	      "-w -- tcp: %d path %s expr %s", ret, o.path, o.expr);
+	cli_free(&o);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "tcp", "--");
+	CHECK(ret == 0 && o.expr && strcmp(o.expr, "tcp") == 0, "tcp --: %d expr %s", ret, o.expr);
+	cli_free(&o);
+	/* after "--", -w is no option: nothing to do */
+	BAD("nothing to do", "-i", "eth0", "--", "-w", "x");
+	/* an option after the expression is checked as any other */
+	BAD("'0'", "-i", "eth0", "-w", "x", "tcp", "-c", "0");
+	BAD("--bogus", "-i", "eth0", "-w", "x", "tcp", "--bogus");
+}
+
 static void test_help_version(void)
 {
 	struct options o;
@@ -437,6 +488,7 @@ int main(void)
 	test_defaults();
 	test_good_values();
 	test_bad_values();
+	test_words();
 	test_help_version();
 	test_repeated_calls();
 	test_pools();

@@ -1,13 +1,16 @@
 /*
- * bench/common's option table: every type stores what it parsed, at the edges
+ * util/opt's option table: every type stores what it parsed, at the edges
  * of its range and into fields of every width without touching the bytes
  * around them; every bad value (out of range, not a number, a bad suffix, not
  * a power of two, an unknown choice, a custom parser's refusal), an unknown
  * option, a missing value and a required option not given exit 2 with exactly
  * one line on stderr that names
  * the value; --help exits 0 with every option in the text; "+" order stops at
- * the first argument that is not an option. Bad cases run in a forked child
- * whose stderr is read back. No privileges.
+ * the first argument that is not an option. opt_parse itself returns: 2 after
+ * one line, exit_now after --help or an OPT_PRINT option, and the words (those
+ * before, between and after the options, and after "--") in order at the end
+ * of argv. Bad cases of the exiting wrapper run in a forked child whose stderr
+ * is read back. No privileges.
  */
 #include <fcntl.h>
 #include <stdarg.h>
@@ -15,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench/common.h"
+#include "util/opt.h"
 #include "unit.h"
 #include "util/util.h"
 
@@ -55,64 +58,64 @@ static const char *parse_even(const char *arg, void *field)
 
 static struct fields f;
 
-static const struct bopt table[] = {
-	{ .name = "count", .letter = 'n', .type = BOPT_U64, BOPT_INT(&f.count), .min = 1,
+static const struct opt table[] = {
+	{ .name = "count", .letter = 'n', .type = OPT_U64, OPT_INT(&f.count), .min = 1,
 	  .max = 1000, .what = "count", .arg = "N", .help = "how many" },
-	{ .name = "port", .type = BOPT_U64, BOPT_INT(&f.port), .min = 0, .max = 65535,
+	{ .name = "port", .type = OPT_U64, OPT_INT(&f.port), .min = 0, .max = 65535,
 	  .given = &f.port_given, .arg = "PORT", .help = "two lines\nof help" },
-	{ .name = "frames", .type = BOPT_U64, BOPT_INT(&f.frames), .min = 64, .max = 1u << 20,
+	{ .name = "frames", .type = OPT_U64, OPT_INT(&f.frames), .min = 64, .max = 1u << 20,
 	  .arg = "N", .help = "frames" },
-	{ .type = BOPT_SECTION, .help = "A heading" },
-	{ .name = "cpu", .type = BOPT_U64, BOPT_INT(&f.cpu), .min = 0, .max = 1023, .what = "CPU",
+	{ .type = OPT_SECTION, .help = "A heading" },
+	{ .name = "cpu", .type = OPT_U64, OPT_INT(&f.cpu), .min = 0, .max = 1023, .what = "CPU",
 	  .arg = "N", .help = "a CPU" },
-	{ .name = "wait", .type = BOPT_U64, BOPT_INT(&f.wait_ns), .min = 0, .max = 60000,
+	{ .name = "wait", .type = OPT_U64, OPT_INT(&f.wait_ns), .min = 0, .max = 60000,
 	  .scale = 1000000, .arg = "MS", .help = "ms, stored as ns" },
-	{ .name = "bytes", .type = BOPT_SIZE, BOPT_INT(&f.bytes), .min = 4096, .max = 1ull << 30,
+	{ .name = "bytes", .type = OPT_SIZE, OPT_INT(&f.bytes), .min = 4096, .max = 1ull << 30,
 	  .arg = "SIZE", .help = "a size" },
-	{ .name = "block", .type = BOPT_SIZE, BOPT_INT(&f.block), .min = 4096, .max = 64 << 20,
-	  .flags = BOPT_POW2, .what = "block size", .arg = "SIZE", .help = "a power of two" },
-	{ .name = "staging", .type = BOPT_SIZE, BOPT_INT(&f.staging), .min = 4 << 20,
-	  .max = 1ull << 34, .flags = BOPT_WHOLE_MIB, .arg = "SIZE", .help = "whole MiB" },
-	{ .name = "rate", .letter = 'r', .type = BOPT_RATE, BOPT_INT(&f.rate), .min = 1,
+	{ .name = "block", .type = OPT_SIZE, OPT_INT(&f.block), .min = 4096, .max = 64 << 20,
+	  .flags = OPT_POW2, .what = "block size", .arg = "SIZE", .help = "a power of two" },
+	{ .name = "staging", .type = OPT_SIZE, OPT_INT(&f.staging), .min = 4 << 20,
+	  .max = 1ull << 34, .flags = OPT_WHOLE_MIB, .arg = "SIZE", .help = "whole MiB" },
+	{ .name = "rate", .letter = 'r', .type = OPT_RATE, OPT_INT(&f.rate), .min = 1,
 	  .max = 100000000, .arg = "FPS", .help = "max or a rate" },
-	{ .name = "duration", .type = BOPT_DURATION, .field = &f.duration_ns, .max = 3600000000000ull,
+	{ .name = "duration", .type = OPT_DURATION, .field = &f.duration_ns, .max = 3600000000000ull,
 	  .arg = "S", .help = "up to an hour" },
-	{ .name = "name", .letter = 'i', .type = BOPT_STRING, .field = &f.name, .max = 15,
+	{ .name = "name", .letter = 'i', .type = OPT_STRING, .field = &f.name, .max = 15,
 	  .raw = &f.name_raw, .arg = "IFACE", .help = "1..15 characters" },
-	{ .name = "text", .type = BOPT_STRING, .field = &f.text, .arg = "TEXT", .help = "any" },
-	{ .name = "mac", .type = BOPT_MAC, .field = f.mac, .arg = "MAC", .help = "a MAC" },
-	{ .name = "ip", .type = BOPT_IPV4, .field = &f.ip, .arg = "IP", .help = "an address" },
-	{ .name = "mode", .type = BOPT_CHOICE, BOPT_INT(&f.mode), .choices = modes, .arg = "M",
+	{ .name = "text", .type = OPT_STRING, .field = &f.text, .arg = "TEXT", .help = "any" },
+	{ .name = "mac", .type = OPT_MAC, .field = f.mac, .arg = "MAC", .help = "a MAC" },
+	{ .name = "ip", .type = OPT_IPV4, .field = &f.ip, .arg = "IP", .help = "an address" },
+	{ .name = "mode", .type = OPT_CHOICE, OPT_INT(&f.mode), .choices = modes, .arg = "M",
 	  .help = "alpha, beta or gamma" },
-	{ .name = "flag", .letter = 'q', .type = BOPT_FLAG, .field = &f.flag, .help = "set" },
-	{ .name = "no-on", .type = BOPT_CLEAR, .field = &f.on, .help = "clear" },
-	{ .name = "even", .type = BOPT_CUSTOM, .field = &f.evens, .parse = parse_even,
+	{ .name = "flag", .letter = 'q', .type = OPT_FLAG, .field = &f.flag, .help = "set" },
+	{ .name = "no-on", .type = OPT_CLEAR, .field = &f.on, .help = "clear" },
+	{ .name = "even", .type = OPT_CUSTOM, .field = &f.evens, .parse = parse_even,
 	  .what = "even number", .arg = "N", .help = "even" },
-	{ .name = "ignored", .type = BOPT_FLAG, .help = "accepted, no field" },
+	{ .name = "ignored", .type = OPT_FLAG, .help = "accepted, no field" },
 };
 
-static const struct bopt_prog prog = {
+static const struct opt_prog prog = {
 	.synopsis = "usage: test [options] [ARGS]\n",
 	.epilogue = "the end\n",
 	.opts = table,
 	.nopts = ARRAY_SIZE(table),
 };
 
-static const struct bopt_prog prog_in_order = {
+static const struct opt_prog prog_in_order = {
 	.synopsis = "usage: test [options] CMD...\n",
 	.opts = table,
 	.nopts = ARRAY_SIZE(table),
 	.in_order = true,
 };
 
-static const struct bopt table_required[] = {
-	{ .name = "interface", .letter = 'i', .type = BOPT_STRING, .field = &f.name,
+static const struct opt table_required[] = {
+	{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &f.name,
 	  .required = true, .arg = "IFACE", .help = "needed" },
-	{ .name = "pool", .type = BOPT_STRING, .field = &f.text, .required = true, .arg = "A-B",
+	{ .name = "pool", .type = OPT_STRING, .field = &f.text, .required = true, .arg = "A-B",
 	  .help = "needed too" },
 };
 
-static const struct bopt_prog prog_required = {
+static const struct opt_prog prog_required = {
 	.synopsis = "usage: test -i IFACE --pool A-B\n",
 	.opts = table_required,
 	.nopts = ARRAY_SIZE(table_required),
@@ -142,7 +145,7 @@ static int make_argv(char **argv, va_list ap)
 	return argc;
 }
 
-static int parse_ok(const struct bopt_prog *p, ...)
+static int parse_ok(const struct opt_prog *p, ...)
 {
 	char *argv[MAX_ARGS];
 	va_list ap;
@@ -152,16 +155,16 @@ static int parse_ok(const struct bopt_prog *p, ...)
 	argc = make_argv(argv, ap);
 	va_end(ap);
 	defaults();
-	return bopt_parse(p, argc, argv) - argc; /* 0 when everything was an option */
+	return opt_parse_or_exit(p, argc, argv) - argc; /* 0 when everything was an option */
 }
 
 /* Run the parse in a child with stdout and stderr in files; its exit status,
  * and what it printed (NUL-terminated, at most len - 1 bytes). */
-static int parse_child(char *out, char *err, size_t len, const struct bopt_prog *p,
+static int parse_child(char *out, char *err, size_t len, const struct opt_prog *p,
 		       va_list ap)
 {
-	char out_path[] = "/tmp/test_bench_common.out.XXXXXX";
-	char err_path[] = "/tmp/test_bench_common.err.XXXXXX";
+	char out_path[] = "/tmp/test_opt.out.XXXXXX";
+	char err_path[] = "/tmp/test_opt.err.XXXXXX";
 	int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path), st = -1;
 	char *argv[MAX_ARGS];
 	int argc = make_argv(argv, ap);
@@ -179,7 +182,7 @@ static int parse_child(char *out, char *err, size_t len, const struct bopt_prog 
 		dup2(out_fd, 1);
 		dup2(err_fd, 2);
 		defaults();
-		bopt_parse(p, argc, argv);
+		opt_parse_or_exit(p, argc, argv);
 		fflush(stdout);
 		_exit(99); /* parsed fine: not what these cases expect */
 	}
@@ -207,7 +210,7 @@ static unsigned count_lines(const char *s)
 /* Exit 2, nothing on stdout, one line on stderr holding `needle`. */
 #define expect_bad(needle, ...) expect_bad_at(__LINE__, &prog, needle, __VA_ARGS__)
 #define expect_bad_in(p, needle, ...) expect_bad_at(__LINE__, p, needle, __VA_ARGS__)
-static void expect_bad_at(int line, const struct bopt_prog *p, const char *needle, ...)
+static void expect_bad_at(int line, const struct opt_prog *p, const char *needle, ...)
 {
 	char out[4096], err[4096];
 	va_list ap;
@@ -221,7 +224,7 @@ static void expect_bad_at(int line, const struct bopt_prog *p, const char *needl
 	      "line %d: want one line on stderr, got: %s", line, err);
 	CHECK(strstr(err, needle) != NULL, "line %d: stderr does not name \"%s\": %s", line, needle,
 	      err);
-	CHECK(strncmp(err, "test_bench_common: ", 19) == 0, "line %d: no program prefix: %s", line,
+	CHECK(strncmp(err, "test_opt: ", 10) == 0, "line %d: no program prefix: %s", line,
 	      err);
 	CHECK(out[0] == '\0', "line %d: stdout not empty: %s", line, out);
 }
@@ -311,8 +314,8 @@ static void test_bad_values(void)
 	expect_bad("bad option '--bogus'", "--bogus", NULL);
 	expect_bad("bad option '-x'", "-x", NULL);
 	expect_bad("bad option '-x'", "-qx", NULL);
-	expect_bad("option '--count' needs a value", "--count", NULL);
-	expect_bad("option '-n' needs a value", "-n", NULL);
+	expect_bad("bad option '--count': needs a value", "--count", NULL);
+	expect_bad("bad option '-n': needs a value", "-n", NULL);
 	expect_bad("'--flag=1'", "--flag=1", NULL);
 	expect_bad_in(&prog_required, "missing -i IFACE (see --help)", "--pool", "x", NULL);
 	expect_bad_in(&prog_required, "missing --pool A-B (see --help)", "-i", "x", NULL);
@@ -349,6 +352,127 @@ static void check_continuation(const char *out, const char *first, const char *s
 	      "\"%s\" not at column %d: %.40s", second, col, next);
 }
 
+static unsigned printed;
+
+static void print_version(FILE *out)
+{
+	printed++;
+	fprintf(out, "version 1\n");
+}
+
+struct more {
+	uint64_t interval_ns, kib;
+	const char *path;
+};
+
+static struct more m;
+
+static const struct opt table_returning[] = {
+	{ .name = "count", .letter = 'n', .type = OPT_U64, OPT_INT(&f.count), .min = 1, .max = 9,
+	  .what = "count", .arg = "N", .help = "how many" },
+	{ .name = "flag", .letter = 'q', .type = OPT_FLAG, .field = &f.flag, .help = "set" },
+	{ .name = "interval", .type = OPT_DURATION, .field = &m.interval_ns, .min = 1000000000ull,
+	  .what = "interval", .arg = "S", .help = "at least a second" },
+	{ .name = "kib", .type = OPT_SIZE, OPT_INT(&m.kib), .scale = 1024, .min = 1024,
+	  .max = 1 << 30, .arg = "KIB", .help = "KiB or a size" },
+	{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &m.path, .min = 1,
+	  .what = "output file", .why = "empty name", .arg = "FILE", .help = "not empty" },
+	{ .name = "version", .type = OPT_PRINT, .print = print_version, .help = "the version" },
+};
+
+static const struct opt_prog prog_returning = {
+	.synopsis = "usage: test [options] WORDS\n",
+	.opts = table_returning,
+	.nopts = ARRAY_SIZE(table_returning),
+};
+
+/* opt_parse on a NULL-terminated list; stderr into err; the words joined. */
+static int parse_returning(struct opt_end *end, char *words, char *err, size_t len, ...)
+{
+	char err_path[] = "/tmp/test_opt.err.XXXXXX";
+	int err_fd = mkstemp(err_path), saved = dup(2), argc, ret;
+	char *argv[MAX_ARGS];
+	va_list ap;
+	ssize_t n;
+
+	va_start(ap, len);
+	argc = make_argv(argv, ap);
+	va_end(ap);
+	defaults();
+	memset(&m, 0, sizeof(m));
+	fflush(stderr);
+	dup2(err_fd, 2);
+	ret = opt_parse(&prog_returning, argc, argv, end);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(err_fd, err, len - 1, 0);
+	err[n > 0 ? n : 0] = '\0';
+	close(err_fd);
+	unlink(err_path);
+	words[0] = '\0';
+	for (int i = end->words; !ret && !end->exit_now && i < argc; i++) {
+		if (i == end->dashdash)
+			strcat(words, "| ");
+		strcat(words, argv[i]);
+		strcat(words, " ");
+	}
+	return ret;
+}
+
+static void test_returning(void)
+{
+	char words[512], err[512];
+	struct opt_end end;
+	int ret;
+
+	/* words before, between and after the options: one parse */
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "-n", "3", "b", "-q", "c", NULL);
+	CHECK(ret == 0 && !end.exit_now && strcmp(words, "a b c ") == 0 && f.count == 3 && f.flag,
+	      "a -n 3 b -q c: %d words '%s' count %llu", ret, words, (unsigned long long)f.count);
+	ret = parse_returning(&end, words, err, sizeof(err), "-qn", "3", "a", "b", "c", NULL);
+	CHECK(ret == 0 && strcmp(words, "a b c ") == 0 && f.count == 3 && f.flag,
+	      "-qn 3 a b c: %d '%s'", ret, words);
+	/* "--": the words after it are words, dashes and all; itself none */
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "--", "-n", "4", "--", NULL);
+	CHECK(ret == 0 && strcmp(words, "a | -n 4 -- ") == 0 && f.count == 0,
+	      "a -- -n 4 --: %d '%s'", ret, words);
+	ret = parse_returning(&end, words, err, sizeof(err), "-w", "--", "a", NULL);
+	CHECK(ret == 0 && strcmp(words, "a ") == 0 && m.path && strcmp(m.path, "--") == 0,
+	      "-w -- a: %d '%s' %s", ret, words, m.path);
+	CHECK(end.dashdash == 4, "-w -- a: dashdash %d", end.dashdash);
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "--", NULL);
+	CHECK(ret == 0 && strcmp(words, "a ") == 0, "a --: %d '%s'", ret, words);
+	/* typed values: a duration's minimum, a size's unit */
+	ret = parse_returning(&end, words, err, sizeof(err), "--interval", "2.5", "--kib", "64",
+			      NULL);
+	CHECK(ret == 0 && m.interval_ns == 2500000000ull && m.kib == 65536,
+	      "--interval 2.5 --kib 64: %d %llu %llu", ret, (unsigned long long)m.interval_ns,
+	      (unsigned long long)m.kib);
+	ret = parse_returning(&end, words, err, sizeof(err), "--kib", "2m", NULL);
+	CHECK(ret == 0 && m.kib == 2u << 20, "--kib 2m: %d", ret);
+	/* bad input: 2 and one line, no exit */
+	ret = parse_returning(&end, words, err, sizeof(err), "--interval", "500ms", NULL);
+	CHECK(ret == 2 && strstr(err, "bad interval '500ms'") && count_lines(err) == 1,
+	      "--interval 500ms: %d %s", ret, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "-w", "", NULL);
+	CHECK(ret == 2 && strstr(err, "bad output file '': empty name") && count_lines(err) == 1,
+	      "-w '': %d %s", ret, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "-n", "10", NULL);
+	CHECK(ret == 2 && strstr(err, "bad count '10': expected 1..9") && count_lines(err) == 1,
+	      "a -n 10: %d %s", ret, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "a", "--kib", NULL);
+	CHECK(ret == 2 && strstr(err, "bad option '--kib': needs a value"), "--kib: %d %s", ret,
+	      err);
+	/* --help and an OPT_PRINT option end the parse with exit_now */
+	printed = 0;
+	ret = parse_returning(&end, words, err, sizeof(err), "-q", "--version", "-n", "0", NULL);
+	CHECK(ret == 0 && end.exit_now && printed == 1 && !err[0], "--version: %d %d %u %s", ret,
+	      end.exit_now, printed, err);
+	ret = parse_returning(&end, words, err, sizeof(err), "-n", "2", NULL);
+	CHECK(ret == 0 && !end.exit_now, "after --version: %d %d", ret, end.exit_now);
+}
+
 static void test_help(void)
 {
 	char out[8192], err[4096];
@@ -360,7 +484,7 @@ static void test_help(void)
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++) {
 		char want[64];
 
-		if (table[i].type == BOPT_SECTION)
+		if (table[i].type == OPT_SECTION)
 			snprintf(want, sizeof(want), "\n%s\n", table[i].help);
 		else
 			snprintf(want, sizeof(want), "  %c%c%c --%s%s%s ", table[i].letter ? '-' : ' ',
@@ -377,9 +501,10 @@ static void test_help(void)
 
 int main(void)
 {
-	log_set_program("test_bench_common");
+	log_set_program("test_opt");
 	test_values();
 	test_bad_values();
+	test_returning();
 	test_help();
-	return unit_exit("test_bench_common");
+	return unit_exit("test_opt");
 }
