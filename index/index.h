@@ -35,11 +35,12 @@
  *    128  4  IPv4 addresses in all chunk summaries
  *    132  4  IPv6 addresses in all chunk summaries
  *    136  8  reserved (0)
- *    144  8  capture file's device (st_dev)      } the file the index
- *    152  8  capture file's inode                } describes: a copy beside
- *    160  8  capture file's change time, ns      } another file, or a file
- *    168  4  CRC-32 of its first min(size, 4096) bytes  } replaced under the
- *    172  4  CRC-32 of its last min(size, 4096) bytes   } name, does not match
+ *    144  8  capture file's device (st_dev)     } which file the index
+ *    152  8  capture file's inode               } describes: another file
+ *    160  8  capture file's change time, ns     } (a copy beside it, a file
+ *    168  4  CRC-32 of its first n bytes        } replaced under its name)
+ *    172  4  CRC-32 of its last n bytes         } does not match
+ *            (n = min(size at 24, INDEX_DIGEST_BYTES = 4096))
  *   chunk table: `chunks` entries of 48 bytes
  *      0  8  file offset of the chunk's first record    (chunks are contiguous:
  *      8  8  file offset past its last record            one's end is the next's
@@ -232,8 +233,9 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
 			   struct index *ix);
 /* Snapshot stamped with the identity of capture_path (index_identify; opened
- * without following a link), saved atomically to the index path of capture_path. Call it once the records added are in the file (a reader
- * then takes the index as fresh); -EINVAL if the file is shorter than them.
+ * without following a link), saved atomically to the index path of
+ * capture_path. Call it once the records added are in the file (a reader then
+ * takes the index as fresh); -EINVAL if the file is shorter than them.
  * Blocks. 0 or -errno. */
 int index_builder_write(const struct index_builder *b, const char *capture_path);
 /* Offset past the last record added. */
