@@ -118,9 +118,9 @@ import glob, struct, sys
 chunks = []
 for p in glob.glob(sys.argv[1] + '/.arch.pcap*.ridx'):
     b = open(p, 'rb').read()
-    n = struct.unpack_from('<I', b, 124)[0]
+    hlen, n = struct.unpack_from('<I', b, 12)[0], struct.unpack_from('<I', b, 124)[0]
     for i in range(n):
-        off, end, mn, mx, rec = struct.unpack_from('<QQQQI', b, 144 + 48 * i)
+        off, end, mn, mx, rec = struct.unpack_from('<QQQQI', b, hlen + 48 * i)
         chunks.append((mn, mx, rec))
 chunks.sort()
 total = sum(r for _, _, r in chunks)

@@ -5,9 +5,10 @@
  * that fills up marks the chunk "any address" and stops collecting.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #include "index/index.h"
 #include "util/util.h"
@@ -261,23 +262,26 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
 int index_builder_write(const struct index_builder *b, const char *capture_path)
 {
 	char path[4096];
-	struct stat st;
 	struct index ix;
-	int ret;
+	int fd, ret;
 
 	ret = index_path_for(capture_path, path, sizeof(path));
 	if (ret)
 		return ret;
-	if (stat(capture_path, &st))
+	fd = open(capture_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	if ((uint64_t)st.st_size < b->end)
-		return -EINVAL; /* the file is shorter than what was added */
-	ret = index_builder_snapshot(b, (uint64_t)st.st_size,
-				     (int64_t)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec, &ix);
+	ret = index_builder_snapshot(b, 0, 0, &ix);
 	if (ret)
-		return ret;
-	ret = index_save(&ix, path);
+		goto out_close;
+	ret = index_identify(fd, &ix, NULL);
+	if (!ret && ix.file_size < b->end)
+		ret = -EINVAL; /* the file is shorter than what was added */
+	if (!ret)
+		ret = index_save(&ix, path);
 	index_free(&ix);
+out_close:
+	close(fd);
 	return ret;
 }
 

@@ -1,5 +1,6 @@
 /* The index file format (described in index.h): encode, decode with every
- * count and range checked, load, save atomically, and the summary lookups. */
+ * count and range checked, load, save atomically, the capture file's
+ * identity, and the summary lookups. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -101,6 +102,11 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	put32(p + 124, ix->nchunks);
 	put32(p + 128, ix->naddr4);
 	put32(p + 132, ix->naddr6);
+	put64(p + 144, ix->file_dev);
+	put64(p + 152, ix->file_ino);
+	put64(p + 160, (uint64_t)ix->file_ctime_ns);
+	put32(p + 168, ix->file_head_crc);
+	put32(p + 172, ix->file_tail_crc);
 	p += INDEX_HEADER_LEN;
 	for (uint32_t i = 0; i < ix->nchunks; i++, p += INDEX_CHUNK_LEN) {
 		const struct index_chunk *c = &ix->chunks[i];
@@ -202,6 +208,11 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->first_ns = get64(buf + 104);
 	ix->last_ns = get64(buf + 112);
 	ix->chunk_bytes = get32(buf + 120);
+	ix->file_dev = get64(buf + 144);
+	ix->file_ino = get64(buf + 152);
+	ix->file_ctime_ns = (int64_t)get64(buf + 160);
+	ix->file_head_crc = get32(buf + 168);
+	ix->file_tail_crc = get32(buf + 172);
 	if (pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) || ix->good_end < PCAP_FILE_HEADER_LEN ||
 	    ix->good_end > ix->file_size || ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
 		goto bad;
@@ -245,11 +256,16 @@ int index_load(const char *path, struct index *ix)
 	int fd, ret;
 
 	memset(ix, 0, sizeof(*ix));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* a link planted at the name is not followed, a FIFO not waited on */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return errno == ELOOP ? -ENOTSUP : -errno;
 	if (fstat(fd, &st)) {
 		ret = -errno;
+		goto out_close;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = -ENOTSUP;
 		goto out_close;
 	}
 	/* an index is small: 48 bytes and its addresses per chunk of the capture */
@@ -281,14 +297,19 @@ int index_save(const struct index *ix, const char *path)
 	uint8_t *buf;
 	int fd, ret = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid()) >= sizeof(tmp))
+	/* mkostemp: a name no one can predict, created with O_EXCL (a link or
+	 * anything else already there is never opened) */
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
 	buf = xcalloc(1, len);
 	index_serialize(ix, buf);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
+	/* mkostemp makes 0600; readers of the archive may be other users */
+	if (fchmod(fd, 0644)) {
 		ret = -errno;
-		goto out_free;
+		goto out_unlink;
 	}
 	ret = write_full(fd, buf, len);
 	if (ret)
@@ -299,6 +320,7 @@ int index_save(const struct index *ix, const char *path)
 		goto out_unlink;
 	}
 	fd = -1;
+	/* rename replaces whatever is at `path` (a link too) without following it */
 	if (rename(tmp, path)) {
 		ret = -errno;
 		goto out_unlink;
@@ -311,6 +333,54 @@ out_unlink:
 out_free:
 	xfree(buf);
 	return ret;
+}
+
+int index_crc_range(int fd, uint64_t off, uint64_t len, uint32_t *crc)
+{
+	uint8_t buf[INDEX_DIGEST_BYTES];
+	uint32_t c = 0;
+
+	while (len) {
+		size_t want = len < sizeof(buf) ? (size_t)len : sizeof(buf);
+		ssize_t n = index_pread_full(fd, buf, want, off);
+
+		if (n < 0)
+			return (int)n;
+		if ((size_t)n < want)
+			return -EIO;
+		c = index_crc32(c, buf, want);
+		off += want;
+		len -= want;
+	}
+	*crc = c;
+	return 0;
+}
+
+int index_identify(int fd, struct index *ix, uint64_t *bytes_read)
+{
+	struct stat st;
+	uint64_t size, n;
+	int ret;
+
+	if (fstat(fd, &st))
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ENOTSUP;
+	size = (uint64_t)st.st_size;
+	n = size < INDEX_DIGEST_BYTES ? size : INDEX_DIGEST_BYTES;
+	ret = index_crc_range(fd, 0, n, &ix->file_head_crc);
+	if (!ret)
+		ret = index_crc_range(fd, size - n, n, &ix->file_tail_crc);
+	if (ret)
+		return ret;
+	if (bytes_read)
+		*bytes_read += 2 * n;
+	ix->file_size = size;
+	ix->file_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+	ix->file_ctime_ns = (int64_t)st.st_ctim.tv_sec * 1000000000ll + st.st_ctim.tv_nsec;
+	ix->file_dev = (uint64_t)st.st_dev;
+	ix->file_ino = (uint64_t)st.st_ino;
+	return 0;
 }
 
 int index_path_for(const char *capture_path, char *out, size_t outlen)

@@ -11,15 +11,16 @@
  * distinct addresses than the caps below, or of a link type we cannot parse, is
  * marked "any address" and is never skipped for an address).
  *
- * File format, version 1. Every integer is little-endian whatever the host.
+ * File format, version 2. Every integer is little-endian whatever the host.
  *
- *   header, 144 bytes
+ *   header, 176 bytes
  *      0  8  magic "RCAPIDX\n"
- *      8  4  version (1); a reader refuses any other and rebuilds
- *     12  4  header length (144)
+ *      8  4  version (2); a reader refuses any other and rebuilds (a version 1
+ *            index, which named its file by size and mtime alone, is rebuilt)
+ *     12  4  header length (176)
  *     16  8  total length of the index file, trailer included
- *     24  8  capture file size when indexed     } both equal to the file's
- *     32  8  capture file mtime, ns             } stat: the index is fresh
+ *     24  8  capture file size when indexed     } with 144..175 the file's
+ *     32  8  capture file mtime, ns             } identity (see below)
  *     40  8  good end: offset past the last whole record indexed
  *     48  8  offset of the last whole record (0 if none)
  *     56  4  its ts_sec, 60 4 its ts_frac, 64 4 its caplen (as in the file):
@@ -34,6 +35,12 @@
  *    128  4  IPv4 addresses in all chunk summaries
  *    132  4  IPv6 addresses in all chunk summaries
  *    136  8  reserved (0)
+ *    144  8  capture file's device (st_dev)     } which file the index
+ *    152  8  capture file's inode               } describes: another file
+ *    160  8  capture file's change time, ns     } (a copy beside it, a file
+ *    168  4  CRC-32 of its first n bytes        } replaced under its name)
+ *    172  4  CRC-32 of its last n bytes         } does not match
+ *            (n = min(size at 24, INDEX_DIGEST_BYTES = 4096))
  *   chunk table: `chunks` entries of 48 bytes
  *      0  8  file offset of the chunk's first record    (chunks are contiguous:
  *      8  8  file offset past its last record            one's end is the next's
@@ -51,6 +58,13 @@
  *
  * A file whose length, magic, version, counts, ranges, order or checksum does
  * not add up is rejected (index_parse) and rebuilt by the reader.
+ *
+ * Identity. An index is taken as it is only for the file it was built from:
+ * the same device, inode, size, mtime and change time (which no one can set
+ * back) and the same first and last 4 KiB. A file that only grew keeps its
+ * index if device, inode, header, the last indexed record and the CRC-32s of
+ * the first and last 4 KiB of its old size still hold; the new tail is then
+ * indexed. Anything else is rebuilt.
  *
  * Threads and blocking: nothing here keeps global state; an index or a builder
  * belongs to one thread at a time. index_parse, index_frame_addrs and the
@@ -71,14 +85,16 @@
 #include "format/format.h"
 
 #define INDEX_MAGIC "RCAPIDX\n"
-#define INDEX_VERSION 1u
-#define INDEX_HEADER_LEN 144u
+#define INDEX_VERSION 2u
+#define INDEX_HEADER_LEN 176u
 #define INDEX_CHUNK_LEN 48u
 #define INDEX_TRAILER_LEN 8u
 #define INDEX_CHUNK_BYTES_DEFAULT (1u << 20)
 /* Distinct addresses a chunk summary holds before it gives up ("any address"). */
 #define INDEX_MAX_ADDR4 4096u
 #define INDEX_MAX_ADDR6 1024u
+/* Bytes at each end of the capture file whose CRC-32 ties an index to it. */
+#define INDEX_DIGEST_BYTES 4096u
 
 #define INDEX_CHUNK_ANY_ADDR 1u
 
@@ -94,6 +110,9 @@ struct index_chunk {
 struct index {
 	uint64_t file_size;
 	int64_t file_mtime_ns;
+	int64_t file_ctime_ns;
+	uint64_t file_dev, file_ino;
+	uint32_t file_head_crc, file_tail_crc;  /* first and last INDEX_DIGEST_BYTES */
 	uint64_t good_end;
 	uint64_t last_rec_off;
 	uint32_t last_ts_sec, last_ts_frac, last_caplen;
@@ -122,10 +141,22 @@ void index_serialize(const struct index *ix, uint8_t *out);
  */
 int index_parse(const uint8_t *buf, size_t len, struct index *ix);
 
-/* Read and parse a file; -errno from open/read or index_parse. Blocks. */
+/* Read and parse a file; -errno from open/read or index_parse, or -ENOTSUP
+ * when `path` is not a regular file (a symbolic link is not followed, a FIFO
+ * not waited on). Blocks. */
 int index_load(const char *path, struct index *ix);
-/* Write atomically: a hidden temporary beside `path`, fsync-free, rename. 0 or -errno. */
+/* Write atomically: a new temporary beside `path` made with mkostemp (never an
+ * existing name, never through a link), fsync-free, renamed over `path` (a
+ * link there is replaced, not followed). 0 or -errno. */
 int index_save(const struct index *ix, const char *path);
+/* Stamp `ix` with the identity of the regular file open at `fd`: size, mtime,
+ * change time, device, inode and the CRC-32s of its first and last
+ * INDEX_DIGEST_BYTES. Adds the bytes read to *bytes_read (may be NULL).
+ * Blocks. 0, -ENOTSUP (not a regular file) or -errno. */
+int index_identify(int fd, struct index *ix, uint64_t *bytes_read);
+/* CRC-32 of the `len` bytes of `fd` at `off`. 0, -EIO (the file is shorter)
+ * or -errno. Blocks. */
+int index_crc_range(int fd, uint64_t off, uint64_t len, uint32_t *crc);
 /* DIR/.NAME.ridx for DIR/NAME, into out (size outlen). 0 or -ENAMETOOLONG. */
 int index_path_for(const char *capture_path, char *out, size_t outlen);
 
@@ -201,9 +232,10 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
  * with the capture file's size and mtime. *ix owns new arrays. 0 or -ENOMEM. */
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
 			   struct index *ix);
-/* Snapshot stamped with stat(capture_path), saved atomically to the index path
- * of capture_path. Call it once the records added are in the file (a reader
- * then takes the index as fresh); -EINVAL if the file is shorter than them.
+/* Snapshot stamped with the identity of capture_path (index_identify; opened
+ * without following a link), saved atomically to the index path of
+ * capture_path. Call it once the records added are in the file (a reader then
+ * takes the index as fresh); -EINVAL if the file is shorter than them.
  * Blocks. 0 or -errno. */
 int index_builder_write(const struct index_builder *b, const char *capture_path);
 /* Offset past the last record added. */
@@ -235,6 +267,8 @@ ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
 /* --------------------------------------------------------------- refresh */
 
 struct index_refresh_result {
+	bool refused;             /* the index's name held no regular file (a link,
+				   * a FIFO...): ignored, and replaced if saved */
 	bool loaded;              /* the index on disk was fresh */
 	bool extended;            /* the file grew: only its new tail was read */
 	bool built;               /* (re)built from the whole file */
@@ -246,7 +280,8 @@ struct index_refresh_result {
 
 /*
  * An index for the capture file open at `fd` (whose name is capture_path) that
- * matches the file as it is now: loaded if fresh, extended if the file grew,
+ * matches the file as it is now (see "Identity" above): loaded if it is this
+ * file's and fresh, extended if the file grew,
  * rebuilt otherwise (or always with `force`), then saved atomically beside it
  * unless it was loaded as is. A corrupt, truncated or other-version index is
  * rebuilt. A new index gets chunks of `chunk_bytes` (0: the default); an

@@ -1,13 +1,13 @@
 /*
- * An up-to-date index for an open capture file: the one on disk if it is
- * fresh (same size and mtime as the file now), extended by the file's new tail
- * if the file only grew (its header and its last indexed record unchanged),
+ * An up-to-date index for an open capture file: the one on disk if it is this
+ * file's (device and inode) and fresh (size, mtime, change time and both ends
+ * unchanged), extended by the file's new tail if the file only grew (its
+ * header, both ends of its old size and its last indexed record unchanged),
  * else rebuilt from the whole file; saved back beside it when the directory
  * lets us, kept in memory otherwise.
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "index/index.h"
@@ -33,15 +33,44 @@ static bool last_record_unchanged(int fd, const struct index *ix, uint64_t *byte
 	return r.ts_sec == ix->last_ts_sec && r.ts_frac == ix->last_ts_frac && r.caplen == ix->last_caplen;
 }
 
+/* Is `ix` the index of this very file (device and inode)? */
+static bool same_file(const struct index *ix, const struct index *now)
+{
+	return ix->file_dev == now->file_dev && ix->file_ino == now->file_ino;
+}
+
+/* Nothing of the file changed since it was indexed: size, times, both ends. */
+static bool unchanged(const struct index *ix, const struct index *now)
+{
+	return ix->file_size == now->file_size && ix->file_mtime_ns == now->file_mtime_ns &&
+	       ix->file_ctime_ns == now->file_ctime_ns && ix->file_head_crc == now->file_head_crc &&
+	       ix->file_tail_crc == now->file_tail_crc;
+}
+
+/* The file only grew since it was indexed: its first and last bytes of then
+ * are still there, and so is the last record the index saw. */
+static bool only_grew(int fd, const struct index *ix, const struct index *now, uint64_t *bytes_read)
+{
+	uint64_t n = ix->file_size < INDEX_DIGEST_BYTES ? ix->file_size : INDEX_DIGEST_BYTES;
+	uint32_t head, tail;
+
+	if (now->file_size <= ix->file_size)
+		return false;
+	if (index_crc_range(fd, 0, n, &head) || index_crc_range(fd, ix->file_size - n, n, &tail))
+		return false;
+	*bytes_read += 2 * n;
+	return head == ix->file_head_crc && tail == ix->file_tail_crc &&
+	       last_record_unchanged(fd, ix, bytes_read);
+}
+
 int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res)
 {
 	char path[4096];
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	struct index_builder *b = NULL;
-	struct stat st;
-	uint64_t size, from = PCAP_FILE_HEADER_LEN;
-	int64_t mtime;
+	struct index now = { 0 };
+	uint64_t from = PCAP_FILE_HEADER_LEN;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -49,22 +78,25 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	ret = index_path_for(capture_path, path, sizeof(path));
 	if (ret)
 		return ret;
-	if (fstat(fd, &st))
-		return -errno;
-	size = (uint64_t)st.st_size;
-	mtime = (int64_t)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+	ret = index_identify(fd, &now, &res->bytes_read);
+	if (ret)
+		return ret == -ENOTSUP ? -EINVAL : ret;
 	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		return -EINVAL;
 	res->bytes_read += sizeof(hdr);
 
-	if (!force && index_load(path, ix) == 0) {
+	if (!force) {
+		ret = index_load(path, ix);
+		res->refused = ret == -ENOTSUP;
+	}
+	if (!force && ret == 0) {
 		res->bytes_read += index_serialized_len(ix);
-		if (memcmp(ix->pcap_header, hdr, sizeof(hdr)) == 0) {
-			if (ix->file_size == size && ix->file_mtime_ns == mtime) {
+		if (memcmp(ix->pcap_header, hdr, sizeof(hdr)) == 0 && same_file(ix, &now)) {
+			if (unchanged(ix, &now)) {
 				res->loaded = true;
 				return 0;
 			}
-			if (size > ix->file_size && last_record_unchanged(fd, ix, &res->bytes_read)) {
+			if (only_grew(fd, ix, &now, &res->bytes_read)) {
 				from = ix->good_end;
 				ret = index_builder_resume(&b, ix);
 				if (ret)
@@ -80,13 +112,18 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 			return ret;
 		res->built = true;
 	}
-	ret = index_scan(fd, b, from, size, &res->scan);
+	ret = index_scan(fd, b, from, now.file_size, &res->scan);
 	res->bytes_read += res->scan.bytes_read;
 	if (ret)
 		goto out_free;
-	ret = index_builder_snapshot(b, size, mtime, ix);
+	ret = index_builder_snapshot(b, now.file_size, now.file_mtime_ns, ix);
 	if (ret)
 		goto out_free;
+	ix->file_ctime_ns = now.file_ctime_ns;
+	ix->file_dev = now.file_dev;
+	ix->file_ino = now.file_ino;
+	ix->file_head_crc = now.file_head_crc;
+	ix->file_tail_crc = now.file_tail_crc;
 	res->save_error = index_save(ix, path);
 	res->saved = res->save_error == 0;
 out_free:

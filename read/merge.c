@@ -6,8 +6,15 @@
  * oldest record of all, or read the chunk that might hold an older one. So
  * records come out in time order across files and within a file, holding only
  * the chunks whose time ranges overlap.
+ *
+ * Files are opened only to read a chunk: on the first load of a file, and
+ * closed after its last. Those whose time ranges overlap are open together, up
+ * to a budget (a folder of ten thousand files must not need ten thousand
+ * descriptors); past it the open file needed last is closed for a while.
  */
-#include <stdlib.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "read/read_impl.h"
 #include "util/util.h"
@@ -67,6 +74,91 @@ static struct item sheap_pop(struct sheap *h)
 	return top;
 }
 
+/* The sources whose file is open, at most `max`. */
+struct open_set {
+	unsigned *src;
+	unsigned n, max;
+};
+
+unsigned read_open_budget(void)
+{
+	struct rlimit rl;
+	uint64_t cur;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return 16;
+	cur = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+	if (cur <= 40)
+		return cur >= 8 ? (unsigned)(cur / 4) : 1;
+	return cur - 32 > 4096 ? 4096 : (unsigned)(cur - 32);
+}
+
+static void open_set_remove(struct open_set *o, unsigned at)
+{
+	o->src[at] = o->src[--o->n];
+}
+
+/* Open source `i`'s file, closing the open one whose next chunk comes last
+ * if the set is full. 0 or -errno. */
+static int open_set_attach(struct open_set *o, struct read_source **src, unsigned i)
+{
+	int ret;
+
+	if (src[i]->fd >= 0)
+		return 0;
+	if (o->n == o->max) {
+		unsigned victim = 0;
+		uint64_t latest = 0;
+
+		for (unsigned k = 0; k < o->n; k++) {
+			const struct read_source *s = src[o->src[k]];
+			uint64_t next = s->next < s->nsel ? s->future[s->next] : UINT64_MAX;
+
+			if (next >= latest) {
+				latest = next;
+				victim = k;
+			}
+		}
+		read_source_detach(src[o->src[victim]]);
+		open_set_remove(o, victim);
+	}
+	ret = read_source_attach(src[i]);
+	if (ret)
+		return ret;
+	o->src[o->n++] = i;
+	return 0;
+}
+
+/* Source `i` has no chunk left to read: give its descriptor back. */
+static void open_set_detach(struct open_set *o, struct read_source **src, unsigned i)
+{
+	for (unsigned k = 0; k < o->n; k++)
+		if (o->src[k] == i) {
+			read_source_detach(src[i]);
+			open_set_remove(o, k);
+			return;
+		}
+}
+
+/* Read source `i`'s next chosen chunk, its file opened for it; a file that
+ * cannot be opened again loses its unread chunks, with a warning. */
+static void load(struct open_set *o, struct read_source **src, unsigned i, const struct read_query *q,
+		 struct read_stats *st, uint64_t *held)
+{
+	struct read_source *s = src[i];
+	int ret = open_set_attach(o, src, i);
+
+	if (ret) {
+		log_warn("%s: cannot open it again (%s): its unread records are skipped", s->path,
+			 strerror(-ret));
+		s->next = s->nsel;
+		return;
+	}
+	read_source_load_next(s, q, st, held);
+	if (s->next >= s->nsel)
+		open_set_detach(o, src, i);
+}
+
 /* The source's key; false when it has nothing left. */
 static bool source_key(const struct read_source *s, bool mem_over, struct item *it)
 {
@@ -89,8 +181,11 @@ int read_merge(struct read_source **src, unsigned n, const struct read_query *q,
 	       uint64_t limit, uint64_t mem_limit, struct read_stats *st)
 {
 	struct sheap h = { .a = xcalloc(n ? n : 1, sizeof(struct item)) };
+	struct open_set os = { .max = q->max_open ? q->max_open : read_open_budget() };
 	uint64_t held = 0, last_ts = 0;
 	int ret = 0;
+
+	os.src = xcalloc(os.max, sizeof(*os.src));
 
 	for (unsigned i = 0; i < n; i++) {
 		struct item it = { .src = i };
@@ -103,7 +198,7 @@ int read_merge(struct read_source **src, unsigned n, const struct read_query *q,
 		struct read_source *s = src[it.src];
 
 		if (it.load) {
-			read_source_load_next(s, q, st, &held);
+			load(&os, src, it.src, q, st, &held);
 		} else {
 			struct rec *r = read_source_pop(s);
 
@@ -119,6 +214,9 @@ int read_merge(struct read_source **src, unsigned n, const struct read_query *q,
 		if (source_key(s, held > mem_limit, &it))
 			sheap_push(&h, it);
 	}
+	for (unsigned k = 0; k < os.n; k++)
+		read_source_detach(src[os.src[k]]);
+	xfree(os.src);
 	xfree(h.a);
 	return ret;
 }

@@ -9,8 +9,11 @@
  *   bpf.c     the expression compiled for the inputs' link type (ring/'s
  *             filter compiler) and run on each record
  *   source.c  one input file: its index, the chunks the window and the address
- *             query leave, and its records in time order (blocks on reads)
- *   merge.c   the sources merged through a heap into the output
+ *             query leave, and its records in time order (blocks on reads);
+ *             a record that contradicts its chunk's index entry has the file
+ *             scanned instead
+ *   merge.c   the sources merged through a heap into the output, with a
+ *             bounded number of input files open
  *   output.c  the pcap written out (blocks on writes)
  *
  * Threads: a single thread runs all of it. Ownership is stated per function.
@@ -102,29 +105,46 @@ struct read_query {
 	const struct read_filter *filter;
 	const struct addr_query *addrs;
 	uint32_t chunk_bytes;           /* for indexes built now (0: default) */
+	unsigned max_open;              /* input files open at once (0: read_open_budget()) */
 };
 
 struct read_source;
 
 /*
- * Open a capture file and read its header: 0, -EINVAL if it is not a classic
- * pcap file, or -errno from open/read. Blocks. *out is owned by the caller.
+ * Read a capture file's header, without following a link or waiting on a
+ * FIFO; the file is closed again (read_source_prepare and the merge open it
+ * when they need it, and check it is the same file). 0, -ENOTSUP if it is not
+ * a regular file (a symbolic link, FIFO, device...), -EINVAL if it is not a
+ * classic pcap file, or -errno from open/read. Blocks. *out is owned by the
+ * caller.
  */
 int read_source_open(struct read_source **out, const char *path);
 const struct pcap_file_info *read_source_info(const struct read_source *s);
+/* The path it was opened by (owned by the source). */
+const char *read_source_path(const struct read_source *s);
 /*
  * Get its index (index_refresh; `force` rebuilds), warn once if the file ends
  * in a torn or corrupt record, and choose the chunks `q` leaves. Counts into
- * *st. Blocks. 0 or -errno.
+ * *st. Opens the file and closes it again. Blocks. 0, -ESTALE (another file
+ * under its name since read_source_open) or -errno.
  */
 int read_source_prepare(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st);
 void read_source_free(struct read_source *s);
 
 /* ----------------------------------------------------------------- merge.c */
 
+/* Input files the merge may hold open: RLIMIT_NOFILE's soft limit less what
+ * the rest of the program needs (standard streams, the output, an index being
+ * rebuilt, libraries), at most 4096. */
+unsigned read_open_budget(void);
+
 /*
  * Merge the prepared sources into `out` in time order, at most `limit` records
- * (0: all). Within a file, records out of order are put in order as long as the
+ * (0: all). A file is opened when the merge reaches its first chosen chunk and
+ * closed once its last is read, so files that follow one another in time are
+ * not open together; at most q->max_open are (past that, the open file whose
+ * next chunk comes last is closed, and opened again when it is reached).
+ * Within a file, records out of order are put in order as long as the
  * records held back stay under `mem_limit` bytes (each chunk of a file knows its
  * smallest timestamp, so a record is written only when no unread chunk can hold
  * an older one); past that the oldest held record is written and counted in

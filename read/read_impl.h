@@ -23,9 +23,15 @@ struct chunk_buf {
 	uint8_t *data;
 };
 
+/* A file range whose records were already taken (kept or dropped). */
+struct done_range {
+	uint64_t off, end;
+};
+
 struct read_source {
 	char *path;
-	int fd;
+	int fd;                    /* -1 while the merge does not need it */
+	uint64_t dev, ino;         /* the file opened first: a reopen must find it */
 	struct pcap_file_info fi;
 	uint64_t size;
 	struct index ix;
@@ -35,11 +41,24 @@ struct read_source {
 	struct rec **heap;         /* held records, oldest on top */
 	uint32_t nheap, cap;
 	bool opened;               /* counted in files_opened */
+	bool rescanned;            /* the index lied: rebuilt from the file once */
+	struct done_range *done;   /* after a rescan: chunks read before it, in file order */
+	uint32_t ndone;
 };
 
-/* Read the next chosen chunk; its matching records go on the source's heap.
- * *held grows by the bytes kept. 0 (a lying chunk ends the file with a
- * warning, it is not an error). */
+/* Open the source's file again if it is closed: the same file (device and
+ * inode) as read_source_open found, without following a link or waiting on a
+ * FIFO. 0, -ESTALE (replaced since) or -errno. Blocks. */
+int read_source_attach(struct read_source *s);
+/* Give its descriptor back (its held records stay). */
+void read_source_detach(struct read_source *s);
+
+/* Read the next chosen chunk (the source attached); its matching records go
+ * on the source's heap. *held grows by the bytes kept. A record that
+ * contradicts its chunk's entry (a time outside its range, an address not in
+ * its summary) makes the index a liar: said once, the index is rebuilt from
+ * the file and the chunks not read yet are chosen again from it. A chunk
+ * shorter or longer than its entry after that ends the file with a warning. */
 void read_source_load_next(struct read_source *s, const struct read_query *q, struct read_stats *st,
 			   uint64_t *held);
 /* Take the oldest held record off the heap (NULL if none). */

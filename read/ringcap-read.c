@@ -11,12 +11,15 @@
  *   1. validate: times, paths (directories give their pcap files), every file's
  *      header (one link type for all), the expression (compiled by libpcap for
  *      that link type). Bad input: one line naming the value, exit 2, nothing
- *      created.
- *   2. per file, an index that matches it (index/: loaded, extended or built,
- *      and saved beside it) and the chunks that the window and the expression's
- *      host/net terms leave.
+ *      created. Inputs are opened without following a link or waiting on a
+ *      FIFO: anything but a regular file is named in one line and skipped.
+ *   2. per file, an index that matches it (index/: loaded if it is this file's
+ *      and fresh, extended or built, and saved beside it) and the chunks that
+ *      the window and the expression's host/net terms leave. Each file is
+ *      opened for this and closed again.
  *   3. a k-way merge by time over the chosen chunks (read/merge.c) into one
- *      pcap on standard output or -w OUT.
+ *      pcap on standard output or -w OUT, with a bounded number of inputs
+ *      open (from RLIMIT_NOFILE): a file is opened when the merge reaches it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -127,17 +130,21 @@ static bool has_pcap_magic(const char *path)
 {
 	uint8_t h[PCAP_FILE_HEADER_LEN];
 	struct pcap_file_info fi;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
 	bool ok;
 
 	if (fd < 0)
 		return false;
-	ok = read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) && pcap_file_header_parse(h, sizeof(h), &fi) == 0;
+	ok = !fstat(fd, &st) && S_ISREG(st.st_mode) && read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
+	     pcap_file_header_parse(h, sizeof(h), &fi) == 0;
 	close(fd);
 	return ok;
 }
 
-/* A directory's pcap files (not hidden ones: those are our indexes), by name. */
+/* A directory's pcap files (not hidden ones: those are our indexes), by name.
+ * Links are not followed and only regular files are opened (a FIFO would
+ * never answer); anything else but a directory is named once and skipped. */
 static void add_dir(struct inputs *in, const char *dir)
 {
 	struct inputs found = { 0 };
@@ -154,7 +161,13 @@ static void add_dir(struct inputs *in, const char *dir)
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) >= sizeof(path))
 			continue;
-		if (stat(path, &st) || !S_ISREG(st.st_mode) || !has_pcap_magic(path))
+		if (lstat(path, &st) || S_ISDIR(st.st_mode))
+			continue;
+		if (!S_ISREG(st.st_mode)) {
+			log_warn("'%s' is not a regular file (a link, FIFO, socket or device): skipped", path);
+			continue;
+		}
+		if (!has_pcap_magic(path))
 			continue;
 		add_input(&found, path);
 	}
@@ -267,6 +280,7 @@ int main(int argc, char **argv)
 	struct opt_end end;
 	char err[512], *expr;
 	uint32_t linktype = 0, snaplen = 0;
+	unsigned nsrc = 0;
 	bool nano = false;
 	uint64_t t0 = now_ns();
 	int out_fd = STDOUT_FILENO, ret, status = 0;
@@ -286,26 +300,32 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < in.n; i++) {
 		const struct pcap_file_info *fi;
 
-		ret = read_source_open(&src[i], in.path[i]);
+		ret = read_source_open(&src[nsrc], in.path[i]);
+		if (ret == -ENOTSUP) {
+			log_warn("'%s' is not a regular file (a link, FIFO, socket or device): skipped", in.path[i]);
+			continue;
+		}
 		if (ret == -EINVAL)
 			die(2, "'%s' is not a pcap savefile (pcapng and other formats are not read)", in.path[i]);
 		if (ret)
 			die(2, "cannot open '%s': %s", in.path[i], strerror(-ret));
-		fi = read_source_info(src[i]);
-		if (i && fi->linktype != linktype)
-			die(2, "mixed link types: '%s' is %u, '%s' is %u (one link type per run)", in.path[0],
-			    linktype, in.path[i], fi->linktype);
+		fi = read_source_info(src[nsrc]);
+		if (nsrc && fi->linktype != linktype)
+			die(2, "mixed link types: '%s' is %u, '%s' is %u (one link type per run)",
+			    read_source_path(src[0]), linktype, in.path[i], fi->linktype);
 		linktype = fi->linktype;
 		snaplen = fi->snaplen > snaplen ? fi->snaplen : snaplen;
 		nano |= fi->nano;
+		nsrc++;
 	}
-	st.files_considered = in.n;
+	if (!nsrc)
+		die(2, "no pcap files in the paths given");
+	st.files_considered = nsrc;
 	if (o.out && strcmp(o.out, "-")) {
 		struct stat os, is;
 
-		for (unsigned i = 0; i < in.n; i++)
-			if (!stat(o.out, &os) && !stat(in.path[i], &is) && os.st_dev == is.st_dev &&
-			    os.st_ino == is.st_ino)
+		for (unsigned i = 0; i < nsrc && !stat(o.out, &os); i++)
+			if (!stat(read_source_path(src[i]), &is) && os.st_dev == is.st_dev && os.st_ino == is.st_ino)
 				die(2, "bad output '%s': it is also an input", o.out);
 	}
 	if (read_filter_compile(&filter, linktype, snaplen, expr, err, sizeof(err)))
@@ -314,11 +334,12 @@ int main(int argc, char **argv)
 	q.filter = filter;
 	q.addrs = &addrs;
 	q.chunk_bytes = (uint32_t)o.chunk;
+	q.max_open = 0; /* from RLIMIT_NOFILE, as raised above */
 
-	for (unsigned i = 0; i < in.n; i++) {
+	for (unsigned i = 0; i < nsrc; i++) {
 		ret = read_source_prepare(src[i], o.reindex, &q, &st);
 		if (ret) {
-			log_err("indexing '%s': %s", in.path[i], strerror(-ret));
+			log_err("indexing '%s': %s", read_source_path(src[i]), strerror(-ret));
 			status = 1;
 			goto out_free;
 		}
@@ -329,7 +350,7 @@ int main(int argc, char **argv)
 			die(2, "cannot create '%s': %s", o.out, strerror(errno));
 	}
 	pcap_out_open(&out, out_fd, linktype, snaplen ? snaplen : PCAP_SNAPLEN_MAX, nano);
-	ret = read_merge(src, in.n, &q, out, o.count, o.buffer, &st);
+	ret = read_merge(src, nsrc, &q, out, o.count, o.buffer, &st);
 	if (!ret)
 		ret = pcap_out_close(out);
 	else
@@ -348,10 +369,10 @@ int main(int argc, char **argv)
 out_free:
 	if (o.stats)
 		print_stats(&st, (double)(now_ns() - t0) / 1e9);
-	for (unsigned i = 0; i < in.n; i++) {
+	for (unsigned i = 0; i < nsrc; i++)
 		read_source_free(src[i]);
+	for (unsigned i = 0; i < in.n; i++)
 		free(in.path[i]);
-	}
 	xfree(src);
 	free(in.path);
 	read_filter_free(filter);

@@ -4,6 +4,12 @@
  * index), walked with the bounds-checked record iterator, and only the records
  * inside the window that the filter accepts are kept; if they are a small part
  * of the chunk they are copied out and the chunk's bytes freed.
+ *
+ * The index is a claim about the file, and anyone who can write the folder
+ * can make it lie. Every record read is checked against its chunk's entry;
+ * the first that contradicts it has the index rebuilt from the file and the
+ * chunks chosen again (records of the chunks read before are not taken twice:
+ * their ranges are kept in `done`).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,48 +21,80 @@
 #include "read/read_impl.h"
 #include "util/util.h"
 
+/* Inputs are opened without following a link (ELOOP) and without waiting for
+ * a FIFO's writer; only a regular file is read. */
+static int open_input(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTSUP : -errno;
+	if (fstat(fd, st)) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		close(fd);
+		return -ENOTSUP;
+	}
+	return fd;
+}
+
 int read_source_open(struct read_source **out, const char *path)
 {
 	struct read_source *s;
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	struct stat st;
 	ssize_t n;
-	int ret;
+	int fd, ret;
 
+	fd = open_input(path, &st);
+	if (fd < 0)
+		return fd;
+	n = pread(fd, hdr, sizeof(hdr), 0);
+	ret = n < 0 ? -errno : 0;
+	close(fd);
+	if (ret)
+		return ret;
 	s = xcalloc(1, sizeof(*s));
-	s->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->fd < 0) {
-		ret = -errno;
-		goto out_free;
-	}
-	if (fstat(s->fd, &st)) {
-		ret = -errno;
-		goto out_close;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = -EINVAL;
-		goto out_close;
-	}
-	n = pread(s->fd, hdr, sizeof(hdr), 0);
-	if (n < 0) {
-		ret = -errno;
-		goto out_close;
-	}
 	if (n != (ssize_t)sizeof(hdr) || pcap_file_header_parse(hdr, sizeof(hdr), &s->fi)) {
-		ret = -EINVAL;
-		goto out_close;
+		xfree(s);
+		return -EINVAL;
 	}
+	s->fd = -1;
+	s->dev = (uint64_t)st.st_dev;
+	s->ino = (uint64_t)st.st_ino;
 	s->size = (uint64_t)st.st_size;
-	s->path = strdup(path);
-	if (!s->path)
-		abort();
+	s->path = xstrdup(path);
 	*out = s;
 	return 0;
-out_close:
-	close(s->fd);
-out_free:
-	xfree(s);
-	return ret;
+}
+
+int read_source_attach(struct read_source *s)
+{
+	struct stat st;
+	int fd;
+
+	if (s->fd >= 0)
+		return 0;
+	fd = open_input(s->path, &st);
+	if (fd < 0)
+		return fd;
+	if ((uint64_t)st.st_dev != s->dev || (uint64_t)st.st_ino != s->ino) {
+		close(fd);
+		return -ESTALE;
+	}
+	s->fd = fd;
+	return 0;
+}
+
+void read_source_detach(struct read_source *s)
+{
+	if (s->fd >= 0)
+		close(s->fd);
+	s->fd = -1;
 }
 
 const struct pcap_file_info *read_source_info(const struct read_source *s)
@@ -64,49 +102,81 @@ const struct pcap_file_info *read_source_info(const struct read_source *s)
 	return &s->fi;
 }
 
-int read_source_prepare(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st)
+const char *read_source_path(const struct read_source *s)
 {
-	struct index_refresh_result res;
+	return s->path;
+}
+
+/* The chunks the window and the addresses leave, and future[]. Counts into
+ * *st when given. */
+static void select_chunks(struct read_source *s, const struct read_query *q, struct read_stats *st)
+{
 	uint64_t min = UINT64_MAX;
-	int ret;
 
-	ret = index_refresh(s->path, s->fd, force, q->chunk_bytes, &s->ix, &res);
-	st->bytes_read += res.bytes_read;
-	if (ret)
-		return ret;
-	st->indexes_loaded += res.loaded;
-	st->indexes_built += res.built;
-	st->indexes_extended += res.extended;
-	st->indexes_in_memory += !res.loaded && !res.saved;
-	if (s->ix.good_end < s->ix.file_size)
-		log_warn("%s: record at offset %llu is torn or corrupt (the file is %llu bytes): reading up to it",
-			 s->path, (unsigned long long)s->ix.good_end, (unsigned long long)s->ix.file_size);
-
+	xfree(s->sel);
+	xfree(s->future);
 	s->sel = xcalloc(s->ix.nchunks + 1, sizeof(*s->sel));
 	s->future = xcalloc(s->ix.nchunks + 1, sizeof(*s->future));
+	s->nsel = s->next = 0;
 	for (uint32_t i = 0; i < s->ix.nchunks; i++) {
 		const struct index_chunk *c = &s->ix.chunks[i];
+		bool time_out = c->max_ns < q->since_ns || c->min_ns >= q->until_ns;
+		bool addr_out = !time_out && !addr_query_may_match(q->addrs, &s->ix, c);
 
-		st->chunks++;
-		if (c->max_ns < q->since_ns || c->min_ns >= q->until_ns)
-			st->chunks_skipped_time++;
-		else if (!addr_query_may_match(q->addrs, &s->ix, c))
-			st->chunks_skipped_addr++;
-		else
+		if (st) {
+			st->chunks++;
+			st->chunks_skipped_time += time_out;
+			st->chunks_skipped_addr += addr_out;
+		}
+		if (!time_out && !addr_out)
 			s->sel[s->nsel++] = i;
 	}
 	s->future[s->nsel] = UINT64_MAX;
-	if (!s->nsel) { /* nothing to read here: give the descriptor back */
-		close(s->fd);
-		s->fd = -1;
-	}
 	for (uint32_t i = s->nsel; i-- > 0;) {
 		uint64_t m = s->ix.chunks[s->sel[i]].min_ns;
 
 		min = m < min ? m : min;
 		s->future[i] = min;
 	}
+}
+
+/* index_refresh on the attached file, its outcome counted and reported. */
+static int refresh(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st)
+{
+	struct index_refresh_result res;
+	int ret;
+
+	ret = index_refresh(s->path, s->fd, force, q->chunk_bytes, &s->ix, &res);
+	st->bytes_read += res.bytes_read;
+	if (res.refused)
+		log_warn("%s: its index's name holds no regular file (a link, a FIFO...): ignored", s->path);
+	if (ret)
+		return ret;
+	st->indexes_loaded += res.loaded;
+	st->indexes_built += res.built;
+	st->indexes_extended += res.extended;
+	st->indexes_in_memory += !res.loaded && !res.saved;
 	return 0;
+}
+
+int read_source_prepare(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st)
+{
+	int ret;
+
+	ret = read_source_attach(s);
+	if (ret)
+		return ret;
+	ret = refresh(s, force, q, st);
+	if (ret)
+		goto out_detach;
+	if (s->ix.good_end < s->ix.file_size)
+		log_warn("%s: record at offset %llu is torn or corrupt (the file is %llu bytes): reading up to it",
+			 s->path, (unsigned long long)s->ix.good_end, (unsigned long long)s->ix.file_size);
+	select_chunks(s, q, st);
+out_detach:
+	/* the merge opens it again when it reaches the file's first chunk */
+	read_source_detach(s);
+	return ret;
 }
 
 /* ------------------------------------------------------ the record heap */
@@ -199,18 +269,85 @@ static void compact(struct chunk_buf *cb, size_t kept_bytes)
 	cb->bytes = kept_bytes + cb->live * sizeof(struct rec);
 }
 
+/* Does this record contradict its chunk's entry: a time outside its range, or
+ * an address its summary does not hold? */
+static bool record_lies(const struct read_source *s, const struct index_chunk *c, uint64_t ts,
+			const uint8_t *data, uint32_t caplen)
+{
+	struct frame_addrs fa;
+
+	if (ts < c->min_ns || ts > c->max_ns)
+		return true;
+	if (c->flags & INDEX_CHUNK_ANY_ADDR)
+		return false;
+	if (!index_frame_addrs(s->fi.linktype, data, caplen, &fa))
+		return true;
+	for (unsigned i = 0; i < fa.n4; i++)
+		if (!index_chunk_may_have4(&s->ix, c, fa.a4[i], fa.a4[i]))
+			return true;
+	for (unsigned i = 0; i < fa.n6; i++)
+		if (!index_chunk_may_have6(&s->ix, c, fa.a6[i], fa.a6[i]))
+			return true;
+	return false;
+}
+
+/* Was the record at `off` taken already, from a chunk read before a rescan? */
+static bool already_taken(const struct read_source *s, uint64_t off)
+{
+	uint32_t l = 0, h = s->ndone;
+
+	while (l < h) { /* the first range that ends past off */
+		uint32_t m = l + (h - l) / 2;
+
+		if (s->done[m].end <= off)
+			l = m + 1;
+		else
+			h = m;
+	}
+	return l < s->ndone && s->done[l].off <= off;
+}
+
+static void add_done(struct read_source *s, uint64_t off, uint64_t end)
+{
+	if (end <= off)
+		return;
+	s->done = xrealloc(s->done, s->ndone + 1, sizeof(*s->done));
+	s->done[s->ndone++] = (struct done_range){ off, end };
+}
+
+/* The index lied: rebuild it from the file and choose again among the chunks
+ * (the records of those read so far are not taken twice). */
+static void rescan(struct read_source *s, const struct read_query *q, struct read_stats *st, uint64_t at)
+{
+	int ret;
+
+	log_warn("%s: record at offset %llu contradicts its index: rebuilding the index and scanning the file",
+		 s->path, (unsigned long long)at);
+	s->rescanned = true;
+	index_free(&s->ix);
+	ret = refresh(s, true, q, st);
+	if (ret) {
+		log_warn("%s: cannot rebuild its index (%s): the rest of the file is skipped", s->path,
+			 strerror(-ret));
+		s->next = s->nsel = 0;
+		return;
+	}
+	select_chunks(s, q, NULL);
+}
+
 void read_source_load_next(struct read_source *s, const struct read_query *q, struct read_stats *st,
 			   uint64_t *held)
 {
+	/* `c` is not used past a rescan, which frees the index it points into */
 	const struct index_chunk *c = &s->ix.chunks[s->sel[s->next++]];
-	size_t len = (size_t)(c->end - c->off), kept_bytes = 0;
+	size_t len = (size_t)(c->end - c->off), kept_bytes = 0, nrec = c->records;
 	struct chunk_buf *cb = xcalloc(1, sizeof(*cb));
 	struct pcap_rec_iter it;
 	struct pcap_rec r;
 	const uint8_t *data;
-	uint64_t off;
+	uint64_t off, lie_at = 0;
 	uint32_t seen = 0;
-	bool short_read = false;
+	bool short_read = false, lied = false;
 	ssize_t n;
 
 	if (!s->opened) {
@@ -236,23 +373,35 @@ void read_source_load_next(struct read_source *s, const struct read_query *q, st
 
 		seen++;
 		st->records_scanned++;
-		if (ts < q->since_ns || ts >= q->until_ns ||
+		if (!s->rescanned && !lied && record_lies(s, c, ts, data, r.caplen)) {
+			lied = true;
+			lie_at = off;
+		}
+		if (ts < q->since_ns || ts >= q->until_ns || (s->ndone && already_taken(s, off)) ||
 		    !read_filter_match(q->filter, data, r.caplen, r.len))
 			continue;
 		k = &cb->recs[cb->live++];
 		*k = (struct rec){ .ts = ts, .seq = off, .caplen = r.caplen, .len = r.len, .data = data, .cb = cb };
 		kept_bytes += r.caplen;
 	}
-	if (!short_read && (seen != c->records || it.off != len)) {
-		log_warn("%s: record at offset %llu does not match the index: the rest of the file is skipped"
-			 " (--reindex rebuilds it)", s->path, (unsigned long long)(c->off + it.off));
+	if (!short_read && (seen != c->records || it.off != len) && !lied) {
+		lied = true;
+		lie_at = c->off + it.off;
+	}
+	if (!s->rescanned)
+		add_done(s, c->off, c->off + it.off);
+	if (lied && !s->rescanned) {
+		rescan(s, q, st, lie_at);
+	} else if (lied) {
+		log_warn("%s: record at offset %llu does not match the index: the rest of the file is skipped",
+			 s->path, (unsigned long long)lie_at);
 		s->next = s->nsel;
 	}
 	if (!cb->live) {
 		chunk_buf_free(cb);
 		return;
 	}
-	cb->bytes = len + c->records * sizeof(struct rec);
+	cb->bytes = len + nrec * sizeof(struct rec);
 	if (kept_bytes < len / 4)
 		compact(cb, kept_bytes);
 	*held += cb->bytes;
@@ -272,9 +421,9 @@ void read_source_free(struct read_source *s)
 	free(s->heap);
 	xfree(s->sel);
 	xfree(s->future);
+	xfree(s->done);
 	index_free(&s->ix);
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s->path);
+	read_source_detach(s);
+	xfree(s->path);
 	xfree(s);
 }

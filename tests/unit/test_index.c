@@ -257,9 +257,19 @@ static void test_format(void)
 	make_file_hdr(LINKTYPE_ETHERNET);
 	b = build(4096, 0, NREC, NULL);
 	CHECK(index_builder_snapshot(b, 123456789, 987654321, &ix) == 0, "snapshot");
+	ix.file_dev = 0x0102030405060708ull;
+	ix.file_ino = 0x1112131415161718ull;
+	ix.file_ctime_ns = 0x2122232425262728ll;
+	ix.file_head_crc = 0x31323334u;
+	ix.file_tail_crc = 0x41424344u;
 	buf = serialize(&ix, &len);
-	CHECK(!memcmp(buf, INDEX_MAGIC, 8) && buf[8] == 1 && buf[9] == 0, "magic, version 1 little-endian");
+	CHECK(!memcmp(buf, INDEX_MAGIC, 8) && buf[8] == 2 && buf[9] == 0, "magic, version 2 little-endian");
+	CHECK(buf[144] == 0x08 && buf[151] == 0x01 && buf[152] == 0x18 && buf[160] == 0x28 && buf[168] == 0x34 &&
+	      buf[172] == 0x44, "identity at 144..175, little-endian");
 	CHECK(index_parse(buf, len, &back) == 0, "round trip parse");
+	CHECK(back.file_dev == ix.file_dev && back.file_ino == ix.file_ino &&
+	      back.file_ctime_ns == ix.file_ctime_ns && back.file_head_crc == ix.file_head_crc &&
+	      back.file_tail_crc == ix.file_tail_crc, "round trip identity");
 	CHECK(back.file_size == 123456789 && back.file_mtime_ns == 987654321 && back.records == NREC &&
 	      back.nchunks == ix.nchunks && back.naddr4 == ix.naddr4 && back.naddr6 == ix.naddr6 &&
 	      back.good_end == ix.good_end && back.first_ns == ix.first_ns && back.last_ns == ix.last_ns &&
@@ -279,6 +289,11 @@ static void test_format(void)
 	CHECK(index_builder_resume(&r, &half) == 0, "resume");
 	build(4096, NREC / 2 + 3, NREC, r);
 	CHECK(index_builder_snapshot(r, 123456789, 987654321, &back) == 0, "snapshot resumed");
+	back.file_dev = ix.file_dev;
+	back.file_ino = ix.file_ino;
+	back.file_ctime_ns = ix.file_ctime_ns;
+	back.file_head_crc = ix.file_head_crc;
+	back.file_tail_crc = ix.file_tail_crc;
 	buf2 = serialize(&back, &len2);
 	CHECK(len2 == len && !memcmp(buf, buf2, len), "resumed index differs from one pass (%zu vs %zu bytes)",
 	      len2, len);
@@ -287,11 +302,14 @@ static void test_format(void)
 	index_builder_free(r);
 	index_builder_free(b);
 
-	/* another version: refused as such */
-	buf[8] = 2;
+	/* another version (1 named its file by size and mtime alone): refused as such */
+	buf[8] = 1;
 	fix_crc(buf, len);
 	CHECK_EQ(index_parse(buf, len, &back), -ENOTSUP);
-	buf[8] = 1;
+	buf[8] = 3;
+	fix_crc(buf, len);
+	CHECK_EQ(index_parse(buf, len, &back), -ENOTSUP);
+	buf[8] = 2;
 	fix_crc(buf, len);
 
 	/* every truncation */
