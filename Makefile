@@ -52,11 +52,13 @@ LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(filter-out bench/common.c,$(wildcard bench/*.c))
 BENCH_COMMON = $(BUILD)/bench/common.o
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
+TOOL_PROGS = tools/ringcap-gen.c tools/arp-classic.c
+TOOL_BINS  = $(TOOL_PROGS:tools/%.c=$(BUILD)/%)
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps test check demo bench clean install
-all: $(BUILD)/ringcap $(BUILD)/ringcap-read $(BENCH_BINS) $(UNIT_BINS)
+all: $(BUILD)/ringcap $(BUILD)/ringcap-read $(BENCH_BINS) $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,6 +80,9 @@ $(BUILD)/ringcap-read: $(BUILD)/read/ringcap-read.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/%: $(BUILD)/bench/%.o $(BENCH_COMMON) $(BUILD)/libringcap.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
+
+$(BUILD)/%: $(BUILD)/tools/%.o $(BENCH_COMMON) $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 
 $(BUILD)/tests/test_bench_common: $(BUILD)/tests/unit/test_bench_common.o $(BENCH_COMMON) \
@@ -123,7 +128,7 @@ install: all
 	install -m 0755 $(BUILD)/ringcap $(DESTDIR)$(SBINDIR)/ringcap
 	install -m 0755 $(BUILD)/ringcap-read $(DESTDIR)$(BINDIR)/ringcap-read
 	install -m 0644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
-	install -m 0755 $(BENCH_BINS) dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 $(BENCH_BINS) $(TOOL_BINS) dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
 	sed -e 's|/usr/sbin/ringcap|$(SBINDIR)/ringcap|g' \
 	    -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' \
