@@ -8,8 +8,10 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, bench tools, man page, systemd unit
 #
 # Every bench/*.c but bench/common.c (their shared option table) is a program of its
-# own; every tests/unit/*.c is a unit test binary. Both link the project's library,
-# so a new file there needs no Makefile change.
+# own; so are the tools/*.c named in TOOL_PROGS, and the other tools/*.c (what the
+# generators share) go into libtools.a, which both link. Every tests/unit/*.c is a
+# unit test binary. All link the project's library, so a new file there needs no
+# Makefile change.
 
 CC       ?= cc
 SANITIZE ?=
@@ -54,6 +56,8 @@ BENCH_COMMON = $(BUILD)/bench/common.o
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 TOOL_PROGS = tools/ringcap-gen.c tools/arp-classic.c
 TOOL_BINS  = $(TOOL_PROGS:tools/%.c=$(BUILD)/%)
+TOOL_LIB_SRCS = $(filter-out $(TOOL_PROGS),$(wildcard tools/*.c))
+TOOL_LIB   = $(BUILD)/libtools.a
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -79,10 +83,15 @@ $(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/
 $(BUILD)/ringcap-read: $(BUILD)/read/ringcap-read.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/%: $(BUILD)/bench/%.o $(BENCH_COMMON) $(BUILD)/libringcap.a
+# What the generators share (tools/frame.c) and ringcap-gen's parts.
+$(TOOL_LIB): $(TOOL_LIB_SRCS:%.c=$(BUILD)/%.o)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%: $(BUILD)/bench/%.o $(BENCH_COMMON) $(TOOL_LIB) $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 
-$(BUILD)/%: $(BUILD)/tools/%.o $(BENCH_COMMON) $(BUILD)/libringcap.a
+$(BUILD)/%: $(BUILD)/tools/%.o $(BENCH_COMMON) $(TOOL_LIB) $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) -lm
 
 $(BUILD)/tests/test_bench_common: $(BUILD)/tests/unit/test_bench_common.o $(BENCH_COMMON) \
