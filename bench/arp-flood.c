@@ -53,7 +53,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,15 +70,14 @@
 #include "responder/responder.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
+#include "tools/frame.h"
 #include "util/util.h"
 
-#define NSEC           1000000000ull
-#define REQ_LEN        60      /* 42 bytes of ARP + zero padding, as Linux sends it */
+#define REQ_LEN        ARP_PADDED_LEN
 #define TRUNC_LEN      41
 #define MAX_TABLE      (1u << 20)
 #define OUTSTANDING    8       /* requests per address awaiting a reply */
 #define BATCH_MAX      32
-#define BATCH_NS       20000   /* a paced batch covers ~20 us of frames */
 #define TX_FRAME_SIZE  2048
 #define BULK_MAX       1514
 
@@ -138,36 +140,6 @@ static volatile sig_atomic_t stop_sig;
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -300,49 +272,24 @@ static int iface_ipv4(const char *ifname, uint32_t *ip)
 	return ret;
 }
 
-static uint16_t ip_csum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void build_templates(struct flood *fl)
 {
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	const struct opts *o = &fl->o;
 	uint8_t *f = fl->req, *b = fl->bulk;
 	uint16_t ip_len = (uint16_t)(o->bulk_size - 14);
 
 	memset(f, 0, REQ_LEN);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, o->src_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6, f[19] = 4;
-	put16(f + 20, 1);
-	memcpy(f + 22, o->src_mac, 6);
-	put32(f + 28, o->src_ip);
+	put_eth(f, bcast, o->src_mac, ETH_P_ARP, -1);
+	put_arp(f + 14, ARPOP_REQUEST, o->src_mac, o->src_ip, 0);
 
 	/* Bulk: UDP/IPv4 to port 9 from 198.18.0.0/15's requester, checksum 0. */
 	memset(b, 0, sizeof(fl->bulk));
-	memcpy(b, o->bulk_mac, 6);
-	memcpy(b + 6, o->src_mac, 6);
-	put16(b + 12, 0x0800);
-	b[14] = 0x45;
-	put16(b + 16, ip_len);
-	b[22] = 64;
-	b[23] = 17;
-	put32(b + 26, o->src_ip);
-	put32(b + 30, o->in.first); /* any address: the MAC is nobody's */
-	put16(b + 24, ip_csum(b + 14, 20));
-	put16(b + 34, 40000);
-	put16(b + 36, 9);
-	put16(b + 38, (uint16_t)(ip_len - 20));
+	put_eth(b, o->bulk_mac, o->src_mac, ETH_P_IP, -1);
+	/* any destination address: the MAC is nobody's */
+	put_ipv4(b + 14, IPPROTO_UDP, ip_len, 0, o->src_ip, o->in.first);
+	put16(b + 24, ipv4_csum(b + 14));
+	put_udp(b + 34, 40000, 9, (uint16_t)(ip_len - 20));
 	for (unsigned i = 42; i < o->bulk_size; i++)
 		b[i] = (uint8_t)i;
 }
@@ -525,13 +472,6 @@ static void drain_rx(struct flood *fl)
 
 /* ------------------------------------------------------------ sending */
 
-static void sleep_until(uint64_t t)
-{
-	struct timespec ts = { .tv_sec = (time_t)(t / NSEC), .tv_nsec = (long)(t % NSEC) };
-
-	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
-
 /* Frames still the kernel's (SEND_REQUEST or SENDING). */
 static uint32_t tx_pending(const struct txring *t)
 {
@@ -550,14 +490,10 @@ static int flood_send(struct flood *fl)
 {
 	const struct opts *o = &fl->o;
 	uint64_t t0 = now_ns(), t_end = t0 + o->duration_ns, k = 0;
-	uint64_t per_batch = o->rate ? o->rate * BATCH_NS / NSEC : BATCH_MAX;
+	uint64_t per_batch = o->rate ? pace_batch(o->rate, BATCH_MAX) : BATCH_MAX;
 	int64_t slots[BATCH_MAX];
 	int ret;
 
-	if (per_batch < 1)
-		per_batch = 1;
-	if (per_batch > BATCH_MAX)
-		per_batch = BATCH_MAX;
 	while (k < o->count && !stop_sig) {
 		uint64_t now = now_ns(), want = per_batch, ts;
 		unsigned n = 0;
@@ -567,7 +503,7 @@ static int flood_send(struct flood *fl)
 		if (o->rate) {
 			/* Frame j is due at t0 + j/rate; go when the batch's last is due. */
 			uint64_t last = k + per_batch - 1 < o->count ? k + per_batch - 1 : o->count - 1;
-			uint64_t due = t0 + (uint64_t)((double)last * NSEC / (double)o->rate);
+			uint64_t due = pace_due_ns(t0, last, o->rate);
 
 			if (due > now) {
 				drain_rx(fl);
@@ -580,7 +516,7 @@ static int flood_send(struct flood *fl)
 			 * now goes in this batch, up to BATCH_MAX as at max, so a
 			 * paced run is not held below the ceiling by the cost of
 			 * sending in small batches. */
-			due = (uint64_t)((double)(now - t0) * (double)o->rate / (double)NSEC) + 1;
+			due = pace_due_count(t0, now, o->rate);
 			if (due > k + want)
 				want = due - k;
 		}

@@ -20,7 +20,7 @@
 
 #define NSEC		1000000000ull
 #define ETH_HDR_LEN	14
-#define ARP_FRAME_LEN	60	/* 42 bytes of ARP + zero padding, as Linux sends it */
+#define ARP_PADDED_LEN	60	/* 42 bytes of ARP + zero padding, as Linux sends it */
 
 /* ------------------------------------------------------ bytes (hot path) */
 

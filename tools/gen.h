@@ -20,7 +20,7 @@
 #define FRAME_MIN	60	/* Ethernet minimum without FCS */
 #define FRAME_MAX	9000
 #define UDP6_MIN	62	/* Ethernet + IPv6 + UDP with no payload */
-#define ARP_LEN		ARP_FRAME_LEN
+#define ARP_LEN		ARP_PADDED_LEN
 #define MAX_SIZES	32
 #define LINE_OVERHEAD	24	/* preamble+SFD 8, FCS 4, inter-frame gap 12 */
 
