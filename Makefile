@@ -1,11 +1,12 @@
 # ringcap — plain Makefile.
-#   make                      build ringcap, ringcap-read, ringcap-gen and the bench tools
+#   make                      build ringcap, ringcap-read, the bench programs and tools/
 #   make test                 install missing Debian packages, build with -Werror, run the suite
 #   make test SANITIZE=address,undefined   the same suite under ASan/UBSan (libc malloc, build-san/)
 #   make test SANITIZE=thread              the same suite under ThreadSanitizer (libc malloc, build-tsan/)
 #   make deps                 install the Debian packages the project needs (root)
 #   make demo                 capture a generated burst on a self-made testbed and show it
-#   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, bench tools, man page, systemd unit
+#   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, ringcap-read, man pages, systemd unit
+#   make install-bench [PREFIX=/usr/local] [DESTDIR=]   bench programs and tools, in libexec/ringcap
 #
 # Every bench/*.c but bench/common.c (their shared option table) is a program of its
 # own; so are the tools/*.c named in TOOL_PROGS, and the other tools/*.c (what the
@@ -61,7 +62,7 @@ TOOL_LIB   = $(BUILD)/libtools.a
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test check demo bench clean install
+.PHONY: all deps test check demo bench clean install install-bench
 all: $(BUILD)/ringcap $(BUILD)/ringcap-read $(BENCH_BINS) $(TOOL_BINS) $(UNIT_BINS)
 
 $(BUILD)/%.o: %.c
@@ -130,14 +131,17 @@ UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR ?= /etc
 
-install: all
+# Production hosts get the capture program, its reader, their documentation,
+# the unit and the upload hook; the bench programs and test tools go only
+# where someone measures (install-bench).
+install: $(BUILD)/ringcap $(BUILD)/ringcap-read
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/ringcap
 	install -m 0755 $(BUILD)/ringcap $(DESTDIR)$(SBINDIR)/ringcap
 	install -m 0755 $(BUILD)/ringcap-read $(DESTDIR)$(BINDIR)/ringcap-read
 	install -m 0644 $(wildcard doc/*.1) $(DESTDIR)$(MANDIR)/man1/
-	install -m 0755 $(BENCH_BINS) $(TOOL_BINS) dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0755 dist/ringcap-upload $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(wildcard doc/*.8) $(DESTDIR)$(MANDIR)/man8/
 	sed -e 's|/usr/sbin/ringcap|$(SBINDIR)/ringcap|g' \
 	    -e 's|/usr/libexec/ringcap/|$(LIBEXECDIR)/|g' \
@@ -151,6 +155,10 @@ install: all
 	@echo "installed; on the target: systemd-sysusers; systemctl daemon-reload;" \
 	      "cp $(SYSCONFDIR)/ringcap/example.conf $(SYSCONFDIR)/ringcap/IFACE.conf;" \
 	      "systemctl enable --now ringcap@IFACE"
+
+install-bench: $(BENCH_BINS) $(TOOL_BINS)
+	install -d $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BENCH_BINS) $(TOOL_BINS) $(DESTDIR)$(LIBEXECDIR)/
 
 clean:
 	rm -rf build build-san build-tsan
