@@ -100,6 +100,11 @@ $(BUILD)/tests/test_bench_common: $(BUILD)/tests/unit/test_bench_common.o $(BENC
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/tests/test_tools_frame: $(BUILD)/tests/unit/test_tools_frame.o $(TOOL_LIB) \
+		$(BUILD)/libringcap.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libringcap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
