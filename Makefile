@@ -8,11 +8,12 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   ringcap, ringcap-read, man pages, systemd unit
 #   make install-bench [PREFIX=/usr/local] [DESTDIR=]   bench programs and tools, in libexec/ringcap
 #
-# Every bench/*.c but bench/common.c (their shared option table) is a program of its
-# own; so are the tools/*.c named in TOOL_PROGS, and the other tools/*.c (what the
-# generators share) go into libtools.a, which both link. Every tests/unit/*.c is a
-# unit test binary. All link the project's library, so a new file there needs no
-# Makefile change.
+# Every bench/*.c but bench/common.c (their shared option table) and the parts
+# of a program split by concern (named with an underscore: arm_sock.c) is a
+# program of its own; so are the tools/*.c named in TOOL_PROGS. The other
+# tools/*.c (what the generators share) and the bench parts go into libtools.a,
+# which both link. Every tests/unit/*.c is a unit test binary. All link the
+# project's library, so a new file there needs no Makefile change.
 
 CC       ?= cc
 SANITIZE ?=
@@ -52,12 +53,13 @@ LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c 
              $(wildcard stats/*.c jobs/*.c retention/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
-BENCH_SRCS = $(filter-out bench/common.c,$(wildcard bench/*.c))
+BENCH_PART_SRCS = $(wildcard bench/*_*.c)
+BENCH_SRCS = $(filter-out bench/common.c $(BENCH_PART_SRCS),$(wildcard bench/*.c))
 BENCH_COMMON = $(BUILD)/bench/common.o
 BENCH_BINS = $(BENCH_SRCS:bench/%.c=$(BUILD)/%)
 TOOL_PROGS = tools/ringcap-gen.c tools/arp-classic.c
 TOOL_BINS  = $(TOOL_PROGS:tools/%.c=$(BUILD)/%)
-TOOL_LIB_SRCS = $(filter-out $(TOOL_PROGS),$(wildcard tools/*.c))
+TOOL_LIB_SRCS = $(filter-out $(TOOL_PROGS),$(wildcard tools/*.c)) $(BENCH_PART_SRCS)
 TOOL_LIB   = $(BUILD)/libtools.a
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -84,7 +86,7 @@ $(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/
 $(BUILD)/ringcap-read: $(BUILD)/read/ringcap-read.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-# What the generators share (tools/frame.c) and ringcap-gen's parts.
+# What the generators share (tools/frame.c), ringcap-gen's parts and the bench parts.
 $(TOOL_LIB): $(TOOL_LIB_SRCS:%.c=$(BUILD)/%.o)
 	rm -f $@
 	ar rcs $@ $^
