@@ -67,6 +67,7 @@
 
 #include "bench/common.h"
 #include "bench/arm.h"
+#include "tools/frame.h"
 #include "util/util.h"
 
 #define MONITOR_NS   (10ull * 1000000)
@@ -135,14 +136,6 @@ uint64_t tv_ns(const struct timeval *tv)
 	return (uint64_t)tv->tv_sec * 1000000000ull + (uint64_t)tv->tv_usec * 1000ull;
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = { .tv_sec = (time_t)(ns / 1000000000ull),
-			       .tv_nsec = (long)(ns % 1000000000ull) };
-
-	nanosleep(&ts, NULL);
-}
-
 /* Main thread: stop at --packets kept, --seconds, --idle-ms quiet after the first
  * packet, a signal, or a worker error. Returns why, for the JSON. */
 static const char *monitor(struct arm_sock *socks, unsigned n, const struct opts *o,
@@ -153,7 +146,7 @@ static const char *monitor(struct arm_sock *socks, unsigned n, const struct opts
 	for (;;) {
 		uint64_t kept = 0, quiet_since;
 
-		sleep_ns(MONITOR_NS);
+		sleep_until(now_ns() + MONITOR_NS);
 		now = now_ns();
 		if (sender_done && !t_done)
 			t_done = now;
