@@ -17,7 +17,7 @@
 # request was handed to the kernel): what the peer really gets, whoever sent it.
 #
 # Arms (--arms, default all, in this order):
-#   classic   bench/arp-classic: one AF_PACKET socket, classic BPF filter, one
+#   classic   tools/arp-classic: one AF_PACKET socket, classic BPF filter, one
 #             recvfrom() + one sendto() per request (the baseline). Pinned to CPU 1.
 #   ringcap   ringcap -i IF --arp POOL, default settings: its responder thread
 #             (a TPACKET_V2 RX ring, woken per request when idle, drained in

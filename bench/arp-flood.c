@@ -53,7 +53,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
 #include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,110 +67,18 @@
 #include <unistd.h>
 
 #include "util/opt.h"
+#include "bench/flood.h"
 #include "responder/responder.h"
 #include "ring/ring.h"
 #include "ring/txring.h"
+#include "tools/frame.h"
 #include "util/util.h"
-
-#define NSEC           1000000000ull
-#define REQ_LEN        60      /* 42 bytes of ARP + zero padding, as Linux sends it */
-#define TRUNC_LEN      41
-#define MAX_TABLE      (1u << 20)
-#define OUTSTANDING    8       /* requests per address awaiting a reply */
-#define BATCH_MAX      32
-#define BATCH_NS       20000   /* a paced batch covers ~20 us of frames */
-#define TX_FRAME_SIZE  2048
-#define BULK_MAX       1514
-
-enum kind { K_IN, K_OUT, K_BULK, K_SPECIAL };
-
-/* The requests for one address that await a reply: send times (realtime ns),
- * oldest first. A full slot forgets its oldest. */
-struct slot {
-	uint64_t t[OUTSTANDING];
-	uint8_t n;
-};
-enum special { S_PROBE, S_GRATUITOUS, S_REPLY, S_BAD_HLEN, S_TRUNCATED, S_COUNT };
-
-struct opts {
-	const char *ifname;
-	struct iface iface;     /* looked up once, at start */
-	uint64_t count;
-	struct arp_pool_range in, out;
-	bool out_set;
-	unsigned mix_in, mix_out, mix_bulk;
-	bool mix_set;
-	unsigned specials;
-	uint64_t rate;          /* 0: flat out */
-	uint8_t src_mac[6], expect_mac[6], bulk_mac[6];
-	bool src_mac_set, expect_mac_set;
-	uint32_t src_ip;
-	bool src_ip_set;
-	unsigned bulk_size;
-	bool bypass;
-	int cpu;
-	uint64_t duration_ns;
-	uint64_t wait_ns;
-	bool quiet;
-};
-
-struct counts {
-	uint64_t sent, offered_in, offered_out, bulk, specials, probes_sent;
-	uint64_t replies, bcast_replies, answered_in, ambiguous, dup_replies, probe_replies;
-	uint64_t wrong_out_of_pool, wrong_mac, wrong_other, other_arp;
-	uint64_t rx_drops;
-};
-
-struct flood {
-	struct opts o;
-	struct txring tx;
-	struct ring rx;
-	struct filter rxf;
-	uint8_t req[REQ_LEN];
-	uint8_t bulk[BULK_MAX];
-	struct slot *slots;     /* per address of A..B */
-	uint32_t *lat_ns;       /* one per answered request */
-	uint64_t nlat, lat_cap;
-	uint64_t in_i, out_i, sp_i, sp_kind;
-	uint64_t t_first_send, t_last_send, t_last_reply;
-	struct counts c;
-};
 
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-static uint64_t realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC + (uint64_t)ts.tv_nsec;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 /* ------------------------------------------------------------ arguments */
@@ -300,49 +211,24 @@ static int iface_ipv4(const char *ifname, uint32_t *ip)
 	return ret;
 }
 
-static uint16_t ip_csum(const uint8_t *p, size_t len)
-{
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += get16(p + i);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
 static void build_templates(struct flood *fl)
 {
+	static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 	const struct opts *o = &fl->o;
 	uint8_t *f = fl->req, *b = fl->bulk;
 	uint16_t ip_len = (uint16_t)(o->bulk_size - 14);
 
 	memset(f, 0, REQ_LEN);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, o->src_mac, 6);
-	put16(f + 12, 0x0806);
-	put16(f + 14, 1);
-	put16(f + 16, 0x0800);
-	f[18] = 6, f[19] = 4;
-	put16(f + 20, 1);
-	memcpy(f + 22, o->src_mac, 6);
-	put32(f + 28, o->src_ip);
+	put_eth(f, bcast, o->src_mac, ETH_P_ARP, -1);
+	put_arp(f + 14, ARPOP_REQUEST, o->src_mac, o->src_ip, 0);
 
 	/* Bulk: UDP/IPv4 to port 9 from 198.18.0.0/15's requester, checksum 0. */
 	memset(b, 0, sizeof(fl->bulk));
-	memcpy(b, o->bulk_mac, 6);
-	memcpy(b + 6, o->src_mac, 6);
-	put16(b + 12, 0x0800);
-	b[14] = 0x45;
-	put16(b + 16, ip_len);
-	b[22] = 64;
-	b[23] = 17;
-	put32(b + 26, o->src_ip);
-	put32(b + 30, o->in.first); /* any address: the MAC is nobody's */
-	put16(b + 24, ip_csum(b + 14, 20));
-	put16(b + 34, 40000);
-	put16(b + 36, 9);
-	put16(b + 38, (uint16_t)(ip_len - 20));
+	put_eth(b, o->bulk_mac, o->src_mac, ETH_P_IP, -1);
+	/* any destination address: the MAC is nobody's */
+	put_ipv4(b + 14, IPPROTO_UDP, ip_len, 0, o->src_ip, o->in.first);
+	put16(b + 24, ipv4_csum(b + 14));
+	put_udp(b + 34, 40000, 9, (uint16_t)(ip_len - 20));
 	for (unsigned i = 42; i < o->bulk_size; i++)
 		b[i] = (uint8_t)i;
 }
@@ -422,115 +308,7 @@ static uint32_t fill_frame(struct flood *fl, uint64_t k, uint8_t *p, int64_t *sl
 	return len;
 }
 
-/* ------------------------------------------------------------ replies */
-
-static const uint8_t BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-static bool mac_eq(const uint8_t *a, const uint8_t *b)
-{
-	return memcmp(a, b, 6) == 0;
-}
-
-static void await(struct slot *s, uint64_t t)
-{
-	if (s->n == OUTSTANDING) {
-		memmove(s->t, s->t + 1, sizeof(s->t[0]) * (OUTSTANDING - 1));
-		s->n--;
-	}
-	s->t[s->n++] = t;
-}
-
-static void match(struct flood *fl, struct slot *s, uint64_t ts)
-{
-	uint64_t lat;
-	unsigned i;
-
-	if (!s->n) {
-		fl->c.dup_replies++;
-		return;
-	}
-	/* The newest request sent before the reply came; the oldest if the
-	 * clocks disagree (never seen: both are CLOCK_REALTIME). */
-	for (i = s->n; i > 0 && s->t[i - 1] > ts; i--)
-		;
-	i = i ? i - 1 : 0;
-	if (s->n > 1)
-		fl->c.ambiguous++;
-	lat = ts > s->t[i] ? ts - s->t[i] : 0;
-	memmove(s->t + i, s->t + i + 1, sizeof(s->t[0]) * (s->n - i - 1));
-	s->n--;
-	fl->c.answered_in++;
-	if (fl->nlat < fl->lat_cap)
-		fl->lat_ns[fl->nlat++] = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
-}
-
-static void on_reply(struct flood *fl, const uint8_t *f, uint32_t caplen, uint64_t ts)
-{
-	const struct opts *o = &fl->o;
-	const uint8_t *a = f + 14;
-	uint32_t spa, tpa;
-
-	if (caplen < 42 || get16(f + 12) != 0x0806 || get16(a) != 1 || get16(a + 2) != 0x0800 ||
-	    a[4] != 6 || a[5] != 4 || get16(a + 6) != 2)
-		return;
-	spa = get32(a + 14);
-	tpa = get32(a + 24);
-	/* Only replies to us: for our address (or 0.0.0.0: a probe's), to our
-	 * MAC or to the broadcast address (farpd's way: Linux takes those in, as
-	 * STALE; iputils arping ignores them). */
-	if (!(mac_eq(f, o->src_mac) || mac_eq(f, BCAST)) ||
-	    !(mac_eq(a + 18, o->src_mac) || mac_eq(a + 18, BCAST)) ||
-	    (tpa != o->src_ip && tpa != 0)) {
-		fl->c.other_arp++;
-		return;
-	}
-	fl->c.replies++;
-	if (mac_eq(f, BCAST) || mac_eq(a + 18, BCAST))
-		fl->c.bcast_replies++;
-	if (ts > fl->t_last_reply)
-		fl->t_last_reply = ts;
-	if (o->expect_mac_set && (!mac_eq(f + 6, o->expect_mac) || !mac_eq(a + 8, o->expect_mac))) {
-		fl->c.wrong_mac++;
-		return;
-	}
-	if (spa < o->in.first || spa > o->in.last) {
-		if (o->out_set && spa >= o->out.first && spa <= o->out.last)
-			fl->c.wrong_out_of_pool++;
-		else
-			fl->c.wrong_other++;
-		return;
-	}
-	if (tpa == 0) {
-		fl->c.probe_replies++;
-		return;
-	}
-	match(fl, &fl->slots[spa - o->in.first], ts);
-}
-
-/* Everything the RX ring holds now; never waits. */
-static void drain_rx(struct flood *fl)
-{
-	struct tpacket_block_desc *b;
-
-	while ((b = ring_take(&fl->rx))) {
-		struct block_iter it;
-		struct pkt_view p;
-
-		block_iter_init(&it, b, fl->rx.block_size);
-		while (block_iter_next(&it, &p))
-			on_reply(fl, p.data, p.caplen, (uint64_t)p.sec * NSEC + p.nsec);
-		ring_give_back(&fl->rx, b);
-	}
-}
-
 /* ------------------------------------------------------------ sending */
-
-static void sleep_until(uint64_t t)
-{
-	struct timespec ts = { .tv_sec = (time_t)(t / NSEC), .tv_nsec = (long)(t % NSEC) };
-
-	clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
 
 /* Frames still the kernel's (SEND_REQUEST or SENDING). */
 static uint32_t tx_pending(const struct txring *t)
@@ -550,14 +328,10 @@ static int flood_send(struct flood *fl)
 {
 	const struct opts *o = &fl->o;
 	uint64_t t0 = now_ns(), t_end = t0 + o->duration_ns, k = 0;
-	uint64_t per_batch = o->rate ? o->rate * BATCH_NS / NSEC : BATCH_MAX;
+	uint64_t per_batch = o->rate ? pace_batch(o->rate, BATCH_MAX) : BATCH_MAX;
 	int64_t slots[BATCH_MAX];
 	int ret;
 
-	if (per_batch < 1)
-		per_batch = 1;
-	if (per_batch > BATCH_MAX)
-		per_batch = BATCH_MAX;
 	while (k < o->count && !stop_sig) {
 		uint64_t now = now_ns(), want = per_batch, ts;
 		unsigned n = 0;
@@ -567,7 +341,7 @@ static int flood_send(struct flood *fl)
 		if (o->rate) {
 			/* Frame j is due at t0 + j/rate; go when the batch's last is due. */
 			uint64_t last = k + per_batch - 1 < o->count ? k + per_batch - 1 : o->count - 1;
-			uint64_t due = t0 + (uint64_t)((double)last * NSEC / (double)o->rate);
+			uint64_t due = pace_due_ns(t0, last, o->rate);
 
 			if (due > now) {
 				drain_rx(fl);
@@ -580,7 +354,7 @@ static int flood_send(struct flood *fl)
 			 * now goes in this batch, up to BATCH_MAX as at max, so a
 			 * paced run is not held below the ceiling by the cost of
 			 * sending in small batches. */
-			due = (uint64_t)((double)(now - t0) * (double)o->rate / (double)NSEC) + 1;
+			due = pace_due_count(t0, now, o->rate);
 			if (due > k + want)
 				want = due - k;
 		}
@@ -640,67 +414,6 @@ static void wait_replies(struct flood *fl)
 	drain_rx(fl);
 	ring_stats_update(&fl->rx);
 	fl->c.rx_drops = fl->rx.stats.drops;
-}
-
-/* ------------------------------------------------------------ report */
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double pct_us(const uint32_t *v, uint64_t n, double q)
-{
-	uint64_t i;
-
-	if (!n)
-		return -1;
-	i = (uint64_t)(q * (double)(n - 1) + 0.5);
-	return v[i] / 1000.0;
-}
-
-static void report(struct flood *fl, double send_s)
-{
-	const struct counts *c = &fl->c;
-	uint64_t wrong = c->wrong_out_of_pool + c->wrong_mac + c->wrong_other;
-	double span = fl->t_last_reply > fl->t_first_send
-			      ? (double)(fl->t_last_reply - fl->t_first_send) / 1e9 : 0;
-	double p50, p99, max;
-
-	qsort(fl->lat_ns, fl->nlat, sizeof(*fl->lat_ns), cmp_u32);
-	p50 = pct_us(fl->lat_ns, fl->nlat, 0.50);
-	p99 = pct_us(fl->lat_ns, fl->nlat, 0.99);
-	max = pct_us(fl->lat_ns, fl->nlat, 1.0);
-	printf("{\"sent\":%llu,\"offered_in\":%llu,\"offered_out\":%llu,\"specials\":%llu,"
-	       "\"probes\":%llu,\"bulk\":%llu,\"send_seconds\":%.6f,\"send_pps\":%.0f,"
-	       "\"replies\":%llu,\"broadcast_replies\":%llu,\"answered_in\":%llu,\"ambiguous\":%llu,"
-	       "\"dup_replies\":%llu,\"probe_replies\":%llu,"
-	       "\"wrong\":%llu,\"wrong_out_of_pool\":%llu,\"wrong_mac\":%llu,\"wrong_other\":%llu,"
-	       "\"other_arp\":%llu,\"lat_us_p50\":%.1f,\"lat_us_p99\":%.1f,\"lat_us_max\":%.1f,"
-	       "\"replies_per_s\":%.0f,\"rx_drops\":%llu,\"complete\":%s}\n",
-	       (unsigned long long)c->sent, (unsigned long long)c->offered_in,
-	       (unsigned long long)c->offered_out, (unsigned long long)c->specials,
-	       (unsigned long long)c->probes_sent, (unsigned long long)c->bulk, send_s,
-	       send_s > 0 ? (double)c->sent / send_s : 0, (unsigned long long)c->replies,
-	       (unsigned long long)c->bcast_replies, (unsigned long long)c->answered_in,
-	       (unsigned long long)c->ambiguous, (unsigned long long)c->dup_replies,
-	       (unsigned long long)c->probe_replies, (unsigned long long)wrong,
-	       (unsigned long long)c->wrong_out_of_pool, (unsigned long long)c->wrong_mac,
-	       (unsigned long long)c->wrong_other, (unsigned long long)c->other_arp, p50, p99, max,
-	       span > 0 ? (double)c->replies / span : 0, (unsigned long long)c->rx_drops,
-	       c->sent == fl->o.count ? "true" : "false");
-	fflush(stdout);
-	if (!fl->o.quiet)
-		fprintf(stderr,
-			"arp-flood: sent %llu frames in %.3f s (%llu in-pool, %llu out-of-pool, "
-			"%llu specials, %llu bulk); %llu replies: %llu in-pool answered, %llu wrong; "
-			"latency p50 %.1f us, p99 %.1f us, max %.1f us\n",
-			(unsigned long long)c->sent, send_s, (unsigned long long)c->offered_in,
-			(unsigned long long)c->offered_out, (unsigned long long)c->specials,
-			(unsigned long long)c->bulk, (unsigned long long)c->replies,
-			(unsigned long long)c->answered_in, (unsigned long long)wrong, p50, p99, max);
 }
 
 /* ------------------------------------------------------------ set-up */

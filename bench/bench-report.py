@@ -19,9 +19,8 @@ reader sees from that log alone, so a report can be rebuilt or changed later:
                           summary.csv, bench.json, plots, report.md, report.html in OUT;
                           exit 3 if a run failed
 
-  bench-report.py args    ROOT ARGS...            ringcap-bench's arguments checked (one
-                          line and exit 2 on a bad one), printed as shell assignments
-  bench-report.py usage   ROOT                    ringcap-bench --help
+ringcap-bench checks its own arguments; `start` records the settings it ran
+with (the config line), and everything after reads them from there.
 
 What every column means is in COLUMNS below (also printed in every report).
 Python 3 standard library only; plots with gnuplot when it is installed.
@@ -984,149 +983,10 @@ def cmd_report(log, out_dir):
     return 3 if b.failed else 0
 
 
-# ------------------------------------------------------------ arguments
-
-ALL_METHODS = ["recvfrom", "recvmmsg", "v2", "v3", "v3-fanout", "ringcap", "ringcap-1cpu", "ringcap-2on1",
-               "ringcap-disk", "ringcap-disk-1cpu", "ringcap-disk-2on1", "tcpdump", "tcpdump-bigbuf", "netsniff-ng"]
-DEFAULTS = {"--frames": "60,1514", "--rates": "max,1000000,250000", "--packets": "1000000", "--repeat": "3",
-            "--methods": "recvfrom,recvmmsg,v2,v3,v3-fanout,ringcap,ringcap-1cpu,ringcap-disk,ringcap-disk-1cpu,"
-                         "tcpdump,netsniff-ng",
-            "--cpu-budget": "", "--disk": "/var/tmp", "--out": "./bench-out", "--build": None, "--flows": "256",
-            "--gen-cpus": "0"}
-QUICK = {"--frames": "60", "--rates": "100000", "--packets": "20000", "--repeat": "1",
-         "--methods": "recvfrom,v3,ringcap"}
-USAGE = """usage: ringcap-bench [--frames 60,1514] [--rates max,1000000,250000] [--packets N]
-       [--repeat 3] [--methods LIST] [--cpu-budget LIST] [--disk PATH] [--out DIR]
-       [--build DIR] [--flows N] [--gen-cpus LIST] [--rps] [--quick] [--arp]
-
-Builds a two-namespace veth testbed, offers --packets frames of each size at each
-rate to each capture method, --repeat times, and reports kept, dropped, Mpps,
-Gbit/s and CPU per packet: a table on stdout; runs.csv, summary.csv, bench.json,
-bench.jsonl, plots, report.md and report.html in --out.
-
-  --frames LIST      frame sizes in bytes, 60..1514 (default 60,1514)
-  --rates LIST       offered frames/s (1000..100000000), max, or diskNN: NN% (1..100)
-                     of the disk line measured in this run, in pcap records of each
-                     frame size (frame + 16 B) per second (default max,1000000,250000;
-                     200000 with --cpu-budget)
-  --packets N        frames per run, 1000..100000000 (default 1000000)
-  --repeat N         runs per point, 1..100 (default 3)
-  --methods LIST     any of: {methods}
-                     (default {default}; "tcpdump" runs both tcpdump arms)
-  --cpu-budget LIST  run each arm in a CPU cgroup limited to each of these percents
-                     of one CPU (2..{maxbudget}), e.g. 5,10,25,50,100; the generator
-                     stays outside; plot: kept % against the budget
-  --disk PATH        where file-writing arms write, and the disk line (default /var/tmp)
-  --out DIR          results (default ./bench-out)
-  --build DIR        ringcap binaries (default {build})
-  --flows N          flows the generator spreads frames over, 1..64512 (default 256)
-  --gen-cpus LIST    one generator per CPU listed, each with its share of the frames
-                     and the rate (default 0; 0,1 offers more 1514-byte load than one
-                     CPU can, and the arms then share CPU 1 with a generator too)
-  --rps              turn RPS on for the receiving veth, all CPUs (default off)
-  --quick            a short run: frames 60, rate 100000, 20000 packets, 1 repeat, arms
-                     recvfrom,v3,ringcap (flags given still win); no writer line, a
-                     256 MiB disk line only for diskNN rates; CPU figures marked too
-                     short to compare
-  --arp              also the ARP arm set: bench/arp-bench.sh into OUT/arp
-examples:
-  ringcap-bench --quick
-  ringcap-bench --frames 60 --rates 300000 --cpu-budget 5,10,25,50,100 --methods recvfrom,v3,ringcap
-  ringcap-bench --frames 60 --rates max --methods recvfrom,v3 --repeat 5
-  ringcap-bench --frames 1514 --rates disk95 --methods ringcap-disk,ringcap-disk-1cpu,tcpdump,netsniff-ng
-"""
-
-
-def bad(what, value, why):
-    print("ringcap-bench: bad %s '%s': %s" % (what, value, why), file=sys.stderr)
-    sys.exit(2)
-
-
-def int_list(what, value, lo, hi, distinct=False):
-    items = value.split(",")
-    for x in items:
-        if not re.fullmatch(r"[0-9]{1,12}", x) or not lo <= int(x) <= hi or (distinct and items.count(x) > 1):
-            bad(what, x, "expected %s%d..%d" % ("distinct values of " if distinct else "", lo, hi))
-    return items
-
-
-def cmd_args(root, argv):
-    """Check ringcap-bench's arguments; print them as shell assignments (shlex-quoted)."""
-    import shlex
-    given, flags = {}, {"--rps": 0, "--quick": 0, "--arp": 0}
-    ncpu = len(os.sched_getaffinity(0))
-    i = 0
-    while i < len(argv):
-        opt = argv[i]
-        if opt in ("-h", "--help"):
-            print("HELP=1")
-            return 0
-        if opt in flags:
-            flags[opt] = 1
-        elif opt in DEFAULTS:
-            if i + 1 >= len(argv):
-                bad("option", opt, "needs a value")
-            given[opt] = argv[i + 1]
-            i += 1
-        else:
-            bad("option", opt, "see --help")
-        i += 1
-    o = dict(DEFAULTS, **{"--build": os.path.join(root, "build")})
-    if flags["--quick"]:
-        o.update(QUICK)
-    elif "--cpu-budget" in given:
-        o["--rates"] = "200000"
-    o.update(given)
-    frames = int_list("frame size", o["--frames"], 60, 1514)
-    rates = o["--rates"].split(",")
-    for r in rates:
-        if r != "max" and not (re.fullmatch(r"[0-9]{1,12}", r) and 1000 <= int(r) <= 100000000) \
-                and not re.fullmatch(r"disk([1-9][0-9]?|100)", r):
-            bad("rate", r, "expected max, 1000..100000000 frames/s, or diskNN (NN% of the disk line, 1..100)")
-    packets = int_list("packet count", o["--packets"], 1000, 100000000)
-    repeat = int_list("repeat count", o["--repeat"], 1, 100)
-    flows = int_list("flow count", o["--flows"], 1, 64512)
-    gens = int_list("generator CPU", o["--gen-cpus"], 0, ncpu - 1, distinct=True)
-    # below 2% a throttled arm looks idle to ringcap-arm --exec's quiet check
-    budgets = int_list("CPU budget", o["--cpu-budget"], 2, 100 * ncpu) if "--cpu-budget" in given else []
-    methods = []
-    for m in o["--methods"].split(","):
-        if m not in ALL_METHODS:
-            bad("method", m, "expected one of: " + " ".join(ALL_METHODS))
-        for x in (["tcpdump", "tcpdump-bigbuf"] if m == "tcpdump" else [m]):
-            if x not in methods:
-                methods.append(x)
-    disk = o["--disk"]
-    if not (os.path.isdir(disk) and os.access(disk, os.W_OK)):
-        bad("disk path", disk, "not a writable directory")
-    out = {"FRAMES": o["--frames"], "RATES": o["--rates"], "PACKETS": packets[0], "REPEAT": repeat[0],
-           "FLOWS": flows[0], "GEN_CPUS": o["--gen-cpus"], "BUDGETS": ",".join(budgets),
-           "DISK": os.path.abspath(disk), "OUT": o["--out"], "BUILD": o["--build"], "NCPU": ncpu,
-           "RPS": flags["--rps"], "QUICK": flags["--quick"], "ARP": flags["--arp"],
-           "DISK_MIB": 256 if flags["--quick"] else 2048, "CAP_CPU": 1 if ncpu >= 2 else 0}
-    lists = {"FRAME_LIST": frames, "RATE_LIST": rates, "GEN_CPU_LIST": gens,
-             "BUDGET_LIST": budgets or [""], "METHOD_LIST": methods}
-    for k, v in out.items():
-        print("%s=%s" % (k, shlex.quote(str(v))))
-    for k, v in lists.items():
-        print("%s=(%s)" % (k, " ".join(shlex.quote(str(x)) for x in v)))
-    return 0
-
-
-def cmd_usage(root):
-    print(USAGE.format(methods=" ".join(ALL_METHODS), default=DEFAULTS["--methods"],
-                       maxbudget=100 * len(os.sched_getaffinity(0)), build=os.path.join(root, "build")), end="")
-    return 0
-
-
 def main(argv):
     if len(argv) < 2:
         fail("usage: see the top of " + argv[0])
     cmd, rest = argv[1], argv[2:]
-    if cmd == "args" and rest:
-        return cmd_args(rest[0], rest[1:])
-    if cmd == "usage" and rest:
-        return cmd_usage(rest[0])
     try:
         if cmd == "start" and rest:
             return cmd_start(rest[0], rest[1:]) or 0

@@ -21,6 +21,13 @@
  *           bench/ringcap-arm --method v3 does with a real socket)
  *   pcap    ringcap's worker: worker_process_block() with the real pcap handler
  *           and writer (staging slots, io_uring or pwrite, O_DIRECT) to -w FILE
+ *   writer  no ring, no filler and no worker: --threads threads append batches
+ *           of 256 packet views straight to the writer (writer_append, as
+ *           workers do after their block walk), their bytes striding through
+ *           64 MiB of pre-touched frames (so the copy reads memory, not a hot
+ *           cache line); the clock covers open to close (fsync). The writer
+ *           line of bench/ringcap-bench: what the writer sustains on a disk,
+ *           beside the raw disk line of ringcap-disk.
  *
  * Both handlers run in the same loop over identical blocks written by another
  * CPU, so the difference in CPU per packet is what ringcap adds to the bare
@@ -32,13 +39,18 @@
  *                  [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct]
  *                  [--staging SIZE] [--block-size SIZE] [--ring SIZE]
  *                  [--block-timeout MS] [--filler-cpu N] [--cpu N]
+ *   ringcap-replay --handler writer [--threads T] [--frames BYTES] [--packets N]
+ *                  -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]
  *
  * Output: one JSON line on stdout: offered, kept, dropped (frames the filler had
  * to drop on a frozen ring), seconds (first frame to last block handled),
  * offered_pps, kept_pps, gbps (line rate: frame + 24 bytes), worker_ns_per_pkt
  * (the consumer thread's CPU), cpu_ns_per_pkt (the whole process but the filler:
  * consumer, io_uring reaper and kernel workers), close_seconds, writer, o_direct,
- * stalls, file_bytes. Exit 0, 1 on a run-time failure, 2 on bad arguments.
+ * stalls, file_bytes. The writer handler prints path, bytes, packets, seconds
+ * (open to close), gbytes_per_s, mpps, cpu_ns_per_pkt (the whole process),
+ * writer, o_direct, stalls instead. Exit 0, 1 on a run-time failure, 2 on bad
+ * arguments.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -56,6 +68,7 @@
 #include <unistd.h>
 
 #include "util/opt.h"
+#include "tools/frame.h"
 #include "util/util.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
@@ -65,8 +78,10 @@
 #define BLK_HDR_LEN  ALIGN_UP((uint32_t)sizeof(struct tpacket_block_desc), V3_ALIGN)
 #define MAC_OFF      (ALIGN_UP((uint32_t)(TPACKET3_HDRLEN + 16), TPACKET_ALIGNMENT) - ETH_HLEN)
 #define SEQ_OFF      42      /* after Ethernet + IPv4 + UDP headers */
+#define FEED_BATCH   256     /* packet views per writer_append (writer handler) */
+#define FEED_BYTES   (64u << 20) /* the writer handler's source frames */
 
-enum handler_kind { H_COUNT, H_PCAP };
+enum handler_kind { H_COUNT, H_PCAP, H_WRITER };
 
 struct opts {
 	enum handler_kind handler;
@@ -86,6 +101,7 @@ struct opts {
 	uint32_t flows;         /* > 1: source address 198.18.0.1 + flow, a flow per --flow-run frames */
 	uint32_t flow_run;
 	uint64_t first_index;   /* frame numbering continues from here (a series of files) */
+	uint32_t threads;       /* writer handler: appending threads */
 };
 
 struct replay {
@@ -347,32 +363,26 @@ static void *consumer_main(void *arg)
 	return NULL;
 }
 
-/* Ethernet / IPv4 / UDP, 198.18.0.1 -> 198.18.0.2, padded with a pattern. */
+/* Ethernet / IPv4 / UDP, 198.18.0.1 -> 198.18.0.2 (IPv4 checksum left 0: no
+ * one here checks it), padded with a pattern. */
 static void build_frame(uint8_t *f, uint32_t len)
 {
-	static const uint8_t hdr[SEQ_OFF] = {
-		0x02, 0x52, 0x43, 0x00, 0x00, 0x02, 0x02, 0x52, 0x43, 0x00, 0x00, 0x01, 0x08, 0x00,
-		0x45, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00,
-		198, 18, 0, 1, 198, 18, 0, 2,
-		0x04, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00,
-	};
-	uint32_t ip_len = len - ETH_HLEN, udp_len = ip_len - 20;
+	static const uint8_t dst[6] = { 0x02, 0x52, 0x43, 0x00, 0x00, 0x02 };
+	static const uint8_t src[6] = { 0x02, 0x52, 0x43, 0x00, 0x00, 0x01 };
+	uint16_t ip_len = (uint16_t)(len - ETH_HLEN);
 
-	memcpy(f, hdr, sizeof(hdr));
-	f[16] = (uint8_t)(ip_len >> 8);
-	f[17] = (uint8_t)ip_len;
-	f[38] = (uint8_t)(udp_len >> 8);
-	f[39] = (uint8_t)udp_len;
+	put_eth(f, dst, src, ETH_P_IP, -1);
+	put_ipv4(f + ETH_HLEN, IPPROTO_UDP, ip_len, 0x4000 /* DF */, 0xc6120001, 0xc6120002);
+	put_udp(f + ETH_HLEN + 20, 1024, 9, (uint16_t)(ip_len - 20));
 	for (uint32_t i = SEQ_OFF; i < len; i++)
 		f[i] = (uint8_t)(i * 131 + 7);
 }
 
-/* --------------------------------------------------------------- set-up */
+/* ------------------------------------------------------------- the writer */
 
-static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_handler *h)
+static struct writer_config writer_config_of(const struct opts *o)
 {
-	const struct opts *o = r->o;
-	struct writer_config wc = {
+	return (struct writer_config){
 		.path = o->path,
 		.snaplen = 262144,
 		.backend = o->backend,
@@ -381,6 +391,104 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 		.direct = o->direct,
 		.index = o->index,
 	};
+}
+
+/* The writer handler: feeders append straight to the writer. */
+struct feeder {
+	struct writer *w;
+	const uint8_t *src;
+	uint32_t size;
+	uint64_t packets;   /* to append */
+	unsigned id;
+	int error;
+};
+
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	struct pkt_view v[FEED_BATCH];
+	const uint64_t frames = FEED_BYTES / f->size;
+	uint64_t k = (uint64_t)f->id * 7919, done = 0;
+
+	while (done < f->packets) {
+		unsigned n = f->packets - done < FEED_BATCH ? (unsigned)(f->packets - done) : FEED_BATCH;
+		int ret;
+
+		for (unsigned i = 0; i < n; i++, k++) {
+			v[i] = (struct pkt_view){ .data = f->src + (k % frames) * f->size,
+						  .caplen = f->size, .len = f->size,
+						  .sec = (uint32_t)(k / 1000000), .nsec = (uint32_t)(k % 1000000) };
+		}
+		ret = writer_append(f->w, v, n);
+		if (ret < 0) {
+			f->error = ret;
+			break;
+		}
+		done += n;
+	}
+	return NULL;
+}
+
+/* --threads feeders append --packets frames between them; one JSON line. */
+static int run_writer(const struct opts *o)
+{
+	struct writer_config wc = writer_config_of(o);
+	struct writer_result res = { 0 };
+	struct feeder fd[64];
+	pthread_t th[64];
+	uint64_t t0, c0;
+	uint8_t *src;
+	double secs;
+	int ret, status = 0;
+
+	src = pages_alloc(FEED_BYTES);
+	if (!src)
+		die(1, "cannot map %u bytes of source frames", FEED_BYTES);
+	for (size_t i = 0; i < FEED_BYTES; i++)
+		src[i] = (uint8_t)(i * 131 + 7);
+	t0 = now_ns();
+	c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	if (writer_open(&fd[0].w, &wc))
+		die(2, "cannot open the writer on %s", o->path);
+	for (unsigned i = 0; i < o->threads; i++) {
+		fd[i] = (struct feeder){ .w = fd[0].w, .src = src, .size = o->frame, .id = i,
+					 .packets = o->packets / o->threads + (i < o->packets % o->threads) };
+		ret = pthread_create(&th[i], NULL, feed, &fd[i]);
+		if (ret)
+			die(1, "pthread_create: %s", strerror(ret));
+	}
+	for (unsigned i = 0; i < o->threads; i++) {
+		pthread_join(th[i], NULL);
+		if (fd[i].error)
+			status = 1;
+	}
+	ret = writer_close(fd[0].w, &res);
+	secs = (double)(now_ns() - t0) / 1e9;
+	if (ret) {
+		log_err("writing %s: %s", o->path, strerror(-ret));
+		status = 1;
+	}
+	printf("{\"path\":");
+	json_put_string(stdout, o->path);
+	printf(",\"bytes\":%llu,\"packets\":%llu,\"seconds\":%.3f,"
+	       "\"gbytes_per_s\":%.3f,\"mpps\":%.4f,\"cpu_ns_per_pkt\":%.1f,\"writer\":\"%s\","
+	       "\"o_direct\":%s,\"stalls\":%llu}\n",
+	       (unsigned long long)res.bytes, (unsigned long long)res.packets, secs,
+	       (double)res.bytes / secs / 1e9, (double)res.packets / secs / 1e6,
+	       res.packets ? (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) /
+				     (double)res.packets : 0.0,
+	       res.backend ? res.backend : "none", res.direct ? "true" : "false",
+	       (unsigned long long)res.stalls);
+	pages_free(src, FEED_BYTES);
+	return status;
+}
+
+/* --------------------------------------------------------------- set-up */
+
+static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_handler *h)
+{
+	const struct opts *o = r->o;
+	struct writer_config wc = writer_config_of(o);
 	struct worker_config cfg = { .cpu = o->cpu, .block_size = o->block_size };
 	struct worker *w;
 	int ret;
@@ -397,15 +505,16 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 }
 
 /* In enum handler_kind's and enum writer_backend's order. */
-static const char *const handler_choices[] = { "count", "pcap", NULL };
+static const char *const handler_choices[] = { "count", "pcap", "writer", NULL };
 static const char *const backend_choices[] = { "uring", "pwrite", NULL };
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	const struct opt table[] = {
 		{ .name = "handler", .type = OPT_CHOICE, OPT_INT(&o->handler),
-		  .choices = handler_choices, .what = "handler", .why = "expected count or pcap",
-		  .arg = "H", .help = "count (the bare loop) or pcap (ringcap's worker; default)" },
+		  .choices = handler_choices, .what = "handler", .why = "expected count, pcap or writer",
+		  .arg = "H", .help = "count (the bare loop), pcap (ringcap's worker; default) or\n"
+				      "writer (the writer fed from memory, no ring)" },
 		{ .name = "frames", .type = OPT_U64, OPT_INT(&o->frame), .min = 60, .max = 9000,
 		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 60)" },
 		{ .name = "packets", .type = OPT_U64, OPT_INT(&o->packets), .min = 1,
@@ -451,6 +560,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ .name = "first-index", .type = OPT_U64, OPT_INT(&o->first_index), .min = 0,
 		  .max = 1ull << 50, .what = "first index", .why = "expected 0..2^50", .arg = "K",
 		  .help = "the first frame's number (default 0)" },
+		{ .name = "threads", .type = OPT_U64, OPT_INT(&o->threads), .min = 1, .max = 64,
+		  .what = "thread count", .arg = "T",
+		  .help = "writer handler: appending threads, as workers (default 2)" },
 	};
 	const struct opt_prog prog = {
 		.synopsis =
@@ -459,8 +571,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		"                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
 		"                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
 		"                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
+		"       ringcap-replay --handler writer [--threads T] [--frames BYTES] [--packets N]\n"
+		"                      -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]\n"
 		"ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
-		"filler thread writes the way the kernel does; prints one JSON line.\n",
+		"filler thread writes the way the kernel does; or the writer alone, fed from\n"
+		"memory; prints one JSON line.\n",
 		.epilogue = "example: ringcap-replay --handler pcap --frames 1514 --rate 812744 \\\n"
 			    "             --packets 4000000 -w /var/tmp/replay.pcap\n",
 		.opts = table, .nopts = ARRAY_SIZE(table),
@@ -482,7 +597,7 @@ int main(int argc, char **argv)
 		.handler = H_PCAP, .frame = 60, .packets = 5000000, .path = "/dev/null",
 		.backend = WRITER_URING, .direct = true, .staging = 64ull << 20,
 		.block_size = 1u << 20, .ring_bytes = 64ull << 20, .tov_ms = 8,
-		.filler_cpu = 0, .cpu = 1, .flows = 1, .flow_run = 1000,
+		.filler_cpu = 0, .cpu = 1, .flows = 1, .flow_run = 1000, .threads = 2,
 	};
 	struct replay *r;
 	struct writer *wr = NULL;
@@ -495,6 +610,8 @@ int main(int argc, char **argv)
 
 	log_set_program("ringcap-replay");
 	parse_args(argc, argv, &o);
+	if (o.handler == H_WRITER)
+		return run_writer(&o);
 
 	r = xcalloc(1, sizeof(*r));
 	r->o = &o;

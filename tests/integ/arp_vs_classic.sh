@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ringcap --arp sends the same replies as the classic responder, byte for byte.
 #
-# The oracle is bench/arp-classic: one AF_PACKET socket, a classic BPF filter,
+# The oracle is tools/arp-classic: one AF_PACKET socket, a classic BPF filter,
 # one recvfrom() and one sendto() per request (the program the ARP issue
 # describes). The same fixed stream of frames from A (bench/arp-flood, 400
 # frames at 2000/s: in-pool and out-of-pool requests, bulk UDP, and every 10th

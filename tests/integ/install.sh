@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make install DESTDIR=... PREFIX=/usr: the layout, the unit's contract (its
-# config file, user, capabilities, no -Z), `systemd-analyze verify` with no
+# make install DESTDIR=... PREFIX=/usr: the layout (no bench program or test
+# tool: those come with make install-bench, checked too), the unit's contract
+# (its config file, user, capabilities, no -Z), `systemd-analyze verify` with no
 # complaint, the sysusers entry creating the user offline, the default
 # PREFIX=/usr/local, and the installed binary running.
 #
@@ -24,8 +25,6 @@ make -s install DESTDIR="$root" PREFIX=/usr BUILD="$BUILD" SANITIZE="${RINGCAP_S
 
 want=(
 	"755 usr/sbin/ringcap"
-	"755 usr/libexec/ringcap/ringcap-gen"
-	"755 usr/libexec/ringcap/ringcap-replay"
 	"755 usr/libexec/ringcap/ringcap-upload"
 	"755 usr/bin/ringcap-read"
 	"644 usr/share/man/man1/ringcap-read.1"
@@ -40,17 +39,29 @@ for w in "${want[@]}"; do
 	[ -f "$root/$f" ] || fail "missing $f"
 	[ "$(stat -c %a "$root/$f")" = "$mode" ] || fail "$f has mode $(stat -c %a "$root/$f"), want $mode"
 done
-for b in "$BUILD"/ringcap-* "$BUILD"/arp-*; do
-	[ -x "$b" ] && [ -f "$b" ] || continue
-	[ "$(basename "$b")" = ringcap-read ] && continue # a user's program: bin, not libexec
-	[ -x "$root/usr/libexec/ringcap/$(basename "$b")" ] || fail "bench tool $(basename "$b") not installed"
-done
-extra=$(cd "$root" && find . -type f | sed 's|^\./||' | grep -v -e '^usr/libexec/ringcap/' \
+libexec=$(cd "$root/usr/libexec/ringcap" && echo *)
+[ "$libexec" = ringcap-upload ] || fail "make install put more than ringcap-upload in libexec: $libexec"
+extra=$(cd "$root" && find . -type f | sed 's|^\./||' | grep -v -e '^usr/libexec/ringcap/ringcap-upload$' \
 	-e '^usr/sbin/ringcap$' -e '^usr/bin/ringcap-read$' -e '^usr/share/man/man1/ringcap-read.1$' \
 	-e '^usr/share/man/man8/ringcap[a-z-]*.8$' -e '^usr/lib/systemd/system/ringcap@.service$' \
 	-e '^usr/lib/sysusers.d/ringcap.conf$' -e '^etc/ringcap/example.conf$')
 [ -z "$extra" ] || fail "unexpected files installed: $extra"
 echo "ok: layout"
+
+# The bench programs and tools: every one built, in libexec, and nothing else.
+make -s install-bench DESTDIR="$tmp/bench" PREFIX=/usr BUILD="$BUILD" SANITIZE="${RINGCAP_SANITIZE:-}" \
+	>"$tmp/make-bench.log" 2>&1 || fail "make install-bench failed: $(tail -5 "$tmp/make-bench.log")"
+n=0
+for b in "$BUILD"/ringcap-* "$BUILD"/arp-*; do
+	[ -x "$b" ] && [ -f "$b" ] || continue
+	case $(basename "$b") in ringcap-read) continue ;; esac # a user's program: bin, not libexec
+	[ -x "$tmp/bench/usr/libexec/ringcap/$(basename "$b")" ] || fail "bench tool $(basename "$b") not installed"
+	n=$((n + 1))
+done
+[ -x "$tmp/bench/usr/libexec/ringcap/ringcap-gen" ] || fail "install-bench: no ringcap-gen"
+extra=$(cd "$tmp/bench" && find . -type f | sed 's|^\./||' | grep -v '^usr/libexec/ringcap/')
+[ -z "$extra" ] || fail "install-bench installed more than bench tools: $extra"
+echo "ok: install-bench ($n programs)"
 
 "$root/usr/sbin/ringcap" --version >/dev/null || fail "the installed ringcap does not run"
 

@@ -7,6 +7,8 @@
 #     (indices 0..N-1 at byte 42);
 #   - flat out: kept + dropped = offered, and the file holds exactly "kept";
 #   - the bare counting loop accounts for every frame too;
+#   - the writer fed from memory by 3 threads (the bench's writer line): the
+#     file holds every record, of the size asked, and the bytes it reports;
 #   - bad arguments: exit 2 and one line naming the value.
 # No privileges and no network needed.
 source "$(dirname "$0")/../lib/testbed.sh"
@@ -58,8 +60,19 @@ cat "$dir/count.json"
 [ "$(jq .kept "$dir/count.json")" = 100000 ] || fail "bare loop kept $(jq .kept "$dir/count.json")"
 echo "ok: bare loop counted every frame"
 
-# 4. bad arguments
-for args in "--frames 59" "--rate fast" "--handler nope" "--block-size 100k"; do
+# 4. the writer alone, three appending threads: 30,001 records of 100 bytes
+"$RP" --handler writer --threads 3 --frames 100 --packets 30001 -w "$dir/writer.pcap" \
+	>"$dir/writer.json" || fail "writer run failed"
+cat "$dir/writer.json"
+[ "$(jq .packets "$dir/writer.json")" = 30001 ] || fail "writer handler wrote $(jq .packets "$dir/writer.json") packets"
+[ "$(jq .bytes "$dir/writer.json")" = "$(stat -c %s "$dir/writer.pcap")" ] || fail "bytes is not the file's size"
+n=$(pcap_count "$dir/writer.pcap") || fail "libpcap complains: $n"
+[ "$n" = 30001 ] || fail "file holds $n records, want 30001"
+pcap_hexlines "$dir/writer.pcap" | awk 'length($0) != 200 { exit 1 }' || fail "a record is not 100 bytes"
+echo "ok: writer handler, 30001 records from 3 threads"
+
+# 5. bad arguments
+for args in "--frames 59" "--rate fast" "--handler nope" "--block-size 100k" "--threads 65"; do
 	# shellcheck disable=SC2086 # one word per option on purpose
 	out=$("$RP" $args 2>&1 >/dev/null); rc=$?
 	[ $rc = 2 ] || fail "'$args': exit $rc, want 2"
