@@ -6,10 +6,10 @@
  * O_DIRECT) from memory, the way workers do after their block walk, and
  * reports what it sustains beside the raw disk line of ringcap-disk.
  *
- *   ringcap-writer [--gb N] [--threads T] [--size BYTES] [--writer uring|pwrite]
- *                  [--no-direct] DIR
+ *   ringcap-writer [--gb N] [--size BYTES] [--writer uring|pwrite] [--no-direct] DIR
  *
- * Each thread appends batches of 256 packet views whose bytes stride through
+ * One thread appends (the writer takes one appending thread, as ringcap's
+ * worker or merger) batches of 256 packet views whose bytes stride through
  * 64 MiB of pre-touched frames (so the copy reads memory, not a hot cache line),
  * until N GB (10^9 bytes) of records are written; then the file is closed
  * (fsync) and removed. The clock covers open to close.
@@ -19,7 +19,6 @@
  * error, 2 on bad arguments.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,16 +38,14 @@ struct feeder {
 	const uint8_t *src;
 	uint32_t size;
 	uint64_t packets;   /* to append */
-	unsigned id;
 	int error;
 };
 
-static void *feed(void *arg)
+static void feed(struct feeder *f)
 {
-	struct feeder *f = arg;
 	struct pkt_view v[BATCH];
 	const uint64_t frames = SOURCE_BYTES / f->size;
-	uint64_t k = (uint64_t)f->id * 7919, done = 0;
+	uint64_t k = 0, done = 0;
 
 	while (done < f->packets) {
 		unsigned n = f->packets - done < BATCH ? (unsigned)(f->packets - done) : BATCH;
@@ -66,7 +63,6 @@ static void *feed(void *arg)
 		}
 		done += n;
 	}
-	return NULL;
 }
 
 static uint64_t cpu_ns(void)
@@ -83,12 +79,11 @@ static const char *const backend_choices[] = { "uring", "pwrite", NULL };
 
 int main(int argc, char **argv)
 {
-	uint64_t gb = 4, threads = 2, size = 1514, t0, c0, total;
+	uint64_t gb = 4, size = 1514, t0, c0;
 	struct writer_config wc = { .snaplen = 262144, .backend = WRITER_URING,
 				    .chunk_size = 1u << 20, .nchunks = 64, .direct = true };
 	struct writer_result res = { 0 };
-	struct feeder fd[64];
-	pthread_t th[64];
+	struct feeder fd = { 0 };
 	char path[4096];
 	uint8_t *src;
 	double secs;
@@ -97,8 +92,6 @@ int main(int argc, char **argv)
 		{ .name = "gb", .type = BOPT_U64, BOPT_INT(&gb), .min = 1, .max = 1000, .what = "size",
 		  .why = "expected 1..1000 GB", .arg = "N",
 		  .help = "gigabytes (10^9) of records to write (default 4)" },
-		{ .name = "threads", .type = BOPT_U64, BOPT_INT(&threads), .min = 1, .max = 64,
-		  .what = "thread count", .arg = "T", .help = "appending threads, as workers (default 2)" },
 		{ .name = "size", .type = BOPT_U64, BOPT_INT(&size), .min = 60, .max = 9000,
 		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 1514)" },
 		{ .name = "writer", .type = BOPT_CHOICE, BOPT_INT(&wc.backend),
@@ -108,7 +101,7 @@ int main(int argc, char **argv)
 		  .help = "through the page cache instead of O_DIRECT" },
 	};
 	const struct bopt_prog prog = {
-		.synopsis = "usage: ringcap-writer [--gb N] [--threads T] [--size BYTES] "
+		.synopsis = "usage: ringcap-writer [--gb N] [--size BYTES] "
 			    "[--writer uring|pwrite] [--no-direct] DIR\n"
 			    "Feeds ringcap's writer from memory and reports the rate it sustains.\n",
 		.opts = table, .nopts = ARRAY_SIZE(table),
@@ -126,25 +119,17 @@ int main(int argc, char **argv)
 		die(1, "cannot map %u bytes of source frames", SOURCE_BYTES);
 	for (size_t i = 0; i < SOURCE_BYTES; i++)
 		src[i] = (uint8_t)(i * 131 + 7);
-	total = gb * 1000000000ull / (PCAP_RECORD_HEADER_LEN + size);
+	fd = (struct feeder){ .src = src, .size = (uint32_t)size,
+			      .packets = gb * 1000000000ull / (PCAP_RECORD_HEADER_LEN + size) };
 
 	t0 = now_ns();
 	c0 = cpu_ns();
-	if (writer_open(&fd[0].w, &wc))
+	if (writer_open(&fd.w, &wc))
 		die(2, "cannot open the writer on %s", path);
-	for (unsigned i = 0; i < threads; i++) {
-		fd[i] = (struct feeder){ .w = fd[0].w, .src = src, .size = (uint32_t)size, .id = i,
-					 .packets = total / threads + (i < total % threads) };
-		ret = pthread_create(&th[i], NULL, feed, &fd[i]);
-		if (ret)
-			die(1, "pthread_create: %s", strerror(ret));
-	}
-	for (unsigned i = 0; i < threads; i++) {
-		pthread_join(th[i], NULL);
-		if (fd[i].error)
-			status = 1;
-	}
-	ret = writer_close(fd[0].w, &res);
+	feed(&fd);
+	if (fd.error)
+		status = 1;
+	ret = writer_close(fd.w, &res);
 	secs = (double)(now_ns() - t0) / 1e9;
 	unlink(path);
 	if (ret) {
