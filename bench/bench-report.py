@@ -599,7 +599,7 @@ class Bench:
             lines.append("disk line: %s: not measured (%s)" % (where, d.get("skipped") or d.get("error")))
         w = self.writer or {}
         if w.get("gbytes_per_s"):
-            lines.append("writer line: ringcap's writer fed from memory (2 threads, no network) takes %.3f GB/s "
+            lines.append("writer line: ringcap's writer fed from memory (one appending thread, no network) takes %.3f GB/s "
                          "= %.3f Mpps of 1514-byte records to %s (10 Gbit/s needs 0.813)" % (
                              w["gbytes_per_s"], w.get("mpps", 0), c["disk"]))
         elif w:

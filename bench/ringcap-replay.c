@@ -21,7 +21,7 @@
  *           bench/ringcap-arm --method v3 does with a real socket)
  *   pcap    ringcap's worker: worker_process_block() with the real pcap handler
  *           and writer (staging slots, io_uring or pwrite, O_DIRECT) to -w FILE
- *   writer  no ring, no filler and no worker: --threads threads append batches
+ *   writer  no ring, no filler and no worker: one thread appends batches
  *           of 256 packet views straight to the writer (writer_append, as
  *           workers do after their block walk), their bytes striding through
  *           64 MiB of pre-touched frames (so the copy reads memory, not a hot
@@ -39,7 +39,7 @@
  *                  [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct]
  *                  [--staging SIZE] [--block-size SIZE] [--ring SIZE]
  *                  [--block-timeout MS] [--filler-cpu N] [--cpu N]
- *   ringcap-replay --handler writer [--threads T] [--frames BYTES] [--packets N]
+ *   ringcap-replay --handler writer [--frames BYTES] [--packets N]
  *                  -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]
  *
  * Output: one JSON line on stdout: offered, kept, dropped (frames the filler had
@@ -101,7 +101,6 @@ struct opts {
 	uint32_t flows;         /* > 1: source address 198.18.0.1 + flow, a flow per --flow-run frames */
 	uint32_t flow_run;
 	uint64_t first_index;   /* frame numbering continues from here (a series of files) */
-	uint32_t threads;       /* writer handler: appending threads */
 };
 
 struct replay {
@@ -403,9 +402,8 @@ struct feeder {
 	int error;
 };
 
-static void *feed(void *arg)
+static void feed(struct feeder *f)
 {
-	struct feeder *f = arg;
 	struct pkt_view v[FEED_BATCH];
 	const uint64_t frames = FEED_BYTES / f->size;
 	uint64_t k = (uint64_t)f->id * 7919, done = 0;
@@ -426,16 +424,15 @@ static void *feed(void *arg)
 		}
 		done += n;
 	}
-	return NULL;
 }
 
-/* --threads feeders append --packets frames between them; one JSON line. */
+/* One feeder appends --packets frames, as the one worker or the merger does
+ * (the writer takes one appending thread); one JSON line. */
 static int run_writer(const struct opts *o)
 {
 	struct writer_config wc = writer_config_of(o);
 	struct writer_result res = { 0 };
-	struct feeder fd[64];
-	pthread_t th[64];
+	struct feeder fd;
 	uint64_t t0, c0;
 	uint8_t *src;
 	double secs;
@@ -448,21 +445,13 @@ static int run_writer(const struct opts *o)
 		src[i] = (uint8_t)(i * 131 + 7);
 	t0 = now_ns();
 	c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
-	if (writer_open(&fd[0].w, &wc))
+	if (writer_open(&fd.w, &wc))
 		die(2, "cannot open the writer on %s", o->path);
-	for (unsigned i = 0; i < o->threads; i++) {
-		fd[i] = (struct feeder){ .w = fd[0].w, .src = src, .size = o->frame, .id = i,
-					 .packets = o->packets / o->threads + (i < o->packets % o->threads) };
-		ret = pthread_create(&th[i], NULL, feed, &fd[i]);
-		if (ret)
-			die(1, "pthread_create: %s", strerror(ret));
-	}
-	for (unsigned i = 0; i < o->threads; i++) {
-		pthread_join(th[i], NULL);
-		if (fd[i].error)
-			status = 1;
-	}
-	ret = writer_close(fd[0].w, &res);
+	fd = (struct feeder){ .w = fd.w, .src = src, .size = o->frame, .id = 0, .packets = o->packets };
+	feed(&fd);
+	if (fd.error)
+		status = 1;
+	ret = writer_close(fd.w, &res);
 	secs = (double)(now_ns() - t0) / 1e9;
 	if (ret) {
 		log_err("writing %s: %s", o->path, strerror(-ret));
@@ -560,9 +549,6 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ .name = "first-index", .type = OPT_U64, OPT_INT(&o->first_index), .min = 0,
 		  .max = 1ull << 50, .what = "first index", .why = "expected 0..2^50", .arg = "K",
 		  .help = "the first frame's number (default 0)" },
-		{ .name = "threads", .type = OPT_U64, OPT_INT(&o->threads), .min = 1, .max = 64,
-		  .what = "thread count", .arg = "T",
-		  .help = "writer handler: appending threads, as workers (default 2)" },
 	};
 	const struct opt_prog prog = {
 		.synopsis =
@@ -571,7 +557,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		"                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
 		"                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
 		"                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
-		"       ringcap-replay --handler writer [--threads T] [--frames BYTES] [--packets N]\n"
+		"       ringcap-replay --handler writer [--frames BYTES] [--packets N]\n"
 		"                      -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]\n"
 		"ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
 		"filler thread writes the way the kernel does; or the writer alone, fed from\n"
@@ -597,7 +583,7 @@ int main(int argc, char **argv)
 		.handler = H_PCAP, .frame = 60, .packets = 5000000, .path = "/dev/null",
 		.backend = WRITER_URING, .direct = true, .staging = 64ull << 20,
 		.block_size = 1u << 20, .ring_bytes = 64ull << 20, .tov_ms = 8,
-		.filler_cpu = 0, .cpu = 1, .flows = 1, .flow_run = 1000, .threads = 2,
+		.filler_cpu = 0, .cpu = 1, .flows = 1, .flow_run = 1000,
 	};
 	struct replay *r;
 	struct writer *wr = NULL;

@@ -1,4 +1,4 @@
-/* The plain backend: pwrite in the thread that completed the slot. It is the
+/* The plain backend: pwrite in the thread that hands the slot on. It is the
  * fallback where io_uring is refused and the oracle the tests compare with. */
 #include <errno.h>
 #include <unistd.h>
@@ -11,9 +11,7 @@ static int pwrite_submit(struct writer *w, uint32_t s)
 	const uint8_t *buf = slot_buf(w, s);
 	int res;
 
-	pthread_mutex_lock(&w->sq_lock);
 	writer_prealloc(w, s);
-	pthread_mutex_unlock(&w->sq_lock);
 	res = pwrite_full(sl->wr_fd, buf + sl->wr_done, sl->wr_len - sl->wr_done,
 			  sl->wr_off + sl->wr_done);
 	if (!res)

@@ -1,9 +1,9 @@
 /* The stream backend (-w -): a pipe or terminal cannot seek, so chunks are
- * written with write(2) strictly in order, each byte once. Whoever completes
- * a chunk marks its slot ready; under flush_lock, the thread holding it writes
- * every ready chunk from the next one on, skipping the prefix a live flush
- * already wrote (stream_off). A slower earlier chunk's thread writes the later
- * ready ones when it gets there, so no chunk waits for a wake-up. */
+ * written with write(2), strictly in order, each byte once. Order comes for
+ * free: one thread hands chunks on, in stream order, and each is written
+ * before the next is handed on; a live flush writes only the chunk after the
+ * last one released, never at the same time as that chunk's own write, and
+ * what it wrote is skipped (writer_prepare_slot starts wr_done past it). */
 #include <errno.h>
 #include <unistd.h>
 
@@ -11,28 +11,12 @@
 
 static int stream_submit(struct writer *w, uint32_t s)
 {
-	const uint64_t cs = w->cfg.chunk_size;
+	struct writer_slot *sl = &w->slots[s];
+	int ret = 0;
 
-	pthread_mutex_lock(&w->flush_lock);
-	w->slots[s].ready = true;
-	for (;;) {
-		uint32_t t = (uint32_t)(w->stream_chunk % w->cfg.nchunks);
-		struct writer_slot *sl = &w->slots[t];
-		uint64_t start = w->stream_chunk * cs, skip;
-		int ret;
-
-		if (!sl->ready || atomic_load(&sl->chunk) != w->stream_chunk)
-			break;
-		sl->ready = false;
-		skip = w->stream_off > start ? w->stream_off - start : 0;
-		ret = skip < sl->wr_len ? write_full(sl->wr_fd, slot_buf(w, t) + skip,
-							  sl->wr_len - skip)
-					: 0;
-		w->stream_off = start + sl->wr_len;
-		w->stream_chunk++;
-		writer_slot_done(w, t, ret ? ret : (int)sl->wr_len);
-	}
-	pthread_mutex_unlock(&w->flush_lock);
+	if (sl->wr_done < sl->wr_len)
+		ret = write_full(sl->wr_fd, slot_buf(w, s) + sl->wr_done, sl->wr_len - sl->wr_done);
+	writer_slot_done(w, s, ret ? ret : (int)sl->wr_len);
 	return 0;
 }
 

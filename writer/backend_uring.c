@@ -1,6 +1,7 @@
 /*
- * The io_uring backend. Workers submit under sq_lock (once per staging slot,
- * i.e. per MiB, never per packet); one reaper thread owns the completion queue,
+ * The io_uring backend. The appending thread (main for the last chunk, at
+ * writer_close) submits under sq_lock (once per staging slot, i.e. per MiB,
+ * never per packet); one reaper thread owns the completion queue,
  * requeues short writes and hands finished slots to writer_slot_done(). Queue
  * depth is bounded by the number of slots: a slot has at most one write in
  * flight. The staging area is registered once, so writes are WRITE_FIXED.
@@ -20,17 +21,20 @@
 #define REAPER_STOP UINT64_MAX
 
 struct uring_backend {
-	struct io_uring ring;      /* SQ under w->sq_lock; CQ the reaper's alone */
+	/* The submission side, shared by the submitting thread and the reaper
+	 * (which requeues the rest of a short write): the SQ and in_flight. */
+	pthread_mutex_t sq_lock;
+	struct io_uring ring;      /* SQ under sq_lock; CQ the reaper's alone */
 	bool fixed_bufs;           /* the staging area is registered */
 	pthread_t reaper;
 	unsigned in_flight;        /* slots submitted and not yet done; under sq_lock */
 	pthread_cond_t idle;       /* in_flight reached 0 */
 	/*
 	 * Bumped with release before each write is submitted, read with acquire
-	 * by the reaper after each completion. A worker fills in a slot's write
-	 * (writer.c's submit_slot, writer_prealloc) and submits it; the reaper
-	 * then reads the slot, and frees the file once its last chunk is
-	 * released. That order is real, but it runs through the kernel (submit
+	 * by the reaper after each completion. The appender fills in a slot's
+	 * write (stream.c's writer_prepare_slot, writer_prealloc) and submits
+	 * it; the reaper then reads the slot, and closes and frees the file
+	 * once its last chunk is released. That order is real, but it runs through the kernel (submit
 	 * -> kernel -> CQE), which ThreadSanitizer cannot see: this pair makes
 	 * it visible. It costs one atomic add per write (per staging slot, not
 	 * per packet) and one load per completion.
@@ -79,12 +83,12 @@ static int uring_submit(struct writer *w, uint32_t s)
 	struct uring_backend *u = backend(w);
 	int ret;
 
-	pthread_mutex_lock(&w->sq_lock);
 	writer_prealloc(w, s);
+	pthread_mutex_lock(&u->sq_lock);
 	ret = queue_write(w, s);
 	if (!ret)
 		u->in_flight++;
-	pthread_mutex_unlock(&w->sq_lock);
+	pthread_mutex_unlock(&u->sq_lock);
 	return ret;
 }
 
@@ -92,10 +96,11 @@ static int uring_submit(struct writer *w, uint32_t s)
  * final result (bytes or -errno). */
 static int on_completion(struct writer *w, uint32_t s, int res)
 {
+	struct uring_backend *u = backend(w);
 	struct writer_slot *sl = &w->slots[s];
 	int ret;
 
-	/* -ECANCELED: the worker thread that submitted this write has exited
+	/* -ECANCELED: the appending thread that submitted this write has exited
 	 * (io_uring cancels a task's punted requests when it exits). The
 	 * reaper lives until close, so it submits the rest again as its own. */
 	if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
@@ -107,9 +112,9 @@ static int on_completion(struct writer *w, uint32_t s, int res)
 	sl->wr_done += (uint32_t)res;
 	if (sl->wr_done >= sl->wr_len)
 		return (int)sl->wr_done;
-	pthread_mutex_lock(&w->sq_lock);
+	pthread_mutex_lock(&u->sq_lock);
 	ret = queue_write(w, s); /* short write: resubmit the rest */
-	pthread_mutex_unlock(&w->sq_lock);
+	pthread_mutex_unlock(&u->sq_lock);
 	return ret ? ret : 0;
 }
 
@@ -141,10 +146,10 @@ static void *reaper_main(void *arg)
 		if (res == 0)
 			continue;
 		writer_slot_done(w, (uint32_t)tag, res);
-		pthread_mutex_lock(&w->sq_lock);
+		pthread_mutex_lock(&u->sq_lock);
 		if (--u->in_flight == 0)
 			pthread_cond_broadcast(&u->idle);
-		pthread_mutex_unlock(&w->sq_lock);
+		pthread_mutex_unlock(&u->sq_lock);
 	}
 	return NULL;
 }
@@ -164,6 +169,7 @@ static int uring_init(struct writer *w)
 	/* Registered buffers spare the kernel a page walk per write; if pinning
 	 * is refused (memlock), plain writes still work. */
 	u->fixed_bufs = io_uring_register_buffers(&u->ring, &iov, 1) == 0;
+	pthread_mutex_init(&u->sq_lock, NULL);
 	pthread_cond_init(&u->idle, NULL);
 	atomic_init(&u->queued, 0);
 	w->priv = u;
@@ -175,6 +181,7 @@ static int uring_init(struct writer *w)
 out_exit:
 	w->priv = NULL;
 	pthread_cond_destroy(&u->idle);
+	pthread_mutex_destroy(&u->sq_lock);
 	io_uring_queue_exit(&u->ring);
 out_free:
 	xfree(u);
@@ -188,19 +195,20 @@ static void uring_fini(struct writer *w)
 
 	if (!u)
 		return;
-	pthread_mutex_lock(&w->sq_lock);
+	pthread_mutex_lock(&u->sq_lock);
 	while (u->in_flight)
-		pthread_cond_wait(&u->idle, &w->sq_lock);
+		pthread_cond_wait(&u->idle, &u->sq_lock);
 	sqe = io_uring_get_sqe(&u->ring);
 	if (sqe) {
 		io_uring_prep_nop(sqe);
 		io_uring_sqe_set_data64(sqe, REAPER_STOP);
 		io_uring_submit(&u->ring);
 	}
-	pthread_mutex_unlock(&w->sq_lock);
+	pthread_mutex_unlock(&u->sq_lock);
 	pthread_join(u->reaper, NULL);
 	io_uring_queue_exit(&u->ring);
 	pthread_cond_destroy(&u->idle);
+	pthread_mutex_destroy(&u->sq_lock);
 	xfree(u);
 	w->priv = NULL;
 }

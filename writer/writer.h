@@ -1,13 +1,15 @@
 /*
  * writer — standard pcap savefiles, written through io_uring (or pwrite).
  *
- * One writer per output file, shared by all workers. The file is a byte stream
- * cut into fixed, aligned chunks that live in a ring of page-aligned staging
- * slots (registered with io_uring, so O_DIRECT writes need no copy):
+ * One writer per capture, fed by exactly one appending thread: the single
+ * worker, or the time-order merge's merger thread when there are several
+ * (merge/merge.h). The file is a byte stream cut into fixed, aligned chunks
+ * that live in a ring of page-aligned staging slots (registered with io_uring,
+ * so O_DIRECT writes need no copy):
  *
- *   worker: reserve a byte range for a whole block's records (one lock per
- *           block) → wait until the slots under it are free → copy the records
- *           in → add its bytes to each slot; whoever completes a slot submits it.
+ *   appender: wait until the slots under a block's records are free → copy
+ *           the records in (no lock: only it writes there) → publish the new
+ *           end → hand each chunk it completed to the backend.
  *   backend: writes chunk k at offset k * chunk_size; completions release slots
  *           strictly in file order, so a slot is reused only when every byte
  *           before it is on disk.
@@ -26,8 +28,9 @@
  * write never overlap in time, and a slot is not released while a flush reads it.
  *
  * A stream ("-" = standard output) is written strictly in order, each byte
- * once: write(2) in chunk order under one lock, the flushed prefix of a chunk
- * skipped by its full write; no O_DIRECT, fallocate or ftruncate.
+ * once: write(2) in chunk order by the one thread that hands chunks on, the
+ * flushed prefix of a chunk skipped by its full write; no O_DIRECT, fallocate
+ * or ftruncate.
  *
  * Rotation (-C, -G, writer_rotate_request) ends a file at a block's boundary
  * and starts the next one on the next chunk boundary of the stream, so every
@@ -47,6 +50,34 @@
  * once a second, tries the next file: created and a few chunks preallocated
  * for real, or removed again while there is no room. Once that succeeds the
  * stream starts over in it, on a fresh chunk.
+ *
+ * Threads (the contract):
+ *   - writer_append: ONE appending thread at a time. It may change hands only
+ *     with a happens-before between the two (the first thread joined before
+ *     the second starts). Two threads appending at once is a bug (an
+ *     assertion catches a second one while the first is copying).
+ *   - writer_flush: main (every flush interval) and, with -U, the appending
+ *     thread after each append; flushes run one at a time.
+ *   - writer_resume, writer_rotate_request, writer_open, writer_close,
+ *     writer_discard: main. writer_close only after the appending thread has
+ *     stopped for good.
+ *   - writer_full, writer_bytes, writer_current_path, writer_unwritten: any
+ *     thread (stats readers).
+ *   - Inside the writer: with io_uring, a reaper thread takes completions;
+ *     writer_impl.h lists every lock and atomic and what it protects.
+ *
+ * Hooks, each outside the writer's lock:
+ *   - records staged: with cfg.index, the appending thread gives the current
+ *     file's index builder (index/index.h) each append's records, after they
+ *     are copied into staging and before they are handed on.
+ *   - file closed: once a file is closed at its true size, the thread that
+ *     closed it writes its index (cfg.index; not after an error cut it) and
+ *     then calls cfg.file_closed. That thread is the io_uring reaper, the
+ *     appending thread (pwrite, stream), or main (writer_flush, writer_resume,
+ *     writer_close); one at a time, files in the order they were written.
+ *
+ * Ownership: the writer copies packet bytes before writer_append returns; it
+ * owns its files, staging memory and backend until writer_close/discard.
  *
  * The bytes of the format are format/format.h's (writer/pcap.h makes a packet a
  * record); this header is the writer's API.
@@ -82,8 +113,9 @@ struct writer_config {
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
 				* regular file when it is closed (index/index.h) */
 	/* Called once per file after it is closed at its true size (error: 0, or
-	 * the -errno that cut it short), from the thread that closed it: the
-	 * io_uring reaper, a worker, or main at writer_close. Must not block. */
+	 * the -errno that cut it short), from the thread that closed it (above:
+	 * Hooks), without the writer's lock: it may call writer_bytes and the
+	 * other readers. Should not block for long: a completion waits for it. */
 	void (*file_closed)(void *ctx, const char *path, uint64_t size, int error);
 	void *hook_ctx;
 };
@@ -92,8 +124,8 @@ struct writer_result {
 	uint64_t packets;      /* records in the files as closed */
 	uint64_t bytes;        /* bytes in the files as closed */
 	unsigned files;        /* files written (more than one with rotation) */
-	uint64_t stalls;       /* times a worker waited for staging (the disk was behind) */
-	uint64_t stall_ns;     /* total time workers waited */
+	uint64_t stalls;       /* times the appender waited for staging (the disk was behind) */
+	uint64_t stall_ns;     /* total time it waited */
 	const char *backend;   /* "io_uring" or "pwrite" */
 	bool direct;
 	uint64_t unwritten_packets; /* on_full_wait: packets no file got */
@@ -109,28 +141,31 @@ struct writer;
 /*
  * Create the file, write its header into the first slot, start the backend.
  * Called from main's set-up; returns 0 or -errno with one line logged. If
- * io_uring is refused, falls back to pwrite with a warning.
+ * io_uring is refused, falls back to pwrite with a warning. The writer is
+ * the caller's until writer_close or writer_discard.
  */
 int writer_open(struct writer **out, const struct writer_config *cfg);
 
 /*
- * Append the records of `n` packets, in order. Any worker thread; may block
- * while the staging slots are full (that is the back-pressure that makes the
- * kernel drop and count, instead of anything being lost silently). Returns how
- * many were appended — fewer than n once max_packets is reached — or -errno
- * after a write error. The packet bytes are copied before it returns.
+ * Append the records of `n` packets, in order. The one appending thread (see
+ * Threads); may block while the staging slots are full (that is the
+ * back-pressure that makes the kernel drop and count, instead of anything
+ * being lost silently), and for one write(2) per completed chunk with the
+ * pwrite or stream backend. Returns how many were appended — fewer than n
+ * once max_packets is reached, 0 while on_full_wait waits for space — or
+ * -errno after a write error. The packet bytes are copied before it returns.
  */
 int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n);
 
 /* True once max_packets records have been appended. Any thread. */
 bool writer_full(const struct writer *w);
 
-/* Bytes in the files so far, closed ones and open ones (what is reserved in
+/* Bytes in the files so far, closed ones and open ones (what is staged in
  * them, on disk or not yet): for reports and retention while the capture
  * runs. Any thread; takes the writer's lock for a moment. */
 uint64_t writer_bytes(struct writer *w);
 /* The name of the file being written now, in out; returns its bytes so far
- * (reserved: on disk or about to be). Any thread. */
+ * (staged: on disk or about to be). Any thread. */
 uint64_t writer_current_path(struct writer *w, char *out, size_t len);
 
 /* on_full_wait's counters so far (zeros otherwise); true while waiting for
@@ -138,34 +173,36 @@ uint64_t writer_current_path(struct writer *w, char *out, size_t len);
 bool writer_unwritten(struct writer *w, uint64_t *packets, uint64_t *bytes, unsigned *events);
 
 /*
- * on_full_wait: after a full disk, close the files once no write is in flight
- * and, when there is room again, start the next file (see above). Main thread,
- * every tick; blocks for a few syscalls at most. Returns 0 when the writer is
+ * on_full_wait: after a full disk, close the files once no append is copying
+ * and no write, flush or close is in progress and, when there is room again,
+ * start the next file (see above). Main thread, every tick; blocks for a few
+ * syscalls (the close's fsync) at most. Returns 0 when the writer is
  * writing (resumed, or never stopped), -EAGAIN while it waits for space, or
  * the writer's error when that is not one it waits out.
  */
 int writer_resume(struct writer *w);
 
 /*
- * Write out the whole records of the chunk being filled, if every chunk
- * before it is on disk and no append is copying into it. Any thread; calls
- * are serialised; blocks for one write(2) of at most a chunk. Returns 0 (done,
- * or nothing new), -EAGAIN (not now: an append is copying, or an earlier chunk
- * is in flight; call again soon) or the writer's error (-errno). main calls it
- * every flush interval; with -U, writer_append calls it after each append.
+ * Write out the whole records of the chunk being filled (what the appender
+ * has published), if every chunk before it is on disk. Main, or the appending
+ * thread (-U); calls are serialised; blocks for one write(2) of at most a
+ * chunk (and for another flush's). Returns 0 (done, or nothing new), -EAGAIN
+ * (not now: an earlier chunk is in flight, or this one is full and its own
+ * write is on the way; call again soon) or the writer's error (-errno). main
+ * calls it every flush interval; with -U, writer_append calls it after each
+ * append.
  */
 int writer_flush(struct writer *w);
 
-/* Ask for a new file: the next append that has a record for the current
- * file's successor starts the next file (-C/-G naming). Any thread, never
- * blocks (a signal's work, e.g. SIGHUP). */
+/* Ask for a new file: the next append starts the next file (-C/-G naming).
+ * Any thread, never blocks (a signal's work, e.g. SIGHUP). */
 void writer_rotate_request(struct writer *w);
 
 /*
- * After every worker has stopped appending: write the partial last chunk, wait
- * for all writes, truncate the file to its true size (or to the last whole
- * record after an error), fsync, close. Fills *res; returns 0 or the first
- * write error.
+ * Main, after the appending thread has stopped: write the partial last chunk,
+ * wait for all writes, truncate the file to its true size (or to the last
+ * whole record after an error), fsync, close, and free the writer. Fills
+ * *res; returns 0 or the first write error.
  */
 int writer_close(struct writer *w, struct writer_result *res);
 

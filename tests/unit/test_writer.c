@@ -10,9 +10,12 @@
  *  - max_packets stops at exactly N;
  *  - a full disk, emulated without root by RLIMIT_FSIZE: the file keeps the
  *    whole records written before the error;
- *  - two threads appending at once: each packet once, each thread in order;
- *  - appending threads that exit before writer_close (as ringcap's workers
- *    do) must not lose their last writes;
+ *  - the appending thread changes hands (each one exits, with writes in
+ *    flight, before the next begins, and the last before writer_close, as
+ *    ringcap's worker or merger does): no write is lost;
+ *  - the hooks: with rotation and an index, every file is closed once, in
+ *    order, at its size, its index written, and file_closed runs without the
+ *    writer's lock (it may ask the writer for its counters);
  *  - writer_flush: while the writer is open, the file is exactly the header
  *    and the records appended so far (no padding, no zeros, whole records),
  *    through every backend, with and without O_DIRECT; -U (flush_each_append)
@@ -33,13 +36,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "index/index.h"
 #include "util/util.h"
 #include "writer/pcap.h"
 #include "writer/writer.h"
 #include "unit.h"
 
 #define NPKTS 20000
-#define THREAD_PKTS 8000 /* per thread */
 #define MAXLEN 1514
 
 static char dir[64];
@@ -350,12 +353,14 @@ static void check_with_libpcap(const char *name, const struct pktset *s, unsigne
 }
 
 /*
- * The appending threads finish and exit before writer_close, as ringcap's
- * workers do (worker_join, then writer_close). Every write they submitted must
- * still reach the file. io_uring cancels (-ECANCELED) requests still queued in
- * the io-wq of a thread that has exited, so a backend that submits from the
- * appending threads loses the tail of the capture. Several rounds, 4 threads:
- * the loss is a race, each round catches it with a fair chance.
+ * One appending thread at a time, and it may change hands: each thread appends
+ * its share and exits before the next one starts, the last before
+ * writer_close, as ringcap's worker (or merger) exits before main closes.
+ * Every write they submitted must still reach the file. io_uring cancels
+ * (-ECANCELED) requests still queued in the io-wq of a thread that has
+ * exited, so a backend that submits from the appending thread loses the tail
+ * of the capture. Several rounds: the loss is a race, each round catches it
+ * with a fair chance.
  */
 struct exit_arg {
 	struct writer *w;
@@ -402,8 +407,8 @@ static void test_threads_exit_before_close(enum writer_backend backend, bool dir
 		};
 		struct writer_result res = { 0 };
 		struct exit_arg a[THREADS];
-		pthread_t th[THREADS];
 		struct writer *w;
+		uint64_t want = 0;
 		bool ok = true;
 		int ret;
 
@@ -412,32 +417,27 @@ static void test_threads_exit_before_close(enum writer_backend backend, bool dir
 			return;
 		}
 		for (int t = 0; t < THREADS; t++) {
+			pthread_t th;
+
 			a[t] = (struct exit_arg){ .w = w, .v = v, .n = PER_THREAD,
 						  .batch = 40 + 20 * (unsigned)t };
-			if (pthread_create(&th[t], NULL, exit_appender, &a[t])) {
+			if (pthread_create(&th, NULL, exit_appender, &a[t])) {
 				perror("pthread_create");
 				exit(1);
 			}
-		}
-		for (int t = 0; t < THREADS; t++) {
-			pthread_join(th[t], NULL);
+			pthread_join(th, NULL); /* the next appender only after this one */
 			ok &= a[t].error == 0;
 			CHECK(a[t].error == 0, "%s round %d: thread %d: writer_append = %d (%s)", name,
 			      round, t, a[t].error, strerror(-a[t].error));
+			want += (a[t].n + a[t].batch - 1) / a[t].batch * a[t].batch;
 		}
 		ret = writer_close(w, &res);
-		{
-			uint64_t want = 0;
-
-			for (int t = 0; t < THREADS; t++)
-				want += (a[t].n + a[t].batch - 1) / a[t].batch * a[t].batch;
-			ok &= ret == 0 && res.packets == want;
-			CHECK(ret == 0 && res.error == 0 && res.packets == want,
-			      "%s round %d: writer_close = %d (%s), %llu of %llu packets in the file "
-			      "(backend %s)",
-			      name, round, ret, strerror(-ret), (unsigned long long)res.packets,
-			      (unsigned long long)want, res.backend);
-		}
+		ok &= ret == 0 && res.packets == want;
+		CHECK(ret == 0 && res.error == 0 && res.packets == want,
+		      "%s round %d: writer_close = %d (%s), %llu of %llu packets in the file "
+		      "(backend %s)",
+		      name, round, ret, strerror(-ret), (unsigned long long)res.packets,
+		      (unsigned long long)want, res.backend);
 		unlink(path);
 		if (!ok)
 			break;
@@ -739,127 +739,89 @@ static void test_max_packets(const struct pktset *s)
 	}
 }
 
-/* ---- two threads at once ---- */
+/* ---- the hooks ---- */
 
-struct thread_arg {
+struct closed_log {
 	struct writer *w;
-	const struct pktset *s;
-	uint64_t seed;
-	int error;
+	unsigned n;
+	char path[16][160];
+	uint64_t size[16];
+	uint64_t bytes_seen[16]; /* writer_bytes, asked from inside the hook */
+	int error[16];
 };
 
-static void *appender(void *arg)
+static void on_closed(void *ctx, const char *path, uint64_t size, int error)
 {
-	struct thread_arg *a = arg;
-	uint64_t x = a->seed;
-	unsigned i = 0;
+	struct closed_log *c = ctx;
 
-	while (i < a->s->n) {
-		unsigned n;
-		int got;
-
-		x = x * 6364136223846793005ull + 1442695040888963407ull;
-		n = 1 + (unsigned)(x >> 33) % 100;
-		if (n > a->s->n - i)
-			n = a->s->n - i;
-		got = writer_append(a->w, &a->s->v[i], n);
-		if (got != (int)n) {
-			a->error = got < 0 ? got : -EIO;
-			break;
-		}
-		i += n;
-	}
-	return NULL;
+	if (c->n >= 16)
+		return;
+	snprintf(c->path[c->n], sizeof(c->path[c->n]), "%s", path);
+	c->size[c->n] = size;
+	c->error[c->n] = error;
+	/* the hook runs without the writer's lock: this does not deadlock */
+	c->bytes_seen[c->n] = writer_bytes(c->w);
+	c->n++;
 }
 
-static void test_two_threads(enum writer_backend backend, bool direct, const char *name)
+/* -C and an index, s's packets in batches of 100: the closed files
+ * come to file_closed once each, oldest first, at their true sizes, which add
+ * up to the result's bytes; each has its index beside it, written before the
+ * hook was called. */
+static void test_hooks(const struct pktset *s, enum writer_backend backend, const char *name)
 {
-	struct pktset s[2];
+	struct closed_log log = { 0 };
 	struct writer_config cfg = {
-		.snaplen = 262144,
-		.backend = backend,
-		.chunk_size = 4096 * 16,
-		.nchunks = 8,
-		.direct = direct,
+		.snaplen = 262144, .backend = backend, .chunk_size = 4096 * 16, .nchunks = 8,
+		.rotate_bytes = 1000000, .index = true,
+		.file_closed = on_closed, .hook_ctx = &log,
 	};
-	struct thread_arg ta[2];
 	struct writer_result res = { 0 };
-	pthread_t th[2];
-	char errbuf[PCAP_ERRBUF_SIZE], path[128];
-	unsigned next[2] = { 0, 0 };
-	struct pcap_pkthdr *h;
-	const u_char *d;
+	char path[128], want[160], ix[200];
+	uint64_t total = 0;
 	struct writer *w;
-	pcap_t *p;
-	int r, bad = 0;
+	int ret;
 
-	make_pkts(&s[0], THREAD_PKTS, 0x11111111u, 101);
-	make_pkts(&s[1], THREAD_PKTS, 0x22222222u, 202);
 	path_for(path, sizeof(path), name);
 	cfg.path = path;
 	if (writer_open(&w, &cfg)) {
 		CHECK(0, "%s: writer_open", name);
-		goto out;
+		return;
 	}
-	for (int t = 0; t < 2; t++) {
-		ta[t] = (struct thread_arg){ .w = w, .s = &s[t], .seed = 7 + (uint64_t)t };
-		if (pthread_create(&th[t], NULL, appender, &ta[t])) {
-			perror("pthread_create");
-			exit(1);
-		}
+	log.w = w;
+	for (unsigned i = 0; i + 100 <= s->n; i += 100) {
+		ret = writer_append(w, &s->v[i], 100);
+		CHECK(ret == 100, "%s: append = %d", name, ret);
 	}
-	for (int t = 0; t < 2; t++) {
-		pthread_join(th[t], NULL);
-		CHECK(ta[t].error == 0, "%s: thread %d: %d", name, t, ta[t].error);
-	}
-	r = writer_close(w, &res);
-	CHECK(r == 0 && res.packets == 2 * THREAD_PKTS, "%s: close %d, %llu packets", name, r,
-	      (unsigned long long)res.packets);
+	ret = writer_close(w, &res);
+	CHECK(ret == 0 && res.files >= 3, "%s: close = %d, %u files", name, ret, res.files);
+	CHECK(log.n == res.files, "%s: file_closed %u times for %u files", name, log.n, res.files);
+	for (unsigned k = 0; k < log.n; k++) {
+		struct stat st;
 
-	p = pcap_open_offline(path, errbuf);
-	CHECK(p != NULL, "%s: libpcap: %s", name, errbuf);
-	if (!p)
-		goto out_unlink;
-	while ((r = pcap_next_ex(p, &h, &d)) == 1 && bad < 10) {
-		uint32_t tag, seq;
-		unsigned off = 0, t;
-		const struct pkt_view *v;
-
-		if (h->caplen < 26) {
-			CHECK(0, "%s: runt record %u", name, h->caplen);
-			bad++;
-			continue;
+		if (k) /* -C without -W: FILE, FILE1, FILE2, ... */
+			snprintf(want, sizeof(want), "%s%u", path, k);
+		else
+			snprintf(want, sizeof(want), "%s", path);
+		CHECK(strcmp(log.path[k], want) == 0, "%s: closed #%u is %s, want %s", name, k,
+		      log.path[k], want);
+		CHECK(log.error[k] == 0, "%s: %s closed with %d", name, log.path[k], log.error[k]);
+		CHECK(stat(log.path[k], &st) == 0 && (uint64_t)st.st_size == log.size[k],
+		      "%s: %s is not %llu bytes", name, log.path[k],
+		      (unsigned long long)log.size[k]);
+		CHECK(log.size[k] <= cfg.rotate_bytes, "%s: %s is %llu bytes, past -C", name,
+		      log.path[k], (unsigned long long)log.size[k]);
+		total += log.size[k];
+		CHECK(log.bytes_seen[k] >= total, "%s: writer_bytes %llu in the hook of %s",
+		      name, (unsigned long long)log.bytes_seen[k], log.path[k]);
+		if (index_path_for(log.path[k], ix, sizeof(ix)) == 0) {
+			CHECK(access(ix, F_OK) == 0, "%s: no index %s", name, ix);
+			unlink(ix);
 		}
-		if (d[12] == 0x81 || d[12] == 0x88)
-			off = 4; /* a tag was put back */
-		memcpy(&tag, d + 14 + off, 4);
-		memcpy(&seq, d + 18 + off, 4);
-		t = tag == 0x11111111u ? 0 : tag == 0x22222222u ? 1 : 2;
-		if (t == 2) {
-			CHECK(0, "%s: record with a foreign tag %08x", name, tag);
-			bad++;
-			continue;
-		}
-		if (seq != next[t]) {
-			CHECK(0, "%s: thread %u: got seq %u, expected %u", name, t, seq, next[t]);
-			bad++;
-		}
-		v = &s[t].v[seq < s[t].n ? seq : 0];
-		if (h->caplen != v->caplen + (v->vlan ? 4 : 0) ||
-		    memcmp(d + 12 + off, v->data + 12, v->caplen - 12)) {
-			CHECK(0, "%s: thread %u seq %u: bytes differ", name, t, seq);
-			bad++;
-		}
-		next[t] = seq + 1;
+		unlink(log.path[k]);
 	}
-	CHECK(next[0] == THREAD_PKTS && next[1] == THREAD_PKTS, "%s: read %u and %u packets", name, next[0],
-	      next[1]);
-	pcap_close(p);
-out_unlink:
-	unlink(path);
-out:
-	free_pkts(&s[0]);
-	free_pkts(&s[1]);
+	CHECK(total == res.bytes, "%s: closed files hold %llu bytes, result %llu", name,
+	      (unsigned long long)total, (unsigned long long)res.bytes);
 }
 
 /* writer_flush on an open writer: after each flush the file on disk is the
@@ -1071,12 +1033,13 @@ int main(void)
 		test_on_full_wait(&part, WRITER_URING, true);
 	}
 	lap("on-full wait");
-	test_two_threads(WRITER_PWRITE, false, "threads-pwrite");
-	lap("threads pwrite");
-	test_two_threads(WRITER_URING, false, "threads-uring");
-	lap("threads uring");
-	test_two_threads(WRITER_URING, true, "threads-uring-direct");
-	lap("threads uring direct");
+	{
+		struct pktset part = { .v = s.v, .bytes = s.bytes, .n = 5000 };
+
+		test_hooks(&part, WRITER_PWRITE, "hooks-pwrite");
+		test_hooks(&part, WRITER_URING, "hooks-uring");
+	}
+	lap("hooks");
 	test_threads_exit_before_close(WRITER_PWRITE, false, "exit-pwrite", 3);
 	lap("exit pwrite");
 	test_threads_exit_before_close(WRITER_URING, false, "exit-uring", 10);

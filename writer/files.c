@@ -1,0 +1,334 @@
+/*
+ * Output files and rotation: tcpdump's naming (-C/-G/-W), creating a file
+ * (O_NOFOLLOW, the O_DIRECT twin), rotation at an append's boundary, and
+ * closing files at their true size. Closing is the closer's: one thread at a
+ * time, without w->lock, oldest file first (writer_close_finished).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "index/index.h"
+#include "writer/writer_impl.h"
+
+/* The name of file number `index`, the way tcpdump names them: -G expands
+ * strftime conversions; -C/-W append the number (none on the first file
+ * without -W; zero-padded to -W's width with it). */
+static int file_name(const struct writer *w, unsigned index, char *out, size_t len)
+{
+	const struct rotation_names names = {
+		.path = w->cfg.path, .strftime = w->cfg.rotate_ns != 0,
+		.numbered = w->cfg.rotate_bytes != 0, .max_files = w->cfg.max_files,
+	};
+
+	return rotation_name(&names, index, time(NULL), out, len);
+}
+
+/* The file header of this writer's files, at dst. */
+static void encode_header(const struct writer *w, uint8_t *dst)
+{
+	pcap_file_header_encode(dst, w->cfg.snaplen, w->cfg.nano,
+				w->cfg.linktype ? w->cfg.linktype : LINKTYPE_ETHERNET);
+}
+
+void writer_stage_header(struct writer *w, const struct out_file *f)
+{
+	encode_header(w, w->area + f->base % w->area_len);
+}
+
+void writer_discard_file(struct out_file *f)
+{
+	if (f->plain_fd != f->fd)
+		close(f->plain_fd);
+	close(f->fd);
+	if (f->regular)
+		unlink(f->path);
+	index_builder_free(f->ix);
+	xfree(f);
+}
+
+/* The buffered twin of an O_DIRECT descriptor: the same open file reopened
+ * through /proc (not by name, which may have changed); failing that, the
+ * file is written without O_DIRECT. 0 or -errno. */
+static int open_plain_twin(struct out_file *f)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+	f->plain_fd = open(proc, O_WRONLY | O_CLOEXEC);
+	if (f->plain_fd >= 0)
+		return 0;
+	if (fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_DIRECT) < 0)
+		return -errno;
+	f->direct = false;
+	f->plain_fd = f->fd;
+	return 0;
+}
+
+/* O_NOFOLLOW: a symbolic link planted at the name is refused (ELOOP), never
+ * followed. */
+int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struct out_file **out)
+{
+	struct out_file *f;
+	struct stat st;
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+	int ret = file_name(w, w->files_opened, path, PATH_MAX);
+
+	if (ret)
+		return ret;
+	/* A -G name whose conversions are coarser than the rotation (no %S,
+	 * and SIGHUP or a resume within the same second) repeats the newest
+	 * file's name: O_TRUNC would empty a file that holds records, or one
+	 * whose writes are still in flight. (A device, say /dev/null, loses
+	 * nothing to O_TRUNC.) */
+	if (w->files_opened && !strcmp(path, w->last_path) && stat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		return -EEXIST;
+	f = xcalloc(1, sizeof(*f) + strlen(path) + 1);
+	strcpy(f->path, path);
+	f->fd = f->plain_fd = -1;
+	if (writer_is_stream(w)) {
+		f->stream = true;
+		f->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	} else if (w->cfg.direct) {
+		f->fd = open(path, flags | O_DIRECT, 0644);
+		f->direct = f->fd >= 0;
+	}
+	if (f->fd < 0 && !f->stream && (!w->cfg.direct || errno == EINVAL))
+		f->fd = open(path, flags, 0644);
+	if (f->fd < 0) {
+		ret = -errno;
+		xfree(f);
+		return ret;
+	}
+	if (fstat(f->fd, &st) == 0)
+		f->regular = S_ISREG(st.st_mode) && !f->stream;
+	f->plain_fd = f->fd;
+	ret = f->direct ? open_plain_twin(f) : 0;
+	if (ret) {
+		close(f->fd);
+		unlink(path);
+		xfree(f);
+		return ret;
+	}
+	f->base = base;
+	f->end = UINT64_MAX;
+	f->opened_ns = now_ns();
+	if (w->cfg.index && f->regular) {
+		uint8_t hdr[PCAP_FILE_HEADER_LEN];
+
+		/* no index is no error: ringcap-read builds one on first use */
+		encode_header(w, hdr);
+		if (index_builder_new(&f->ix, hdr, 0))
+			f->ix = NULL;
+	}
+	w->files_opened++;
+	snprintf(w->last_path, sizeof(w->last_path), "%s", path);
+	*out = f;
+	return 0;
+}
+
+void writer_same_name_once(struct writer *w, const char *path, const char *what)
+{
+	if (w->same_name_said)
+		return;
+	w->same_name_said = true;
+	log_warn("%s: the next file would have the same name; %s until the name changes (a "
+		 "-G name without seconds?)", path, what);
+}
+
+struct out_file *writer_chunk_file(const struct writer *w, uint64_t chunk)
+{
+	uint64_t off = chunk * w->cfg.chunk_size;
+	struct out_file *f = w->files;
+
+	while (f->next && f->next->base <= off)
+		f = f->next;
+	return f;
+}
+
+bool writer_rotation_due(struct writer *w, uint64_t bytes)
+{
+	const struct writer_config *c = &w->cfg;
+	uint64_t size = w->next_off - w->cur->base;
+
+	if (size <= PCAP_FILE_HEADER_LEN)
+		return false; /* never leave a file with no record */
+	if (atomic_load_explicit(&w->rotate_req, memory_order_relaxed) &&
+	    (c->rotate_bytes || c->rotate_ns)) {
+		atomic_store_explicit(&w->rotate_req, false, memory_order_relaxed);
+		return true;
+	}
+	if (c->rotate_bytes && size + bytes > c->rotate_bytes)
+		return true;
+	return c->rotate_ns && now_ns() - w->cur->opened_ns >= c->rotate_ns;
+}
+
+/* -G with -W (and no -C): the capture stops after W files, so once the W-th
+ * is due to end there is no next one. */
+bool writer_last_file_done(const struct writer *w)
+{
+	const struct writer_config *c = &w->cfg;
+
+	return c->rotate_ns && !c->rotate_bytes && c->max_files &&
+	       w->files_opened >= c->max_files;
+}
+
+/* End the current file at next_off and open the next one on the following
+ * chunk boundary; the appender stages its header there, and the bytes from
+ * the old end to the new header's end become part of its range. Returns 0,
+ * 1 when the next name is the current file's (no rotation now), or -errno;
+ * then the writer takes no more packets, and the current file keeps every
+ * record appended so far (it is not a write error: close writes it out
+ * whole). */
+int writer_rotate(struct writer *w)
+{
+	const uint64_t cs = w->cfg.chunk_size;
+	uint64_t base = ALIGN_UP(w->next_off, cs);
+	char path[PATH_MAX];
+	struct out_file *f;
+	int ret;
+
+	ret = writer_open_file(w, base, path, &f);
+	if (ret == -EEXIST) {
+		writer_same_name_once(w, path, "the current file goes on");
+		return 1;
+	}
+	if (ret) {
+		w->stop_error = ret;
+		snprintf(w->error_path, sizeof(w->error_path), "%s", path);
+		atomic_store(&w->full, true);
+		return ret;
+	}
+	w->cur->end = w->next_off;
+	w->cur->next = f;
+	w->cur = f;
+	w->next_off = base + PCAP_FILE_HEADER_LEN;
+	return 0;
+}
+
+/* After an error a file may end before its first chunk reached the disk: give
+ * it its header with a plain write (O_DIRECT refuses 24 bytes). */
+static void rewrite_header(const struct writer *w, const struct out_file *f)
+{
+	uint8_t hdr[PCAP_FILE_HEADER_LEN];
+
+	if (!f->regular)
+		return;
+	encode_header(w, hdr);
+	if (pwrite(f->plain_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+		log_warn("%s: cannot write its header: %s", f->path, strerror(errno));
+}
+
+/* Truncate a detached file to close_at and close it, then the hooks. Returns
+ * 0 or -errno. */
+static int finish_file(struct writer *w, struct out_file *f, bool sync)
+{
+	uint64_t size = f->close_at - f->base;
+	int ret = 0;
+
+	/* The size is already close_at unless an error cut the file short;
+	 * this also frees what fallocate reserved past the end. */
+	if (f->regular && ftruncate(f->fd, (off_t)size) < 0)
+		ret = -errno;
+	if (sync && f->regular && fsync(f->fd) < 0 && !ret)
+		ret = -errno;
+	if (f->plain_fd != f->fd && close(f->plain_fd) < 0 && !ret)
+		ret = -errno;
+	if (close(f->fd) < 0 && !ret)
+		ret = -errno;
+	writer_hook_closed(w, f, size, ret ? ret : (f->close_at < f->end ? -EIO : 0));
+	return ret;
+}
+
+int writer_finish_files(struct writer *w, struct out_file *list, bool sync, char *bad_path)
+{
+	int ret = 0;
+
+	while (list) {
+		struct out_file *f = list;
+		int r;
+
+		list = f->next;
+		if (f->cut && f->close_at == f->base + PCAP_FILE_HEADER_LEN)
+			rewrite_header(w, f);
+		r = finish_file(w, f, sync);
+		if (r && !ret) {
+			ret = r;
+			if (bad_path)
+				snprintf(bad_path, PATH_MAX, "%s", f->path);
+		}
+		xfree(f);
+	}
+	return ret;
+}
+
+/* Files whose every chunk is released, off the list, oldest first. Under
+ * w->lock. A file's lifetime is tied to its writes: the submitting thread and
+ * the backend read a file without w->lock only for a chunk of it that is not
+ * yet released, and a chunk is released only after its write has completed.
+ * With io_uring that completion reaches the reaper through the kernel (submit
+ * -> CQE); see backend_uring.c's `queued` for how ThreadSanitizer sees it. */
+static struct out_file *detach_finished(struct writer *w)
+{
+	const uint64_t cs = w->cfg.chunk_size;
+	struct out_file *head = NULL, **tail = &head;
+
+	while (w->files != w->cur && ALIGN_UP(w->files->end, cs) <= w->released * cs) {
+		struct out_file *f = w->files;
+
+		w->files = f->next;
+		f->next = NULL;
+		f->close_at = f->end;
+		w->bytes_closed += f->end - f->base;
+		*tail = f;
+		tail = &f->next;
+	}
+	return head;
+}
+
+/* Closing (ftruncate, close, the index, the caller's hook) is done without
+ * the lock, so neither the appender nor a completion waits behind it; one
+ * closer at a time keeps the files closing in their order. */
+void writer_close_finished(struct writer *w)
+{
+	struct out_file *list;
+
+	if (w->closer_busy)
+		return; /* the thread closing files now takes these too */
+	w->closer_busy = true;
+	while ((list = detach_finished(w))) {
+		char bad[PATH_MAX];
+		int ret;
+
+		pthread_mutex_unlock(&w->lock);
+		ret = writer_finish_files(w, list, false, bad);
+		pthread_mutex_lock(&w->lock);
+		if (ret)
+			writer_set_error(w, ret, bad);
+	}
+	w->closer_busy = false;
+	pthread_cond_broadcast(&w->progress);
+}
+
+struct out_file *writer_detach_files(struct writer *w, bool cut)
+{
+	struct out_file *list = w->files;
+
+	for (struct out_file *f = list; f; f = f->next) {
+		uint64_t keep = cut && w->good_off < f->end ? w->good_off : f->end;
+
+		if (keep <= f->base + PCAP_FILE_HEADER_LEN)
+			keep = f->base + PCAP_FILE_HEADER_LEN;
+		f->close_at = keep;
+		f->cut = cut;
+		w->bytes_closed += keep - f->base;
+	}
+	w->files = w->cur = NULL;
+	return list;
+}
