@@ -46,7 +46,7 @@ LIBS         += -ljemalloc
 endif
 
 LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c util/*.c index/*.c) \
-             $(wildcard stats/*.c jobs/*.c retention/*.c) \
+             $(wildcard stats/*.c jobs/*.c retention/*.c capture/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_SRCS = $(filter-out bench/common.c,$(wildcard bench/*.c))

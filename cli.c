@@ -193,7 +193,7 @@ static int bad(const char *what, const char *value, const char *why)
 	return 2;
 }
 
-static int parse_fanout(struct options *o, const char *s)
+static int parse_fanout(struct capture_config *o, const char *s)
 {
 	static const struct { const char *name; uint16_t mode; } modes[] = {
 		{ "hash", PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG },
@@ -214,7 +214,7 @@ static int parse_fanout(struct options *o, const char *s)
 }
 
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */
-static int parse_cpus(struct options *o, const char *arg)
+static int parse_cpus(struct capture_config *o, const char *arg)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	char buf[256], *tok, *save = NULL;
@@ -291,7 +291,7 @@ static char *join_args(int argc, char **argv)
 	return s;
 }
 
-static void set_defaults(struct options *o)
+static void set_defaults(struct capture_config *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -313,7 +313,7 @@ static void set_defaults(struct options *o)
 	o->arp_busy_poll_us = 50;
 }
 
-static int parse_one(struct options *o, int opt, const char *arg)
+static int parse_one(struct capture_config *o, int opt, const char *arg)
 {
 	uint64_t v;
 	int ret;
@@ -531,7 +531,7 @@ static int parse_one(struct options *o, int opt, const char *arg)
 	}
 }
 
-int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
+int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 {
 	int opt, ret;
 
@@ -628,7 +628,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	return 0;
 }
 
-void cli_free(struct options *o)
+void cli_free(struct capture_config *o)
 {
 	xfree(o->expr);
 	o->expr = NULL;

@@ -64,7 +64,7 @@ struct closed_file {
 };
 
 struct capture {
-	struct options opt;
+	struct capture_config opt;
 	struct iface iface;        /* looked up once, handed to every socket */
 	struct filter kfilter;     /* in the kernel: the user's expression */
 	struct workers_ctl ctl;
@@ -177,7 +177,7 @@ static void print_counters(const struct capture *cap, FILE *f)
 static void fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 {
 	const struct totals t = capture_totals(cap);
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 
 	memset(s, 0, sizeof(*s));
 	s->ifname = o->ifname;
@@ -352,7 +352,7 @@ static void report_tick(struct capture *cap)
 
 /* At start, before anything is made (and again as the -Z user): each stats
  * file can be replaced. 0 or -errno (one line logged). */
-static int check_stat_files(const struct options *o)
+static int check_stat_files(const struct capture_config *o)
 {
 	const char *paths[] = { o->stats_json, o->stats_prom };
 
@@ -371,7 +371,7 @@ static int check_stat_files(const struct options *o)
  * has a socket and a filter of its own). 0 or -EINVAL (one line logged). */
 static int compile_filters(struct capture *cap)
 {
-	struct options *o = &cap->opt;
+	struct capture_config *o = &cap->opt;
 	char err[FILTER_ERR_LEN];
 	int ret;
 
@@ -413,7 +413,7 @@ static int lookup_iface(struct capture *cap)
 /* One worker and one ring per thread. 0 or -errno (one line logged). */
 static int open_rings(struct capture *cap)
 {
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct ring_config rc = {
 		.iface = &cap->iface,
@@ -459,7 +459,7 @@ static int open_rings(struct capture *cap)
  * is the one pcap handler, each worker hands it its blocks. 0 or -errno. */
 static int open_merge(struct capture *cap)
 {
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 	struct merge_config mc = {
 		.ninputs = o->threads,
 		.margin_ns = MERGE_MARGIN_NS,
@@ -555,7 +555,7 @@ static bool file_in_use(void *ctx, const char *path)
  * with -Z, as the user: the -z children inherit it). 0 or -errno. */
 static int open_unattended(struct capture *cap)
 {
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 	char dir[PATH_MAX];
 	int ret;
 
@@ -629,7 +629,7 @@ static void retention_tick(struct capture *cap)
 
 static int open_writer(struct capture *cap)
 {
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 	struct writer_config wc = {
 		.path = o->path,
 		.snaplen = o->snaplen,
@@ -674,7 +674,7 @@ static int open_writer(struct capture *cap)
  * line logged). */
 static int open_arp(struct capture *cap)
 {
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 	struct arp_service_config sc = {
 		.cpu = o->arp_cpu, /* -1: the scheduler's choice */
 		.announce = o->arp_announce,
@@ -730,7 +730,7 @@ static int drop_privileges(const char *user)
  * start, not at the first rotation, whether that user may create files in the
  * folder. A child process becomes the user and tries, so nothing is created
  * that the user could not remove. 0 or -errno (one line logged). */
-static int check_can_rotate(const struct options *o)
+static int check_can_rotate(const struct capture_config *o)
 {
 	const char *slash = strrchr(o->path, '/');
 	int dirlen = slash ? (int)(slash - o->path) + 1 : 0;
@@ -829,7 +829,7 @@ static bool flush_due(struct capture *cap, uint64_t *next_flush, uint64_t *wait_
  * and the counts add up. */
 static void wait_for_end(struct capture *cap, const sigset_t *sigs)
 {
-	const struct options *o = &cap->opt;
+	const struct capture_config *o = &cap->opt;
 	const uint64_t tick_ns = 200 * 1000 * 1000;
 	uint64_t next_flush = now_ns() + (uint64_t)o->flush_interval_ms * 1000000;
 	uint64_t wait_ns = tick_ns;
