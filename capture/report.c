@@ -98,7 +98,6 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	struct capture_totals t;
 
 	capture_totals(cap, &t);
-
 	memset(s, 0, sizeof(*s));
 	s->ifname = o->ifname;
 	s->seconds = (double)(now_ns() - cap->t_start) / 1e9;
