@@ -50,7 +50,7 @@ LIBS         += -ljemalloc
 endif
 
 LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c util/*.c index/*.c) \
-             $(wildcard stats/*.c jobs/*.c retention/*.c format/*.c) \
+             $(wildcard stats/*.c jobs/*.c retention/*.c format/*.c capture/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)
 BENCH_PART_SRCS = $(wildcard bench/*_*.c)

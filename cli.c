@@ -48,7 +48,7 @@ static const char *const writers[] = { "uring", "pwrite", NULL };
 
 static const char *parse_fanout(const char *arg, void *field)
 {
-	struct options *o = field;
+	struct capture_config *o = field;
 
 	for (size_t i = 0; fanout_names[i]; i++) {
 		if (strcmp(arg, fanout_names[i]) == 0) {
@@ -64,7 +64,7 @@ static const char *parse_fanout(const char *arg, void *field)
 static const char *parse_cpus(const char *arg, void *field)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
-	struct options *o = field;
+	struct capture_config *o = field;
 	char buf[256], *tok, *save = NULL;
 
 	if (strlen(arg) >= sizeof(buf))
@@ -102,7 +102,7 @@ static const char *parse_user(const char *arg, void *field)
 /* SIZE or N% */
 static const char *parse_min_free(const char *arg, void *field)
 {
-	struct options *o = field;
+	struct capture_config *o = field;
 	size_t len = strlen(arg);
 	uint64_t v;
 
@@ -126,7 +126,7 @@ static const char *parse_min_free(const char *arg, void *field)
 /* Repeatable: each --arp adds a pool. */
 static const char *parse_arp_pool(const char *arg, void *field)
 {
-	struct options *o = field;
+	struct capture_config *o = field;
 	int ret;
 
 	if (o->npools == MAX_ARP_POOLS)
@@ -144,7 +144,7 @@ static const char *parse_arp_pool(const char *arg, void *field)
 /* Repeatable: each --ndp adds a pool. */
 static const char *parse_ndp_pool(const char *arg, void *field)
 {
-	struct options *o = field;
+	struct capture_config *o = field;
 	int ret;
 
 	if (o->nndp == MAX_NDP_POOLS)
@@ -161,7 +161,7 @@ static const char *parse_ndp_pool(const char *arg, void *field)
 
 static const char *parse_arp_mac(const char *arg, void *field)
 {
-	struct options *o = field;
+	struct capture_config *o = field;
 
 	if (parse_mac(arg, o->arp_mac))
 		return "expected xx:xx:xx:xx:xx:xx";
@@ -206,7 +206,7 @@ static bool same_file(const char *a, const char *b)
 	       sa.st_ino == sb.st_ino;
 }
 
-static void set_defaults(struct options *o)
+static void set_defaults(struct capture_config *o)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
@@ -229,7 +229,7 @@ static void set_defaults(struct options *o)
 }
 
 /* The checks that tie options together, after the table parse. */
-static int check_combination(struct options *o)
+static int check_combination(struct capture_config *o)
 {
 	if (!o->snaplen)
 		o->snaplen = SNAPLEN_MAX;
@@ -294,7 +294,7 @@ static int check_combination(struct options *o)
 	return 0;
 }
 
-int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
+int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	const struct opt table[] = {
@@ -462,7 +462,7 @@ int cli_parse(struct options *o, int argc, char **argv, bool *exit_now)
 	return check_combination(o);
 }
 
-void cli_free(struct options *o)
+void cli_free(struct capture_config *o)
 {
 	xfree(o->expr);
 	o->expr = NULL;

@@ -40,7 +40,7 @@ static void args_free(struct argv_copy *a)
 }
 
 /* Run cli_parse with stdout and stderr captured into out_text. */
-static int parse_captured(struct options *o, struct argv_copy *a, bool *exit_now)
+static int parse_captured(struct capture_config *o, struct argv_copy *a, bool *exit_now)
 {
 	FILE *tmp = tmpfile();
 	int saved_out, saved_err, ret;
@@ -94,7 +94,7 @@ static struct argv_copy *new_copy(const char *const *args)
 /* Parse args (a NULL-terminated list after "ringcap"). */
 #define PARSE(o, ...) parse_list(o, (const char *const[]){ "ringcap", __VA_ARGS__, NULL })
 
-static int parse_list(struct options *o, const char *const *args)
+static int parse_list(struct capture_config *o, const char *const *args)
 {
 	return parse_captured(o, new_copy(args), &last_exit_now);
 }
@@ -103,7 +103,7 @@ static int parse_list(struct options *o, const char *const *args)
 static void expect_bad(const char *const *args, const char *value)
 {
 	struct argv_copy *a = new_copy(args);
-	struct options o;
+	struct capture_config o;
 	char line[256] = "";
 	int ret;
 
@@ -128,7 +128,7 @@ static void expect_bad(const char *const *args, const char *value)
 static void test_defaults(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	struct options o;
+	struct capture_config o;
 	int ret;
 
 	ret = PARSE(&o, "-i", "eth0", "-w", "out.pcap");
@@ -180,7 +180,7 @@ static void test_defaults(void)
 
 static void test_good_values(void)
 {
-	struct options o;
+	struct capture_config o;
 	int ret;
 
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-s", "0");
@@ -322,7 +322,7 @@ static void test_bad_values(void)
 static void expect_words(const char *const *args, const char *expr)
 {
 	struct argv_copy *a = new_copy(args);
-	struct options o;
+	struct capture_config o;
 	int ret = parse_captured(&o, a, &last_exit_now);
 
 	CHECK(ret == 0, "'%s ...': cli_parse = %d: %s", args[1], ret, out_text);
@@ -339,7 +339,7 @@ static void expect_words(const char *const *args, const char *expr)
 
 static void test_words(void)
 {
-	struct options o;
+	struct capture_config o;
 	int ret;
 
 	WORDS("tcp port 80", "-i", "eth0", "-w", "x", "-c", "1", "-q", "tcp", "port", "80");
@@ -369,7 +369,7 @@ static void test_words(void)
 
 static void test_help_version(void)
 {
-	struct options o;
+	struct capture_config o;
 	int ret;
 
 	ret = PARSE(&o, "--help");
@@ -388,7 +388,7 @@ static void test_help_version(void)
 /* getopt keeps state between calls; cli_parse must start afresh each time. */
 static void test_repeated_calls(void)
 {
-	struct options o;
+	struct capture_config o;
 	int ret;
 
 	/* a long parse leaves optind far along; a short one after it must work */

@@ -1,0 +1,83 @@
+/* Private to capture/: the pipeline's state, shared by capture.c (open,
+ * start, stop, close), report.c and upkeep.c. capture.h is the contract. */
+#ifndef RINGCAP_CAPTURE_IMPL_H
+#define RINGCAP_CAPTURE_IMPL_H
+
+#include <pthread.h>
+
+#include "capture/capture.h"
+#include "jobs/jobs.h"
+#include "retention/retention.h"
+#include "ring/ring.h"
+#include "writer/writer.h"
+
+/* A file the writer closed, on its way to retention (upkeep.c's
+ * capture_file_closed). */
+struct closed_file {
+	struct closed_file *next;
+	uint64_t size;
+	char path[];
+};
+
+struct capture {
+	struct capture_config cfg; /* a copy; its strings are the caller's */
+	struct iface iface;        /* looked up once, handed to every socket */
+	struct filter kfilter;     /* in the kernel: the user's expression */
+	struct workers_ctl ctl;
+	struct worker *workers;
+	unsigned started;          /* workers running, or joined at stop */
+	bool running;              /* started and not yet stopped */
+	struct pcap_handler *pcap;  /* one per worker (one worker: no merge) */
+	/* Several workers: their blocks meet in the time-order merge, whose sink
+	 * is one pcap handler; one merge handler per worker feeds it. */
+	struct merge *merge;
+	struct pcap_handler sink;
+	struct merge_handler *mh;
+	struct merge_input_counters *mc; /* per worker, after merge_close */
+	struct arp_responder *arp;  /* pools and MAC */
+	struct arp_service arps;    /* its socket, TX ring and thread */
+	struct writer *writer;
+	struct writer_result wres;
+	bool closed;               /* the writer is closed and wres is final */
+	uint64_t *left_in_ring;    /* per worker, counted after the drain */
+	uint64_t t_start;
+	/* reports: the snapshot's arrays, the last interval's figures */
+	struct stats_worker *sw;
+	struct responder_stats arp_stats;
+	struct stats_snapshot prev;
+	bool have_prev;
+	uint64_t t_report;
+	bool warned_json, warned_prom;
+	/* unattended operation: -z and retention, fed by the writer's hook */
+	struct jobs *jobs;
+	struct retention *ret;
+	uint64_t bytes_at_tick;    /* writer_bytes at the last tick */
+	uint64_t bytes_per_s;      /* over the last tick, for the retention reserve */
+	uint64_t t_tick;
+	bool retention_full;       /* said once: nothing more may be deleted */
+	struct retention_counters ret_final; /* after they are closed, for the reports */
+	pthread_mutex_t closed_lock;         /* closed_files: the writer's hook to main */
+	struct closed_file *closed_files;
+	struct jobs_counters jobs_final;
+};
+
+/* report.c */
+/* Each stats file can be replaced: at start, before anything is made, and
+ * again as the -Z user. 0 or -errno (one line logged). */
+int capture_check_stat_files(const struct capture_config *o);
+/* One line for the writer's failure, naming the file on disk. 0 when it is
+ * not a failure of the run (the reader of standard output went away). */
+int capture_report_writer_error(const struct writer_result *r);
+/* One line per worker's error (a write error is the writer's; a lost
+ * interface is said once). The first such error, or 0. */
+int capture_report_worker_errors(const struct capture *cap);
+
+/* upkeep.c */
+/* The writer's file_closed hook. */
+void capture_file_closed(void *ctx, const char *path, uint64_t size, int error);
+/* Hand the files closed since the last look to retention, oldest first. */
+void capture_take_closed(struct capture *cap);
+/* With -Z and -C/-G: can the user create the next files? 0 or -errno (logged). */
+int capture_check_can_rotate(const struct capture_config *o);
+
+#endif
