@@ -7,7 +7,8 @@ pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       iproute2 iputils-ping iputils-arping ethtool tcpdump tshark netsniff-ng farpd
       gnuplot-nox procps jq
       wireshark-common python3   # mergecap/editcap/capinfos; read_window's pcap generator, bench/bench-report.py
-      libjansson-dev prometheus systemd zstd age curl ndisc6)
+      libjansson-dev prometheus systemd zstd age curl ndisc6
+      python3-botocore)          # upload_s3's receiver checks AWS SigV4 with it
 
 missing=()
 for p in "${pkgs[@]}"; do
