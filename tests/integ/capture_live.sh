@@ -2,12 +2,14 @@
 # Live files, counted by the generator's frame indices ("RCG1" + a 64-bit index
 # after the UDP header), with generous time bounds only:
 #  - --flush-interval 1000 (the default): at ~100 frames/s, a reader of the live
-#    file (tshark -r while ringcap runs) finds every frame sent more than
-#    1.5 s ago, and reads the file without an error;
-#  - -U: every frame sent more than 0.5 s ago;
+#    file (tshark -r while ringcap runs) finds every frame captured more than
+#    1.5 s before it read (by the frames' own timestamps), and reads the file
+#    without an error;
+#  - -U: every frame captured more than 0.5 s before;
 #  - -w - | tcpdump -r -: the stream shows the frames while ringcap runs, and
 #    at the end holds each frame exactly once; with two workers flooding, the
-#    stream is a valid pcap holding exactly what ringcap reports;
+#    stream is a valid pcap holding exactly what ringcap reports, each record a
+#    frame that was sent, none twice;
 #  - the reader going away (SIGPIPE/EPIPE) ends the capture with one line, exit 0;
 #  - -w - with -C is refused (exit 2).
 source "$(dirname "$0")/../lib/testbed.sh"
@@ -23,21 +25,23 @@ gen_indices() {
 		while read -r p; do [ "${p:0:8}" = 52434731 ] && echo $((16#${p:8:16})); done
 }
 
-# FILE holds every index sent before READ_AT - BOUND (seconds, real time):
-# frame k leaves at T0 + k/RATE, T0 being frame 0's timestamp in the file.
-#   check_live WHAT FILE READ_AT BOUND INDICES_FILE
+# The live copy SNAP, read at READ_AT (real time), holds every frame whose
+# capture time (in FINAL, the file at the end) is more than BOUND seconds
+# before the read. The frames' own timestamps say when each was there to be
+# written, so a generator that falls behind its pace on a loaded machine moves
+# the due set with it instead of failing the check.
+#   check_live WHAT FINAL READ_AT BOUND SNAP_INDICES_FILE
 check_live() {
-	local what=$1 f=$2 at=$3 bound=$4 idx=$5 t0 due
-	t0=$(tshark -r "$f" -c 1 -T fields -e frame.time_epoch 2>/dev/null)
-	[ -n "$t0" ] || fail "$what: the live file holds no frame at all"
-	due=$(awk -v at="$at" -v t0="$t0" -v b="$bound" -v r=$RATE \
-		'BEGIN { n = int((at - b - t0) * r); print n < 0 ? 0 : n }')
+	local what=$1 f=$2 at=$3 bound=$4 idx=$5 due
+	tshark -r "$f" -T fields -e frame.time_epoch -e udp.payload 2>/dev/null |
+		awk -v lim="$at" -v b="$bound" '$1 < lim - b && substr($2, 1, 8) == "52434731" { print $2 }' |
+		while read -r p; do echo $((16#${p:8:16})); done | sort -n >"$TMP/due"
+	due=$(wc -l <"$TMP/due")
 	[ "$due" -ge 50 ] || fail "$what: read too early to say anything ($due frames due)"
-	for ((k = 0; k < due; k++)); do echo $k; done >"$TMP/due"
 	sort -n "$idx" | comm -23 "$TMP/due" - >"$TMP/missing"
 	[ ! -s "$TMP/missing" ] ||
-		fail "$what: $(wc -l <"$TMP/missing") of the $due frames sent over ${bound}s before the read are not in the live file (first $(head -n1 "$TMP/missing"))"
-	echo "ok: $what: all $due frames sent over ${bound}s before the read are in the live file ($(wc -l <"$idx") read)"
+		fail "$what: $(wc -l <"$TMP/missing") of the $due frames captured over ${bound}s before the read are not in the live file (first $(head -n1 "$TMP/missing"))"
+	echo "ok: $what: all $due frames captured over ${bound}s before the read are in the live file ($(wc -l <"$idx") read)"
 }
 
 # A live file read twice while ringcap runs.
@@ -50,15 +54,16 @@ live_run() { # WHAT BOUND ringcap-args...
 		fail "$what: start: $(cat "$TMP/live.log")"
 	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 700 -s 200 --flows 4 -r $RATE -q --duration 12 &
 	local gen=$!
+	local at=() n=0
 	for t in 3.5 2; do
 		sleep "$t"
-		local at errs
-		at=$(date +%s.%N)
-		cp "$TMP/live.pcap" "$TMP/snap.pcap"
-		errs=$(tcpdump -r "$TMP/snap.pcap" -nn -q 2>&1 >/dev/null | grep -v '^reading from file')
+		local errs
+		at[n]=$(date +%s.%N)
+		cp "$TMP/live.pcap" "$TMP/snap$n.pcap"
+		errs=$(tcpdump -r "$TMP/snap$n.pcap" -nn -q 2>&1 >/dev/null | grep -v '^reading from file')
 		[ -z "$errs" ] || fail "$what: reading the live file: $errs"
-		gen_indices "$TMP/snap.pcap" >"$TMP/snap.idx"
-		check_live "$what" "$TMP/snap.pcap" "$at" "$bound" "$TMP/snap.idx"
+		gen_indices "$TMP/snap$n.pcap" >"$TMP/snap$n.idx"
+		n=$((n + 1))
 	done
 	wait $gen
 	sleep 0.3
@@ -66,6 +71,9 @@ live_run() { # WHAT BOUND ringcap-args...
 	[ "$RC_STATUS" -eq 0 ] || fail "$what: exit $RC_STATUS: $(cat "$TMP/live.log")"
 	[ "$(gen_indices "$TMP/live.pcap" | sort -n | uniq | wc -l)" -eq 700 ] &&
 		[ "$(pcap_count "$TMP/live.pcap")" -eq 700 ] || fail "$what: final file: $(pcap_count "$TMP/live.pcap") records; $(cat "$TMP/live.log")"
+	for ((k = 0; k < n; k++)); do
+		check_live "$what" "$TMP/live.pcap" "${at[k]}" "$bound" "$TMP/snap$k.idx"
+	done
 }
 
 live_run "--flush-interval 1000" 1.5
@@ -93,7 +101,6 @@ sleep 3.5
 at=$(date +%s.%N)
 cp "$TMP/copy.pcap" "$TMP/csnap.pcap"
 gen_indices "$TMP/csnap.pcap" >"$TMP/csnap.idx"
-check_live "-w - | tcpdump -r -" "$TMP/csnap.pcap" "$at" 1.0 "$TMP/csnap.idx"
 wait $gen
 sleep 0.3
 ringcap_stop
@@ -101,6 +108,7 @@ wait $td || fail "tcpdump -r - failed: $(cat "$TMP/td.log")"
 [ "$RC_STATUS" -eq 0 ] || fail "-w -: exit $RC_STATUS: $(cat "$TMP/st.log")"
 gen_indices "$TMP/copy.pcap" >"$TMP/copy.idx"
 seq 0 499 | cmp -s - "$TMP/copy.idx" || fail "-w -: the stream does not hold frames 0..499 once each, in order"
+check_live "-w - | tcpdump -r -" "$TMP/copy.pcap" "$at" 1.0 "$TMP/csnap.idx"
 echo "ok: -w - | tcpdump -r -: frames 0..499 exactly once, in order"
 
 # Two workers flooding into a pipe: chunks completed concurrently, written in order.
@@ -118,8 +126,13 @@ n=$(pcap_count "$TMP/flood.pcap") || fail "flood stream: $n"
 [ "$n" -eq "$(counter "$TMP/fl.log" "packets captured")" ] || fail "flood stream holds $n: $(cat "$TMP/fl.log")"
 pcap_hexlines "$TMP/flood.pcap" "ether src $MAC_A" | sort >"$TMP/got.hex"
 pcap_hexlines "$TMP/ref.pcap" | sort >"$TMP/want.hex"
-cmp -s "$TMP/got.hex" "$TMP/want.hex" || fail "flood stream: not exactly the 30000 frames sent"
-echo "ok: -w - with 2 workers: $n records, exactly the frames sent"
+# each record is a frame that was sent, none twice; what the kernel dropped
+# under a loaded machine is counted, not in the stream
+[ -z "$(comm -23 "$TMP/got.hex" "$TMP/want.hex")" ] || fail "flood stream: records that were not sent, or sent once and written twice"
+captured=$(counter "$TMP/fl.log" "packets captured") dropped=$(counter "$TMP/fl.log" "packets dropped by kernel")
+[ "$(wc -l <"$TMP/got.hex")" -eq "$captured" ] && [ $((captured + dropped)) -ge 30000 ] ||
+	fail "flood stream: $(wc -l <"$TMP/got.hex") of the sent frames, captured $captured, dropped $dropped"
+echo "ok: -w - with 2 workers: $n records, each a frame sent, once ($dropped dropped)"
 
 # The reader goes away: one line, exit 0.
 head -c 300000 "$TMP/fifo" >/dev/null &
