@@ -14,7 +14,7 @@
  *     set-up, and the checks made on it at start;
  *   - arp.c, ndp.c: each protocol's pools and answering, pure:
  *     arp_build_reply and ndp_build_advert decide on one frame and build the
- *     answer (the unit tests and bench/arp-classic use them as they are);
+ *     answer (the unit tests and tools/arp-classic use them as they are);
  *   - prefilter.c: the kernel prefilter's text for both protocols;
  *   - service.c: neighbour answering (neighbour_answer picks the protocol),
  *     the socket pair and the thread, announcements (gratuitous ARP /
