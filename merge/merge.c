@@ -176,6 +176,7 @@ static void flush(struct merge *m)
 		in->held -= n;
 		if (!in->held)
 			pthread_cond_broadcast(&m->released);
+		pthread_cond_broadcast(&m->room); /* a push may wait for held blocks */
 		pthread_mutex_unlock(&m->lock);
 	}
 	if (ret < 0) {
@@ -345,8 +346,14 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 	struct merge_input *in = &m->in[i];
 	int ret;
 
+	/* Besides the `depth` queued, the merger holds the block it walks and
+	 * the walked ones waiting for their batch: a worker that took every
+	 * other block would come round to one of those, still TP_STATUS_USER,
+	 * and take it a second time (its packets written twice). So at most
+	 * block_nr - 1 held, and the ring's next block is never one of ours. */
 	pthread_mutex_lock(&m->lock);
-	while (in->qtail - in->qhead == m->cfg.depth && !m->error && !m->closing)
+	while ((in->qtail - in->qhead == m->cfg.depth || in->held + 1 >= in->ring->block_nr) &&
+	       !m->error && !m->closing)
 		pthread_cond_wait(&m->room, &m->lock);
 	ret = m->error;
 	/* taken or not, next_idx moves on: the kernel and we agree on the order */

@@ -20,8 +20,10 @@
  *
  * Threads: merge_push from the input's own worker thread only (one producer
  * per input); merge_open/merge_close from main; the sink runs on the merger
- * thread. Blocking: merge_push waits while its input has `depth` blocks queued
- * (back-pressure: the ring fills and the kernel drops and counts).
+ * thread. Blocking: merge_push waits while its input has `depth` blocks queued,
+ * or while the merger holds all but one of its ring's blocks (so the worker
+ * never comes round to a block the merger still holds); back-pressure: the
+ * ring fills and the kernel drops and counts.
  */
 #ifndef RINGCAP_MERGE_H
 #define RINGCAP_MERGE_H
