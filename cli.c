@@ -2,10 +2,13 @@
  * ringcap's command line: one option table (util/opt.h) with tcpdump's letters
  * where the meaning is the same. The table gives each option its type, range,
  * error line and --help text; the checks that tie options together follow the
- * table parse in check_combination(). Nothing is opened here.
+ * table parse in check_combination(). Nothing of the capture is opened here:
+ * -F reads its file, -D looks at the interfaces and ends the run.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <net/if.h>
 #include <pwd.h>
 #include <linux/if_packet.h>
 #include <stdio.h>
@@ -15,11 +18,13 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "ring/ring.h"
 #include "util/opt.h"
 #include "util/util.h"
 
 static const char synopsis[] =
 "Usage: ringcap -i IFACE [-w FILE] [options] [filter expression ...]\n"
+"       ringcap -D\n"
 "Capture packets on IFACE with per-CPU TPACKET_V3 rings in one fanout group and\n"
 "write them to a pcap savefile through io_uring; optionally answer ARP for pools.\n"
 "Options may stand before, between or after the words of the expression; '--'\n"
@@ -34,6 +39,7 @@ static const char epilogue[] =
 "  ringcap -i eth1 -w all.pcap\n"
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
 "  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
+"  ringcap -i eth1 -w in.pcap -Q in -F web.filter\n"
 "  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
 "  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n";
 
@@ -45,6 +51,12 @@ static const uint16_t fanout_modes[] = {
 static const char *const precisions[] = { "micro", "nano", NULL };
 static const char *const on_full[] = { "stop", "wait", NULL };
 static const char *const writers[] = { "uring", "pwrite", NULL };
+/* -Q, in the order of enum filter_direction */
+static const char *const directions[] = { "inout", "in", "out", NULL };
+
+/* A filter file larger than this is not an expression (libpcap's own limit on
+ * a program is 4096 instructions). */
+#define FILTER_FILE_MAX (1u << 20)
 
 static const char *parse_fanout(const char *arg, void *field)
 {
@@ -171,6 +183,89 @@ static const char *parse_arp_mac(const char *arg, void *field)
 	return NULL;
 }
 
+/*
+ * -D: every interface, numbered in the order tcpdump -D numbers them, with the
+ * link type ringcap writes for it and whether it is up. Looks at the
+ * interfaces only (no capture, nothing created). 0, or 1 when the list
+ * cannot be read.
+ */
+static int list_interfaces(FILE *f)
+{
+	struct if_nameindex *names = if_nameindex();
+	unsigned n = 0;
+
+	if (!names) {
+		log_err("cannot list interfaces: %s", strerror(errno));
+		return 1;
+	}
+	for (const struct if_nameindex *i = names; i->if_index; i++) {
+		struct iface ifc;
+		int ret = iface_lookup(i->if_name, &ifc);
+		const char *lt;
+
+		if (ret && ret != -ENETDOWN)
+			continue; /* gone since the list was read */
+		lt = filter_linktype_name(ifc.linktype);
+		fprintf(f, "%u.%s [", ++n, i->if_name);
+		if (lt)
+			fputs(lt, f);
+		else
+			fprintf(f, "unsupported hardware type %u", ifc.type);
+		fprintf(f, ", %s%s]\n", ifc.up ? "up" : "down", ifc.loopback ? ", loopback" : "");
+	}
+	if_freenameindex(names);
+	return 0;
+}
+
+/*
+ * -F: the expression from a file, as tcpdump reads it: '#' starts a comment
+ * that runs to the end of the line. Line breaks and tabs become blanks, so
+ * the error line that quotes the expression stays one line. The words of an
+ * expression on the command line as well are an error: one or the other.
+ * 0, or 2 with one line naming the file.
+ */
+static int read_filter_file(struct capture_config *o, const char *path, int nwords)
+{
+	bool comment = false;
+	size_t len = 0;
+	ssize_t n = 0;
+	char *buf;
+	int fd;
+
+	if (nwords)
+		return opt_bad("filter file", path, "an expression on the command line as well "
+			       "(give one or the other)");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return opt_bad("filter file", path, strerror(errno));
+	buf = xcalloc(1, FILTER_FILE_MAX + 2);
+	while (len <= FILTER_FILE_MAX &&
+	       (n = read(fd, buf + len, FILTER_FILE_MAX + 1 - len)) != 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	if (n < 0 || len > FILTER_FILE_MAX) {
+		const char *why = n < 0 ? strerror(errno) : "larger than 1 MiB";
+
+		close(fd);
+		xfree(buf);
+		return opt_bad("filter file", path, why);
+	}
+	close(fd);
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '#')
+			comment = true;
+		else if (buf[i] == '\n')
+			comment = false;
+		if (comment || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t')
+			buf[i] = ' ';
+	}
+	o->expr = buf;
+	return 0;
+}
+
 static void print_version(FILE *f)
 {
 	fprintf(f, "ringcap %s (%s)\n", RINGCAP_VERSION, alloc_name());
@@ -291,24 +386,45 @@ static int check_combination(struct capture_config *o)
 	}
 	if (o->ncpus && !o->threads_set)
 		o->threads = o->ncpus;
+	/* As libpcap's immediate mode ignores the buffer timeout: a partly
+	 * filled block goes after 1 ms whatever --block-timeout says, and the
+	 * file is written out after every block. */
+	if (o->immediate) {
+		o->block_timeout_ms = 1;
+		o->packet_buffered = true;
+	}
 	return 0;
 }
 
 int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	const char *filter_file = NULL;
+	bool list = false;
 	const struct opt table[] = {
 	{ .type = OPT_SECTION, .help = "\nCapture:" },
 	{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &o->ifname,
 	  .arg = "IFACE", .help = "interface to capture on (required)" },
 	{ .name = "snaplen", .letter = 's', .type = OPT_U64, OPT_INT(&o->snaplen), .max = SNAPLEN_MAX,
 	  .what = "snaplen", .arg = "N", .help = "bytes kept per packet, 1..262144 (0 or default:\n262144)" },
+	{ .name = "list-interfaces", .letter = 'D', .type = OPT_FLAG, .field = &list,
+	  .help = "list the interfaces (number, name, link type, up or\n"
+		  "down) and exit" },
+	{ .name = "filter-file", .letter = 'F', .type = OPT_STRING, .field = &filter_file,
+	  .min = 1, .what = "filter file", .why = "empty name", .arg = "FILE",
+	  .help = "read the filter expression from FILE ('#' starts a\n"
+		  "comment to the end of the line); no expression\n"
+		  "words then" },
+	{ .name = "direction", .letter = 'Q', .type = OPT_CHOICE, OPT_INT(&o->direction),
+	  .choices = directions, .what = "direction", .why = "expected in, out or inout",
+	  .arg = "DIR", .help = "in|out|inout: keep only the packets IFACE received,\n"
+			       "only those it sent, or both (default inout)" },
 	{ .name = "count", .letter = 'c', .type = OPT_U64, OPT_INT(&o->count), .min = 1,
 	  .max = UINT64_MAX, .what = "count", .why = "expected a whole number >= 1", .arg = "N",
 	  .help = "stop after writing N packets" },
 	{ .name = "duration", .type = OPT_DURATION, .field = &o->duration_ns, .what = "duration",
-	  .why = "expected seconds > 0, e.g. 10, 2.5, 500ms, 1m", .arg = "S",
-	  .help = "stop after S seconds (e.g. 10, 2.5, 500ms, 1m)" },
+	  .why = "expected seconds > 0, e.g. 10, 2.5, 500ms, 30m, 2h, 1d", .arg = "S",
+	  .help = "stop after S seconds (e.g. 10, 2.5, 500ms, 30m, 2h,\n1d)" },
 	{ .name = "threads", .letter = 'T', .type = OPT_U64, OPT_INT(&o->threads), .min = 1,
 	  .max = MAX_WORKERS, .given = &o->threads_set, .what = "thread count", .arg = "N",
 	  .help = "workers, one socket each, pinned one per CPU\n"
@@ -326,6 +442,10 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	{ .name = "block-timeout", .type = OPT_U64, OPT_INT(&o->block_timeout_ms), .min = 1,
 	  .max = 1000, .what = "block timeout", .why = "expected 1..1000 ms", .arg = "MS",
 	  .help = "retire a partly filled block after MS ms, 1..1000\n(default 8)" },
+	{ .name = "immediate-mode", .type = OPT_FLAG, .field = &o->immediate,
+	  .help = "packets reach the file at once: blocks are retired\n"
+		  "after 1 ms (whatever --block-timeout says) and\n"
+		  "written out after each one (-U)" },
 	{ .name = "fanout", .type = OPT_CUSTOM, .field = o, .parse = parse_fanout,
 	  .what = "fanout mode", .arg = "MODE",
 	  .help = "hash|lb|cpu|qm|rollover (default hash, with defrag)" },
@@ -343,7 +463,8 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	  .help = "start a new file before one passes N million bytes\n"
 		  "(or a size: 512k, 100m, 2g); files FILE, FILE1, ..." },
 	{ .name = "rotate-seconds", .letter = 'G', .type = OPT_DURATION, .field = &o->rotate_ns,
-	  .min = 1000000000ull, .what = "rotation interval", .why = "expected seconds >= 1",
+	  .min = 1000000000ull, .what = "rotation interval",
+	  .why = "expected seconds >= 1, e.g. 3600, 30m, 1d",
 	  .arg = "S", .help = "start a new file every S seconds; FILE may hold\n"
 			     "strftime conversions (%Y%m%d-%H%M%S)" },
 	{ .name = "file-count", .letter = 'W', .type = OPT_U64, OPT_INT(&o->max_files), .min = 1,
@@ -408,7 +529,7 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	  .help = "the same as --stats-prom" },
 	{ .name = "stats-interval", .type = OPT_DURATION, .field = &o->stats_interval_ns,
 	  .min = 1000000000ull, .what = "stats interval",
-	  .why = "expected seconds >= 1, e.g. 10, 1m", .arg = "S",
+	  .why = "expected seconds >= 1, e.g. 10, 1m, 1h", .arg = "S",
 	  .help = "one line of rates and totals on stderr every S\n"
 		  "seconds (>= 1), and the stats files rewritten" },
 	{ .type = OPT_SECTION, .help = "\nARP and NDP answering:" },
@@ -457,9 +578,15 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	*exit_now = end.exit_now;
 	if (ret || end.exit_now)
 		return ret;
-	if (end.words < argc)
+	if (list) { /* as tcpdump -D: whatever else the command line says */
+		*exit_now = true;
+		return list_interfaces(stdout);
+	}
+	if (filter_file)
+		ret = read_filter_file(o, filter_file, argc - end.words);
+	else if (end.words < argc)
 		o->expr = opt_join_words(argc - end.words, argv + end.words);
-	return check_combination(o);
+	return ret ? ret : check_combination(o);
 }
 
 void cli_free(struct capture_config *o)

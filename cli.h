@@ -15,8 +15,10 @@
 /*
  * Parse argv into *o, the config capture_open takes (capture/capture.h). On
  * bad input prints one line naming the bad value and returns 2; on
- * --help/--version prints and returns 0 with *exit_now set. Returns 0 to go
- * on. Never opens anything, never exits. Options may stand among the
+ * --help/--version prints and returns 0 with *exit_now set; so does -D, after
+ * listing the interfaces (1 if they cannot be read). Returns 0 to go on.
+ * Opens nothing of the capture (-F's file is read here, and *o->expr is
+ * its text then), never exits. Options may stand among the
  * expression's words (argv is reordered, the words to its end); *o keeps
  * pointers into argv.
  */

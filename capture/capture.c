@@ -29,8 +29,13 @@ static int compile_filters(struct capture *cap)
 		return 0;
 	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, o->expr, o->snaplen, err,
 				  sizeof(err));
-	if (ret)
+	if (ret) {
 		log_err("bad filter expression '%s': %s", o->expr, err);
+		return ret;
+	}
+	ret = filter_set_direction(&cap->kfilter, (enum filter_direction)o->direction);
+	if (ret)
+		log_err("bad filter expression '%s': too long with -Q", o->expr);
 	return ret;
 }
 

@@ -167,6 +167,8 @@ struct capture_config {
 	uint64_t duration_ns;      /* 0 = until a signal */
 	uint32_t flush_interval_ms; /* --flush-interval: write out partial chunks; 0 = off */
 	bool packet_buffered;      /* -U: write out after every block */
+	bool immediate;            /* --immediate-mode: block timeout 1 ms and -U */
+	unsigned direction;        /* -Q: enum filter_direction (ring/ring.h) */
 	bool quiet;
 	bool no_promisc;           /* -p: leave the interface's promiscuity alone */
 	bool no_index;             /* --no-index: no ringcap-read index beside the files */

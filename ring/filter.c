@@ -5,6 +5,7 @@
  * so the program is handed to SO_ATTACH_FILTER as is.
  */
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +50,51 @@ int filter_compile_link(struct filter *f, unsigned linktype, const char *expr, u
 out_close:
 	pcap_close(dead);
 	return ret;
+}
+
+/*
+ * -Q as libpcap's pcap_setdirection does it on Linux, but in the kernel: a
+ * packet socket sees what the interface sends with pkttype PACKET_OUTGOING and
+ * what it receives with any other (host, broadcast, multicast, other host).
+ * libpcap drops by that field in user space; the ancillary load
+ * SKF_AD_PKTTYPE (what libpcap's own "inbound"/"outbound" compile to) lets
+ * the socket filter drop first, so the packets of the other direction are
+ * never queued nor counted. The test goes in front of the program: cBPF jumps
+ * are relative and forward only, so the program's own jumps still land where
+ * they did, and every libpcap program loads before it tests (A's value at
+ * its start does not matter).
+ */
+int filter_set_direction(struct filter *f, enum filter_direction dir)
+{
+	const bool keep_out = dir == FILTER_DIR_OUT;
+	const struct sock_filter head[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE)),
+		/* outgoing: go on (OUT) or reject (IN); the rest the other way */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, keep_out ? 1 : 0,
+			 keep_out ? 0 : 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+	};
+	const size_t nhead = ARRAY_SIZE(head);
+	struct sock_filter *prog;
+
+	if (dir == FILTER_DIR_INOUT || !f->prog.filter)
+		return 0;
+	if (f->prog.len + nhead > BPF_MAXINSNS)
+		return -E2BIG;
+	prog = xcalloc(f->prog.len + nhead, sizeof(*prog));
+	memcpy(prog, head, sizeof(head));
+	memcpy(prog + nhead, f->prog.filter, f->prog.len * sizeof(*prog));
+	xfree(f->prog.filter);
+	f->prog.filter = prog;
+	f->prog.len = (unsigned short)(f->prog.len + nhead);
+	return 0;
+}
+
+const char *filter_linktype_name(unsigned linktype)
+{
+	if (!linktype)
+		return NULL;
+	return pcap_datalink_val_to_name(linktype == LINKTYPE_RAW ? DLT_RAW : (int)linktype);
 }
 
 void filter_free(struct filter *f)

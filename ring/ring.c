@@ -57,10 +57,7 @@ int iface_lookup(const char *ifname, struct iface *out)
 		ret = -errno;
 		goto out_close;
 	}
-	if (!(ifr.ifr_flags & IFF_UP)) { /* carrier may come later; down may not */
-		ret = -ENETDOWN;
-		goto out_close;
-	}
+	out->up = ifr.ifr_flags & IFF_UP;
 	out->carrier = ifr.ifr_flags & IFF_RUNNING;
 	if (ioctl(fd, SIOCGIFHWADDR, &ifr) < 0) {
 		ret = -errno;
@@ -90,6 +87,8 @@ int iface_lookup(const char *ifname, struct iface *out)
 		goto out_close;
 	}
 	out->mtu = (unsigned)ifr.ifr_mtu;
+	if (!out->up) /* carrier may come later; down may not */
+		ret = -ENETDOWN;
 out_close:
 	close(fd);
 	return ret;

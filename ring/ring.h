@@ -44,6 +44,21 @@ int filter_compile(struct filter *f, const char *expr, unsigned snaplen, char *e
 int filter_compile_link(struct filter *f, unsigned linktype, const char *expr, unsigned snaplen,
 			char *err, size_t errlen);
 void filter_free(struct filter *f);
+
+/* -Q: the packets of which direction the capture keeps. */
+enum filter_direction {
+	FILTER_DIR_INOUT,  /* both (the default) */
+	FILTER_DIR_IN,     /* those the interface received */
+	FILTER_DIR_OUT,    /* those it sent (pkttype PACKET_OUTGOING) */
+};
+/* Put a test of the kernel's pkttype in front of f's program, so the kernel
+ * keeps only the packets of `dir` (nothing changes for FILTER_DIR_INOUT). The
+ * program then reads an ancillary field: attach it to a socket, filter_match
+ * cannot run it. 0, or -E2BIG when it would pass BPF_MAXINSNS. */
+int filter_set_direction(struct filter *f, enum filter_direction dir);
+/* libpcap's short name of a LINKTYPE_* value ("EN10MB", "RAW"); NULL for 0
+ * or a type it does not know. */
+const char *filter_linktype_name(unsigned linktype);
 /* Run the program in user space over one frame; true if it accepts. */
 bool filter_match(const struct filter *f, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
 
@@ -60,11 +75,13 @@ struct iface {
 	unsigned linktype;         /* LINKTYPE_* for that type, 0 when ringcap has none */
 	bool loopback;             /* every packet passes twice: out and back in */
 	bool carrier;              /* IFF_RUNNING at lookup: frames can leave now */
+	bool up;                   /* IFF_UP at lookup */
 };
 
 /* Look `ifname` up (index, MAC, MTU, hardware type). 0, or -ENODEV (unknown or
- * a name too long), -ENETDOWN (administratively down), another -errno. Logs
- * nothing: the caller names the interface in its own one line. */
+ * a name too long), -ENETDOWN (administratively down: *out is filled all the
+ * same, for a listing), another -errno. Logs nothing: the caller names the
+ * interface in its own one line. */
 int iface_lookup(const char *ifname, struct iface *out);
 
 struct ring_config {

@@ -105,6 +105,8 @@ int parse_duration_ns(const char *s, uint64_t *out_ns)
 		scale = 60e9;
 	else if (strcmp(end, "h") == 0)
 		scale = 3600e9;
+	else if (strcmp(end, "d") == 0)
+		scale = 86400e9;
 	else
 		return -EINVAL;
 	if (v * scale > 1e18)

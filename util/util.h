@@ -31,7 +31,8 @@ int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Size with an optional binary suffix: 4096, 64k, 64KiB, 2M, 1g. `unit` scales a
  * bare number (1 for bytes, 1024 for a value given in KiB). */
 int parse_size(const char *s, uint64_t unit, uint64_t min, uint64_t max, uint64_t *out);
-/* Seconds with an optional fraction and suffix: 10, 2.5, 500ms, 3s, 1m. Result in ns. */
+/* Seconds with an optional fraction and suffix: 10, 2.5, 500ms, 3s, 30m, 2h, 1d.
+ * Result in ns. */
 int parse_duration_ns(const char *s, uint64_t *out_ns);
 /* "aa:bb:cc:dd:ee:ff" */
 int parse_mac(const char *s, uint8_t mac[6]);

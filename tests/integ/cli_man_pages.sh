@@ -35,9 +35,46 @@ check_pair() { # PROG MAN
 	echo "ok: $(basename "$man"): the $(echo "$t" | wc -l) option names of $(basename "$prog")'s table, no other"
 }
 
+# the synopsis's options: "-w" and "--block-size" wherever they stand
+synopsis_options() {
+	awk '/^\.SH/ { in_syn = ($2 == "SYNOPSIS") } in_syn' "$1" | sed 's/\\-/-/g; s/\\f[BIRP]//g' |
+		grep -oE -- '(^|[][[:space:]|"])--?[[:alnum:]][[:alnum:]-]*' | tr -d ' []|"' | sort -u
+}
+
+check_synopsis() { # PROG MAN
+	local prog=$1 man=$2 s t missing="" extra
+	s=$(synopsis_options "$man")
+	# one line per option of the table: "-i --interface" or "--duration"
+	while read -r names; do
+		local found=false
+		for n in $names; do grep -qxF -- "$n" <<<"$s" && found=true; done
+		$found || missing+="$names; "
+	done < <("$prog" --help | sed -nE 's/^  (-[[:alnum:]]), --([[:alnum:]][[:alnum:]-]*).*/\1 --\2/p
+		s/^      --([[:alnum:]][[:alnum:]-]*).*/--\1/p')
+	t=$(table_options "$prog")
+	extra=$(comm -13 <(echo "$t") <(echo "$s") | tr '\n' ' ')
+	[ -z "$missing" ] || fail "$(basename "$man") SYNOPSIS lacks options of the table: $missing"
+	[ -z "$extra" ] || fail "$(basename "$man") SYNOPSIS names options not in the table: $extra"
+	echo "ok: $(basename "$man"): SYNOPSIS names every option of the table, no other"
+}
+
+# groff's and man's warnings (a stray quote, an unknown request, a line that
+# cannot be broken): none, in every man page
+check_warnings() {
+	local f out
+	command -v man >/dev/null || { echo "no man: warnings not checked"; return 0; }
+	for f in "$doc"/*.[0-9]; do
+		out=$(MANWIDTH=80 man --warnings -E UTF-8 -l "$f" 2>&1 >/dev/null)
+		[ -z "$out" ] || fail "$(basename "$f"): man --warnings: $out"
+		echo "ok: $(basename "$f"): no warnings"
+	done
+}
+
 if [ $# -eq 2 ]; then
 	check_pair "$1" "$2"
 	exit 0
 fi
 check_pair "$BUILD/ringcap" "$doc/ringcap.8"
 check_pair "$BUILD/ringcap-read" "$doc/ringcap-read.1"
+check_synopsis "$BUILD/ringcap" "$doc/ringcap.8"
+check_warnings

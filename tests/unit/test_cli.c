@@ -483,6 +483,123 @@ static void test_pools(void)
 	}
 }
 
+/* Every duration option takes the units ringcap-read takes: 30m, 2h, 1d. */
+static void test_duration_units(void)
+{
+	struct capture_config o;
+	int ret;
+
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "1d");
+	CHECK(ret == 0 && o.duration_ns == 86400000000000ull, "--duration 1d: %d %llu", ret,
+	      (unsigned long long)o.duration_ns);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "2h");
+	CHECK(ret == 0 && o.duration_ns == 7200000000000ull, "--duration 2h: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "30m");
+	CHECK(ret == 0 && o.duration_ns == 1800000000000ull, "--duration 30m: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "0.5d");
+	CHECK(ret == 0 && o.duration_ns == 43200000000000ull, "--duration 0.5d: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-G", "1d");
+	CHECK(ret == 0 && o.rotate_ns == 86400000000000ull, "-G 1d: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--stats-interval", "1h");
+	CHECK(ret == 0 && o.stats_interval_ns == 3600000000000ull, "--stats-interval 1h: %d", ret);
+	BAD("1w", "-i", "eth0", "-w", "x", "--duration", "1w");
+	BAD("1dd", "-i", "eth0", "-w", "x", "--duration", "1dd");
+	BAD("d", "-i", "eth0", "-w", "x", "-G", "d");
+}
+
+/* -Q and --immediate-mode land in the config; --immediate-mode wins over
+ * --block-timeout, as libpcap's immediate mode ignores the timeout. */
+static void test_direction_immediate(void)
+{
+	static const struct { const char *arg; unsigned dir; } dirs[] = {
+		{ "inout", FILTER_DIR_INOUT }, { "in", FILTER_DIR_IN }, { "out", FILTER_DIR_OUT },
+	};
+	struct capture_config o;
+	int ret;
+
+	ret = PARSE(&o, "-i", "eth0", "-w", "x");
+	CHECK(ret == 0 && o.direction == FILTER_DIR_INOUT && !o.immediate,
+	      "defaults: direction %u immediate %d", o.direction, o.immediate);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		ret = PARSE(&o, "-i", "eth0", "-w", "x", "-Q", dirs[i].arg);
+		CHECK(ret == 0 && o.direction == dirs[i].dir, "-Q %s: %d %u", dirs[i].arg, ret,
+		      o.direction);
+		ret = PARSE(&o, "-i", "eth0", "-w", "x", "--direction", dirs[i].arg);
+		CHECK(ret == 0 && o.direction == dirs[i].dir, "--direction %s: %d", dirs[i].arg, ret);
+	}
+	BAD("both", "-i", "eth0", "-w", "x", "-Q", "both");
+	BAD("IN", "-i", "eth0", "-w", "x", "--direction", "IN");
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-timeout", "1000", "--immediate-mode");
+	CHECK(ret == 0 && o.immediate && o.block_timeout_ms == 1 && o.packet_buffered,
+	      "--immediate-mode: %d timeout %u -U %d", ret, o.block_timeout_ms,
+	      o.packet_buffered);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--block-timeout", "1000");
+	CHECK(ret == 0 && o.block_timeout_ms == 1000 && !o.packet_buffered,
+	      "--block-timeout 1000: %d %u", ret, o.block_timeout_ms);
+}
+
+/* A scratch file holding `text`; its name in path[PATH_MAX]. */
+static void write_scratch(char *path, size_t len, const char *name, const char *text)
+{
+	FILE *f;
+
+	snprintf(path, len, "/tmp/test_cli.%d.%s", (int)getpid(), name);
+	f = fopen(path, "w");
+	if (!f || fputs(text, f) < 0 || fclose(f)) {
+		perror(path);
+		exit(1);
+	}
+}
+
+/* -F: the expression from a file, '#' comments dropped as tcpdump drops them,
+ * lines joined; words on the command line as well, a missing file or an
+ * empty name: one line naming it, status 2. */
+static void test_filter_file(void)
+{
+	char path[256], missing[300];
+	struct capture_config o;
+	int ret;
+
+	write_scratch(path, sizeof(path), "filter", "udp port 9 # the discard port\n"
+						   "\tand not host 198.18.0.9\n# the end\n");
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-F", path);
+	CHECK(ret == 0 && o.expr, "-F %s: %d", path, ret);
+	if (o.expr) {
+		CHECK(strncmp(o.expr, "udp port 9 ", 11) == 0 && !strchr(o.expr, '#') &&
+		      !strchr(o.expr, '\n') && !strchr(o.expr, '\t') &&
+		      strstr(o.expr, " and not host 198.18.0.9 "), "-F: expression '%s'", o.expr);
+		CHECK(strlen(o.expr) == 65, "-F: %zu characters, want the file's 65",
+		      strlen(o.expr));
+	}
+	cli_free(&o);
+	ret = PARSE(&o, "-F", path, "-i", "eth0", "--filter-file", path, "-w", "x");
+	CHECK(ret == 0 && o.expr && strncmp(o.expr, "udp port 9", 10) == 0,
+	      "--filter-file: %d", ret);
+	cli_free(&o);
+	BAD(path, "-i", "eth0", "-w", "x", "-F", path, "tcp");
+	BAD(path, "-i", "eth0", "-w", "x", "tcp", "-F", path);
+	snprintf(missing, sizeof(missing), "%s.missing", path);
+	BAD(missing, "-i", "eth0", "-w", "x", "-F", missing);
+	BAD("No such file", "-i", "eth0", "-w", "x", "-F", missing);
+	BAD("/", "-i", "eth0", "-w", "x", "-F", "/");
+	BAD("filter file", "-i", "eth0", "-w", "x", "-F", "");
+	unlink(path);
+}
+
+/* -D lists and ends the parse, whatever else is given (no -i needed). */
+static void test_list_interfaces(void)
+{
+	struct capture_config o;
+	int ret;
+
+	ret = PARSE(&o, "-D");
+	CHECK(ret == 0 && last_exit_now, "-D: %d exit_now %d", ret, last_exit_now);
+	CHECK(strncmp(out_text, "1.", 2) == 0 && strstr(out_text, "lo [EN10MB, up, loopback]"),
+	      "-D: no numbered list with lo in it: %s", out_text);
+	ret = PARSE(&o, "--list-interfaces", "-w", "x", "tcp");
+	CHECK(ret == 0 && last_exit_now, "--list-interfaces: %d", ret);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -492,6 +609,10 @@ int main(void)
 	test_help_version();
 	test_repeated_calls();
 	test_pools();
+	test_duration_units();
+	test_direction_immediate();
+	test_filter_file();
+	test_list_interfaces();
 	for (unsigned i = 0; i < ncopies; i++)
 		args_free(&copies[i]);
 	return unit_exit("test_cli");
