@@ -46,7 +46,7 @@ struct merge {
 	uint64_t wake_ns;            /* held back by the clock only: may go then (realtime) */
 	pthread_mutex_t lock;
 	pthread_cond_t more;         /* a block was pushed, or closing */
-	pthread_cond_t room;         /* a queue has room again */
+	pthread_cond_t room;         /* blocks went back: a producer may push */
 	pthread_cond_t released;     /* blocks went back to the kernel */
 	/* Written by the merger only, under lock and atomically: merge_done
 	 * reads them without the lock, once per block per worker. */
@@ -103,8 +103,9 @@ static void advance(struct merge *m, struct merge_input *in)
 			pthread_mutex_unlock(&m->lock);
 			return;
 		}
+		/* No room for the producer yet: the block stays held until
+		 * the flush that gives it back (see merge_push). */
 		in->cur = in->q[in->qhead++ % m->cfg.depth];
-		pthread_cond_broadcast(&m->room);
 		pthread_mutex_unlock(&m->lock);
 		in->c.blocks++;
 		in->walked = 0;
@@ -174,9 +175,9 @@ static void flush(struct merge *m)
 		in->ndone = 0;
 		pthread_mutex_lock(&m->lock);
 		in->held -= n;
+		pthread_cond_broadcast(&m->room);
 		if (!in->held)
 			pthread_cond_broadcast(&m->released);
-		pthread_cond_broadcast(&m->room); /* a push may wait for held blocks */
 		pthread_mutex_unlock(&m->lock);
 	}
 	if (ret < 0) {
@@ -346,14 +347,15 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 	struct merge_input *in = &m->in[i];
 	int ret;
 
-	/* Besides the `depth` queued, the merger holds the block it walks and
-	 * the walked ones waiting for their batch: a worker that took every
-	 * other block would come round to one of those, still TP_STATUS_USER,
-	 * and take it a second time (its packets written twice). So at most
-	 * block_nr - 1 held, and the ring's next block is never one of ours. */
+	/* Bound what the input holds (queued, being walked, or walked and
+	 * waiting for its batch), not only what is queued: `depth` is below the
+	 * ring's block_nr, so the producer's next block is never one the merge
+	 * still holds. Bounding the queue alone let walked blocks pile up
+	 * beside a refilled queue until the producer wrapped onto a block not
+	 * yet given back, still marked TP_STATUS_USER: it took it a second
+	 * time (its packets written twice) while the merger gave it back. */
 	pthread_mutex_lock(&m->lock);
-	while ((in->qtail - in->qhead == m->cfg.depth || in->held + 1 >= in->ring->block_nr) &&
-	       !m->error && !m->closing)
+	while (in->held == m->cfg.depth && !m->error && !m->closing)
 		pthread_cond_wait(&m->room, &m->lock);
 	ret = m->error;
 	/* taken or not, next_idx moves on: the kernel and we agree on the order */

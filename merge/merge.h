@@ -20,10 +20,9 @@
  *
  * Threads: merge_push from the input's own worker thread only (one producer
  * per input); merge_open/merge_close from main; the sink runs on the merger
- * thread. Blocking: merge_push waits while its input has `depth` blocks queued,
- * or while the merger holds all but one of its ring's blocks (so the worker
- * never comes round to a block the merger still holds); back-pressure: the
- * ring fills and the kernel drops and counts.
+ * thread. Blocking: merge_push waits while its input holds `depth` blocks not
+ * yet given back (back-pressure: the ring fills and the kernel drops and
+ * counts).
  */
 #ifndef RINGCAP_MERGE_H
 #define RINGCAP_MERGE_H
@@ -44,7 +43,7 @@ typedef int (*merge_sink_fn)(void *ctx, const struct pkt_view *pkts, unsigned n)
 struct merge_config {
 	unsigned ninputs;
 	const struct ring *rings[MERGE_MAX_INPUTS]; /* input i's ring (not owned) */
-	uint32_t depth;          /* blocks queued per input at most; < every ring's block_nr */
+	uint32_t depth;          /* blocks held per input at most; < every ring's block_nr */
 	uint64_t margin_ns;      /* stamped-but-not-yet-in-the-ring allowance */
 	uint32_t batch;          /* packets per sink call at most */
 	merge_sink_fn sink;

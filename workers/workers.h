@@ -154,4 +154,47 @@ struct merge_handler {
 };
 extern const struct handler_ops merge_handler_ops;
 
+/*
+ * The elastic pool (elastic.c): start with one worker, add one while a ring
+ * fills or a worker is busy, retire the newest after a quiet spell. A pure
+ * decision, callable from any thread; the caller samples, acts and logs.
+ */
+struct elastic_policy {
+	unsigned min, max;          /* workers: never fewer (>= 1), never more (-T) */
+	unsigned grow_fill_pct;     /* a ring this full (user-owned blocks / block_nr) */
+	unsigned grow_busy_pct;     /* or a worker this busy (time not waiting) asks for one more */
+	unsigned quiet_fill_pct;    /* quiet: every ring at most this full, nothing lost, */
+	unsigned quiet_busy_pct;    /* and the busy fractions summed at most this per worker that stays */
+	uint64_t quiet_ns;          /* quiet this long without a break: the newest worker retires */
+	uint64_t settle_ns;         /* after a change, no other for this long (flows remap) */
+};
+
+/* One look at an active worker and its ring. */
+struct elastic_sample {
+	unsigned fill_pct;          /* blocks the user holds, of block_nr, 0..100 */
+	unsigned busy_pct;          /* of the time since the last look, not waiting for blocks */
+	bool losing;                /* drops since the last look (or TP_STATUS_LOSING) */
+};
+
+/* The decision's memory between looks; zero it to start. */
+struct elastic_state {
+	uint64_t last_change_ns;
+	uint64_t quiet_since_ns;    /* 0: not quiet */
+	bool changed;               /* a change happened: settle_ns applies */
+};
+
+enum elastic_action { ELASTIC_KEEP, ELASTIC_GROW, ELASTIC_SHRINK };
+
+/* The defaults: grow at a ring half full, a worker 80% busy or any loss;
+ * retire after 30 s with every ring under 10% and the load under 40% of the
+ * workers that would stay; 2 s between changes. `max` is -T. */
+void elastic_policy_default(struct elastic_policy *p, unsigned max);
+/* Given samples s[0..n) of the n active workers at now_ns (any monotonic
+ * clock), what to do: GROW (one more; *why = the worker that asked), SHRINK
+ * (retire the newest, *why = its index n-1) or KEEP. Updates `st`. Never
+ * grows past p->max, never shrinks below p->min (or 1). */
+enum elastic_action elastic_decide(const struct elastic_policy *p, struct elastic_state *st,
+				   const struct elastic_sample *s, unsigned n, uint64_t now_ns,
+				   unsigned *why);
+
 #endif

@@ -287,6 +287,54 @@ static void test_many_small_blocks_threaded(void)
 	CHECK(sorted(), "out of order");
 }
 
+/* A producer whose input holds `depth` blocks waits, even when the queue
+ * has room because the merger took one to walk: otherwise blocks walked but
+ * not yet written pile up beside a refilled queue, and a worker wraps onto a
+ * block the merge has not given back (still TP_STATUS_USER) and takes it
+ * twice. */
+struct pusher {
+	struct merge *m;
+	struct tpacket_block_desc *b;
+	int returned; /* atomic */
+};
+
+static void *push_one(void *arg)
+{
+	struct pusher *p = arg;
+
+	merge_push(p->m, 0, p->b);
+	__atomic_store_n(&p->returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_push_waits_for_held_blocks(void)
+{
+	struct merge_input_counters c[NIN];
+	struct pusher p = { 0 };
+	pthread_t t;
+
+	reset();
+	p.m = open_merge(1024); /* depth 4 */
+	fake_now = 0;         /* the empty inputs hold every packet back */
+	for (unsigned b = 0; b < 4; b++)
+		merge_push(p.m, 0, retire(0, b, (const uint64_t[]){ 100 + b }, 1));
+	merge_run_once(p.m, false); /* takes block 0 off the queue to walk it */
+	CHECK_EQ(nout, 0);
+	p.b = retire(0, 4, (const uint64_t[]){ 104 }, 1);
+	pthread_create(&t, NULL, push_one, &p);
+	/* A push that does not wait returns at once; one that waits cannot
+	 * return before the pass below: the sleep can only miss the bug. */
+	usleep(100 * 1000);
+	CHECK(!__atomic_load_n(&p.returned, __ATOMIC_ACQUIRE),
+	      "a fifth block was taken while four were held");
+	merge_run_once(p.m, true); /* writes and gives back all four */
+	pthread_join(t, NULL);
+	CHECK_EQ(status(0, 0), TP_STATUS_KERNEL);
+	CHECK_EQ(merge_close(p.m, c), 0);
+	CHECK_EQ(nout, 5);
+	CHECK(sorted(), "out of order");
+}
+
 static void test_bad_config(void)
 {
 	struct merge_config cfg = { .ninputs = 1, .depth = BLOCK_NR, .batch = 1, .sink = sink };
@@ -307,6 +355,7 @@ int main(void)
 	test_lying_block_counted();
 	test_push_during_pass();
 	test_many_small_blocks_threaded();
+	test_push_waits_for_held_blocks();
 	test_bad_config();
 	return unit_exit("test_merge");
 }
