@@ -38,7 +38,10 @@
  * all inputs), out_of_order, bad_packets, written (records the writer kept),
  * seconds (first push to the merge closed: every packet emitted and appended),
  * mpps, gbps (line rate: frame + 24 bytes), merge_cpu_ns_per_pkt (every thread
- * but the filler: the merger, the writer's), filler_ns_per_pkt, filler_wait_s,
+ * but the filler: the merger, the writer's), core_mpps (what one core sustains
+ * at that cost: the ceiling when other load shares the merge's CPU; with
+ * filler_wait_s near seconds the merge, not the filler, set the pace),
+ * filler_ns_per_pkt, filler_wait_s,
  * close_seconds (the writer's close), writer, o_direct, file_bytes. Exit 0; 1
  * when a packet is missing, repeated or out of order, or on a run-time failure;
  * 2 on bad arguments.
@@ -401,13 +404,16 @@ int main(int argc, char **argv)
 	double secs = (double)(t_merged - t0) / 1e9;
 	printf("{\"inputs\":%u,\"frame\":%u,\"packets\":%llu,\"emitted\":%llu,\"out_of_order\":%llu,"
 	       "\"bad_packets\":%llu,\"written\":%llu,\"seconds\":%.6f,\"mpps\":%.4f,\"gbps\":%.4f,"
-	       "\"merge_cpu_ns_per_pkt\":%.2f,\"filler_ns_per_pkt\":%.2f,\"filler_wait_s\":%.3f,"
+	       "\"merge_cpu_ns_per_pkt\":%.2f,\"core_mpps\":%.3f,\"filler_ns_per_pkt\":%.2f,"
+	       "\"filler_wait_s\":%.3f,"
 	       "\"close_seconds\":%.3f,\"writer\":\"%s\",\"o_direct\":%s,\"file_bytes\":%llu}\n",
 	       o.inputs, o.frame, (unsigned long long)o.packets, (unsigned long long)emitted,
 	       (unsigned long long)ooo, (unsigned long long)bad, (unsigned long long)res.packets,
 	       secs, secs > 0 ? (double)emitted / secs / 1e6 : 0.0,
 	       secs > 0 ? (double)emitted * (o.frame + 24) * 8 / secs / 1e9 : 0.0,
-	       (double)cpu_ns / (double)o.packets, (double)fill_ns / (double)o.packets,
+	       (double)cpu_ns / (double)o.packets,
+	       cpu_ns ? 1e3 * (double)o.packets / (double)cpu_ns : 0.0,
+	       (double)fill_ns / (double)o.packets,
 	       (double)f->wait_ns / 1e9, (double)(t_closed - t_merged) / 1e9,
 	       res.backend ? res.backend : "none", res.direct ? "true" : "false",
 	       (unsigned long long)res.bytes);
