@@ -58,6 +58,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "bench/replay.h"
 #include "merge/merge.h"
 #include "tools/frame.h"
 #include "util/opt.h"
@@ -65,11 +66,6 @@
 #include "workers/workers.h"
 #include "writer/writer.h"
 
-/* af_packet.c's V3 geometry, for a 14-byte link header and no PACKET_RESERVE. */
-#define V3_ALIGN     8
-#define BLK_HDR_LEN  ALIGN_UP((uint32_t)sizeof(struct tpacket_block_desc), V3_ALIGN)
-#define MAC_OFF      (ALIGN_UP((uint32_t)(TPACKET3_HDRLEN + 16), TPACKET_ALIGNMENT) - ETH_HLEN)
-#define SEQ_OFF      42      /* after Ethernet + IPv4 + UDP headers */
 #define TS_STEP_NS   1000ull /* packet g is stamped T0 + g us (the file keeps us) */
 #define MERGE_BATCH  1024u   /* as ringcap: packets per writer_append */
 
@@ -77,10 +73,7 @@ struct opts {
 	uint32_t inputs;
 	uint32_t frame;
 	uint64_t packets;
-	const char *path;
-	int backend;            /* enum writer_backend */
-	bool direct;
-	uint64_t staging;
+	struct replay_writer w; /* -w, --writer, --no-direct, --staging */
 	uint32_t block_size;
 	uint64_t ring_bytes;
 	int filler_cpu;
@@ -99,21 +92,6 @@ static uint64_t clock_ns(clockid_t c)
 static uint64_t still_clock(void)
 {
 	return 0;
-}
-
-/* Ethernet / IPv4 / UDP, 198.18.0.1 -> 198.18.0.2, padded with a pattern; the
- * index goes at SEQ_OFF. */
-static void frame_template(uint8_t *f, uint32_t len)
-{
-	static const uint8_t dst[6] = { 0x02, 0x52, 0x43, 0x00, 0x00, 0x02 };
-	static const uint8_t src[6] = { 0x02, 0x52, 0x43, 0x00, 0x00, 0x01 };
-	uint16_t ip_len = (uint16_t)(len - ETH_HLEN);
-
-	put_eth(f, dst, src, ETH_P_IP, -1);
-	put_ipv4(f + ETH_HLEN, IPPROTO_UDP, ip_len, 0x4000 /* DF */, 0xc6120001, 0xc6120002);
-	put_udp(f + ETH_HLEN + 20, 1024, 9, (uint16_t)(ip_len - 20));
-	for (uint32_t i = SEQ_OFF; i < len; i++)
-		f[i] = (uint8_t)(i * 131 + 7);
 }
 
 /* ---------------------------------------------------------------- rings */
@@ -160,17 +138,7 @@ static void stamp(struct feed *f, unsigned in, uint32_t k, uint64_t g)
 	const uint64_t ts = f->t0_ns + g * TS_STEP_NS;
 	const uint64_t be = __builtin_bswap64(g);
 
-	h->tp_next_offset = f->stride;
-	h->tp_sec = (uint32_t)(ts / 1000000000ull);
-	h->tp_nsec = (uint32_t)(ts % 1000000000ull);
-	h->tp_snaplen = f->o->frame;
-	h->tp_len = f->o->frame;
-	h->tp_status = TP_STATUS_USER;
-	h->tp_mac = MAC_OFF;
-	h->tp_net = MAC_OFF + ETH_HLEN;
-	h->hv1.tp_rxhash = 0;
-	h->hv1.tp_vlan_tci = 0;
-	h->hv1.tp_vlan_tpid = 0;
+	replay_v3_hdr(h, f->stride, ts, f->o->frame);
 	memcpy((uint8_t *)h + MAC_OFF + SEQ_OFF, &be, sizeof(be));
 }
 
@@ -242,8 +210,6 @@ static int fill(struct feed *f, struct merge *m)
 
 /* ---------------------------------------------------------------- main */
 
-static const char *const backend_choices[] = { "uring", "pwrite", NULL };
-
 static void parse_args(int argc, char **argv, struct opts *o)
 {
 	const struct opt table[] = {
@@ -255,21 +221,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ .name = "packets", .type = OPT_U64, OPT_INT(&o->packets), .min = 1,
 		  .max = 1ull << 40, .what = "packet count", .why = "expected 1..2^40", .arg = "N",
 		  .help = "packets, all inputs together (default 10000000)" },
-		{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &o->path,
-		  .arg = "FILE", .help = "the writer's file (default /dev/null)" },
-		{ .name = "writer", .type = OPT_CHOICE, OPT_INT(&o->backend),
-		  .choices = backend_choices, .what = "writer", .why = "expected uring or pwrite",
-		  .arg = "uring|pwrite", .help = "the writer's backend (default uring)" },
-		{ .name = "no-direct", .type = OPT_CLEAR, .field = &o->direct,
-		  .help = "through the page cache instead of O_DIRECT" },
-		{ .name = "staging", .type = OPT_SIZE, OPT_INT(&o->staging), .min = 4ull << 20,
-		  .max = 1ull << 34, .flags = OPT_WHOLE_MIB, .what = "staging size",
-		  .why = "expected whole MiB, 4m..16g", .arg = "SIZE",
-		  .help = "writer staging memory (default 64m, as ringcap)" },
-		{ .name = "block-size", .type = OPT_SIZE, OPT_INT(&o->block_size), .min = 64 << 10,
-		  .max = 64 << 20, .flags = OPT_POW2, .what = "block size",
-		  .why = "expected a power of two, 64k..64m", .arg = "SIZE",
-		  .help = "as ringcap (default 1m)" },
+		REPLAY_WRITER_OPTS(&o->w),
+		REPLAY_BLOCK_SIZE_OPT(&o->block_size),
 		{ .name = "ring", .type = OPT_SIZE, OPT_INT(&o->ring_bytes), .min = 256u << 10,
 		  .max = 1ull << 34, .what = "ring size", .why = "expected 256k..16g", .arg = "SIZE",
 		  .help = "per input (default 16m)" },
@@ -288,22 +241,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		.epilogue = "example: ringcap-merge --inputs 4 --frames 1514 --packets 4000000\n",
 		.opts = table, .nopts = ARRAY_SIZE(table),
 	};
-	int rest = opt_parse_or_exit(&prog, argc, argv);
 
-	if (rest != argc)
-		opt_die("argument", argv[rest], "this program takes options only");
-	if (o->ring_bytes / o->block_size < 4)
-		die(2, "bad ring size '%llu': must hold at least four blocks",
-		    (unsigned long long)o->ring_bytes);
-	if (ALIGN_UP(MAC_OFF + o->frame, V3_ALIGN) + BLK_HDR_LEN > o->block_size)
-		die(2, "bad frame size '%u': does not fit a %u-byte block", o->frame, o->block_size);
+	replay_parse_options(&prog, argc, argv);
+	replay_check_geometry(o->ring_bytes, o->block_size, o->frame, 4);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.inputs = 2, .frame = 60, .packets = 10000000, .path = "/dev/null",
-		.backend = WRITER_URING, .direct = true, .staging = 64ull << 20,
+		.inputs = 2, .frame = 60, .packets = 10000000, .w = REPLAY_WRITER_DEFAULTS,
 		.block_size = 1u << 20, .ring_bytes = 16ull << 20, .filler_cpu = 0, .cpu = 1,
 	};
 	struct merge_input_counters c[MERGE_MAX_INPUTS];
@@ -340,18 +286,15 @@ int main(int argc, char **argv)
 		r->block_nr = (uint32_t)(ring_len / o.block_size);
 		mc.rings[i] = r;
 	}
-	frame_template(frame, o.frame);
+	replay_frame(frame, o.frame);
 	lay_out(f, frame);
 
 	/* The merger and the writer's threads inherit this CPU. */
 	if (pin_to_cpu(o.cpu))
 		log_warn("cannot pin the merge to CPU %d", o.cpu);
-	wc = (struct writer_config){
-		.path = o.path, .snaplen = 262144, .backend = (enum writer_backend)o.backend,
-		.chunk_size = 1u << 20, .nchunks = (uint32_t)(o.staging >> 20), .direct = o.direct,
-	};
+	wc = replay_writer_config(&o.w);
 	if (writer_open(&wr, &wc))
-		die(2, "cannot write %s", o.path);
+		die(2, "cannot write %s", o.w.path);
 	pcap_handler_init_sink(&ph, wr);
 	mc.ninputs = o.inputs;
 	mc.depth = f->rings[0].block_nr / 2;  /* as ringcap: half of a ring */
@@ -385,7 +328,7 @@ int main(int argc, char **argv)
 	ret = writer_close(wr, &res);
 	t_closed = now_ns();
 	if (ret) {
-		log_err("writing %s: %s", o.path, strerror(-ret));
+		log_err("writing %s: %s", o.w.path, strerror(-ret));
 		status = 1;
 	}
 	for (unsigned i = 0; i < o.inputs; i++) {
