@@ -28,8 +28,10 @@
 static inline void replay_v3_hdr(struct tpacket3_hdr *h, uint32_t next, uint64_t ts_ns, uint32_t len)
 {
 	h->tp_next_offset = next;
-	h->tp_sec = (uint32_t)(ts_ns / 1000000000ull);
-	h->tp_nsec = (uint32_t)(ts_ns % 1000000000ull);
+	/* The merge peeks at the first timestamp of a block still being filled
+	 * (block_peek_first_ns, relaxed loads): a hint, stored the same way. */
+	__atomic_store_n(&h->tp_sec, (uint32_t)(ts_ns / 1000000000ull), __ATOMIC_RELAXED);
+	__atomic_store_n(&h->tp_nsec, (uint32_t)(ts_ns % 1000000000ull), __ATOMIC_RELAXED);
 	h->tp_snaplen = len;
 	h->tp_len = len;
 	h->tp_status = TP_STATUS_USER;

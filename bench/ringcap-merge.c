@@ -110,12 +110,18 @@ static uint8_t *slot_at(const struct feed *f, unsigned in, uint32_t blk, uint32_
 	return (uint8_t *)ring_block(&f->rings[in], blk) + BLK_HDR_LEN + (size_t)k * f->stride;
 }
 
-/* Before the clock: every slot of every block gets the frame and the address,
- * the bytes no round changes. */
+/* Before the clock (and before the merge's thread): every block gets its
+ * fixed header fields and every slot the frame and the address, the bytes no
+ * round changes. */
 static void lay_out(struct feed *f, const uint8_t *frame)
 {
 	for (unsigned in = 0; in < f->o->inputs; in++)
-		for (uint32_t blk = 0; blk < f->rings[in].block_nr; blk++)
+		for (uint32_t blk = 0; blk < f->rings[in].block_nr; blk++) {
+			struct tpacket_block_desc *b = ring_block(&f->rings[in], blk);
+
+			b->version = TPACKET_V3;
+			b->offset_to_priv = BLK_HDR_LEN;
+			b->hdr.bh1.offset_to_first_pkt = BLK_HDR_LEN;
 			for (uint32_t k = 0; k < f->per_block; k++) {
 				uint8_t *at = slot_at(f, in, blk, k);
 				struct sockaddr_ll *sll =
@@ -128,6 +134,7 @@ static void lay_out(struct feed *f, const uint8_t *frame)
 				memcpy(sll->sll_addr, frame + ETH_ALEN, ETH_ALEN);
 				memcpy(at + MAC_OFF, frame, f->o->frame);
 			}
+		}
 }
 
 /* Packet g into slot k of input `in`'s current block, as tpacket_rcv() writes
@@ -167,9 +174,6 @@ static int retire(struct feed *f, struct merge *m, unsigned in, uint32_t n)
 	int ret;
 
 	last->tp_next_offset = 0;
-	b->version = TPACKET_V3;
-	b->offset_to_priv = BLK_HDR_LEN;
-	b->hdr.bh1.offset_to_first_pkt = BLK_HDR_LEN;
 	b->hdr.bh1.blk_len = BLK_HDR_LEN + n * f->stride;
 	b->hdr.bh1.seq_num++;
 	__atomic_store_n(&b->hdr.bh1.num_pkts, n, __ATOMIC_RELAXED);
