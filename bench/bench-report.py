@@ -57,6 +57,21 @@ that percent of one CPU (quota/period of 100 ms), at one offered rate; the
 generator is not limited. A ring can hold a whole short run and be read after
 the sender stops: the report says when that applies.
 
+Whole-machine CPU. The capture process's own user+sys misses the kernel's
+delivery into its ring: on veth that runs in softirq on the sender's CPU and is
+billed to whatever runs there. So every run also reads /proc/stat (user + nice +
+system + irq + softirq, all CPUs) just before the generator starts and just after
+it ends (the same window for every arm; what a capture does after that, its
+last block, is left out, where an idle tail would add other load), and the "none" arm runs the same paced stream with no
+capture at all, first in every turn. An arm's machine_ns_per_pkt is its run's
+whole-machine busy time less that of the "none" run of the same repeat (same
+frame, rate and budget), per offered frame: the per-run difference, never
+figures from different turns. The generator sleeps between paced batches
+(ringcap-gen --pace sleep): a generator that spins for pacing keeps its CPU busy,
+the capture's kernel work then only displaces spinning and would not show. The
+figure is noisy (other load on the machine, the tick-sampled /proc/stat): read
+medians over five or more repeats.
+
 Rates. max (the generator flat out), frames/s, or diskNN (NN = 1..100): NN% of
 the disk line measured in this run, as pcap records of that frame size (frame +
 a 16-byte record header) per second, rounded down. disk95 is for a disk that
@@ -105,6 +120,11 @@ COLUMNS = [
     ("sys_ns", "system CPU of the same (user+sys is exact; the split is tick-sampled)"),
     ("cpu_ns_per_pkt", "(user + sys) / kept. tcpdump and netsniff-ng write through the page cache: "
                        "the kernel's write-back is not charged to them; ringcap writes O_DIRECT and pays"),
+    ("machine_ns_per_pkt", "whole-machine CPU the capture added per offered frame: machine_ns_per_pkt_raw "
+                           "less that of the none run of the same repeat (none: empty)"),
+    ("machine_ns_per_pkt_raw", "whole-machine busy CPU (/proc/stat user+nice+system+irq+softirq, all CPUs, "
+                               "while the generator sends) / offered"),
+    ("machine_ns", "that whole-machine busy CPU, ns"),
     ("user_ns_per_pkt", "user / kept"),
     ("sys_ns_per_pkt", "sys / kept"),
     ("core_mpps", "Mpps one core could sustain at that cost: 1e9 / cpu_ns_per_pkt / 1e6"),
@@ -122,13 +142,13 @@ COLUMNS = [
 ]
 RUN_FIELDS = [c for c, _ in COLUMNS]
 STATS = ["offered_mpps", "kept_pct", "drop_pct", "kept_mpps", "kept_gbps", "cpu_ns_per_pkt",
-         "user_ns_per_pkt", "sys_ns_per_pkt", "unaccounted", "core_mpps"]
+         "machine_ns_per_pkt", "machine_ns_per_pkt_raw", "user_ns_per_pkt", "sys_ns_per_pkt", "unaccounted", "core_mpps"]
 OWN_SOCKET_ARMS = {"recvfrom", "recvmmsg", "v2", "v3", "v3-fanout"}
 PAGE_CACHE_ARMS = {"tcpdump", "tcpdump-bigbuf", "netsniff-ng"}
 # One look per method in every plot: colour, dash pattern, point type (mostly
 # open shapes of falling size, so points on top of each other stay visible).
 STYLES = {
-    "recvfrom": ("#d62728", "1", 4), "recvmmsg": ("#ff7f0e", "2", 8), "v2": ("#8c564b", "4", 10),
+    "none": ("#999999", "1", 1), "recvfrom": ("#d62728", "1", 4), "recvmmsg": ("#ff7f0e", "2", 8), "v2": ("#8c564b", "4", 10),
     "v3": ("#1f77b4", "3", 6), "v3-fanout": ("#17becf", "5", 12), "ringcap": ("#2ca02c", "(10,4,2,4)", 2),
     "ringcap-1cpu": ("#006400", "(4,2)", 1), "ringcap-2on1": ("#9467bd", "(12,3)", 3),
     "ringcap-disk": ("#bcbd22", "(2,3)", 14), "ringcap-disk-1cpu": ("#7f7f7f", "(6,2,1,2)", 5),
@@ -338,6 +358,27 @@ def softnet_dropped(path):
     return sum(int(l.split()[1], 16) for l in text(path).splitlines() if len(l.split()) > 1)
 
 
+def machine_busy_ns(path):
+    """Busy CPU of the whole machine so far, ns: /proc/stat's cpu line, user + nice + system + irq +
+    softirq (guest time is inside user already; idle, iowait and steal are not busy)."""
+    for line in text(path).splitlines():
+        f = line.split()
+        if f and f[0] == "cpu":
+            ticks = sum(int(f[i]) for i in (1, 2, 3, 6, 7))
+            return ticks * 1000000000 // os.sysconf("SC_CLK_TCK")
+    return None
+
+
+def none_run(log, r):
+    """The "none" run of the same turn (frame, rate, budget, repeat) as r, if it went well."""
+    for e in read_log(log):
+        if e["type"] == "run" and e["arm"] == "none" and e["status"] == "ok" and \
+                (e["frame"], e["rate"], e.get("budget"), e.get("rep")) == \
+                (r["frame"], r["rate"], r.get("budget"), r.get("rep")):
+            return e
+    return None
+
+
 def cgroup_throttle(path):
     st = dict(l.split()[:2] for l in text(path).splitlines() if len(l.split()) >= 2)
     ns = (int(st["throttled_time"]) if "throttled_time" in st         # v1, ns
@@ -372,6 +413,8 @@ def derive(r):
     if kept is not None and secs:
         r["kept_mpps"] = round(kept / secs / 1e6, 4)
         r["kept_gbps"] = round(kept * (r["frame"] + 24) * 8 / secs / 1e9, 4)
+    if r.get("machine_ns") is not None and off:
+        r["machine_ns_per_pkt_raw"] = round(r["machine_ns"] / off, 1)
     if user is not None and sys_ is not None and kept:
         r["cpu_ns_per_pkt"] = round((user + sys_) / kept, 1)
         r["user_ns_per_pkt"] = round(user / kept, 1)
@@ -400,9 +443,14 @@ def cmd_run(log, args):
             r.update(offered=g["sent"], gen_seconds=round(g["seconds"], 6), generators=g["generators"])
             if grc or g["sent"] != packets:
                 notes.append("generator sent %d of %d (exit %d)" % (g["sent"], packets, grc))
+        m0, m1 = machine_busy_ns(a.get("stat0", "")), machine_busy_ns(a.get("stat1", ""))
+        if m0 is not None and m1 is not None:
+            r["machine_ns"] = m1 - m0
         aj = last_json(a["arm_out"]) or {}
         r["user_ns"], r["sys_ns"] = num(aj.get("user_ns")), num(aj.get("sys_ns"))
-        if arm in OWN_SOCKET_ARMS:
+        if arm == "none":  # the generator alone: nothing kept, nothing dropped by a capture
+            kept = kpk = drops = freeze = None
+        elif arm in OWN_SOCKET_ARMS:
             kept, kpk, drops, freeze = (num(aj.get(k)) for k in ("kept", "kernel_packets", "drops", "freeze_q"))
         elif arm.startswith("ringcap"):
             st = whole_json(a.get("stats", "")) or {}
@@ -415,7 +463,11 @@ def cmd_run(log, args):
             r["file_packets"] = pcap_records(a["pcap"], frame)
             if r["file_packets"] is not None and kept is not None and r["file_packets"] != kept:
                 notes.append("file holds %s records" % r["file_packets"])
-        if kept is None or r["user_ns"] is None:
+        if arm == "none":
+            if r.get("machine_ns") is None:
+                r["status"] = "failed"
+                notes.append("no /proc/stat reading")
+        elif kept is None or r["user_ns"] is None:
             r["status"] = "failed"
             notes.append("arm exit %d: %s" % (arc, last_line(a["arm_err"])))
         elif arc:
@@ -426,6 +478,9 @@ def cmd_run(log, args):
             (n0, t0), (n1, t1) = cgroup_throttle(a["cgstat0"]), cgroup_throttle(a["cgstat1"])
             r["throttled"], r["throttled_ms"] = n1 - n0, round((t1 - t0) / 1e6, 1)
         derive(r)
+        base = none_run(log, r) if arm != "none" else None
+        if base and base.get("machine_ns_per_pkt_raw") is not None and r.get("machine_ns_per_pkt_raw") is not None:
+            r["machine_ns_per_pkt"] = round(r["machine_ns_per_pkt_raw"] - base["machine_ns_per_pkt_raw"], 1)
         if r["status"] == "ok":
             print("    offered %s in %s s, kept %s, dropped %s%s" % (
                 r.get("offered"), r.get("gen_seconds"), kept, drops,
@@ -471,7 +526,8 @@ def summarize(runs):
 
 
 def summary_row(s):
-    short = {"cpu_ns_per_pkt": "cpu_ns_pkt", "user_ns_per_pkt": "user_ns_pkt", "sys_ns_per_pkt": "sys_ns_pkt"}
+    short = {"cpu_ns_per_pkt": "cpu_ns_pkt", "user_ns_per_pkt": "user_ns_pkt", "sys_ns_per_pkt": "sys_ns_pkt",
+             "machine_ns_per_pkt": "machine_ns_pkt", "machine_ns_per_pkt_raw": "machine_raw_ns_pkt"}
     row = {k: s[k] for k in ("frame", "rate", "budget", "arm", "runs", "status")}
     for col in STATS:
         for tag, v in zip(("min", "med", "max"), s[col]):
@@ -625,7 +681,8 @@ class Bench:
         med = " med" if self.many else ""
         head = ["frame B", "rate"] + (["CPU budget"] if self.budgets else []) + [
             "arm", "offered Mpps" + med, "kept %" + rng, "drop %" + med, "kept Mpps" + med,
-            "kept Gbit/s" + med, "CPU ns/pkt" + rng, "user/sys ns" + med, "1-core Mpps" + med]
+            "kept Gbit/s" + med, "CPU ns/pkt" + rng, "machine ns/pkt" + rng, "user/sys ns" + med,
+            "1-core Mpps" + med]
         rows = []
         for s in self.summary:
             lead = [str(s["frame"]), s["rate"]] + (["%s%%" % s["budget"]] if self.budgets else []) + [s["arm"]]
@@ -637,6 +694,8 @@ class Bench:
                 f_num(s["drop_pct"][1], "%.2f"), f_num(s["kept_mpps"][1], "%.3f"),
                 f_num(s["kept_gbps"][1], "%.3f"),
                 triple(s["cpu_ns_per_pkt"], "%.0f", self.many) + star,
+                (triple(s["machine_ns_per_pkt"], "%.0f", self.many) if s["arm"] != "none" else
+                 "(raw %s)" % f_num(s["machine_ns_per_pkt_raw"][1])) + star,
                 "%s/%s" % (f_num(s["user_ns_per_pkt"][1]), f_num(s["sys_ns_per_pkt"][1])),
                 f_num(s["core_mpps"][1], "%.2f") + star])
         return head, rows
@@ -644,6 +703,8 @@ class Bench:
     def footnotes(self):
         notes = ["kept % = frames the arm read / frames offered; drop % = kernel tp_drops / offered;",
                  "Gbit/s at line rate (frame + 24 B); CPU = user+sys of the capture process per kept frame;",
+                 "machine ns/pkt = whole-machine CPU (/proc/stat, all CPUs) per offered frame above the none run "
+                 "(the generator alone) of the same repeat; the none row shows its own raw figure;",
                  "1-core Mpps = what one core could sustain at that CPU cost (1e9 / CPU ns per packet)."]
         if self.cfg["quick"]:
             notes.append("* from --quick runs: too short to compare CPU figures.")
@@ -711,6 +772,9 @@ class Bench:
 
     def budget_findings(self, what, frame, ss):
         out = []
+        ss = [s for s in ss if s["arm"] != "none"]
+        if not ss:
+            return out
         arms = {}
         for s in ss:
             arms.setdefault(s["arm"], {})[s["budget"]] = s
@@ -778,6 +842,18 @@ class Bench:
                                                 lo["core_mpps"][1] or 0, hi["arm"], f_ns(hi["cpu_ns_per_pkt"][1]),
                                                 hi["core_mpps"][1] or 0,
                                                 hi["cpu_ns_per_pkt"][1] / lo["cpu_ns_per_pkt"][1]))
+        mach = [s for s in ss if s["arm"] != "none" and s["machine_ns_per_pkt"][1] is not None]
+        base = [s for s in ss if s["arm"] == "none"]
+        if mach:
+            mach.sort(key=lambda s: s["machine_ns_per_pkt"][1])
+            out.append("%s: what each capture cost the whole machine (/proc/stat, all CPUs) above the generator "
+                       "alone, per offered packet, median of the per-run differences: %s%s. This counts the "
+                       "kernel's delivery into the rings, which the per-process column misses." % (
+                           what, ", ".join("%s %s ns" % (s["arm"], f_ns(s["machine_ns_per_pkt"][1])) for s in mach),
+                           " (the generator alone: %s ns)" % f_ns(base[0]["machine_ns_per_pkt_raw"][1])
+                           if base and base[0]["machine_ns_per_pkt_raw"][1] is not None else ""))
+        elif not base and len(ss) >= 1:
+            out.append("%s: no none arm, so no whole-machine figure (add none to --methods)." % what)
         return out
 
     # ---- plots
@@ -789,7 +865,7 @@ class Bench:
         data = os.path.join(out_dir, "plot-data")
         os.makedirs(data, exist_ok=True)
         made = []
-        ok = [s for s in self.summary if s["status"] == "ok"]
+        ok = [s for s in self.summary if s["status"] == "ok" and s["arm"] != "none"]
         for frame in self.cfg["frames"]:
             if self.budgets:
                 for rate in self.cfg["rates"]:

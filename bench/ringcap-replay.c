@@ -67,17 +67,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/replay.h"
 #include "util/opt.h"
 #include "tools/frame.h"
 #include "util/util.h"
 #include "workers/workers.h"
 #include "writer/writer.h"
 
-/* af_packet.c's V3 geometry, for a 14-byte link header and no PACKET_RESERVE. */
-#define V3_ALIGN     8
-#define BLK_HDR_LEN  ALIGN_UP((uint32_t)sizeof(struct tpacket_block_desc), V3_ALIGN)
-#define MAC_OFF      (ALIGN_UP((uint32_t)(TPACKET3_HDRLEN + 16), TPACKET_ALIGNMENT) - ETH_HLEN)
-#define SEQ_OFF      42      /* after Ethernet + IPv4 + UDP headers */
 #define FEED_BATCH   256     /* packet views per writer_append (writer handler) */
 #define FEED_BYTES   (64u << 20) /* the writer handler's source frames */
 
@@ -88,11 +84,7 @@ struct opts {
 	uint32_t frame;
 	uint64_t packets;
 	uint64_t rate;          /* frames/s; 0: as fast as the filler goes */
-	const char *path;
-	enum writer_backend backend;
-	bool direct;
-	bool index;             /* --index: the writer builds ringcap-read's index */
-	uint64_t staging;
+	struct replay_writer w; /* -w, --writer, --no-direct, --index, --staging */
 	uint32_t block_size;
 	uint64_t ring_bytes;
 	uint32_t tov_ms;
@@ -209,17 +201,7 @@ static void fill_frame(struct replay *r, struct fill_state *s, uint64_t index, u
 	struct sockaddr_ll *sll = (struct sockaddr_ll *)(at + TPACKET_ALIGN(sizeof(*h)));
 	uint64_t be = __builtin_bswap64(index);
 
-	h->tp_next_offset = stride;
-	h->tp_sec = (uint32_t)(ts_ns / 1000000000ull);
-	h->tp_nsec = (uint32_t)(ts_ns % 1000000000ull);
-	h->tp_snaplen = len;
-	h->tp_len = len;
-	h->tp_status = TP_STATUS_USER;
-	h->tp_mac = MAC_OFF;
-	h->tp_net = MAC_OFF + ETH_HLEN;
-	h->hv1.tp_rxhash = 0;
-	h->hv1.tp_vlan_tci = 0;
-	h->hv1.tp_vlan_tpid = 0;
+	replay_v3_hdr(h, stride, ts_ns, len);
 	memset(sll, 0, sizeof(*sll));
 	sll->sll_family = AF_PACKET;
 	sll->sll_protocol = htons(ETH_P_IP);
@@ -362,35 +344,7 @@ static void *consumer_main(void *arg)
 	return NULL;
 }
 
-/* Ethernet / IPv4 / UDP, 198.18.0.1 -> 198.18.0.2 (IPv4 checksum left 0: no
- * one here checks it), padded with a pattern. */
-static void build_frame(uint8_t *f, uint32_t len)
-{
-	static const uint8_t dst[6] = { 0x02, 0x52, 0x43, 0x00, 0x00, 0x02 };
-	static const uint8_t src[6] = { 0x02, 0x52, 0x43, 0x00, 0x00, 0x01 };
-	uint16_t ip_len = (uint16_t)(len - ETH_HLEN);
-
-	put_eth(f, dst, src, ETH_P_IP, -1);
-	put_ipv4(f + ETH_HLEN, IPPROTO_UDP, ip_len, 0x4000 /* DF */, 0xc6120001, 0xc6120002);
-	put_udp(f + ETH_HLEN + 20, 1024, 9, (uint16_t)(ip_len - 20));
-	for (uint32_t i = SEQ_OFF; i < len; i++)
-		f[i] = (uint8_t)(i * 131 + 7);
-}
-
 /* ------------------------------------------------------------- the writer */
-
-static struct writer_config writer_config_of(const struct opts *o)
-{
-	return (struct writer_config){
-		.path = o->path,
-		.snaplen = 262144,
-		.backend = o->backend,
-		.chunk_size = 1u << 20,
-		.nchunks = (uint32_t)(o->staging >> 20),
-		.direct = o->direct,
-		.index = o->index,
-	};
-}
 
 /* The writer handler: feeders append straight to the writer. */
 struct feeder {
@@ -430,7 +384,7 @@ static void feed(struct feeder *f)
  * (the writer takes one appending thread); one JSON line. */
 static int run_writer(const struct opts *o)
 {
-	struct writer_config wc = writer_config_of(o);
+	struct writer_config wc = replay_writer_config(&o->w);
 	struct writer_result res = { 0 };
 	struct feeder fd;
 	uint64_t t0, c0;
@@ -446,7 +400,7 @@ static int run_writer(const struct opts *o)
 	t0 = now_ns();
 	c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if (writer_open(&fd.w, &wc))
-		die(2, "cannot open the writer on %s", o->path);
+		die(2, "cannot open the writer on %s", o->w.path);
 	fd = (struct feeder){ .w = fd.w, .src = src, .size = o->frame, .id = 0, .packets = o->packets };
 	feed(&fd);
 	if (fd.error)
@@ -454,11 +408,11 @@ static int run_writer(const struct opts *o)
 	ret = writer_close(fd.w, &res);
 	secs = (double)(now_ns() - t0) / 1e9;
 	if (ret) {
-		log_err("writing %s: %s", o->path, strerror(-ret));
+		log_err("writing %s: %s", o->w.path, strerror(-ret));
 		status = 1;
 	}
 	printf("{\"path\":");
-	json_put_string(stdout, o->path);
+	json_put_string(stdout, o->w.path);
 	printf(",\"bytes\":%llu,\"packets\":%llu,\"seconds\":%.3f,"
 	       "\"gbytes_per_s\":%.3f,\"mpps\":%.4f,\"cpu_ns_per_pkt\":%.1f,\"writer\":\"%s\","
 	       "\"o_direct\":%s,\"stalls\":%llu}\n",
@@ -477,7 +431,7 @@ static int run_writer(const struct opts *o)
 static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_handler *h)
 {
 	const struct opts *o = r->o;
-	struct writer_config wc = writer_config_of(o);
+	struct writer_config wc = replay_writer_config(&o->w);
 	struct worker_config cfg = { .cpu = o->cpu, .block_size = o->block_size };
 	struct worker *w;
 	int ret;
@@ -493,9 +447,8 @@ static int open_pcap_worker(struct replay *r, struct writer **wr, struct pcap_ha
 	return ret;
 }
 
-/* In enum handler_kind's and enum writer_backend's order. */
+/* In enum handler_kind's order. */
 static const char *const handler_choices[] = { "count", "pcap", "writer", NULL };
-static const char *const backend_choices[] = { "uring", "pwrite", NULL };
 
 static void parse_args(int argc, char **argv, struct opts *o)
 {
@@ -512,23 +465,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ .name = "rate", .type = OPT_RATE, OPT_INT(&o->rate), .min = 1, .max = 100000000,
 		  .what = "rate", .why = "expected max or 1..100000000 frames/s", .arg = "FPS",
 		  .help = "pace the filler (812744 = 10 Gbit/s of 1514 B); default max" },
-		{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &o->path,
-		  .arg = "FILE", .help = "pcap handler's file (default /dev/null)" },
-		{ .name = "writer", .type = OPT_CHOICE, OPT_INT(&o->backend),
-		  .choices = backend_choices, .what = "writer", .why = "expected uring or pwrite",
-		  .arg = "uring|pwrite", .help = "the writer's backend (default uring)" },
-		{ .name = "no-direct", .type = OPT_CLEAR, .field = &o->direct,
-		  .help = "through the page cache instead of O_DIRECT" },
-		{ .name = "index", .type = OPT_FLAG, .field = &o->index,
+		REPLAY_WRITER_OPTS(&o->w),
+		{ .name = "index", .type = OPT_FLAG, .field = &o->w.index,
 		  .help = "build ringcap-read's index as ringcap does (a regular -w FILE)" },
-		{ .name = "staging", .type = OPT_SIZE, OPT_INT(&o->staging), .min = 4ull << 20,
-		  .max = 1ull << 34, .flags = OPT_WHOLE_MIB, .what = "staging size",
-		  .why = "expected whole MiB, 4m..16g", .arg = "SIZE",
-		  .help = "writer staging memory (default 64m, as ringcap)" },
-		{ .name = "block-size", .type = OPT_SIZE, OPT_INT(&o->block_size), .min = 64 << 10,
-		  .max = 64 << 20, .flags = OPT_POW2, .what = "block size",
-		  .why = "expected a power of two, 64k..64m", .arg = "SIZE",
-		  .help = "as ringcap (default 1m)" },
+		REPLAY_BLOCK_SIZE_OPT(&o->block_size),
 		{ .name = "ring", .type = OPT_SIZE, OPT_INT(&o->ring_bytes), .min = 1u << 20,
 		  .max = 1ull << 34, .what = "ring size", .why = "expected 1m..16g", .arg = "SIZE",
 		  .help = "as ringcap (default 64m)" },
@@ -566,22 +506,15 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			    "             --packets 4000000 -w /var/tmp/replay.pcap\n",
 		.opts = table, .nopts = ARRAY_SIZE(table),
 	};
-	int rest = opt_parse_or_exit(&prog, argc, argv);
 
-	if (rest != argc)
-		opt_die("argument", argv[rest], "this program takes options only");
-	if (o->ring_bytes / o->block_size < 2)
-		die(2, "bad ring size '%llu': must hold at least two blocks",
-		    (unsigned long long)o->ring_bytes);
-	if (ALIGN_UP(MAC_OFF + o->frame, V3_ALIGN) + BLK_HDR_LEN >= o->block_size)
-		die(2, "bad frame size '%u': does not fit a %u-byte block", o->frame, o->block_size);
+	replay_parse_options(&prog, argc, argv);
+	replay_check_geometry(o->ring_bytes, o->block_size, o->frame, 2);
 }
 
 int main(int argc, char **argv)
 {
 	struct opts o = {
-		.handler = H_PCAP, .frame = 60, .packets = 5000000, .path = "/dev/null",
-		.backend = WRITER_URING, .direct = true, .staging = 64ull << 20,
+		.handler = H_PCAP, .frame = 60, .packets = 5000000, .w = REPLAY_WRITER_DEFAULTS,
 		.block_size = 1u << 20, .ring_bytes = 64ull << 20, .tov_ms = 8,
 		.filler_cpu = 0, .cpu = 1, .flows = 1, .flow_run = 1000,
 	};
@@ -602,7 +535,7 @@ int main(int argc, char **argv)
 	r = xcalloc(1, sizeof(*r));
 	r->o = &o;
 	r->block_nr = (uint32_t)(o.ring_bytes / o.block_size);
-	build_frame(r->frame, o.frame);
+	replay_frame(r->frame, o.frame);
 	r->map = mmap(NULL, (size_t)o.ring_bytes, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (r->map == MAP_FAILED)
@@ -612,7 +545,7 @@ int main(int argc, char **argv)
 	if (r->efd < 0)
 		die(1, "eventfd: %s", strerror(errno));
 	if (o.handler == H_PCAP && open_pcap_worker(r, &wr, &ph))
-		die(2, "cannot write %s", o.path);
+		die(2, "cannot write %s", o.w.path);
 
 	proc0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if ((ret = pthread_create(&consumer, NULL, consumer_main, r)) ||
@@ -625,7 +558,7 @@ int main(int argc, char **argv)
 	if (wr) {
 		ret = writer_close(wr, &res);
 		if (ret) {
-			log_err("writing %s: %s", o.path, strerror(-ret));
+			log_err("writing %s: %s", o.w.path, strerror(-ret));
 			status = 1;
 		}
 	}

@@ -40,6 +40,7 @@
 #define PACE_BATCH_MAX	32	/* frames per kick when paced */
 #define SLEEP_MIN_NS	150000	/* shorter waits spin: a sleep overshoots ~60 us here */
 #define SPIN_NS		80000
+#define SLEEP_SLICE_NS	200000	/* --pace sleep: a batch per ~200 us of frames */
 #define IDLE_NS		20000	/* nap while the kernel still holds our frames */
 #define STALL_NS	(5 * NSEC)
 #define DRAIN_NS	NSEC
@@ -73,6 +74,7 @@ struct opts {
 	const char *duration_arg;
 	uint64_t duration_ns;	/* 0: no limit */
 	uint32_t ring_frames;
+	int pace;		/* enum pace_mode */
 };
 
 /*
@@ -112,6 +114,11 @@ struct pcap_out {
 	const char *path;
 	int err;		/* first write error, -errno */
 };
+
+/* How a paced sender waits for its next batch: spin the last SPIN_NS (holds
+ * the rate to a few us), or only sleep (leaves the CPU to others between
+ * batches, so whole-machine CPU shows what a capture adds). */
+enum pace_mode { PACE_SPIN, PACE_SLEEP };
 
 enum stop_reason { STOP_NONE, STOP_DURATION, STOP_SIGNAL, STOP_STALL, STOP_SEND, STOP_REJECTED };
 

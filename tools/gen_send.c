@@ -247,7 +247,8 @@ static void fill_batch(struct sender *s, uint64_t n)
 }
 
 /* Nothing to build right now: retry a kick the kernel pushed back, then sleep
- * or spin towards the next paced batch, or nap while the kernel holds frames. */
+ * or spin towards the next paced batch (--pace sleep: only sleep), or nap
+ * while the kernel holds frames. */
 static void idle(struct sender *s, uint64_t now)
 {
 	uint64_t left = s->o->count - s->queued;
@@ -264,6 +265,11 @@ static void idle(struct sender *s, uint64_t now)
 		wake = pace_due_ns(s->t0, s->queued + min_u64(s->pace_batch, left) - 1, s->o->rate);
 		if (s->deadline && wake > s->deadline)
 			wake = s->deadline;
+		if (s->o->pace == PACE_SLEEP) {
+			if (wake > now)
+				sleep_until(wake);
+			return;
+		}
 		if (wake > now + SLEEP_MIN_NS)
 			sleep_until(wake - SPIN_NS);
 		return;	/* else spin: the caller loops */

@@ -5,7 +5,8 @@
  *
  *   ringcap-gen -i IFACE -n COUNT [-s SIZE | --sizes A,B,...] [-r RATE|max]
  *               [--mix | --arp-flood A-B [--arp-out C-D]] [--flows N]
- *               [--write-pcap FILE] [--bypass] [--cpu N] [--duration T] [--json]
+ *               [--write-pcap FILE] [--bypass] [--pace spin|sleep] [--cpu N]
+ *               [--duration T] [--json]
  *
  * (`ringcap-gen --help` has every option and examples.)
  *
@@ -35,8 +36,11 @@
  *   Pacing: frame k is due at t0 + k/rate on CLOCK_MONOTONIC, computed from
  *   t0 every time so rounding never accumulates. A batch goes out when its
  *   last frame is due; batches are ~20 us of frames (1..32). Far waits sleep
- *   (with 1 ns timer slack), the last ~80 us spin. A sender that falls behind
- *   catches up in full batches and says so at the end.
+ *   (with 1 ns timer slack), the last ~80 us spin. With --pace sleep, batches
+ *   are ~200 us of frames (1..256) and every wait sleeps: the CPU is free
+ *   between batches, so a capture's kernel work on this CPU shows in
+ *   whole-machine CPU instead of displacing spinning. A sender that falls
+ *   behind catches up in full batches and says so at the end.
  *
  *   Slot reuse: the kernel builds each skb around the slot's pages (zero
  *   copy) and flips the slot to AVAILABLE when the skb lets go of them; veth
@@ -144,6 +148,9 @@ static void opts_defaults(struct opts *o)
 	o->ring_frames = RING_FRAMES;
 }
 
+/* In enum pace_mode's order. */
+static const char *const pace_choices[] = { "spin", "sleep", NULL };
+
 static void opts_parse(struct opts *o, int argc, char **argv)
 {
 	const struct opt table[] = {
@@ -196,6 +203,13 @@ static void opts_parse(struct opts *o, int argc, char **argv)
 		{ .name = "rate", .letter = 'r', .type = OPT_RATE, OPT_INT(&o->rate), .min = 0,
 		  .max = 1000000000, .what = "rate", .arg = "FPS",
 		  .help = "frames per second; 0 or max: flat out (default)" },
+		{ .name = "pace", .type = OPT_CHOICE, OPT_INT(&o->pace), .choices = pace_choices,
+		  .what = "pacing", .why = "expected spin or sleep", .arg = "spin|sleep",
+		  .help = "with -r: spin (default) holds the rate to a few us by\n"
+			  "spinning the last 80 us before each batch of ~20 us;\n"
+			  "sleep sends a batch per ~200 us and only sleeps in\n"
+			  "between, leaving the CPU to others (what a whole-machine\n"
+			  "CPU measurement needs); the frames are the same" },
 		{ .name = "bypass", .type = OPT_FLAG, .field = &o->bypass,
 		  .help = "PACKET_QDISC_BYPASS (packet sockets on this host, such\n"
 			  "as a tcpdump on IFACE, then miss the frames)" },
@@ -359,7 +373,8 @@ int main(int argc, char **argv)
 	s.nprotos = tmpl_nprotos(&o);
 	s.tmpls = tmpls = tmpls_build(&o, s.nprotos, pattern);
 	s.flow_low = flow_low = flow_lows(&o);
-	s.pace_batch = pace_batch(o.rate, PACE_BATCH_MAX);
+	s.pace_batch = o.pace == PACE_SLEEP ? pace_batch(o.rate * (SLEEP_SLICE_NS / PACE_SLICE_NS), BATCH_MAX)
+					    : pace_batch(o.rate, PACE_BATCH_MAX);
 
 	status = 1;
 	tc = (struct txring_config){

@@ -10,6 +10,10 @@
 #   - a peer tool that is missing is reported as "not installed", with no numbers:
 #     the bench runs with a PATH that lacks netsniff-ng;
 #   - the namespaces and the capture files are gone afterwards;
+#   - the "none" arm (the generator alone) runs and sent N frames; every arm's
+#     whole-machine CPU fields (bench.jsonl, runs.csv, the tables) are numbers,
+#     and machine_ns_per_pkt = its machine_ns_per_pkt_raw - the none run's, the
+#     raw figure being machine_ns / offered;
 #   - --rates disk50 offers 50% of the disk line measured in that run, in pcap
 #     records of the frame size per second (the label stays disk50), a bad diskNN
 #     is one line and exit 2, and with no disk line those runs fail, no other rate;
@@ -54,7 +58,7 @@ PATH=$tmp/bin command -v netsniff-ng >/dev/null && fail "could not hide netsniff
 
 t0=$SECONDS
 PATH=$tmp/bin timeout -k 5 85 bash bench/ringcap-bench --quick --frames 60 --rates 100000 \
-	--packets $N --repeat 1 --methods recvfrom,v3,ringcap,ringcap-disk-1cpu,netsniff-ng \
+	--packets $N --repeat 1 --methods recvfrom,v3,ringcap,ringcap-disk-1cpu,netsniff-ng,none \
 	--build "$BUILD" --disk "$disk" --out "$tmp/out" >"$tmp/stdout" 2>"$tmp/stderr"
 rc=$?
 echo "bench: exit $rc in $((SECONDS - t0)) s"
@@ -149,6 +153,40 @@ n=$(jq -s '[.[] | select(.type == "run" and .status == "ok" and (.offered | type
 	and (.backlog_drops | type) == "number" and .rep == 1 and .frame == 60 and .rate == "100000")] | length' "$log") ||
 	fail "bench.jsonl does not parse (jq)"
 [ "$n" = ${#ARMS[@]} ] || { echo "FAIL: bench.jsonl has $n complete run lines, want ${#ARMS[@]}" >&2; errors=$((errors + 1)); }
+
+# Whole-machine CPU: the none run (first of its turn, whatever --methods says)
+# is the baseline; every arm's figure is its raw one less the none run's.
+jq -s -e '[.[] | select(.type == "run" and .status == "ok")] | .[0].arm == "none"' "$log" >/dev/null ||
+	{ echo "FAIL: the none arm did not run first" >&2; errors=$((errors + 1)); }
+nr=$(jq -s -c '[.[] | select(.type == "run" and .arm == "none")][0] // {}' "$log")
+echo "none: $nr"
+if ! jq -e --argjson n $N '.status == "ok" and .offered == $n and (.machine_ns | type) == "number"
+	and (.machine_ns_per_pkt_raw | type) == "number" and .machine_ns_per_pkt == null and .kept == null
+	and ((.machine_ns / .offered - .machine_ns_per_pkt_raw) | fabs) <= 0.06' <<<"$nr" >/dev/null; then
+	echo "FAIL: the none run is not ok with $N offered, its whole-machine figures and nothing kept: $nr" >&2
+	errors=$((errors + 1))
+fi
+for arm in "${ARMS[@]}"; do
+	r=$(jq -s -c --arg a "$arm" '[.[] | select(.type == "run" and .arm == $a)][0]
+		| {machine_ns, machine_ns_per_pkt_raw, machine_ns_per_pkt, offered}' "$log")
+	echo "$arm: $r"
+	jq -e --argjson none "$nr" '(.machine_ns | type) == "number" and (.machine_ns_per_pkt_raw | type) == "number"
+		and (.machine_ns_per_pkt | type) == "number"
+		and ((.machine_ns / .offered - .machine_ns_per_pkt_raw) | fabs) <= 0.06
+		and ((.machine_ns_per_pkt - (.machine_ns_per_pkt_raw - $none.machine_ns_per_pkt_raw)) | fabs) <= 0.11' \
+		<<<"$r" >/dev/null ||
+		{ echo "FAIL: $arm: whole-machine figures missing or not raw - the none run's: $r" >&2
+		  errors=$((errors + 1)); }
+	[ -n "$(col "$arm" machine_ns_per_pkt)" ] && [ -n "$(col "$arm" machine_ns_per_pkt_raw)" ] ||
+		{ echo "FAIL: $arm: runs.csv lacks the whole-machine columns" >&2; errors=$((errors + 1)); }
+done
+[ "$(col none offered)" = $N ] && [ -n "$(col none machine_ns_per_pkt_raw)" ] ||
+	{ echo "FAIL: runs.csv has no none row with its raw whole-machine figure" >&2; errors=$((errors + 1)); }
+grep -q "machine ns/pkt" "$tmp/stdout" || { echo "FAIL: the table has no whole-machine column" >&2; errors=$((errors + 1)); }
+for f in "$tmp/out/report.md" "$tmp/out/report.html"; do
+	grep -q "machine ns/pkt" "$f" && grep -q "above the generator alone" "$f" ||
+		{ echo "FAIL: ${f##*/} has no whole-machine column or finding" >&2; errors=$((errors + 1)); }
+done
 
 # The report: the command, the machine, --quick marked, images embedded.
 md=$tmp/out/report.md html=$tmp/out/report.html

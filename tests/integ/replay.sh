@@ -11,13 +11,22 @@
 #   - the bare counting loop accounts for every frame too;
 #   - the writer fed from memory by one thread (the bench's writer line): the
 #     file holds every record, of the size asked, and the bytes it reports;
-#   - bad arguments: exit 2 and one line naming the value.
+#   - bench/ringcap-merge, 2, 4 and 8 in-memory rings through the real
+#     time-order merge and writer: the merge and the writer account for every
+#     packet (emitted = written = offered, none out of order), and every packet
+#     of every input is in the file once, in time order: packet g went to input
+#     g mod N stamped T0 + g us carrying g at byte 42, so the indices read
+#     0..N-1 in file order and the timestamps never go back; small blocks in a
+#     4-block ring and a count that leaves the last round part-filled, so rings
+#     wrap and the merge's queues fill;
+#   - bad arguments (both programs): exit 2 and one line naming the value.
 # No privileges and no network needed.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_cmd tcpdump
 need_cmd jq
-RP=$BUILD/ringcap-replay
+RP=$BUILD/ringcap-replay RM=$BUILD/ringcap-merge
 [ -x "$RP" ] || fail "$RP not built"
+[ -x "$RM" ] || fail "$RM not built"
 # tmpfs: the check is the file's content, and a shared disk's stalls would
 # make the paced run drop (the bench measures the disk, not this test)
 dir=$(mktemp -d -p /dev/shm 2>/dev/null || mktemp -d)
@@ -81,10 +90,39 @@ n=$(pcap_count "$dir/writer.pcap") || fail "libpcap complains: $n"
 pcap_hexlines "$dir/writer.pcap" | awk 'length($0) != 200 { exit 1 }' || fail "a record is not 100 bytes"
 echo "ok: writer handler, 30001 records"
 
-# 5. bad arguments
-for args in "--frames 59" "--rate fast" "--handler nope" "--block-size 100k" "--cpu 4096"; do
+# 5. the merge ceiling program: 2, 4 and 8 inputs
+N=30011
+for n in 2 4 8; do
+	"$RM" --inputs "$n" --frames 100 --packets $N --block-size 64k --ring 256k --staging 4m \
+		-w "$dir/m$n.pcap" >"$dir/m$n.json" || fail "$n inputs: ringcap-merge failed"
+	cat "$dir/m$n.json"
+	for k in emitted written; do
+		[ "$(jq .$k "$dir/m$n.json")" = $N ] || fail "$n inputs: $k is $(jq .$k "$dir/m$n.json"), want $N"
+	done
+	[ "$(jq .out_of_order "$dir/m$n.json")" = 0 ] || fail "$n inputs: packets out of order"
+	[ "$(jq .file_bytes "$dir/m$n.json")" = "$(stat -c %s "$dir/m$n.pcap")" ] ||
+		fail "$n inputs: file_bytes is not the file's size"
+	c=$(pcap_count "$dir/m$n.pcap") || fail "$n inputs: libpcap complains: $c"
+	[ "$c" = $N ] || fail "$n inputs: the file holds $c records, want $N"
+	pcap_hexlines "$dir/m$n.pcap" >"$dir/m$n.hex"
+	awk 'length($0) != 200 { print "record " NR " is " length($0) / 2 " bytes"; exit 1 }' "$dir/m$n.hex" ||
+		fail "$n inputs: a record is not 100 bytes"
+	cut -c85-100 "$dir/m$n.hex" >"$dir/idx$n.hex"
+	awk '{ printf "%016x\n", NR - 1 }' "$dir/m$n.hex" | cmp -s - "$dir/idx$n.hex" ||
+		fail "$n inputs: the indices are not 0..$((N - 1)) in file order (a packet lost, repeated or out of order)"
+	tcpdump -r "$dir/m$n.pcap" -nn -tt -q 2>/dev/null | awk '
+		{ split($1, t, "."); us = t[1] * 1000000 + t[2]; if (NR > 1 && us < last) { print "record " NR " goes back in time"; exit 1 } last = us }' ||
+		fail "$n inputs: the timestamps go back"
+	echo "ok: $n inputs, $N packets, each once, in time order"
+done
+
+# 6. bad arguments
+for args in "RP --frames 59" "RP --rate fast" "RP --handler nope" "RP --block-size 100k" "RP --cpu 4096" \
+	"RM --inputs 0" "RM --inputs 65" "RM --frames 59" "RM --ring 100k" "RM --writer nope"; do
+	name=${args%% *} args=${args#* }
+	prog=${!name}
 	# shellcheck disable=SC2086 # one word per option on purpose
-	out=$("$RP" $args 2>&1 >/dev/null); rc=$?
+	out=$("$prog" $args 2>&1 >/dev/null); rc=$?
 	[ $rc = 2 ] || fail "'$args': exit $rc, want 2"
 	[ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "'$args': not one line: $out"
 	v=${args#* }
