@@ -364,6 +364,8 @@ ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
 struct index_refresh_result {
 	bool refused;             /* the index's name held no regular file (a link,
 				   * a FIFO...): ignored, and replaced if saved */
+	bool corrupt;             /* the index on disk did not parse (a checksum,
+				   * count or order that does not add up): rebuilt */
 	bool loaded;              /* the index on disk was fresh */
 	bool extended;            /* the file grew: only its new tail was read */
 	bool built;               /* (re)built from the whole file */

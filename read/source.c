@@ -150,6 +150,8 @@ static int refresh(struct read_source *s, bool force, const struct read_query *q
 	st->bytes_read += res.bytes_read;
 	if (res.refused)
 		log_warn("%s: its index's name holds no regular file (a link, a FIFO...): ignored", s->path);
+	if (res.corrupt)
+		log_warn("%s: its index is corrupt: rebuilt from the file", s->path);
 	if (ret)
 		return ret;
 	st->indexes_loaded += res.loaded;
