@@ -131,10 +131,12 @@ static void post_record(struct index_builder *b, uint64_t file_offset, bool addr
 		no_postings(b);
 		return;
 	}
-	if (!index_frame_l4(b->fi.linktype, frame, frame_len, &l4) || !addrs_ok) {
+	if (!addrs_ok) {
 		post_add(b, INDEX_KEY_WILD, NULL, 0, rel);
 		return;
 	}
+	if (!index_frame_l4(b->fi.linktype, frame, frame_len, &l4))
+		post_add(b, INDEX_KEY_WILD_L4, NULL, 0, rel);
 	for (unsigned i = 0; i < fa->n4; i++) {
 		be[0] = (uint8_t)(fa->a4[i] >> 24);
 		be[1] = (uint8_t)(fa->a4[i] >> 16);

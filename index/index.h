@@ -70,10 +70,10 @@
  *
  * Postings. A chunk's block is its keys, strictly ascending by (type, value
  * bytes), each:
- *      1 byte   type: 0 "wild", 1 IPv4 address, 2 IPv6 address, 3 port,
- *               4 IP protocol
- *      value    wild: none; IPv4: 4 bytes, IPv6: 16, port: 2, protocol: 1
- *               (network order)
+ *      1 byte   type: 0 "wild", 1 "wild protocol", 2 IPv4 address, 3 IPv6
+ *               address, 4 port, 5 IP protocol
+ *      value    wild, wild protocol: none; IPv4: 4 bytes, IPv6: 16, port: 2,
+ *               protocol: 1 (network order)
  *      varint   n, records that carry the key (at least 1)
  *      varint   bytes of the offsets that follow
  *      n varints: the first record's offset from the chunk's first record,
@@ -84,8 +84,10 @@
  * next header when it is not an extension header); the TCP/UDP/SCTP source
  * and destination ports of an unfragmented IPv4 or an IPv6 packet (as far as
  * caplen holds them). "Wild" lists the records whose keys cannot be told
- * (more tags than followed, an IPv6 extension header, a link type not
- * parsed): a reader takes them as carrying every key. A record with no key
+ * (more tags than followed, a link type not parsed): a reader takes them as
+ * carrying every key. "Wild protocol" lists those whose addresses are listed
+ * but whose protocol and ports cannot be told (an IPv6 extension header): a
+ * reader takes them as carrying every port and protocol. A record with no key
  * (not IP) is in no list. Offsets are record starts inside the chunk.
  *
  * A file whose length, magic, version, counts, ranges, order, postings or
@@ -136,11 +138,12 @@
 
 /* Postings key types (see "Postings"). */
 enum index_key_type {
-	INDEX_KEY_WILD = 0,
-	INDEX_KEY_ADDR4 = 1,
-	INDEX_KEY_ADDR6 = 2,
-	INDEX_KEY_PORT = 3,
-	INDEX_KEY_PROTO = 4,
+	INDEX_KEY_WILD = 0,       /* records whose keys cannot be told */
+	INDEX_KEY_WILD_L4 = 1,    /* records whose protocol and ports cannot be told */
+	INDEX_KEY_ADDR4 = 2,
+	INDEX_KEY_ADDR6 = 3,
+	INDEX_KEY_PORT = 4,
+	INDEX_KEY_PROTO = 5,
 };
 
 struct index_chunk {
@@ -264,7 +267,8 @@ struct index_offs {
 	size_t n, cap;
 };
 
-/* Value bytes of a key type: 0 (wild), 4, 16, 2, 1; -1 for an unknown type. */
+/* Value bytes of a key type: 0 (wild, wild protocol), 4, 16, 2, 1; -1 for an
+ * unknown type. */
 int index_key_len(unsigned type);
 /*
  * Check a chunk's postings block: keys strictly ascending, counts and lengths
@@ -274,7 +278,8 @@ int index_key_len(unsigned type);
 int index_postings_check(const uint8_t *blk, size_t len, uint64_t span, uint32_t records, uint32_t nkeys);
 /*
  * The records of chunk `c` that carry a key of `type` whose value lies in
- * [lo, hi] (index_key_len(type) bytes, network order), and its wild records:
+ * [lo, hi] (index_key_len(type) bytes, network order), and its wild records
+ * (and for a port or protocol, its wild-protocol ones):
  * their offsets from the chunk's first record, sorted and distinct, into *out
  * (replaced). The block was checked by index_parse. Pure.
  */

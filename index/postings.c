@@ -12,7 +12,7 @@
 
 int index_key_len(unsigned type)
 {
-	static const int len[] = { 0, 4, 16, 2, 1 };
+	static const int len[] = { 0, 0, 4, 16, 2, 1 };
 
 	return type < sizeof(len) / sizeof(len[0]) ? len[type] : -1;
 }
@@ -135,11 +135,12 @@ void index_chunk_lookup(const struct index *ix, const struct index_chunk *c, uns
 	const uint8_t *p = ix->post + c->post_off, *end = p + c->post_len;
 	size_t vlen = (size_t)index_key_len(type);
 	struct index_offs tmp = { 0 };
+	bool l4 = type == INDEX_KEY_PORT || type == INDEX_KEY_PROTO;
 	struct key_hdr k;
 
 	out->n = 0;
 	while (next_key(&p, end, &k)) {
-		if (k.type == INDEX_KEY_WILD ||
+		if (k.type == INDEX_KEY_WILD || (k.type == INDEX_KEY_WILD_L4 && l4) ||
 		    (k.type == type && memcmp(k.value, lo, vlen) >= 0 && memcmp(k.value, hi, vlen) <= 0))
 			merge_key(&k, out, &tmp);
 		else if (k.type > type)

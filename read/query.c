@@ -515,6 +515,7 @@ bool post_query_chunk(const struct post_query *q, const struct index *ix, const 
 struct rec_keys {
 	struct frame_addrs fa;
 	struct frame_l4 l4;
+	bool l4_wild;             /* its protocol and ports cannot be told: any */
 };
 
 static bool key_in(const struct postq_node *nd, const uint8_t *v, size_t len)
@@ -541,8 +542,10 @@ static bool has_key(const struct postq_node *nd, const struct rec_keys *k)
 				return true;
 		return false;
 	case INDEX_KEY_PROTO:
-		return k->l4.has_proto && key_in(nd, &k->l4.proto, 1);
+		return k->l4_wild || (k->l4.has_proto && key_in(nd, &k->l4.proto, 1));
 	case INDEX_KEY_PORT:
+		if (k->l4_wild)
+			return true;
 		for (unsigned i = 0; i < k->l4.nports; i++) {
 			v[0] = (uint8_t)(k->l4.port[i] >> 8);
 			v[1] = (uint8_t)k->l4.port[i];
@@ -576,7 +579,8 @@ bool post_query_record_may(const struct post_query *q, uint32_t linktype, const 
 {
 	struct rec_keys k;
 
-	if (!index_frame_addrs(linktype, frame, caplen, &k.fa) | !index_frame_l4(linktype, frame, caplen, &k.l4))
+	if (!index_frame_addrs(linktype, frame, caplen, &k.fa))
 		return true; /* wild: any key */
+	k.l4_wild = !index_frame_l4(linktype, frame, caplen, &k.l4);
 	return record_eval(q, q->root, &k);
 }

@@ -17,7 +17,8 @@ with traffic that exercises the postings: IPv4 TCP, UDP and ICMP, IPv6 TCP and
 UDP and ICMPv6, ports from a few services and many clients, every 7th frame
 behind an 802.1Q tag, every 11th ARP, every 13th cut by the snaplen (caplen
 under len, some before their ports), every 17th an IPv4 fragment past the
-first, every 19th IPv6 behind a fragment header, every 23rd a non-IP frame.
+first, every 19th IPv6 behind a fragment header, every 23rd a non-IP frame;
+port 22 is the first host's (198.18.0.1, 2001:2::1) alone.
 Standard library only.
 """
 import argparse, random, struct
@@ -46,6 +47,8 @@ def mixed_frame(i, hosts, size):
     proto = (6, 17, 1)[i % 3]
     sport = 1024 + (i * 7919) % 20000
     dport = (53, 80, 443, 8080, 5000 + i % 9)[(i // 3) % 5]
+    if host == 0:
+        dport = 22  # the first host's service alone: `port 22` meets no other host
     eth = b'\x02\x52\x43\x00\x00\x02\x02\x52\x43\x00\x00\x01'
     if i % 7 == 0:
         eth += struct.pack('!HH', 0x8100, 100 + host % 4)

@@ -17,7 +17,7 @@ Standard library only.
 import socket, struct, sys, zlib
 
 HDR, CHUNK, CFMT = 176, 64, '<QQQQIIIIQII'
-KEYLEN = {0: 0, 1: 4, 2: 16, 3: 2, 4: 1}
+KEYLEN = {0: 0, 1: 0, 2: 4, 3: 16, 4: 2, 5: 1}
 
 def varint(b, p):
     x = s = 0

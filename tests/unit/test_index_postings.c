@@ -26,7 +26,7 @@ struct want_key {
 struct crafted {
 	uint8_t f[256];
 	uint32_t len, caplen;
-	bool wild;
+	bool wild, wild_l4;
 	unsigned nkeys;
 	struct want_key k[6];
 };
@@ -107,7 +107,7 @@ static void ip6(struct crafted *r, uint8_t s, uint8_t d, uint8_t nh, uint16_t sp
 	key(r, INDEX_KEY_ADDR6, a);
 	key(r, INDEX_KEY_ADDR6, b);
 	if (nh == 44) {
-		r->wild = true;
+		r->wild_l4 = true;
 		return;
 	}
 	key(r, INDEX_KEY_PROTO, &nh);
@@ -144,7 +144,7 @@ static void craft(void)
 	rec[8].caplen = 14 + 5;
 	rec[8].nkeys = 0;
 	ip4(&rec[9], 0, 1, 3, 17, 77, 88, 0x0010); /* a fragment past the first: no ports */
-	ip6(&rec[10], 3, 4, 44, 5, 6);           /* behind a fragment header: wild */
+	ip6(&rec[10], 3, 4, 44, 5, 6);           /* behind a fragment header: any port, protocol */
 	r = &rec[11];                            /* five tags: more than followed, wild */
 	ip4(r, 5, 1, 2, 6, 1, 2, 0);
 	r->wild = true;
@@ -154,7 +154,7 @@ static bool carries(const struct crafted *r, unsigned type, const uint8_t *lo, c
 {
 	size_t len = (size_t)index_key_len(type);
 
-	if (r->wild)
+	if (r->wild || (r->wild_l4 && (type == INDEX_KEY_PORT || type == INDEX_KEY_PROTO)))
 		return true;
 	for (unsigned i = 0; i < r->nkeys; i++)
 		if (r->k[i].type == type && memcmp(r->k[i].v, lo, len) >= 0 && memcmp(r->k[i].v, hi, len) <= 0)
@@ -273,13 +273,15 @@ static void test_query(void)
 	struct index ix = build_index(0);
 	bool got[NREC];
 
-	/* wild records (10, 11) are in every answer */
+	/* wild records (11) are in every answer, wild-protocol ones (10) in
+	 * every answer about ports and protocols */
 	CHECK(query(&ix, "host 10.0.0.1", got) && got[0] && got[1] && got[4] && got[5] && got[9] && !got[2] &&
-	      !got[3] && got[10] && got[11], "host");
+	      !got[3] && !got[10] && got[11], "host");
 	CHECK(query(&ix, "port 53", got) && got[1] && got[4] && !got[0] && !got[9] && got[10], "port");
 	CHECK(query(&ix, "udp and host 10.0.0.1", got) && got[1] && got[4] && got[9] && !got[0] && !got[5],
 	      "and intersects");
-	CHECK(query(&ix, "host 10.0.0.1 and port 80", got) && got[0] && !got[1] && !got[4], "host and port");
+	CHECK(query(&ix, "host 10.0.0.1 and port 80", got) && got[0] && !got[1] && !got[4] && !got[10],
+	      "host and port");
 	CHECK(query(&ix, "icmp or tcp port 443", got) && got[2] && got[3] && !got[0] && !got[1], "or unites");
 	CHECK(query(&ix, "(host 10.0.0.2 or host 10.0.0.4) and udp", got) && got[4] && !got[0] && !got[2],
 	      "parentheses");
