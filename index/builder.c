@@ -23,8 +23,11 @@
 #define KEY_SLOTS (2 * INDEX_MAX_KEYS)
 
 struct pkey {
-	uint8_t type;
-	uint8_t v[16];            /* the value, zero past its length */
+	union {
+		uint8_t v[16];    /* the value, network order, zero past its length */
+		uint64_t q[2];
+	};
+	uint32_t type;
 };
 
 /* One key a record carries: the key's number in the open chunk, the record's
@@ -39,6 +42,12 @@ struct post_set {
 	uint32_t last[INDEX_MAX_KEYS];  /* 1 + offset of the last record added to it */
 	uint32_t count[INDEX_MAX_KEYS];
 	uint32_t slot[KEY_SLOTS];       /* key number + 1, 0 free */
+	/* ports and protocols by value, no hashing: key number + 1 where
+	 * port_gen matches gen (so a new chunk clears nothing) */
+	uint32_t port_key[65536], port_gen[65536], gen;
+	uint32_t proto_key[256];
+	/* IPv4 addresses, hashed as numbers: key number + 1 (0 free) */
+	uint32_t a4_val[KEY_SLOTS], a4_key[KEY_SLOTS];
 	uint32_t nkeys;
 	struct post_ent *ent;
 	size_t nent, cap;
@@ -55,6 +64,7 @@ struct index_builder {
 	uint8_t set6[SET6_SLOTS][16];
 	bool has_zero4;
 	struct post_set ps;
+	size_t post_cap;            /* bytes allocated at ix.post */
 };
 
 static uint32_t hash32(uint32_t v)
@@ -72,6 +82,12 @@ static void set_clear(struct index_builder *b)
 	memset(b->used6, 0, sizeof(b->used6));
 	b->has_zero4 = false;
 	memset(b->ps.slot, 0, sizeof(b->ps.slot));
+	memset(b->ps.proto_key, 0, sizeof(b->ps.proto_key));
+	memset(b->ps.a4_key, 0, sizeof(b->ps.a4_key));
+	if (!++b->ps.gen) { /* wrapped: the stamps of old could match again */
+		memset(b->ps.port_gen, 0, sizeof(b->ps.port_gen));
+		b->ps.gen = 1;
+	}
 	b->ps.nkeys = 0;
 	b->ps.nent = 0;
 }
@@ -82,31 +98,110 @@ static void no_postings(struct index_builder *b)
 	b->ps.nent = 0;
 }
 
-/* Record at `rel` carries key (type, v). */
-static void post_add(struct index_builder *b, unsigned type, const uint8_t *v, size_t vlen, uint32_t rel)
+/* A new key in the open chunk: its number, or UINT32_MAX when there are too
+ * many (the chunk then has no postings). */
+static uint32_t new_key(struct index_builder *b, const struct pkey *k)
 {
 	struct post_set *ps = &b->ps;
-	struct pkey k = { .type = (uint8_t)type };
-	uint32_t w[4], h, i, n;
+	uint32_t n;
 
-	memcpy(k.v, v, vlen);
-	memcpy(w, k.v, sizeof(w));
-	h = hash32(w[0] ^ hash32(w[1] ^ w[2] ^ w[3] ^ type));
-	for (i = h & (KEY_SLOTS - 1); ps->slot[i]; i = (i + 1) & (KEY_SLOTS - 1)) {
-		n = ps->slot[i] - 1;
-		if (!memcmp(&ps->keys[n], &k, sizeof(k)))
-			goto found;
-	}
 	if (ps->nkeys == INDEX_MAX_KEYS) {
 		no_postings(b);
-		return;
+		return UINT32_MAX;
 	}
 	n = ps->nkeys++;
-	ps->keys[n] = k;
+	ps->keys[n] = *k;
 	ps->last[n] = 0;
 	ps->count[n] = 0;
+	return n;
+}
+
+static void post_n(struct index_builder *b, uint32_t n, uint32_t rel);
+
+/* A port or protocol: by value in a table, not hashed. */
+static void post_small(struct index_builder *b, unsigned type, uint16_t value, uint32_t rel)
+{
+	struct post_set *ps = &b->ps;
+	struct pkey k = { .type = type };
+	uint32_t n;
+
+	if (type == INDEX_KEY_PROTO && ps->proto_key[value & 0xff]) {
+		n = ps->proto_key[value & 0xff] - 1;
+	} else if (type == INDEX_KEY_PORT && ps->port_gen[value] == ps->gen) {
+		n = ps->port_key[value] - 1;
+	} else {
+		if (type == INDEX_KEY_PROTO) {
+			k.v[0] = (uint8_t)value;
+		} else {
+			k.v[0] = (uint8_t)(value >> 8);
+			k.v[1] = (uint8_t)value;
+		}
+		n = new_key(b, &k);
+		if (n == UINT32_MAX)
+			return;
+		if (type == INDEX_KEY_PROTO) {
+			ps->proto_key[value & 0xff] = n + 1;
+		} else {
+			ps->port_key[value] = n + 1;
+			ps->port_gen[value] = ps->gen;
+		}
+	}
+	post_n(b, n, rel);
+}
+
+/* An IPv4 address (a number, a.b.c.d = a<<24|...). */
+static void post_addr4(struct index_builder *b, uint32_t a, uint32_t rel)
+{
+	struct post_set *ps = &b->ps;
+	struct pkey k = { .type = INDEX_KEY_ADDR4 };
+	uint32_t i, n;
+
+	for (i = hash32(a) & (KEY_SLOTS - 1); ps->a4_key[i]; i = (i + 1) & (KEY_SLOTS - 1))
+		if (ps->a4_val[i] == a) {
+			post_n(b, ps->a4_key[i] - 1, rel);
+			return;
+		}
+	k.v[0] = (uint8_t)(a >> 24);
+	k.v[1] = (uint8_t)(a >> 16);
+	k.v[2] = (uint8_t)(a >> 8);
+	k.v[3] = (uint8_t)a;
+	n = new_key(b, &k);
+	if (n == UINT32_MAX)
+		return;
+	ps->a4_val[i] = a;
+	ps->a4_key[i] = n + 1;
+	post_n(b, n, rel);
+}
+
+/* Record at `rel` carries key `k`. Called for every key of every record:
+ * the key is compared as two words and its type, with no call. */
+static void post_add(struct index_builder *b, const struct pkey *k, uint32_t rel)
+{
+	struct post_set *ps = &b->ps;
+	uint64_t x = k->q[0] ^ (k->q[1] * 0x9e3779b97f4a7c15ull) ^ k->type;
+	uint32_t h = hash32((uint32_t)x ^ (uint32_t)(x >> 32)), i, n;
+
+	for (i = h & (KEY_SLOTS - 1); ps->slot[i]; i = (i + 1) & (KEY_SLOTS - 1)) {
+		const struct pkey *o = &ps->keys[ps->slot[i] - 1];
+
+		if (o->q[0] == k->q[0] && o->q[1] == k->q[1] && o->type == k->type) {
+			n = ps->slot[i] - 1;
+			goto found;
+		}
+	}
+	n = new_key(b, k);
+	if (n == UINT32_MAX)
+		return;
 	ps->slot[i] = n + 1;
 found:
+	post_n(b, n, rel);
+}
+
+/* Key number `n` of the open chunk is carried by the record at `rel`. */
+static void post_n(struct index_builder *b, uint32_t n, uint32_t rel)
+{
+	struct post_set *ps = &b->ps;
+
 	if (ps->last[n] == rel + 1)
 		return; /* the same key twice in one record (src == dst) */
 	ps->last[n] = rel + 1;
@@ -125,34 +220,31 @@ static void post_record(struct index_builder *b, uint64_t file_offset, bool addr
 	uint64_t rel64 = file_offset - b->cur.off;
 	uint32_t rel = (uint32_t)rel64;
 	struct frame_l4 l4;
-	uint8_t be[4];
+	struct pkey k = { .type = INDEX_KEY_WILD };
 
 	if (rel64 >= UINT32_MAX) { /* a chunk over 4 GiB: offsets do not fit */
 		no_postings(b);
 		return;
 	}
 	if (!addrs_ok) {
-		post_add(b, INDEX_KEY_WILD, NULL, 0, rel);
+		post_add(b, &k, rel);
 		return;
 	}
-	if (!index_frame_l4(b->fi.linktype, frame, frame_len, &l4))
-		post_add(b, INDEX_KEY_WILD_L4, NULL, 0, rel);
-	for (unsigned i = 0; i < fa->n4; i++) {
-		be[0] = (uint8_t)(fa->a4[i] >> 24);
-		be[1] = (uint8_t)(fa->a4[i] >> 16);
-		be[2] = (uint8_t)(fa->a4[i] >> 8);
-		be[3] = (uint8_t)fa->a4[i];
-		post_add(b, INDEX_KEY_ADDR4, be, 4, rel);
+	if (!index_frame_l4(b->fi.linktype, frame, frame_len, &l4)) {
+		k.type = INDEX_KEY_WILD_L4;
+		post_add(b, &k, rel);
 	}
-	for (unsigned i = 0; i < fa->n6; i++)
-		post_add(b, INDEX_KEY_ADDR6, fa->a6[i], 16, rel);
+	for (unsigned i = 0; i < fa->n4; i++)
+		post_addr4(b, fa->a4[i], rel);
+	k.type = INDEX_KEY_ADDR6;
+	for (unsigned i = 0; i < fa->n6; i++) {
+		memcpy(k.v, fa->a6[i], 16);
+		post_add(b, &k, rel);
+	}
 	if (l4.has_proto)
-		post_add(b, INDEX_KEY_PROTO, &l4.proto, 1, rel);
-	for (unsigned i = 0; i < l4.nports; i++) {
-		be[0] = (uint8_t)(l4.port[i] >> 8);
-		be[1] = (uint8_t)l4.port[i];
-		post_add(b, INDEX_KEY_PORT, be, 2, rel);
-	}
+		post_small(b, INDEX_KEY_PROTO, l4.proto, rel);
+	for (unsigned i = 0; i < l4.nports; i++)
+		post_small(b, INDEX_KEY_PORT, l4.port[i], rel);
 }
 
 /* A varint of a block index_parse checked (or this builder wrote). */
@@ -186,11 +278,18 @@ struct numbered_key {
 
 static int cmp_key(const void *a, const void *b)
 {
-	return memcmp(a, b, sizeof(struct pkey));
+	const struct pkey *x = a, *y = b;
+
+	if (x->type != y->type)
+		return x->type < y->type ? -1 : 1;
+	return memcmp(x->v, y->v, sizeof(x->v));
 }
 
-/* Encode the open chunk's postings at the end of dst->post; sets c's fields. */
-static void postings_encode(const struct post_set *ps, struct index *dst, struct index_chunk *c)
+/* Encode the open chunk's postings at the end of dst->post (*cap bytes
+ * allocated there, grown by doubling: a file's postings are megabytes, and
+ * copying them at every chunk would cost more than building them); sets c's
+ * postings fields. */
+static void postings_encode(const struct post_set *ps, struct index *dst, size_t *cap, struct index_chunk *c)
 {
 	struct numbered_key *order;
 	uint32_t *start, *rel, *fill;
@@ -216,7 +315,10 @@ static void postings_encode(const struct post_set *ps, struct index *dst, struct
 	for (uint32_t k = 0; k < ps->nkeys; k++)
 		order[k] = (struct numbered_key){ ps->keys[k], k };
 	qsort(order, ps->nkeys, sizeof(*order), cmp_key);
-	dst->post = xrealloc(dst->post, dst->npost + bound, 1);
+	if (*cap < dst->npost + bound) {
+		*cap = 2 * *cap > dst->npost + bound ? 2 * *cap : dst->npost + bound;
+		dst->post = xrealloc(dst->post, *cap, 1);
+	}
 	p = dst->post + dst->npost;
 	tmp = xcalloc(1, (size_t)ps->nent * 5 + 1);
 	for (uint32_t j = 0; j < ps->nkeys; j++) {
@@ -300,7 +402,7 @@ static int cmp_a6(const void *a, const void *b)
 
 /* Append the open chunk, its sets sorted, to `dst` (the builder's own index
  * when it closes, a snapshot's copy otherwise). */
-static void emit_open_chunk(const struct index_builder *b, struct index *dst)
+static void emit_open_chunk(const struct index_builder *b, struct index *dst, size_t *post_cap)
 {
 	struct index_chunk c = b->cur;
 	uint32_t k;
@@ -326,7 +428,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst)
 		qsort(dst->addr6 + dst->naddr6, c.n6, 16, cmp_a6);
 		dst->naddr6 += c.n6;
 	}
-	postings_encode(&b->ps, dst, &c);
+	postings_encode(&b->ps, dst, post_cap, &c);
 	dst->chunks = xrealloc(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
 	dst->chunks[dst->nchunks++] = c;
 }
@@ -335,7 +437,7 @@ static void close_chunk(struct index_builder *b)
 {
 	if (!b->open)
 		return;
-	emit_open_chunk(b, &b->ix);
+	emit_open_chunk(b, &b->ix, &b->post_cap);
 	b->open = false;
 	set_clear(b);
 }
@@ -352,9 +454,10 @@ static void postings_reload(struct index_builder *b, const struct index_chunk *c
 	while (p < end) {
 		unsigned type = *p++;
 		int vlen = index_key_len(type);
-		const uint8_t *value = p;
+		struct pkey k = { .type = type };
 		uint64_t n, bytes, at = 0;
 
+		memcpy(k.v, p, (size_t)vlen);
 		p += vlen;
 		p = get_varint_trusted(p, &n);
 		p = get_varint_trusted(p, &bytes);
@@ -363,7 +466,15 @@ static void postings_reload(struct index_builder *b, const struct index_chunk *c
 
 			p = get_varint_trusted(p, &d);
 			at += d;
-			post_add(b, type, value, (size_t)vlen, (uint32_t)at);
+			if (type == INDEX_KEY_PORT)
+				post_small(b, type, (uint16_t)(k.v[0] << 8 | k.v[1]), (uint32_t)at);
+			else if (type == INDEX_KEY_PROTO)
+				post_small(b, type, k.v[0], (uint32_t)at);
+			else if (type == INDEX_KEY_ADDR4)
+				post_addr4(b, (uint32_t)k.v[0] << 24 | (uint32_t)k.v[1] << 16 | (uint32_t)k.v[2] << 8 | k.v[3],
+					   (uint32_t)at);
+			else
+				post_add(b, &k, (uint32_t)at);
 		}
 	}
 }
@@ -380,6 +491,7 @@ int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP
 	b->fi = fi;
 	memcpy(b->ix.pcap_header, pcap_header, PCAP_FILE_HEADER_LEN);
 	b->ix.chunk_bytes = chunk_bytes ? chunk_bytes : INDEX_CHUNK_BYTES_DEFAULT;
+	b->ps.gen = 1; /* port_gen starts all 0: no port of this chunk yet */
 	b->ix.good_end = PCAP_FILE_HEADER_LEN;
 	b->end = PCAP_FILE_HEADER_LEN;
 	*out = b;
@@ -396,6 +508,7 @@ int index_builder_resume(struct index_builder **out, struct index *ix)
 	if (ret)
 		return ret;
 	b->ix = *ix;
+	b->post_cap = b->ix.npost ? b->ix.npost : 1; /* as index_parse allocated it */
 	memset(ix, 0, sizeof(*ix));
 	b->end = b->ix.good_end;
 	if (!b->ix.nchunks)
@@ -485,13 +598,16 @@ static void *dup_array(const void *p, size_t n, size_t size)
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
 			   struct index *ix)
 {
+	size_t post_cap;
+
 	*ix = b->ix;
 	ix->chunks = dup_array(b->ix.chunks, b->ix.nchunks, sizeof(*ix->chunks));
 	ix->addr4 = dup_array(b->ix.addr4, b->ix.naddr4, sizeof(*ix->addr4));
 	ix->addr6 = dup_array(b->ix.addr6, b->ix.naddr6, sizeof(*ix->addr6));
 	ix->post = dup_array(b->ix.post, b->ix.npost, 1);
+	post_cap = b->ix.npost ? b->ix.npost : 1;
 	if (b->open)
-		emit_open_chunk(b, ix);
+		emit_open_chunk(b, ix, &post_cap);
 	ix->file_size = file_size;
 	ix->file_mtime_ns = mtime_ns;
 	return 0;
