@@ -129,7 +129,7 @@
 #define INDEX_MAX_ADDR4 4096u
 #define INDEX_MAX_ADDR6 1024u
 /* Distinct keys a chunk's postings hold before it gives up ("no postings"). */
-#define INDEX_MAX_KEYS 8192u
+#define INDEX_MAX_KEYS 32768u
 /* Bytes at each end of the capture file whose CRC-32 ties an index to it. */
 #define INDEX_DIGEST_BYTES 4096u
 
@@ -237,6 +237,10 @@ struct frame_addrs {
  */
 bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
 		       struct frame_addrs *out);
+/* BSD loopback (LINKTYPE_NULL, LOOP): the IP version its 4-byte address
+ * family names, in either byte order (the writer's for NULL, network order
+ * for LOOP; AF_INET6 differs between systems: 10, 24, 28, 30), or 0. Pure. */
+int index_loopback_ip(const uint8_t *frame, uint32_t caplen);
 
 /* ------------------------------------------------------------------ keys */
 

@@ -101,25 +101,6 @@ static bool by_nibble(struct frame_l4 *k, const uint8_t *f, uint32_t caplen, uin
 	return true;
 }
 
-static bool loopback(struct frame_l4 *k, const uint8_t *f, uint32_t caplen)
-{
-	static const uint32_t inet6[4] = { 10, 24, 28, 30 };
-	uint32_t fam, swapped;
-
-	if (caplen < 4)
-		return true;
-	memcpy(&fam, f, 4);
-	swapped = __builtin_bswap32(fam);
-	if (fam == 2 || swapped == 2) {
-		ipv4_l4(k, f, caplen, 4);
-		return true;
-	}
-	for (int i = 0; i < 4; i++)
-		if (fam == inet6[i] || swapped == inet6[i])
-			return ipv6_l4(k, f, caplen, 4);
-	return true;
-}
-
 bool index_frame_l4(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_l4 *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -149,7 +130,11 @@ bool index_frame_l4(uint32_t linktype, const uint8_t *frame, uint32_t caplen, st
 		return ipv6_l4(out, frame, caplen, 0);
 	case LINKTYPE_NULL:
 	case LINKTYPE_LOOP:
-		return loopback(out, frame, caplen);
+		if (index_loopback_ip(frame, caplen) == 4)
+			ipv4_l4(out, frame, caplen, 4);
+		else if (index_loopback_ip(frame, caplen) == 6)
+			return ipv6_l4(out, frame, caplen, 4);
+		return true;
 	default:
 		return false;
 	}
