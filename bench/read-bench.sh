@@ -3,7 +3,7 @@
 #
 #   bash bench/read-bench.sh [--gb TOTAL] [--dir DIR] [--file-gb G] [--frames BYTES]
 #                            [--rate FPS] [--flows N] [--flow-run FRAMES] [--build DIR]
-#                            [--index-chunk SIZE] [--no-drop-caches] [--keep]
+#                            [--index-chunk SIZE] [--mixed] [--no-drop-caches] [--keep]
 #
 # The archive. bench/ringcap-replay drives the real worker and writer (staging slots,
 # io_uring, O_DIRECT) over TPACKET_V3 blocks; it writes one file per run and does not
@@ -14,6 +14,9 @@
 # ~1/flows of the packets, in runs, as hosts come and go. The filler is paced at --rate
 # frames/s (default 200000) so timestamps (CLOCK_MONOTONIC, as replay stamps them)
 # advance evenly; frames the writer could not take are dropped, which only thins a run.
+# With --mixed the files come from tests/lib/pcapgen.py --mixed instead: --flows hosts
+# interleaved packet by packet (--flow-run is ignored), TCP/UDP/ICMP over IPv4 and IPv6
+# with a few services' ports and many clients', tags, ARP, fragments, cut records.
 #
 # Measured (one JSON line each on stdout, a summary on stderr):
 #   index     ringcap-read --reindex [--index-chunk SIZE, default 1m] over the archive
@@ -24,14 +27,18 @@
 #             window's bytes plus the index bytes; its seconds against
 #             mergecap -w - FILES | editcap -A -B - - | tcpdump -r - -w -
 #             on the same archive, and the two record counts (they must agree)
-#   host      host 198.18.0.(1 + flows/2): bytes read as a share of the archive
+#   host      host 198.18.0.(1 + flows/2): bytes read as a share of the archive, and
+#             against the matching records plus the index bytes
+#   port      (--mixed) udp dst port 443: bytes read as a share of the archive
+#   never     (--mixed) host 198.18.0.(1 + flows/2) and port 22 (the first host's
+#             alone): bytes read against the index bytes
 # With root, the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before
 # each timed read so it measures the disk, unless --no-drop-caches; the JSON says which.
 # The archive is removed at the end unless --keep. Exit 0, 1 on failure, 2 bad arguments.
 set -u -o pipefail
 
 GB=20 DIR=/var/tmp/ringcap-read-bench FILE_GB=1 FRAMES=1514 RATE=200000 FLOWS=100 RUN=2000
-BUILD=build DROP=1 KEEP=0 CHUNK=1m
+BUILD=build DROP=1 KEEP=0 CHUNK=1m MIXED=0
 die() { echo "read-bench: $*" >&2; exit 2; }
 num() { [[ $2 =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "bad $1 '$2': expected a number"; }
 while [ $# -gt 0 ]; do
@@ -45,6 +52,7 @@ while [ $# -gt 0 ]; do
 	--flow-run) num --flow-run "${2:-}"; RUN=$2; shift 2 ;;
 	--build) BUILD=$2; shift 2 ;;
 	--index-chunk) [[ ${2:-} =~ ^[0-9]+[kmg]?$ ]] || die "bad --index-chunk '${2:-}'"; CHUNK=$2; shift 2 ;;
+	--mixed) MIXED=1; shift ;;
 	--no-drop-caches) DROP=0; shift ;;
 	--keep) KEEP=1; shift ;;
 	-h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
@@ -75,9 +83,15 @@ echo "read-bench: writing $nfiles files of $per_file frames ($FRAMES B) to $DIR"
 first=0
 for ((i = 0; i < nfiles; i++)); do
 	name=$arch; [ $i -gt 0 ] && name=$arch$i
-	"$REPLAY" --handler pcap --frames "$FRAMES" --rate "$RATE" --packets "$per_file" \
-		--flows "$FLOWS" --flow-run "$RUN" --first-index $first -w "$name" >"$DIR/replay.json" ||
-		{ echo "read-bench: ringcap-replay failed" >&2; exit 1; }
+	if [ "$MIXED" -eq 1 ]; then
+		python3 "$(dirname "$0")/../tests/lib/pcapgen.py" "$name" --mixed --hosts "$FLOWS" \
+			--start $((1764597600 + i * 3600)) --count "$per_file" --step-us 5 --seed $((i + 1)) \
+			--size "$FRAMES:$FRAMES" || { echo "read-bench: pcapgen.py failed" >&2; exit 1; }
+	else
+		"$REPLAY" --handler pcap --frames "$FRAMES" --rate "$RATE" --packets "$per_file" \
+			--flows "$FLOWS" --flow-run "$RUN" --first-index $first -w "$name" >"$DIR/replay.json" ||
+			{ echo "read-bench: ringcap-replay failed" >&2; exit 1; }
+	fi
 	first=$((first + per_file))
 done
 files=("$arch"*)
@@ -119,8 +133,9 @@ chunks = []
 for p in glob.glob(sys.argv[1] + '/.arch.pcap*.ridx'):
     b = open(p, 'rb').read()
     hlen, n = struct.unpack_from('<I', b, 12)[0], struct.unpack_from('<I', b, 124)[0]
+    clen = 64 if struct.unpack_from('<I', b, 8)[0] >= 3 else 48
     for i in range(n):
-        off, end, mn, mx, rec = struct.unpack_from('<QQQQI', b, hlen + 48 * i)
+        off, end, mn, mx, rec = struct.unpack_from('<QQQQI', b, hlen + clen * i)
         chunks.append((mn, mx, rec))
 chunks.sort()
 total = sum(r for _, _, r in chunks)
@@ -144,7 +159,7 @@ drop
 t0=$(now)
 mergecap -w - "${files[@]}" | editcap -A "$a" -B "$b" - - | tcpdump -r - -w "$DIR/out-pipe.pcap" 2>/dev/null
 t1=$(now)
-pipe_records=$(tcpdump -r "$DIR/out-pipe.pcap" -nn 2>/dev/null | wc -l)
+pipe_records=$(tcpdump -r "$DIR/out-pipe.pcap" -nn 2>/dev/null | grep -c "^[0-9]") # hex dump lines start with a tab
 printf '{"arm":"window","since":"@%s","until":"@%s","records":%s,"share_of_records":%s,"window_bytes":%s,"index_bytes":%s,"bytes_read":%s,"proc_rchar":%s,"proc_read_bytes":%s,"read_over_window_plus_index":%s,"seconds":%s,"pipeline_seconds":%s,"pipeline_records":%s,"caches_dropped":%s}\n' \
 	"$a" "$b" "$win_records" "$(python3 -c "print(f'{$win_records / $records:.5f}')")" "$win_bytes" "$idx_bytes" \
 	"$(stat_of "$DIR/window.stats" bytes_read)" "$(stat_of "$DIR/window.stats" proc_rchar)" \
@@ -159,9 +174,30 @@ host=198.18.0.$((1 + FLOWS / 2))
 drop
 "$R" --stats -w "$DIR/out-host.pcap" "${files[@]}" host "$host" 2>"$DIR/host.stats" || exit 1
 hr=$(stat_of "$DIR/host.stats" records_written)
-printf '{"arm":"host","host":"%s","records":%s,"share_of_records":%s,"bytes_read":%s,"proc_rchar":%s,"proc_read_bytes":%s,"share_of_archive_read":%s,"chunks":%s,"chunks_skipped_addr":%s,"seconds":%s,"caches_dropped":%s}\n' \
-	"$host" "$hr" "$(python3 -c "print(f'{$hr / $records:.5f}')")" "$(stat_of "$DIR/host.stats" bytes_read)" \
+hb=$(( $(stat -c %s "$DIR/out-host.pcap") - 24 ))
+printf '{"arm":"host","host":"%s","records":%s,"share_of_records":%s,"record_bytes":%s,"index_bytes":%s,"bytes_read":%s,"proc_rchar":%s,"proc_read_bytes":%s,"share_of_archive_read":%s,"read_over_records_plus_index":%s,"chunks":%s,"chunks_skipped_addr":%s,"chunks_by_postings":%s,"seconds":%s,"caches_dropped":%s}\n' \
+	"$host" "$hr" "$(python3 -c "print(f'{$hr / $records:.5f}')")" "$hb" "$idx_bytes" \
+	"$(stat_of "$DIR/host.stats" bytes_read)" \
 	"$(stat_of "$DIR/host.stats" proc_rchar)" "$(stat_of "$DIR/host.stats" proc_read_bytes)" \
-	"$(python3 -c "print(f'{$(stat_of "$DIR/host.stats" proc_rchar) / $arch_bytes:.5f}')")" \
+	"$(python3 -c "print(f'{$(stat_of "$DIR/host.stats" bytes_read) / $arch_bytes:.5f}')")" \
+	"$(python3 -c "print(f'{$(stat_of "$DIR/host.stats" bytes_read) / ($hb + $idx_bytes):.3f}')")" \
 	"$(stat_of "$DIR/host.stats" chunks)" "$(stat_of "$DIR/host.stats" chunks_skipped_addr)" \
+	"$(stat_of "$DIR/host.stats" chunks_by_postings)" \
 	"$(stat_of "$DIR/host.stats" seconds)" "$([ $DROP -eq 1 ] && echo true || echo false)"
+
+if [ "$MIXED" -eq 1 ]; then
+	# ---- a port: udp dst port 443, ~1/15 of the packets
+	drop
+	"$R" --stats -w "$DIR/out-port.pcap" "${files[@]}" udp dst port 443 2>"$DIR/port.stats" || exit 1
+	printf '{"arm":"port","filter":"udp dst port 443","records":%s,"bytes_read":%s,"share_of_archive_read":%s,"seconds":%s,"caches_dropped":%s}\n' \
+		"$(stat_of "$DIR/port.stats" records_written)" "$(stat_of "$DIR/port.stats" bytes_read)" \
+		"$(python3 -c "print(f'{$(stat_of "$DIR/port.stats" bytes_read) / $arch_bytes:.5f}')")" \
+		"$(stat_of "$DIR/port.stats" seconds)" "$([ $DROP -eq 1 ] && echo true || echo false)"
+	# ---- a host and a port that never meet
+	drop
+	"$R" --stats -w "$DIR/out-never.pcap" "${files[@]}" host "$host" and port 22 2>"$DIR/never.stats" || exit 1
+	printf '{"arm":"never","filter":"host %s and port 22","records":%s,"bytes_read":%s,"index_bytes":%s,"read_over_index":%s,"seconds":%s,"caches_dropped":%s}\n' \
+		"$host" "$(stat_of "$DIR/never.stats" records_written)" "$(stat_of "$DIR/never.stats" bytes_read)" \
+		"$idx_bytes" "$(python3 -c "print(f'{$(stat_of "$DIR/never.stats" bytes_read) / $idx_bytes:.3f}')")" \
+		"$(stat_of "$DIR/never.stats" seconds)" "$([ $DROP -eq 1 ] && echo true || echo false)"
+fi

@@ -101,26 +101,21 @@ static void raw_ip(struct frame_addrs *a, const uint8_t *f, uint32_t caplen, uin
 		ipv6_at(a, f, caplen, net);
 }
 
-/* BSD loopback: a 4-byte address family, in the writer's byte order (NULL) or
- * network order (LOOP). AF_INET6 differs between systems: 10, 24, 28, 30. */
-static void loopback(struct frame_addrs *a, const uint8_t *f, uint32_t caplen)
+int index_loopback_ip(const uint8_t *frame, uint32_t caplen)
 {
+	static const uint32_t inet6[4] = { 10, 24, 28, 30 };
 	uint32_t fam, swapped;
 
 	if (caplen < 4)
-		return;
-	memcpy(&fam, f, 4);
+		return 0;
+	memcpy(&fam, frame, 4);
 	swapped = __builtin_bswap32(fam);
 	if (fam == 2 || swapped == 2)
-		ipv4_at(a, f, caplen, 4);
-	for (int i = 0; i < 4; i++) {
-		static const uint32_t inet6[4] = { 10, 24, 28, 30 };
-
-		if (fam == inet6[i] || swapped == inet6[i]) {
-			ipv6_at(a, f, caplen, 4);
-			break;
-		}
-	}
+		return 4;
+	for (int i = 0; i < 4; i++)
+		if (fam == inet6[i] || swapped == inet6[i])
+			return 6;
+	return 0;
 }
 
 bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_addrs *out)
@@ -161,7 +156,10 @@ bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
 		return true;
 	case LINKTYPE_NULL:
 	case LINKTYPE_LOOP:
-		loopback(out, frame, caplen);
+		if (index_loopback_ip(frame, caplen) == 4)
+			ipv4_at(out, frame, caplen, 4);
+		else if (index_loopback_ip(frame, caplen) == 6)
+			ipv6_at(out, frame, caplen, 4);
 		return true;
 	default:
 		return false;

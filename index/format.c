@@ -68,13 +68,14 @@ void index_free(struct index *ix)
 	xfree(ix->chunks);
 	xfree(ix->addr4);
 	xfree(ix->addr6);
+	xfree(ix->post);
 	memset(ix, 0, sizeof(*ix));
 }
 
 size_t index_serialized_len(const struct index *ix)
 {
 	return INDEX_HEADER_LEN + (size_t)ix->nchunks * INDEX_CHUNK_LEN + (size_t)ix->naddr4 * 4 +
-	       (size_t)ix->naddr6 * 16 + INDEX_TRAILER_LEN;
+	       (size_t)ix->naddr6 * 16 + (size_t)ix->npost + INDEX_TRAILER_LEN;
 }
 
 void index_serialize(const struct index *ix, uint8_t *out)
@@ -102,6 +103,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	put32(p + 124, ix->nchunks);
 	put32(p + 128, ix->naddr4);
 	put32(p + 132, ix->naddr6);
+	put64(p + 136, ix->npost);
 	put64(p + 144, ix->file_dev);
 	put64(p + 152, ix->file_ino);
 	put64(p + 160, (uint64_t)ix->file_ctime_ns);
@@ -119,11 +121,17 @@ void index_serialize(const struct index *ix, uint8_t *out)
 		put32(p + 36, c->flags);
 		put32(p + 40, c->n4);
 		put32(p + 44, c->n6);
+		put64(p + 48, c->post_off);
+		put32(p + 56, c->post_len);
+		put32(p + 60, c->nkeys);
 	}
 	for (uint32_t i = 0; i < ix->naddr4; i++, p += 4)
 		put32(p, ix->addr4[i]);
 	for (uint32_t i = 0; i < ix->naddr6; i++, p += 16)
 		memcpy(p, ix->addr6[i], 16);
+	if (ix->npost)
+		memcpy(p, ix->post, ix->npost);
+	p += ix->npost;
 	put32(p, index_crc32(0, out, (size_t)(p - out)));
 	memcpy(p + 4, "IEND", 4);
 	(void)total;
@@ -133,15 +141,22 @@ void index_serialize(const struct index *ix, uint8_t *out)
 static int check_chunks(struct index *ix)
 {
 	uint64_t records = 0, first = UINT64_MAX, last = 0, pos = PCAP_FILE_HEADER_LEN;
-	uint64_t n4 = 0, n6 = 0;
+	uint64_t n4 = 0, n6 = 0, post = 0;
 
 	for (uint32_t i = 0; i < ix->nchunks; i++) {
 		struct index_chunk *c = &ix->chunks[i];
 
 		if (c->off != pos || c->end <= c->off || c->end > ix->good_end)
 			return -EBADMSG;
-		if (!c->records || c->min_ns > c->max_ns || c->flags & ~INDEX_CHUNK_ANY_ADDR)
+		if (!c->records || c->min_ns > c->max_ns ||
+		    c->flags & ~(INDEX_CHUNK_ANY_ADDR | INDEX_CHUNK_NO_POSTINGS))
 			return -EBADMSG;
+		/* postings blocks tile the section, each one well-formed */
+		if (c->post_off != post || c->post_len > ix->npost - post ||
+		    (c->flags & INDEX_CHUNK_NO_POSTINGS && (c->post_len || c->nkeys)) ||
+		    index_postings_check(ix->post + post, c->post_len, c->end - c->off, c->records, c->nkeys))
+			return -EBADMSG;
+		post += c->post_len;
 		/* a record takes at least its 16-byte header */
 		if ((c->end - c->off) / PCAP_RECORD_HEADER_LEN < c->records)
 			return -EBADMSG;
@@ -162,7 +177,8 @@ static int check_chunks(struct index *ix)
 		last = c->max_ns > last ? c->max_ns : last;
 		pos = c->end;
 	}
-	if (n4 != ix->naddr4 || n6 != ix->naddr6 || records != ix->records || pos != ix->good_end)
+	if (n4 != ix->naddr4 || n6 != ix->naddr6 || post != ix->npost || records != ix->records ||
+	    pos != ix->good_end)
 		return -EBADMSG;
 	if (ix->nchunks && (first != ix->first_ns || last != ix->last_ns))
 		return -EBADMSG;
@@ -190,10 +206,11 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->nchunks = get32(buf + 124);
 	ix->naddr4 = get32(buf + 128);
 	ix->naddr6 = get32(buf + 132);
+	ix->npost = get64(buf + 136);
 	/* 32-bit counts times small sizes cannot overflow 64 bits */
 	want = INDEX_HEADER_LEN + (uint64_t)ix->nchunks * INDEX_CHUNK_LEN + (uint64_t)ix->naddr4 * 4 +
 	       (uint64_t)ix->naddr6 * 16 + INDEX_TRAILER_LEN;
-	if (want != len || memcmp(buf + len - 4, "IEND", 4) ||
+	if (ix->npost > len || want + ix->npost != len || memcmp(buf + len - 4, "IEND", 4) ||
 	    get32(buf + len - 8) != index_crc32(0, buf, len - 8))
 		goto bad;
 	ix->file_size = get64(buf + 24);
@@ -220,6 +237,7 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->chunks = xcalloc(ix->nchunks ? ix->nchunks : 1, sizeof(*ix->chunks));
 	ix->addr4 = xcalloc(ix->naddr4 ? ix->naddr4 : 1, sizeof(*ix->addr4));
 	ix->addr6 = xcalloc(ix->naddr6 ? ix->naddr6 : 1, sizeof(*ix->addr6));
+	ix->post = xcalloc(ix->npost ? ix->npost : 1, 1);
 	p = buf + INDEX_HEADER_LEN;
 	for (uint32_t i = 0; i < ix->nchunks; i++, p += INDEX_CHUNK_LEN) {
 		struct index_chunk *c = &ix->chunks[i];
@@ -232,11 +250,15 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 		c->flags = get32(p + 36);
 		c->n4 = get32(p + 40);
 		c->n6 = get32(p + 44);
+		c->post_off = get64(p + 48);
+		c->post_len = get32(p + 56);
+		c->nkeys = get32(p + 60);
 	}
 	for (uint32_t i = 0; i < ix->naddr4; i++, p += 4)
 		ix->addr4[i] = get32(p);
 	for (uint32_t i = 0; i < ix->naddr6; i++, p += 16)
 		memcpy(ix->addr6[i], p, 16);
+	memcpy(ix->post, p, ix->npost);
 	ret = check_chunks(ix);
 	if (ret) {
 		index_free(ix);

@@ -11,12 +11,18 @@
  * distinct addresses than the caps below, or of a link type we cannot parse, is
  * marked "any address" and is never skipped for an address).
  *
- * File format, version 2. Every integer is little-endian whatever the host.
+ * Each chunk also carries postings (version 3): for every key one of its
+ * records carries (an address, a TCP/UDP/SCTP port, an IP protocol) the
+ * offsets of exactly those records, so a reader reads only the records a
+ * filter can match (see "Postings" below).
+ *
+ * File format, version 3. Every integer is little-endian whatever the host.
  *
  *   header, 176 bytes
  *      0  8  magic "RCAPIDX\n"
- *      8  4  version (2); a reader refuses any other and rebuilds (a version 1
- *            index, which named its file by size and mtime alone, is rebuilt)
+ *      8  4  version (3); a reader refuses any other and rebuilds (a version 1
+ *            index, which named its file by size and mtime alone, and a
+ *            version 2 one, which had no postings, are rebuilt)
  *     12  4  header length (176)
  *     16  8  total length of the index file, trailer included
  *     24  8  capture file size when indexed     } with 144..175 the file's
@@ -34,30 +40,59 @@
  *    124  4  chunks
  *    128  4  IPv4 addresses in all chunk summaries
  *    132  4  IPv6 addresses in all chunk summaries
- *    136  8  reserved (0)
+ *    136  8  postings bytes (all chunks' postings blocks)
  *    144  8  capture file's device (st_dev)     } which file the index
  *    152  8  capture file's inode               } describes: another file
  *    160  8  capture file's change time, ns     } (a copy beside it, a file
  *    168  4  CRC-32 of its first n bytes        } replaced under its name)
  *    172  4  CRC-32 of its last n bytes         } does not match
  *            (n = min(size at 24, INDEX_DIGEST_BYTES = 4096))
- *   chunk table: `chunks` entries of 48 bytes
+ *   chunk table: `chunks` entries of 64 bytes
  *      0  8  file offset of the chunk's first record    (chunks are contiguous:
  *      8  8  file offset past its last record            one's end is the next's
  *     16  8  smallest timestamp, ns                      start; the last ends at
  *     24  8  largest timestamp, ns                       good end)
  *     32  4  records
- *     36  4  flags: bit 0 "any address" (no usable summary)
+ *     36  4  flags: bit 0 "any address" (no usable summary), bit 1 "no
+ *            postings" (too many keys: the chunk is read whole)
  *     40  4  IPv4 addresses in its summary
  *     44  4  IPv6 addresses in its summary
+ *     48  8  offset of its postings block in the postings section
+ *     56  4  length of its postings block (0 with "no postings")
+ *     60  4  keys in its postings block
  *   IPv4 summaries: 4 bytes each (the address as a number, a.b.c.d = a<<24|...),
  *            chunk after chunk, strictly ascending within a chunk
  *   IPv6 summaries: 16 bytes each (network order), the same way
+ *   postings section: the chunks' postings blocks, chunk after chunk, each
+ *            where its entry says (they tile the section)
  *   trailer: 4 bytes CRC-32 (IEEE, as zlib's crc32) of every byte before it,
  *            then "IEND"
  *
- * A file whose length, magic, version, counts, ranges, order or checksum does
- * not add up is rejected (index_parse) and rebuilt by the reader.
+ * Postings. A chunk's block is its keys, strictly ascending by (type, value
+ * bytes), each:
+ *      1 byte   type: 0 "wild", 1 "wild protocol", 2 IPv4 address, 3 IPv6
+ *               address, 4 port, 5 IP protocol
+ *      value    wild, wild protocol: none; IPv4: 4 bytes, IPv6: 16, port: 2,
+ *               protocol: 1 (network order)
+ *      varint   n, records that carry the key (at least 1)
+ *      varint   bytes of the offsets that follow
+ *      n varints: the first record's offset from the chunk's first record,
+ *               then each next one's distance from the one before (> 0)
+ * A varint is LEB128: 7 bits a byte, low first, high bit "more", at most 10
+ * bytes. A record is in key K's list if K is among: the addresses
+ * index_frame_addrs finds in it; the IP protocol (IPv4 byte 9, or the IPv6
+ * next header when it is not an extension header); the TCP/UDP/SCTP source
+ * and destination ports of an unfragmented IPv4 or an IPv6 packet (as far as
+ * caplen holds them). "Wild" lists the records whose keys cannot be told
+ * (more tags than followed, a link type not parsed): a reader takes them as
+ * carrying every key. "Wild protocol" lists those whose addresses are listed
+ * but whose protocol and ports cannot be told (an IPv6 extension header): a
+ * reader takes them as carrying every port and protocol. A record with no key
+ * (not IP) is in no list. Offsets are record starts inside the chunk.
+ *
+ * A file whose length, magic, version, counts, ranges, order, postings or
+ * checksum does not add up is rejected (index_parse) and rebuilt by the
+ * reader.
  *
  * Identity. An index is taken as it is only for the file it was built from:
  * the same device, inode, size, mtime and change time (which no one can set
@@ -85,18 +120,31 @@
 #include "format/format.h"
 
 #define INDEX_MAGIC "RCAPIDX\n"
-#define INDEX_VERSION 2u
+#define INDEX_VERSION 3u
 #define INDEX_HEADER_LEN 176u
-#define INDEX_CHUNK_LEN 48u
+#define INDEX_CHUNK_LEN 64u
 #define INDEX_TRAILER_LEN 8u
 #define INDEX_CHUNK_BYTES_DEFAULT (1u << 20)
 /* Distinct addresses a chunk summary holds before it gives up ("any address"). */
 #define INDEX_MAX_ADDR4 4096u
 #define INDEX_MAX_ADDR6 1024u
+/* Distinct keys a chunk's postings hold before it gives up ("no postings"). */
+#define INDEX_MAX_KEYS 32768u
 /* Bytes at each end of the capture file whose CRC-32 ties an index to it. */
 #define INDEX_DIGEST_BYTES 4096u
 
 #define INDEX_CHUNK_ANY_ADDR 1u
+#define INDEX_CHUNK_NO_POSTINGS 2u
+
+/* Postings key types (see "Postings"). */
+enum index_key_type {
+	INDEX_KEY_WILD = 0,       /* records whose keys cannot be told */
+	INDEX_KEY_WILD_L4 = 1,    /* records whose protocol and ports cannot be told */
+	INDEX_KEY_ADDR4 = 2,
+	INDEX_KEY_ADDR6 = 3,
+	INDEX_KEY_PORT = 4,
+	INDEX_KEY_PROTO = 5,
+};
 
 struct index_chunk {
 	uint64_t off, end;        /* file range of whole records */
@@ -105,6 +153,8 @@ struct index_chunk {
 	uint32_t flags;           /* INDEX_CHUNK_* */
 	uint32_t n4, n6;          /* addresses in this chunk's summary */
 	uint32_t a4, a6;          /* first of them in index.addr4 / index.addr6 (not stored) */
+	uint64_t post_off;        /* its postings block in index.post */
+	uint32_t post_len, nkeys;
 };
 
 struct index {
@@ -125,6 +175,8 @@ struct index {
 	struct index_chunk *chunks;
 	uint32_t *addr4;
 	uint8_t (*addr6)[16];
+	uint64_t npost;           /* postings bytes */
+	uint8_t *post;
 };
 
 void index_free(struct index *ix);
@@ -185,6 +237,58 @@ struct frame_addrs {
  */
 bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen,
 		       struct frame_addrs *out);
+/* BSD loopback (LINKTYPE_NULL, LOOP): the IP version its 4-byte address
+ * family names, in either byte order (the writer's for NULL, network order
+ * for LOOP; AF_INET6 differs between systems: 10, 24, 28, 30), or 0. Pure. */
+int index_loopback_ip(const uint8_t *frame, uint32_t caplen);
+
+/* ------------------------------------------------------------------ keys */
+
+/* A frame's IP protocol and TCP/UDP/SCTP ports, as the postings key them. */
+struct frame_l4 {
+	bool has_proto;
+	uint8_t proto;
+	unsigned nports;
+	uint16_t port[2];         /* source, destination (those caplen holds) */
+};
+
+/*
+ * The protocol and ports a libpcap `proto`, `tcp`, `port`, `portrange` test
+ * could see in this frame: behind the same link layers and tags as
+ * index_frame_addrs, IPv4 byte 9 (ports only with fragment offset 0, after the
+ * header length IHL says), the IPv6 next header (ports after the fixed 40
+ * bytes). A frame that is not IP has none. Returns false ("wild": any key may
+ * match) for a link type it cannot parse, more tags than it follows, or an
+ * IPv6 extension header. Pure; reads only inside caplen.
+ */
+bool index_frame_l4(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_l4 *out);
+
+/* -------------------------------------------------------------- postings */
+
+/* Record offsets, sorted and distinct; owned by whoever made it (xfree v). */
+struct index_offs {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Value bytes of a key type: 0 (wild, wild protocol), 4, 16, 2, 1; -1 for an
+ * unknown type. */
+int index_key_len(unsigned type);
+/*
+ * Check a chunk's postings block: keys strictly ascending, counts and lengths
+ * that add up, varints that end, offsets ascending and below `span` (the
+ * chunk's bytes), at most `records` per key, `nkeys` keys. Pure. 0 or -EBADMSG.
+ */
+int index_postings_check(const uint8_t *blk, size_t len, uint64_t span, uint32_t records, uint32_t nkeys);
+/*
+ * The records of chunk `c` that carry a key of `type` whose value lies in
+ * [lo, hi] (index_key_len(type) bytes, network order), and its wild records
+ * (and for a port or protocol, its wild-protocol ones):
+ * their offsets from the chunk's first record, sorted and distinct, into *out
+ * (replaced). The block was checked by index_parse. Pure.
+ */
+void index_chunk_lookup(const struct index *ix, const struct index_chunk *c, unsigned type, const uint8_t *lo,
+			const uint8_t *hi, struct index_offs *out);
 
 /* --------------------------------------------------------------- builder */
 
@@ -269,6 +373,8 @@ ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
 struct index_refresh_result {
 	bool refused;             /* the index's name held no regular file (a link,
 				   * a FIFO...): ignored, and replaced if saved */
+	bool corrupt;             /* the index on disk did not parse (a checksum,
+				   * count or order that does not add up): rebuilt */
 	bool loaded;              /* the index on disk was fresh */
 	bool extended;            /* the file grew: only its new tail was read */
 	bool built;               /* (re)built from the whole file */

@@ -88,6 +88,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	if (!force) {
 		ret = index_load(path, ix);
 		res->refused = ret == -ENOTSUP;
+		res->corrupt = ret == -EBADMSG;
 	}
 	if (!force && ret == 0) {
 		res->bytes_read += index_serialized_len(ix);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "read/read.h"
+#include "util/util.h"
 
 #define MAX_TOKENS 256
 #define TOKEN_LEN 64
@@ -221,4 +222,365 @@ bool addr_query_may_match(const struct addr_query *q, const struct index *ix, co
 			return false;
 	}
 	return true;
+}
+
+/* ------------------------------------------------------- the postings query */
+
+struct postq_parser {
+	const struct tokens *tk;
+	unsigned at;
+	struct post_query *q;
+	bool bad;
+};
+
+static unsigned node_new(struct postq_parser *p, enum postq_kind kind)
+{
+	if (p->q->n == POSTQ_MAX_NODES) {
+		p->bad = true;
+		return 0;
+	}
+	memset(&p->q->node[p->q->n], 0, sizeof(p->q->node[0]));
+	p->q->node[p->q->n].kind = kind;
+	return p->q->n++;
+}
+
+static unsigned node_join(struct postq_parser *p, enum postq_kind kind, unsigned a, unsigned b)
+{
+	unsigned n = node_new(p, kind);
+
+	p->q->node[n].a = a;
+	p->q->node[n].b = b;
+	return n;
+}
+
+static unsigned node_key(struct postq_parser *p, unsigned type, const uint8_t *lo, const uint8_t *hi, size_t len)
+{
+	unsigned n = node_new(p, POSTQ_KEY);
+
+	p->q->node[n].type = type;
+	memcpy(p->q->node[n].lo, lo, len);
+	memcpy(p->q->node[n].hi, hi, len);
+	return n;
+}
+
+static bool is_op(const char *t)
+{
+	return is(t, "and", "&&") || is(t, "or", "||") || is(t, "not", "!") || is(t, "(", ")");
+}
+
+/* A number in [0, max], all digits. */
+static bool number(const char *t, long max, long *v)
+{
+	char *end;
+
+	if (!*t || strspn(t, "0123456789") != strlen(t))
+		return false;
+	*v = strtol(t, &end, 10);
+	return *v <= max;
+}
+
+static unsigned node_proto(struct postq_parser *p, long proto)
+{
+	uint8_t v = (uint8_t)proto;
+
+	return node_key(p, INDEX_KEY_PROTO, &v, &v, 1);
+}
+
+static unsigned node_ports(struct postq_parser *p, long lo, long hi)
+{
+	uint8_t l[2] = { (uint8_t)(lo >> 8), (uint8_t)lo }, h[2] = { (uint8_t)(hi >> 8), (uint8_t)hi };
+
+	return node_key(p, INDEX_KEY_PORT, l, h, 2);
+}
+
+/* The protocol number a protocol name stands for as a primitive, or -1. */
+static long proto_name(const char *t)
+{
+	static const struct {
+		const char *name;
+		long proto;
+	} names[] = { { "tcp", 6 }, { "udp", 17 }, { "sctp", 132 }, { "icmp", 1 }, { "icmp6", 58 }, { "igmp", 2 } };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(t, names[i].name))
+			return names[i].proto;
+	return -1;
+}
+
+/* The primitive [s, e): a KEY, an AND of two, or ALL when not decidable. */
+static unsigned primitive(struct postq_parser *p, unsigned s, unsigned e)
+{
+	const struct tokens *tk = p->tk;
+	long proto = -1, lo, hi;
+	bool l4 = false;
+	struct addr_term t;
+
+	if (e - s == 1 && proto_name(tk->t[s]) >= 0)
+		return node_proto(p, proto_name(tk->t[s]));
+	if (e - s == 3 && is(tk->t[s], "ip", "ip6") && !strcmp(tk->t[s + 1], "proto") &&
+	    number(tk->t[s + 2], 255, &lo))
+		return node_proto(p, lo);
+	if (e - s == 2 && !strcmp(tk->t[s], "proto") && number(tk->t[s + 1], 255, &lo))
+		return node_proto(p, lo);
+	if (s < e && (is(tk->t[s], "tcp", "udp") || !strcmp(tk->t[s], "sctp"))) {
+		proto = proto_name(tk->t[s++]);
+		l4 = true;
+	} else if (s < e && (is(tk->t[s], "ip", "ip6") || is(tk->t[s], "arp", "rarp"))) {
+		s++;
+	}
+	if (s < e && is(tk->t[s], "src", "dst"))
+		s++;
+	if (e - s != 2)
+		return node_new(p, POSTQ_ALL);
+	if (!l4 && is(tk->t[s], "host", "net") && parse_range(tk->t[s + 1], !strcmp(tk->t[s], "net"), &t)) {
+		uint8_t a[4] = { (uint8_t)(t.lo4 >> 24), (uint8_t)(t.lo4 >> 16), (uint8_t)(t.lo4 >> 8), (uint8_t)t.lo4 };
+		uint8_t b[4] = { (uint8_t)(t.hi4 >> 24), (uint8_t)(t.hi4 >> 16), (uint8_t)(t.hi4 >> 8), (uint8_t)t.hi4 };
+
+		return t.v6 ? node_key(p, INDEX_KEY_ADDR6, t.lo6, t.hi6, 16) : node_key(p, INDEX_KEY_ADDR4, a, b, 4);
+	}
+	if (!strcmp(tk->t[s], "port") && number(tk->t[s + 1], 65535, &lo)) {
+		hi = lo;
+	} else if (!strcmp(tk->t[s], "portrange")) {
+		const char *dash = strchr(tk->t[s + 1], '-');
+		char first[TOKEN_LEN];
+
+		snprintf(first, sizeof(first), "%.*s", dash ? (int)(dash - tk->t[s + 1]) : 0, tk->t[s + 1]);
+		if (!dash || !number(first, 65535, &lo) || !number(dash + 1, 65535, &hi))
+			return node_new(p, POSTQ_ALL);
+		if (lo > hi) { /* libpcap swaps them */
+			long x = lo;
+
+			lo = hi;
+			hi = x;
+		}
+	} else {
+		return node_new(p, POSTQ_ALL);
+	}
+	if (!l4)
+		return node_ports(p, lo, hi);
+	return node_join(p, POSTQ_AND, node_proto(p, proto), node_ports(p, lo, hi));
+}
+
+static unsigned expr(struct postq_parser *p);
+
+/* not X | ( expr ) | a primitive */
+static unsigned unary(struct postq_parser *p)
+{
+	const struct tokens *tk = p->tk;
+	unsigned s = p->at, n;
+
+	if (p->at >= tk->n) {
+		p->bad = true;
+		return 0;
+	}
+	if (is(tk->t[p->at], "not", "!")) {
+		p->at++;
+		unary(p);
+		return node_new(p, POSTQ_ALL); /* never a complement: all records */
+	}
+	if (!strcmp(tk->t[p->at], "(")) {
+		p->at++;
+		n = expr(p);
+		if (p->at >= tk->n || strcmp(tk->t[p->at], ")"))
+			p->bad = true;
+		p->at++;
+		return n;
+	}
+	while (p->at < tk->n && !is_op(tk->t[p->at]))
+		p->at++;
+	if (p->at == s) {
+		p->bad = true;
+		return 0;
+	}
+	return primitive(p, s, p->at);
+}
+
+/* libpcap's `and` and `or` have one precedence and group to the left. */
+static unsigned expr(struct postq_parser *p)
+{
+	unsigned left = unary(p);
+
+	while (!p->bad && p->at < p->tk->n && (is(p->tk->t[p->at], "and", "&&") || is(p->tk->t[p->at], "or", "||"))) {
+		enum postq_kind kind = is(p->tk->t[p->at], "and", "&&") ? POSTQ_AND : POSTQ_OR;
+
+		p->at++;
+		left = node_join(p, kind, left, unary(p));
+	}
+	return left;
+}
+
+void post_query_parse(const char *expr_text, struct post_query *q)
+{
+	static const char *const shifts[] = { "vlan", "mpls", "pppoes", "geneve", "vxlan" };
+	struct postq_parser p = { .q = q };
+	struct tokens *tk;
+
+	memset(q, 0, sizeof(*q));
+	if (!expr_text || !*expr_text)
+		return;
+	tk = calloc(1, sizeof(*tk));
+	if (!tk)
+		return;
+	tokenize(expr_text, tk);
+	if (tk->overflow)
+		goto out;
+	for (unsigned i = 0; i < tk->n; i++)
+		for (unsigned k = 0; k < sizeof(shifts) / sizeof(shifts[0]); k++)
+			if (!strcmp(tk->t[i], shifts[k]))
+				goto out;
+	p.tk = tk;
+	q->root = expr(&p);
+	q->usable = !p.bad && p.at == tk->n;
+out:
+	free(tk);
+}
+
+/* ------------------------------------------------------------ evaluation */
+
+static void offs_swap(struct index_offs *a, struct index_offs *b)
+{
+	struct index_offs t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Node `i` over chunk `c`: false for "all records", else its offsets in *out. */
+static bool eval(const struct post_query *q, unsigned i, const struct index *ix, const struct index_chunk *c,
+		 struct index_offs *out)
+{
+	const struct postq_node *nd = &q->node[i];
+	struct index_offs other = { 0 };
+	bool a, b;
+	size_t k = 0, j = 0, n = 0;
+
+	switch (nd->kind) {
+	case POSTQ_KEY:
+		index_chunk_lookup(ix, c, nd->type, nd->lo, nd->hi, out);
+		return true;
+	case POSTQ_ALL:
+		return false;
+	default:
+		break;
+	}
+	a = eval(q, nd->a, ix, c, out);
+	b = eval(q, nd->b, ix, c, &other);
+	if (nd->kind == POSTQ_AND && (!a || !b)) {
+		if (!a)
+			offs_swap(out, &other);
+		xfree(other.v);
+		return a || b;
+	}
+	if (nd->kind == POSTQ_OR && (!a || !b)) {
+		xfree(other.v);
+		return false;
+	}
+	if (nd->kind == POSTQ_AND) { /* intersect in place */
+		while (k < out->n && j < other.n) {
+			if (out->v[k] < other.v[j])
+				k++;
+			else if (out->v[k] > other.v[j])
+				j++;
+			else
+				out->v[n++] = out->v[k++], j++;
+		}
+		out->n = n;
+	} else { /* unite */
+		struct index_offs u = { .v = xcalloc(out->n + other.n + 1, sizeof(uint64_t)), .cap = out->n + other.n + 1 };
+
+		while (k < out->n || j < other.n) {
+			if (j == other.n || (k < out->n && out->v[k] < other.v[j]))
+				u.v[u.n++] = out->v[k++];
+			else if (k == out->n || other.v[j] < out->v[k])
+				u.v[u.n++] = other.v[j++];
+			else
+				u.v[u.n++] = out->v[k++], j++;
+		}
+		offs_swap(out, &u);
+		xfree(u.v);
+	}
+	xfree(other.v);
+	return true;
+}
+
+bool post_query_chunk(const struct post_query *q, const struct index *ix, const struct index_chunk *c,
+		      struct index_offs *out)
+{
+	out->n = 0;
+	if (!q || !q->usable || c->flags & INDEX_CHUNK_NO_POSTINGS)
+		return false;
+	return eval(q, q->root, ix, c, out);
+}
+
+struct rec_keys {
+	struct frame_addrs fa;
+	struct frame_l4 l4;
+	bool l4_wild;             /* its protocol and ports cannot be told: any */
+};
+
+static bool key_in(const struct postq_node *nd, const uint8_t *v, size_t len)
+{
+	return memcmp(v, nd->lo, len) >= 0 && memcmp(v, nd->hi, len) <= 0;
+}
+
+static bool has_key(const struct postq_node *nd, const struct rec_keys *k)
+{
+	uint8_t v[4];
+
+	switch (nd->type) {
+	case INDEX_KEY_ADDR4:
+		for (unsigned i = 0; i < k->fa.n4; i++) {
+			for (int b = 0; b < 4; b++)
+				v[b] = (uint8_t)(k->fa.a4[i] >> (24 - 8 * b));
+			if (key_in(nd, v, 4))
+				return true;
+		}
+		return false;
+	case INDEX_KEY_ADDR6:
+		for (unsigned i = 0; i < k->fa.n6; i++)
+			if (key_in(nd, k->fa.a6[i], 16))
+				return true;
+		return false;
+	case INDEX_KEY_PROTO:
+		return k->l4_wild || (k->l4.has_proto && key_in(nd, &k->l4.proto, 1));
+	case INDEX_KEY_PORT:
+		if (k->l4_wild)
+			return true;
+		for (unsigned i = 0; i < k->l4.nports; i++) {
+			v[0] = (uint8_t)(k->l4.port[i] >> 8);
+			v[1] = (uint8_t)k->l4.port[i];
+			if (key_in(nd, v, 2))
+				return true;
+		}
+		return false;
+	default:
+		return false;
+	}
+}
+
+static bool record_eval(const struct post_query *q, unsigned i, const struct rec_keys *k)
+{
+	const struct postq_node *nd = &q->node[i];
+
+	switch (nd->kind) {
+	case POSTQ_KEY:
+		return has_key(nd, k);
+	case POSTQ_AND:
+		return record_eval(q, nd->a, k) && record_eval(q, nd->b, k);
+	case POSTQ_OR:
+		return record_eval(q, nd->a, k) || record_eval(q, nd->b, k);
+	default:
+		return true;
+	}
+}
+
+bool post_query_record_may(const struct post_query *q, uint32_t linktype, const uint8_t *frame,
+			   uint32_t caplen)
+{
+	struct rec_keys k;
+
+	if (!index_frame_addrs(linktype, frame, caplen, &k.fa))
+		return true; /* wild: any key */
+	k.l4_wild = !index_frame_l4(linktype, frame, caplen, &k.l4);
+	return record_eval(q, q->root, &k);
 }

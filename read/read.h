@@ -67,6 +67,44 @@ void addr_query_parse(const char *expr, struct addr_query *q);
 /* Could a packet of chunk `c` satisfy every term? */
 bool addr_query_may_match(const struct addr_query *q, const struct index *ix, const struct index_chunk *c);
 
+/*
+ * The postings query: the whole expression as a tree of `and`, `or` and the
+ * primitives the postings can decide (host, net, port, portrange, tcp, udp,
+ * sctp, icmp, icmp6, igmp, [ip|ip6] proto N, tcp/udp/sctp port N). Anything
+ * else, and anything under `not`, is "all" (every record), so the records the
+ * tree leaves always include every one the filter matches: `and` intersects,
+ * `or` unites. An expression the parser cannot follow, or one with a keyword
+ * that moves libpcap's offsets (vlan, mpls, pppoes, geneve, vxlan), gives no
+ * tree (usable false).
+ */
+#define POSTQ_MAX_NODES 64
+
+enum postq_kind { POSTQ_ALL, POSTQ_AND, POSTQ_OR, POSTQ_KEY };
+
+struct postq_node {
+	enum postq_kind kind;
+	unsigned a, b;               /* children of AND / OR */
+	unsigned type;               /* INDEX_KEY_* of a KEY */
+	uint8_t lo[16], hi[16];      /* its value range, network order */
+};
+
+struct post_query {
+	bool usable;
+	unsigned n, root;
+	struct postq_node node[POSTQ_MAX_NODES];
+};
+
+void post_query_parse(const char *expr, struct post_query *q);
+/* The records of chunk `c` the query leaves, as offsets from its first
+ * record, into *out (replaced); false when it must be read whole (no tree,
+ * "no postings", or the tree is "all" there). Pure. */
+bool post_query_chunk(const struct post_query *q, const struct index *ix, const struct index_chunk *c,
+		      struct index_offs *out);
+/* Could this record, by its own keys, be among those the query leaves? A
+ * record the postings named that could not has been named falsely. Pure. */
+bool post_query_record_may(const struct post_query *q, uint32_t linktype, const uint8_t *frame,
+			   uint32_t caplen);
+
 /* ------------------------------------------------------------------- bpf.c */
 
 struct read_filter;
@@ -96,6 +134,7 @@ struct read_stats {
 	uint64_t bytes_read;            /* capture and index bytes read */
 	uint64_t records_scanned, records_written;
 	uint64_t chunks, chunks_skipped_time, chunks_skipped_addr;
+	uint64_t chunks_by_postings;    /* read record by record, by their postings */
 	uint64_t indexes_built, indexes_extended, indexes_loaded, indexes_in_memory;
 	uint64_t out_of_order;          /* written before a record older than it (memory cap) */
 };
@@ -104,6 +143,7 @@ struct read_query {
 	uint64_t since_ns, until_ns;    /* [since, until) */
 	const struct read_filter *filter;
 	const struct addr_query *addrs;
+	const struct post_query *post;  /* NULL: chunks are read whole */
 	uint32_t chunk_bytes;           /* for indexes built now (0: default) */
 	unsigned max_open;              /* input files open at once (0: read_open_budget()) */
 };

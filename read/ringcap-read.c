@@ -255,12 +255,14 @@ static void print_stats(const struct read_stats *st, double secs)
 	fprintf(stderr,
 		"files_considered %llu\nfiles_opened %llu\nbytes_read %llu\nrecords_scanned %llu\n"
 		"records_written %llu\nchunks %llu\nchunks_skipped_time %llu\nchunks_skipped_addr %llu\n"
+		"chunks_by_postings %llu\n"
 		"indexes_built %llu\nindexes_extended %llu\nindexes_loaded %llu\nindexes_in_memory %llu\n"
 		"out_of_order %llu\nproc_rchar %lld\nproc_read_bytes %lld\nseconds %.6f\n",
 		(unsigned long long)st->files_considered, (unsigned long long)st->files_opened,
 		(unsigned long long)st->bytes_read, (unsigned long long)st->records_scanned,
 		(unsigned long long)st->records_written, (unsigned long long)st->chunks,
 		(unsigned long long)st->chunks_skipped_time, (unsigned long long)st->chunks_skipped_addr,
+		(unsigned long long)st->chunks_by_postings,
 		(unsigned long long)st->indexes_built, (unsigned long long)st->indexes_extended,
 		(unsigned long long)st->indexes_loaded, (unsigned long long)st->indexes_in_memory,
 		(unsigned long long)st->out_of_order, rchar, read_bytes, secs);
@@ -273,6 +275,7 @@ int main(int argc, char **argv)
 	struct read_source **src;
 	struct read_filter *filter = NULL;
 	struct addr_query addrs;
+	struct post_query post;
 	struct read_query q;
 	struct read_stats st = { 0 };
 	struct pcap_out *out;
@@ -331,8 +334,10 @@ int main(int argc, char **argv)
 	if (read_filter_compile(&filter, linktype, snaplen, expr, err, sizeof(err)))
 		die(2, "bad expression '%s': %s", expr, err);
 	addr_query_parse(expr, &addrs);
+	post_query_parse(expr, &post);
 	q.filter = filter;
 	q.addrs = &addrs;
+	q.post = &post;
 	q.chunk_bytes = (uint32_t)o.chunk;
 	q.max_open = 0; /* from RLIMIT_NOFILE, as raised above */
 

@@ -150,6 +150,8 @@ static int refresh(struct read_source *s, bool force, const struct read_query *q
 	st->bytes_read += res.bytes_read;
 	if (res.refused)
 		log_warn("%s: its index's name holds no regular file (a link, a FIFO...): ignored", s->path);
+	if (res.corrupt)
+		log_warn("%s: its index is corrupt: rebuilt from the file", s->path);
 	if (ret)
 		return ret;
 	st->indexes_loaded += res.loaded;
@@ -335,11 +337,11 @@ static void rescan(struct read_source *s, const struct read_query *q, struct rea
 	select_chunks(s, q, NULL);
 }
 
-void read_source_load_next(struct read_source *s, const struct read_query *q, struct read_stats *st,
-			   uint64_t *held)
+/* Whole chunk `c`, record after record. */
+static void load_whole(struct read_source *s, const struct read_query *q, struct read_stats *st,
+		       const struct index_chunk *c, uint64_t *held)
 {
 	/* `c` is not used past a rescan, which frees the index it points into */
-	const struct index_chunk *c = &s->ix.chunks[s->sel[s->next++]];
 	size_t len = (size_t)(c->end - c->off), kept_bytes = 0, nrec = c->records;
 	struct chunk_buf *cb = xcalloc(1, sizeof(*cb));
 	struct pcap_rec_iter it;
@@ -350,10 +352,6 @@ void read_source_load_next(struct read_source *s, const struct read_query *q, st
 	bool short_read = false, lied = false;
 	ssize_t n;
 
-	if (!s->opened) {
-		s->opened = true;
-		st->files_opened++;
-	}
 	cb->data = xcalloc(1, len);
 	cb->recs = xcalloc(c->records, sizeof(*cb->recs));
 	n = index_pread_full(s->fd, cb->data, len, c->off);
@@ -407,6 +405,183 @@ void read_source_load_next(struct read_source *s, const struct read_query *q, st
 	*held += cb->bytes;
 	for (uint32_t i = 0; i < cb->live; i++)
 		heap_push(s, &cb->recs[i]);
+}
+
+/* ------------------------------------------- reading a chunk's postings */
+
+/* Bytes between two wanted records below which one read takes both. */
+#define RUN_GAP 4096u
+
+/* Where the records are being read: one run of the chunk at a time. */
+struct run {
+	uint8_t *buf;
+	size_t cap;
+	uint64_t start, end;       /* chunk-relative range in buf */
+	uint8_t *rec;              /* a record that did not fit the run, read alone */
+	size_t rec_cap;
+};
+
+static void reserve(uint8_t **p, size_t *cap, size_t need)
+{
+	if (*cap < need) {
+		*cap = need;
+		*p = xrealloc(*p, need, 1);
+	}
+}
+
+/* pread `len` bytes at chunk-relative `rel` into *p: 0, or -EIO when short. */
+static int read_at(struct read_source *s, const struct index_chunk *c, struct read_stats *st, uint8_t *p,
+		   size_t len, uint64_t rel)
+{
+	ssize_t n = index_pread_full(s->fd, p, len, c->off + rel);
+
+	if (n > 0)
+		st->bytes_read += (uint64_t)n;
+	return n == (ssize_t)len ? 0 : -EIO;
+}
+
+/* The record at chunk-relative `rel`: its header parsed into *r and its bytes
+ * (*data). 0, -EBADMSG (it is no record of this chunk) or -EIO (short). */
+static int record_at(struct read_source *s, const struct index_chunk *c, struct read_stats *st, struct run *run,
+		     uint64_t rel, struct pcap_rec *r, const uint8_t **data)
+{
+	uint64_t span = c->end - c->off;
+	const uint8_t *h;
+	size_t need;
+	int ret;
+
+	if (rel + PCAP_RECORD_HEADER_LEN > span)
+		return -EBADMSG;
+	if (rel + PCAP_RECORD_HEADER_LEN <= run->end) {
+		h = run->buf + (rel - run->start);
+	} else {
+		reserve(&run->rec, &run->rec_cap, PCAP_RECORD_HEADER_LEN);
+		ret = read_at(s, c, st, run->rec, PCAP_RECORD_HEADER_LEN, rel);
+		if (ret)
+			return ret;
+		h = run->rec;
+	}
+	if (pcap_rec_header_parse(&s->fi, h, PCAP_RECORD_HEADER_LEN, r) != PCAP_REC_OK ||
+	    r->caplen > span - rel - PCAP_RECORD_HEADER_LEN)
+		return -EBADMSG;
+	need = PCAP_RECORD_HEADER_LEN + r->caplen;
+	if (rel + need <= run->end) {
+		*data = run->buf + (rel - run->start) + PCAP_RECORD_HEADER_LEN;
+		return 0;
+	}
+	/* longer than the run guessed: read it alone */
+	reserve(&run->rec, &run->rec_cap, need);
+	ret = read_at(s, c, st, run->rec, need, rel);
+	*data = run->rec + PCAP_RECORD_HEADER_LEN;
+	return ret;
+}
+
+/*
+ * The records of chunk `c` at `offs` (chunk-relative, sorted), read in runs:
+ * nearby records share one read, each run as long as the chunk's mean record
+ * guesses; a record longer than that is read alone. A named offset that is
+ * not a record of this chunk (overlapping the one before, a header that
+ * lies, a record that contradicts the chunk's entry, keys the query could
+ * not leave)
+ * makes the index a liar, as in load_whole.
+ */
+static void load_postings(struct read_source *s, const struct read_query *q, struct read_stats *st,
+			  const struct index_chunk *c, const struct index_offs *offs, uint64_t *held)
+{
+	uint64_t span = c->end - c->off, mean = span / c->records, prev_end = 0, lie_at = 0;
+	uint64_t tail = PCAP_RECORD_HEADER_LEN + (mean < 64 ? 128 : mean > 32768 ? 65536 : 2 * mean);
+	struct chunk_buf *cb = xcalloc(1, sizeof(*cb));
+	size_t *at = xcalloc(offs->n + 1, sizeof(*at)), used = 0, cap = 0;
+	struct run run = { 0 };
+	bool lied = false, short_read = false;
+
+	st->chunks_by_postings++;
+	cb->recs = xcalloc(offs->n + 1, sizeof(*cb->recs));
+	for (size_t i = 0, j; i < offs->n && !lied && !short_read; i = j) {
+		run.start = offs->v[i];
+		run.end = run.start + tail < span ? run.start + tail : span;
+		for (j = i + 1; j < offs->n && offs->v[j] <= run.end + RUN_GAP; j++)
+			run.end = offs->v[j] + tail < span ? offs->v[j] + tail : span;
+		reserve(&run.buf, &run.cap, (size_t)(run.end - run.start));
+		if (read_at(s, c, st, run.buf, (size_t)(run.end - run.start), run.start)) {
+			short_read = true;
+			break;
+		}
+		for (size_t k = i; k < j; k++) {
+			uint64_t rel = offs->v[k], ts;
+			const uint8_t *data;
+			struct pcap_rec r;
+			int ret = rel < prev_end ? -EBADMSG : record_at(s, c, st, &run, rel, &r, &data);
+
+			if (ret == -EIO) {
+				short_read = true;
+				break;
+			}
+			ts = ret ? 0 : pcap_ts_ns(&s->fi, r.ts_sec, r.ts_frac);
+			if (ret || (!s->rescanned && (record_lies(s, c, ts, data, r.caplen) ||
+						      !post_query_record_may(q->post, s->fi.linktype, data, r.caplen)))) {
+				lied = true;
+				lie_at = c->off + rel;
+				break;
+			}
+			prev_end = rel + PCAP_RECORD_HEADER_LEN + r.caplen;
+			st->records_scanned++;
+			if (ts < q->since_ns || ts >= q->until_ns || (s->ndone && already_taken(s, c->off + rel)) ||
+			    !read_filter_match(q->filter, data, r.caplen, r.len))
+				continue;
+			reserve(&cb->data, &cap, used + r.caplen + 1);
+			memcpy(cb->data + used, data, r.caplen);
+			at[cb->live] = used;
+			cb->recs[cb->live++] = (struct rec){ .ts = ts, .seq = c->off + rel, .caplen = r.caplen,
+							     .len = r.len, .cb = cb };
+			used += r.caplen;
+		}
+	}
+	xfree(run.buf);
+	xfree(run.rec);
+	if (short_read) {
+		log_warn("%s: shorter than its index says (chunk at offset %llu): the rest of the file is skipped",
+			 s->path, (unsigned long long)c->off);
+		s->next = s->nsel;
+	} else if (lied && !s->rescanned) {
+		/* nothing of this chunk is kept: the new index chooses it again */
+		cb->live = 0;
+		rescan(s, q, st, lie_at);
+	} else if (lied) {
+		log_warn("%s: record at offset %llu does not match the index: the rest of the file is skipped",
+			 s->path, (unsigned long long)lie_at);
+		s->next = s->nsel;
+	} else if (!s->rescanned) {
+		add_done(s, c->off, c->end);
+	}
+	for (uint32_t i = 0; i < cb->live; i++)
+		cb->recs[i].data = cb->data + at[i];
+	xfree(at);
+	if (!cb->live) {
+		chunk_buf_free(cb);
+		return;
+	}
+	cb->bytes = used + cb->live * sizeof(struct rec);
+	*held += cb->bytes;
+	for (uint32_t i = 0; i < cb->live; i++)
+		heap_push(s, &cb->recs[i]);
+}
+
+void read_source_load_next(struct read_source *s, const struct read_query *q, struct read_stats *st,
+			   uint64_t *held)
+{
+	const struct index_chunk *c = &s->ix.chunks[s->sel[s->next++]];
+	struct index_offs offs = { 0 };
+
+	if (!s->opened) {
+		s->opened = true;
+		st->files_opened++;
+	}
+	if (post_query_chunk(q->post, &s->ix, c, &offs))
+		load_postings(s, q, st, c, &offs, held);
+	else
+		load_whole(s, q, st, c, held);
+	xfree(offs.v);
 }
 
 void read_source_free(struct read_source *s)

@@ -263,7 +263,7 @@ static void test_format(void)
 	ix.file_head_crc = 0x31323334u;
 	ix.file_tail_crc = 0x41424344u;
 	buf = serialize(&ix, &len);
-	CHECK(!memcmp(buf, INDEX_MAGIC, 8) && buf[8] == 2 && buf[9] == 0, "magic, version 2 little-endian");
+	CHECK(!memcmp(buf, INDEX_MAGIC, 8) && buf[8] == 3 && buf[9] == 0, "magic, version 3 little-endian");
 	CHECK(buf[144] == 0x08 && buf[151] == 0x01 && buf[152] == 0x18 && buf[160] == 0x28 && buf[168] == 0x34 &&
 	      buf[172] == 0x44, "identity at 144..175, little-endian");
 	CHECK(index_parse(buf, len, &back) == 0, "round trip parse");
@@ -302,14 +302,18 @@ static void test_format(void)
 	index_builder_free(r);
 	index_builder_free(b);
 
-	/* another version (1 named its file by size and mtime alone): refused as such */
+	/* another version (1 named its file by size and mtime alone, 2 had no
+	 * postings): refused as such */
 	buf[8] = 1;
 	fix_crc(buf, len);
 	CHECK_EQ(index_parse(buf, len, &back), -ENOTSUP);
-	buf[8] = 3;
+	buf[8] = 2;
 	fix_crc(buf, len);
 	CHECK_EQ(index_parse(buf, len, &back), -ENOTSUP);
-	buf[8] = 2;
+	buf[8] = 4;
+	fix_crc(buf, len);
+	CHECK_EQ(index_parse(buf, len, &back), -ENOTSUP);
+	buf[8] = 3;
 	fix_crc(buf, len);
 
 	/* every truncation */
