@@ -349,6 +349,11 @@ static int check_combination(struct capture_config *o)
 		log_err("bad stats file '%s': it is the capture file", o->stats_prom);
 		return 2;
 	}
+	if (o->index_postings && (o->no_index || !o->path || strcmp(o->path, "-") == 0)) {
+		log_err("bad option '--index-postings': %s", o->no_index ? "--no-index writes no index"
+			: "the index is written beside a -w FILE");
+		return 2;
+	}
 	if ((o->rotate_bytes || o->rotate_ns || o->max_files) && !o->path) {
 		log_err("-C, -G and -W need -w FILE");
 		return 2;
@@ -499,6 +504,10 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	{ .name = "no-index", .type = OPT_FLAG, .field = &o->no_index,
 	  .help = "no ringcap-read index (.FILE.ridx) beside each file\n"
 		  "when it is closed (ringcap-read then builds it)" },
+	{ .name = "index-postings", .type = OPT_FLAG, .field = &o->index_postings,
+	  .help = "the index also lists the records of each host, port\n"
+		  "and IP protocol (selective ringcap-read queries read\n"
+		  "only those; costs the appending thread per packet)" },
 	{ .name = "relinquish-privileges", .letter = 'Z', .type = OPT_CUSTOM, .field = &o->user,
 	  .parse = parse_user, .what = "user", .arg = "USER",
 	  .help = "after opening the sockets and the first file, run\n"

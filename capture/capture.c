@@ -172,6 +172,7 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 		.index = !o->no_index,
+		.index_postings = o->index_postings,
 		.on_full_wait = o->on_full_wait,
 		.file_closed = capture_file_closed,
 		.hook_ctx = cap,

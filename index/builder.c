@@ -65,6 +65,7 @@ struct index_builder {
 	bool has_zero4;
 	struct post_set ps;
 	size_t post_cap;            /* bytes allocated at ix.post */
+	bool without_postings;      /* every new chunk "no postings" */
 };
 
 static uint32_t hash32(uint32_t v)
@@ -541,6 +542,11 @@ int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts
 	return index_builder_add_view(b, file_offset, ts_sec, ts_frac, caplen, frame, caplen);
 }
 
+void index_builder_without_postings(struct index_builder *b)
+{
+	b->without_postings = true;
+}
+
 int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
 			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
 {
@@ -556,6 +562,8 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 		memset(&b->cur, 0, sizeof(b->cur));
 		b->cur.off = file_offset;
 		b->cur.min_ns = UINT64_MAX;
+		if (b->without_postings)
+			b->cur.flags |= INDEX_CHUNK_NO_POSTINGS;
 		b->open = true;
 	}
 	b->cur.end = file_offset + PCAP_RECORD_HEADER_LEN + caplen;

@@ -126,6 +126,8 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 		encode_header(w, hdr);
 		if (index_builder_new(&f->ix, hdr, 0))
 			f->ix = NULL;
+		else if (!w->cfg.index_postings)
+			index_builder_without_postings(f->ix);
 	}
 	w->files_opened++;
 	snprintf(w->last_path, sizeof(w->last_path), "%s", path);

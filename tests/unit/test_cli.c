@@ -261,6 +261,9 @@ static void test_bad_values(void)
 	BAD("later", "-i", "eth0", "-w", "x", "--on-full", "later");
 	BAD("stream", "-i", "eth0", "-w", "-", "--on-full", "wait");
 	BAD("-1", "-i", "eth0", "-w", "x", "-s", "-1");
+	BAD("--index-postings", "-i", "eth0", "-w", "x", "--no-index", "--index-postings");
+	BAD("--index-postings", "-i", "eth0", "-w", "-", "--index-postings");
+	BAD("--index-postings", "-i", "eth0", "--arp", "198.18.0.9", "--index-postings");
 	BAD("12ab", "-i", "eth0", "-w", "x", "--snaplen", "12ab");
 	BAD("'0'", "-i", "eth0", "-w", "x", "-c", "0");
 	BAD("'x'", "-i", "eth0", "-w", "x", "-c", "x");
