@@ -106,9 +106,9 @@ responder_accounts() { # what LOG WANT
 	local rx taken kdrops reqs sent
 	rx=$(awk '/responder frames received by filter/ { v = $1 } END { print v }' "$2")
 	kdrops=$(awk '/responder frames received by filter/ { v = $7 } END { print v }' "$2")
-	taken=$(last_counter "$2" "ARP requests received by filter")
-	reqs=$(last_counter "$2" "ARP requests answered")
-	sent=$(last_counter "$2" "ARP replies sent")
+	taken=$(counter "$2" "ARP requests received by filter")
+	reqs=$(counter "$2" "ARP requests answered")
+	sent=$(counter "$2" "ARP replies sent")
 	[ -n "$rx" ] && [ -n "$kdrops" ] && [ -n "$taken" ] && [ -n "$reqs" ] && [ -n "$sent" ] ||
 		fail "$1: responder counters missing: $(cat "$2")"
 	[ "$rx" -eq $((taken + kdrops)) ] ||
@@ -117,8 +117,6 @@ responder_accounts() { # what LOG WANT
 	[ "$reqs" -ge "$3" ] || fail "$1: $reqs requests answered, the peer saw $3 answered"
 	echo "ok: $1: $rx frames = $taken taken + $kdrops kernel drops; $reqs requests, $sent replies"
 }
-# The exit report is the log's last: a SIGUSR1 one may come before it.
-last_counter() { awk -v k="$2" 'index($0, k) { v = $1 } END { print v }' "$1"; }
 jget() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$2"; }
 
 # --- busy-poll on (the default window) ------------------------------------------
@@ -141,7 +139,7 @@ ringcap_stop
 cat "$TMP/on.log"
 # Each lone arping was answered: at least one request each, twice over.
 responder_accounts on "$TMP/on.log" $((FLOOD_ANS + 2 * LONE))
-windows=$(last_counter "$TMP/on.log" "busy-poll windows")
+windows=$(counter "$TMP/on.log" "busy-poll windows")
 caught=$(awk '/busy-poll windows/ { c = $4 } END { print c }' "$TMP/on.log")
 { [ -n "$windows" ] && [ "$windows" -gt 0 ]; } || fail "on: no busy-poll window under the flood"
 { [ -n "$caught" ] && [ "$caught" -le "$windows" ]; } || fail "on: $caught of $windows windows caught"

@@ -41,7 +41,6 @@ stop_ringcap() {
 	ringcap_stop
 	[ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS"
 }
-counter() { awk -v t="$2" 'index($0, t) { print $1; exit }' "$1"; }
 
 # --- capture + answer ------------------------------------------------------------
 start_ringcap "$TMP/rc.log" --arp "$POOL" -w "$TMP/cap.pcap" udp

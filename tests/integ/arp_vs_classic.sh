@@ -55,7 +55,9 @@ run_arm() { # name responder-args...
 	ip netns exec "$NS_B" "$@" 2>"$TMP/$name.log" &
 	RESP_PID=$!
 	wait_listening "$RESP_PID" "$TMP/$name.log" "$name"
-	ip netns exec "$NS_A" tcpdump -i "$IF_A" -Q in -nn -U --immediate-mode -Z root \
+	# -s 1600 -B 8192: thousands of ring slots (their size follows the
+	# snapshot length), so a tcpdump short of CPU drops no reply
+	ip netns exec "$NS_A" tcpdump -i "$IF_A" -Q in -nn -U --immediate-mode -s 1600 -B 8192 -Z root \
 		-w "$TMP/$name.pcap" 'arp[6:2] = 2' 2>"$TMP/$name.td" &
 	TD_PID=$!
 	wait_listening "$TD_PID" "$TMP/$name.td" "tcpdump"
@@ -71,7 +73,7 @@ run_arm() { # name responder-args...
 	kill -INT "$TD_PID"; wait "$TD_PID"; TD_PID=
 	kill -INT "$RESP_PID"; wait "$RESP_PID"; rc=$?; RESP_PID=
 	[ "$rc" -eq 0 ] || fail "$name exited $rc: $(cat "$TMP/$name.log")"
-	cat "$TMP/$name.log" "$TMP/$name.json"
+	cat "$TMP/$name.log" "$TMP/$name.td" "$TMP/$name.json"
 	# One line per frame: the decode and the hex, no timestamp; sorted.
 	tcpdump -r "$TMP/$name.pcap" -t -nn -xx 2>/dev/null |
 		awk '/^[^ \t]/ { if (p != "") print p; p = $0; next } { p = p " " $0 }

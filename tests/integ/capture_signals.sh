@@ -23,13 +23,11 @@ usr1_until() { # LOG N
 			sleep 0.1
 		done
 		[ "$(grep -c "packets received by filter" "$1")" -gt "$reports" ] || return 1
-		n=$(last "$1" "packets captured")
+		n=$(counter "$1" "packets captured")
 		[ "$n" -ge "$2" ] && return 0
 	done
 	return 1
 }
-# The number before the last line holding TEXT (the exit report comes last).
-last() { awk -v k="$2" 'index($0, k) { v = $1 } END { print v }' "$1"; }
 gen() { in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$1" -s 200 --flows 4 -r 20000 -q --duration 10; }
 
 ringcap_start "$TMP/u.log" -i "$IF_B" -w "$TMP/u.pcap" -T 2 || fail "start: $(cat "$TMP/u.log")"
@@ -37,7 +35,7 @@ gen 1000
 usr1_until "$TMP/u.log" 1000 || true
 kill -0 "$RC_PID" 2>/dev/null || fail "SIGUSR1 ended the capture: $(cat "$TMP/u.log")"
 grep -q "packets received by filter" "$TMP/u.log" || fail "SIGUSR1 printed nothing: $(cat "$TMP/u.log")"
-got=$(last "$TMP/u.log" "packets received by filter")
+got=$(counter "$TMP/u.log" "packets received by filter")
 [ "$got" -ge 1000 ] || fail "SIGUSR1: received $got, 1000 were sent"
 gen 500
 usr1_until "$TMP/u.log" 1500 || true
@@ -58,6 +56,6 @@ for sig in HUP USR2 QUIT; do
 	[ $rc -eq 0 ] || fail "SIG$sig: exit $rc: $(cat "$TMP/$sig.log")"
 	n=$(pcap_count "$TMP/$sig.pcap") || fail "SIG$sig: $n"
 	[ "$n" -eq 700 ] || fail "SIG$sig: $n records, 700 were sent"
-	[ "$(last "$TMP/$sig.log" "packets captured")" -eq 700 ] || fail "SIG$sig: $(cat "$TMP/$sig.log")"
+	[ "$(counter "$TMP/$sig.log" "packets captured")" -eq 700 ] || fail "SIG$sig: $(cat "$TMP/$sig.log")"
 	echo "ok: SIG$sig ends the capture with a valid file of $n records"
 done

@@ -116,12 +116,15 @@ ringcap_stop() {
 
 # tcpdump on A's veth into $TMP/NAME.pcap until peer_capture_stop; sets TD_PID
 # and TD_FILE. --immediate-mode: libpcap hands each packet over as it comes
-# (not a block up to a second late), -U: tcpdump writes it out at once.
+# (not a block up to a second late), -U: tcpdump writes it out at once. Its
+# ring slots are sized by the snapshot length: -s 1600 (a whole frame, tags
+# too) and -B 8192 give thousands, so a tcpdump that waits for the CPU on a
+# loaded machine drops nothing.
 #   peer_capture_start NAME [tcpdump filter...]
 peer_capture_start() {
 	local name=$1; shift
 	TD_FILE=$TMP/$name.pcap
-	ip netns exec "$NS_A" tcpdump -i "$IF_A" -nn --immediate-mode -U -w "$TD_FILE" "$@" \
+	ip netns exec "$NS_A" tcpdump -i "$IF_A" -nn --immediate-mode -U -s 1600 -B 8192 -w "$TD_FILE" "$@" \
 		2>"$TMP/$name.td" &
 	TD_PID=$!
 	for _ in $(seq 300); do grep -q "listening on" "$TMP/$name.td" && return 0; sleep 0.1; done
@@ -192,7 +195,8 @@ wait_accounted() { # LOG N [SECONDS]
 	return 1
 }
 
-# The number before a counter line of ringcap's exit report.
+# The number before a counter line of ringcap's exit report: the last such
+# line, as reports asked for with SIGUSR1 (wait_captured) come before it.
 counter() { # LOG "packets captured"
-	awk -v k="$2" 'index($0, k) { print $1; exit }' "$1"
+	awk -v k="$2" 'index($0, k) { v = $1 } END { print v }' "$1"
 }
