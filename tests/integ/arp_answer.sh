@@ -62,7 +62,7 @@ stop_ringcap() {
 # arping ADDR MAC: exactly one reply, from MAC (iputils prints it in capitals).
 expect_reply() {
 	local addr=$1 mac=${2^^} out
-	out=$(in_a arping -c 1 -w 2 -I "$IF_A" "$addr" 2>&1) || fail "arping $addr: no reply: $out"
+	out=$(in_a arping -c 1 -w 10 -I "$IF_A" "$addr" 2>&1) || fail "arping $addr: no reply: $out"
 	grep -q "reply from $addr \[$mac\]" <<<"$out" || fail "arping $addr: not from $mac: $out"
 	grep -q "Received 1 response" <<<"$out" || fail "arping $addr: $out"
 }
@@ -96,7 +96,12 @@ echo "ok: ${#OUTSIDE[@]} addresses just outside the pools not answered"
 
 in_a ping -c 1 -W 1 198.18.2.77 >/dev/null 2>&1	# the echo goes unanswered; the ARP does not
 in_a ping -c 1 -W 1 198.18.3.21 >/dev/null 2>&1
-neigh=$(ip -n "$NS_A" neigh show 198.18.2.77 dev "$IF_A")
+# the answer may land after ping gave up: look for up to 10 s
+for _ in $(seq 100); do
+	neigh=$(ip -n "$NS_A" neigh show 198.18.2.77 dev "$IF_A")
+	grep -qi "lladdr $MAC_B" <<<"$neigh" && break
+	sleep 0.1
+done
 grep -qi "lladdr $MAC_B" <<<"$neigh" || fail "A's neighbour entry for 198.18.2.77: '$neigh', want lladdr $MAC_B"
 neigh_out=$(ip -n "$NS_A" neigh show 198.18.3.21 dev "$IF_A")
 grep -q lladdr <<<"$neigh_out" && fail "A resolved 198.18.3.21 (outside): '$neigh_out'"

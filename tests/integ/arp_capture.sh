@@ -41,7 +41,6 @@ stop_ringcap() {
 	ringcap_stop
 	[ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS"
 }
-counter() { awk -v t="$2" 'index($0, t) { print $1; exit }' "$1"; }
 
 # --- capture + answer ------------------------------------------------------------
 start_ringcap "$TMP/rc.log" --arp "$POOL" -w "$TMP/cap.pcap" udp
@@ -49,14 +48,14 @@ in_a "$GEN" -i "$IF_A" -n "$COUNT" -r 3000 --duration 20 2>"$TMP/gen.err" &
 gen_pid=$!
 answered=0
 for addr in "${ASK[@]}"; do
-	out=$(in_a arping -c 1 -w 2 -I "$IF_A" "$addr" 2>&1) || fail "arping $addr during capture: $out"
+	out=$(in_a arping -c 1 -w 10 -I "$IF_A" "$addr" 2>&1) || fail "arping $addr during capture: $out"
 	grep -qi "reply from $addr \[$MAC_B\]" <<<"$out" || fail "arping $addr: not from $MAC_B: $out"
 	answered=$((answered + 1))
 done
 in_a ping -c 3 -i 0.2 -W 1 "$IP_B" >/dev/null || fail "ping $IP_B"
 wait "$gen_pid" || fail "ringcap-gen exited $?: $(cat "$TMP/gen.err")"
 grep -q "^sent $COUNT frames " "$TMP/gen.err" || fail "ringcap-gen: $(cat "$TMP/gen.err")"
-sleep 0.2
+wait_accounted "$TMP/rc.log" "$COUNT" || true
 stop_ringcap
 cat "$TMP/rc.log"
 echo "ok: $answered arpings answered with $MAC_B during the capture"

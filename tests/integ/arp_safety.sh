@@ -58,7 +58,7 @@ send 255.255.255.255
 send 224.0.0.1
 send 127.0.0.1
 send 0.0.0.9
-peer_capture_stop
+peer_capture_stop 2 "Reply"	# the controls' answers
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc.log")"
 tcpdump -r "$TMP/safety.pcap" -e -nn 2>/dev/null | grep Reply >"$TMP/replies.txt"
@@ -79,8 +79,7 @@ peer_capture_start announce arp or vlan || fail "tcpdump on A"
 ringcap_start "$TMP/rc2.log" -i "$IF_B" --arp 198.18.7.0-198.18.7.9 --arp 198.18.8.1@7 \
 	--arp-announce --announce-rate 200 --stats-json "$TMP/rc2.json" ||
 	fail "ringcap did not start: $(cat "$TMP/rc2.log")"
-sleep 1
-peer_capture_stop
+peer_capture_stop 11 "$MAC_B > ff:ff:ff:ff:ff:ff"
 ringcap_stop
 tcpdump -r "$TMP/announce.pcap" -e -nn 2>/dev/null >"$TMP/ann.txt"
 cat "$TMP/ann.txt"

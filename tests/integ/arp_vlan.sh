@@ -54,7 +54,7 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((iface, 0))
 s.send(f + b'\0' * 4)
 PY
-peer_capture_stop
+peer_capture_stop 5 "Reply"
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc.log")"
 tcpdump -r "$TMP/peer.pcap" -e -nn 2>/dev/null | grep Reply >"$TMP/replies.txt"

@@ -20,7 +20,7 @@ source "$(dirname "$0")/../lib/testbed.sh"
 BUILD=${BUILD:-build}
 POOLS=(--arp 198.18.2.0/26 --arp 198.18.3.10-198.18.3.20)
 FLOOD=(-n 400 -r 2000 --arp-in 198.18.2.0-198.18.2.63 --arp-out 198.18.3.0-198.18.3.9
-       --mix 3:1:1 --specials 10 --duration 10 --wait 500)
+       --mix 3:1:1 --specials 10 --duration 10 --wait 5000)
 
 need_root
 need_cmd tcpdump
@@ -40,7 +40,7 @@ TB_EXTRA_CLEANUP=cleanup
 testbed_start arp_vs_classic
 
 wait_listening() { # pid log what
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		grep -q "listening on" "$2" && return 0
 		kill -0 "$1" 2>/dev/null || fail "$3 died: $(cat "$2")"
 		sleep 0.1
@@ -55,16 +55,25 @@ run_arm() { # name responder-args...
 	ip netns exec "$NS_B" "$@" 2>"$TMP/$name.log" &
 	RESP_PID=$!
 	wait_listening "$RESP_PID" "$TMP/$name.log" "$name"
-	ip netns exec "$NS_A" tcpdump -i "$IF_A" -Q in -nn -U --immediate-mode -Z root \
+	# -s 1600 -B 8192: thousands of ring slots (their size follows the
+	# snapshot length), so a tcpdump short of CPU drops no reply
+	ip netns exec "$NS_A" tcpdump -i "$IF_A" -Q in -nn -U --immediate-mode -s 1600 -B 8192 -Z root \
 		-w "$TMP/$name.pcap" 'arp[6:2] = 2' 2>"$TMP/$name.td" &
 	TD_PID=$!
 	wait_listening "$TD_PID" "$TMP/$name.td" "tcpdump"
 	in_a "$BUILD/arp-flood" -i "$IF_A" "${FLOOD[@]}" --expect-mac "$MAC_B" -q \
 		>"$TMP/$name.json" || fail "arp-flood ($name) exited $?"
+	# tcpdump writes each reply as it comes: wait until its file holds one per
+	# in-pool request and probe (at most 30 s), so that none is cut off.
+	local want=$(($(jget offered_in "$TMP/$name.json") + $(jget probes "$TMP/$name.json")))
+	for _ in $(seq 150); do
+		[ "$(tcpdump -r "$TMP/$name.pcap" -nn -q 2>/dev/null | wc -l)" -ge "$want" ] && break
+		sleep 0.2
+	done
 	kill -INT "$TD_PID"; wait "$TD_PID"; TD_PID=
 	kill -INT "$RESP_PID"; wait "$RESP_PID"; rc=$?; RESP_PID=
 	[ "$rc" -eq 0 ] || fail "$name exited $rc: $(cat "$TMP/$name.log")"
-	cat "$TMP/$name.log" "$TMP/$name.json"
+	cat "$TMP/$name.log" "$TMP/$name.td" "$TMP/$name.json"
 	# One line per frame: the decode and the hex, no timestamp; sorted.
 	tcpdump -r "$TMP/$name.pcap" -t -nn -xx 2>/dev/null |
 		awk '/^[^ \t]/ { if (p != "") print p; p = $0; next } { p = p " " $0 }

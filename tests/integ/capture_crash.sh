@@ -40,6 +40,15 @@ check_crashed_file() { # FILE WHAT
 	echo "ok: $what: $n whole records, $torn bytes of a torn last record, size $size"
 }
 
+# Until FILE holds at least BYTES (at most 30 s; it returns as soon as it does).
+wait_size() { # FILE BYTES
+	for _ in $(seq 300); do
+		[ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 crash_run() { # NAME ringcap-args...
 	local name=$1; shift
 	ringcap_start "$dir/$name.log" -i "$IF_B" -w "$dir/$name.pcap" -T 2 "$@" ||
@@ -49,7 +58,8 @@ crash_run() { # NAME ringcap-args...
 	ip netns exec "$NS_A" "$BUILD/ringcap-gen" -i "$IF_A" -n 400000 -s 1514 --flows 8 \
 		-r 60000 -q --duration 8 2>/dev/null &
 	local gen=$!
-	sleep 1.5
+	# mid-flood: once some records are on disk (the flood lasts longer)
+	wait_size "$dir/$name.pcap" $((24 + 64 * 1530)) || true
 	kill -KILL "$RC_PID"; wait "$RC_PID" 2>/dev/null; RC_PID=
 	kill "$gen" 2>/dev/null; wait "$gen" 2>/dev/null
 	check_crashed_file "$dir/$name.pcap" "$name"
@@ -64,7 +74,7 @@ crash_run pwrite --writer pwrite
 ringcap_start "$dir/q.log" -i "$IF_B" -w "$dir/q.pcap" -T 2 --flush-interval 100 ||
 	fail "quiet: start: $(cat "$dir/q.log")"
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 1000 -s 1514 --flows 8 -r 20000 -q --duration 8
-sleep 1
+wait_size "$dir/q.pcap" $((24 + 1000 * 1530)) || true
 kill -KILL "$RC_PID"; wait "$RC_PID" 2>/dev/null; RC_PID=
 size=$(stat -c %s "$dir/q.pcap")
 [ "$size" -eq $((24 + 1000 * 1530)) ] || fail "quiet: size $size after SIGKILL, want $((24 + 1000 * 1530))"

@@ -73,7 +73,7 @@ echo "ok: SIGHUP onto the same -G name keeps writing one file with every burst"
 mkdir "$TMP/r.pcap1"
 ringcap_start "$TMP/r.log" -i "$IF_B" -w "$TMP/r.pcap" -C 1 -T 1 || fail "start: $(cat "$TMP/r.log")"
 gen 3000 1000
-for _ in $(seq 50); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 300); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$RC_PID" 2>/dev/null && { ringcap_stop; fail "still running after the next file failed"; }
 wait "$RC_PID"; rc=$?; RC_PID=
 cat "$TMP/r.log"
@@ -109,7 +109,7 @@ echo "ok: symlink at FILE0 refused, named: $(cat "$TMP/w.log")"
 ln -s "$TMP/target" "$TMP/l.pcap1"
 ringcap_start "$TMP/l.log" -i "$IF_B" -w "$TMP/l.pcap" -C 1 -T 1 || fail "start: $(cat "$TMP/l.log")"
 gen 3000 1000
-for _ in $(seq 50); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
+for _ in $(seq 300); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$RC_PID" 2>/dev/null && { ringcap_stop; fail "still running after l.pcap1 was refused"; }
 wait "$RC_PID"; rc=$?; RC_PID=
 [ $rc -eq 1 ] && grep -q "cannot create the next file $TMP/l.pcap1" "$TMP/l.log" ||

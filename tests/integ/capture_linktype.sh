@@ -15,13 +15,13 @@ N=37
 
 in_b python3 "$(dirname "$0")/../lib/tunsend.py" $N "$TMP/ready" "$TMP/go" "$TMP/done" &
 py=$!
-for _ in $(seq 100); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -e "$TMP/ready" ] && break; sleep 0.05; done
 [ -e "$TMP/ready" ] || fail "tun0 was not created"
 ringcap_start "$TMP/t.log" -i tun0 -w "$TMP/t.pcap" -T 1 udp port 9 || fail "start: $(cat "$TMP/t.log")"
 grep -q "link-type RAW" "$TMP/t.log" || fail "banner: $(cat "$TMP/t.log")"
 touch "$TMP/go"
-for _ in $(seq 100); do [ -e "$TMP/ready.sent" ] && break; sleep 0.05; done
-sleep 0.3
+for _ in $(seq 600); do [ -e "$TMP/ready.sent" ] && break; sleep 0.05; done
+wait_captured "$TMP/t.log" $N 30 || true
 ringcap_stop
 touch "$TMP/done"
 wait $py || fail "the tun helper failed"
@@ -38,7 +38,7 @@ echo "ok: tun0 file is RAW (101), $n of $N packets decoded as IP"
 # Control: Ethernet on the veth.
 ringcap_start "$TMP/e.log" -i "$IF_B" -w "$TMP/e.pcap" -T 1 || fail "start: $(cat "$TMP/e.log")"
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 10 -s 100 -r 1000 -q
-sleep 0.3
+wait_captured "$TMP/e.log" 10 30 || true
 ringcap_stop
 lt=$(od -An -tu4 -j20 -N4 "$TMP/e.pcap" | tr -d ' ')
 [ "$lt" = 1 ] || fail "veth file link type $lt, want 1"

@@ -8,8 +8,8 @@ need_cmd ping
 testbed_start capture_loopback
 
 ringcap_start "$TMP/l.log" -i lo -w "$TMP/l.pcap" -T 2 || fail "start: $(cat "$TMP/l.log")"
-in_b ping -c 5 -i 0.05 -q 127.0.0.1 >/dev/null || fail "ping on lo"
-sleep 0.3
+in_b ping -c 5 -i 0.05 -W 10 -q 127.0.0.1 >/dev/null || fail "ping on lo"
+wait_captured "$TMP/l.log" 10 30 || true
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "exit $RC_STATUS: $(cat "$TMP/l.log")"
 req=$(tcpdump -r "$TMP/l.pcap" -nn 'icmp[icmptype] = icmp-echo' 2>/dev/null | wc -l)

@@ -8,30 +8,50 @@ need_root
 need_cmd tcpdump
 testbed_start capture_signals
 
+# SIGUSR1 one at a time, each time waiting for its report (one more
+# "received by filter" line), until the report says N captured; at most 30 s.
+# Counts the signals in USR1_SENT.
+USR1_SENT=0
+usr1_until() { # LOG N
+	local reports n
+	for _ in $(seq 300); do
+		reports=$(grep -c "packets received by filter" "$1")
+		kill -USR1 "$RC_PID" 2>/dev/null || return 1
+		USR1_SENT=$((USR1_SENT + 1))
+		for _ in $(seq 300); do
+			[ "$(grep -c "packets received by filter" "$1")" -gt "$reports" ] && break
+			sleep 0.1
+		done
+		[ "$(grep -c "packets received by filter" "$1")" -gt "$reports" ] || return 1
+		n=$(counter "$1" "packets captured")
+		[ "$n" -ge "$2" ] && return 0
+	done
+	return 1
+}
 gen() { in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$1" -s 200 --flows 4 -r 20000 -q --duration 10; }
 
 ringcap_start "$TMP/u.log" -i "$IF_B" -w "$TMP/u.pcap" -T 2 || fail "start: $(cat "$TMP/u.log")"
 gen 1000
-sleep 0.3
-kill -USR1 "$RC_PID"
-for _ in $(seq 50); do grep -q "packets received by filter" "$TMP/u.log" && break; sleep 0.1; done
+usr1_until "$TMP/u.log" 1000 || true
 kill -0 "$RC_PID" 2>/dev/null || fail "SIGUSR1 ended the capture: $(cat "$TMP/u.log")"
 grep -q "packets received by filter" "$TMP/u.log" || fail "SIGUSR1 printed nothing: $(cat "$TMP/u.log")"
 got=$(counter "$TMP/u.log" "packets received by filter")
 [ "$got" -ge 1000 ] || fail "SIGUSR1: received $got, 1000 were sent"
 gen 500
-sleep 0.3
+usr1_until "$TMP/u.log" 1500 || true
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "exit $RC_STATUS: $(cat "$TMP/u.log")"
 n=$(pcap_count "$TMP/u.pcap") || fail "$n"
 [ "$n" -eq 1500 ] || fail "after SIGUSR1 the file holds $n records, 1500 were sent"
-[ "$(grep -c "packets received by filter" "$TMP/u.log")" -eq 2 ] || fail "want the report twice: $(cat "$TMP/u.log")"
+# one report per SIGUSR1, and the exit report
+[ "$(grep -c "packets received by filter" "$TMP/u.log")" -eq $((USR1_SENT + 1)) ] ||
+	fail "want the report $((USR1_SENT + 1)) times ($USR1_SENT SIGUSR1 and the exit): $(cat "$TMP/u.log")"
 echo "ok: SIGUSR1 printed the counters, the capture went on ($n records)"
 
 for sig in HUP USR2 QUIT; do
 	ringcap_start "$TMP/$sig.log" -i "$IF_B" -w "$TMP/$sig.pcap" -T 2 || fail "start: $(cat "$TMP/$sig.log")"
 	gen 700
-	sleep 0.3
+	wait_captured "$TMP/$sig.log" 700 30 || true
 	kill -"$sig" "$RC_PID"; wait "$RC_PID"; rc=$?; RC_PID=
 	[ $rc -eq 0 ] || fail "SIG$sig: exit $rc: $(cat "$TMP/$sig.log")"
 	n=$(pcap_count "$TMP/$sig.pcap") || fail "SIG$sig: $n"

@@ -12,7 +12,21 @@ testbed_start capture_unattended
 mnt=$TMP/mnt
 mkdir -p "$mnt"
 mount -t tmpfs -o size=48m tmpfs "$mnt" || skip "cannot mount a tmpfs"
-TB_EXTRA_CLEANUP="umount '$mnt' 2>/dev/null"
+# Unmount before the trap's rm -rf of $TMP, or it would empty the mount: a
+# -z child may still hold it busy, so retry (at most 10 s), then detach it
+# lazily; if it is still mounted after that, leave $TMP be.
+# shellcheck disable=SC2317  # run by testbed.sh's EXIT trap
+unmount_mnt() {
+	for _ in $(seq 100); do
+		mountpoint -q "$mnt" || return 0
+		umount "$mnt" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	umount -l "$mnt" 2>/dev/null
+	mountpoint -q "$mnt" && TB_TMP=
+	return 0
+}
+TB_EXTRA_CLEANUP=unmount_mnt
 
 gen() { in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$1" -s 1000 --flows 8 -r "${2:-20000}" -q --duration 20; }
 
@@ -26,7 +40,7 @@ chmod +x "$TMP/z.sh"
 ringcap_start "$TMP/z.out" -i "$IF_B" -w "$TMP/z.pcap" -T 1 -C 1 -z "$TMP/z.sh" ||
 	fail "start: $(cat "$TMP/z.out")"
 gen 5000
-sleep 0.5
+wait_captured "$TMP/z.out" 5000 30 || true
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "-z: exit $RC_STATUS: $(cat "$TMP/z.out")"
 nfiles=$(ls "$TMP"/z.pcap* | wc -l)

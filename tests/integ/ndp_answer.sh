@@ -63,14 +63,19 @@ peer_capture_start ndp icmp6 or vlan || fail "tcpdump on A"
 
 # --- ndisc6 and ping -6 ------------------------------------------------------------
 for t in 2001:2:0:1:: 2001:2:0:1::5 2001:2:0:1:ffff:ffff:ffff:ffff; do
-	out=$(in_a ndisc6 -1 -r 2 -w 1000 "$t" "$IF_A" 2>&1) || fail "ndisc6 $t: $out"
+	out=$(in_a ndisc6 -1 -r 5 -w 2000 "$t" "$IF_A" 2>&1) || fail "ndisc6 $t: $out"
 	grep -qi "Target link-layer address: $MAC_B" <<<"$out" || fail "ndisc6 $t: $out"
 	echo "ok: ndisc6 $t -> $MAC_B"
 done
 out=$(in_a ndisc6 -1 -r 1 -w 500 2001:2:0:2::1 "$IF_A" 2>&1) && fail "ndisc6 outside answered: $out"
 echo "ok: ndisc6 2001:2:0:2::1 (outside): no answer"
 in_a ping -6 -c 1 -W 1 2001:2:0:1::77 >/dev/null 2>&1	# no echo reply: nobody owns it
-neigh=$(in_a ip -6 neigh show 2001:2:0:1::77 dev "$IF_A")
+# the answer may land after ping gave up: look for up to 10 s
+for _ in $(seq 100); do
+	neigh=$(in_a ip -6 neigh show 2001:2:0:1::77 dev "$IF_A")
+	grep -qi "lladdr $MAC_B" <<<"$neigh" && break
+	sleep 0.1
+done
 grep -qi "lladdr $MAC_B" <<<"$neigh" || fail "A's neighbour entry: '$neigh'"
 echo "ok: ping -6 filled A's neighbour table: $neigh"
 
@@ -91,7 +96,9 @@ ns 2001:2:0:1::21 --bad-csum
 ns 2001:2:0:1::22 --ip-src :: --slla 02:00:00:00:00:01
 in_a python3 "$L2SEND" "$IF_A" ns 2001:2:0:1::22 --ip-src :: >/dev/null # a proper DAD for ::22: control
 ns 2001:2:0:1::23 --ip-src ff02::1
-peer_capture_stop
+# at least: 3 ndisc6 and 1 ping -6 answers, 3 the kernel's, 3 ringcap's, the
+# VLAN 7 one and the DAD control's
+peer_capture_stop 12 "neighbor advertisement"
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "ringcap exited $RC_STATUS: $(cat "$TMP/rc.log")"
 cat "$TMP/rc.log"
@@ -200,7 +207,7 @@ echo "ok: NDP received = answered + ignored, adverts sent = answered, no ARP cou
 ringcap_start "$TMP/rc3.log" -i "$IF_B" --ndp 2001:2:0:9::100/120 --ndp 2001:2:0:a::77 \
 	--stats-json "$TMP/rc3.json" || fail "ringcap did not start: $(cat "$TMP/rc3.log")"
 for t in 2001:2:0:9::100 2001:2:0:9::1ff 2001:2:0:9::123 2001:2:0:a::77; do
-	out=$(in_a ndisc6 -1 -r 2 -w 1000 "$t" "$IF_A" 2>&1) || fail "ndisc6 $t: $out"
+	out=$(in_a ndisc6 -1 -r 5 -w 2000 "$t" "$IF_A" 2>&1) || fail "ndisc6 $t: $out"
 	grep -qi "Target link-layer address: $MAC_B" <<<"$out" || fail "ndisc6 $t: $out"
 	echo "ok: ndisc6 $t -> $MAC_B"
 done
@@ -219,8 +226,7 @@ echo "ok: a /120 and a single-address pool answered, their neighbours not even a
 peer_capture_start announce icmp6 or vlan || fail "tcpdump on A"
 ringcap_start "$TMP/rc2.log" -i "$IF_B" --ndp 2001:2:0:9::1-2001:2:0:9::3 --arp-announce ||
 	fail "ringcap did not start: $(cat "$TMP/rc2.log")"
-sleep 0.5
-peer_capture_stop
+peer_capture_stop 3 "neighbor advertisement"
 ringcap_stop
 tcpdump -r "$TMP/announce.pcap" -nn -vv 2>/dev/null >"$TMP/ann.txt"
 for i in 1 2 3; do

@@ -90,14 +90,16 @@ pcap_count() {
 }
 
 # Start ringcap in namespace B in the background; sets RC_PID, waits until it
-# listens. ip netns exec execs, so RC_PID is ringcap itself and SIGINT reaches it.
+# listens (returns as soon as it does; the 30 s bound is for a slow sanitizer
+# build on a loaded machine). ip netns exec execs, so RC_PID is ringcap itself
+# and SIGINT reaches it.
 #   ringcap_start LOGFILE ringcap-args...
 ringcap_start() {
 	local log=$1; shift
 	ip netns exec "$NS_B" "$BUILD/ringcap" "$@" 2>"$log" &
 	RC_PID=$!
-	for _ in $(seq 100); do
-		grep -q "listening on" "$log" && return 0
+	for _ in $(seq 600); do
+		grep -qs "listening on" "$log" && return 0
 		kill -0 "$RC_PID" 2>/dev/null || return 1
 		sleep 0.05
 	done
@@ -112,18 +114,38 @@ ringcap_stop() {
 	RC_PID=
 }
 
-# tcpdump on A's veth into $TMP/NAME.pcap until peer_capture_stop; sets TD_PID.
+# tcpdump on A's veth into $TMP/NAME.pcap until peer_capture_stop; sets TD_PID
+# and TD_FILE. --immediate-mode: libpcap hands each packet over as it comes
+# (not a block up to a second late), -U: tcpdump writes it out at once. Its
+# ring slots are sized by the snapshot length: -s 1600 (a whole frame, tags
+# too) and -B 8192 give thousands, so a tcpdump that waits for the CPU on a
+# loaded machine drops nothing.
 #   peer_capture_start NAME [tcpdump filter...]
 peer_capture_start() {
 	local name=$1; shift
-	ip netns exec "$NS_A" tcpdump -i "$IF_A" -nn -U -w "$TMP/$name.pcap" "$@" 2>"$TMP/$name.td" &
+	TD_FILE=$TMP/$name.pcap
+	ip netns exec "$NS_A" tcpdump -i "$IF_A" -nn --immediate-mode -U -s 1600 -B 8192 -w "$TD_FILE" "$@" \
+		2>"$TMP/$name.td" &
 	TD_PID=$!
-	for _ in $(seq 50); do grep -q "listening on" "$TMP/$name.td" && return 0; sleep 0.1; done
+	for _ in $(seq 300); do grep -q "listening on" "$TMP/$name.td" && return 0; sleep 0.1; done
 	return 1
 }
-# Give the last answers a second to arrive, then stop tcpdump (it flushes).
+# Stop tcpdump (it flushes). With N, first wait until its file holds N
+# packets whose `tcpdump -e -nn` line matches the extended regex PATTERN (any
+# packet without one), for at most 30 s: it returns as soon as they are
+# there, and the caller's own checks decide. Without N, give the last
+# answers a second.
+#   peer_capture_stop [N [PATTERN]]
 peer_capture_stop() {
-	sleep 1
+	if [ -n "${1:-}" ]; then
+		for _ in $(seq 150); do
+			[ "$(tcpdump -r "$TD_FILE" -e -nn 2>/dev/null | grep -cE -- "${2:-.}")" -ge "$1" ] &&
+				break
+			sleep 0.2
+		done
+	else
+		sleep 1
+	fi
 	kill "$TD_PID" 2>/dev/null; wait "$TD_PID" 2>/dev/null; TD_PID=
 }
 
@@ -157,7 +179,24 @@ wait_captured() { # LOG N [SECONDS]
 	return 1
 }
 
-# The number before a counter line of ringcap's exit report.
+# Like wait_captured, until captured + dropped by kernel reaches N (at most
+# SECONDS, 30): every frame sent so far is accounted for, captured or counted
+# as a drop. 1 if it never got there; callers go on (|| true) and check the
+# accounting of the exit report.
+wait_accounted() { # LOG N [SECONDS]
+	local n
+	for _ in $(seq $((${3:-30} * 10))); do
+		kill -USR1 "$RC_PID" 2>/dev/null || return 1
+		sleep 0.1
+		n=$(awk '/ packets captured$/ { c = $1 } / packets dropped by kernel$/ { d = $1 }
+			END { print c + d }' "$1")
+		[ "$n" -ge "$2" ] && return 0
+	done
+	return 1
+}
+
+# The number before a counter line of ringcap's exit report: the last such
+# line, as reports asked for with SIGUSR1 (wait_captured) come before it.
 counter() { # LOG "packets captured"
-	awk -v k="$2" 'index($0, k) { print $1; exit }' "$1"
+	awk -v k="$2" 'index($0, k) { v = $1 } END { print v }' "$1"
 }
