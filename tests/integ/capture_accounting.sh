@@ -14,7 +14,7 @@ for workers in 1 2; do
 	ringcap_start "$log" -i "$IF_B" -w "$pcap" -T $workers -B 4096 || fail "start: $(cat "$log")"
 	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 3000000 -s 60 --flows 16 -q --duration 8 &
 	gen=$!
-	sleep 1.5
+	wait_captured "$log" 100000 30 || true # mid-flood: the generator sends 3,000,000
 	kill -TERM "$RC_PID"; wait "$RC_PID"; rc=$?; RC_PID=
 	kill -INT "$gen" 2>/dev/null; wait "$gen" 2>/dev/null
 	[ $rc -eq 0 ] || fail "exit $rc: $(cat "$log")"

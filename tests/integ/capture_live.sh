@@ -66,7 +66,7 @@ live_run() { # WHAT BOUND ringcap-args...
 		n=$((n + 1))
 	done
 	wait $gen
-	sleep 0.3
+	wait_captured "$TMP/live.log" 700 30 || true
 	ringcap_stop
 	[ "$RC_STATUS" -eq 0 ] || fail "$what: exit $RC_STATUS: $(cat "$TMP/live.log")"
 	[ "$(gen_indices "$TMP/live.pcap" | sort -n | uniq | wc -l)" -eq 700 ] &&
@@ -94,7 +94,7 @@ tcpdump -r "$TMP/fifo" -U -w "$TMP/copy.pcap" 2>"$TMP/td.log" &
 td=$!
 ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 1 -U 2>"$TMP/st.log" >"$TMP/fifo" &
 RC_PID=$!
-for _ in $(seq 100); do grep -q "listening on" "$TMP/st.log" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -qs "listening on" "$TMP/st.log" && break; sleep 0.05; done
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 500 -s 200 -r $RATE -q --duration 12 &
 gen=$!
 sleep 3.5
@@ -102,7 +102,7 @@ at=$(date +%s.%N)
 cp "$TMP/copy.pcap" "$TMP/csnap.pcap"
 gen_indices "$TMP/csnap.pcap" >"$TMP/csnap.idx"
 wait $gen
-sleep 0.3
+wait_captured "$TMP/st.log" 500 30 || true
 ringcap_stop
 wait $td || fail "tcpdump -r - failed: $(cat "$TMP/td.log")"
 [ "$RC_STATUS" -eq 0 ] || fail "-w -: exit $RC_STATUS: $(cat "$TMP/st.log")"
@@ -116,9 +116,9 @@ cat "$TMP/fifo" >"$TMP/flood.pcap" &
 cat_pid=$!
 ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 2 2>"$TMP/fl.log" >"$TMP/fifo" &
 RC_PID=$!
-for _ in $(seq 100); do grep -q "listening on" "$TMP/fl.log" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -qs "listening on" "$TMP/fl.log" && break; sleep 0.05; done
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 30000 -s 1000 --flows 16 -r 30000 -q --duration 10 -w "$TMP/ref.pcap"
-sleep 0.3
+wait_accounted "$TMP/fl.log" 30000 30 || true
 ringcap_stop
 wait $cat_pid
 [ "$RC_STATUS" -eq 0 ] || fail "flood -w -: exit $RC_STATUS: $(cat "$TMP/fl.log")"
@@ -138,7 +138,7 @@ echo "ok: -w - with 2 workers: $n records, each a frame sent, once ($dropped dro
 head -c 300000 "$TMP/fifo" >/dev/null &
 ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 2 --duration 8 2>"$TMP/pipe.log" >"$TMP/fifo" &
 RC_PID=$!
-for _ in $(seq 100); do grep -q "listening on" "$TMP/pipe.log" && break; sleep 0.05; done
+for _ in $(seq 600); do grep -qs "listening on" "$TMP/pipe.log" && break; sleep 0.05; done
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 20000 -s 1000 -r 20000 -q --duration 5
 wait "$RC_PID"; rc=$?; RC_PID=
 [ $rc -eq 0 ] || fail "reader gone: exit $rc: $(cat "$TMP/pipe.log")"

@@ -44,10 +44,11 @@ echo "ok: --duration 3 ended it by itself ($dt ms), nano, snaplen"
 # SIGTERM
 ringcap_start "$dir/t.log" -i "$IF_B" -w "$dir/t.pcap" || fail "start"
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 300 -s 200 -r 10000 -q
-sleep 0.2
+wait_captured "$dir/t.log" 300 30 || true
 kill -TERM "$RC_PID"; wait "$RC_PID"; rc=$?
 [ $rc -eq 0 ] || fail "SIGTERM exit $rc"
-[ "$(pcap_count "$dir/t.pcap")" -ge 300 ] || fail "SIGTERM file: $(pcap_count "$dir/t.pcap")"
+n=$(pcap_count "$dir/t.pcap") || fail "SIGTERM file: $n"
+[ "$n" -eq "$(counter "$dir/t.log" "packets captured")" ] && [ "$n" -gt 0 ] || fail "SIGTERM file: $n records: $(cat "$dir/t.log")"
 echo "ok: SIGTERM"
 
 # -Z: after set-up the capture runs as an ordinary user and still captures;
@@ -59,7 +60,7 @@ ringcap_start "$dir/z.log" -i "$IF_B" -w "$dir/z.pcap" -Z "$user" -C 1 || fail "
 runs_as=$(ps -o user= -p "$RC_PID" | tr -d ' ')
 [ "$runs_as" = "$user" ] || fail "-Z $user: runs as '$runs_as'"
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 3000 -s 1000 -r 20000 -q
-sleep 0.3
+wait_accounted "$dir/z.log" 3000 30 || true
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "-Z exit $RC_STATUS: $(cat "$dir/z.log")"
 # the kernel's statistics stay readable after the drop: what it received is
