@@ -72,37 +72,19 @@ static void vlog(int priority, const char *level, const char *fmt, va_list ap)
 	fprintf(stderr, "%s%s: %s%s\n", pri, program, level, line);
 }
 
-void log_err(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(PRI_ERR, "", fmt, ap);
-	va_end(ap);
-}
-
-void log_warn(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(PRI_WARNING, "warning: ", fmt, ap);
-	va_end(ap);
-}
-
-void log_notice(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(PRI_NOTICE, "", fmt, ap);
-	va_end(ap);
-}
-
-void log_info(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(PRI_INFO, "", fmt, ap);
-	va_end(ap);
-}
+/* log_err, log_warn, log_notice, log_info: one priority and prefix each */
+#define LOG_AT(name, priority, level)                 \
+	void name(const char *fmt, ...)               \
+	{                                             \
+		va_list ap;                           \
+		va_start(ap, fmt);                    \
+		vlog(priority, level, fmt, ap);       \
+		va_end(ap);                           \
+	}
+LOG_AT(log_err, PRI_ERR, "")
+LOG_AT(log_warn, PRI_WARNING, "warning: ")
+LOG_AT(log_notice, PRI_NOTICE, "")
+LOG_AT(log_info, PRI_INFO, "")
 
 void die(int status, const char *fmt, ...)
 {
