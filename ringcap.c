@@ -36,7 +36,8 @@
  *   capture_config, opens the capture (validate every flag → filter → rings
  *   → file; nothing is created on bad input), drops privileges (-Z), opens -z
  *   and retention, starts the threads; then sleeps in sigtimedwait until a
- *   signal or the earliest of its timers (one table, below), and at the end
+ *   signal or the earliest of its timers (one table, below; under systemd
+ *   they also keep its watchdog fed and its status line current), and at the end
  *   stops the capture (the rings drain, the file is closed whole) and prints
  *   the counters.
  *
@@ -45,6 +46,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "capture/capture.h"
@@ -100,6 +102,36 @@ static uint64_t report_every(const struct capture_config *cfg)
 	return cfg->stats_prom ? CAPTURE_PROM_DEFAULT_NS : 0; /* for node_exporter */
 }
 
+/* Under a service manager: STATUS= at the report's period, or this often. */
+#define STATUS_DEFAULT_NS (10ull * 1000 * 1000 * 1000)
+
+/* What the service manager's timers fire on. */
+struct service {
+	struct capture *cap;
+	const struct notify *notify;
+};
+
+/* WATCHDOG=1 from this loop, so a loop that stops turning stops them and the
+ * service manager restarts the service. */
+static enum capture_timer_ret send_watchdog(void *ctx, uint64_t now)
+{
+	const struct service *sv = ctx;
+
+	(void)now;
+	notify_send(sv->notify, "WATCHDOG=1");
+	return CAPTURE_TIMER_NEXT;
+}
+
+static enum capture_timer_ret send_status(void *ctx, uint64_t now)
+{
+	const struct service *sv = ctx;
+	char line[256];
+
+	capture_format_status(sv->cap, line, sizeof(line), now);
+	notify_send(sv->notify, line);
+	return CAPTURE_TIMER_NEXT;
+}
+
 /*
  * Wait for a signal that ends the capture, a timer that ends it (the
  * duration, a failed writer), or a worker asking to stop; SIGUSR1 prints the
@@ -108,11 +140,17 @@ static uint64_t report_every(const struct capture_config *cfg)
  * the table's order (the statistics before the reports that read them).
  */
 static void wait_for_end(struct capture *cap, const struct capture_config *cfg,
-			 const sigset_t *sigs)
+			 const sigset_t *sigs, const struct notify *notify)
 {
 	const bool retention = cfg->min_free_bytes || cfg->min_free_percent ||
 			       cfg->max_total_bytes;
+	struct service sv = { cap, notify };
+	const uint64_t status_every = !notify_active(notify) ? 0
+				      : report_every(cfg) ? report_every(cfg) : STATUS_DEFAULT_NS;
 	struct capture_timer timers[] = {
+		/* half the manager's timeout, as sd_watchdog_enabled(3) advises */
+		{ .name = "watchdog", .fire = send_watchdog, .every_ns = notify->watchdog_ns / 2,
+		  .ctx = &sv },
 		{ .name = "on-full resume", .fire = capture_tick_resume,
 		  .every_ns = cfg->on_full_wait ? CAPTURE_UPKEEP_NS : 0 },
 		{ .name = "flush", .fire = capture_tick_flush, .every_ns = flush_every(cfg),
@@ -122,6 +160,7 @@ static void wait_for_end(struct capture *cap, const struct capture_config *cfg,
 		{ .name = "retention", .fire = capture_tick_retention,
 		  .every_ns = retention ? CAPTURE_UPKEEP_NS : 0 },
 		{ .name = "report", .fire = capture_tick_report, .every_ns = report_every(cfg) },
+		{ .name = "status", .fire = send_status, .every_ns = status_every, .ctx = &sv },
 	};
 	const size_t n = ARRAY_SIZE(timers);
 
@@ -152,6 +191,7 @@ int main(int argc, char **argv)
 {
 	struct capture_config cfg;
 	struct capture *cap = NULL;
+	struct notify notify;
 	sigset_t sigs;
 	bool exit_now;
 	int status = 0, ret;
@@ -161,6 +201,11 @@ int main(int argc, char **argv)
 	if (ret || exit_now)
 		return ret;
 
+	/* Before -Z: the user may not be allowed to reach the manager's socket. */
+	ret = notify_open(&notify);
+	if (ret)
+		log_warn("NOTIFY_SOCKET: %s; the service manager is not told of the capture",
+			 strerror(-ret));
 	/* Signals are taken only by main's sigtimedwait; threads inherit the mask. */
 	block_signals(&sigs);
 	if (capture_open(&cap, &cfg) || capture_drop_privileges(cap) ||
@@ -172,14 +217,19 @@ int main(int argc, char **argv)
 		status = 1;
 	if (!cfg.quiet)
 		capture_print_listening(cap, stderr);
-	if (!status)
-		wait_for_end(cap, &cfg, &sigs);
+	if (!status) {
+		/* the rings and the first file are open, privileges dropped */
+		notify_send(&notify, "READY=1");
+		wait_for_end(cap, &cfg, &sigs, &notify);
+	}
+	notify_send(&notify, "STOPPING=1");
 	if (capture_stop(cap))
 		status = 1;
 	if (capture_report_exit(cap, stderr))
 		status = 1;
 out_close:
 	capture_close(cap);
+	notify_close(&notify);
 	cli_free(&cfg);
 	return status;
 }

@@ -273,6 +273,7 @@ int capture_start(struct capture *cap)
 
 	cap->t_start = cap->t_report = now_ns();
 	cap->running = true;
+	capture_nic_start(cap);
 	for (; cap->started < cap->cfg.threads; cap->started++) {
 		ret = worker_start(&cap->workers[cap->started]);
 		if (ret) {

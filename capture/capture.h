@@ -18,11 +18,15 @@
  *             threads below. Then sigtimedwait until a signal or the earliest
  *             of its timers (ringcap.c's table): --on-full wait's resume,
  *             --flush-interval / -U flushes, --duration, the ring
- *             statistics, retention, the interval report. At the end: the
+ *             statistics (the interface's own drop counters too),
+ *             retention, the interval report, and under a service manager
+ *             its WATCHDOG=1 and STATUS= (READY=1 once started, STOPPING=1
+ *             at the end: util/notify.c). At the end: the
  *             rings stop receiving, the workers drain and are joined, the
  *             merge is closed, the writer closed, retention and the jobs
  *             closed, and the counters reported.
- *     owns:   the struct capture; the 64-bit PACKET_STATISTICS totals of
+ *     owns:   the struct capture; the service manager's socket (opened
+ *             before -Z, the only sender); the 64-bit PACKET_STATISTICS totals of
  *             every socket (the one reader: the kernel resets them on read);
  *             retention (it alone deletes files, on its timer); the closed-
  *             file queue's consumer end; the stats files.
@@ -247,6 +251,18 @@ int capture_open_upkeep(struct capture *cap);
  * false otherwise (SIGHUP then ends the capture). Never blocks. */
 bool capture_rotate_request(struct capture *cap);
 
+/* ---- nic.c: what the interface says (main's thread) ---- */
+
+/* The interface's own receive drops (rx_dropped + rx_missed_errors +
+ * rx_fifo_errors under SYSFS_ROOT/class/net/IFNAME/statistics; the root is
+ * "/sys" but for tests) into *out. A counter the driver lacks counts 0.
+ * 0, or -errno when none could be read. */
+int capture_nic_drops(const char *sysfs_root, const char *ifname, uint64_t *out);
+/* How many of GRO, LRO, GSO and TSO are on for the interface (SIOCETHTOOL),
+ * their names in `names` ("GSO, TSO"); one the driver does not answer for
+ * counts as off. -errno when no socket could be made. */
+int capture_nic_offloads(const char *ifname, char *names, size_t len);
+
 /* ---- timers.c: main's periodic timers, redis ae.c's time events in one
  * table. Any thread that owns the table; pure but for calling `fire`. ---- */
 
@@ -261,6 +277,7 @@ struct capture_timer {
 	uint64_t every_ns;    /* its period; 0: the timer is off */
 	enum capture_timer_ret (*fire)(void *ctx, uint64_t now_ns);
 	uint64_t retry_ns;    /* after CAPTURE_TIMER_AGAIN; 0: the next period */
+	void *ctx;            /* what `fire` gets; NULL: the table's (capture_timers_run's) */
 	/* the table's own */
 	uint64_t start_ns;    /* periods count from here: they do not drift */
 	uint64_t next_ns;     /* when it is due */
@@ -294,6 +311,7 @@ enum capture_timer_ret capture_tick_retention(void *cap, uint64_t now_ns);
 struct capture_totals {
 	uint64_t received;     /* PACKET_STATISTICS tp_packets: passed the filter */
 	uint64_t dropped;      /* tp_drops */
+	uint64_t if_dropped;   /* the interface's own drops since start (nic.c) */
 	uint64_t freeze_q;
 	uint64_t bad_blocks;
 	uint64_t bad_packets;
@@ -318,6 +336,10 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s);
 /* At exit, after capture_stop: the counter lines to `f`, then the stats
  * files. 0, or -errno when a stats file could not be written (logged). */
 int capture_report_exit(struct capture *cap, FILE *f);
+/* The service manager's status line ("STATUS=capturing on IF: ..."): the
+ * packets/s captured since the last call (since start the first time), the
+ * files, the drops. Call it after capture_update_stats. */
+void capture_format_status(struct capture *cap, char *buf, size_t len, uint64_t now_ns);
 /* The statistics timer: capture_update_stats. */
 enum capture_timer_ret capture_tick_stats(void *cap, uint64_t now_ns);
 /* --stats-interval: the interval line and the stats files; --stats-prom

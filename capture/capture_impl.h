@@ -41,6 +41,9 @@ struct capture {
 	bool closed;               /* the writer is closed and wres is final */
 	uint64_t *left_in_ring;    /* per worker, counted after the drain */
 	uint64_t t_start;
+	/* the interface's own drops (nic.c): at start and at the last look */
+	uint64_t nic_start, nic_now;
+	bool nic_known;
 	/* reports: the snapshot's arrays, the last interval's figures */
 	struct stats_worker *sw;
 	struct responder_stats arp_stats;
@@ -48,6 +51,9 @@ struct capture {
 	bool have_prev;
 	uint64_t t_report;
 	bool warned_json, warned_prom;
+	uint64_t files_closed;     /* by the writer's hook (any thread), atomic */
+	uint64_t status_captured;  /* capture_format_status's last figures */
+	uint64_t t_status;
 	/* unattended operation: -z and retention, fed by the writer's hook */
 	struct jobs *jobs;
 	struct retention *ret;
@@ -71,6 +77,13 @@ int capture_report_writer_error(const struct writer_result *r);
 /* One line per worker's error (a write error is the writer's; a lost
  * interface is said once). The first such error, or 0. */
 int capture_report_worker_errors(const struct capture *cap);
+
+/* nic.c */
+/* At start: the interface's drop counters, and one warning when offloads
+ * are on. */
+void capture_nic_start(struct capture *cap);
+/* Read the interface's drop counters again (the statistics timer). */
+void capture_nic_update(struct capture *cap);
 
 /* upkeep.c */
 /* The writer's file_closed hook. */

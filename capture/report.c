@@ -32,6 +32,7 @@ void capture_totals(const struct capture *cap, struct capture_totals *t)
 			t->out_of_order += cap->mc[i].out_of_order;
 		}
 	}
+	t->if_dropped = cap->nic_now - cap->nic_start;
 	if (cap->merge || cap->mc)
 		t->written = __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
 }
@@ -40,8 +41,30 @@ void capture_update_stats(struct capture *cap)
 {
 	for (unsigned i = 0; i < cap->cfg.threads; i++)
 		ring_stats_update(&cap->workers[i].ring);
+	capture_nic_update(cap);
 	if (cap->arp)
 		arp_service_stats_update(&cap->arps);
+}
+
+void capture_format_status(struct capture *cap, char *buf, size_t len, uint64_t now)
+{
+	struct stats_snapshot s;
+	uint64_t since = cap->t_status ? cap->t_status : cap->t_start;
+	double secs = now > since ? (double)(now - since) / 1e9 : 0;
+	uint64_t got, files;
+
+	capture_fill_snapshot(cap, &s);
+	got = s.captured - cap->status_captured;
+	/* the files closed so far and the one being written */
+	files = cap->closed || !cap->writer ? s.files
+		: __atomic_load_n(&cap->files_closed, __ATOMIC_RELAXED) + 1;
+	snprintf(buf, len, "STATUS=capturing on %s: %.0f packets/s, %llu captured, %llu files, "
+		 "%llu dropped by kernel, %llu dropped by interface", cap->cfg.ifname,
+		 secs > 0 ? (double)got / secs : 0.0, (unsigned long long)s.captured,
+		 (unsigned long long)files, (unsigned long long)s.dropped,
+		 (unsigned long long)s.if_dropped);
+	cap->status_captured = s.captured;
+	cap->t_status = now;
 }
 
 enum capture_timer_ret capture_tick_stats(void *cap, uint64_t now_ns)
@@ -72,6 +95,9 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 		(unsigned long long)(cap->closed ? cap->wres.packets : t.written));
 	fprintf(f, "%llu packets received by filter\n", (unsigned long long)t.received);
 	fprintf(f, "%llu packets dropped by kernel\n", (unsigned long long)t.dropped);
+	/* tcpdump's line, and like tcpdump only when there were such drops */
+	if (t.if_dropped)
+		fprintf(f, "%llu packets dropped by interface\n", (unsigned long long)t.if_dropped);
 	if (t.out_of_order)
 		fprintf(f, "%llu packets written out of time order: they came later than the "
 			"merge waits\n", (unsigned long long)t.out_of_order);
@@ -104,6 +130,7 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->received = t.received;
 	s->dropped = t.dropped;
 	s->freeze_q = t.freeze_q;
+	s->if_dropped = t.if_dropped;
 	s->bad_blocks = t.bad_blocks;
 	s->bad_packets = t.bad_packets;
 	s->left_in_ring = t.left_in_ring;
@@ -252,7 +279,7 @@ int capture_report_writer_error(const struct writer_result *r)
 
 	if (r->error == -EPIPE && strcmp(r->error_path, "-") == 0) {
 		/* The reader went away (tcpdump -r - quit): the end, as for tcpdump. */
-		log_err("standard output closed by its reader; %llu packets written",
+		log_notice("standard output closed by its reader; %llu packets written",
 			 (unsigned long long)r->packets);
 		return 0;
 	}

@@ -39,7 +39,7 @@ bool capture_timers_run(struct capture_timer *t, size_t n, void *ctx, uint64_t n
 	for (size_t i = 0; i < n; i++) {
 		if (!t[i].every_ns || now < t[i].next_ns)
 			continue;
-		switch (t[i].fire(ctx, now)) {
+		switch (t[i].fire(t[i].ctx ? t[i].ctx : ctx, now)) {
 		case CAPTURE_TIMER_END:
 			return true;
 		case CAPTURE_TIMER_AGAIN:

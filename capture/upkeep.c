@@ -26,6 +26,7 @@ void capture_file_closed(void *ctx, const char *path, uint64_t size, int error)
 {
 	struct capture *cap = ctx;
 
+	__atomic_add_fetch(&cap->files_closed, 1, __ATOMIC_RELAXED);
 	if (cap->ret) {
 		/* Not retention_add_closed here: it waits while main deletes a
 		 * file, and this thread holds the writer's lock. Main adds it. */

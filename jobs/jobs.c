@@ -63,7 +63,7 @@ static void log_status(const struct jobs *j, const struct job *job, int status)
 	double s = (double)(now_ns() - job->t_start) / 1e9;
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		log_err("-z '%s' %s: exit 0, %.1f s", j->cmd, job->path, s);
+		log_info("-z '%s' %s: exit 0, %.1f s", j->cmd, job->path, s);
 	else if (WIFEXITED(status))
 		log_err("-z '%s' %s: failed, exit %d, %.1f s", j->cmd, job->path,
 			WEXITSTATUS(status), s);

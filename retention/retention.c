@@ -393,7 +393,7 @@ static bool delete_oldest(struct retention *r, const char *why, uint64_t *freed)
 			return true;
 		}
 		age_text(age, sizeof(age), f->first_ts_ns);
-		log_err("retention: deleted %s (%llu bytes, first packet %s ago) for %s", f->path,
+		log_notice("retention: deleted %s (%llu bytes, first packet %s ago) for %s", f->path,
 			(unsigned long long)st.st_size, age, why);
 		r->c.files_deleted++;
 		r->c.bytes_deleted += (uint64_t)st.st_size + delete_siblings(r, f->path);

@@ -22,6 +22,9 @@ const struct stats_field total_fields[] = {
 	      "Packets the kernel dropped because a ring was full (tp_drops, summed).", dropped),
 	TOTAL("freeze_q", "ringcap_kernel_freezes_total", "counter",
 	      "Times a ring queue froze waiting for a block (tp_freeze_q_cnt, summed).", freeze_q),
+	TOTAL("if_dropped", "ringcap_interface_drops_total", "counter",
+	      "Packets the interface dropped before any socket saw them, since start "
+	      "(rx_dropped + rx_missed_errors + rx_fifo_errors).", if_dropped),
 	TOTAL("bad_blocks", "ringcap_bad_blocks_total", "counter",
 	      "Ring blocks whose packet headers lied about lengths.", bad_blocks),
 	TOTAL("bad_packets", "ringcap_bad_packets_total", "counter",

@@ -63,6 +63,7 @@ struct stats_snapshot {
 	uint64_t received;
 	uint64_t dropped;
 	uint64_t freeze_q;
+	uint64_t if_dropped;       /* the interface's own drops since start (sysfs) */
 	uint64_t bad_blocks;
 	uint64_t bad_packets;
 	uint64_t left_in_ring;     /* received, still in a ring when the exit drain ended */
@@ -101,7 +102,7 @@ struct stats_snapshot {
 /*
  * The snapshot as JSON (jansson), replacing `path` atomically. The field
  * names are those ringcap has always written (interface, seconds, captured,
- * received, dropped, freeze_q, bad_blocks, bad_packets, bytes_written, files,
+ * received, dropped, freeze_q, if_dropped, bad_blocks, bad_packets, bytes_written, files,
  * writer, o_direct, writer_stalls, writer_stall_ms, workers[...]), one object
  * per optional group (the responder's arp{...}, ndp{...}, responder{...})
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,

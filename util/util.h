@@ -19,12 +19,39 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
 
-/* ---- log.c: one line to stderr, prefixed with the program name ---- */
+/* ---- log.c: one line to stderr, prefixed with the program name; when
+ * stderr is the journal ($JOURNAL_STREAM names it), with the line's syslog
+ * priority first ("<3>" error, "<4>" warning, "<5>" notice, "<6>" info) so
+ * `journalctl -p warning` finds warnings. Any thread. ---- */
+/* Once, at the start of main, before any thread: also decides the prefix. */
 void log_set_program(const char *name);
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "PROGRAM: warning: ..." */
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A normal but significant event (a file deleted to keep a limit). */
+void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Information only. */
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Set-up phase of main() only: print and exit with `status`. */
 void die(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+/* ---- notify.c: the service manager's notifications (sd_notify(3)'s
+ * protocol, no libsystemd). One owner thread (ringcap's main); sends never
+ * block. ---- */
+struct notify {
+	int fd;               /* connected to $NOTIFY_SOCKET; -1: none */
+	uint64_t watchdog_ns; /* $WATCHDOG_USEC for this pid, in ns; 0: none */
+};
+/* Read $NOTIFY_SOCKET (and $WATCHDOG_USEC/$WATCHDOG_PID), connect to it and
+ * take the three out of the environment. Without $NOTIFY_SOCKET, n is
+ * inactive and 0 is returned; -errno when it names a socket that cannot be
+ * reached (n is inactive then too). */
+int notify_open(struct notify *n);
+bool notify_active(const struct notify *n);
+/* One datagram ("READY=1", "STATUS=...", "WATCHDOG=1", "STOPPING=1"); 0
+ * without a socket. 0 or -errno. */
+int notify_send(const struct notify *n, const char *msg);
+void notify_close(struct notify *n);
 
 /* ---- parse.c: strict number parsing (whole string, no sign tricks) ---- */
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);

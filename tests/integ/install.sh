@@ -72,7 +72,7 @@ grep -qx 'User=ringcap' "$unit" || fail "User"
 for k in AmbientCapabilities CapabilityBoundingSet; do
 	grep -qx "$k=CAP_NET_RAW CAP_NET_ADMIN CAP_IPC_LOCK" "$unit" || fail "$k: $(grep "^$k=" "$unit")"
 done
-for k in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes Restart=on-failure \
+for k in Type=notify NotifyAccess=main WatchdogSec=30s NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes Restart=on-failure \
 	RestartPreventExitStatus=2 BindsTo=sys-subsystem-net-devices-%i.device StartLimitBurst=5 \
 	'RestrictAddressFamilies=AF_PACKET AF_UNIX AF_INET AF_INET6 AF_NETLINK' 'StateDirectory=ringcap/%i'; do
 	grep -qx "$k" "$unit" || fail "unit lacks $k"

@@ -42,6 +42,10 @@ testbed_up() {
 	# IPv6 DAD and router solicitations would add frames nobody asked for.
 	ip netns exec "$NS_A" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
 	ip netns exec "$NS_B" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 2>/dev/null
+	# Segmentation offloads (veth has TSO and GSO on) would have the stack
+	# hand the capture packets no wire carries, and ringcap warn about it.
+	ip netns exec "$NS_A" ethtool -K "$IF_A" gso off tso off gro off >/dev/null 2>&1
+	ip netns exec "$NS_B" ethtool -K "$IF_B" gso off tso off gro off >/dev/null 2>&1
 	MAC_A=$(cat "/sys/class/net/$IF_A/address" 2>/dev/null || ip netns exec "$NS_A" cat "/sys/class/net/$IF_A/address")
 	MAC_B=$(ip netns exec "$NS_B" cat "/sys/class/net/$IF_B/address")
 	export NS_A NS_B IF_A IF_B IP_A IP_B MAC_A MAC_B
