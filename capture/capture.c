@@ -168,6 +168,7 @@ static int open_writer(struct capture *cap)
 		.direct = o->direct,
 		.index = !o->no_index,
 		.on_full_wait = o->on_full_wait,
+		.prealloc_step = cap->prealloc_step = capture_prealloc_step(o),
 		.file_closed = capture_file_closed,
 		.hook_ctx = cap,
 	};
