@@ -28,7 +28,8 @@ void capture_file_closed(void *ctx, const char *path, uint64_t size, int error)
 
 	if (cap->ret) {
 		/* Not retention_add_closed here: it waits while main deletes a
-		 * file, and this thread holds the writer's lock. Main adds it. */
+		 * file, and this thread's next completion or append waits for
+		 * this hook (writer.h). Main adds it. */
 		struct closed_file *c = xcalloc(1, sizeof(*c) + strlen(path) + 1);
 
 		c->size = size;
