@@ -174,6 +174,7 @@ static int open_writer(struct capture *cap)
 		.index = !o->no_index,
 		.index_postings = o->index_postings,
 		.on_full_wait = o->on_full_wait,
+		.prealloc_step = cap->prealloc_step = capture_prealloc_step(o),
 		.file_closed = capture_file_closed,
 		.hook_ctx = cap,
 	};

@@ -103,8 +103,9 @@
  * appends; a slot goes appender → backend (the reaper, or the appender itself
  * with pwrite) → free; a closed file goes from the writer's hook to the
  * closed-file queue (a mutex; main hands it to retention on its timer: the
- * hook's thread holds the writer's lock, and retention may be busy deleting)
- * and to the jobs queue. retention, the writer and jobs take their own
+ * hook runs outside the writer's lock, but on a thread a completion or an
+ * append waits for, and retention may be busy deleting) and to the jobs
+ * queue. retention, the writer and jobs take their own
  * mutexes; no lock is held across a hand-off, and nothing is locked per packet.
  *
  * Exit status (main): 0 done, 1 a failure while running (a full disk, a lost

@@ -60,6 +60,7 @@ struct capture {
 	uint64_t bytes_at_tick;    /* writer_bytes at the last tick */
 	uint64_t bytes_per_s;      /* over the last tick, for the retention reserve */
 	uint64_t t_tick;
+	uint64_t prealloc_step;    /* the writer's reservation ahead (capture_prealloc_step) */
 	bool retention_full;       /* said once: nothing more may be deleted */
 	struct retention_counters ret_final; /* after they are closed, for the reports */
 	pthread_mutex_t closed_lock;         /* closed_files: the writer's hook to main */
@@ -92,5 +93,8 @@ void capture_file_closed(void *ctx, const char *path, uint64_t size, int error);
 void capture_take_closed(struct capture *cap);
 /* With -Z and -C/-G: can the user create the next files? 0 or -errno (logged). */
 int capture_check_can_rotate(const struct capture_config *o);
+/* How far ahead the writer reserves space in a file (writer_config's
+ * prealloc_step), sized to the retention limits. Main, at set-up. */
+uint64_t capture_prealloc_step(const struct capture_config *o);
 
 #endif

@@ -108,9 +108,11 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 		fprintf(f, "%llu packets skipped: ring header lied about lengths\n",
 			(unsigned long long)t.bad_packets);
 	if (cap->closed && cap->wres.unwritten_packets)
-		fprintf(f, "%llu packets not written (%llu bytes) while the disk was full "
-			"(--on-full wait)\n", (unsigned long long)cap->wres.unwritten_packets,
-			(unsigned long long)cap->wres.unwritten_bytes);
+		fprintf(f, "%llu packets not written (%llu bytes) %s\n",
+			(unsigned long long)cap->wres.unwritten_packets,
+			(unsigned long long)cap->wres.unwritten_bytes,
+			cap->cfg.on_full_wait ? "while the disk was full (--on-full wait)"
+					      : "once writing had stopped");
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);

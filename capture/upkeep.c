@@ -29,7 +29,8 @@ void capture_file_closed(void *ctx, const char *path, uint64_t size, int error)
 	__atomic_add_fetch(&cap->files_closed, 1, __ATOMIC_RELAXED);
 	if (cap->ret) {
 		/* Not retention_add_closed here: it waits while main deletes a
-		 * file, and this thread holds the writer's lock. Main adds it. */
+		 * file, and this thread's next completion or append waits for
+		 * this hook (writer.h). Main adds it. */
 		struct closed_file *c = xcalloc(1, sizeof(*c) + strlen(path) + 1);
 
 		c->size = size;
@@ -115,6 +116,38 @@ int capture_open_upkeep(struct capture *cap)
 	return 0;
 }
 
+/* Retention counts a file by its bytes, the file system by its blocks, and
+ * the file being written holds what the writer reserved ahead of its writes
+ * (fallocate, KEEP_SIZE): up to a whole step that no size shows. So the step
+ * is sized to the limits rather than the blocks counted: at most a sixteenth
+ * of --max-total, and of the room --min-free leaves at start, so the
+ * capture's files never occupy more than a bounded share beyond the limit
+ * (counting st_blocks instead would let a 256 MiB step alone break a small
+ * --max-total). Never less than the writer's 1 MiB chunk. */
+uint64_t capture_prealloc_step(const struct capture_config *o)
+{
+	const uint64_t chunk = 1ull << 20, share = 16;
+	uint64_t step = 256ull << 20;
+
+	if (o->max_total_bytes && o->max_total_bytes / share < step)
+		step = o->max_total_bytes / share;
+	if (o->path && (o->min_free_bytes || o->min_free_percent)) {
+		uint64_t avail, size, keep;
+		char dir[PATH_MAX];
+
+		path_dir(o->path, dir, sizeof(dir));
+		if (retention_statvfs(dir, &avail, &size) == 0) {
+			keep = o->min_free_bytes;
+			if (size / 100 * o->min_free_percent > keep)
+				keep = size / 100 * o->min_free_percent;
+			avail = avail > keep ? avail - keep : 0;
+			if (avail / share < step)
+				step = avail / share;
+		}
+	}
+	return step < chunk ? chunk : step & ~(chunk - 1);
+}
+
 /* Keep the limits, with room for what comes before the next look. Never from
  * a worker: deleting a large file takes time. */
 enum capture_timer_ret capture_tick_retention(void *ctx, uint64_t now)
@@ -137,8 +170,8 @@ enum capture_timer_ret capture_tick_retention(void *ctx, uint64_t now)
 	 * smaller), which uses the disk but is not the capture's bytes yet. */
 	reserve = cap->bytes_per_s / 2;
 	if (cap->cfg.min_free_bytes || cap->cfg.min_free_percent)
-		reserve += cap->cfg.rotate_bytes && cap->cfg.rotate_bytes < (256ull << 20)
-				   ? cap->cfg.rotate_bytes : 256ull << 20;
+		reserve += cap->cfg.rotate_bytes && cap->cfg.rotate_bytes < cap->prealloc_step
+				   ? cap->cfg.rotate_bytes : cap->prealloc_step;
 	capture_take_closed(cap);
 	/* the file being written counts towards --max-total too (no current
 	 * file while --on-full wait waits for room) */

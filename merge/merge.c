@@ -155,7 +155,8 @@ static void flush(struct merge *m)
 {
 	int ret = 0;
 
-	if (m->nbatch && !m->error && !m->sink_full) {
+	/* after an error too: the sink counts what it no longer writes */
+	if (m->nbatch && !m->sink_full) {
 		ret = m->cfg.sink(m->cfg.sink_ctx, m->batch, m->nbatch);
 		if (ret > 0) {
 			pthread_mutex_lock(&m->lock);
@@ -229,7 +230,10 @@ unsigned merge_run_once(struct merge *m, bool final)
 			}
 		}
 		emitted++;
-		if (!m->sink_full && !m->error) { /* else: walked and given back, not written */
+		/* after the sink's error its packets still go to it, to be
+		 * counted as not written; after -c they are walked and given
+		 * back, not written */
+		if (!m->sink_full) {
 			if (best->head_ts < m->last_ts)
 				best->c.out_of_order++;
 			else
@@ -355,12 +359,15 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 	 * yet given back, still marked TP_STATUS_USER: it took it a second
 	 * time (its packets written twice) while the merger gave it back. */
 	pthread_mutex_lock(&m->lock);
-	while (in->held == m->cfg.depth && !m->error && !m->closing)
+	while (in->held == m->cfg.depth && !m->closing)
 		pthread_cond_wait(&m->room, &m->lock);
 	ret = m->error;
 	/* taken or not, next_idx moves on: the kernel and we agree on the order */
 	in->next_idx = in->next_idx + 1 == in->ring->block_nr ? 0 : in->next_idx + 1;
-	if (!ret && !m->closing) {
+	/* After the sink's error the block is still taken: its packets go to
+	 * the sink, which counts them as not written; the error tells the
+	 * worker to stop. */
+	if (!m->closing) {
 		in->q[in->qtail++ % m->cfg.depth] = b;
 		in->held++;
 		m->pushes++;
@@ -368,7 +375,7 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 		b = NULL;
 	}
 	pthread_mutex_unlock(&m->lock);
-	if (b) /* not taken: the merge failed or is closing; give it back */
+	if (b) /* not taken: the merge is closing; give it back */
 		ring_release_block(b);
 	return ret;
 }

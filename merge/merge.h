@@ -36,8 +36,8 @@
 
 /* Takes n packets in order; they stay valid until it returns. 0; 1 when it
  * takes no more after these (-c reached: the rest is walked and given back,
- * not emitted); or -errno (the merger then stops emitting and merge_push
- * returns the error). */
+ * not emitted); or -errno (merge_push then returns the error; the packets the
+ * merger still holds go on to the sink, which counts them as not written). */
 typedef int (*merge_sink_fn)(void *ctx, const struct pkt_view *pkts, unsigned n);
 
 struct merge_config {
@@ -66,7 +66,8 @@ struct merge;
 int merge_open(struct merge **out, const struct merge_config *cfg);
 /* Hand input `in`'s retired block to the merger; the block must be ring
  * order's next for that input. Returns 0, or the sink's error (the block is
- * then given back at once). May block (see above). */
+ * taken all the same, its packets offered to the sink to be counted as not
+ * written; the worker should stop). May block (see above). */
 int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
 /* Input `in`'s producer: wait (at most timeout_ms) until every block it
  * pushed is back with the kernel. The kernel's poll() says POLLIN while the

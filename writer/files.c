@@ -4,8 +4,10 @@
  * closing files at their true size. Closing is the closer's: one thread at a
  * time, without w->lock, oldest file first (writer_close_finished).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,6 +29,115 @@ static int file_name(const struct writer *w, unsigned index, char *out, size_t l
 	};
 
 	return rotation_name(&names, index, time(NULL), out, len);
+}
+
+/* A regular file with more than a file header in it (lstat's answer in st). */
+static bool holds_records(const char *path, struct stat *st)
+{
+	return lstat(path, st) == 0 && S_ISREG(st->st_mode) &&
+	       st->st_size > (off_t)PCAP_FILE_HEADER_LEN;
+}
+
+/* -C without -W: the highest number among the names FILE, FILE1, FILE2, ...
+ * (FILE as named now: -G's conversions expanded) in its directory; -1 when
+ * none exists. */
+static long highest_number(const char *name0)
+{
+	const char *slash = strrchr(name0, '/');
+	const char *base = slash ? slash + 1 : name0;
+	size_t blen = strlen(base);
+	char dir[PATH_MAX];
+	struct dirent *e;
+	long top = -1;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - name0) + 1 : 1,
+		 slash ? name0 : ".");
+	d = opendir(dir);
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		const char *rest = e->d_name + blen;
+		char *end;
+		long n = 0;
+
+		if (strncmp(e->d_name, base, blen))
+			continue;
+		if (*rest) {
+			if (*rest < '1' || *rest > '9')
+				continue;
+			n = strtol(rest, &end, 10);
+			if (*end || n >= (long)UINT_MAX / 2)
+				continue;
+		}
+		if (n > top)
+			top = n;
+	}
+	closedir(d);
+	return top;
+}
+
+/* -C with -W: the number of the newest name that holds records, by mtime;
+ * -1 when none does. */
+static long newest_in_ring(const struct writer *w)
+{
+	struct timespec best = { 0, 0 };
+	char path[PATH_MAX];
+	struct stat st;
+	long top = -1;
+
+	for (unsigned i = 0; i < w->cfg.max_files; i++) {
+		if (file_name(w, i, path, sizeof(path)) || !holds_records(path, &st))
+			continue;
+		if (top < 0 || st.st_mtim.tv_sec > best.tv_sec ||
+		    (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec > best.tv_nsec)) {
+			best = st.st_mtim;
+			top = i;
+		}
+	}
+	return top;
+}
+
+/* A restart (after a crash, say) must not truncate what the last run wrote:
+ * O_TRUNC on its first name would. -C numbering goes on after it; a name
+ * that never changes cannot, so it is refused at start (bad input: exit 2,
+ * nothing created) rather than emptied. */
+int writer_first_name(struct writer *w)
+{
+	char first[PATH_MAX], prev[PATH_MAX];
+	struct stat st;
+	long top;
+	int ret;
+
+	if (writer_is_stream(w))
+		return 0;
+	ret = file_name(w, 0, first, sizeof(first));
+	if (ret)
+		return ret;
+	if (!w->cfg.rotate_bytes) {
+		if (!holds_records(first, &st))
+			return 0;
+		log_err("%s holds records from an earlier run: not overwritten (move it away, "
+			"or add -C to number the files after it)", first);
+		return -EEXIST;
+	}
+	top = w->cfg.max_files ? newest_in_ring(w) : highest_number(first);
+	if (top < 0)
+		return 0;
+	ret = file_name(w, (unsigned)top, prev, sizeof(prev));
+	if (ret)
+		return ret;
+	/* without -W an empty, header-only name is reused; anything else there
+	 * (a link, a directory) is stepped over */
+	if (!w->cfg.max_files && lstat(prev, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size <= (off_t)PCAP_FILE_HEADER_LEN) {
+		w->name_index = (unsigned)top;
+		return 0;
+	}
+	w->name_index = (unsigned)top + 1;
+	if (holds_records(prev, &st) && !file_name(w, w->name_index, first, sizeof(first)))
+		log_warn("%s holds records from an earlier run: continuing at %s", prev, first);
+	return 0;
 }
 
 /* The file header of this writer's files, at dst. */
@@ -70,6 +181,47 @@ static int open_plain_twin(struct out_file *f)
 	return 0;
 }
 
+/* Should the next -C name be stepped over? Anyone who may write the
+ * directory can plant something at it: a link (never followed), a FIFO (open
+ * would block), a directory; and without -W a regular file with records is
+ * not ours to truncate. Says so in one line. */
+static bool skip_name(const struct writer *w, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return false;
+	if (S_ISREG(st.st_mode)) {
+		if (w->cfg.max_files || st.st_size <= (off_t)PCAP_FILE_HEADER_LEN)
+			return false; /* -W's ring reuses its names */
+		log_warn("%s holds records of another capture: skipped, not overwritten", path);
+		return true;
+	}
+	log_warn("%s exists and is not a regular file (%s): skipped, not followed", path,
+		 S_ISLNK(st.st_mode) ? "a symbolic link" : S_ISFIFO(st.st_mode) ? "a FIFO"
+		 : S_ISDIR(st.st_mode) ? "a directory" : "a special file");
+	return true;
+}
+
+/* The next name: after the first file, -C names that skip_name refuses are
+ * stepped over (a bounded number; past that, -ELOOP). The first is checked
+ * by writer_first_name and open (a link there is bad input). */
+static int next_name(struct writer *w, char path[PATH_MAX])
+{
+	unsigned tries = w->cfg.max_files ? w->cfg.max_files : 64;
+	int ret;
+
+	for (;;) {
+		ret = file_name(w, w->name_index, path, PATH_MAX);
+		if (ret || !w->files_opened || !w->cfg.rotate_bytes || writer_is_stream(w) ||
+		    !skip_name(w, path))
+			return ret;
+		if (!--tries)
+			return -ELOOP;
+		w->name_index++;
+	}
+}
+
 /* O_NOFOLLOW: a symbolic link planted at the name is refused (ELOOP), never
  * followed. */
 int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struct out_file **out)
@@ -77,17 +229,19 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	struct out_file *f;
 	struct stat st;
 	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
-	int ret = file_name(w, w->files_opened, path, PATH_MAX);
+	int ret = next_name(w, path);
 
 	if (ret)
 		return ret;
 	/* A -G name whose conversions are coarser than the rotation (no %S,
 	 * and SIGHUP or a resume within the same second) repeats the newest
 	 * file's name: O_TRUNC would empty a file that holds records, or one
-	 * whose writes are still in flight. (A device, say /dev/null, loses
-	 * nothing to O_TRUNC.) */
-	if (w->files_opened && !strcmp(path, w->last_path) && stat(path, &st) == 0 &&
-	    S_ISREG(st.st_mode))
+	 * whose writes are still in flight; so would a name an earlier run
+	 * left with records (the clock set back). (A device, say /dev/null,
+	 * loses nothing to O_TRUNC.) */
+	if (w->files_opened && !w->cfg.rotate_bytes && stat(path, &st) == 0 &&
+	    S_ISREG(st.st_mode) &&
+	    (!strcmp(path, w->last_path) || st.st_size > (off_t)PCAP_FILE_HEADER_LEN))
 		return -EEXIST;
 	f = xcalloc(1, sizeof(*f) + strlen(path) + 1);
 	strcpy(f->path, path);
@@ -130,6 +284,7 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 			index_builder_without_postings(f->ix);
 	}
 	w->files_opened++;
+	w->name_index++;
 	snprintf(w->last_path, sizeof(w->last_path), "%s", path);
 	*out = f;
 	return 0;

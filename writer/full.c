@@ -162,6 +162,7 @@ int writer_resume(struct writer *w)
 		/* no room yet: the file goes, and its name is the next one again */
 		writer_discard_file(f);
 		w->files_opened--;
+		w->name_index--;
 		snprintf(w->last_path, sizeof(w->last_path), "%s", last);
 		ret = -EAGAIN;
 		goto out_unlock;

@@ -157,7 +157,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	}
 	if (w->error || w->stop_error) {
 		ret = w->error ? w->error : w->stop_error;
-		goto out_unlock;
+		goto out_unwritten;
 	}
 	if (w->cfg.max_packets && n >= w->cfg.max_packets - w->pkts) {
 		n = (unsigned)(w->cfg.max_packets - w->pkts);
@@ -176,7 +176,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		}
 		ret = writer_rotate(w);
 		if (ret < 0)
-			goto out_unlock;
+			goto out_unwritten;
 		if (ret == 0)
 			new_file = w->cur;
 		ret = 0;
@@ -186,17 +186,19 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	/* A range spanning more slots than exist could never be had. */
 	if ((end - 1) / cs - start / cs + 1 > w->cfg.nchunks) {
 		ret = -EMSGSIZE;
-		goto out_unlock;
+		goto out_unwritten;
 	}
 	ret = wait_room(w, (end - 1) / cs);
 	if (ret) {
-		/* never staged: with on_full_wait these packets are unwritten */
+		/* never staged: with on_full_wait these packets are unwritten,
+		 * and the writer goes on */
 		if (writer_waits_out(w)) {
 			w->unwritten_pkts += n;
 			w->unwritten_bytes += bytes;
 			ret = 0;
+			goto out_unlock;
 		}
-		goto out_unlock;
+		goto out_unwritten;
 	}
 	f = w->cur;
 	w->staging = true;
@@ -236,6 +238,12 @@ out_flush:
 		writer_flush(w); /* an error stops the next append */
 	return (int)n;
 
+out_unwritten:
+	/* After an error that ends writing, every packet offered is counted as
+	 * not written (the caller stops, or the merge keeps offering what it
+	 * holds), so the capture's totals add up. */
+	w->unwritten_pkts += n;
+	w->unwritten_bytes += records_bytes(w, pkts, n);
 out_unlock:
 	pthread_mutex_unlock(&w->lock);
 	return ret;
@@ -285,13 +293,14 @@ void writer_prealloc(struct writer *w, uint32_t s)
 	 * KEEP_SIZE: the file's size grows only with the writes themselves, so
 	 * after a crash it ends at data, never at reserved zeros. */
 	const struct writer_slot *sl = &w->slots[s];
-	uint64_t step = 256ull << 20;
+	uint64_t step = w->cfg.prealloc_step ? w->cfg.prealloc_step : 256ull << 20;
 	struct out_file *f = sl->file;
 
 	if (!f->regular || f->falloc_off || sl->wr_off + sl->wr_len <= f->falloc_end)
 		return;
 	if (w->cfg.rotate_bytes && w->cfg.rotate_bytes < step)
-		step = ALIGN_UP(w->cfg.rotate_bytes, (uint64_t)w->cfg.chunk_size);
+		step = w->cfg.rotate_bytes;
+	step = ALIGN_UP(step, (uint64_t)w->cfg.chunk_size);
 	/* On failure (no space for a whole step, or no support) carry on
 	 * without: the writes themselves will report a full disk. */
 	if (fallocate(f->fd, FALLOC_FL_KEEP_SIZE, (off_t)f->falloc_end, (off_t)step) == 0)

@@ -49,6 +49,9 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	}
 	w->slots = xcalloc(cfg->nchunks, sizeof(*w->slots));
 
+	ret = writer_first_name(w);
+	if (ret)
+		goto out_free; /* logged */
 	ret = writer_open_file(w, 0, path, &w->files);
 	if (ret == -ELOOP) {
 		log_err("bad output file '%s': a symbolic link (not followed)", path);
@@ -158,9 +161,12 @@ int writer_close(struct writer *w, struct writer_result *res)
 	 * it waited. */
 	cut = w->error != 0;
 	ret = w->error ? w->error : w->stop_error;
+	/* What the cut leaves out was staged but is in no file: unwritten, in
+	 * either mode, so captured + unwritten + dropped + left = received. */
+	if (cut && w->files)
+		writer_count_cut(w);
 	if (cut && writer_waits_out(w)) {
 		if (w->files) {
-			writer_count_cut(w);
 			w->full_events++;
 			log_warn("%s: %s at the end; the files keep their %llu packets",
 				 w->error_path, strerror(-w->error), (unsigned long long)w->pkts);
@@ -168,7 +174,7 @@ int writer_close(struct writer *w, struct writer_result *res)
 		ret = 0;
 	}
 	memset(res, 0, sizeof(*res));
-	res->packets = cut ? w->good_pkts : w->pkts;
+	res->packets = w->pkts;
 	res->files = w->files_opened;
 	res->stalls = w->stalls;
 	res->stall_ns = w->stall_ns;

@@ -36,11 +36,26 @@
  * and starts the next one on the next chunk boundary of the stream, so every
  * write stays aligned; each file is truncated and closed once its last chunk
  * is on disk. Files are created with O_NOFOLLOW: a symbolic link planted at a
- * name is refused. If the next file cannot be created, the writer stops taking
- * packets and the current file keeps every record appended so far. On a write
- * error (a full disk) the writer stops taking packets and close() truncates
- * the file to the last whole record that is on disk: what was captured before
- * stays readable.
+ * name is refused, never followed. With -C, a next name that exists and is
+ * not a regular file (a link, FIFO, directory, ...), or without -W one that
+ * holds records, is skipped with one line and the name after it taken. If
+ * the next file cannot be created, the writer stops taking packets and the
+ * current file keeps every record appended so far. On a write error (a full
+ * disk) the writer stops taking packets and close() truncates the file to
+ * the last whole record that is on disk: what was captured before stays
+ * readable; what was staged past it, and every packet offered after the
+ * error, is counted as unwritten (as with on_full_wait).
+ *
+ * An earlier run's files (a restart after a crash) are never truncated while
+ * they hold records: writer_open starts -C numbering after the highest
+ * existing name (with -W, after the newest one by mtime: the ring then goes
+ * on over the oldest), saying so in one line; a name without numbering (a
+ * plain -w, or -G without -C) that holds records is refused (-EEXIST, one
+ * line). An empty or header-only file is reused.
+ *
+ * Preallocation goes ahead in steps of cfg.prealloc_step (256 MiB when 0,
+ * never more than -C's size), so a file occupies at most one step more than
+ * its bytes while it is written.
  *
  * Waiting for space (cfg.on_full_wait, regular files only): after ENOSPC,
  * EDQUOT or EIO the writer does not fail. Appends go on returning at once,
@@ -110,6 +125,8 @@ struct writer_config {
 	bool direct;           /* try O_DIRECT (falls back when the file system refuses) */
 	bool flush_each_append; /* -U: writer_flush at the end of every append */
 	bool on_full_wait;     /* ENOSPC/EDQUOT/EIO: count and wait for space (above) */
+	uint64_t prealloc_step; /* bytes reserved ahead of the writes at a time;
+				 * 0: 256 MiB (rounded up to chunk_size) */
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
 				* regular file when it is closed (index/index.h) */
 	bool index_postings;   /* with index: per-packet postings too (costs the
@@ -130,7 +147,8 @@ struct writer_result {
 	uint64_t stall_ns;     /* total time it waited */
 	const char *backend;   /* "io_uring" or "pwrite" */
 	bool direct;
-	uint64_t unwritten_packets; /* on_full_wait: packets no file got */
+	uint64_t unwritten_packets; /* packets no file got: on_full_wait's, or those
+				     * staged or offered after a write error */
 	uint64_t unwritten_bytes;   /* and their record bytes (header + captured) */
 	unsigned full_events;  /* on_full_wait: times the disk was found full */
 	int error;             /* first error (-errno), 0 if none */

@@ -121,6 +121,8 @@ struct writer {
 	struct out_file *files;    /* oldest first: files with chunks not yet released */
 	struct out_file *cur;      /* the file being filled (newest) */
 	unsigned files_opened;
+	unsigned name_index;       /* the number of the next name: files_opened plus
+				    * the names skipped and an earlier run's */
 	char last_path[PATH_MAX];  /* the newest file's name: never opened again while
 				    * it is the next name too (O_TRUNC would destroy it) */
 	bool same_name_said;       /* that was logged, once */
@@ -205,6 +207,9 @@ void writer_set_error(struct writer *w, int err, const char *path);
 /* Create the next file at stream offset `base`; its name is left in `path`
  * whatever happens. Under w->lock (or before the writer is shared). */
 int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struct out_file **out);
+/* Before the first file: where -C numbering continues after an earlier run's
+ * files; -EEXIST (logged) when a name without numbering holds records. */
+int writer_first_name(struct writer *w);
 /* A file that goes before it held anything: closed, removed, freed. */
 void writer_discard_file(struct out_file *f);
 /* Stage f's file header at its first byte in the staging area. */

@@ -2,12 +2,14 @@
 # Files and their names:
 #  - SIGHUP with -C starts the next file: SIGHUP twice gives three files, and
 #    every packet is in exactly one of them (three bursts of distinct sizes);
-#  - a next file that cannot be created (its name is a directory: EISDIR) stops
-#    the capture with exit 1 and one line naming that file, and the current file
-#    keeps every record appended (as many as reported, frames 0..K-1 in order);
+#  - a next file that cannot be created (its name is too long: ENAMETOOLONG)
+#    stops the capture with exit 1 and one line naming that file, and the
+#    current file keeps every record appended (as many as reported, frames
+#    0..K-1 in order);
 #  - a symbolic link planted at the -w name is refused at start (exit 2, one
-#    line, nothing created through it); one planted at a later -C name stops
-#    the capture like any file that cannot be created, and is not followed;
+#    line, nothing created through it); a link, a FIFO and a directory planted
+#    at later -C names are skipped, one line each, never followed or opened,
+#    and the capture goes on into the names after them, losing nothing;
 #  - messages name the file on disk (-W's FILE0), not the -w template.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
@@ -69,24 +71,25 @@ lens=$(tshark -r "$g" -T fields -e frame.len 2>/dev/null | sort | uniq -c | awk 
 [ "$lens" = "200x300 300x300 400x300 " ] || fail "SIGHUP, same name: $g holds $lens"
 echo "ok: SIGHUP onto the same -G name keeps writing one file with every burst"
 
-# The next file cannot be created: its name is a directory.
-mkdir "$TMP/r.pcap1"
-ringcap_start "$TMP/r.log" -i "$IF_B" -w "$TMP/r.pcap" -C 1 -T 1 || fail "start: $(cat "$TMP/r.log")"
+# The next file cannot be created: its name is one byte longer than a name
+# may be (the first, r...r.pcap, is 255 bytes; the next adds a 1).
+r=$TMP/$(printf 'r%.0s' $(seq 250)).pcap
+ringcap_start "$TMP/r.log" -i "$IF_B" -w "$r" -C 1 -T 1 --no-index || fail "start: $(cat "$TMP/r.log")"
 gen 3000 1000
 for _ in $(seq 300); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$RC_PID" 2>/dev/null && { ringcap_stop; fail "still running after the next file failed"; }
 wait "$RC_PID"; rc=$?; RC_PID=
 cat "$TMP/r.log"
 [ $rc -eq 1 ] || fail "failed rotation: exit $rc, want 1"
-[ "$(grep -c "cannot create the next file $TMP/r.pcap1: Is a directory" "$TMP/r.log")" -eq 1 ] ||
-	fail "want one line naming r.pcap1 and why: $(cat "$TMP/r.log")"
+[ "$(grep -c "cannot create the next file ${r}1: File name too long" "$TMP/r.log")" -eq 1 ] ||
+	fail "want one line naming ${r}1 and why: $(cat "$TMP/r.log")"
 kept=$(counter "$TMP/r.log" "packets captured")
-n=$(pcap_count "$TMP/r.pcap") || fail "r.pcap: $n"
+n=$(pcap_count "$r") || fail "r.pcap: $n"
 [ "$n" -eq "$kept" ] || fail "r.pcap holds $n records, the report says $kept"
 [ "$n" -ge 500 ] || fail "r.pcap kept only $n records of its 1 MB"
-[ "$(stat -c %s "$TMP/r.pcap")" -le 1000000 ] || fail "r.pcap passed 1 MB"
+[ "$(stat -c %s "$r")" -le 1000000 ] || fail "r.pcap passed 1 MB"
 # the generator's indices ("RCG1" + 64-bit index after the UDP header): 0..n-1 in order
-gen_indices "$TMP/r.pcap" >"$TMP/r.idx"
+gen_indices "$r" >"$TMP/r.idx"
 seq 0 $((n - 1)) | cmp -s - "$TMP/r.idx" || fail "r.pcap does not hold frames 0..$((n - 1)) in order"
 echo "ok: failed rotation kept all $n records in r.pcap, exit 1, one line"
 
@@ -105,16 +108,34 @@ ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$TMP/w.pcap" -C 1 -W 3 --d
 	fail "symlink at FILE0: exit $rc: $(cat "$TMP/w.log")"
 echo "ok: symlink at FILE0 refused, named: $(cat "$TMP/w.log")"
 
-# A symbolic link at a later -C name: not followed; the capture stops, whole.
-ln -s "$TMP/target" "$TMP/l.pcap1"
+# A symbolic link, a FIFO and a directory at the next -C names: each skipped
+# with one line, none followed or opened; the capture goes on into l.pcap4
+# and after, and every packet is in l.pcap or those.
+# (Planted once the capture runs: at start it would number on after them.)
 ringcap_start "$TMP/l.log" -i "$IF_B" -w "$TMP/l.pcap" -C 1 -T 1 || fail "start: $(cat "$TMP/l.log")"
+ln -s "$TMP/target" "$TMP/l.pcap1"
+mkfifo "$TMP/l.pcap2"
+mkdir "$TMP/l.pcap3"
 gen 3000 1000
-for _ in $(seq 300); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$RC_PID" 2>/dev/null && { ringcap_stop; fail "still running after l.pcap1 was refused"; }
-wait "$RC_PID"; rc=$?; RC_PID=
-[ $rc -eq 1 ] && grep -q "cannot create the next file $TMP/l.pcap1" "$TMP/l.log" ||
-	fail "symlink at l.pcap1: exit $rc: $(cat "$TMP/l.log")"
+wait_captured "$TMP/l.log" 3000 || fail "planted names: 3000 packets not captured: $(cat "$TMP/l.log")"
+kill -0 "$RC_PID" 2>/dev/null || fail "planted names ended the capture: $(cat "$TMP/l.log")"
+ringcap_stop
+cat "$TMP/l.log"
+[ "$RC_STATUS" -eq 0 ] || fail "planted names: exit $RC_STATUS"
+for what in "l.pcap1 exists and is not a regular file (a symbolic link)" \
+	"l.pcap2 exists and is not a regular file (a FIFO)" \
+	"l.pcap3 exists and is not a regular file (a directory)"; do
+	[ "$(grep -c "$what: skipped, not followed" "$TMP/l.log")" -eq 1 ] || fail "want one line: $what"
+done
 [ ! -e "$TMP/target" ] || fail "the symlink at l.pcap1 was followed"
-n=$(pcap_count "$TMP/l.pcap") || fail "l.pcap: $n"
-[ "$n" -eq "$(counter "$TMP/l.log" "packets captured")" ] || fail "l.pcap holds $n: $(cat "$TMP/l.log")"
-echo "ok: symlink at l.pcap1 not followed; l.pcap keeps its $n records"
+[ -L "$TMP/l.pcap1" ] && [ -p "$TMP/l.pcap2" ] && [ -d "$TMP/l.pcap3" ] && [ -z "$(ls -A "$TMP/l.pcap3")" ] ||
+	fail "a planted name was changed"
+[ -f "$TMP/l.pcap4" ] || fail "no l.pcap4 after the planted names: $(ls "$TMP")"
+sum=0
+for f in "$TMP/l.pcap" "$TMP"/l.pcap[4-9]*; do
+	n=$(pcap_count "$f") || fail "$f: $n"
+	sum=$((sum + n))
+done
+[ "$sum" -eq 3000 ] && [ "$sum" -eq "$(counter "$TMP/l.log" "packets captured")" ] ||
+	fail "the files hold $sum records, want 3000"
+echo "ok: a link, a FIFO and a directory at l.pcap1..3 skipped; $sum records in l.pcap, l.pcap4 and after"

@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "index/index.h"
@@ -555,7 +556,8 @@ static void test_file_size_limit(const struct pktset *s)
  * so every packet appended must come back as unwritten, exactly once, in
  * packets and in record bytes; the writer resumes (a character device has no
  * room to reserve), fails again, and close reports no error. Without
- * on_full_wait the same writes end in -ENOSPC. */
+ * on_full_wait the same writes end in -ENOSPC, and every packet offered is
+ * counted as not written. */
 static void test_on_full_wait(const struct pktset *s, enum writer_backend backend, bool wait)
 {
 	struct writer_config cfg = {
@@ -568,7 +570,7 @@ static void test_on_full_wait(const struct pktset *s, enum writer_backend backen
 	};
 	const unsigned half = s->n / 2;
 	struct writer_result res = { 0 };
-	uint64_t bytes = 0, upk, uby;
+	uint64_t bytes = 0, offered = 0, upk, uby;
 	unsigned events, resumed = 0;
 	struct writer *w;
 	int ret;
@@ -582,6 +584,7 @@ static void test_on_full_wait(const struct pktset *s, enum writer_backend backen
 	for (unsigned i = 0; i < s->n; i += 100) {
 		unsigned n = s->n - i < 100 ? s->n - i : 100;
 
+		offered += n;
 		ret = writer_append(w, &s->v[i], n);
 		if (!wait && ret < 0) {
 			CHECK(ret == -ENOSPC, "stop: append = %d, want -ENOSPC", ret);
@@ -605,7 +608,10 @@ static void test_on_full_wait(const struct pktset *s, enum writer_backend backen
 	ret = writer_close(w, &res);
 	if (!wait) {
 		CHECK(ret == -ENOSPC, "stop: close = %d, want -ENOSPC", ret);
-		CHECK_EQ(res.unwritten_packets, 0);
+		/* every packet offered is in the file or counted as not written:
+		 * those staged past the cut and those of the refused append */
+		CHECK_EQ(res.packets, 0);
+		CHECK_EQ(res.unwritten_packets, offered);
 		return;
 	}
 	CHECK(ret == 0, "wait: close = %d", ret);
@@ -967,6 +973,105 @@ static void test_discard(void)
 	CHECK(access(file0, F_OK) != 0, "discard: %s is still there", file0);
 }
 
+/* A file of `size` bytes (a header and a fake record past 24) at dir/name,
+ * modified `age` seconds ago. */
+static void plant_file(const char *name, size_t size, int age)
+{
+	uint8_t buf[64] = { 0xd4, 0xc3, 0xb2, 0xa1 };
+	struct timespec t[2];
+	char path[160];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	CHECK(f && fwrite(buf, 1, size, f) == size && fclose(f) == 0, "plant %s", path);
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= age;
+	t[1] = t[0];
+	utimensat(AT_FDCWD, path, t, 0);
+}
+
+static off_t size_of(const char *name)
+{
+	char path[160];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* An earlier run's files are never truncated: -C numbers on after the highest
+ * (a header-only one is reused), -C -W after the newest, a plain name that
+ * holds records is refused; a link and a FIFO at the next -C names are
+ * skipped at rotation, not followed. */
+static void test_earlier_run(const struct pktset *s)
+{
+	struct writer_config cfg = {
+		.snaplen = 262144, .backend = WRITER_PWRITE, .chunk_size = 4096 * 16, .nchunks = 8,
+	};
+	struct writer_result res;
+	char path[128], link[160], target[160];
+	struct writer *w;
+
+	plant_file("er.pcap", 40, 0);
+	plant_file("er.pcap2", 40, 0);
+	path_for(path, sizeof(path), "er");
+	cfg.path = path;
+	cfg.rotate_bytes = 1000000;
+	CHECK(writer_open(&w, &cfg) == 0, "-C over an earlier run");
+	CHECK(size_of("er.pcap3") == 0, "-C: er.pcap3 not the next file (%lld)",
+	      (long long)size_of("er.pcap3"));
+	writer_discard(w);
+	CHECK(size_of("er.pcap") == 40 && size_of("er.pcap2") == 40, "-C: an earlier file changed");
+
+	plant_file("er.pcap4", 24, 0); /* header only: reused */
+	CHECK(writer_open(&w, &cfg) == 0, "-C over a header-only file");
+	writer_discard(w);
+	CHECK(size_of("er.pcap4") == -1 && size_of("er.pcap5") == -1, "-C: er.pcap4 not reused");
+
+	cfg.rotate_bytes = 0;
+	CHECK(writer_open(&w, &cfg) == -EEXIST, "plain -w over records: not refused");
+	CHECK(size_of("er.pcap") == 40, "plain -w: er.pcap changed");
+
+	plant_file("ew.pcap0", 40, 20);
+	plant_file("ew.pcap1", 40, 10);
+	plant_file("ew.pcap2", 40, 30);
+	path_for(path, sizeof(path), "ew");
+	cfg.rotate_bytes = 1000000;
+	cfg.max_files = 3;
+	CHECK(writer_open(&w, &cfg) == 0, "-W over an earlier run");
+	CHECK(size_of("ew.pcap2") == 0, "-W: ew.pcap2 (the oldest) is not the next file");
+	writer_discard(w);
+	CHECK(size_of("ew.pcap0") == 40 && size_of("ew.pcap1") == 40, "-W: a newer file changed");
+
+	/* rotation past a link and a FIFO planted after the start */
+	path_for(path, sizeof(path), "es");
+	cfg.rotate_bytes = 200000;
+	cfg.max_files = 0;
+	CHECK(writer_open(&w, &cfg) == 0, "-C, planted names");
+	snprintf(link, sizeof(link), "%s1", path);
+	snprintf(target, sizeof(target), "%s/es-target", dir);
+	CHECK(symlink(target, link) == 0, "symlink");
+	snprintf(link, sizeof(link), "%s2", path);
+	CHECK(mkfifo(link, 0600) == 0, "mkfifo");
+	for (unsigned i = 0; i < s->n && i < 2000; i += 100)
+		CHECK(writer_append(w, &s->v[i], 100) == 100, "append past planted names");
+	CHECK(writer_close(w, &res) == 0, "close after planted names");
+	CHECK(access(target, F_OK) != 0, "the link was followed");
+	CHECK(size_of("es.pcap3") > 24, "no es.pcap3 after the planted names");
+	CHECK_EQ(res.unwritten_packets, 0);
+
+	for (unsigned i = 0; i < 20; i++) {
+		static const char *const base[] = { "er", "ew", "es" };
+
+		for (unsigned b = 0; b < ARRAY_SIZE(base); b++) {
+			snprintf(link, sizeof(link), i ? "%s/%s.pcap%u" : "%s/%s.pcap", dir,
+				 base[b], i);
+			unlink(link);
+		}
+	}
+}
+
 static void lap(const char *what)
 {
 	static uint64_t t0;
@@ -1055,6 +1160,7 @@ int main(void)
 	test_stream(&s);
 	lap("stream");
 	test_discard();
+	test_earlier_run(&s);
 	lap("discard");
 	free_pkts(&s);
 	rmdir(dir);
