@@ -1,7 +1,7 @@
 /*
  * ringcap-replay — ringcap's block pipeline with the kernel played by a thread.
  *
- * The testbed cannot offer every rate the core issue asks about: on veth the
+ * The testbed cannot offer every rate a capture appliance must meet: on veth the
  * generator also does the receiver's kernel work on its own CPU, and on a
  * 2-CPU machine it tops out well below 10 Gbit/s of 1514-byte frames. This
  * program takes the network out and keeps everything after it real:

@@ -1,6 +1,6 @@
 /*
  * arp-classic — the reference ARP responder: what people ran before ringcap
- * answered ARP itself (the small libev program of the ARP issue), minus libev.
+ * answered ARP itself (a small event-loop program over one packet socket), minus libev.
  *
  *   arp-classic -i IFACE --arp POOL [--arp POOL ...] [--arp-mac MAC]
  *               [--duration S] [--json]

@@ -2,8 +2,8 @@
 # ringcap --arp sends the same replies as the classic responder, byte for byte.
 #
 # The oracle is tools/arp-classic: one AF_PACKET socket, a classic BPF filter,
-# one recvfrom() and one sendto() per request (the program the ARP issue
-# describes). The same fixed stream of frames from A (bench/arp-flood, 400
+# one recvfrom() and one sendto() per request (the classic user-space responder
+# people ran before). The same fixed stream of frames from A (bench/arp-flood, 400
 # frames at 2000/s: in-pool and out-of-pool requests, bulk UDP, and every 10th
 # frame a special: a probe, a gratuitous request, an ARP reply, hlen 8, 41
 # bytes) is answered once by arp-classic and once by ringcap in B. tcpdump in A
