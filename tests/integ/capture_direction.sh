@@ -2,7 +2,8 @@
 # -Q: traffic both ways on one veth end, 300 frames in from the peer (UDP to
 # port 9) and 200 out of the capture side (UDP to port 7). Three captures at
 # once: -Q in holds exactly the 300, -Q out exactly the 200, -Q inout all 500;
-# the kernel counts only what each keeps.
+# the kernel counts only what each keeps. -Q inout runs two workers (the
+# direction test in front of each fanout socket's filter, the merge after).
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
 need_cmd tcpdump
@@ -13,23 +14,24 @@ start() { # NAME ringcap-args...
 	ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w "$TMP/$name.pcap" -T 1 "$@" udp \
 		2>"$TMP/$name.log" &
 	eval "PID_$name=$!"
-	for _ in $(seq 100); do
-		grep -q "listening on" "$TMP/$name.log" && return 0
+	for _ in $(seq 600); do
+		grep -qs "listening on" "$TMP/$name.log" && return 0
 		sleep 0.05
 	done
 	fail "ringcap $name did not start: $(cat "$TMP/$name.log")"
 }
 start in -Q in
 start out --direction out
-start inout -Q inout
+start inout -Q inout -T 2
 TB_EXTRA_CLEANUP="kill -INT $PID_in $PID_out $PID_inout 2>/dev/null"
 
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 300 --dst-port 9 -q || fail "generator in"
 in_b "$BUILD/ringcap-gen" -i "$IF_B" -n 200 --dst-port 7 --src-ip "$IP_B" --dst-ip "$IP_A" -q ||
 	fail "generator out"
-sleep 0.3
+declare -A want=([in]=300 [out]=200 [inout]=500)
 for name in in out inout; do
 	pid=PID_$name
+	RC_PID=${!pid} wait_captured "$TMP/$name.log" "${want[$name]}" 30 || true
 	kill -INT "${!pid}"
 	wait "${!pid}" || fail "ringcap -Q $name: exit $?"
 	cat "$TMP/$name.log"
