@@ -202,6 +202,44 @@ static inline bool pcap_rec_iter_next(struct pcap_rec_iter *it, struct pcap_rec 
 	return true;
 }
 
+/* ------------------------------------------------------------ pcapng */
+
+/*
+ * pcapng (draft-ietf-opsawg-pcapng): a file is one or more sections, each a
+ * Section Header Block, then Interface Description Blocks, then packets
+ * (Enhanced / Simple Packet Blocks) and other blocks. Every block is
+ *   type u32, total_length u32, body, total_length u32 (a multiple of 4),
+ * in the byte order the section's byte-order magic says.
+ */
+#define PCAPNG_BT_SHB 0x0A0D0D0Au   /* the same in either byte order */
+#define PCAPNG_BT_IDB 0x00000001u
+#define PCAPNG_BT_SPB 0x00000003u
+#define PCAPNG_BT_NRB 0x00000004u
+#define PCAPNG_BT_ISB 0x00000005u
+#define PCAPNG_BT_EPB 0x00000006u
+#define PCAPNG_BT_DSB 0x0000000Au
+#define PCAPNG_BYTE_ORDER_MAGIC 0x1A2B3C4Du
+#define PCAPNG_VERSION_MAJOR 1u
+#define PCAPNG_VERSION_MINOR 0u
+/* Options: code u16, length u16, value padded to 4; opt_endofopt ends them. */
+#define PCAPNG_OPT_ENDOFOPT 0u
+#define PCAPNG_OPT_COMMENT 1u
+#define PCAPNG_SHB_HARDWARE 2u
+#define PCAPNG_SHB_OS 3u
+#define PCAPNG_SHB_USERAPPL 4u
+#define PCAPNG_IF_NAME 2u
+#define PCAPNG_IF_DESCRIPTION 3u
+#define PCAPNG_IF_TSRESOL 9u
+#define PCAPNG_EPB_FLAGS 2u
+#define PCAPNG_EPB_DROPCOUNT 4u
+#define PCAPNG_ISB_STARTTIME 2u
+#define PCAPNG_ISB_ENDTIME 3u
+#define PCAPNG_ISB_IFRECV 4u
+#define PCAPNG_ISB_IFDROP 5u
+#define PCAPNG_ISB_FILTERACCEPT 6u
+#define PCAPNG_ISB_OSDROP 7u
+#define PCAPNG_ISB_USRDELIV 8u
+
 /* ------------------------------------------------- any kind (format.c) */
 
 /* Bytes from a file's start that format_probe needs to see its first record. */

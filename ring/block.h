@@ -22,7 +22,15 @@ struct pkt_view {
 	uint16_t vlan_tci;    /* valid when vlan is set: tag stripped by the device */
 	uint16_t vlan_tpid;
 	bool vlan;
+	/* Which of the capture's interfaces the packet came from (0: the first
+	 * -i) and its direction as pcapng's epb_flags say it (PKT_DIR_*). The
+	 * iterator leaves both 0; whoever knows the ring's interface sets them. */
+	uint8_t dir;
+	uint16_t iface;
 };
+
+/* pcapng's epb_flags direction bits: not known, inbound, outbound. */
+enum pkt_dir { PKT_DIR_UNKNOWN = 0, PKT_DIR_IN = 1, PKT_DIR_OUT = 2 };
 
 struct block_iter {
 	const uint8_t *base;
@@ -122,6 +130,8 @@ static inline bool block_iter_next(struct block_iter *it, struct pkt_view *p)
 	p->vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0;
 	p->vlan_tci = h->hv1.tp_vlan_tci;
 	p->vlan_tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
+	p->dir = PKT_DIR_UNKNOWN;
+	p->iface = 0;
 	return true;
 lied:
 	it->lied = true;
