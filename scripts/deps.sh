@@ -8,6 +8,7 @@ pkgs=(build-essential pkg-config liburing-dev libjemalloc-dev libpcap-dev
       gnuplot-nox procps jq
       wireshark-common python3   # mergecap/editcap/capinfos; read_window's pcap generator, bench/bench-report.py
       libjansson-dev prometheus systemd zstd age curl ndisc6
+      libzstd-dev zlib1g-dev      # --compress zstd in the writer; ringcap-read of .zst and .gz
       python3-botocore)          # upload_s3's receiver checks AWS SigV4 with it
 
 missing=()
