@@ -132,6 +132,10 @@
 #define SNAPLEN_MAX PCAP_SNAPLEN_MAX
 /* Every worker is one input of the time-order merge. */
 #define MAX_WORKERS MERGE_MAX_INPUTS
+/* -i: at most this many interfaces in one capture (each its own fanout group,
+ * all into the one merge); a name is at most IFNAMSIZ - 1 bytes. */
+#define CAPTURE_MAX_IFACES 16
+#define CAPTURE_IFNAMSIZ 16
 /* --min-free / --max-total without -C or -G rotate at this size */
 #define RETENTION_DEFAULT_FILE_BYTES (1000ull * 1000 * 1000)
 
@@ -147,7 +151,9 @@
 /* What the command line asks for; cli_parse fills it and validates every
  * field before anything is opened. */
 struct capture_config {
-	const char *ifname;
+	/* -i, in the order given (repeated or comma-separated): distinct names */
+	char ifnames[CAPTURE_MAX_IFACES][CAPTURE_IFNAMSIZ];
+	unsigned nifaces;
 	const char *path;          /* -w; NULL: no capture file; "-": standard output */
 	const char *stats_json;
 	const char *stats_prom;    /* --stats-prom: Prometheus text file */
@@ -162,7 +168,7 @@ struct capture_config {
 	uint64_t ring_bytes;       /* -B, per worker */
 	uint32_t block_size;
 	uint32_t block_timeout_ms;
-	unsigned threads;
+	unsigned threads;          /* -T: workers per interface */
 	int cpus[MAX_WORKERS];     /* --cpus: where workers are pinned, in turn */
 	unsigned ncpus;            /* 0: CPUs 0..online-1 */
 	bool threads_set;
@@ -201,6 +207,14 @@ struct capture_config {
 	int arp_cpu;               /* the responder's CPU; -1: the scheduler's choice */
 	uint32_t arp_busy_poll_us; /* the responder's spin window under a flood; 0: none */
 };
+
+/* Capture sockets are opened for a -w file, or, with several interfaces and
+ * no file, to count what each interface receives (the reports only). Without
+ * them ringcap only answers ARP/NDP. Any thread. */
+static inline bool capture_config_captures(const struct capture_config *o)
+{
+	return o->path || o->nifaces > 1;
+}
 
 struct capture;
 
@@ -322,9 +336,29 @@ struct capture_totals {
 };
 
 void capture_totals(const struct capture *cap, struct capture_totals *t);
+/* The same counters for interface `iface` alone (its position in -i: its
+ * sockets, its NIC drops, the records of its packets handed to the writer):
+ * captured + dropped + left_in_ring = received for each interface, as for
+ * the totals. -EINVAL for an interface the capture does not have. */
+int capture_iface_counters(const struct capture *cap, unsigned iface, struct capture_totals *t);
+/*
+ * Interface `iface`'s kernel totals (PACKET_STATISTICS tp_packets and
+ * tp_drops, 64-bit, summed over that interface's sockets) as of main's last
+ * statistics tick (capture_update_stats), for a file's closing statistics
+ * (pcapng's Interface Statistics Block). Thread: any, while the capture is
+ * open; never blocks (relaxed loads of main's figures). 0, or -EINVAL for an
+ * interface the capture does not have.
+ */
+int capture_iface_totals(const struct capture *cap, unsigned iface, uint64_t *received,
+			 uint64_t *dropped);
+/* How many interfaces the capture listens on (-i, in order) and the name of
+ * one. Any thread. */
+unsigned capture_nifaces(const struct capture *cap);
+const char *capture_iface_name(const struct capture *cap, unsigned iface);
 /* Read every socket's PACKET_STATISTICS into the 64-bit totals. */
 void capture_update_stats(struct capture *cap);
-/* "ringcap: listening on IFACE, link-type ..." at start. */
+/* "ringcap: listening on IFACE, link-type ..." at start; with several
+ * interfaces, each with its link type. */
 void capture_print_listening(const struct capture *cap, FILE *f);
 /* The counter lines: at exit, and on SIGUSR1 while the capture goes on
  * (then "captured" is what has been handed to the writer so far). */

@@ -72,6 +72,23 @@ static json_t *worker_object(const struct stats_worker *w)
 	return o;
 }
 
+static json_t *iface_object(const struct stats_iface *ifc)
+{
+	json_t *o = json_object();
+	int ret = 0;
+
+	if (!o)
+		return NULL;
+	ret |= put(o, "name", json_string(ifc->name ? ifc->name : ""));
+	for (size_t i = 0; i < iface_fields_n; i++)
+		ret |= put_u64(o, iface_fields[i].json, field_value(ifc, &iface_fields[i]));
+	if (ret) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *snapshot_object(const struct stats_snapshot *s)
 {
 	json_t *o = json_object(), *arr;
@@ -104,6 +121,16 @@ static json_t *snapshot_object(const struct stats_snapshot *s)
 		json_t *w = worker_object(&s->workers[i]);
 
 		if (!w || json_array_append_new(arr, w))
+			ret = -ENOMEM;
+	}
+	if (s->nifaces) {
+		arr = json_array();
+		ret |= put(o, "interfaces", arr);
+	}
+	for (unsigned i = 0; arr && i < s->nifaces; i++) {
+		json_t *ifc = iface_object(&s->ifaces[i]);
+
+		if (!ifc || json_array_append_new(arr, ifc))
 			ret = -ENOMEM;
 	}
 	if (ret) {
