@@ -1,6 +1,7 @@
 /*
  * capture — the whole pipeline behind one handle: the capture sockets and
- * their workers, the time-order merge, the writer, the ARP/NDP responder, -z
+ * their workers (on one interface or several: each -i its own sockets in a
+ * fanout group of its own, e.g. a tap's two directions), the time-order merge, the writer, the ARP/NDP responder, -z
  * jobs and retention, opened from a struct capture_config (the CLI fills it),
  * started, stopped and closed as one; its reports (the counters, the exit
  * lines, the stats snapshot for --stats-json/--stats-prom, the interval line)
@@ -13,12 +14,14 @@
  *
  *   main (ringcap.c's main, the capture_* calls here)
  *     runs:   set-up in this order: validate every flag (cli_parse, then the
- *             stats files) → interface → filter → rings → responder socket →
+ *             stats files) → every interface and its filter (for its link
+ *             type) → rings, interface by interface → responder socket →
  *             file → drop privileges (-Z) → -z jobs and retention → start the
  *             threads below. Then sigtimedwait until a signal or the earliest
  *             of its timers (ringcap.c's table): --on-full wait's resume,
  *             --flush-interval / -U flushes, --duration, the ring
- *             statistics (the interface's own drop counters too),
+ *             statistics (each interface's own drop counters too; each
+ *             interface's kernel totals published for capture_iface_totals),
  *             retention, the interval report, and under a service manager
  *             its WATCHDOG=1 and STATUS= (READY=1 once started, STOPPING=1
  *             at the end: util/notify.c). At the end: the
@@ -35,10 +38,13 @@
  *             flush, the stats files); at the end on joins, the writer's
  *             fsync and the -z commands (60 s at most).
  *
- *   workers (workers/; cfg.threads of them, one per capture socket, pinned)
+ *   workers (workers/; cfg.threads per interface, one per capture socket,
+ *            pinned; interface k's are workers [k * threads, (k+1) * threads))
  *     runs:   worker_run: takes its TPACKET_V3 ring's retired blocks in ring
- *             order and walks each once. One worker: its pcap handler appends
- *             the block's records (writer_append). Several: the merge handler
+ *             order and walks each once (each packet stamped with its ring's
+ *             interface and the kernel's direction). One worker in all: its
+ *             pcap handler appends the block's records (writer_append).
+ *             Several (of one interface or of several): the merge handler
  *             hands the block over (merge_push). Ends the capture (-c reached,
  *             a socket or write error) by setting ctl.stop and waking main
  *             with CAPTURE_WAKE_SIGNAL; after stop it drains its ring for at
@@ -53,11 +59,12 @@
  *             blocks. With the pwrite backend, in the pwrite of a slot it
  *             completed, and in closing a rotated file.
  *
- *   merger (merge/; only with two workers or more)
+ *   merger (merge/; only with two workers or more, whatever their interfaces)
  *     runs:   takes every input's pushed blocks, emits their packets in
  *             timestamp order in batches to the one pcap handler
- *             (writer_append), then gives the emptied blocks back to the
- *             kernel in each ring's order. The writer's only appender then.
+ *             (writer_append; without -w, several interfaces: it counts
+ *             them, per interface), then gives the emptied blocks back to
+ *             the kernel in each ring's order. The writer's only appender then.
  *     owns:   each block from merge_push until ring_release_block; its
  *             walks, heads, batch and per-input counters (main reads them
  *             after merge_close).
