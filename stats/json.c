@@ -54,17 +54,13 @@ static int put_pair(json_t *group, const struct stats_pair *p)
 	return json_is_object(sub) ? put_u64(sub, dot + 1, p->value) : -EINVAL;
 }
 
-static json_t *worker_object(const struct stats_worker *w)
+/* An array row: `o` holds its leading keys (put with status `ret`); the
+ * table's counters of `base` follow. NULL (and `o` freed) on failure. */
+static json_t *row_object(json_t *o, int ret, const void *base, const struct stats_field *f,
+			  size_t n)
 {
-	json_t *o = json_object();
-	int ret = 0;
-
-	if (!o)
-		return NULL;
-	ret |= put_u64(o, "id", w->id);
-	ret |= put(o, "cpu", json_integer(w->cpu));
-	for (size_t i = 0; i < worker_fields_n; i++)
-		ret |= put_u64(o, worker_fields[i].json, field_value(w, &worker_fields[i]));
+	for (size_t i = 0; i < n; i++)
+		ret |= put_u64(o, f[i].json, field_value(base, &f[i]));
 	if (ret) {
 		json_decref(o);
 		return NULL;
@@ -72,21 +68,24 @@ static json_t *worker_object(const struct stats_worker *w)
 	return o;
 }
 
-static json_t *iface_object(const struct stats_iface *ifc)
+static json_t *worker_object(const struct stats_worker *w)
 {
 	json_t *o = json_object();
-	int ret = 0;
 
 	if (!o)
 		return NULL;
-	ret |= put(o, "name", json_string(ifc->name ? ifc->name : ""));
-	for (size_t i = 0; i < iface_fields_n; i++)
-		ret |= put_u64(o, iface_fields[i].json, field_value(ifc, &iface_fields[i]));
-	if (ret) {
-		json_decref(o);
+	return row_object(o, put_u64(o, "id", w->id) | put(o, "cpu", json_integer(w->cpu)), w,
+			  worker_fields, worker_fields_n);
+}
+
+static json_t *iface_object(const struct stats_iface *ifc)
+{
+	json_t *o = json_object();
+
+	if (!o)
 		return NULL;
-	}
-	return o;
+	return row_object(o, put(o, "name", json_string(ifc->name ? ifc->name : "")), ifc,
+			  iface_fields, iface_fields_n);
 }
 
 static json_t *snapshot_object(const struct stats_snapshot *s)

@@ -28,11 +28,7 @@ start() { # NAME ringcap-args...: counting, stats files $TMP/NAME.{json,prom}
 	ip netns exec "$NS_B" "$BUILD/ringcap" "$@" --stats-json "$TMP/$name.json" \
 		--stats-prom "$TMP/$name.prom" $filter 2>"$TMP/$name.log" &
 	eval "PID_$name=$!"
-	for _ in $(seq 600); do
-		grep -qs "listening on" "$TMP/$name.log" && return 0
-		sleep 0.05
-	done
-	fail "ringcap $name did not start: $(cat "$TMP/$name.log")"
+	wait_listening "$TMP/$name.log" $! || fail "ringcap $name did not start: $(cat "$TMP/$name.log")"
 }
 start list -i "$IF_B,$IF_B2" -T 1
 start twice -i "$IF_B" -T 2 -i "$IF_B2"
