@@ -23,7 +23,7 @@
 #include "util/util.h"
 
 static const char synopsis[] =
-"Usage: ringcap -i IFACE [-w FILE] [options] [filter expression ...]\n"
+"Usage: ringcap -i IFACE[,IFACE...] [-w FILE] [options] [filter expression ...]\n"
 "       ringcap -D\n"
 "Capture packets on IFACE with per-CPU TPACKET_V3 rings in one fanout group and\n"
 "write them to a pcap savefile through io_uring; optionally answer ARP for pools.\n"
@@ -41,7 +41,8 @@ static const char epilogue[] =
 "  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
 "  ringcap -i eth1 -w in.pcap -Q in -F web.filter\n"
 "  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
-"  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n";
+"  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n"
+"  ringcap -i tapA -i tapB --stats-json tap.json   (count a tap's two directions)\n";
 
 static const char *const fanout_names[] = { "hash", "lb", "cpu", "qm", "rollover", NULL };
 static const uint16_t fanout_modes[] = {
@@ -57,6 +58,33 @@ static const char *const directions[] = { "inout", "in", "out", NULL };
 /* A filter file larger than this is not an expression (libpcap's own limit on
  * a program is 4096 instructions). */
 #define FILTER_FILE_MAX (1u << 20)
+
+/* -i: repeatable, and a comma list (-i a,b); each a named interface, once. */
+static const char *parse_iface(const char *arg, void *field)
+{
+	struct capture_config *o = field;
+	const char *p = arg;
+
+	do {
+		size_t len = strcspn(p, ",");
+
+		if (!len)
+			return "empty interface name";
+		if (len >= CAPTURE_IFNAMSIZ)
+			return "name too long (at most 15 characters)";
+		if (len == 3 && strncmp(p, "any", 3) == 0)
+			return "'any' is not one interface: give each with -i";
+		for (unsigned k = 0; k < o->nifaces; k++)
+			if (strncmp(o->ifnames[k], p, len) == 0 && o->ifnames[k][len] == '\0')
+				return "an interface given twice";
+		if (o->nifaces == CAPTURE_MAX_IFACES)
+			return "more than 16 interfaces";
+		memcpy(o->ifnames[o->nifaces], p, len);
+		o->ifnames[o->nifaces++][len] = '\0';
+		p += len;
+	} while (*p++ == ',');
+	return NULL;
+}
 
 static const char *parse_fanout(const char *arg, void *field)
 {
@@ -323,16 +351,56 @@ static void set_defaults(struct capture_config *o)
 	o->arp_busy_poll_us = 50;
 }
 
+/* What a -w file can hold: the pcap format has one link type and no
+ * interface per record, so several interfaces need pcapng output (which
+ * ringcap does not write yet). 0, or 2 with one line. */
+static int check_output_format(const struct capture_config *o)
+{
+	if (o->path && o->nifaces > 1) {
+		log_err("bad output file '%s': several interfaces need pcapng output (-w writes "
+			"pcap); without -w they are counted", o->path);
+		return 2;
+	}
+	return 0;
+}
+
+/* Workers per interface: -T, else as many as --cpus lists, else the online
+ * CPUs, shared among the interfaces (one at least each); all of them are
+ * inputs of the one merge. 0, or 2 with one line. */
+static int check_threads(struct capture_config *o)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned cpus = o->ncpus ? o->ncpus : online > 0 ? (unsigned)online : 1;
+
+	if (!o->threads_set && (o->ncpus || o->nifaces > 1))
+		o->threads = cpus / o->nifaces ? cpus / o->nifaces : 1;
+	if (o->threads > MAX_WORKERS)
+		o->threads = MAX_WORKERS;
+	if (o->threads * o->nifaces > MAX_WORKERS) {
+		log_err("bad thread count '%u': %u workers on each of %u interfaces pass the "
+			"limit of %u in all", o->threads, o->threads, o->nifaces, MAX_WORKERS);
+		return 2;
+	}
+	return 0;
+}
+
 /* The checks that tie options together, after the table parse. */
 static int check_combination(struct capture_config *o)
 {
 	if (!o->snaplen)
 		o->snaplen = SNAPLEN_MAX;
-	if (!o->ifname) {
+	if (!o->nifaces) {
 		log_err("no interface: -i IFACE is required (see --help)");
 		return 2;
 	}
-	if (!o->path && !o->npools && !o->nndp) {
+	if (o->nifaces > 1 && (o->npools || o->nndp)) {
+		log_err("bad option '--%s': ARP and NDP are answered on one interface, not %u",
+			o->npools ? "arp" : "ndp", o->nifaces);
+		return 2;
+	}
+	if (check_output_format(o))
+		return 2;
+	if (!o->path && !o->npools && !o->nndp && o->nifaces == 1) {
 		log_err("nothing to do: give -w FILE, --arp POOL, --ndp POOL, or both (see --help)");
 		return 2;
 	}
@@ -379,7 +447,7 @@ static int check_combination(struct capture_config *o)
 		return 2;
 	}
 	/* Answering alone opens no capture ring and no writer. */
-	if (o->path && o->ring_bytes < 4ull * o->block_size) {
+	if (capture_config_captures(o) && o->ring_bytes < 4ull * o->block_size) {
 		log_err("bad buffer size '%llu KiB': must hold at least 4 blocks of %u bytes",
 			(unsigned long long)(o->ring_bytes >> 10), o->block_size);
 		return 2;
@@ -389,8 +457,8 @@ static int check_combination(struct capture_config *o)
 			(unsigned long long)o->staging_bytes, o->block_size);
 		return 2;
 	}
-	if (o->ncpus && !o->threads_set)
-		o->threads = o->ncpus;
+	if (check_threads(o))
+		return 2;
 	/* As libpcap's immediate mode ignores the buffer timeout: a partly
 	 * filled block goes after 1 ms whatever --block-timeout says, and the
 	 * file is written out after every block. */
@@ -408,8 +476,12 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	bool list = false;
 	const struct opt table[] = {
 	{ .type = OPT_SECTION, .help = "\nCapture:" },
-	{ .name = "interface", .letter = 'i', .type = OPT_STRING, .field = &o->ifname,
-	  .arg = "IFACE", .help = "interface to capture on (required)" },
+	{ .name = "interface", .letter = 'i', .type = OPT_CUSTOM, .field = o, .parse = parse_iface,
+	  .what = "interface", .arg = "IFACE",
+	  .help = "interface to capture on (required); repeat it or\n"
+		  "give a list (-i a,b) for several at once, e.g. a\n"
+		  "tap's two directions: each its own sockets, one\n"
+		  "time order (no -w: counted only)" },
 	{ .name = "snaplen", .letter = 's', .type = OPT_U64, OPT_INT(&o->snaplen), .max = SNAPLEN_MAX,
 	  .what = "snaplen", .arg = "N", .help = "bytes kept per packet, 1..262144 (0 or default:\n262144)" },
 	{ .name = "list-interfaces", .letter = 'D', .type = OPT_FLAG, .field = &list,
@@ -433,7 +505,8 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	{ .name = "threads", .letter = 'T', .type = OPT_U64, OPT_INT(&o->threads), .min = 1,
 	  .max = MAX_WORKERS, .given = &o->threads_set, .what = "thread count", .arg = "N",
 	  .help = "workers, one socket each, pinned one per CPU\n"
-		  "(default: online CPUs, or as many as --cpus lists)" },
+		  "(default: online CPUs, or as many as --cpus lists);\n"
+		  "per interface: with several the default is shared" },
 	{ .name = "cpus", .type = OPT_CUSTOM, .field = o, .parse = parse_cpus, .what = "CPU list",
 	  .arg = "LIST", .help = "pin workers to these CPUs in turn, e.g. 1 or 0,2-3" },
 	{ .name = "buffer-size", .letter = 'B', .type = OPT_SIZE, OPT_INT(&o->ring_bytes),

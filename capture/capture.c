@@ -1,7 +1,7 @@
 /*
  * The capture's life: set-up as named steps in the order the kernel and the
- * exit status need (validate → interface → filter → rings → responder → file
- * and merge), the threads started and stopped, everything closed. See
+ * exit status need (validate → every interface and its filter → rings, one
+ * fanout group per interface → responder → file → merge), the threads started and stopped, everything closed. See
  * capture.h for the threads and who owns what.
  */
 #include <errno.h>
@@ -17,33 +17,31 @@
 #define MERGE_MARGIN_NS (10ull * 1000 * 1000)
 #define MERGE_BATCH 1024u   /* packets per writer_append from the merge */
 
-/* The capture sockets' kernel filter: the user's expression (ARP answering
- * has a socket and a filter of its own). 0 or -EINVAL (one line logged). */
-static int compile_filters(struct capture *cap)
+/* Interface k's kernel filter: the user's expression compiled for its link
+ * type (ARP answering has a socket and a filter of its own). 0 or -EINVAL
+ * (one line logged). */
+static int compile_filter(struct capture *cap, struct capture_iface *ifc)
 {
 	struct capture_config *o = &cap->cfg;
 	char err[FILTER_ERR_LEN];
 	int ret;
 
-	if (!o->path)
-		return 0;
-	ret = filter_compile_link(&cap->kfilter, cap->iface.linktype, o->expr, o->snaplen, err,
+	ret = filter_compile_link(&ifc->kfilter, ifc->iface.linktype, o->expr, o->snaplen, err,
 				  sizeof(err));
 	if (ret) {
 		log_err("bad filter expression '%s': %s", o->expr, err);
 		return ret;
 	}
-	ret = filter_set_direction(&cap->kfilter, (enum filter_direction)o->direction);
+	ret = filter_set_direction(&ifc->kfilter, (enum filter_direction)o->direction);
 	if (ret)
 		log_err("bad filter expression '%s': too long with -Q", o->expr);
 	return ret;
 }
 
 /* 0 or -errno (one line logged, naming the interface). */
-static int lookup_iface(struct capture *cap)
+static int lookup_iface(struct capture *cap, struct capture_iface *ifc, const char *name)
 {
-	const char *name = cap->cfg.ifname;
-	int ret = iface_lookup(name, &cap->iface);
+	int ret = iface_lookup(name, &ifc->iface);
 
 	if (ret == -ENODEV)
 		log_err("bad interface '%s': no such device", name);
@@ -53,43 +51,77 @@ static int lookup_iface(struct capture *cap)
 		log_err("bad interface '%s': %s", name, strerror(-ret));
 	if (ret)
 		return ret;
-	if (!cap->iface.linktype) {
+	if (!ifc->iface.linktype) {
 		log_err("bad interface '%s': hardware type %u has no link type ringcap writes "
-			"(Ethernet, loopback, raw IP)", name, cap->iface.type);
+			"(Ethernet, loopback, raw IP)", name, ifc->iface.type);
 		return -EPROTONOSUPPORT;
 	}
-	if ((cap->cfg.npools || cap->cfg.nndp) && cap->iface.linktype != LINKTYPE_ETHERNET) {
+	if ((cap->cfg.npools || cap->cfg.nndp) && ifc->iface.linktype != LINKTYPE_ETHERNET) {
 		log_err("bad interface '%s': ARP/NDP answering needs Ethernet", name);
 		return -EPROTONOSUPPORT;
 	}
 	return 0;
 }
 
-/* One worker and one ring per thread. 0 or -errno (one line logged). */
-static int open_rings(struct capture *cap)
+/* Every -i, looked up and its filter compiled, before anything is opened;
+ * each interface's workers are the next cfg.threads of the capture's. */
+static int set_up_ifaces(struct capture *cap)
 {
 	const struct capture_config *o = &cap->cfg;
+	size_t used = 0;
+	int ret;
+
+	cap->nifaces = o->nifaces;
+	cap->nworkers = o->threads * o->nifaces;
+	for (unsigned k = 0; k < cap->nifaces; k++) {
+		struct capture_iface *ifc = &cap->ifs[k];
+
+		ifc->first = k * o->threads;
+		ifc->nworkers = o->threads;
+		used += (size_t)snprintf(cap->ifnames + used, sizeof(cap->ifnames) - used, "%s%s",
+					 k ? "," : "", o->ifnames[k]);
+		if ((ret = lookup_iface(cap, ifc, o->ifnames[k])) ||
+		    (capture_config_captures(o) && (ret = compile_filter(cap, ifc))))
+			return ret;
+		capture_nic_description(ifc, ifc->description, sizeof(ifc->description));
+		cap->wifs[k] = (struct writer_iface){
+			.name = ifc->iface.name,
+			.description = ifc->description[0] ? ifc->description : NULL,
+			.linktype = ifc->iface.linktype,
+			.snaplen = o->snaplen,
+		};
+	}
+	return 0;
+}
+
+/* Interface k's sockets: its workers, one ring each, in a fanout group of
+ * their own (the kernel picks an id unused in the namespace, so flows of two
+ * interfaces never share a group); each ring stamps k on its packets.
+ * 0 or -errno (one line logged). */
+static int open_iface_rings(struct capture *cap, unsigned k)
+{
+	const struct capture_config *o = &cap->cfg;
+	struct capture_iface *ifc = &cap->ifs[k];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct ring_config rc = {
-		.iface = &cap->iface,
+		.iface = &ifc->iface,
 		.block_size = o->block_size,
 		.block_nr = (uint32_t)(o->ring_bytes / o->block_size),
 		.frame_size = 2048,
 		.block_timeout_ms = o->block_timeout_ms,
-		.filter = &cap->kfilter,
+		.filter = &ifc->kfilter,
 		.fanout_mode = o->fanout_mode,
-		.fanout = o->threads > 1, /* a group of one would only cost a hash per packet */
+		/* a group of one would only cost a hash per packet */
+		.fanout = ifc->nworkers > 1,
 		.fanout_id = -1,
 		/* tcpdump's default; answering ARP alone needs no stranger's frames */
-		.promisc = o->path && !o->no_promisc,
+		.promisc = capture_config_captures(o) && !o->no_promisc,
 		/* libpcap skips loopback's outgoing copy: store each packet once */
-		.ignore_outgoing = cap->iface.loopback,
+		.ignore_outgoing = ifc->iface.loopback,
+		.iface_index = (uint16_t)k,
 	};
 
-	cap->workers = xcalloc(o->threads, sizeof(*cap->workers));
-	for (unsigned i = 0; i < o->threads; i++)
-		cap->workers[i].ring.fd = -1; /* closed by capture_close, opened or not */
-	for (unsigned i = 0; i < o->threads; i++) {
+	for (unsigned i = ifc->first; i < ifc->first + ifc->nworkers; i++) {
 		struct worker *w = &cap->workers[i];
 		struct worker_config wc = {
 			.id = i,
@@ -112,13 +144,28 @@ static int open_rings(struct capture *cap)
 	return 0;
 }
 
-/* Several workers write one file in time order through the merge: its sink
- * is the one pcap handler, each worker hands it its blocks. 0 or -errno. */
+/* One worker and one ring per thread, interface after interface. 0 or -errno
+ * (one line logged). */
+static int open_rings(struct capture *cap)
+{
+	int ret;
+
+	cap->workers = xcalloc(cap->nworkers, sizeof(*cap->workers));
+	for (unsigned i = 0; i < cap->nworkers; i++)
+		cap->workers[i].ring.fd = -1; /* closed by capture_close, opened or not */
+	for (unsigned k = 0; k < cap->nifaces; k++)
+		if ((ret = open_iface_rings(cap, k)))
+			return ret;
+	return 0;
+}
+
+/* Several workers (of one interface or several) write one file, or are
+ * counted, in time order through the merge: its sink is the one pcap handler,
+ * each worker hands it its blocks. 0 or -errno. */
 static int open_merge(struct capture *cap)
 {
-	const struct capture_config *o = &cap->cfg;
 	struct merge_config mc = {
-		.ninputs = o->threads,
+		.ninputs = cap->nworkers,
 		.margin_ns = MERGE_MARGIN_NS,
 		.batch = MERGE_BATCH,
 		.sink = pcap_handler_write,
@@ -127,22 +174,28 @@ static int open_merge(struct capture *cap)
 	uint32_t min_blocks = UINT32_MAX;
 	int ret;
 
-	for (unsigned i = 0; i < o->threads; i++) {
+	for (unsigned i = 0; i < cap->nworkers; i++) {
 		mc.rings[i] = &cap->workers[i].ring;
 		if (cap->workers[i].ring.block_nr < min_blocks)
 			min_blocks = cap->workers[i].ring.block_nr;
 	}
 	mc.depth = min_blocks / 2; /* >= 2: a ring has 4 blocks at least */
 	pcap_handler_init_sink(&cap->sink, cap->writer);
+	if (!cap->writer)
+		cap->sink.max = cap->cfg.count;
+	if (cap->nifaces > 1) {
+		cap->sink.iface_written = cap->sink_iface_written;
+		cap->sink.niface = cap->nifaces;
+	}
 	ret = merge_open(&cap->merge, &mc);
 	if (ret) {
 		if (ret == -EINVAL)
-			log_err("time-order merge: bad set-up (%u inputs, %u blocks)", o->threads,
+			log_err("time-order merge: bad set-up (%u inputs, %u blocks)", cap->nworkers,
 				min_blocks);
 		return ret;
 	}
-	cap->mh = xcalloc(o->threads, sizeof(*cap->mh));
-	for (unsigned i = 0; i < o->threads; i++) {
+	cap->mh = xcalloc(cap->nworkers, sizeof(*cap->mh));
+	for (unsigned i = 0; i < cap->nworkers; i++) {
 		cap->mh[i] = (struct merge_handler){ cap->merge, i };
 		ret = worker_add_handler(&cap->workers[i], &merge_handler_ops, &cap->mh[i]);
 		if (ret) {
@@ -153,7 +206,7 @@ static int open_merge(struct capture *cap)
 	return 0;
 }
 
-/* The file and its pcap handlers. 0 or -errno (one line logged). */
+/* The file (with -w). 0 or -errno (one line logged). */
 static int open_writer(struct capture *cap)
 {
 	const struct capture_config *o = &cap->cfg;
@@ -161,7 +214,7 @@ static int open_writer(struct capture *cap)
 		.path = o->path,
 		.snaplen = o->snaplen,
 		.nano = o->nano,
-		.linktype = cap->iface.linktype,
+		.linktype = cap->ifs[0].iface.linktype,
 		.flush_each_append = o->packet_buffered,
 		.backend = o->use_pwrite ? WRITER_PWRITE : WRITER_URING,
 		.chunk_size = 1u << 20,
@@ -177,18 +230,28 @@ static int open_writer(struct capture *cap)
 		.prealloc_step = cap->prealloc_step = capture_prealloc_step(o),
 		.file_closed = capture_file_closed,
 		.hook_ctx = cap,
+		.format = WRITER_PCAP,
+		.ifaces = cap->wifs,
+		.nifaces = cap->nifaces,
 	};
-	int ret;
 
 	if (!o->path)
 		return 0;
-	ret = writer_open(&cap->writer, &wc);
-	if (ret)
-		return ret;
-	if (o->threads > 1)
+	return writer_open(&cap->writer, &wc);
+}
+
+/* What the workers run: the merge with several, else one pcap handler
+ * appending (none when only answering). 0 or -errno (one line logged). */
+static int open_handlers(struct capture *cap)
+{
+	int ret;
+
+	if (cap->nworkers > 1)
 		return open_merge(cap);
-	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
-	for (unsigned i = 0; i < o->threads; i++) {
+	if (!cap->writer)
+		return 0;
+	cap->pcap = xcalloc(cap->nworkers, sizeof(*cap->pcap));
+	for (unsigned i = 0; i < cap->nworkers; i++) {
 		ret = pcap_handler_init(&cap->pcap[i], &cap->workers[i], cap->writer);
 		if (ret) {
 			log_err("worker %u: no room for the pcap handler", i);
@@ -216,33 +279,33 @@ static int open_arp(struct capture *cap)
 
 	if (!o->npools && !o->nndp)
 		return 0;
-	cap->arp = arp_responder_new(&cap->iface, o->pools, o->npools, o->ndp_pools, o->nndp,
+	cap->arp = arp_responder_new(&cap->ifs[0].iface, o->pools, o->npools, o->ndp_pools, o->nndp,
 				     o->arp_mac_set ? o->arp_mac : NULL);
 	if (!o->arp_allow_own && (ret = arp_check_own_addresses(cap->arp, msg, sizeof(msg)))) {
 		if (ret == -EADDRINUSE)
 			log_err("%s", msg);
 		else
-			log_err("cannot list the addresses of %s: %s", o->ifname, strerror(-ret));
+			log_err("cannot list the addresses of %s: %s", o->ifnames[0], strerror(-ret));
 		return ret;
 	}
 	return arp_service_open(&cap->arps, cap->arp, &sc);
 }
 
-/* Validate → interface → filters → rings → ARP → file, in that order; the
- * first failure (already logged) ends set-up. 0 or -errno. */
+/* Validate → interfaces and their filters → rings → ARP → file → merge, in
+ * that order; the first failure (already logged) ends set-up. 0 or -errno. */
 static int set_up(struct capture *cap)
 {
 	int ret;
 
 	/* Answering alone needs no capture socket at all. */
-	if (!cap->cfg.path)
+	if (!capture_config_captures(&cap->cfg))
 		cap->cfg.threads = 0;
-	if ((ret = capture_check_stat_files(&cap->cfg)) || (ret = lookup_iface(cap)) ||
-	    (ret = compile_filters(cap)) ||
+	if ((ret = capture_check_stat_files(&cap->cfg)) || (ret = set_up_ifaces(cap)) ||
 	    (cap->cfg.user && cap->cfg.path && (ret = capture_check_can_rotate(&cap->cfg))) ||
-	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)))
+	    (ret = open_rings(cap)) || (ret = open_arp(cap)) || (ret = open_writer(cap)) ||
+	    (ret = open_handlers(cap)))
 		return ret;
-	cap->sw = xcalloc(cap->cfg.threads, sizeof(*cap->sw));
+	cap->sw = xcalloc(cap->nworkers, sizeof(*cap->sw));
 	return 0;
 }
 
@@ -275,7 +338,7 @@ int capture_start(struct capture *cap)
 	cap->t_start = cap->t_report = now_ns();
 	cap->running = true;
 	capture_nic_start(cap);
-	for (; cap->started < cap->cfg.threads; cap->started++) {
+	for (; cap->started < cap->nworkers; cap->started++) {
 		ret = worker_start(&cap->workers[cap->started]);
 		if (ret) {
 			log_err("cannot start worker %u", cap->started);
@@ -302,7 +365,7 @@ bool capture_stop_requested(const struct capture *cap)
  * counts add up; then ask the workers to drain and end. */
 static void stop_receiving(struct capture *cap)
 {
-	for (unsigned i = 0; i < cap->cfg.threads; i++) {
+	for (unsigned i = 0; i < cap->nworkers; i++) {
 		int ret = ring_stop_receiving(&cap->workers[i].ring);
 
 		if (ret)
@@ -327,12 +390,12 @@ int capture_stop(struct capture *cap)
 		worker_join(&cap->workers[i]);
 	if (cap->merge) {
 		/* what the workers handed over is written before the file closes */
-		cap->mc = xcalloc(cap->cfg.threads, sizeof(*cap->mc));
+		cap->mc = xcalloc(cap->nworkers, sizeof(*cap->mc));
 		merge_close(cap->merge, cap->mc); /* its error is the writer's, reported below */
 		cap->merge = NULL;
 	}
 	/* No packet comes in any more: what the drain left is counted, exactly. */
-	cap->left_in_ring = xcalloc(cap->cfg.threads, sizeof(*cap->left_in_ring));
+	cap->left_in_ring = xcalloc(cap->nworkers, sizeof(*cap->left_in_ring));
 	for (unsigned i = 0; i < cap->started; i++)
 		cap->left_in_ring[i] = ring_pending(&cap->workers[i].ring);
 	capture_update_stats(cap);
@@ -372,7 +435,7 @@ void capture_close(struct capture *cap)
 		writer_discard(cap->writer);
 		cap->writer = NULL;
 	}
-	for (unsigned i = 0; cap->workers && i < cap->cfg.threads; i++)
+	for (unsigned i = 0; cap->workers && i < cap->nworkers; i++)
 		worker_fini(&cap->workers[i]);
 	arp_service_close(&cap->arps);
 	if (cap->arp)
@@ -392,7 +455,8 @@ void capture_close(struct capture *cap)
 	xfree(cap->mc);
 	xfree(cap->pcap);
 	xfree(cap->workers);
-	filter_free(&cap->kfilter);
+	for (unsigned k = 0; k < cap->nifaces; k++)
+		filter_free(&cap->ifs[k].kfilter);
 	xfree(cap->left_in_ring);
 	xfree(cap->sw);
 	xfree(cap);

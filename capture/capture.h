@@ -1,6 +1,7 @@
 /*
  * capture — the whole pipeline behind one handle: the capture sockets and
- * their workers, the time-order merge, the writer, the ARP/NDP responder, -z
+ * their workers (on one interface or several: each -i its own sockets in a
+ * fanout group of its own, e.g. a tap's two directions), the time-order merge, the writer, the ARP/NDP responder, -z
  * jobs and retention, opened from a struct capture_config (the CLI fills it),
  * started, stopped and closed as one; its reports (the counters, the exit
  * lines, the stats snapshot for --stats-json/--stats-prom, the interval line)
@@ -13,12 +14,14 @@
  *
  *   main (ringcap.c's main, the capture_* calls here)
  *     runs:   set-up in this order: validate every flag (cli_parse, then the
- *             stats files) → interface → filter → rings → responder socket →
+ *             stats files) → every interface and its filter (for its link
+ *             type) → rings, interface by interface → responder socket →
  *             file → drop privileges (-Z) → -z jobs and retention → start the
  *             threads below. Then sigtimedwait until a signal or the earliest
  *             of its timers (ringcap.c's table): --on-full wait's resume,
  *             --flush-interval / -U flushes, --duration, the ring
- *             statistics (the interface's own drop counters too),
+ *             statistics (each interface's own drop counters too; each
+ *             interface's kernel totals published for capture_iface_totals),
  *             retention, the interval report, and under a service manager
  *             its WATCHDOG=1 and STATUS= (READY=1 once started, STOPPING=1
  *             at the end: util/notify.c). At the end: the
@@ -35,10 +38,13 @@
  *             flush, the stats files); at the end on joins, the writer's
  *             fsync and the -z commands (60 s at most).
  *
- *   workers (workers/; cfg.threads of them, one per capture socket, pinned)
+ *   workers (workers/; cfg.threads per interface, one per capture socket,
+ *            pinned; interface k's are workers [k * threads, (k+1) * threads))
  *     runs:   worker_run: takes its TPACKET_V3 ring's retired blocks in ring
- *             order and walks each once. One worker: its pcap handler appends
- *             the block's records (writer_append). Several: the merge handler
+ *             order and walks each once (each packet stamped with its ring's
+ *             interface and the kernel's direction). One worker in all: its
+ *             pcap handler appends the block's records (writer_append).
+ *             Several (of one interface or of several): the merge handler
  *             hands the block over (merge_push). Ends the capture (-c reached,
  *             a socket or write error) by setting ctl.stop and waking main
  *             with CAPTURE_WAKE_SIGNAL; after stop it drains its ring for at
@@ -53,11 +59,12 @@
  *             blocks. With the pwrite backend, in the pwrite of a slot it
  *             completed, and in closing a rotated file.
  *
- *   merger (merge/; only with two workers or more)
+ *   merger (merge/; only with two workers or more, whatever their interfaces)
  *     runs:   takes every input's pushed blocks, emits their packets in
  *             timestamp order in batches to the one pcap handler
- *             (writer_append), then gives the emptied blocks back to the
- *             kernel in each ring's order. The writer's only appender then.
+ *             (writer_append; without -w, several interfaces: it counts
+ *             them, per interface), then gives the emptied blocks back to
+ *             the kernel in each ring's order. The writer's only appender then.
  *     owns:   each block from merge_push until ring_release_block; its
  *             walks, heads, batch and per-input counters (main reads them
  *             after merge_close).
@@ -132,6 +139,10 @@
 #define SNAPLEN_MAX PCAP_SNAPLEN_MAX
 /* Every worker is one input of the time-order merge. */
 #define MAX_WORKERS MERGE_MAX_INPUTS
+/* -i: at most this many interfaces in one capture (each its own fanout group,
+ * all into the one merge); a name is at most IFNAMSIZ - 1 bytes. */
+#define CAPTURE_MAX_IFACES 16
+#define CAPTURE_IFNAMSIZ 16
 /* --min-free / --max-total without -C or -G rotate at this size */
 #define RETENTION_DEFAULT_FILE_BYTES (1000ull * 1000 * 1000)
 
@@ -147,7 +158,9 @@
 /* What the command line asks for; cli_parse fills it and validates every
  * field before anything is opened. */
 struct capture_config {
-	const char *ifname;
+	/* -i, in the order given (repeated or comma-separated): distinct names */
+	char ifnames[CAPTURE_MAX_IFACES][CAPTURE_IFNAMSIZ];
+	unsigned nifaces;
 	const char *path;          /* -w; NULL: no capture file; "-": standard output */
 	const char *stats_json;
 	const char *stats_prom;    /* --stats-prom: Prometheus text file */
@@ -162,7 +175,7 @@ struct capture_config {
 	uint64_t ring_bytes;       /* -B, per worker */
 	uint32_t block_size;
 	uint32_t block_timeout_ms;
-	unsigned threads;
+	unsigned threads;          /* -T: workers per interface */
 	int cpus[MAX_WORKERS];     /* --cpus: where workers are pinned, in turn */
 	unsigned ncpus;            /* 0: CPUs 0..online-1 */
 	bool threads_set;
@@ -201,6 +214,14 @@ struct capture_config {
 	int arp_cpu;               /* the responder's CPU; -1: the scheduler's choice */
 	uint32_t arp_busy_poll_us; /* the responder's spin window under a flood; 0: none */
 };
+
+/* Capture sockets are opened for a -w file, or, with several interfaces and
+ * no file, to count what each interface receives (the reports only). Without
+ * them ringcap only answers ARP/NDP. Any thread. */
+static inline bool capture_config_captures(const struct capture_config *o)
+{
+	return o->path || o->nifaces > 1;
+}
 
 struct capture;
 
@@ -322,9 +343,29 @@ struct capture_totals {
 };
 
 void capture_totals(const struct capture *cap, struct capture_totals *t);
+/* The same counters for interface `iface` alone (its position in -i: its
+ * sockets, its NIC drops, the records of its packets handed to the writer):
+ * captured + dropped + left_in_ring = received for each interface, as for
+ * the totals. -EINVAL for an interface the capture does not have. */
+int capture_iface_counters(const struct capture *cap, unsigned iface, struct capture_totals *t);
+/*
+ * Interface `iface`'s kernel totals (PACKET_STATISTICS tp_packets and
+ * tp_drops, 64-bit, summed over that interface's sockets) as of main's last
+ * statistics tick (capture_update_stats), for a file's closing statistics
+ * (pcapng's Interface Statistics Block). Thread: any, while the capture is
+ * open; never blocks (relaxed loads of main's figures). 0, or -EINVAL for an
+ * interface the capture does not have.
+ */
+int capture_iface_totals(const struct capture *cap, unsigned iface, uint64_t *received,
+			 uint64_t *dropped);
+/* How many interfaces the capture listens on (-i, in order) and the name of
+ * one. Any thread. */
+unsigned capture_nifaces(const struct capture *cap);
+const char *capture_iface_name(const struct capture *cap, unsigned iface);
 /* Read every socket's PACKET_STATISTICS into the 64-bit totals. */
 void capture_update_stats(struct capture *cap);
-/* "ringcap: listening on IFACE, link-type ..." at start. */
+/* "ringcap: listening on IFACE, link-type ..." at start; with several
+ * interfaces, each with its link type. */
 void capture_print_listening(const struct capture *cap, FILE *f);
 /* The counter lines: at exit, and on SIGUSR1 while the capture goes on
  * (then "captured" is what has been handed to the writer so far). */

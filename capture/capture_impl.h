@@ -19,10 +19,28 @@ struct closed_file {
 	char path[];
 };
 
+/* One capture interface (-i), in -i order: its sockets are the workers
+ * [first, first + nworkers) of the capture, in a fanout group of their own. */
+struct capture_iface {
+	struct iface iface;        /* looked up once, handed to every socket */
+	struct filter kfilter;     /* in the kernel: the user's expression, for its link type */
+	unsigned first, nworkers;
+	/* its own drops (nic.c): at start and at the last look */
+	uint64_t nic_start, nic_now;
+	bool nic_known;
+	/* PACKET_STATISTICS summed over its sockets: main stores them on its
+	 * statistics tick, any thread loads them (capture_iface_totals) */
+	uint64_t received, dropped;
+	char description[128];     /* ifalias, else the driver's name; "" if neither */
+};
+
 struct capture {
 	struct capture_config cfg; /* a copy; its strings are the caller's */
-	struct iface iface;        /* looked up once, handed to every socket */
-	struct filter kfilter;     /* in the kernel: the user's expression */
+	struct capture_iface ifs[CAPTURE_MAX_IFACES];
+	unsigned nifaces;
+	unsigned nworkers;         /* all interfaces' (cfg.threads each) */
+	char ifnames[CAPTURE_MAX_IFACES * CAPTURE_IFNAMSIZ]; /* "A,B": reports' one name */
+	struct writer_iface wifs[CAPTURE_MAX_IFACES]; /* the writer's interface list */
 	struct workers_ctl ctl;
 	struct worker *workers;
 	unsigned started;          /* workers running, or joined at stop */
@@ -32,6 +50,7 @@ struct capture {
 	 * is one pcap handler; one merge handler per worker feeds it. */
 	struct merge *merge;
 	struct pcap_handler sink;
+	uint64_t sink_iface_written[CAPTURE_MAX_IFACES]; /* the sink's, per interface */
 	struct merge_handler *mh;
 	struct merge_input_counters *mc; /* per worker, after merge_close */
 	struct arp_responder *arp;  /* pools and MAC */
@@ -41,11 +60,9 @@ struct capture {
 	bool closed;               /* the writer is closed and wres is final */
 	uint64_t *left_in_ring;    /* per worker, counted after the drain */
 	uint64_t t_start;
-	/* the interface's own drops (nic.c): at start and at the last look */
-	uint64_t nic_start, nic_now;
-	bool nic_known;
 	/* reports: the snapshot's arrays, the last interval's figures */
 	struct stats_worker *sw;
+	struct stats_iface si[CAPTURE_MAX_IFACES];
 	struct responder_stats arp_stats;
 	struct stats_snapshot prev;
 	bool have_prev;
@@ -85,6 +102,9 @@ int capture_report_worker_errors(const struct capture *cap);
 void capture_nic_start(struct capture *cap);
 /* Read the interface's drop counters again (the statistics timer). */
 void capture_nic_update(struct capture *cap);
+/* What pcapng's if_description says of `ifc`: its alias (ifalias), else
+ * its driver's name (ethtool), else "". */
+void capture_nic_description(const struct capture_iface *ifc, char *buf, size_t len);
 
 /* upkeep.c */
 /* The writer's file_closed hook. */

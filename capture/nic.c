@@ -120,29 +120,70 @@ int capture_nic_offloads(const char *ifname, char *names, size_t len)
 	return on;
 }
 
+/* One line of a sysfs file, without its newline, into buf ("" on failure). */
+static void read_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, buf, len - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+void capture_nic_description(const struct capture_iface *ifc, char *buf, size_t len)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+	char path[128];
+	struct ifreq ifr;
+	int fd;
+
+	snprintf(path, sizeof(path), "/sys/class/net/%s/ifalias", ifc->iface.name);
+	read_line(path, buf, len);
+	if (buf[0])
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifc->iface.name);
+	ifr.ifr_data = (void *)&di;
+	if (ioctl(fd, SIOCETHTOOL, &ifr) == 0)
+		snprintf(buf, len, "%.*s", (int)sizeof(di.driver), di.driver);
+	close(fd);
+}
+
 void capture_nic_start(struct capture *cap)
 {
-	char names[64];
-	int on;
+	for (unsigned k = 0; k < cap->nifaces; k++) {
+		struct capture_iface *ifc = &cap->ifs[k];
+		const char *name = ifc->iface.name;
+		char names[64];
+		int on;
 
-	cap->nic_known = capture_nic_drops("/sys", cap->cfg.ifname, &cap->nic_start) == 0;
-	cap->nic_now = cap->nic_start;
-	if (!cap->cfg.path)
-		return; /* answering only: nothing is captured */
-	on = capture_nic_offloads(cap->cfg.ifname, names, sizeof(names));
-	if (on > 0)
-		log_warn("%s: offloads on (%s): packets are captured as the stack sees them, "
-			 "not as they were on the wire; to capture wire packets: ethtool -K %s "
-			 "gro off lro off gso off tso off", cap->cfg.ifname, names, cap->cfg.ifname);
+		ifc->nic_known = capture_nic_drops("/sys", name, &ifc->nic_start) == 0;
+		ifc->nic_now = ifc->nic_start;
+		if (!capture_config_captures(&cap->cfg))
+			continue; /* answering only: nothing is captured */
+		on = capture_nic_offloads(name, names, sizeof(names));
+		if (on > 0)
+			log_warn("%s: offloads on (%s): packets are captured as the stack sees "
+				 "them, not as they were on the wire; to capture wire packets: "
+				 "ethtool -K %s gro off lro off gso off tso off", name, names, name);
+	}
 }
 
 void capture_nic_update(struct capture *cap)
 {
-	uint64_t v;
+	for (unsigned k = 0; k < cap->nifaces; k++) {
+		struct capture_iface *ifc = &cap->ifs[k];
+		uint64_t v;
 
-	/* a counter that went backwards (the driver reset it) or an interface
-	 * that is gone keeps the last figure */
-	if (cap->nic_known && capture_nic_drops("/sys", cap->cfg.ifname, &v) == 0 &&
-	    v >= cap->nic_start)
-		cap->nic_now = v;
+		/* a counter that went backwards (the driver reset it) or an
+		 * interface that is gone keeps the last figure */
+		if (ifc->nic_known && capture_nic_drops("/sys", ifc->iface.name, &v) == 0 &&
+		    v >= ifc->nic_start)
+			ifc->nic_now = v;
+	}
 }

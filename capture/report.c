@@ -13,37 +13,105 @@
 #include "capture/capture_impl.h"
 #include "util/util.h"
 
+/* Worker i's part of the totals (every field but if_dropped and written). */
+static void add_worker(const struct capture *cap, unsigned i, struct capture_totals *t)
+{
+	const struct worker *w = &cap->workers[i];
+
+	t->received += w->ring.stats.packets;
+	t->dropped += w->ring.stats.drops;
+	t->freeze_q += w->ring.stats.freeze_q;
+	t->bad_blocks += worker_counter(&w->c.bad_blocks);
+	t->bad_packets += worker_counter(&w->c.bad_packets);
+	t->left_in_ring += cap->left_in_ring ? cap->left_in_ring[i] : 0;
+	if (cap->pcap)
+		t->written += __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED);
+	if (cap->mc) {
+		t->bad_packets += cap->mc[i].bad_packets;
+		t->out_of_order += cap->mc[i].out_of_order;
+	}
+}
+
 void capture_totals(const struct capture *cap, struct capture_totals *t)
 {
 	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < cap->cfg.threads; i++) {
-		const struct worker *w = &cap->workers[i];
-
-		t->received += w->ring.stats.packets;
-		t->dropped += w->ring.stats.drops;
-		t->freeze_q += w->ring.stats.freeze_q;
-		t->bad_blocks += worker_counter(&w->c.bad_blocks);
-		t->bad_packets += worker_counter(&w->c.bad_packets);
-		t->left_in_ring += cap->left_in_ring ? cap->left_in_ring[i] : 0;
-		if (cap->pcap)
-			t->written += __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED);
-		if (cap->mc) {
-			t->bad_packets += cap->mc[i].bad_packets;
-			t->out_of_order += cap->mc[i].out_of_order;
-		}
-	}
-	t->if_dropped = cap->nic_now - cap->nic_start;
+	for (unsigned i = 0; i < cap->nworkers; i++)
+		add_worker(cap, i, t);
+	for (unsigned k = 0; k < cap->nifaces; k++)
+		t->if_dropped += cap->ifs[k].nic_now - cap->ifs[k].nic_start;
 	if (cap->merge || cap->mc)
 		t->written = __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
 }
 
+int capture_iface_counters(const struct capture *cap, unsigned iface, struct capture_totals *t)
+{
+	const struct capture_iface *ifc;
+
+	if (iface >= cap->nifaces)
+		return -EINVAL;
+	ifc = &cap->ifs[iface];
+	if (cap->nifaces == 1) {
+		capture_totals(cap, t);
+		return 0;
+	}
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = ifc->first; i < ifc->first + ifc->nworkers && i < cap->nworkers; i++)
+		add_worker(cap, i, t);
+	t->if_dropped = ifc->nic_now - ifc->nic_start;
+	/* several interfaces: always the merge, whose sink counts per interface */
+	t->written = worker_counter(&cap->sink_iface_written[iface]);
+	return 0;
+}
+
+int capture_iface_totals(const struct capture *cap, unsigned iface, uint64_t *received,
+			 uint64_t *dropped)
+{
+	if (iface >= cap->nifaces)
+		return -EINVAL;
+	*received = __atomic_load_n(&cap->ifs[iface].received, __ATOMIC_RELAXED);
+	*dropped = __atomic_load_n(&cap->ifs[iface].dropped, __ATOMIC_RELAXED);
+	return 0;
+}
+
+unsigned capture_nifaces(const struct capture *cap)
+{
+	return cap->nifaces;
+}
+
+const char *capture_iface_name(const struct capture *cap, unsigned iface)
+{
+	return iface < cap->nifaces ? cap->ifs[iface].iface.name : NULL;
+}
+
 void capture_update_stats(struct capture *cap)
 {
-	for (unsigned i = 0; i < cap->cfg.threads; i++)
-		ring_stats_update(&cap->workers[i].ring);
+	for (unsigned k = 0; k < cap->nifaces; k++) {
+		struct capture_iface *ifc = &cap->ifs[k];
+		uint64_t received = 0, dropped = 0;
+
+		for (unsigned i = ifc->first; i < ifc->first + ifc->nworkers && i < cap->nworkers;
+		     i++) {
+			ring_stats_update(&cap->workers[i].ring);
+			received += cap->workers[i].ring.stats.packets;
+			dropped += cap->workers[i].ring.stats.drops;
+		}
+		/* for capture_iface_totals on any thread */
+		__atomic_store_n(&ifc->received, received, __ATOMIC_RELAXED);
+		__atomic_store_n(&ifc->dropped, dropped, __ATOMIC_RELAXED);
+	}
 	capture_nic_update(cap);
 	if (cap->arp)
 		arp_service_stats_update(&cap->arps);
+}
+
+/* Which interface worker i listens on. */
+static unsigned iface_of(const struct capture *cap, unsigned i)
+{
+	unsigned k = 0;
+
+	while (k + 1 < cap->nifaces && i >= cap->ifs[k + 1].first)
+		k++;
+	return k;
 }
 
 void capture_format_status(struct capture *cap, char *buf, size_t len, uint64_t now)
@@ -59,7 +127,7 @@ void capture_format_status(struct capture *cap, char *buf, size_t len, uint64_t 
 	files = cap->closed || !cap->writer ? s.files
 		: __atomic_load_n(&cap->files_closed, __ATOMIC_RELAXED) + 1;
 	snprintf(buf, len, "STATUS=capturing on %s: %.0f packets/s, %llu captured, %llu files, "
-		 "%llu dropped by kernel, %llu dropped by interface", cap->cfg.ifname,
+		 "%llu dropped by kernel, %llu dropped by interface", cap->ifnames,
 		 secs > 0 ? (double)got / secs : 0.0, (unsigned long long)s.captured,
 		 (unsigned long long)files, (unsigned long long)s.dropped,
 		 (unsigned long long)s.if_dropped);
@@ -74,14 +142,45 @@ enum capture_timer_ret capture_tick_stats(void *cap, uint64_t now_ns)
 	return CAPTURE_TIMER_NEXT;
 }
 
+static const char *linktype_text(const struct capture_iface *ifc)
+{
+	return ifc->iface.linktype == LINKTYPE_RAW ? "RAW (Raw IP)" : "EN10MB (Ethernet)";
+}
+
 void capture_print_listening(const struct capture *cap, FILE *f)
 {
-	fprintf(f, "ringcap: listening on %s, link-type %s, snapshot length %u "
-		"bytes; %u workers, fanout %s, %llu KiB ring each\n",
-		cap->cfg.ifname,
-		cap->iface.linktype == LINKTYPE_RAW ? "RAW (Raw IP)" : "EN10MB (Ethernet)",
-		cap->cfg.snaplen, cap->cfg.threads, cap->cfg.fanout_name,
-		(unsigned long long)(cap->cfg.ring_bytes >> 10));
+	if (cap->nifaces == 1) {
+		fprintf(f, "ringcap: listening on %s, link-type %s, snapshot length %u "
+			"bytes; %u workers, fanout %s, %llu KiB ring each\n",
+			cap->ifs[0].iface.name, linktype_text(&cap->ifs[0]),
+			cap->cfg.snaplen, cap->cfg.threads, cap->cfg.fanout_name,
+			(unsigned long long)(cap->cfg.ring_bytes >> 10));
+		return;
+	}
+	fputs("ringcap: listening on", f);
+	for (unsigned k = 0; k < cap->nifaces; k++)
+		fprintf(f, "%s %s (link-type %s)", k ? "," : "", cap->ifs[k].iface.name,
+			linktype_text(&cap->ifs[k]));
+	fprintf(f, ", snapshot length %u bytes; %u workers per interface, fanout %s, "
+		"%llu KiB ring each%s\n", cap->cfg.snaplen, cap->cfg.threads,
+		cap->cfg.fanout_name, (unsigned long long)(cap->cfg.ring_bytes >> 10),
+		cap->cfg.path ? "" : "; counting, no file");
+}
+
+/* With several interfaces, one line each after the totals (not worded like
+ * the totals' lines, which scripts read by their ending). */
+static void print_iface_counters(const struct capture *cap, FILE *f)
+{
+	for (unsigned k = 0; cap->nifaces > 1 && k < cap->nifaces; k++) {
+		struct capture_totals t;
+
+		capture_iface_counters(cap, k, &t);
+		fprintf(f, "interface %s: %llu captured, %llu received by filter, %llu dropped by "
+			"kernel, %llu dropped by interface, %llu left in the ring\n",
+			cap->ifs[k].iface.name, (unsigned long long)t.written,
+			(unsigned long long)t.received, (unsigned long long)t.dropped,
+			(unsigned long long)t.if_dropped, (unsigned long long)t.left_in_ring);
+	}
 }
 
 void capture_print_counters(const struct capture *cap, FILE *f)
@@ -116,6 +215,7 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
+	print_iface_counters(cap, f);
 	if (cap->arp)
 		arp_print_counters(&cap->arps, f);
 }
@@ -127,7 +227,7 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 
 	capture_totals(cap, &t);
 	memset(s, 0, sizeof(*s));
-	s->ifname = o->ifname;
+	s->ifname = cap->ifnames;
 	s->seconds = (double)(now_ns() - cap->t_start) / 1e9;
 	s->received = t.received;
 	s->dropped = t.dropped;
@@ -182,7 +282,7 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		s->z_jobs_run = cap->jobs_final.run;
 		s->z_jobs_failed = cap->jobs_final.failed;
 	}
-	for (unsigned i = 0; i < o->threads; i++) {
+	for (unsigned i = 0; i < cap->nworkers; i++) {
 		const struct worker *w = &cap->workers[i];
 
 		cap->sw[i] = (struct stats_worker){
@@ -198,7 +298,22 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		};
 	}
 	s->workers = cap->sw;
-	s->nworkers = o->threads;
+	s->nworkers = cap->nworkers;
+	for (unsigned k = 0; k < cap->nifaces; k++) {
+		struct capture_totals it;
+
+		capture_iface_counters(cap, k, &it);
+		cap->si[k] = (struct stats_iface){
+			.name = cap->ifs[k].iface.name,
+			.received = it.received,
+			.dropped = it.dropped,
+			.if_dropped = it.if_dropped,
+			.captured = cap->nifaces == 1 ? s->captured : it.written,
+			.left_in_ring = it.left_in_ring,
+		};
+	}
+	s->ifaces = cap->si;
+	s->nifaces = cap->nifaces;
 	if (cap->arp) {
 		arp_service_stats(&cap->arps, &cap->arp_stats);
 		s->groups = cap->arp_stats.groups;
@@ -301,17 +416,20 @@ int capture_report_worker_errors(const struct capture *cap)
 
 	for (unsigned i = 0, said = 0; i < cap->started; i++) {
 		int err = cap->workers[i].error;
+		unsigned k = iface_of(cap, i);
 
-		/* A write error is the writer's to report; every worker sees a
-		 * lost interface, and it is said once. */
+		/* A write error is the writer's to report; every worker of an
+		 * interface sees it lost, and it is said once per interface. */
 		if (!err || err == cap->wres.error)
 			continue;
 		if (!first)
 			first = err;
-		if (err == -ENODEV && !said++)
-			log_err("%s: the interface disappeared", cap->cfg.ifname);
-		else if (err != -ENODEV)
+		if (err != -ENODEV) {
 			log_err("worker %u: %s", i, strerror(-err));
+		} else if (!(said & 1u << k)) {
+			said |= 1u << k;
+			log_err("%s: the interface disappeared", cap->ifs[k].iface.name);
+		}
 	}
 	return first;
 }

@@ -110,6 +110,7 @@ static void advance(struct merge *m, struct merge_input *in)
 		in->c.blocks++;
 		in->walked = 0;
 		block_iter_init(&in->it, in->cur, in->ring->block_size);
+		in->it.iface = in->ring->iface_index;
 	}
 }
 

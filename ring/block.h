@@ -10,6 +10,7 @@
 
 #include <linux/if_packet.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One packet as the handlers see it: bytes still in the ring block. */
@@ -23,8 +24,9 @@ struct pkt_view {
 	uint16_t vlan_tpid;
 	bool vlan;
 	/* Which of the capture's interfaces the packet came from (0: the first
-	 * -i) and its direction as pcapng's epb_flags say it (PKT_DIR_*). The
-	 * iterator leaves both 0; whoever knows the ring's interface sets them. */
+	 * -i: the walk's `iface`) and its direction as pcapng's epb_flags say it
+	 * (PKT_DIR_*: from the kernel's sockaddr_ll, UNKNOWN when the header
+	 * leaves it no room). */
 	uint8_t dir;
 	uint16_t iface;
 };
@@ -38,7 +40,13 @@ struct block_iter {
 	uint32_t left;        /* packets the block header says remain */
 	uint32_t off;         /* offset of the next packet header, 0 when done */
 	bool lied;            /* a header pointed outside the block: walk stopped */
+	uint16_t iface;       /* stamped on every packet (pkt_view.iface); init: 0 */
 };
+
+/* The kernel puts a struct sockaddr_ll right after the packet header
+ * (TPACKET3_HDRLEN), before tp_mac; its sll_pkttype says the direction. */
+#define BLOCK_PKTTYPE_OFF \
+	(TPACKET_ALIGN(sizeof(struct tpacket3_hdr)) + offsetof(struct sockaddr_ll, sll_pkttype))
 
 static inline void block_iter_init(struct block_iter *it, const struct tpacket_block_desc *b,
 				   uint32_t block_size)
@@ -50,6 +58,7 @@ static inline void block_iter_init(struct block_iter *it, const struct tpacket_b
 	it->left = h->num_pkts;
 	it->off = h->offset_to_first_pkt;
 	it->lied = false;
+	it->iface = 0;
 	if (!it->left)
 		return;
 	/* blk_len covers the header and every packet: anything outside
@@ -130,8 +139,11 @@ static inline bool block_iter_next(struct block_iter *it, struct pkt_view *p)
 	p->vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0;
 	p->vlan_tci = h->hv1.tp_vlan_tci;
 	p->vlan_tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) ? h->hv1.tp_vlan_tpid : 0x8100;
-	p->dir = PKT_DIR_UNKNOWN;
-	p->iface = 0;
+	/* One byte load, inside [header, tp_mac) which lies inside the block. */
+	p->dir = h->tp_mac <= BLOCK_PKTTYPE_OFF ? PKT_DIR_UNKNOWN
+		 : ((const uint8_t *)h)[BLOCK_PKTTYPE_OFF] == PACKET_OUTGOING ? PKT_DIR_OUT
+		 : PKT_DIR_IN;
+	p->iface = it->iface;
 	return true;
 lied:
 	it->lied = true;

@@ -209,6 +209,7 @@ int ring_open(struct ring *r, const struct ring_config *cfg)
 	r->fd = -1;
 	r->fanout_id = -1;
 	r->ifindex = cfg->iface->index;
+	r->iface_index = cfg->iface_index;
 	r->fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (r->fd < 0 && errno == EPERM) {
 		log_err("socket(AF_PACKET) on %s: capturing needs root (or CAP_NET_RAW)",

@@ -96,6 +96,7 @@ struct ring_config {
 	int fanout_id;             /* -1: ask the kernel for a unique id (first member) */
 	bool promisc;              /* PACKET_MR_PROMISC while the socket lives */
 	bool ignore_outgoing;      /* PACKET_IGNORE_OUTGOING: only what the interface receives */
+	uint16_t iface_index;      /* which of the capture's interfaces (0: the first -i) */
 };
 
 struct ring_stats {
@@ -114,6 +115,7 @@ struct ring {
 	uint32_t cur;           /* next block to take, in ring order */
 	int fanout_id;          /* group id after joining, -1 if none */
 	bool down;              /* the interface went down: watch for it going away */
+	uint16_t iface_index;   /* ring_config's: walks stamp it on each packet */
 	struct ring_stats stats; /* 64-bit accumulation of PACKET_STATISTICS */
 };
 

@@ -54,22 +54,38 @@ static int put_pair(json_t *group, const struct stats_pair *p)
 	return json_is_object(sub) ? put_u64(sub, dot + 1, p->value) : -EINVAL;
 }
 
-static json_t *worker_object(const struct stats_worker *w)
+/* An array row: `o` holds its leading keys (put with status `ret`); the
+ * table's counters of `base` follow. NULL (and `o` freed) on failure. */
+static json_t *row_object(json_t *o, int ret, const void *base, const struct stats_field *f,
+			  size_t n)
 {
-	json_t *o = json_object();
-	int ret = 0;
-
-	if (!o)
-		return NULL;
-	ret |= put_u64(o, "id", w->id);
-	ret |= put(o, "cpu", json_integer(w->cpu));
-	for (size_t i = 0; i < worker_fields_n; i++)
-		ret |= put_u64(o, worker_fields[i].json, field_value(w, &worker_fields[i]));
+	for (size_t i = 0; i < n; i++)
+		ret |= put_u64(o, f[i].json, field_value(base, &f[i]));
 	if (ret) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+static json_t *worker_object(const struct stats_worker *w)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	return row_object(o, put_u64(o, "id", w->id) | put(o, "cpu", json_integer(w->cpu)), w,
+			  worker_fields, worker_fields_n);
+}
+
+static json_t *iface_object(const struct stats_iface *ifc)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	return row_object(o, put(o, "name", json_string(ifc->name ? ifc->name : "")), ifc,
+			  iface_fields, iface_fields_n);
 }
 
 static json_t *snapshot_object(const struct stats_snapshot *s)
@@ -104,6 +120,16 @@ static json_t *snapshot_object(const struct stats_snapshot *s)
 		json_t *w = worker_object(&s->workers[i]);
 
 		if (!w || json_array_append_new(arr, w))
+			ret = -ENOMEM;
+	}
+	if (s->nifaces) {
+		arr = json_array();
+		ret |= put(o, "interfaces", arr);
+	}
+	for (unsigned i = 0; arr && i < s->nifaces; i++) {
+		json_t *ifc = iface_object(&s->ifaces[i]);
+
+		if (!ifc || json_array_append_new(arr, ifc))
 			ret = -ENOMEM;
 	}
 	if (ret) {

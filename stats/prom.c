@@ -30,13 +30,18 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 }
 
 /* name{interface="IF"[,worker="ID"]} */
-static void sample_head(FILE *f, const char *name, const struct stats_snapshot *s, int worker)
+static void labelled_head(FILE *f, const char *name, const char *ifname, int worker)
 {
 	fprintf(f, "%s{interface=\"", name);
-	put_label_value(f, s->ifname ? s->ifname : "");
+	put_label_value(f, ifname ? ifname : "");
 	if (worker >= 0)
 		fprintf(f, "\",worker=\"%d", worker);
 	fputs("\"} ", f);
+}
+
+static void sample_head(FILE *f, const char *name, const struct stats_snapshot *s, int worker)
+{
+	labelled_head(f, name, s->ifname, worker);
 }
 
 static void counter(FILE *f, const struct stats_snapshot *s, const char *name, const char *help,
@@ -62,6 +67,16 @@ static void per_worker(FILE *f, const struct stats_snapshot *s, const struct sta
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		sample_head(f, field->prom, s, (int)s->workers[i].id);
 		fprintf(f, "%llu\n", (unsigned long long)field_value(&s->workers[i], field));
+	}
+}
+
+/* One family with a sample per capture interface, labelled with its name. */
+static void per_iface(FILE *f, const struct stats_snapshot *s, const struct stats_field *field)
+{
+	family(f, field->prom, field->type, field->help);
+	for (unsigned i = 0; i < s->nifaces; i++) {
+		labelled_head(f, field->prom, s->ifaces[i].name, -1);
+		fprintf(f, "%llu\n", (unsigned long long)field_value(&s->ifaces[i], field));
 	}
 }
 
@@ -106,6 +121,8 @@ static int fill_prom(FILE *f, const void *arg)
 	}
 	for (size_t i = 0; i < worker_fields_n; i++)
 		per_worker(f, s, &worker_fields[i]);
+	for (size_t i = 0; s->nifaces && i < iface_fields_n; i++)
+		per_iface(f, s, &iface_fields[i]);
 	for (unsigned g = 0; s->groups && g < s->ngroups; g++)
 		for (unsigned i = 0; i < s->groups[g].npairs; i++)
 			group_counter(f, s, &s->groups[g], &s->groups[g].pairs[i]);

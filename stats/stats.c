@@ -84,6 +84,27 @@ const struct stats_field worker_fields[] = {
 #undef WORKER
 const size_t worker_fields_n = sizeof(worker_fields) / sizeof(worker_fields[0]);
 
+#define IFACE(json, prom, help, field) { json, prom, "counter", help, offsetof(struct stats_iface, field) }
+const struct stats_field iface_fields[] = {
+	IFACE("received", "ringcap_iface_packets_received_total",
+	      "Packets this interface's sockets passed through the filter (tp_packets, summed).",
+	      received),
+	IFACE("dropped", "ringcap_iface_kernel_drops_total",
+	      "Packets dropped because one of this interface's rings was full (tp_drops, summed).",
+	      dropped),
+	IFACE("if_dropped", "ringcap_iface_nic_drops_total",
+	      "Packets this interface dropped before any socket saw them, since start.",
+	      if_dropped),
+	IFACE("captured", "ringcap_iface_packets_captured_total",
+	      "Records of this interface's packets handed to the writer (counted without -w).",
+	      captured),
+	IFACE("left_in_ring", "ringcap_iface_packets_left_in_ring_total",
+	      "Packets of this interface still in a ring when the drain at exit ran out of time.",
+	      left_in_ring),
+};
+#undef IFACE
+const size_t iface_fields_n = sizeof(iface_fields) / sizeof(iface_fields[0]);
+
 /* 1536 -> "1.5 KiB"; binary units, like ls -h. */
 static void human_bytes(char *out, size_t len, uint64_t v)
 {

@@ -39,6 +39,17 @@ struct stats_worker {
 	uint64_t written;      /* records the pcap handler appended */
 };
 
+/* One capture interface's figures (-i, in order): its sockets and its own
+ * drops; captured + dropped + left_in_ring = received for each. */
+struct stats_iface {
+	const char *name;
+	uint64_t received;     /* tp_packets summed over its sockets */
+	uint64_t dropped;      /* tp_drops summed over its sockets */
+	uint64_t if_dropped;   /* the interface's own drops since start (sysfs) */
+	uint64_t captured;     /* records of its packets handed to the writer (or counted) */
+	uint64_t left_in_ring; /* received, still in its rings when the exit drain ended */
+};
+
 /* A named counter of an optional group (the responder's). A name with a
  * dot ("ignored.out_of_pool") is put in a nested JSON object ("ignored"); in
  * the Prometheus file the dot becomes an underscore. */
@@ -57,7 +68,7 @@ struct stats_group {
 };
 
 struct stats_snapshot {
-	const char *ifname;
+	const char *ifname;        /* the -i names, comma-separated */
 	double seconds;            /* since capture started */
 	/* totals over all sockets (PACKET_STATISTICS, 64-bit) */
 	uint64_t received;
@@ -94,6 +105,9 @@ struct stats_snapshot {
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
+	/* per interface, in -i order (none: not reported) */
+	const struct stats_iface *ifaces;
+	unsigned nifaces;
 	/* optional groups (the responder's arp, ndp, responder); none when off */
 	const struct stats_group *groups;
 	unsigned ngroups;
@@ -107,16 +121,19 @@ struct stats_snapshot {
  * per optional group (the responder's arp{...}, ndp{...}, responder{...})
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
  * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
- * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space. Layout:
- * one top-level field per line and one worker per line, as before, so
+ * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space,
+ * and interfaces[{name, received, dropped, if_dropped, captured,
+ * left_in_ring}, ...] in -i order. Layout: one top-level field per line and
+ * one worker (one interface) per line, as before, so
  * scripts that grep a line keep working; the text is the library's.
  */
 int stats_write_json(const char *path, const struct stats_snapshot *s);
 
 /*
  * The snapshot in the Prometheus text exposition format (version 0.0.4), with
- * # HELP and # TYPE for every metric family, labels interface="..." and, per
- * worker, worker="ID" (label values escaped: backslash, double quote,
+ * # HELP and # TYPE for every metric family, labels interface="..." (the
+ * -i names, comma-separated) and, per worker, worker="ID"; per interface the
+ * ringcap_iface_* families, labelled interface="NAME" (label values escaped: backslash, double quote,
  * newline), replacing `path` atomically. Name the file *.prom for
  * node_exporter's --collector.textfile.directory; the temporary name does not
  * end in .prom, so the collector never reads a partial file.

@@ -11,7 +11,8 @@
 
 /* A uint64_t counter that both files carry: its JSON key (as ringcap has
  * always written it), its Prometheus family and type, and where it sits in
- * struct stats_snapshot (total_fields) or struct stats_worker (worker_fields).
+ * struct stats_snapshot (total_fields), struct stats_worker (worker_fields) or
+ * struct stats_iface (iface_fields).
  * Both tables are in output order. */
 struct stats_field {
 	const char *json;
@@ -24,6 +25,8 @@ extern const struct stats_field total_fields[];
 extern const size_t total_fields_n;
 extern const struct stats_field worker_fields[];
 extern const size_t worker_fields_n;
+extern const struct stats_field iface_fields[];  /* in struct stats_iface */
+extern const size_t iface_fields_n;
 
 /* The field's value in `base`, a snapshot or a worker as its table says. */
 static inline uint64_t field_value(const void *base, const struct stats_field *f)

@@ -1,25 +1,55 @@
 /* The pcap handler: one writer_append per block (one worker), or per batch as
  * the time-order merge's sink (several workers: the merger thread calls it).
  * Either way one thread appends, as writer.h requires. The kernel filter is
- * the user's expression alone, so every packet delivered goes to the file. */
+ * the user's expression alone, so every packet delivered goes to the file.
+ * Without a writer (several interfaces counted, no file) it counts instead. */
 #include <string.h>
 
 #include "workers/workers.h"
 #include "writer/writer.h"
 
+/* Per interface: one counter update per run of packets of one interface
+ * (the merge hands over runs; a block is one interface's). */
+static void count_ifaces(struct pcap_handler *h, const struct pkt_view *pkts, unsigned n)
+{
+	for (unsigned i = 0, j; i < n; i = j) {
+		unsigned k = pkts[i].iface;
+
+		for (j = i + 1; j < n && pkts[j].iface == k; j++)
+			;
+		if (k < h->niface)
+			worker_count(&h->iface_written[k], j - i);
+	}
+}
+
+static bool handler_full(const struct pcap_handler *h)
+{
+	if (h->writer)
+		return writer_full(h->writer);
+	return h->max && __atomic_load_n(&h->written, __ATOMIC_RELAXED) >= h->max;
+}
+
 int pcap_handler_write(void *ctx, const struct pkt_view *pkts, unsigned n)
 {
 	struct pcap_handler *h = ctx;
+	unsigned took = n;
 	int ret;
 
 	if (!n)
 		return 0;
-	ret = writer_append(h->writer, pkts, n);
-	if (ret < 0)
-		return ret;
+	if (h->writer) {
+		ret = writer_append(h->writer, pkts, n);
+		if (ret < 0)
+			return ret;
+		took = (unsigned)ret;
+	} else if (h->max && h->written + n > h->max) {
+		took = h->written < h->max ? (unsigned)(h->max - h->written) : 0;
+	}
+	if (h->iface_written)
+		count_ifaces(h, pkts, took);
 	/* main reads it for SIGUSR1's report while we run: one writer, relaxed */
-	__atomic_store_n(&h->written, h->written + (unsigned)ret, __ATOMIC_RELAXED);
-	return writer_full(h->writer) ? 1 : 0;
+	__atomic_store_n(&h->written, h->written + took, __ATOMIC_RELAXED);
+	return handler_full(h) ? 1 : 0;
 }
 
 static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
@@ -31,9 +61,7 @@ static int pcap_on_block(void *ctx, const struct pkt_view *pkts, unsigned n)
 
 static bool pcap_done(void *ctx)
 {
-	const struct pcap_handler *h = ctx;
-
-	return writer_full(h->writer);
+	return handler_full(ctx);
 }
 
 const struct handler_ops pcap_handler_ops = {

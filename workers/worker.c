@@ -72,6 +72,7 @@ static unsigned walk_block(struct worker *w, const struct tpacket_block_desc *b)
 	unsigned n = 0;
 
 	block_iter_init(&it, b, w->block_size);
+	it.iface = w->ring.iface_index;
 	while (n < w->pkts_cap && block_iter_next(&it, &w->pkts[n])) {
 		/* Handlers read the bytes next: have the first two lines of
 		 * each packet on their way while the walk goes on. */

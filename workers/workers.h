@@ -128,17 +128,25 @@ int worker_process_block(struct worker *w, const struct tpacket_block_desc *b);
 int worker_start(struct worker *w);
 void worker_join(struct worker *w);
 
-/* The pcap handler: writes every packet the kernel delivered. */
+/* The pcap handler: writes every packet the kernel delivered; without a
+ * writer (several interfaces, no -w) it only counts them. */
 struct writer;
 struct pcap_handler {
-	struct writer *writer;
-	uint64_t written;
+	struct writer *writer;     /* NULL: count only */
+	uint64_t written;          /* records handed over (counted) so far */
+	uint64_t max;              /* count only: take at most this many (-c); 0: all */
+	/* The records of each interface (pkt_view.iface < niface), counted per
+	 * run of packets of one interface; NULL: not counted. Written by the
+	 * appending thread only, read relaxed (worker_counter) by main. */
+	uint64_t *iface_written;
+	unsigned niface;
 };
 extern const struct handler_ops pcap_handler_ops;
 
 /* Set-up: a handler for worker `w` appending to `wr` (shared, not owned),
  * added to `w`; 0 or -ENOSPC. pcap_handler_init_sink: one called only
- * through pcap_handler_write (the merge's sink). */
+ * through pcap_handler_write (the merge's sink); `wr` NULL: one that counts.
+ * The caller may set max, iface_written and niface afterwards. */
 int pcap_handler_init(struct pcap_handler *h, struct worker *w, struct writer *wr);
 void pcap_handler_init_sink(struct pcap_handler *h, struct writer *wr);
 /* Append n packets; 0, 1 once the writer is full (-c), or -errno.

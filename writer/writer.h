@@ -109,6 +109,14 @@
 
 enum writer_backend { WRITER_URING, WRITER_PWRITE };
 
+enum writer_format { WRITER_PCAP = 0, WRITER_PCAPNG };
+struct writer_iface {
+	const char *name;        /* pcapng if_name */
+	const char *description; /* if_description; NULL: none */
+	uint32_t linktype;       /* LINKTYPE_* */
+	uint32_t snaplen;
+};
+
 struct writer_config {
 	const char *path;      /* "-": standard output, written as a stream */
 	uint32_t snaplen;
@@ -137,6 +145,9 @@ struct writer_config {
 	 * other readers. Should not block for long: a completion waits for it. */
 	void (*file_closed)(void *ctx, const char *path, uint64_t size, int error);
 	void *hook_ctx;
+	enum writer_format format;
+	const struct writer_iface *ifaces; /* one per capture interface, in -i order */
+	unsigned nifaces;
 };
 
 struct writer_result {

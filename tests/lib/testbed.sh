@@ -102,9 +102,15 @@ ringcap_start() {
 	local log=$1; shift
 	ip netns exec "$NS_B" "$BUILD/ringcap" "$@" 2>"$log" &
 	RC_PID=$!
+	wait_listening "$log" "$RC_PID"
+}
+
+# Until LOG shows ringcap's banner (30 s at most); 1 if it never does or
+# PID (when given) ended first.
+wait_listening() { # LOG [PID]
 	for _ in $(seq 600); do
-		grep -qs "listening on" "$log" && return 0
-		kill -0 "$RC_PID" 2>/dev/null || return 1
+		grep -qs "listening on" "$1" && return 0
+		[ -z "${2:-}" ] || kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.05
 	done
 	return 1

@@ -34,6 +34,7 @@ struct want {
 	uint32_t caplen, len, sec, nsec;
 	uint16_t tci, tpid;
 	bool vlan;
+	uint8_t dir;  /* PKT_DIR_*: from the sockaddr_ll's sll_pkttype */
 };
 
 struct builder {
@@ -106,6 +107,10 @@ static bool b_add(struct builder *b, uint32_t caplen, uint32_t len, bool vlan, u
 	h->tp_mac = MAC_OFF;
 	h->tp_net = MAC_OFF + 14;
 	h->hv1.tp_rxhash = 0xdeadbeef;
+	/* the sockaddr_ll af_packet.c puts after the header: every third
+	 * packet is one the interface sent */
+	((struct sockaddr_ll *)((uint8_t *)h + TPACKET_ALIGN(sizeof(*h))))->sll_pkttype =
+		b->n % 3 == 1 ? PACKET_OUTGOING : b->n % 3 ? PACKET_BROADCAST : PACKET_HOST;
 	if (vlan) {
 		h->tp_status |= TP_STATUS_VLAN_VALID;
 		h->hv1.tp_vlan_tci = tci;
@@ -126,6 +131,7 @@ static bool b_add(struct builder *b, uint32_t caplen, uint32_t len, bool vlan, u
 	w->vlan = vlan;
 	w->tci = vlan ? tci : 0;
 	w->tpid = vlan ? (tpid ? tpid : 0x8100) : 0;
+	w->dir = b->n % 3 == 1 ? PKT_DIR_OUT : PKT_DIR_IN;
 
 	if (b->n)
 		hdr_at(b->prev)->tp_next_offset = b->off - b->prev;
@@ -161,6 +167,9 @@ struct walk {
 	struct pkt_view p[MAXPKTS + 1];
 };
 
+/* The interface the walks stamp on every packet. */
+#define WALK_IFACE 3
+
 static void walk(struct walk *r, uint32_t block_size)
 {
 	struct block_iter it;
@@ -168,6 +177,7 @@ static void walk(struct walk *r, uint32_t block_size)
 
 	memset(r, 0, sizeof(*r));
 	block_iter_init(&it, desc(), block_size);
+	it.iface = WALK_IFACE;
 	while (block_iter_next(&it, &p)) {
 		if (!inside(&p))
 			r->outside = true;
@@ -204,6 +214,8 @@ static void check_prefix(const char *what, const struct walk *r, const struct bu
 			      p->vlan_tpid, w->tci, w->tpid);
 		CHECK(p->data[0] == (uint8_t)i && p->data[p->caplen - 1] == (uint8_t)(i + p->caplen - 1),
 		      "%s: pkt %u bytes are not the packet's", what, i);
+		CHECK(p->dir == w->dir && p->iface == WALK_IFACE, "%s: pkt %u dir %u iface %u, want "
+		      "%u %u", what, i, p->dir, p->iface, w->dir, WALK_IFACE);
 	}
 }
 
@@ -218,6 +230,16 @@ static void test_valid(void)
 	CHECK(r.n == 3 && !r.lied && !r.outside, "three: n %u lied %d outside %d", r.n, r.lied,
 	      r.outside);
 	check_prefix("three", &r, &b, 3);
+	/* a header that leaves no room for the sockaddr_ll: direction unknown */
+	hdr_at(b.w[1].off)->tp_mac = (uint16_t)BLOCK_PKTTYPE_OFF;
+	walk(&r, BLOCK_SIZE);
+	CHECK(r.n == 3 && r.p[1].dir == PKT_DIR_UNKNOWN && r.p[0].dir == PKT_DIR_IN &&
+	      r.p[2].dir == PKT_DIR_IN, "no room for sll_pkttype: n %u dirs %u %u %u", r.n,
+	      r.p[0].dir, r.p[1].dir, r.p[2].dir);
+	hdr_at(b.w[1].off)->tp_mac = (uint16_t)BLOCK_PKTTYPE_OFF + 1;
+	walk(&r, BLOCK_SIZE);
+	CHECK(r.n == 3 && r.p[1].dir == PKT_DIR_OUT, "room for sll_pkttype: dir %u", r.p[1].dir);
+	b_three(&b);
 
 	/* with a private area, and with blk_len 0 (size from the mapping) */
 	b_init(&b, 24);

@@ -133,7 +133,7 @@ static void test_defaults(void)
 
 	ret = PARSE(&o, "-i", "eth0", "-w", "out.pcap");
 	CHECK(ret == 0 && !last_exit_now, "defaults: %d %s", ret, out_text);
-	CHECK(o.ifname && strcmp(o.ifname, "eth0") == 0, "ifname %s", o.ifname);
+	CHECK(o.nifaces == 1 && strcmp(o.ifnames[0], "eth0") == 0, "ifname %s", o.ifnames[0]);
 	CHECK(o.path && strcmp(o.path, "out.pcap") == 0, "path %s", o.path);
 	CHECK_EQ(o.snaplen, 262144);
 	CHECK_EQ(o.threads, cpus > 64 ? 64 : cpus);
@@ -331,9 +331,9 @@ static void expect_words(const char *const *args, const char *expr)
 	CHECK(ret == 0, "'%s ...': cli_parse = %d: %s", args[1], ret, out_text);
 	CHECK(o.expr && strcmp(o.expr, expr) == 0, "'%s ...': expr '%s', want '%s'", args[1],
 	      o.expr ? o.expr : "(none)", expr);
-	CHECK(o.ifname && strcmp(o.ifname, "eth0") == 0 && o.path && strcmp(o.path, "x") == 0 &&
+	CHECK(o.nifaces == 1 && strcmp(o.ifnames[0], "eth0") == 0 && o.path && strcmp(o.path, "x") == 0 &&
 		      o.count == 1 && o.quiet,
-	      "'%s ...': -i %s -w %s -c %llu -q %d", args[1], o.ifname, o.path,
+	      "'%s ...': -i %s -w %s -c %llu -q %d", args[1], o.ifnames[0], o.path,
 	      (unsigned long long)o.count, o.quiet);
 	cli_free(&o);
 }
@@ -398,18 +398,18 @@ static void test_repeated_calls(void)
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-c", "5", "-T", "2", "-s", "100", "-q");
 	CHECK(ret == 0 && o.count == 5, "long parse: %d", ret);
 	ret = PARSE(&o, "-i", "eth1", "-w", "y");
-	CHECK(ret == 0 && strcmp(o.ifname, "eth1") == 0 && o.count == 0 && o.snaplen == 262144 &&
+	CHECK(ret == 0 && strcmp(o.ifnames[0], "eth1") == 0 && o.count == 0 && o.snaplen == 262144 &&
 		      !o.quiet,
 	      "short parse after a long one: %d %s", ret, out_text);
 
 	/* a failure in the middle, then a good line */
 	BAD("'0'", "-i", "eth0", "-w", "x", "-c", "0", "-T", "2");
 	ret = PARSE(&o, "-w", "z", "-i", "eth2");
-	CHECK(ret == 0 && strcmp(o.ifname, "eth2") == 0, "after a failure: %d %s", ret, out_text);
+	CHECK(ret == 0 && strcmp(o.ifnames[0], "eth2") == 0, "after a failure: %d %s", ret, out_text);
 
 	/* clustered short options */
 	ret = PARSE(&o, "-qi", "eth0", "-wx");
-	CHECK(ret == 0 && o.quiet && strcmp(o.ifname, "eth0") == 0 && strcmp(o.path, "x") == 0,
+	CHECK(ret == 0 && o.quiet && strcmp(o.ifnames[0], "eth0") == 0 && strcmp(o.path, "x") == 0,
 	      "-qi eth0 -wx: %d %s", ret, out_text);
 
 	/* a parse that stops inside a cluster of short options ("-xq": -x is
@@ -419,14 +419,14 @@ static void test_repeated_calls(void)
 	ret = PARSE(&o, "-i", "eth3", "-w", "x");
 	CHECK(ret == 0, "good line after '-xq' failed: %d: %s", ret, out_text);
 	CHECK(!o.quiet, "good line after '-xq' came out quiet");
-	CHECK(o.ifname && strcmp(o.ifname, "eth3") == 0, "good line after '-xq': ifname %s",
-	      o.ifname);
+	CHECK(o.nifaces == 1 && strcmp(o.ifnames[0], "eth3") == 0, "good line after '-xq': ifname %s",
+	      o.ifnames[0]);
 	cli_free(&o);
 
 	ret = PARSE(&o, "-hq");
 	CHECK(ret == 0 && last_exit_now, "-hq: %d", ret);
 	ret = PARSE(&o, "-i", "eth4", "-w", "x");
-	CHECK(ret == 0 && !o.quiet && o.ifname && strcmp(o.ifname, "eth4") == 0,
+	CHECK(ret == 0 && !o.quiet && o.nifaces == 1 && strcmp(o.ifnames[0], "eth4") == 0,
 	      "good line after '-hq': %d quiet %d: %s", ret, o.quiet, out_text);
 	cli_free(&o);
 }
@@ -603,6 +603,73 @@ static void test_list_interfaces(void)
 	CHECK(ret == 0 && last_exit_now, "--list-interfaces: %d", ret);
 }
 
+/* -i repeated and as a list: the names in order, each once, the workers per
+ * interface and their bound; what several interfaces refuse. */
+static void test_interfaces(void)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned share = online / 2 > 0 ? (unsigned)(online / 2) : 1;
+	char many[20 * 8] = "", name[8];
+	struct capture_config o;
+	int ret;
+
+	if (share > MAX_WORKERS)
+		share = MAX_WORKERS;
+	ret = PARSE(&o, "-i", "a", "-i", "b", "--stats-json", "s.json");
+	CHECK(ret == 0 && o.nifaces == 2 && strcmp(o.ifnames[0], "a") == 0 &&
+	      strcmp(o.ifnames[1], "b") == 0 && !o.path, "-i a -i b: %d %u %s", ret, o.nifaces,
+	      out_text);
+	CHECK(capture_config_captures(&o), "-i a -i b without -w: no capture sockets");
+	CHECK_EQ(o.threads, share);
+	ret = PARSE(&o, "-i", "a,b,c");
+	CHECK(ret == 0 && o.nifaces == 3 && strcmp(o.ifnames[0], "a") == 0 &&
+	      strcmp(o.ifnames[1], "b") == 0 && strcmp(o.ifnames[2], "c") == 0,
+	      "-i a,b,c: %d %u %s", ret, o.nifaces, out_text);
+	CHECK(o.threads >= 1, "-i a,b,c: %u workers each", o.threads);
+	/* options between and after, the expression's words among them */
+	ret = PARSE(&o, "udp", "-i", "a", "-T", "3", "port", "9", "-i", "b,c", "-c", "7");
+	CHECK(ret == 0 && o.nifaces == 3 && strcmp(o.ifnames[2], "c") == 0 && o.threads == 3 &&
+	      o.count == 7 && o.expr && strcmp(o.expr, "udp port 9") == 0,
+	      "words and -i: %d %u %u %s", ret, o.nifaces, o.threads, out_text);
+	cli_free(&o);
+	/* --cpus without -T: the CPUs listed, shared among the interfaces */
+	if (online >= 2) {
+		ret = PARSE(&o, "-i", "a,b", "--cpus", "0-1");
+		CHECK(ret == 0 && o.threads == 1, "--cpus 0-1, two interfaces: %d %u", ret,
+		      o.threads);
+	}
+	/* one interface: as before */
+	ret = PARSE(&o, "-i", "a", "-w", "x");
+	CHECK(ret == 0 && o.nifaces == 1 && o.threads == (online > 64 ? 64 : (unsigned)online),
+	      "one interface: %d %u", ret, o.threads);
+	BAD("nothing to do", "-i", "a");
+	/* refused, each with one line naming the value */
+	BAD("'a'", "-i", "a", "-i", "a");
+	BAD("given twice", "-i", "a", "-w", "x", "-i", "a");
+	BAD("'b,a'", "-i", "a", "-i", "b,a");
+	BAD("'a,a'", "-i", "a,a");
+	BAD("'any'", "-i", "any");
+	BAD("'a,any'", "-i", "a,any");
+	BAD("empty", "-i", "a,");
+	BAD("empty", "-i", ",a");
+	BAD("empty", "-i", "a,,b");
+	BAD("too long", "-i", "a,abcdefghijklmnop");
+	for (unsigned i = 0; i < 17; i++) {
+		snprintf(name, sizeof(name), "%se%u", i ? "," : "", i);
+		strcat(many, name);
+	}
+	BAD("more than 16", "-i", many);
+	BAD("pcapng", "-i", "a", "-w", "x", "-i", "b");
+	BAD("pcapng", "-i", "a,b", "-w", "x");
+	BAD("pcapng", "-w", "x", "-i", "a", "-i", "b");
+	BAD("'40'", "-i", "a,b", "-T", "40");
+	BAD("--arp", "-i", "a,b", "--arp", "10.0.0.1");
+	BAD("--ndp", "-i", "a", "-i", "b", "--ndp", "2001:db8::1");
+	/* -T 32 on two interfaces is the bound, not past it */
+	ret = PARSE(&o, "-i", "a,b", "-T", "32");
+	CHECK(ret == 0 && o.threads == 32, "-T 32, two interfaces: %d %s", ret, out_text);
+}
+
 int main(void)
 {
 	test_defaults();
@@ -616,6 +683,7 @@ int main(void)
 	test_direction_immediate();
 	test_filter_file();
 	test_list_interfaces();
+	test_interfaces();
 	for (unsigned i = 0; i < ncopies; i++)
 		args_free(&copies[i]);
 	return unit_exit("test_cli");

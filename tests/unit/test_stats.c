@@ -25,6 +25,12 @@ static const struct stats_worker workers[2] = {
 	  .packets = 300, .written = 0 },
 };
 
+static const struct stats_iface ifaces[] = {
+	{ .name = "tapA", .received = 600, .dropped = 2, .if_dropped = 5, .captured = 597,
+	  .left_in_ring = 1 },
+	{ .name = "tapB", .received = 400, .dropped = 1, .captured = 399 },
+};
+
 static const struct stats_pair arp[] = {
 	{ "requests", 5 }, { "replies", 4 }, { "ignored.out_of_pool", 7 },
 	{ "ignored.gratuitous", 2 },
@@ -46,6 +52,7 @@ static struct stats_snapshot sample(void)
 		.retention_files_deleted = 8, .retention_bytes_deleted = 8000,
 		.z_jobs_run = 3, .z_jobs_failed = 1, .z_jobs_queued = 2,
 		.workers = workers, .nworkers = 2, .groups = groups, .ngroups = 2,
+		.ifaces = ifaces, .nifaces = 2,
 	};
 }
 
@@ -104,6 +111,14 @@ static void test_json_read_back(void)
 	CHECK_EQ(jint(json_array_get(w, 0), "written"), 697);
 	CHECK_EQ(jint(json_array_get(w, 1), "cpu"), (unsigned long long)-1ll);
 	CHECK_EQ(jint(json_array_get(w, 1), "blocks"), 4);
+	w = json_object_get(root, "interfaces");
+	CHECK_EQ(json_array_size(w), 2);
+	CHECK(!strcmp(json_string_value(json_object_get(json_array_get(w, 1), "name")), "tapB"),
+	      "second interface's name");
+	CHECK_EQ(jint(json_array_get(w, 0), "captured"), 597);
+	CHECK_EQ(jint(json_array_get(w, 0), "if_dropped"), 5);
+	CHECK_EQ(jint(json_array_get(w, 0), "left_in_ring"), 1);
+	CHECK_EQ(jint(json_array_get(w, 1), "received"), 400);
 	json_decref(root);
 
 	/* scripts read it line by line: the first line naming "dropped" is the

@@ -29,6 +29,10 @@ int main(void)
 		{ .id = 0, .cpu = 0, .received = 700, .dropped = 3, .written = 697 },
 		{ .id = 1, .cpu = 1, .received = 300, .written = 300 },
 	};
+	static const struct stats_iface ifaces[2] = {
+		{ .name = "tapA", .received = 600, .dropped = 2, .if_dropped = 4, .captured = 598 },
+		{ .name = "tap\"B", .received = 400, .dropped = 1, .captured = 399 },
+	};
 	static const struct stats_pair arp[] = { { "requests", 5 }, { "ignored.out_of_pool", 7 } };
 	static const struct stats_pair ndp[] = { { "adverts_sent", 3 } };
 	static const struct stats_group groups[] = {
@@ -42,6 +46,7 @@ int main(void)
 		.disk_free_bytes = 1ull << 30, .disk_total_bytes = 4ull << 30,
 		.retention_files_deleted = 2, .retention_bytes_deleted = 2048, .z_jobs_run = 1,
 		.workers = workers, .nworkers = 2, .groups = groups, .ngroups = 2,
+		.ifaces = ifaces, .nifaces = 2,
 	};
 	char dir[] = "/tmp/ringcap-prom.XXXXXX", path[256], cmd[512];
 	int rc;
@@ -66,6 +71,13 @@ int main(void)
 	      "ndp counter");
 	CHECK(has_line(path, "# HELP ringcap_ndp_adverts_sent_total NDP responder counter.\n"),
 	      "group help");
+	CHECK(has_line(path, "ringcap_iface_packets_captured_total{interface=\"tapA\"} 598\n") &&
+	      has_line(path, "ringcap_iface_packets_captured_total{interface=\"tap\\\"B\"} 399\n"),
+	      "per-interface captured");
+	CHECK(has_line(path, "ringcap_iface_nic_drops_total{interface=\"tapA\"} 4\n") &&
+	      has_line(path, "ringcap_iface_kernel_drops_total{interface=\"tap\\\"B\"} 1\n") &&
+	      has_line(path, "# TYPE ringcap_iface_packets_received_total counter\n"),
+	      "per-interface drops");
 	CHECK(has_line(path, "ringcap_writer_wait_seconds_total{interface=\"q\\\"\\\\z\\nx\"} 0.001500000\n"),
 	      "wait seconds");
 
