@@ -288,6 +288,13 @@ struct pcapng_shb {
 	uint32_t total_len;
 };
 
+/* The fixed part of a Section Header Block (PCAPNG_SHB_HEAD_LEN bytes:
+ * type, total length, byte-order magic, version, section length), the rest
+ * not looked at: what a probe or an index compares. FORMAT_FOREIGN,
+ * FORMAT_SHORT or FORMAT_LIED as below (the total length is checked for its
+ * bounds only). */
+#define PCAPNG_SHB_HEAD_LEN 24u
+enum format_status pcapng_shb_head_parse(const uint8_t *p, size_t avail, struct pcapng_shb *s);
 /* A Section Header Block at p: FORMAT_FOREIGN (not one), FORMAT_SHORT,
  * FORMAT_LIED (a byte-order magic of neither order, a major version other
  * than 1, framing that lies). Reads at most `avail` bytes. */

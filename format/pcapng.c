@@ -39,11 +39,9 @@ enum format_status pcapng_block_parse(const uint8_t *p, size_t avail, bool swapp
 	return FORMAT_OK;
 }
 
-enum format_status pcapng_shb_parse(const uint8_t *p, size_t avail, struct pcapng_shb *s)
+enum format_status pcapng_shb_head_parse(const uint8_t *p, size_t avail, struct pcapng_shb *s)
 {
-	struct pcapng_block b;
 	struct pcapng_shb out;
-	enum format_status st;
 	uint32_t bom;
 
 	if (avail < 4)
@@ -59,17 +57,31 @@ enum format_status pcapng_shb_parse(const uint8_t *p, size_t avail, struct pcapn
 		out.swapped = true;
 	else
 		return FORMAT_LIED;
-	st = pcapng_block_parse(p, avail, out.swapped, &b);
-	if (st == FORMAT_OK && b.total_len < PCAPNG_SHB_MIN)
-		st = FORMAT_LIED;
-	if (st != FORMAT_OK)
-		return st;
-	out.major = u16_at(b.body + 4, out.swapped);
-	out.minor = u16_at(b.body + 6, out.swapped);
-	out.section_len = (int64_t)u64_at(b.body + 8, out.swapped);
-	out.total_len = b.total_len;
+	out.total_len = pcap_u32(p + 4, out.swapped);
+	if (out.total_len < PCAPNG_SHB_MIN || out.total_len % 4 || out.total_len > PCAPNG_BLOCK_MAX)
+		return FORMAT_LIED;
+	if (avail < PCAPNG_SHB_HEAD_LEN)
+		return FORMAT_SHORT;
+	out.major = u16_at(p + 12, out.swapped);
+	out.minor = u16_at(p + 14, out.swapped);
+	out.section_len = (int64_t)u64_at(p + 16, out.swapped);
 	if (out.major != PCAPNG_VERSION_MAJOR)
 		return FORMAT_LIED;
+	*s = out;
+	return FORMAT_OK;
+}
+
+enum format_status pcapng_shb_parse(const uint8_t *p, size_t avail, struct pcapng_shb *s)
+{
+	struct pcapng_block b;
+	struct pcapng_shb out;
+	enum format_status st = pcapng_shb_head_parse(p, avail, &out);
+
+	if (st != FORMAT_OK)
+		return st;
+	st = pcapng_block_parse(p, avail, out.swapped, &b);
+	if (st != FORMAT_OK)
+		return st;
 	*s = out;
 	return FORMAT_OK;
 }
@@ -341,23 +353,11 @@ static enum format_status pcapng_probe(const uint8_t *buf, size_t len, struct fo
 	struct pcapng_section sec = { 0 };
 	struct pcapng_iter it;
 	struct pcapng_rec r;
-	uint32_t bom, total;
-	bool swapped;
+	struct pcapng_shb shb;
+	enum format_status st = pcapng_shb_head_parse(buf, len, &shb);
 
-	if (len < 4)
-		return FORMAT_SHORT;
-	if (pcap_u32(buf, false) != PCAPNG_BT_SHB)
-		return FORMAT_FOREIGN;
-	if (len < PCAPNG_SHB_MIN)
-		return FORMAT_SHORT;
-	bom = pcap_u32(buf + 8, false);
-	if (bom != PCAPNG_BYTE_ORDER_MAGIC && bom != __builtin_bswap32(PCAPNG_BYTE_ORDER_MAGIC))
-		return FORMAT_LIED;
-	swapped = bom != PCAPNG_BYTE_ORDER_MAGIC;
-	total = pcap_u32(buf + 4, swapped);
-	if (total < PCAPNG_SHB_MIN || total % 4 || total > PCAPNG_BLOCK_MAX ||
-	    u16_at(buf + 12, swapped) != PCAPNG_VERSION_MAJOR)
-		return FORMAT_LIED;
+	if (st != FORMAT_OK)
+		return st;
 	out->kind = &format_pcapng;
 	out->linktype = 0;
 	out->first_ts_ns = 0;

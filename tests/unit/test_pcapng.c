@@ -268,7 +268,8 @@ static void test_golden_both_orders(void)
 			      p.first_ts_ns == 1764597600123456000ull,
 		      "order %d: probe", o);
 		/* only the first bytes of a big SHB: still pcapng */
-		CHECK(format_probe(at, PCAPNG_SHB_MIN, &p) == FORMAT_OK && p.kind == &format_pcapng &&
+		CHECK(format_probe(at, PCAPNG_SHB_HEAD_LEN, &p) == FORMAT_OK &&
+			      format_probe(at, PCAPNG_SHB_HEAD_LEN - 1, &p) == FORMAT_SHORT && p.kind == &format_pcapng &&
 			      p.first_ts_ns == 0,
 		      "order %d: probe of the SHB's fixed part", o);
 	}
