@@ -103,6 +103,18 @@ got "$dir/frames" 2 7 >"$dir/got"
 want "$dir/tun.pcap" $A $B tcp or icmp or udp >"$dir/want"
 same "mixed inputs: the pcap's" "$dir/got" "$dir/want"
 
+# several sections in one file (pcapng files one after the other), each with
+# its own interface 0; a host query read through the index's postings
+editcap -F pcapng "$dir/tun.pcap" "$dir/tun.pcapng" || fail "editcap -F pcapng"
+cat "$dir/eth.pcapng" "$dir/tun.pcapng" "$dir/eth.pcapng" >"$dir/sections.pcapng"
+"$R" --stats -w "$dir/sec.out" "$dir/sections.pcapng" host 198.18.8.1 2>"$dir/stats" ||
+	fail "sections: exit $?"
+lines "$dir/sec.out" >"$dir/got"
+editcap -F nsecpcap "$dir/tun.pcap" - | lines - host 198.18.8.1 >"$dir/want"
+same "three sections, a host" "$dir/got" "$dir/want"
+awk '$1 == "chunks_by_postings" && $2 > 0 { ok = 1 } END { exit !ok }' "$dir/stats" ||
+	fail "sections: no chunk read by its postings"
+
 # --format pcap with two link types: refused, one line, nothing created
 "$R" --format pcap -w "$dir/never" "$dir/in" 2>"$dir/err"
 rc=$?

@@ -4,8 +4,12 @@
  * with flags, SPB cut by its snaplen, NRB, ISB and a custom block skipped),
  * several sections in one file, blocks that lie about their framing (the
  * walk stops there) or their bodies (counted and skipped), every cut length,
- * the probe, and 200,000 mutated files walked right before a PROT_NONE page.
+ * the probe, and 200,000 mutated files walked right before a PROT_NONE page;
+ * the index of such a file (version 4): its records, chunks with gaps, its
+ * SHBs and IDBs listed, a round trip, and a list that lies refused.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +17,7 @@
 #include <unistd.h>
 
 #include "format/format.h"
+#include "index/index.h"
 #include "unit.h"
 
 /* A file laid out by hand, in the byte order of the section being written. */
@@ -482,6 +487,73 @@ static void test_mutated(void)
 	munmap(g.map, g.maplen);
 }
 
+static void fix_crc(uint8_t *buf, size_t len)
+{
+	uint32_t c = index_crc32(0, buf, len - 8);
+
+	for (int i = 0; i < 4; i++)
+		buf[len - 8 + i] = (uint8_t)(c >> (8 * i));
+}
+
+static void test_index(void)
+{
+	char path[] = "/tmp/test_pcapng.XXXXXX", ixpath[64];
+	struct index_refresh_result res;
+	struct index ix, back;
+	size_t off[5], ends[4], len;
+	uint8_t *buf;
+	struct ng w;
+	int fd;
+
+	golden(&w, false, true, off, ends);
+	fd = mkstemp(path);
+	if (fd < 0 || write(fd, w.b, w.n) != (ssize_t)w.n) {
+		perror("temporary file");
+		exit(1);
+	}
+	for (uint32_t chunk = 1; chunk <= INDEX_CHUNK_BYTES_DEFAULT; chunk += INDEX_CHUNK_BYTES_DEFAULT - 1) {
+		CHECK_EQ(index_refresh(path, fd, true, chunk, &ix, &res), 0);
+		CHECK(ix.pcapng && ix.records == 4 && res.scan.records == 4 && !res.scan.torn &&
+			      !res.scan.bad_blocks && ix.good_end == w.n,
+		      "chunk %u: records %llu, good end %llu", chunk, (unsigned long long)ix.records,
+		      (unsigned long long)ix.good_end);
+		/* SHB, IDB, IDB, SHB, IDB */
+		CHECK(ix.nsblocks == 5 && ix.sblocks[0].off == 0 && ix.sblocks[0].type == PCAPNG_BT_SHB &&
+			      ix.sblocks[3].type == PCAPNG_BT_SHB && ix.sblocks[4].type == PCAPNG_BT_IDB &&
+			      ix.sblocks[4].off + ix.sblocks[4].len == off[3],
+		      "chunk %u: %u structure blocks", chunk, ix.nsblocks);
+		/* a chunk per record: they start at the packet blocks, gaps between */
+		CHECK(ix.nchunks == (chunk == 1 ? 4u : 1u), "chunk %u: %u chunks", chunk, ix.nchunks);
+		for (uint32_t i = 0; chunk == 1 && i < ix.nchunks && i < 4; i++)
+			CHECK(ix.chunks[i].off == off[i] && ix.chunks[i].end == ends[i] && ix.chunks[i].records == 1,
+			      "chunk %u at %llu", i, (unsigned long long)ix.chunks[i].off);
+		CHECK(ix.first_ns == 0 && ix.last_ns == 1764597600987654321ull, "times"); /* the SPB has none */
+		len = index_serialized_len(&ix);
+		buf = calloc(1, len);
+		index_serialize(&ix, buf);
+		CHECK(buf[8] == INDEX_VERSION_PCAPNG, "version %u", buf[8]);
+		CHECK_EQ(index_parse(buf, len, &back), 0);
+		CHECK(back.pcapng && back.nsblocks == 5 && back.nchunks == ix.nchunks &&
+			      !memcmp(back.sblocks, ix.sblocks, 5 * sizeof(*ix.sblocks)),
+		      "round trip");
+		index_free(&back);
+		/* the list of SHBs and IDBs that lies: refused */
+		buf[len - 8 - INDEX_SBLOCK_LEN * 5 + 12] = 1; /* the first is an IDB */
+		fix_crc(buf, len);
+		CHECK_EQ(index_parse(buf, len, &back), -EBADMSG);
+		free(buf);
+		index_free(&ix);
+	}
+	/* loaded as it is the second time */
+	CHECK(index_refresh(path, fd, false, 0, &ix, &res) == 0 && res.loaded && ix.pcapng && ix.nsblocks == 5,
+	      "loaded");
+	index_free(&ix);
+	close(fd);
+	if (!index_path_for(path, ixpath, sizeof(ixpath)))
+		unlink(ixpath);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_golden_both_orders();
@@ -489,5 +561,6 @@ int main(void)
 	test_lies();
 	test_every_cut();
 	test_mutated();
+	test_index();
 	return unit_exit("test_pcapng");
 }
