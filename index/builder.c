@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index/index.h"
+#include "index/index_impl.h"
 #include "util/util.h"
 
 #define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
@@ -662,73 +662,11 @@ void index_builder_free(struct index_builder *b)
 	xfree(b);
 }
 
-/* ---------------------------------------------------------------- pcapng */
-
-/*
- * A pcapng file's builder is a pcap builder whose records are packet blocks:
- * each is added through index_builder_add_view (the per-packet key path is
- * the same), its link type and time put where that path reads them (fi, a
- * nanosecond time), then its range and last-record fields set as a block's.
- */
-int index_builder_new_pcapng(struct index_builder **out, const uint8_t shb[PCAP_FILE_HEADER_LEN],
-			     uint32_t chunk_bytes)
+/* The fields the pcapng builder (builder_pcapng.c) sets around the record
+ * path above (index_impl.h). */
+void index_builder_parts(struct index_builder *b, struct index_builder_parts *p)
 {
-	uint8_t nano[PCAP_FILE_HEADER_LEN];
-	struct index_builder *b;
-	int ret;
-
-	if (!index_is_pcapng_head(shb))
-		return -EINVAL;
-	pcap_file_header_encode(nano, PCAP_SNAPLEN_MAX, true, LINKTYPE_ETHERNET);
-	ret = index_builder_new(&b, nano, chunk_bytes);
-	if (ret)
-		return ret;
-	memcpy(b->ix.pcap_header, shb, PCAP_FILE_HEADER_LEN);
-	b->ix.pcapng = true;
-	b->ix.good_end = b->end = 0;
-	*out = b;
-	return 0;
-}
-
-int index_builder_add_sblock(struct index_builder *b, uint64_t off, uint32_t len, uint32_t type)
-{
-	if (!b->ix.pcapng || off < b->end || (type != PCAPNG_BT_SHB && type != PCAPNG_BT_IDB) ||
-	    (!b->ix.nsblocks && (off || type != PCAPNG_BT_SHB)))
-		return -EINVAL;
-	b->ix.sblocks = xrealloc(b->ix.sblocks, b->ix.nsblocks + 1, sizeof(*b->ix.sblocks));
-	b->ix.sblocks[b->ix.nsblocks++] = (struct index_sblock){ off, len, type };
-	b->end = b->ix.good_end = off + len;
-	return 0;
-}
-
-int index_builder_add_block(struct index_builder *b, uint64_t off, uint32_t len, const uint8_t head8[8],
-			    uint64_t ts_ns, uint32_t linktype, const uint8_t *frame, uint32_t caplen)
-{
-	uint64_t sec = ts_ns / 1000000000ull;
-	uint32_t raw[2];
-	int ret;
-
-	if (!b->ix.pcapng || off < b->end || !b->ix.nsblocks)
-		return -EINVAL;
-	if (sec > UINT32_MAX) /* past 2106: the latest time a pcap-shaped builder holds */
-		ts_ns = (uint64_t)UINT32_MAX * 1000000000ull + 999999999ull;
-	b->fi.linktype = linktype;
-	b->end = off;
-	ret = index_builder_add_view(b, off, (uint32_t)(ts_ns / 1000000000ull), (uint32_t)(ts_ns % 1000000000ull),
-				     caplen, frame, caplen);
-	if (ret)
-		return ret;
-	memcpy(raw, head8, sizeof(raw));
-	b->cur.end = b->end = b->ix.good_end = off + len;
-	b->ix.last_ts_sec = raw[0];
-	b->ix.last_ts_frac = raw[1];
-	return 0;
-}
-
-void index_builder_advance(struct index_builder *b, uint64_t end)
-{
-	if (b->ix.pcapng && end > b->end)
-		b->end = b->ix.good_end = end;
+	*p = (struct index_builder_parts){ .ix = &b->ix, .end = &b->end, .cur = &b->cur, .fi = &b->fi };
 }
 
 void index_builder_break(struct index_builder *b)
