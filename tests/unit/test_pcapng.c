@@ -173,38 +173,12 @@ static void golden(struct ng *w, bool swap1, bool swap2, size_t off[5], size_t e
 	off[4] = ends[3] = w->n;
 }
 
-struct guarded {
-	uint8_t *map;
-	size_t room, maplen;
-};
-
-static void guarded_open(struct guarded *g)
-{
-	long page = sysconf(_SC_PAGESIZE);
-
-	g->room = 2 * (size_t)page;
-	g->maplen = 3 * (size_t)page;
-	g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (g->map == MAP_FAILED || mprotect(g->map + g->room, (size_t)page, PROT_NONE)) {
-		perror("mmap");
-		exit(1);
-	}
-}
-
-static const uint8_t *guarded_put(struct guarded *g, const uint8_t *b, size_t len)
-{
-	uint8_t *at = g->map + g->room - len;
-
-	memcpy(at, b, len);
-	return at;
-}
-
 static void test_golden_both_orders(void)
 {
 	static struct pcapng_section sec;
-	struct guarded g;
+	struct unit_guarded g;
 
-	guarded_open(&g);
+	unit_guarded_open(&g, 2);
 	for (int o = 0; o < 4; o++) {
 		bool s1 = o & 1, s2 = o & 2;
 		struct pcapng_iter it;
@@ -216,7 +190,7 @@ static void test_golden_both_orders(void)
 		const uint8_t *at;
 
 		golden(&w, s1, s2, off, ends);
-		at = guarded_put(&g, w.b, w.n);
+		at = unit_guarded_put(&g, w.b, w.n);
 		memset(&sec, 0, sizeof(sec));
 		pcapng_iter_init(&it, &sec, at, w.n, 1000);
 		while (n < 16 && pcapng_iter_next(&it, &r[n])) {
@@ -392,14 +366,14 @@ static void test_lies(void)
 static void test_every_cut(void)
 {
 	static struct pcapng_section sec;
-	struct guarded g;
+	struct unit_guarded g;
 	size_t off[5], ends[4];
 	struct ng w;
 
-	guarded_open(&g);
+	unit_guarded_open(&g, 2);
 	golden(&w, true, false, off, ends);
 	for (size_t len = 0; len <= w.n; len++) {
-		const uint8_t *at = guarded_put(&g, w.b, len);
+		const uint8_t *at = unit_guarded_put(&g, w.b, len);
 		struct pcapng_iter it;
 		struct pcapng_rec r;
 		unsigned n = 0, want = 0;
@@ -426,11 +400,11 @@ static void test_mutated(void)
 	static struct pcapng_section sec;
 	uint64_t seed = 0x9e3779b97f4a7c15ull;
 	unsigned yielded = 0, lied = 0, cut = 0;
-	struct guarded g;
+	struct unit_guarded g;
 	size_t off[5], ends[4];
 	struct ng base, w;
 
-	guarded_open(&g);
+	unit_guarded_open(&g, 2);
 	golden(&base, false, true, off, ends);
 	for (int n = 0; n < 200000; n++) {
 		size_t len;
@@ -461,7 +435,7 @@ static void test_mutated(void)
 			}
 		}
 		len = unit_rnd(&seed) % 4 ? w.n : unit_rnd(&seed) % (w.n + 1);
-		at = guarded_put(&g, w.b, len);
+		at = unit_guarded_put(&g, w.b, len);
 		memset(&sec, 0, sizeof(sec));
 		pcapng_iter_init(&it, &sec, at, len, 0);
 		while (pcapng_iter_next(&it, &r)) {
