@@ -45,7 +45,8 @@ static void w16(struct ng *w, uint16_t v)
 
 static void wbytes(struct ng *w, const void *p, size_t len)
 {
-	memcpy(w->b + w->n, p, len);
+	if (len)
+		memcpy(w->b + w->n, p, len);
 	w->n += len;
 	while (w->n % 4)
 		w->b[w->n++] = 0;
