@@ -355,7 +355,8 @@ int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP
  * ringcap-read's own indexing keeps them. */
 void index_builder_without_postings(struct index_builder *b);
 /* Continue an existing index (a file that grew): takes over `ix` (which is
- * zeroed) and goes on after its good end. 0 or -ENOMEM. */
+ * zeroed) and goes on after its good end. 0, -ENOMEM, or -EINVAL for a
+ * pcapng file's index (never extended). */
 int index_builder_resume(struct index_builder **out, struct index *ix);
 /*
  * One record whose 16-byte header starts at `file_offset` and whose `caplen`
