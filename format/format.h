@@ -8,8 +8,9 @@
  * Kinds of file. Each kind of file is one source file here (pcap.c) with its
  * encoders and parsers, plus one entry in the table of format.c that lets code
  * which does not care which kind a file is (retention) recognise it through
- * format_probe. A pcapng or a compressed-chunk kind is one more file beside
- * pcap.c and one more entry in that table.
+ * format_probe. pcapng is read by pcapng.c (its probe is format_pcapng); a
+ * compressed-chunk kind is one more file beside them and one more entry in
+ * that table.
  *
  * Untrusted bytes. The parsers read files anybody may have written, so, as
  * ring/block.h does for the kernel's blocks, they take the buffer's length,
@@ -240,6 +241,154 @@ static inline bool pcap_rec_iter_next(struct pcap_rec_iter *it, struct pcap_rec 
 #define PCAPNG_ISB_OSDROP 7u
 #define PCAPNG_ISB_USRDELIV 8u
 
+/* ---------------------------------------------- pcapng (parse) (pcapng.c) */
+
+/*
+ * Reading pcapng, as libpcap's sf-pcapng.c does, bounded like the pcap
+ * parsers above: every function takes the bytes at hand and never reads past
+ * them. A block's framing lies when its total length is under 12, not a
+ * multiple of 4, over PCAPNG_BLOCK_MAX, or differs from the copy at its end:
+ * nothing after it can be found, so a walk stops there (FORMAT_LIED). A block
+ * whose framing holds but whose body lies (an EPB whose caplen overruns it, a
+ * packet of an interface no IDB described, an IDB whose options overrun) is
+ * counted and skipped. NRB, ISB, DSB, custom and unknown blocks are skipped.
+ *
+ * The byte order is the section's: each Section Header Block's byte-order
+ * magic sets it, and a new section forgets the interfaces of the one before
+ * (interface ids count from 0 in each section).
+ */
+#define PCAPNG_BLOCK_MIN 12u          /* type, total length, total length */
+#define PCAPNG_SHB_MIN 28u            /* + byte-order magic, version, section length */
+#define PCAPNG_EPB_MIN 32u
+#define PCAPNG_SPB_MIN 16u
+/* libpcap's bound on a block it reads (INITIAL_MAX_BLOCKSIZE). */
+#define PCAPNG_BLOCK_MAX (16u << 20)
+/* Interfaces a section may describe; an IDB past these is counted and its
+ * packets skipped. */
+#define PCAPNG_MAX_IFACES 256u
+#define PCAPNG_IFNAME_MAX 64u          /* if_name kept, NUL included */
+#define PCAPNG_IF_TSOFFSET 14u
+
+/* A block's framing: its body is `body_len` bytes at `body`. */
+struct pcapng_block {
+	uint32_t type, total_len;
+	const uint8_t *body;
+	uint32_t body_len;
+};
+
+/* The block at p, `avail` bytes at hand, in the section's byte order:
+ * FORMAT_OK, FORMAT_SHORT (fewer than 8 bytes, or than its total length; *b
+ * then has its type and total length) or FORMAT_LIED (see above). */
+enum format_status pcapng_block_parse(const uint8_t *p, size_t avail, bool swapped, struct pcapng_block *b);
+
+struct pcapng_shb {
+	bool swapped;             /* written on a host of the other byte order */
+	uint16_t major, minor;
+	int64_t section_len;      /* -1: not said */
+	uint32_t total_len;
+};
+
+/* The fixed part of a Section Header Block (PCAPNG_SHB_HEAD_LEN bytes:
+ * type, total length, byte-order magic, version, section length), the rest
+ * not looked at: what a probe or an index compares. FORMAT_FOREIGN,
+ * FORMAT_SHORT or FORMAT_LIED as below (the total length is checked for its
+ * bounds only). */
+#define PCAPNG_SHB_HEAD_LEN 24u
+enum format_status pcapng_shb_head_parse(const uint8_t *p, size_t avail, struct pcapng_shb *s);
+/* A Section Header Block at p: FORMAT_FOREIGN (not one), FORMAT_SHORT,
+ * FORMAT_LIED (a byte-order magic of neither order, a major version other
+ * than 1, framing that lies). Reads at most `avail` bytes. */
+enum format_status pcapng_shb_parse(const uint8_t *p, size_t avail, struct pcapng_shb *s);
+
+/* One interface of a section, from its IDB. */
+struct pcapng_iface {
+	uint32_t linktype;        /* LINKTYPE_* */
+	uint32_t snaplen;         /* 0: none */
+	bool tsres_pow2;          /* if_tsresol: units of 2^-exp s, else 10^-exp s */
+	uint8_t tsres_exp;        /* 6 (microseconds) when the IDB does not say */
+	int64_t tsoffset_s;       /* if_tsoffset: seconds added to every time */
+	char name[PCAPNG_IFNAME_MAX];  /* if_name, cut to fit; "" when none */
+	bool usable;              /* false: its IDB lied, its packets are skipped */
+};
+
+/* An IDB's body: FORMAT_OK, or FORMAT_LIED (a body under 8 bytes, an option
+ * that overruns it, a resolution finer than 10^-19 or 2^-63 s). */
+enum format_status pcapng_idb_parse(const struct pcapng_block *b, bool swapped, struct pcapng_iface *ifc);
+/* A time in the interface's units as ns since the epoch (saturating). Pure. */
+uint64_t pcapng_ts_ns(const struct pcapng_iface *ifc, uint64_t ts);
+
+/* A packet of an EPB or SPB. */
+struct pcapng_pkt {
+	uint32_t iface;           /* id in its section */
+	uint64_t ts;              /* in the interface's units (SPB: 0, none) */
+	uint32_t caplen, len;
+	uint32_t flags;           /* epb_flags (direction in bits 0-1), 0 when none */
+	const uint8_t *data;      /* caplen bytes, inside the block */
+};
+
+/* An EPB's body: FORMAT_OK or FORMAT_LIED (a body under 20 bytes, a caplen
+ * over PCAP_SNAPLEN_MAX or past the body). Options that overrun are ignored. */
+enum format_status pcapng_epb_parse(const struct pcapng_block *b, bool swapped, struct pcapng_pkt *p);
+/* An SPB's body (interface 0, whose snaplen is given: 0 none): caplen is
+ * min(len, snaplen). FORMAT_OK or FORMAT_LIED (the packet overruns the body). */
+enum format_status pcapng_spb_parse(const struct pcapng_block *b, bool swapped, uint32_t snaplen,
+				    struct pcapng_pkt *p);
+
+/* What a walk knows of the section it is in. Large (the interface table):
+ * a caller keeps it off the stack of a hot path. */
+struct pcapng_section {
+	bool valid;               /* an SHB was seen */
+	bool swapped;
+	uint32_t nifaces;         /* IDBs seen in the section (may pass PCAPNG_MAX_IFACES) */
+	struct pcapng_iface iface[PCAPNG_MAX_IFACES];
+};
+
+/* Take one SHB or IDB (a block the walk saw, or one an index remembers) into
+ * the section: an SHB starts a new one, an IDB adds an interface (one that
+ * lies is added unusable, so the ids after it stay right). Other blocks are
+ * ignored. FORMAT_OK, or the parse's status for an SHB that cannot be used
+ * (the section is then invalid). Pure. */
+enum format_status pcapng_section_take(struct pcapng_section *sec, const uint8_t *p, size_t avail);
+
+/* A packet a walk found. */
+struct pcapng_rec {
+	uint64_t off;             /* file offset of its block */
+	uint32_t block_len;
+	uint32_t block_type;      /* PCAPNG_BT_EPB, _SPB, or _SHB, _IDB */
+	const struct pcapng_iface *ifc;  /* in the section: valid until the walk
+					  * takes the next SHB or IDB */
+	struct pcapng_pkt pkt;
+	uint64_t ts_ns;
+};
+
+/*
+ * Walk the whole blocks in buf[0, len); `base` is the file offset of buf[0].
+ * The section state is the caller's and outlives the walk (a walk over the
+ * next read goes on with it). The walk takes SHBs and IDBs into it, yields
+ * packets, skips other blocks, counts and skips packets that lie; it stops at
+ * the end of the bytes (FORMAT_OK: exactly at len; FORMAT_SHORT: a block cut
+ * there, `need` its total length) or at framing that lies or a first block
+ * that is no SHB (FORMAT_LIED).
+ */
+struct pcapng_iter {
+	struct pcapng_section *sec;
+	const uint8_t *buf;
+	size_t len, off;          /* off: the next block */
+	uint64_t base;
+	enum format_status stop;
+	uint32_t need;            /* with FORMAT_SHORT: the cut block's total length (0: unknown) */
+	uint64_t bad;             /* packets and IDBs counted and skipped */
+	uint64_t first_bad_off;   /* file offset of the first of them */
+};
+
+void pcapng_iter_init(struct pcapng_iter *it, struct pcapng_section *sec, const uint8_t *buf, size_t len,
+		      uint64_t base);
+/* Next packet, SHB or IDB into *r (r->block_type says which; an SHB or IDB
+ * has no pkt, ifc or ts_ns: it was taken into the section, and is yielded for
+ * a caller that remembers where the sections and interfaces are: the index);
+ * false when the walk stopped (it->stop says why). */
+bool pcapng_iter_next(struct pcapng_iter *it, struct pcapng_rec *r);
+
 /* ------------------------------------------------- any kind (format.c) */
 
 /* Bytes from a file's start that format_probe needs to see its first record. */
@@ -262,6 +411,7 @@ struct format_kind {
 };
 
 extern const struct format_kind format_pcap;
+extern const struct format_kind format_pcapng;
 
 /* Try every kind ringcap writes: the first answer other than FORMAT_FOREIGN,
  * else FORMAT_FOREIGN. Pass up to FORMAT_PROBE_LEN bytes of the file's start. */

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "index/index.h"
+#include "index/index_impl.h"
 #include "util/util.h"
 
 #define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
@@ -613,6 +613,7 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
 	ix->addr4 = dup_array(b->ix.addr4, b->ix.naddr4, sizeof(*ix->addr4));
 	ix->addr6 = dup_array(b->ix.addr6, b->ix.naddr6, sizeof(*ix->addr6));
 	ix->post = dup_array(b->ix.post, b->ix.npost, 1);
+	ix->sblocks = dup_array(b->ix.sblocks, b->ix.nsblocks, sizeof(*ix->sblocks));
 	post_cap = b->ix.npost ? b->ix.npost : 1;
 	if (b->open)
 		emit_open_chunk(b, ix, &post_cap);
@@ -659,4 +660,16 @@ void index_builder_free(struct index_builder *b)
 	index_free(&b->ix);
 	xfree(b->ps.ent);
 	xfree(b);
+}
+
+/* The fields the pcapng builder (builder_pcapng.c) sets around the record
+ * path above (index_impl.h). */
+void index_builder_parts(struct index_builder *b, struct index_builder_parts *p)
+{
+	*p = (struct index_builder_parts){ .ix = &b->ix, .end = &b->end, .cur = &b->cur, .fi = &b->fi };
+}
+
+void index_builder_break(struct index_builder *b)
+{
+	close_chunk(b);
 }

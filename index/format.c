@@ -69,13 +69,15 @@ void index_free(struct index *ix)
 	xfree(ix->addr4);
 	xfree(ix->addr6);
 	xfree(ix->post);
+	xfree(ix->sblocks);
 	memset(ix, 0, sizeof(*ix));
 }
 
 size_t index_serialized_len(const struct index *ix)
 {
 	return INDEX_HEADER_LEN + (size_t)ix->nchunks * INDEX_CHUNK_LEN + (size_t)ix->naddr4 * 4 +
-	       (size_t)ix->naddr6 * 16 + (size_t)ix->npost + INDEX_TRAILER_LEN;
+	       (size_t)ix->naddr6 * 16 + (size_t)ix->npost + (size_t)ix->nsblocks * INDEX_SBLOCK_LEN +
+	       INDEX_TRAILER_LEN;
 }
 
 void index_serialize(const struct index *ix, uint8_t *out)
@@ -85,7 +87,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 
 	memset(out, 0, INDEX_HEADER_LEN);
 	memcpy(p, INDEX_MAGIC, 8);
-	put32(p + 8, INDEX_VERSION);
+	put32(p + 8, ix->pcapng ? INDEX_VERSION_PCAPNG : INDEX_VERSION);
 	put32(p + 12, INDEX_HEADER_LEN);
 	put64(p + 16, total);
 	put64(p + 24, ix->file_size);
@@ -95,6 +97,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	put32(p + 56, ix->last_ts_sec);
 	put32(p + 60, ix->last_ts_frac);
 	put32(p + 64, ix->last_caplen);
+	put32(p + 68, ix->nsblocks);
 	memcpy(p + 72, ix->pcap_header, PCAP_FILE_HEADER_LEN);
 	put64(p + 96, ix->records);
 	put64(p + 104, ix->first_ns);
@@ -132,21 +135,49 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	if (ix->npost)
 		memcpy(p, ix->post, ix->npost);
 	p += ix->npost;
+	for (uint32_t i = 0; i < ix->nsblocks; i++, p += INDEX_SBLOCK_LEN) {
+		put64(p, ix->sblocks[i].off);
+		put32(p + 8, ix->sblocks[i].len);
+		put32(p + 12, ix->sblocks[i].type);
+	}
 	put32(p, index_crc32(0, out, (size_t)(p - out)));
 	memcpy(p + 4, "IEND", 4);
 	(void)total;
 }
 
+/* pcapng: the SHBs and IDBs ascend without overlapping, the first an SHB at
+ * 0, all inside good end; the last record lies inside good end too. */
+static int check_sblocks(const struct index *ix)
+{
+	uint64_t pos = 0;
+
+	if (!ix->nsblocks || ix->sblocks[0].off || ix->sblocks[0].type != PCAPNG_BT_SHB)
+		return -EBADMSG;
+	for (uint32_t i = 0; i < ix->nsblocks; i++) {
+		const struct index_sblock *k = &ix->sblocks[i];
+
+		if (k->off < pos || k->len < PCAPNG_BLOCK_MIN || k->len > PCAPNG_BLOCK_MAX || k->len % 4 ||
+		    (k->type != PCAPNG_BT_SHB && k->type != PCAPNG_BT_IDB) || k->off + k->len > ix->good_end)
+			return -EBADMSG;
+		pos = k->off + k->len;
+	}
+	if (ix->nchunks && ix->last_rec_off + PCAPNG_SPB_MIN > ix->good_end)
+		return -EBADMSG;
+	return 0;
+}
+
 /* The chunk table's claims, one by one, against each other and the header. */
 static int check_chunks(struct index *ix)
 {
-	uint64_t records = 0, first = UINT64_MAX, last = 0, pos = PCAP_FILE_HEADER_LEN;
+	uint64_t records = 0, first = UINT64_MAX, last = 0, pos = ix->pcapng ? 0 : PCAP_FILE_HEADER_LEN;
 	uint64_t n4 = 0, n6 = 0, post = 0;
+	/* pcapng: chunks ascend with gaps (other blocks), a record is at least an SPB */
+	uint32_t min_rec = ix->pcapng ? PCAPNG_SPB_MIN : PCAP_RECORD_HEADER_LEN;
 
 	for (uint32_t i = 0; i < ix->nchunks; i++) {
 		struct index_chunk *c = &ix->chunks[i];
 
-		if (c->off != pos || c->end <= c->off || c->end > ix->good_end)
+		if ((ix->pcapng ? c->off < pos : c->off != pos) || c->end <= c->off || c->end > ix->good_end)
 			return -EBADMSG;
 		if (!c->records || c->min_ns > c->max_ns ||
 		    c->flags & ~(INDEX_CHUNK_ANY_ADDR | INDEX_CHUNK_NO_POSTINGS))
@@ -158,7 +189,7 @@ static int check_chunks(struct index *ix)
 			return -EBADMSG;
 		post += c->post_len;
 		/* a record takes at least its 16-byte header */
-		if ((c->end - c->off) / PCAP_RECORD_HEADER_LEN < c->records)
+		if ((c->end - c->off) / min_rec < c->records)
 			return -EBADMSG;
 		c->a4 = (uint32_t)n4;
 		c->a6 = (uint32_t)n6;
@@ -178,10 +209,12 @@ static int check_chunks(struct index *ix)
 		pos = c->end;
 	}
 	if (n4 != ix->naddr4 || n6 != ix->naddr6 || post != ix->npost || records != ix->records ||
-	    pos != ix->good_end)
+	    (ix->pcapng ? pos > ix->good_end : pos != ix->good_end))
 		return -EBADMSG;
 	if (ix->nchunks && (first != ix->first_ns || last != ix->last_ns))
 		return -EBADMSG;
+	if (ix->pcapng)
+		return check_sblocks(ix);
 	if (ix->nchunks && (ix->last_rec_off < PCAP_FILE_HEADER_LEN ||
 			    ix->last_rec_off + PCAP_RECORD_HEADER_LEN + ix->last_caplen != ix->good_end))
 		return -EBADMSG;
@@ -198,8 +231,9 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	memset(ix, 0, sizeof(*ix));
 	if (len < INDEX_HEADER_LEN + INDEX_TRAILER_LEN || memcmp(buf, INDEX_MAGIC, 8))
 		return -EBADMSG;
-	if (get32(buf + 8) != INDEX_VERSION)
+	if (get32(buf + 8) != INDEX_VERSION && get32(buf + 8) != INDEX_VERSION_PCAPNG)
 		return -ENOTSUP;
+	ix->pcapng = get32(buf + 8) == INDEX_VERSION_PCAPNG;
 	total = get64(buf + 16);
 	if (get32(buf + 12) != INDEX_HEADER_LEN || total != len)
 		return -EBADMSG;
@@ -207,9 +241,10 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->naddr4 = get32(buf + 128);
 	ix->naddr6 = get32(buf + 132);
 	ix->npost = get64(buf + 136);
+	ix->nsblocks = ix->pcapng ? get32(buf + 68) : 0;
 	/* 32-bit counts times small sizes cannot overflow 64 bits */
 	want = INDEX_HEADER_LEN + (uint64_t)ix->nchunks * INDEX_CHUNK_LEN + (uint64_t)ix->naddr4 * 4 +
-	       (uint64_t)ix->naddr6 * 16 + INDEX_TRAILER_LEN;
+	       (uint64_t)ix->naddr6 * 16 + (uint64_t)ix->nsblocks * INDEX_SBLOCK_LEN + INDEX_TRAILER_LEN;
 	if (ix->npost > len || want + ix->npost != len || memcmp(buf + len - 4, "IEND", 4) ||
 	    get32(buf + len - 8) != index_crc32(0, buf, len - 8))
 		goto bad;
@@ -230,7 +265,9 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->file_ctime_ns = (int64_t)get64(buf + 160);
 	ix->file_head_crc = get32(buf + 168);
 	ix->file_tail_crc = get32(buf + 172);
-	if (pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) || ix->good_end < PCAP_FILE_HEADER_LEN ||
+	if ((ix->pcapng ? !index_is_pcapng_head(ix->pcap_header)
+			: pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) != FORMAT_OK) ||
+	    ix->good_end < PCAP_FILE_HEADER_LEN ||
 	    ix->good_end > ix->file_size || ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
 		goto bad;
 
@@ -238,6 +275,7 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->addr4 = xcalloc(ix->naddr4 ? ix->naddr4 : 1, sizeof(*ix->addr4));
 	ix->addr6 = xcalloc(ix->naddr6 ? ix->naddr6 : 1, sizeof(*ix->addr6));
 	ix->post = xcalloc(ix->npost ? ix->npost : 1, 1);
+	ix->sblocks = xcalloc(ix->nsblocks ? ix->nsblocks : 1, sizeof(*ix->sblocks));
 	p = buf + INDEX_HEADER_LEN;
 	for (uint32_t i = 0; i < ix->nchunks; i++, p += INDEX_CHUNK_LEN) {
 		struct index_chunk *c = &ix->chunks[i];
@@ -259,6 +297,9 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	for (uint32_t i = 0; i < ix->naddr6; i++, p += 16)
 		memcpy(ix->addr6[i], p, 16);
 	memcpy(ix->post, p, ix->npost);
+	p += ix->npost;
+	for (uint32_t i = 0; i < ix->nsblocks; i++, p += INDEX_SBLOCK_LEN)
+		ix->sblocks[i] = (struct index_sblock){ get64(p), get32(p + 8), get32(p + 12) };
 	ret = check_chunks(ix);
 	if (ret) {
 		index_free(ix);
@@ -268,6 +309,13 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 bad:
 	index_free(ix);
 	return -EBADMSG;
+}
+
+bool index_is_pcapng_head(const uint8_t head[PCAP_FILE_HEADER_LEN])
+{
+	struct pcapng_shb shb;
+
+	return pcapng_shb_head_parse(head, PCAPNG_SHB_HEAD_LEN, &shb) == FORMAT_OK;
 }
 
 int index_load(const char *path, struct index *ix)

@@ -90,6 +90,26 @@
  * reader takes them as carrying every port and protocol. A record with no key
  * (not IP) is in no list. Offsets are record starts inside the chunk.
  *
+ * pcapng, version 4. The index of a pcapng file is the same but for:
+ *      8  4  version 4 (a pcap file's index stays version 3)
+ *     68  4  structure blocks (n): its SHBs and IDBs, listed after the
+ *            postings section so a reader can rebuild the byte order and the
+ *            interfaces in force at any chunk's start
+ *     72 24  the file's first 24 bytes: its SHB's fixed part
+ *     56  4, 60 4: the first 8 bytes of the last packet block as in the file
+ *            (type and total length), 64 4 its caplen
+ *   A "record" is a packet block (EPB or SPB); its offset is the block's. A
+ *   chunk runs from its first packet block to the end of its last: other
+ *   blocks (SHB, IDB, NRB, ISB, custom) may lie inside or between chunks, so
+ *   a chunk's start is not the previous one's end. Good end is past the last
+ *   whole block walked. After the postings section:
+ *   structure table: n entries of 16 bytes, ascending by offset, the first
+ *            at offset 0 and an SHB
+ *      0  8  block offset
+ *      8  4  block total length
+ *     12  4  block type (PCAPNG_BT_SHB or PCAPNG_BT_IDB)
+ *   A pcapng file that grew is indexed again whole (no extension).
+ *
  * A file whose length, magic, version, counts, ranges, order, postings or
  * checksum does not add up is rejected (index_parse) and rebuilt by the
  * reader.
@@ -121,6 +141,8 @@
 
 #define INDEX_MAGIC "RCAPIDX\n"
 #define INDEX_VERSION 3u
+#define INDEX_VERSION_PCAPNG 4u
+#define INDEX_SBLOCK_LEN 16u
 #define INDEX_HEADER_LEN 176u
 #define INDEX_CHUNK_LEN 64u
 #define INDEX_TRAILER_LEN 8u
@@ -157,7 +179,16 @@ struct index_chunk {
 	uint32_t post_len, nkeys;
 };
 
+/* An SHB or IDB of a pcapng file (see "pcapng, version 4"). */
+struct index_sblock {
+	uint64_t off;
+	uint32_t len, type;
+};
+
 struct index {
+	bool pcapng;              /* version 4: pcap_header holds the SHB's fixed part */
+	uint32_t nsblocks;
+	struct index_sblock *sblocks;  /* SHBs and IDBs, in file order */
 	uint64_t file_size;
 	int64_t file_mtime_ns;
 	int64_t file_ctime_ns;
@@ -193,6 +224,8 @@ void index_serialize(const struct index *ix, uint8_t *out);
  */
 int index_parse(const uint8_t *buf, size_t len, struct index *ix);
 
+/* Are these a file's first 24 bytes the fixed part of a pcapng SHB? Pure. */
+bool index_is_pcapng_head(const uint8_t head[PCAP_FILE_HEADER_LEN]);
 /* Read and parse a file; -errno from open/read or index_parse, or -ENOTSUP
  * when `path` is not a regular file (a symbolic link is not followed, a FIFO
  * not waited on). Blocks. */
@@ -322,7 +355,8 @@ int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP
  * ringcap-read's own indexing keeps them. */
 void index_builder_without_postings(struct index_builder *b);
 /* Continue an existing index (a file that grew): takes over `ix` (which is
- * zeroed) and goes on after its good end. 0 or -ENOMEM. */
+ * zeroed) and goes on after its good end. 0, -ENOMEM, or -EINVAL for a
+ * pcapng file's index (never extended). */
 int index_builder_resume(struct index_builder **out, struct index *ix);
 /*
  * One record whose 16-byte header starts at `file_offset` and whose `caplen`
@@ -352,6 +386,36 @@ int index_builder_write(const struct index_builder *b, const char *capture_path)
 uint64_t index_builder_end(const struct index_builder *b);
 void index_builder_free(struct index_builder *b);
 
+/*
+ * pcapng. A builder of a pcapng file is fed every block a walk of the file
+ * finds (format/format.h's pcapng_iter), in file order; records are its
+ * packet blocks, each with the time, link type and frame the walk made of it.
+ *
+ *   index_builder_new_pcapng(&b, first_24_bytes, 0);
+ *   for each SHB or IDB:  index_builder_add_sblock(b, off, len, type);
+ *   for each EPB or SPB:  index_builder_add_block(b, off, len, head8, ts_ns,
+ *                                                 linktype, frame, caplen);
+ *   past other blocks:    index_builder_advance(b, end);
+ *   after bytes that lie: index_builder_break(b);
+ */
+/* `shb`: the file's first 24 bytes (an SHB's fixed part). 0 or -EINVAL. */
+int index_builder_new_pcapng(struct index_builder **out, const uint8_t shb[PCAP_FILE_HEADER_LEN],
+			     uint32_t chunk_bytes);
+/* An SHB or IDB at `off` (at or past the end of what was added). 0 or -EINVAL. */
+int index_builder_add_sblock(struct index_builder *b, uint64_t off, uint32_t len, uint32_t type);
+/* A packet block at `off` (at or past the end of what was added), `len` bytes
+ * long, whose first 8 bytes as in the file are head8; its time in ns, its
+ * interface's link type, its caplen bytes at `frame`. 0 or -EINVAL (an offset
+ * before the end, a caplen over PCAP_SNAPLEN_MAX). */
+int index_builder_add_block(struct index_builder *b, uint64_t off, uint32_t len, const uint8_t head8[8],
+			    uint64_t ts_ns, uint32_t linktype, const uint8_t *frame, uint32_t caplen);
+/* Bytes up to `end` were walked (blocks that hold no record): good end moves
+ * there. */
+void index_builder_advance(struct index_builder *b, uint64_t end);
+/* The open chunk ends here: the bytes after it and before the next record do
+ * not walk (a region that lies was skipped). */
+void index_builder_break(struct index_builder *b);
+
 /* ------------------------------------------------------------------ scan */
 
 struct index_scan_result {
@@ -359,6 +423,10 @@ struct index_scan_result {
 	uint64_t records;
 	bool torn;                /* stopped before the file's end */
 	uint64_t torn_at;         /* offset of the record that is torn or lies */
+	/* pcapng: packet blocks or IDBs whose bodies lie, and regions whose
+	 * framing lies, skipped (the walk went on after them) */
+	uint64_t bad_blocks;
+	uint64_t bad_at;          /* offset of the first */
 };
 
 /*
@@ -370,6 +438,17 @@ struct index_scan_result {
  */
 int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
 	       struct index_scan_result *res);
+
+/*
+ * The same for a pcapng file (index_builder_new_pcapng), from its start: its
+ * blocks walked (format/format.h), a block cut by a read's end read again
+ * whole (up to PCAPNG_BLOCK_MAX). A packet block whose body lies is counted
+ * and skipped; framing that lies is counted and skipped too, the walk going on
+ * at the next offset where two blocks frame right (the open chunk ends there).
+ * A block cut by the file's end is reported as torn. Blocks. 0, -ENOMEM or
+ * -errno from pread.
+ */
+int index_scan_pcapng(int fd, struct index_builder *b, uint64_t file_size, struct index_scan_result *res);
 
 /* pread until `len` bytes or the end of the file: bytes read, or -errno. Blocks. */
 ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
@@ -397,8 +476,9 @@ struct index_refresh_result {
  * rebuilt otherwise (or always with `force`), then saved atomically beside it
  * unless it was loaded as is. A corrupt, truncated or other-version index is
  * rebuilt. A new index gets chunks of `chunk_bytes` (0: the default); an
- * extended one keeps its own. Blocks on I/O. 0, -EINVAL (not a pcap file) or
- * -errno from reads; a failure to save is not an error (see save_error).
+ * extended one keeps its own. A pcapng file is walked as pcapng (never
+ * extended). Blocks on I/O. 0, -EINVAL (neither pcap nor pcapng) or -errno
+ * from reads; a failure to save is not an error (see save_error).
  */
 int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res);

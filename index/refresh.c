@@ -71,6 +71,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	struct index_builder *b = NULL;
 	struct index now = { 0 };
 	uint64_t from = PCAP_FILE_HEADER_LEN;
+	bool pcapng = false;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -97,7 +98,8 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 				res->loaded = true;
 				return 0;
 			}
-			if (only_grew(fd, ix, &now, &res->bytes_read)) {
+			/* a pcapng file that grew is walked again whole */
+			if (!ix->pcapng && only_grew(fd, ix, &now, &res->bytes_read)) {
 				from = ix->good_end;
 				ret = index_builder_resume(&b, ix);
 				if (ret)
@@ -108,12 +110,16 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 		index_free(ix);
 	}
 	if (!b) {
-		ret = index_builder_new(&b, hdr, chunk_bytes);
+		pcapng = index_is_pcapng_head(hdr);
+		ret = pcapng ? index_builder_new_pcapng(&b, hdr, chunk_bytes) : index_builder_new(&b, hdr, chunk_bytes);
 		if (ret)
 			return ret;
 		res->built = true;
 	}
-	ret = index_scan(fd, b, from, now.file_size, &res->scan);
+	if (pcapng)
+		ret = index_scan_pcapng(fd, b, now.file_size, &res->scan);
+	else
+		ret = index_scan(fd, b, from, now.file_size, &res->scan);
 	res->bytes_read += res->scan.bytes_read;
 	if (ret)
 		goto out_free;

@@ -205,7 +205,7 @@ int read_merge(struct read_source **src, unsigned n, const struct read_query *q,
 			if (r->ts < last_ts)
 				st->out_of_order++;
 			last_ts = r->ts;
-			ret = pcap_out_record(out, r->ts, r->caplen, r->len, r->data);
+			ret = pcap_out_packet(out, r->iface, r->flags, r->ts, r->caplen, r->len, r->data);
 			read_rec_release(r, &held);
 			if (ret)
 				break;

@@ -1,20 +1,23 @@
 /*
- * read — packets back out of rotated capture files: a time window, a tcpdump
- * expression, a k-way merge in time order, one pcap out. The program is
- * read/ringcap-read.c; these are its parts, each testable alone.
+ * read — packets back out of rotated capture files (pcap or pcapng): a time
+ * window, a tcpdump expression, a k-way merge in time order, one pcap (or
+ * pcapng) out. The program is read/ringcap-read.c; these are its parts, each
+ * testable alone.
  *
  *   time.c    the --since/--until forms (pure)
  *   query.c   which conjuncts of an expression name hosts or nets, so the
  *             index's address summaries can skip chunks (pure)
- *   bpf.c     the expression compiled for the inputs' link type (ring/'s
- *             filter compiler) and run on each record
+ *   ifaces.c  the interfaces of all inputs, one per (if_name, link type),
+ *             and the -i selection
+ *   bpf.c     the expression compiled for each of the inputs' link types
+ *             (ring/'s filter compiler) and run on each record
  *   source.c  one input file: its index, the chunks the window and the address
  *             query leave, and its records in time order (blocks on reads);
  *             a record that contradicts its chunk's index entry has the file
  *             scanned instead
  *   merge.c   the sources merged through a heap into the output, with a
  *             bounded number of input files open
- *   output.c  the pcap written out (blocks on writes)
+ *   output.c  the pcap or pcapng written out (blocks on writes)
  *
  * Threads: a single thread runs all of it. Ownership is stated per function.
  */
@@ -105,6 +108,43 @@ bool post_query_chunk(const struct post_query *q, const struct index *ix, const 
 bool post_query_record_may(const struct post_query *q, uint32_t linktype, const uint8_t *frame,
 			   uint32_t caplen);
 
+/* ---------------------------------------------------------------- ifaces.c */
+
+/* One interface of the run: the same (name, link type) in several files is
+ * one. A pcap file's records are its link type's nameless interface. */
+struct read_iface {
+	char name[PCAPNG_IFNAME_MAX];
+	uint32_t linktype;
+	uint32_t snaplen;            /* the largest of its files' (0: none said) */
+	bool fine_ts;                /* some file has it finer than microseconds */
+	bool selected;               /* -i names it, or there is no -i */
+};
+
+/* The run's interfaces (ids are indexes into v) and the -i names. Main's:
+ * filled while the inputs are prepared, read by the merge and the output. */
+struct read_ifaces {
+	struct read_iface *v;
+	uint32_t n, cap;
+	char **select;
+	unsigned nselect;
+};
+
+/* The id of (name, linktype), added if new (its snaplen and precision
+ * merged in if not). Pure but for allocation. */
+uint32_t read_ifaces_id(struct read_ifaces *t, const char *name, uint32_t linktype, uint32_t snaplen,
+			bool fine_ts);
+/* Is `name` among the -i names (true when there are none)? */
+bool read_ifaces_wanted(const struct read_ifaces *t, const char *name);
+/* Add the names of a comma list to the -i selection. 0 or -EINVAL (an empty
+ * or too long name). */
+int read_ifaces_select(struct read_ifaces *t, const char *list);
+/* An expression that starts "ifname NAME and ..." (or is "ifname NAME"):
+ * NAME added to the selection and the words removed from `expr` (in place).
+ * 1 if taken, 0 if the expression does not start so, -EINVAL if it starts
+ * with "ifname" but not in that form. */
+int read_expr_take_ifname(struct read_ifaces *t, char *expr);
+void read_ifaces_free(struct read_ifaces *t);
+
 /* ------------------------------------------------------------------- bpf.c */
 
 struct read_filter;
@@ -113,7 +153,14 @@ struct read_filter;
  * -EINVAL with libpcap's message in err. *out is owned by the caller. */
 int read_filter_compile(struct read_filter **out, uint32_t linktype, uint32_t snaplen, const char *expr,
 			char *err, size_t errlen);
+/* Compile the same expression for one more link type (nothing if it has
+ * it already). 0, or -EINVAL with libpcap's message in err. */
+int read_filter_add_link(struct read_filter *f, uint32_t linktype, uint32_t snaplen, char *err, size_t errlen);
+/* Match with the program of the first link type compiled. */
 bool read_filter_match(const struct read_filter *f, const uint8_t *frame, uint32_t caplen, uint32_t len);
+/* Match with the program of `linktype`; false for a link type not compiled. */
+bool read_filter_match_link(const struct read_filter *f, uint32_t linktype, const uint8_t *frame,
+			    uint32_t caplen, uint32_t len);
 void read_filter_free(struct read_filter *f);
 
 /* ---------------------------------------------------------------- output.c */
@@ -122,8 +169,16 @@ struct pcap_out;
 
 /* Write the file header to `fd` (not owned: closed by the caller). */
 int pcap_out_open(struct pcap_out **out, int fd, uint32_t linktype, uint32_t snaplen, bool nano);
+/* A pcapng out instead: its SHB now; an IDB for an interface of `ifaces`
+ * (kept by the caller, which outlives the output) just before its first
+ * packet, with its if_name, link type, snaplen and if_tsresol 10^-9. */
+int pcapng_out_open(struct pcap_out **out, int fd, const struct read_ifaces *ifaces);
 /* Buffered; 0 or the first write error (-errno), which sticks. */
 int pcap_out_record(struct pcap_out *o, uint64_t ts_ns, uint32_t caplen, uint32_t len, const uint8_t *data);
+/* One packet of interface `iface` (an id of the ifaces given; ignored by a
+ * pcap out), with its epb_flags (0: none): an EPB, or a pcap record. */
+int pcap_out_packet(struct pcap_out *o, uint32_t iface, uint32_t flags, uint64_t ts_ns, uint32_t caplen,
+		    uint32_t len, const uint8_t *data);
 /* Flush and free; 0 or the first write error. */
 int pcap_out_close(struct pcap_out *o);
 
@@ -141,6 +196,7 @@ struct read_stats {
 
 struct read_query {
 	uint64_t since_ns, until_ns;    /* [since, until) */
+	struct read_ifaces *ifaces;     /* the run's interfaces: prepare adds to it */
 	const struct read_filter *filter;
 	const struct addr_query *addrs;
 	const struct post_query *post;  /* NULL: chunks are read whole */
@@ -154,19 +210,28 @@ struct read_source;
  * Read a capture file's header, without following a link or waiting on a
  * FIFO; the file is closed again (read_source_prepare and the merge open it
  * when they need it, and check it is the same file). 0, -ENOTSUP if it is not
- * a regular file (a symbolic link, FIFO, device...), -EINVAL if it is not a
- * classic pcap file, or -errno from open/read. Blocks. *out is owned by the
- * caller.
+ * a regular file (a symbolic link, FIFO, device...), -EINVAL if it is neither
+ * a classic pcap nor a pcapng file, or -errno from open/read. Blocks. *out is
+ * owned by the caller.
  */
 int read_source_open(struct read_source **out, const char *path);
+/* A pcap file's header. For a pcapng file: nano, snaplen 0 and the link type
+ * of its first interface when its first bytes hold it (else 0); its
+ * interfaces are known once it is prepared (read_source_is_pcapng). */
 const struct pcap_file_info *read_source_info(const struct read_source *s);
+bool read_source_is_pcapng(const struct read_source *s);
+/* Distinct interfaces (ids of q->ifaces) the prepared file has. */
+uint32_t read_source_ninterfaces(const struct read_source *s);
 /* The path it was opened by (owned by the source). */
 const char *read_source_path(const struct read_source *s);
 /*
  * Get its index (index_refresh; `force` rebuilds), warn once if the file ends
- * in a torn or corrupt record, and choose the chunks `q` leaves. Counts into
- * *st. Opens the file and closes it again. Blocks. 0, -ESTALE (another file
- * under its name since read_source_open) or -errno.
+ * in a torn or corrupt record (or, pcapng, has blocks that lie), add its
+ * interfaces to q->ifaces (a pcapng file's SHBs and IDBs are read for it) and
+ * choose the chunks `q` leaves. Counts into *st. Opens the file and closes it
+ * again. Blocks. 0, -ESTALE (another file under its name since
+ * read_source_open), -EBADMSG (a pcapng SHB or IDB its index names is not
+ * there) or -errno.
  */
 int read_source_prepare(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st);
 void read_source_free(struct read_source *s);

@@ -1,25 +1,32 @@
 /*
- * ringcap-read — packets back out of days of rotated capture files, by time
- * window and tcpdump expression, in seconds, with no database.
+ * ringcap-read — packets back out of days of rotated capture files (pcap or
+ * pcapng), by time window, interface and tcpdump expression, in seconds, with
+ * no database.
  *
  *   ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]
- *                [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]
+ *                [--buffer SIZE] [--index-chunk SIZE] [-i NAME[,NAME]]
+ *                [--format pcap|pcapng] PATH... [--] [expression]
  *
  * The options may stand anywhere among the paths and the expression's words.
  *
  * The pipeline, in the order main() runs it:
- *   1. validate: times, paths (directories give their pcap files), every file's
- *      header (one link type for all), the expression (compiled by libpcap for
- *      that link type). Bad input: one line naming the value, exit 2, nothing
- *      created. Inputs are opened without following a link or waiting on a
- *      FIFO: anything but a regular file is named in one line and skipped.
+ *   1. validate: times, paths (directories give their pcap and pcapng files),
+ *      every file's header (one link type for pcap files alone), the
+ *      expression (compiled by libpcap for the first file's link type). Bad
+ *      input: one line naming the value, exit 2, nothing created. Inputs are
+ *      opened without following a link or waiting on a FIFO: anything but a
+ *      regular file is named in one line and skipped.
  *   2. per file, an index that matches it (index/: loaded if it is this file's
- *      and fresh, extended or built, and saved beside it) and the chunks that
- *      the window and the expression's host/net terms leave. Each file is
- *      opened for this and closed again.
+ *      and fresh, extended or built, and saved beside it), its interfaces
+ *      (pcapng: its IDBs; one interface table for the run, by if_name and link
+ *      type) and the chunks that the window and the expression's host/net
+ *      terms leave. Each file is opened for this and closed again. Then the
+ *      -i names are checked, the output's format chosen and the expression
+ *      compiled for every link type chosen.
  *   3. a k-way merge by time over the chosen chunks (read/merge.c) into one
- *      pcap on standard output or -w OUT, with a bounded number of inputs
- *      open (from RLIMIT_NOFILE): a file is opened when the merge reaches it.
+ *      pcap (one link type) or pcapng (several interfaces) on standard output
+ *      or -w OUT, with a bounded number of inputs open (from RLIMIT_NOFILE): a
+ *      file is opened when the merge reaches it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -37,12 +44,16 @@
 #include "util/opt.h"
 #include "util/util.h"
 
+enum out_format { OUT_AUTO = -1, OUT_PCAP = 0, OUT_PCAPNG = 1 };
+
 struct opts {
 	const char *since, *until, *out;
 	uint64_t count;
 	uint64_t buffer;
 	uint64_t chunk;
 	bool stats, reindex;
+	int format;                 /* enum out_format */
+	struct read_ifaces *ifaces; /* -i names go into its selection */
 };
 
 struct inputs {
@@ -52,8 +63,10 @@ struct inputs {
 
 static const char synopsis[] =
 	"usage: ringcap-read [--since T] [--until T] [-w OUT|-] [-c N] [--stats] [--reindex]\n"
-	"                    [--buffer SIZE] [--index-chunk SIZE] PATH... [--] [expression]\n"
-	"Packets from pcap files (or directories of them) in time order, as one pcap.\n";
+	"                    [--buffer SIZE] [--index-chunk SIZE] [-i NAME[,NAME]]\n"
+	"                    [--format pcap|pcapng] PATH... [--] [expression]\n"
+	"Packets from pcap and pcapng files (or directories of them) in time order, as one\n"
+	"pcap, or as one pcapng when they come from several interfaces.\n";
 
 static const char epilogue[] =
 	"T: 2026-12-01T14:02:00.25Z, 2026-12-01T15:02:00+01:00, @1764597720.25,\n"
@@ -64,11 +77,20 @@ static const char epilogue[] =
 	"examples:\n"
 	"  ringcap-read --since -15m /var/cap | tcpdump -nn -r -\n"
 	"  ringcap-read --since 2026-12-01T14:00:00Z --until 2026-12-01T14:05:00Z \\\n"
-	"               -w out.pcap /var/cap host 198.18.0.7 and tcp port 443\n";
+	"               -w out.pcap /var/cap host 198.18.0.7 and tcp port 443\n"
+	"  ringcap-read -i eth0 -w eth0.pcap two-ifaces.pcapng udp\n"
+	"  ringcap-read -w out.pcapng two-ifaces.pcapng ifname tun0 and host 198.18.0.7\n";
+
+/* -i NAME[,NAME...], repeatable: added to the selection. */
+static const char *parse_iface(const char *arg, void *field)
+{
+	return read_ifaces_select(field, arg) ? "expected interface names (if_name), comma-separated" : NULL;
+}
 
 /* Exits 0 after --help, 2 on a bad option; returns where the words start. */
 static void parse_args(int argc, char **argv, struct opts *o, struct opt_end *end)
 {
+	static const char *const formats[] = { "pcap", "pcapng", NULL };
 	const struct opt table[] = {
 		{ .name = "since", .type = OPT_STRING, .field = &o->since, .arg = "T",
 		  .help = "from T on (inclusive)" },
@@ -88,6 +110,16 @@ static void parse_args(int argc, char **argv, struct opts *o, struct opt_end *en
 		{ .name = "index-chunk", .type = OPT_SIZE, OPT_INT(&o->chunk), .min = 4096,
 		  .max = 1u << 30, .what = "index chunk", .why = "expected 4k..1g", .arg = "SIZE",
 		  .help = "file bytes per index entry for indexes built now\n(default 1m)" },
+		{ .name = "interface", .letter = 'i', .type = OPT_CUSTOM, .field = o->ifaces,
+		  .parse = parse_iface, .what = "interface", .arg = "NAME",
+		  .help = "only the records of interface NAME (pcapng if_name;\n"
+			  "repeatable, or a comma list); the expression may\n"
+			  "also start 'ifname NAME and ...'" },
+		{ .name = "format", .type = OPT_CHOICE, OPT_INT(&o->format), .choices = formats,
+		  .what = "format", .why = "expected pcap or pcapng", .arg = "FMT",
+		  .help = "pcap|pcapng: the output's format (default: pcapng\n"
+			  "when a pcapng input brings several interfaces or\n"
+			  "link types, else pcap)" },
 	};
 	const struct opt_prog prog = { .synopsis = synopsis, .epilogue = epilogue, .opts = table,
 				       .nopts = ARRAY_SIZE(table) };
@@ -126,10 +158,12 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A pcap file, or a pcapng file (its SHB's fixed part)? */
 static bool has_pcap_magic(const char *path)
 {
 	uint8_t h[PCAP_FILE_HEADER_LEN];
 	struct pcap_file_info fi;
+	struct pcapng_shb shb;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	bool ok;
@@ -137,12 +171,13 @@ static bool has_pcap_magic(const char *path)
 	if (fd < 0)
 		return false;
 	ok = !fstat(fd, &st) && S_ISREG(st.st_mode) && read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
-	     pcap_file_header_parse(h, sizeof(h), &fi) == 0;
+	     (pcap_file_header_parse(h, sizeof(h), &fi) == FORMAT_OK ||
+	      pcapng_shb_head_parse(h, sizeof(h), &shb) == FORMAT_OK);
 	close(fd);
 	return ok;
 }
 
-/* A directory's pcap files (not hidden ones: those are our indexes), by name.
+/* A directory's pcap and pcapng files (not hidden ones: those are our indexes), by name.
  * Links are not followed and only regular files are opened (a FIFO would
  * never answer); anything else but a directory is named once and skipped. */
 static void add_dir(struct inputs *in, const char *dir)
@@ -268,9 +303,41 @@ static void print_stats(const struct read_stats *st, double secs)
 		(unsigned long long)st->out_of_order, rchar, read_bytes, secs);
 }
 
+/* The interfaces chosen (-i, or all), their link types counted; each -i name
+ * must be some interface's. */
+static void chosen(const struct read_ifaces *t, uint32_t *n, uint32_t *nlinks, uint32_t *linktype,
+		   uint32_t *snaplen, bool *nano)
+{
+	for (unsigned k = 0; k < t->nselect; k++) {
+		bool found = false;
+
+		for (uint32_t i = 0; i < t->n && !found; i++)
+			found = !strcmp(t->v[i].name, t->select[k]);
+		if (!found)
+			die(2, "bad interface '%s': no input has an interface (if_name) of that name", t->select[k]);
+	}
+	*n = *nlinks = 0;
+	for (uint32_t i = 0; i < t->n; i++) {
+		bool new_link = true;
+
+		if (!t->v[i].selected)
+			continue;
+		for (uint32_t j = 0; j < i; j++)
+			if (t->v[j].selected && t->v[j].linktype == t->v[i].linktype)
+				new_link = false;
+		if (!*n)
+			*linktype = t->v[i].linktype;
+		(*n)++;
+		*nlinks += new_link;
+		*snaplen = t->v[i].snaplen > *snaplen ? t->v[i].snaplen : *snaplen;
+		*nano |= t->v[i].fine_ts;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct opts o = { .buffer = 256ull << 20 };
+	struct read_ifaces ifaces = { 0 };
+	struct opts o = { .buffer = 256ull << 20, .format = OUT_AUTO, .ifaces = &ifaces };
 	struct inputs in = { 0 };
 	struct read_source **src;
 	struct read_filter *filter = NULL;
@@ -282,9 +349,10 @@ int main(int argc, char **argv)
 	struct timespec wall;
 	struct opt_end end;
 	char err[512], *expr;
-	uint32_t linktype = 0, snaplen = 0;
-	unsigned nsrc = 0;
-	bool nano = false;
+	uint32_t linktype = 0, snaplen = 0, nchosen = 0, nlinks = 0, pcap_link = 0;
+	uint32_t pcap_snaplen = 0;
+	unsigned nsrc = 0, npcapng = 0, mixed_at = 0, first_pcap = 0;
+	bool nano = false, ng, have_pcap = false;
 	uint64_t t0 = now_ns();
 	int out_fd = STDOUT_FILENO, ret, status = 0;
 
@@ -296,6 +364,9 @@ int main(int argc, char **argv)
 	q.until_ns = window_bound("--until", o.until, now, UINT64_MAX);
 
 	expr = split_words(argc, argv, &end, &in);
+	if (read_expr_take_ifname(&ifaces, expr) < 0)
+		die(2, "bad expression '%s': 'ifname NAME' must begin it and be followed by 'and' (or end it)",
+		    expr);
 	if (!in.n)
 		die(2, "no pcap files in the paths given");
 	raise_fd_limit();
@@ -309,20 +380,32 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (ret == -EINVAL)
-			die(2, "'%s' is not a pcap savefile (pcapng and other formats are not read)", in.path[i]);
+			die(2, "'%s' is neither a pcap nor a pcapng file", in.path[i]);
 		if (ret)
 			die(2, "cannot open '%s': %s", in.path[i], strerror(-ret));
 		fi = read_source_info(src[nsrc]);
-		if (nsrc && fi->linktype != linktype)
-			die(2, "mixed link types: '%s' is %u, '%s' is %u (one link type per run)",
-			    read_source_path(src[0]), linktype, in.path[i], fi->linktype);
-		linktype = fi->linktype;
-		snaplen = fi->snaplen > snaplen ? fi->snaplen : snaplen;
-		nano |= fi->nano;
+		if (!nsrc)
+			linktype = fi->linktype;
+		if (read_source_is_pcapng(src[nsrc])) {
+			npcapng++;
+		} else if (!have_pcap) {
+			have_pcap = true;
+			first_pcap = nsrc;
+			pcap_link = fi->linktype;
+		} else if (fi->linktype != pcap_link && !mixed_at) {
+			mixed_at = nsrc;
+		}
+		if (!read_source_is_pcapng(src[nsrc]))
+			pcap_snaplen = fi->snaplen > pcap_snaplen ? fi->snaplen : pcap_snaplen;
 		nsrc++;
 	}
 	if (!nsrc)
 		die(2, "no pcap files in the paths given");
+	/* pcap files alone are one link type (as before pcapng), unless pcapng is asked for */
+	if (mixed_at && !npcapng && o.format != OUT_PCAPNG)
+		die(2, "mixed link types: '%s' is %u, '%s' is %u (one link type per run; --format pcapng takes several)",
+		    read_source_path(src[first_pcap]), pcap_link, read_source_path(src[mixed_at]),
+		    read_source_info(src[mixed_at])->linktype);
 	st.files_considered = nsrc;
 	if (o.out && strcmp(o.out, "-")) {
 		struct stat os, is;
@@ -331,13 +414,15 @@ int main(int argc, char **argv)
 			if (!stat(read_source_path(src[i]), &is) && os.st_dev == is.st_dev && os.st_ino == is.st_ino)
 				die(2, "bad output '%s': it is also an input", o.out);
 	}
-	if (read_filter_compile(&filter, linktype, snaplen, expr, err, sizeof(err)))
+	/* the first file's link type now, the others' once their interfaces are known */
+	if (read_filter_compile(&filter, linktype, pcap_snaplen, expr, err, sizeof(err)))
 		die(2, "bad expression '%s': %s", expr, err);
 	addr_query_parse(expr, &addrs);
 	post_query_parse(expr, &post);
 	q.filter = filter;
 	q.addrs = &addrs;
 	q.post = &post;
+	q.ifaces = &ifaces;
 	q.chunk_bytes = (uint32_t)o.chunk;
 	q.max_open = 0; /* from RLIMIT_NOFILE, as raised above */
 
@@ -349,12 +434,25 @@ int main(int argc, char **argv)
 			goto out_free;
 		}
 	}
+	chosen(&ifaces, &nchosen, &nlinks, &linktype, &snaplen, &nano);
+	if (o.format == OUT_PCAP && nlinks > 1)
+		die(2, "bad format 'pcap': the interfaces chosen have %u link types (take one with -i, or --format"
+		       " pcapng)", nlinks);
+	ng = o.format == OUT_PCAPNG || (o.format == OUT_AUTO && (nlinks > 1 || (npcapng && nchosen > 1)));
+	for (uint32_t i = 0; i < ifaces.n; i++)
+		if (ifaces.v[i].selected &&
+		    read_filter_add_link(filter, ifaces.v[i].linktype, ifaces.v[i].snaplen, err, sizeof(err)))
+			die(2, "bad expression '%s' for link type %u (interface '%s'): %s", expr,
+			    ifaces.v[i].linktype, ifaces.v[i].name, err);
 	if (o.out && strcmp(o.out, "-")) {
 		out_fd = open(o.out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (out_fd < 0)
 			die(2, "cannot create '%s': %s", o.out, strerror(errno));
 	}
-	pcap_out_open(&out, out_fd, linktype, snaplen ? snaplen : PCAP_SNAPLEN_MAX, nano);
+	if (ng)
+		pcapng_out_open(&out, out_fd, &ifaces);
+	else
+		pcap_out_open(&out, out_fd, linktype, snaplen ? snaplen : PCAP_SNAPLEN_MAX, nano);
 	ret = read_merge(src, nsrc, &q, out, o.count, o.buffer, &st);
 	if (!ret)
 		ret = pcap_out_close(out);
@@ -381,6 +479,7 @@ out_free:
 	xfree(src);
 	free(in.path);
 	read_filter_free(filter);
+	read_ifaces_free(&ifaces);
 	xfree(expr);
 	return status;
 }

@@ -45,7 +45,8 @@ static int open_input(const char *path, struct stat *st)
 int read_source_open(struct read_source **out, const char *path)
 {
 	struct read_source *s;
-	uint8_t hdr[PCAP_FILE_HEADER_LEN];
+	uint8_t hdr[FORMAT_PROBE_LEN];
+	struct format_probe probe;
 	struct stat st;
 	ssize_t n;
 	int fd, ret;
@@ -53,13 +54,20 @@ int read_source_open(struct read_source **out, const char *path)
 	fd = open_input(path, &st);
 	if (fd < 0)
 		return fd;
-	n = pread(fd, hdr, sizeof(hdr), 0);
-	ret = n < 0 ? -errno : 0;
+	n = index_pread_full(fd, hdr, sizeof(hdr), 0);
+	ret = n < 0 ? (int)n : 0;
 	close(fd);
 	if (ret)
 		return ret;
+	if (n < (ssize_t)PCAP_FILE_HEADER_LEN || format_probe(hdr, (size_t)n, &probe) != FORMAT_OK)
+		return -EINVAL;
 	s = xcalloc(1, sizeof(*s));
-	if (n != (ssize_t)sizeof(hdr) || pcap_file_header_parse(hdr, sizeof(hdr), &s->fi)) {
+	memcpy(s->head, hdr, sizeof(s->head));
+	if (probe.kind == &format_pcapng) {
+		/* its interfaces come from its index (read_source_prepare) */
+		s->pcapng = true;
+		s->fi = (struct pcap_file_info){ .nano = true, .version_major = 1, .linktype = probe.linktype };
+	} else if (pcap_file_header_parse(hdr, (size_t)n, &s->fi)) {
 		xfree(s);
 		return -EINVAL;
 	}
@@ -70,6 +78,16 @@ int read_source_open(struct read_source **out, const char *path)
 	s->path = xstrdup(path);
 	*out = s;
 	return 0;
+}
+
+bool read_source_is_pcapng(const struct read_source *s)
+{
+	return s->pcapng;
+}
+
+uint32_t read_source_ninterfaces(const struct read_source *s)
+{
+	return s->nifaces;
 }
 
 int read_source_attach(struct read_source *s)
@@ -140,9 +158,17 @@ static void select_chunks(struct read_source *s, const struct read_query *q, str
 	}
 }
 
-/* index_refresh on the attached file, its outcome counted and reported. */
+/* The run's interface table, or the source's own when the query has none. */
+static struct read_ifaces *ifaces_of(struct read_source *s, const struct read_query *q)
+{
+	return q->ifaces ? q->ifaces : &s->own_ifaces;
+}
+
+/* index_refresh on the attached file, its outcome counted and reported; the
+ * file's interfaces added to the run's. */
 static int refresh(struct read_source *s, bool force, const struct read_query *q, struct read_stats *st)
 {
+	struct read_ifaces *t = ifaces_of(s, q);
 	struct index_refresh_result res;
 	int ret;
 
@@ -154,10 +180,19 @@ static int refresh(struct read_source *s, bool force, const struct read_query *q
 		log_warn("%s: its index is corrupt: rebuilt from the file", s->path);
 	if (ret)
 		return ret;
+	if (res.scan.bad_blocks)
+		log_warn("%s: %llu pcapng block(s) or region(s) that lie were skipped, the first at offset %llu",
+			 s->path, (unsigned long long)res.scan.bad_blocks, (unsigned long long)res.scan.bad_at);
 	st->indexes_loaded += res.loaded;
 	st->indexes_built += res.built;
 	st->indexes_extended += res.extended;
 	st->indexes_in_memory += !res.loaded && !res.saved;
+	if (s->ix.pcapng != s->pcapng)
+		return -ESTALE; /* the file changed kind since it was opened */
+	if (s->pcapng)
+		return read_source_load_sblocks(s, t);
+	s->gid = read_ifaces_id(t, "", s->fi.linktype, s->fi.snaplen, s->fi.nano);
+	s->nifaces = 1;
 	return 0;
 }
 
@@ -274,7 +309,7 @@ static void compact(struct chunk_buf *cb, size_t kept_bytes)
 /* Does this record contradict its chunk's entry: a time outside its range, or
  * an address its summary does not hold? */
 static bool record_lies(const struct read_source *s, const struct index_chunk *c, uint64_t ts,
-			const uint8_t *data, uint32_t caplen)
+			uint32_t linktype, const uint8_t *data, uint32_t caplen)
 {
 	struct frame_addrs fa;
 
@@ -282,7 +317,7 @@ static bool record_lies(const struct read_source *s, const struct index_chunk *c
 		return true;
 	if (c->flags & INDEX_CHUNK_ANY_ADDR)
 		return false;
-	if (!index_frame_addrs(s->fi.linktype, data, caplen, &fa))
+	if (!index_frame_addrs(linktype, data, caplen, &fa))
 		return true;
 	for (unsigned i = 0; i < fa.n4; i++)
 		if (!index_chunk_may_have4(&s->ix, c, fa.a4[i], fa.a4[i]))
@@ -307,6 +342,17 @@ static bool already_taken(const struct read_source *s, uint64_t off)
 			h = m;
 	}
 	return l < s->ndone && s->done[l].off <= off;
+}
+
+/* Does the query take this record: inside the window, of a selected
+ * interface, not taken before a rescan, and matched by the filter? */
+static bool wanted(struct read_source *s, const struct read_query *q, const struct wrec *r)
+{
+	const struct read_ifaces *t = ifaces_of(s, q);
+
+	return r->ts >= q->since_ns && r->ts < q->until_ns && r->iface < t->n && t->v[r->iface].selected &&
+	       !(s->ndone && already_taken(s, r->off)) &&
+	       read_filter_match_link(q->filter, r->linktype, r->data, r->caplen, r->len);
 }
 
 static void add_done(struct read_source *s, uint64_t off, uint64_t end)
@@ -344,11 +390,11 @@ static void load_whole(struct read_source *s, const struct read_query *q, struct
 	/* `c` is not used past a rescan, which frees the index it points into */
 	size_t len = (size_t)(c->end - c->off), kept_bytes = 0, nrec = c->records;
 	struct chunk_buf *cb = xcalloc(1, sizeof(*cb));
-	struct pcap_rec_iter it;
-	struct pcap_rec r;
-	const uint8_t *data;
-	uint64_t off, lie_at = 0;
+	struct walk w;
+	struct wrec r;
+	uint64_t lie_at = 0;
 	uint32_t seen = 0;
+	size_t walked;
 	bool short_read = false, lied = false;
 	ssize_t n;
 
@@ -364,30 +410,31 @@ static void load_whole(struct read_source *s, const struct read_query *q, struct
 		short_read = true;
 		len = n > 0 ? (size_t)n : 0;
 	}
-	pcap_rec_iter_init(&it, &s->fi, cb->data, len, c->off);
-	while (seen < c->records && pcap_rec_iter_next(&it, &r, &data, &off)) {
-		uint64_t ts = pcap_ts_ns(&s->fi, r.ts_sec, r.ts_frac);
+	walk_init(&w, s, ifaces_of(s, q), cb->data, len, c->off);
+	while (seen < c->records && walk_next(&w, &r)) {
 		struct rec *k;
 
 		seen++;
 		st->records_scanned++;
-		if (!s->rescanned && !lied && record_lies(s, c, ts, data, r.caplen)) {
+		if (!s->rescanned && !lied && record_lies(s, c, r.ts, r.linktype, r.data, r.caplen)) {
 			lied = true;
-			lie_at = off;
+			lie_at = r.off;
 		}
-		if (ts < q->since_ns || ts >= q->until_ns || (s->ndone && already_taken(s, off)) ||
-		    !read_filter_match(q->filter, data, r.caplen, r.len))
+		if (!wanted(s, q, &r))
 			continue;
 		k = &cb->recs[cb->live++];
-		*k = (struct rec){ .ts = ts, .seq = off, .caplen = r.caplen, .len = r.len, .data = data, .cb = cb };
+		*k = (struct rec){ .ts = r.ts, .seq = r.off, .caplen = r.caplen, .len = r.len, .iface = r.iface,
+				   .flags = r.flags, .data = r.data, .cb = cb };
 		kept_bytes += r.caplen;
 	}
-	if (!short_read && (seen != c->records || it.off != len) && !lied) {
+	walked = walk_off(&w);
+	walk_done(&w);
+	if (!short_read && (seen != c->records || walked != len) && !lied) {
 		lied = true;
-		lie_at = c->off + it.off;
+		lie_at = c->off + walked;
 	}
 	if (!s->rescanned)
-		add_done(s, c->off, c->off + it.off);
+		add_done(s, c->off, c->off + walked);
 	if (lied && !s->rescanned) {
 		rescan(s, q, st, lie_at);
 	} else if (lied) {
@@ -440,40 +487,39 @@ static int read_at(struct read_source *s, const struct index_chunk *c, struct re
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-/* The record at chunk-relative `rel`: its header parsed into *r and its bytes
- * (*data). 0, -EBADMSG (it is no record of this chunk) or -EIO (short). */
+/* The record at chunk-relative `rel`, parsed into *r (its bytes in the run or
+ * in run->rec). 0, -EBADMSG (it is no record of this chunk) or -EIO (short). */
 static int record_at(struct read_source *s, const struct index_chunk *c, struct read_stats *st, struct run *run,
-		     uint64_t rel, struct pcap_rec *r, const uint8_t **data)
+		     struct walk *w, uint64_t rel, struct wrec *r)
 {
-	uint64_t span = c->end - c->off;
+	uint64_t span = c->end - c->off, size;
+	uint32_t head = walk_head_len(w);
 	const uint8_t *h;
-	size_t need;
 	int ret;
 
-	if (rel + PCAP_RECORD_HEADER_LEN > span)
+	if (rel + head > span)
 		return -EBADMSG;
-	if (rel + PCAP_RECORD_HEADER_LEN <= run->end) {
+	walk_seek(w, c->off + rel);
+	if (rel + head <= run->end) {
 		h = run->buf + (rel - run->start);
 	} else {
-		reserve(&run->rec, &run->rec_cap, PCAP_RECORD_HEADER_LEN);
-		ret = read_at(s, c, st, run->rec, PCAP_RECORD_HEADER_LEN, rel);
+		reserve(&run->rec, &run->rec_cap, head);
+		ret = read_at(s, c, st, run->rec, head, rel);
 		if (ret)
 			return ret;
 		h = run->rec;
 	}
-	if (pcap_rec_header_parse(&s->fi, h, PCAP_RECORD_HEADER_LEN, r) != PCAP_REC_OK ||
-	    r->caplen > span - rel - PCAP_RECORD_HEADER_LEN)
+	size = walk_size(w, h);
+	if (!size || size > span - rel)
 		return -EBADMSG;
-	need = PCAP_RECORD_HEADER_LEN + r->caplen;
-	if (rel + need <= run->end) {
-		*data = run->buf + (rel - run->start) + PCAP_RECORD_HEADER_LEN;
-		return 0;
-	}
+	if (rel + size <= run->end)
+		return walk_parse_at(w, run->buf + (rel - run->start), (size_t)size, c->off + rel, r);
 	/* longer than the run guessed: read it alone */
-	reserve(&run->rec, &run->rec_cap, need);
-	ret = read_at(s, c, st, run->rec, need, rel);
-	*data = run->rec + PCAP_RECORD_HEADER_LEN;
-	return ret;
+	reserve(&run->rec, &run->rec_cap, (size_t)size);
+	ret = read_at(s, c, st, run->rec, (size_t)size, rel);
+	if (ret)
+		return ret;
+	return walk_parse_at(w, run->rec, (size_t)size, c->off + rel, r);
 }
 
 /*
@@ -494,8 +540,10 @@ static void load_postings(struct read_source *s, const struct read_query *q, str
 	size_t *at = xcalloc(offs->n + 1, sizeof(*at)), used = 0, cap = 0;
 	struct run run = { 0 };
 	bool lied = false, short_read = false;
+	struct walk w;
 
 	st->chunks_by_postings++;
+	walk_init(&w, s, ifaces_of(s, q), NULL, 0, c->off);
 	cb->recs = xcalloc(offs->n + 1, sizeof(*cb->recs));
 	for (size_t i = 0, j; i < offs->n && !lied && !short_read; i = j) {
 		run.start = offs->v[i];
@@ -508,35 +556,34 @@ static void load_postings(struct read_source *s, const struct read_query *q, str
 			break;
 		}
 		for (size_t k = i; k < j; k++) {
-			uint64_t rel = offs->v[k], ts;
-			const uint8_t *data;
-			struct pcap_rec r;
-			int ret = rel < prev_end ? -EBADMSG : record_at(s, c, st, &run, rel, &r, &data);
+			uint64_t rel = offs->v[k];
+			struct wrec r;
+			int ret = rel < prev_end ? -EBADMSG : record_at(s, c, st, &run, &w, rel, &r);
 
 			if (ret == -EIO) {
 				short_read = true;
 				break;
 			}
-			ts = ret ? 0 : pcap_ts_ns(&s->fi, r.ts_sec, r.ts_frac);
-			if (ret || (!s->rescanned && (record_lies(s, c, ts, data, r.caplen) ||
-						      !post_query_record_may(q->post, s->fi.linktype, data, r.caplen)))) {
+			if (ret || (!s->rescanned && (record_lies(s, c, r.ts, r.linktype, r.data, r.caplen) ||
+						      !post_query_record_may(q->post, r.linktype, r.data, r.caplen)))) {
 				lied = true;
 				lie_at = c->off + rel;
 				break;
 			}
-			prev_end = rel + PCAP_RECORD_HEADER_LEN + r.caplen;
+			prev_end = rel + r.size;
 			st->records_scanned++;
-			if (ts < q->since_ns || ts >= q->until_ns || (s->ndone && already_taken(s, c->off + rel)) ||
-			    !read_filter_match(q->filter, data, r.caplen, r.len))
+			if (!wanted(s, q, &r))
 				continue;
 			reserve(&cb->data, &cap, used + r.caplen + 1);
-			memcpy(cb->data + used, data, r.caplen);
+			memcpy(cb->data + used, r.data, r.caplen);
 			at[cb->live] = used;
-			cb->recs[cb->live++] = (struct rec){ .ts = ts, .seq = c->off + rel, .caplen = r.caplen,
-							     .len = r.len, .cb = cb };
+			cb->recs[cb->live++] = (struct rec){ .ts = r.ts, .seq = c->off + rel, .caplen = r.caplen,
+							     .len = r.len, .iface = r.iface, .flags = r.flags,
+							     .cb = cb };
 			used += r.caplen;
 		}
 	}
+	walk_done(&w);
 	xfree(run.buf);
 	xfree(run.rec);
 	if (short_read) {
@@ -597,6 +644,8 @@ void read_source_free(struct read_source *s)
 	xfree(s->sel);
 	xfree(s->future);
 	xfree(s->done);
+	read_source_free_sblocks(s);
+	read_ifaces_free(&s->own_ifaces);
 	index_free(&s->ix);
 	read_source_detach(s);
 	xfree(s->path);

@@ -136,10 +136,11 @@ static void test_header_short_foreign_lied(void)
 
 		CHECK(format_probe(at, len, &p) == FORMAT_OK && p.first_ts_ns == 0, "probe at %zu", len);
 	}
-	/* pcapng's section header block, text, zeros: not a pcap */
+	/* pcapng's section header block, text, zeros: not a pcap (the SHB's
+	 * type with no byte-order magic after it: a pcapng that lies) */
 	put32(b, 0x0a0d0d0au, false);
 	CHECK_EQ(pcap_file_header_parse(guarded_put(&g, b, 40), 40, &fi), FORMAT_FOREIGN);
-	CHECK_EQ(format_probe(guarded_put(&g, b, 40), 40, &p), FORMAT_FOREIGN);
+	CHECK_EQ(format_probe(guarded_put(&g, b, 40), 40, &p), FORMAT_LIED);
 	memcpy(b, "not a capture, just text......\n", 32);
 	CHECK_EQ(format_probe(guarded_put(&g, b, 32), 32, &p), FORMAT_FOREIGN);
 	CHECK_EQ(format_probe(guarded_put(&g, b, 3), 3, &p), FORMAT_SHORT);

@@ -4,7 +4,8 @@
  * shows every broken expectation. Exit with unit_exit(): 0 pass, 1 fail (77,
  * skip, is each test's own decision). unit_in_child() runs a case in a forked
  * child; unit_rnd() is the tests' one deterministic generator;
- * unit_v3_block() lays out a TPACKET_V3 block the way the kernel does.
+ * unit_v3_block() lays out a TPACKET_V3 block the way the kernel does;
+ * unit_guarded_*() put bytes right before a PROT_NONE page.
  */
 #ifndef RINGCAP_TESTS_UNIT_H
 #define RINGCAP_TESTS_UNIT_H
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -116,6 +118,34 @@ static inline uint32_t unit_v3_block(uint8_t *blk, uint32_t size, unsigned n, ui
 	}
 	d->hdr.bh1.blk_len = off;
 	return off;
+}
+
+/* A buffer whose last byte is the last before a PROT_NONE page: a parser
+ * that reads past `len` bytes put there faults. `pages` pages of room. */
+struct unit_guarded {
+	uint8_t *map;
+	size_t room, maplen;
+};
+
+static inline void unit_guarded_open(struct unit_guarded *g, unsigned pages)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	g->room = pages * (size_t)page;
+	g->maplen = g->room + (size_t)page;
+	g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (g->map == MAP_FAILED || mprotect(g->map + g->room, (size_t)page, PROT_NONE)) {
+		perror("mmap");
+		exit(1);
+	}
+}
+
+static inline const uint8_t *unit_guarded_put(struct unit_guarded *g, const uint8_t *b, size_t len)
+{
+	uint8_t *at = g->map + g->room - len;
+
+	memcpy(at, b, len);
+	return at;
 }
 
 static inline int unit_exit(const char *name)
