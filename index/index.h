@@ -31,7 +31,11 @@
  *     48  8  offset of the last whole record (0 if none)
  *     56  4  its ts_sec, 60 4 its ts_frac, 64 4 its caplen (as in the file):
  *            a file that grew is extended only if this record is unchanged
- *     68  4  reserved (0)
+ *     68  4  flags: bit 0 INDEX_F_COMPRESSED, the capture file is zstd
+ *            frames (ringcap's --compress): every offset here (good end,
+ *            last record, chunk ranges, postings) is one in its
+ *            decompressed stream, while size, mtime and 144..175 are those
+ *            of the compressed file on disk; other bits are 0
  *     72 24  the capture file's pcap header, as in the file
  *     96  8  records
  *    104  8  first (smallest) timestamp, ns since the epoch
@@ -157,7 +161,10 @@ struct index_chunk {
 	uint32_t post_len, nkeys;
 };
 
+#define INDEX_F_COMPRESSED 1u /* header flags (offset 68) */
+
 struct index {
+	uint32_t flags;           /* INDEX_F_* */
 	uint64_t file_size;
 	int64_t file_mtime_ns;
 	int64_t file_ctime_ns;
@@ -348,6 +355,10 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
  * takes the index as fresh); -EINVAL if the file is shorter than them.
  * Blocks. 0 or -errno. */
 int index_builder_write(const struct index_builder *b, const char *capture_path);
+/* The same for a compressed capture file (INDEX_F_COMPRESSED): the records
+ * added are in its decompressed stream, so its size on disk is not checked
+ * against them. Blocks. 0 or -errno. */
+int index_builder_write_compressed(const struct index_builder *b, const char *capture_path);
 /* Offset past the last record added. */
 uint64_t index_builder_end(const struct index_builder *b);
 void index_builder_free(struct index_builder *b);

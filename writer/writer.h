@@ -131,12 +131,27 @@ struct writer_config {
 				* regular file when it is closed (index/index.h) */
 	bool index_postings;   /* with index: per-packet postings too (costs the
 				* appending thread; index_builder_without_postings) */
+	int compress_level;    /* 0: plain pcap; 1..19: zstd frames (Compression) */
+	unsigned compress_threads; /* with compress_level: the pool's threads (1..8);
+				    * 0: no pool, every chunk a raw frame (tests) */
 	/* Called once per file after it is closed at its true size (error: 0, or
 	 * the -errno that cut it short), from the thread that closed it (above:
 	 * Hooks), without the writer's lock: it may call writer_bytes and the
 	 * other readers. Should not block for long: a completion waits for it. */
 	void (*file_closed)(void *ctx, const char *path, uint64_t size, int error);
 	void *hook_ctx;
+};
+
+/* Compression's counters (all zero without it). A chunk is stored as one
+ * compressed frame, or as a raw frame when the pool was behind; the live
+ * flushes' pieces are frames too (compressed from main, raw with -U) and
+ * count in chunks (compressed) or in neither (-U's raw pieces), but always
+ * in the bytes. */
+struct writer_compress_counters {
+	uint64_t chunks;       /* frames compressed */
+	uint64_t raw_chunks;   /* chunks stored raw: the pool was behind */
+	uint64_t bytes_in;     /* uncompressed bytes in every frame written */
+	uint64_t bytes_out;    /* frame bytes written */
 };
 
 struct writer_result {
@@ -154,6 +169,7 @@ struct writer_result {
 	int error;             /* first error (-errno), 0 if none */
 	bool create_failed;    /* error: the next file (error_path) could not be created */
 	char error_path[PATH_MAX]; /* the file the error is about (as named on disk) */
+	struct writer_compress_counters compress;
 };
 
 struct writer;
@@ -187,6 +203,10 @@ uint64_t writer_bytes(struct writer *w);
 /* The name of the file being written now, in out; returns its bytes so far
  * (staged: on disk or about to be). Any thread. */
 uint64_t writer_current_path(struct writer *w, char *out, size_t len);
+
+/* Compression's counters so far. Any thread; takes the pool's lock for a
+ * moment. */
+void writer_compress_counters(struct writer *w, struct writer_compress_counters *out);
 
 /* on_full_wait's counters so far (zeros otherwise); true while waiting for
  * space. Any thread; takes the writer's lock for a moment. */
