@@ -72,6 +72,28 @@ static const char *parse_fanout(const char *arg, void *field)
 	return "expected hash, lb, cpu, qm or rollover";
 }
 
+/* "zstd" or "zstd:LEVEL", LEVEL 1..19: --compress. */
+static const char *parse_compress(const char *arg, void *field)
+{
+	struct capture_config *o = field;
+	const char *lvl;
+	char *end;
+	long n;
+
+	if (strncmp(arg, "zstd", 4) || (arg[4] && arg[4] != ':'))
+		return "expected zstd or zstd:LEVEL (LEVEL 1..19)";
+	o->compress_level = 1;
+	if (!arg[4])
+		return NULL;
+	lvl = arg + 5;
+	errno = 0;
+	n = strtol(lvl, &end, 10);
+	if (!*lvl || *end || errno || n < 1 || n > 19)
+		return "expected zstd or zstd:LEVEL (LEVEL 1..19)";
+	o->compress_level = (int)n;
+	return NULL;
+}
+
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */
 static const char *parse_cpus(const char *arg, void *field)
 {
@@ -315,6 +337,7 @@ static void set_defaults(struct capture_config *o)
 	o->fanout_name = "hash";
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
+	o->compress_threads = 1;
 	o->z_jobs = 2;
 	o->flush_interval_ms = 1000;
 	o->announce_rate = 1000;
@@ -528,6 +551,14 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	{ .name = "staging", .type = OPT_SIZE, OPT_INT(&o->staging_bytes), .min = 4 << 20,
 	  .max = 4ull << 30, .what = "staging size", .why = "expected 4m..4g", .arg = "SIZE",
 	  .help = "staging memory for the writer (default 64m)" },
+	{ .name = "compress", .type = OPT_CUSTOM, .field = o, .parse = parse_compress,
+	  .what = "compression", .arg = "zstd[:L]",
+	  .help = "write FILE.zst: each 1 MiB chunk a zstd frame, level\n"
+		  "L 1..19 (default 1), compressed off the capture\n"
+		  "path; a chunk it has no time for is stored raw" },
+	{ .name = "compress-threads", .type = OPT_U64, OPT_INT(&o->compress_threads), .min = 1,
+	  .max = 8, .what = "compression threads", .why = "expected 1..8", .arg = "N",
+	  .help = "threads compressing chunks with --compress (1)" },
 	{ .type = OPT_SECTION, .help = "\nCounters:" },
 	{ .name = "stats-json", .type = OPT_STRING, .field = &o->stats_json, .arg = "FILE",
 	  .help = "the counters as JSON, replaced atomically at exit\n(and every --stats-interval)" },

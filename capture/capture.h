@@ -187,6 +187,8 @@ struct capture_config {
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;
+	int compress_level;        /* --compress zstd[:LEVEL]: 0 none, 1..19 */
+	unsigned compress_threads; /* --compress-threads (default 1) */
 	/* ARP and NDP answering */
 	struct arp_pool_range pools[MAX_ARP_POOLS];
 	unsigned npools;

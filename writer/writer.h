@@ -66,6 +66,35 @@
  * for real, or removed again while there is no room. Once that succeeds the
  * stream starts over in it, on a fresh chunk.
  *
+ * Compression (cfg.compress_level, --compress zstd[:LEVEL]): every file is
+ * named FILE.zst (the name it would have, -C/-G/-W numbering included, with
+ * ".zst" after it) and holds a zstd stream of independent frames (RFC 8878):
+ * one frame per staging chunk of the uncompressed stream, so frames tile the
+ * pcap byte stream in order, the first starting with the pcap file header
+ * and none crossing a chunk boundary; a record may straddle two frames.
+ * Every frame has Frame_Content_Size, no checksum and no dictionary, so a
+ * reader maps an uncompressed offset to its frame by walking frame headers.
+ * A frame is compressed (ZSTD_compress2) by a pool of cfg.compress_threads
+ * threads, never by the appending thread; a chunk the pool has no time for
+ * (its queue full, or the chunk waiting 100 ms) is stored as a frame of raw
+ * blocks instead and counted (writer_compress_counters). Frames are written
+ * buffered, in file order, each after the last (no O_DIRECT, no
+ * preallocation). A live flush writes the chunk-so-far as a frame of its own
+ * (compressed by main; raw from the appending thread with -U), and the
+ * chunk's own frame later holds only what follows it, so a chunk may be
+ * several frames and no compressed byte is written twice. Crash safety
+ * holds frame by frame: after SIGKILL the file is whole frames with at most
+ * a torn last one; a write error stops the file's frames, and close
+ * truncates it to the end of its last whole frame (whose stream may end
+ * inside a record). Sizes: writer_bytes, writer_current_path, file_closed
+ * and writer_result.bytes count the compressed bytes on disk; -C's size is
+ * the uncompressed stream's. An earlier run's FILE.zst holds records if it
+ * is not empty. The index (cfg.index) is written beside FILE.zst
+ * (index_path_for(FILE.zst)) with INDEX_F_COMPRESSED: its offsets are those
+ * of the uncompressed stream, its identity (size, mtime, device, inode,
+ * ctime, CRCs) that of FILE.zst on disk. A stream ("-") is the same frames
+ * on standard output.
+ *
  * Threads (the contract):
  *   - writer_append: ONE appending thread at a time. It may change hands only
  *     with a happens-before between the two (the first thread joined before
@@ -76,9 +105,10 @@
  *   - writer_resume, writer_rotate_request, writer_open, writer_close,
  *     writer_discard: main. writer_close only after the appending thread has
  *     stopped for good.
- *   - writer_full, writer_bytes, writer_current_path, writer_unwritten: any
- *     thread (stats readers).
+ *   - writer_full, writer_bytes, writer_current_path, writer_unwritten,
+ *     writer_compress_counters: any thread (stats readers).
  *   - Inside the writer: with io_uring, a reaper thread takes completions;
+ *     with compression, the pool's threads compress and write frames;
  *     writer_impl.h lists every lock and atomic and what it protects.
  *
  * Hooks, each outside the writer's lock:
@@ -88,7 +118,8 @@
  *   - file closed: once a file is closed at its true size, the thread that
  *     closed it writes its index (cfg.index; not after an error cut it) and
  *     then calls cfg.file_closed. That thread is the io_uring reaper, the
- *     appending thread (pwrite, stream), or main (writer_flush, writer_resume,
+ *     appending thread (pwrite, stream), a compression thread or the thread
+ *     that wrote a frame (zstd), or main (writer_flush, writer_resume,
  *     writer_close); one at a time, files in the order they were written.
  *
  * Ownership: the writer copies packet bytes before writer_append returns; it
@@ -160,7 +191,7 @@ struct writer_result {
 	unsigned files;        /* files written (more than one with rotation) */
 	uint64_t stalls;       /* times the appender waited for staging (the disk was behind) */
 	uint64_t stall_ns;     /* total time it waited */
-	const char *backend;   /* "io_uring" or "pwrite" */
+	const char *backend;   /* "io_uring", "pwrite", "stream" or "zstd" */
 	bool direct;
 	uint64_t unwritten_packets; /* packets no file got: on_full_wait's, or those
 				     * staged or offered after a write error */

@@ -42,6 +42,9 @@
  *   backend_uring.c keeps its own: sq_lock between the submitter and the
  *   reaper (short-write requeue), and `queued`, which shows ThreadSanitizer
  *   the kernel's submit -> completion edge.
+ *   compress.c keeps its own: the pool's lock (the write order, the queue to
+ *   compress, the writer turn), never held with w->lock; a frame's write
+ *   takes w->lock only to advance the file's zend and the counters.
  */
 #ifndef RINGCAP_WRITER_IMPL_H
 #define RINGCAP_WRITER_IMPL_H
