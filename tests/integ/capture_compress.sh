@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # --compress zstd on a veth: the file is FILE.zst, zstd's own tools decode it
 # to a pcap that tcpdump and capinfos read with exactly the packets ringcap
-# says it captured, and its index lies beside FILE.zst; with -C every .zst
+# says it captured, and its index lies beside FILE.zst; -w - is the same
+# stream of frames on standard output; with -C every .zst
 # is a stream of its own that decodes alone; after SIGKILL mid-flood the
 # file's whole frames (walked by their headers, the torn tail left out)
 # decode to whole generator frames.
@@ -70,7 +71,20 @@ grep -Eq "\"bytes_written\": *$out_size," "$dir/a.json" ||
 	fail "stats: bytes_written is not the compressed size $out_size"
 echo "ok: one file, $captured packets, $in_size bytes in $out_size"
 
-# 2. -C: each file decodes alone, and together they hold every packet.
+# 2. -w -: a stream of frames on standard output.
+ringcap_start "$dir/s.log" -i "$IF_B" -w - -T 1 --compress zstd ether src "$MAC_A" \
+	>"$dir/s.zst" || fail "start -w -: $(cat "$dir/s.log")"
+in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 2000 -s 590 --flows 8 -r 40000 --duration 8 -q ||
+	fail "generator"
+wait_accounted "$dir/s.log" 2000 5 || true
+ringcap_stop
+[ "$RC_STATUS" -eq 0 ] || fail "-w - exit $RC_STATUS: $(cat "$dir/s.log")"
+captured=$(counter "$dir/s.log" "packets captured")
+n=$(zstdcat "$dir/s.zst" | tcpdump -r - -nn 2>/dev/null | wc -l)
+[ "$n" -eq "$captured" ] || fail "-w -: the stream holds $n records, captured $captured"
+echo "ok: -w -, $n packets"
+
+# 3. -C: each file decodes alone, and together they hold every packet.
 ringcap_start "$dir/c.log" -i "$IF_B" -w "$dir/r.pcap" -T 1 --compress zstd:3 \
 	--compress-threads 2 -C 1m ether src "$MAC_A" || fail "start -C: $(cat "$dir/c.log")"
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 3000 -s 1514 --flows 8 -r 30000 --duration 8 -q ||
@@ -90,7 +104,7 @@ done
 [ "$total" -eq "$captured" ] || fail "-C: the files hold $total records, captured $captured"
 echo "ok: -C, $files files, $total packets"
 
-# 3. SIGKILL mid-flood: whole frames decode to whole 1514-byte generator frames.
+# 4. SIGKILL mid-flood: whole frames decode to whole 1514-byte generator frames.
 ringcap_start "$dir/k.log" -i "$IF_B" -w "$dir/k.pcap" -T 1 --compress zstd \
 	--flush-interval 100 ether src "$MAC_A" || fail "start kill: $(cat "$dir/k.log")"
 ip netns exec "$NS_A" "$BUILD/ringcap-gen" -i "$IF_A" -n 200000 -s 1514 --flows 8 -r 40000 \

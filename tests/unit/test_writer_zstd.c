@@ -16,6 +16,8 @@
  *    holds only the rest (no byte twice);
  *  - rotation (-C): every FILE.zst decodes alone to a pcap;
  *  - the index beside FILE.zst is flagged compressed, in stream offsets;
+ *  - an earlier run's FILE.zst with frames is never overwritten, -C goes on
+ *    after FILEn.zst, an empty one is reused;
  *  - a write error (RLIMIT_FSIZE): close leaves whole frames only.
  */
 #include <errno.h>
@@ -372,6 +374,48 @@ static void test_index(const struct pktset *s, size_t plain_size)
 	unlink(zpath);
 }
 
+static void put_file(const char *path, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	static const uint8_t junk[64];
+
+	CHECK(fd >= 0 && write(fd, junk, len) == (ssize_t)len, "%s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
+/* An earlier run's .zst files: a non-empty FILE.zst is not overwritten
+ * (refused without -C; -C numbering goes on after the highest FILEn.zst);
+ * an empty one is reused. */
+static void test_earlier_run(const struct pktset *s)
+{
+	struct run r = { .name = "old", .level = 1, .threads = 1 };
+	char p0[160], p2[160], p3[160];
+	struct writer_config c;
+	struct writer *w;
+	struct stat st;
+
+	config(&r, &c);
+	snprintf(p0, sizeof(p0), "%s.zst", r.path);
+	snprintf(p2, sizeof(p2), "%s2.zst", r.path);
+	snprintf(p3, sizeof(p3), "%s3.zst", r.path);
+	put_file(p0, 1); /* one byte: "holds frames" */
+	CHECK_EQ(writer_open(&w, &c), -EEXIST);
+	CHECK(stat(p0, &st) == 0 && st.st_size == 1, "FILE.zst was touched");
+	put_file(p0, 0); /* empty: reused */
+	CHECK_EQ(write_run(&r, s, NULL), 0);
+	CHECK(stat(p0, &st) == 0 && st.st_size > 1, "the empty FILE.zst was not reused");
+	/* -C: FILE.zst and FILE2.zst hold frames: the next is FILE3.zst */
+	put_file(p2, 10);
+	r.rotate = 1ull << 30;
+	CHECK_EQ(write_run(&r, s, NULL), 0);
+	CHECK(stat(p3, &st) == 0 && st.st_size > 10, "-C did not go on at FILE3.zst");
+	CHECK(stat(p2, &st) == 0 && st.st_size == 10, "FILE2.zst was touched");
+	unlink(p0);
+	unlink(p2);
+	unlink(p3);
+}
+
 /* A write error: the file keeps whole frames only. In a child (the limit). */
 static int fsize_child(const void *arg)
 {
@@ -419,6 +463,7 @@ int main(void)
 		test_index(s, plain_size);
 	}
 	test_rotation(s);
+	test_earlier_run(s);
 	unit_in_child("fsize", fsize_child, s, "");
 	free(plain);
 	free(s->bytes);
