@@ -21,6 +21,7 @@
 #include "ring/ring.h"
 #include "util/opt.h"
 #include "util/util.h"
+#include "writer/writer.h"
 
 static const char synopsis[] =
 "Usage: ringcap -i IFACE [-w FILE] [options] [filter expression ...]\n"
@@ -76,22 +77,9 @@ static const char *parse_fanout(const char *arg, void *field)
 static const char *parse_compress(const char *arg, void *field)
 {
 	struct capture_config *o = field;
-	const char *lvl;
-	char *end;
-	long n;
 
-	if (strncmp(arg, "zstd", 4) || (arg[4] && arg[4] != ':'))
-		return "expected zstd or zstd:LEVEL (LEVEL 1..19)";
-	o->compress_level = 1;
-	if (!arg[4])
-		return NULL;
-	lvl = arg + 5;
-	errno = 0;
-	n = strtol(lvl, &end, 10);
-	if (!*lvl || *end || errno || n < 1 || n > 19)
-		return "expected zstd or zstd:LEVEL (LEVEL 1..19)";
-	o->compress_level = (int)n;
-	return NULL;
+	return writer_parse_compress(arg, &o->compress_level)
+		       ? "expected zstd or zstd:LEVEL (LEVEL 1..19)" : NULL;
 }
 
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */

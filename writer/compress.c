@@ -8,9 +8,14 @@
  *        to compress; otherwise it is marked raw at once (its frame is its
  *        bytes between block headers: no work but the write).
  *   pool threads (compress_threads): take chunks in order, compress each
- *        with ZSTD_compress2 into the thread's own buffer (Frame_Content_Size
- *        set, no checksum, no dictionary). A chunk that waited longer than
- *        ZPOOL_LATE_NS is stored raw instead: the pool is behind.
+ *        into the thread's own buffer (Frame_Content_Size set, no checksum,
+ *        no dictionary), ZPOOL_STEP bytes of input at a time. A chunk that
+ *        waited longer than ZPOOL_LATE_NS is stored raw instead: the pool is
+ *        behind. So is one being compressed when half the slots wait for
+ *        their frames (`hurry`): its thread drops the work at the next step
+ *        and stores it raw, so the frames in order behind it (raw ones that
+ *        are ready) go out, and the appender never waits for a slot much
+ *        longer than the plain writer would (at most one step's work).
  *   the writer turn: frames go to the file strictly in order, because a
  *        frame's offset is the sum of the frames before it. Whichever thread
  *        finds the oldest chunk's frame ready, and nobody writing, writes it
@@ -39,6 +44,8 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -47,6 +54,8 @@
 
 #define ZPOOL_THREADS_MAX 8
 #define ZPOOL_LATE_NS 100000000ull /* a chunk that waited 100 ms goes raw */
+#define ZPOOL_STEP (128u << 10)     /* input per compression call: how soon `hurry` is seen */
+#define ZPOOL_GAVE_UP ((size_t)-1) /* compress_job stopped: an error to ZSTD_isError */
 
 /* Frame building space: a raw frame's headers and iovecs for one chunk. */
 struct zraw {
@@ -88,6 +97,10 @@ struct zpool {
 	unsigned queue_cap;
 	bool writing;              /* a thread holds the writer turn */
 	bool stop;
+	uint64_t hurry_at;         /* chunks waiting for their frames that make `hurry` */
+	/* Set (under lock) while hurry_at chunks or more wait for their frames;
+	 * read without it by the compressing threads between steps. */
+	_Atomic bool hurry;
 	struct zraw raw;           /* the writer turn's */
 	unsigned nthreads;
 	struct zthread th[ZPOOL_THREADS_MAX];
@@ -197,6 +210,39 @@ static int put_frame(struct writer *w, struct out_file *f, struct zraw *r, const
 	return ret;
 }
 
+/* Is the write order long enough that compression must give way? Under
+ * zp->lock. */
+static void update_hurry(struct zpool *zp)
+{
+	atomic_store_explicit(&zp->hurry, zp->o_tail - zp->o_head >= zp->hurry_at,
+			      memory_order_relaxed);
+}
+
+/* Compress job j into t's buffer, a step at a time; stops early (an error
+ * code) when the pool must hurry. The frame's content size is pledged, so
+ * it is in the frame header. Without zp->lock. */
+static size_t compress_job(struct zpool *zp, struct zthread *t, const struct zjob *j)
+{
+	ZSTD_outBuffer out = { .dst = t->out, .size = t->out_cap };
+	ZSTD_inBuffer in = { .src = j->src };
+	size_t r;
+
+	if (ZSTD_isError(r = ZSTD_CCtx_reset(t->cctx, ZSTD_reset_session_only)) ||
+	    ZSTD_isError(r = ZSTD_CCtx_setPledgedSrcSize(t->cctx, j->len)))
+		return r;
+	do {
+		bool last = j->len - in.pos <= ZPOOL_STEP;
+
+		if (atomic_load_explicit(&zp->hurry, memory_order_relaxed))
+			return ZPOOL_GAVE_UP; /* stored raw instead */
+		in.size = last ? j->len : in.pos + ZPOOL_STEP;
+		r = ZSTD_compressStream2(t->cctx, &out, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+		if (ZSTD_isError(r))
+			return r;
+	} while (in.pos < j->len || r != 0);
+	return out.pos;
+}
+
 /* Write every ready frame at the head of the order, if nobody else is
  * writing. Under zp->lock (dropped around each write). */
 static void write_ready(struct zpool *zp)
@@ -221,6 +267,7 @@ static void write_ready(struct zpool *zp)
 		pthread_mutex_lock(&zp->lock);
 		zp->writing = false;
 		zp->o_head++;
+		update_hurry(zp);
 		pthread_cond_broadcast(&zp->turn);
 	}
 }
@@ -247,7 +294,7 @@ static void *zthread_main(void *arg)
 		late = now_ns() - j->t_enq > ZPOOL_LATE_NS;
 		pthread_mutex_unlock(&zp->lock);
 		if (!late)
-			r = ZSTD_compress2(t->cctx, t->out, t->out_cap, j->src, j->len);
+			r = compress_job(zp, t, j);
 		pthread_mutex_lock(&zp->lock);
 		if (late || ZSTD_isError(r)) {
 			j->raw = true;
@@ -280,6 +327,7 @@ static int zstd_submit(struct writer *w, uint32_t s)
 	*j = (struct zjob){ .src = slot_buf(w, s) + sl->wr_done, .len = sl->wr_len - sl->wr_done,
 			    .file = sl->file, .seq = zp->o_tail };
 	zp->order[zp->o_tail++ % nchunks] = s;
+	update_hurry(zp);
 	if (zp->nthreads && zp->t_tail - zp->t_head < zp->queue_cap) {
 		j->t_enq = now_ns();
 		zp->todo[zp->t_tail++ % nchunks] = s;
@@ -354,6 +402,8 @@ static int zstd_init(struct writer *w)
 	zp->queue_cap = 4 * nthreads < w->cfg.nchunks / 4 ? 4 * nthreads : w->cfg.nchunks / 4;
 	if (!zp->queue_cap)
 		zp->queue_cap = 1;
+	zp->hurry_at = w->cfg.nchunks / 2 ? w->cfg.nchunks / 2 : 1;
+	atomic_init(&zp->hurry, false);
 	zraw_init(&zp->raw, cs);
 	zraw_init(&zp->flush_raw, cs);
 	zp->flush_cctx = cctx_new(w->cfg.compress_level);
@@ -416,6 +466,25 @@ int writer_zstd_header_frame(struct writer *w, struct out_file *f, const uint8_t
 	if (!ret)
 		f->zend = flen;
 	return ret;
+}
+
+int writer_parse_compress(const char *arg, int *level)
+{
+	char *end;
+	long n;
+
+	if (strncmp(arg, "zstd", 4) || (arg[4] && arg[4] != ':'))
+		return -EINVAL;
+	if (!arg[4]) {
+		*level = 1;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(arg + 5, &end, 10);
+	if (!arg[5] || *end || errno || n < 1 || n > 19)
+		return -EINVAL;
+	*level = (int)n;
+	return 0;
 }
 
 void writer_compress_counters(struct writer *w, struct writer_compress_counters *out)

@@ -235,6 +235,10 @@ uint64_t writer_bytes(struct writer *w);
  * (staged: on disk or about to be). Any thread. */
 uint64_t writer_current_path(struct writer *w, char *out, size_t len);
 
+/* "zstd" or "zstd:LEVEL" (LEVEL 1..19; "zstd" is level 1), as --compress
+ * takes it: the level into *level. 0 or -EINVAL. Pure, any thread. */
+int writer_parse_compress(const char *arg, int *level);
+
 /* Compression's counters so far. Any thread; takes the pool's lock for a
  * moment. */
 void writer_compress_counters(struct writer *w, struct writer_compress_counters *out);
