@@ -40,6 +40,7 @@ static const char epilogue[] =
 "  ringcap -i eth1 -w all.pcap\n"
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
 "  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
+"  ringcap -i eth1 -w all.pcap -C 1g --compress zstd:3   (all.pcap.zst, ...)\n"
 "  ringcap -i eth1 -w in.pcap -Q in -F web.filter\n"
 "  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
 "  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n";
