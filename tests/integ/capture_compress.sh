@@ -41,20 +41,32 @@ print(good)
 EOF
 }
 
+# Send N generator frames (GEN-ARGS added), stop ringcap once it accounted for
+# them, and set `captured` from its exit lines.
+send_and_stop() { # LOG N GEN-ARGS...
+	local log=$1 n=$2; shift 2
+	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n "$n" --flows 8 --duration 8 -q "$@" ||
+		fail "generator"
+	wait_accounted "$log" "$n" 5 || true
+	ringcap_stop
+	[ "$RC_STATUS" -eq 0 ] || fail "exit $RC_STATUS: $(cat "$log")"
+	captured=$(counter "$log" "packets captured")
+}
+
+# Records in a zstd stream, decoded by zstd's own tool.
+zst_records() { # FILE
+	zstdcat "$1" | tcpdump -r - -nn 2>/dev/null | wc -l
+}
+
 # 1. One file: every packet captured is in the decoded stream.
 ringcap_start "$dir/a.log" -i "$IF_B" -w "$dir/t.pcap" -T 1 --compress zstd \
 	--stats-json "$dir/a.json" ether src "$MAC_A" || fail "start: $(cat "$dir/a.log")"
-in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 20000 --mix --sizes 60,590,1514 --flows 8 \
-	-r 50000 --duration 8 -q || fail "generator"
-wait_accounted "$dir/a.log" 20000 5 || true
-ringcap_stop
-[ "$RC_STATUS" -eq 0 ] || fail "exit $RC_STATUS: $(cat "$dir/a.log")"
+send_and_stop "$dir/a.log" 20000 --mix --sizes 60,590,1514 -r 50000
 [ -e "$dir/t.pcap" ] && fail "the plain name was written too"
 [ -s "$dir/t.pcap.zst" ] || fail "no t.pcap.zst"
-captured=$(counter "$dir/a.log" "packets captured")
 [ "$captured" -gt 0 ] || fail "nothing captured"
 zstd -q -t "$dir/t.pcap.zst" || fail "zstd -t refuses the closed file"
-n=$(zstdcat "$dir/t.pcap.zst" | tcpdump -r - -nn 2>/dev/null | wc -l)
+n=$(zst_records "$dir/t.pcap.zst")
 [ "$n" -eq "$captured" ] || fail "decoded stream holds $n records, ringcap captured $captured"
 zstdcat "$dir/t.pcap.zst" >"$dir/t.dec.pcap"
 capinfos -c -M "$dir/t.dec.pcap" | grep -Eq "Number of packets: +$captured$" ||
@@ -74,29 +86,19 @@ echo "ok: one file, $captured packets, $in_size bytes in $out_size"
 # 2. -w -: a stream of frames on standard output.
 ringcap_start "$dir/s.log" -i "$IF_B" -w - -T 1 --compress zstd ether src "$MAC_A" \
 	>"$dir/s.zst" || fail "start -w -: $(cat "$dir/s.log")"
-in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 2000 -s 590 --flows 8 -r 40000 --duration 8 -q ||
-	fail "generator"
-wait_accounted "$dir/s.log" 2000 5 || true
-ringcap_stop
-[ "$RC_STATUS" -eq 0 ] || fail "-w - exit $RC_STATUS: $(cat "$dir/s.log")"
-captured=$(counter "$dir/s.log" "packets captured")
-n=$(zstdcat "$dir/s.zst" | tcpdump -r - -nn 2>/dev/null | wc -l)
+send_and_stop "$dir/s.log" 2000 -s 590 -r 40000
+n=$(zst_records "$dir/s.zst")
 [ "$n" -eq "$captured" ] || fail "-w -: the stream holds $n records, captured $captured"
 echo "ok: -w -, $n packets"
 
 # 3. -C: each file decodes alone, and together they hold every packet.
 ringcap_start "$dir/c.log" -i "$IF_B" -w "$dir/r.pcap" -T 1 --compress zstd:3 \
 	--compress-threads 2 -C 1m ether src "$MAC_A" || fail "start -C: $(cat "$dir/c.log")"
-in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 3000 -s 1514 --flows 8 -r 30000 --duration 8 -q ||
-	fail "generator"
-wait_accounted "$dir/c.log" 3000 5 || true
-ringcap_stop
-[ "$RC_STATUS" -eq 0 ] || fail "-C exit $RC_STATUS: $(cat "$dir/c.log")"
-captured=$(counter "$dir/c.log" "packets captured")
+send_and_stop "$dir/c.log" 3000 -s 1514 -r 30000
 total=0 files=0
 for f in "$dir"/r.pcap*.zst; do
 	zstd -q -t "$f" || fail "$f: zstd -t"
-	k=$(zstdcat "$f" | tcpdump -r - -nn 2>/dev/null | wc -l)
+	k=$(zst_records "$f")
 	[ "$k" -gt 0 ] || fail "$f decodes to no record"
 	total=$((total + k)) files=$((files + 1))
 done

@@ -67,29 +67,6 @@ static void make_pkts(struct pktset *s)
 	}
 }
 
-static uint8_t *read_whole(const char *path, size_t *size)
-{
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY);
-
-	*size = 0;
-	if (fd < 0 || fstat(fd, &st)) {
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (read(fd, buf, (size_t)st.st_size) != st.st_size) {
-		free(buf);
-		close(fd);
-		return NULL;
-	}
-	close(fd);
-	*size = (size_t)st.st_size;
-	return buf;
-}
-
 struct decoded {
 	uint8_t *data;
 	size_t len;
@@ -241,7 +218,7 @@ static int write_run(struct run *r, const struct pktset *s, const uint8_t *plain
 				usleep(1000);
 			CHECK_EQ(ret, 0);
 			snprintf(zpath, sizeof(zpath), "%s.zst", r->path);
-			buf = read_whole(zpath, &size);
+			buf = unit_read_whole(zpath, &size);
 			decode(buf, size, &d);
 			CHECK(!d.torn, "%s: a live file with a torn frame", r->name);
 			CHECK_EQ(d.len, staged);
@@ -259,7 +236,7 @@ static uint8_t *plain_file(const struct pktset *s, size_t *size)
 	uint8_t *buf;
 
 	CHECK_EQ(write_run(&p, s, NULL), 0);
-	buf = read_whole(p.path, size);
+	buf = unit_read_whole(p.path, size);
 	unlink(p.path);
 	return buf;
 }
@@ -272,7 +249,7 @@ static void check_zst(struct run *r, const uint8_t *plain, size_t plain_size, bo
 	uint8_t *buf;
 
 	snprintf(zpath, sizeof(zpath), "%s.zst", r->path);
-	buf = read_whole(zpath, &size);
+	buf = unit_read_whole(zpath, &size);
 	CHECK(buf != NULL, "%s: no %s", r->name, zpath);
 	CHECK(access(r->path, F_OK) != 0, "%s: the plain name was made too", r->name);
 	if (!buf)
@@ -338,7 +315,7 @@ static void test_rotation(const struct pktset *s)
 		uint8_t *buf;
 
 		snprintf(zpath, sizeof(zpath), i ? "%s%u.zst" : "%s.zst", r.path, i);
-		buf = read_whole(zpath, &size);
+		buf = unit_read_whole(zpath, &size);
 		if (!buf)
 			break;
 		decode(buf, size, &d);
@@ -436,7 +413,7 @@ static int fsize_child(const void *arg)
 	CHECK(write_run(&r, s, NULL) < 0, "no error with a file size limit");
 	CHECK_EQ(r.res.error, -EFBIG);
 	snprintf(zpath, sizeof(zpath), "%s.zst", r.path);
-	buf = read_whole(zpath, &size);
+	buf = unit_read_whole(zpath, &size);
 	CHECK(buf && size > 0 && size <= 1500000, "size %zu", size);
 	decode(buf, size, &d);
 	CHECK(!d.torn, "a torn frame after the error's cut");
