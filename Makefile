@@ -43,7 +43,7 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(HARDEN_C) $(SANFLAGS) $(CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) -pthread $(LDFLAGS)
-LIBS         = -luring -lpcap -ljansson -lm
+LIBS         = -luring -lpcap -ljansson -lm -lzstd
 ifeq ($(MALLOC),jemalloc)
 ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc

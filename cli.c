@@ -21,6 +21,7 @@
 #include "ring/ring.h"
 #include "util/opt.h"
 #include "util/util.h"
+#include "writer/writer.h"
 
 static const char synopsis[] =
 "Usage: ringcap -i IFACE[,IFACE...] [-w FILE] [options] [filter expression ...]\n"
@@ -39,6 +40,7 @@ static const char epilogue[] =
 "  ringcap -i eth1 -w all.pcap\n"
 "  ringcap -i eth1 -w web.pcap -T 2 --duration 60 tcp port 443\n"
 "  ringcap -i eth1 -w - -U | tcpdump -n -r -\n"
+"  ringcap -i eth1 -w all.pcap -C 1g --compress zstd:3   (all.pcap.zst, ...)\n"
 "  ringcap -i eth1 -w in.pcap -Q in -F web.filter\n"
 "  ringcap -i br0 --arp 172.16.128.0-172.16.255.254 --arp 10.1.2.0/24@7\n"
 "  ringcap -i br0 --arp 10.1.2.0/24 --ndp 2001:db8:1::/64\n"
@@ -98,6 +100,15 @@ static const char *parse_fanout(const char *arg, void *field)
 		}
 	}
 	return "expected hash, lb, cpu, qm or rollover";
+}
+
+/* "zstd" or "zstd:LEVEL", LEVEL 1..19: --compress. */
+static const char *parse_compress(const char *arg, void *field)
+{
+	struct capture_config *o = field;
+
+	return writer_parse_compress(arg, &o->compress_level)
+		       ? "expected zstd or zstd:LEVEL (LEVEL 1..19)" : NULL;
 }
 
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */
@@ -343,6 +354,7 @@ static void set_defaults(struct capture_config *o)
 	o->fanout_name = "hash";
 	o->direct = true;
 	o->staging_bytes = 64ull << 20;
+	o->compress_threads = 1;
 	o->z_jobs = 2;
 	o->flush_interval_ms = 1000;
 	o->announce_rate = 1000;
@@ -601,6 +613,14 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	{ .name = "staging", .type = OPT_SIZE, OPT_INT(&o->staging_bytes), .min = 4 << 20,
 	  .max = 4ull << 30, .what = "staging size", .why = "expected 4m..4g", .arg = "SIZE",
 	  .help = "staging memory for the writer (default 64m)" },
+	{ .name = "compress", .type = OPT_CUSTOM, .field = o, .parse = parse_compress,
+	  .what = "compression", .arg = "zstd[:L]",
+	  .help = "write FILE.zst: each 1 MiB chunk a zstd frame, level\n"
+		  "L 1..19 (default 1), compressed off the capture\n"
+		  "path; a chunk it has no time for is stored raw" },
+	{ .name = "compress-threads", .type = OPT_U64, OPT_INT(&o->compress_threads), .min = 1,
+	  .max = 8, .what = "compression threads", .why = "expected 1..8", .arg = "N",
+	  .help = "threads compressing chunks with --compress (1)" },
 	{ .type = OPT_SECTION, .help = "\nCounters:" },
 	{ .name = "stats-json", .type = OPT_STRING, .field = &o->stats_json, .arg = "FILE",
 	  .help = "the counters as JSON, replaced atomically at exit\n(and every --stats-interval)" },

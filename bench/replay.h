@@ -49,12 +49,18 @@ struct replay_writer {
 	bool direct;
 	bool index;             /* the writer builds ringcap-read's index */
 	uint64_t staging;
+	int compress_level;     /* --compress zstd[:LEVEL]; 0: none */
+	unsigned compress_threads;
 };
+
+/* --compress's value into a struct replay_writer (OPT_CUSTOM). */
+const char *replay_parse_compress(const char *arg, void *field);
 
 /* In enum writer_backend's order. */
 extern const char *const replay_backend_choices[];
 
-/* -w, --writer, --no-direct and --staging, for a struct opt table. */
+/* -w, --writer, --no-direct, --staging, --compress and --compress-threads,
+ * for a struct opt table. */
 #define REPLAY_WRITER_OPTS(w)                                                                  \
 	{ .name = "write", .letter = 'w', .type = OPT_STRING, .field = &(w)->path,              \
 	  .arg = "FILE", .help = "the writer's file (default /dev/null)" },                      \
@@ -66,7 +72,13 @@ extern const char *const replay_backend_choices[];
 	{ .name = "staging", .type = OPT_SIZE, OPT_INT(&(w)->staging), .min = 4ull << 20,       \
 	  .max = 1ull << 34, .flags = OPT_WHOLE_MIB, .what = "staging size",                    \
 	  .why = "expected whole MiB, 4m..16g", .arg = "SIZE",                                  \
-	  .help = "writer staging memory (default 64m, as ringcap)" }
+	  .help = "writer staging memory (default 64m, as ringcap)" },                          \
+	{ .name = "compress", .type = OPT_CUSTOM, .field = (w), .parse = replay_parse_compress,  \
+	  .what = "compression", .arg = "zstd[:L]",                                             \
+	  .help = "the writer compresses, as ringcap --compress (FILE.zst)" },                  \
+	{ .name = "compress-threads", .type = OPT_U64, OPT_INT(&(w)->compress_threads),         \
+	  .min = 1, .max = 8, .what = "compression threads", .why = "expected 1..8", .arg = "N", \
+	  .help = "with --compress: the pool's threads (default 1)" }
 
 /* --block-size, a power of two as ringcap's blocks are (default 1m). */
 #define REPLAY_BLOCK_SIZE_OPT(field)                                                           \
@@ -75,9 +87,11 @@ extern const char *const replay_backend_choices[];
 	  .why = "expected a power of two, 64k..64m", .arg = "SIZE",                            \
 	  .help = "as ringcap (default 1m)" }
 
-/* The defaults of those options: /dev/null, io_uring, O_DIRECT, 64 MiB. */
+/* The defaults of those options: /dev/null, io_uring, O_DIRECT, 64 MiB, no
+ * compression (one thread when asked for). */
 #define REPLAY_WRITER_DEFAULTS                                                                 \
-	{ .path = "/dev/null", .backend = WRITER_URING, .direct = true, .staging = 64ull << 20 }
+	{ .path = "/dev/null", .backend = WRITER_URING, .direct = true, .staging = 64ull << 20, \
+	  .compress_threads = 1 }
 
 struct writer_config replay_writer_config(const struct replay_writer *w);
 

@@ -16,7 +16,17 @@ struct writer_config replay_writer_config(const struct replay_writer *w)
 		.nchunks = (uint32_t)(w->staging >> 20),
 		.direct = w->direct,
 		.index = w->index,
+		.compress_level = w->compress_level,
+		.compress_threads = w->compress_threads,
 	};
+}
+
+const char *replay_parse_compress(const char *arg, void *field)
+{
+	struct replay_writer *w = field;
+
+	return writer_parse_compress(arg, &w->compress_level)
+		       ? "expected zstd or zstd:LEVEL (LEVEL 1..19)" : NULL;
 }
 
 void replay_parse_options(const struct opt_prog *prog, int argc, char **argv)

@@ -93,7 +93,12 @@ struct opts {
 	uint32_t flows;         /* > 1: source address 198.18.0.1 + flow, a flow per --flow-run frames */
 	uint32_t flow_run;
 	uint64_t first_index;   /* frame numbering continues from here (a series of files) */
+	unsigned payload;       /* the writer handler's bytes: enum payload_kind */
 };
+
+/* The writer handler's source bytes (--payload), in payload_choices' order. */
+enum payload_kind { PAYLOAD_PATTERN, PAYLOAD_RANDOM, PAYLOAD_TEXT };
+static const char *const payload_choices[] = { "pattern", "random", "text", NULL };
 
 struct replay {
 	const struct opts *o;
@@ -380,6 +385,43 @@ static void feed(struct feeder *f)
 	}
 }
 
+/* The source frames: today's byte pattern (compresses to almost nothing),
+ * random bytes (incompressible: zstd stores them raw, the worst case for
+ * CPU per byte), or HTTP-like text lines with varying numbers. */
+static void fill_payload(uint8_t *src, size_t len, enum payload_kind kind)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	size_t at = 0;
+
+	if (kind == PAYLOAD_PATTERN) {
+		for (size_t i = 0; i < len; i++)
+			src[i] = (uint8_t)(i * 131 + 7);
+		return;
+	}
+	while (at < len) {
+		char line[256];
+		int n;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+		if (kind == PAYLOAD_RANDOM) {
+			size_t k = len - at < 8 ? len - at : 8;
+
+			memcpy(src + at, &x, k);
+			at += k;
+			continue;
+		}
+		n = snprintf(line, sizeof(line),
+			     "GET /api/v1/items/%u?session=%08x HTTP/1.1\r\nHost: shop%u.example.test"
+			     "\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nCookie: id=%llx\r\n\r\n",
+			     (unsigned)(x % 100000), (unsigned)(x >> 32), (unsigned)(x % 16),
+			     (unsigned long long)(x * 2654435761u));
+		if ((size_t)n > len - at)
+			n = (int)(len - at);
+		memcpy(src + at, line, (size_t)n);
+		at += (size_t)n;
+	}
+}
+
 /* One feeder appends --packets frames, as the one worker or the merger does
  * (the writer takes one appending thread); one JSON line. */
 static int run_writer(const struct opts *o)
@@ -395,8 +437,7 @@ static int run_writer(const struct opts *o)
 	src = pages_alloc(FEED_BYTES);
 	if (!src)
 		die(1, "cannot map %u bytes of source frames", FEED_BYTES);
-	for (size_t i = 0; i < FEED_BYTES; i++)
-		src[i] = (uint8_t)(i * 131 + 7);
+	fill_payload(src, FEED_BYTES, (enum payload_kind)o->payload);
 	t0 = now_ns();
 	c0 = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if (writer_open(&fd.w, &wc))
@@ -415,13 +456,26 @@ static int run_writer(const struct opts *o)
 	json_put_string(stdout, o->w.path);
 	printf(",\"bytes\":%llu,\"packets\":%llu,\"seconds\":%.3f,"
 	       "\"gbytes_per_s\":%.3f,\"mpps\":%.4f,\"cpu_ns_per_pkt\":%.1f,\"writer\":\"%s\","
-	       "\"o_direct\":%s,\"stalls\":%llu}\n",
+	       "\"o_direct\":%s,\"stalls\":%llu",
 	       (unsigned long long)res.bytes, (unsigned long long)res.packets, secs,
 	       (double)res.bytes / secs / 1e9, (double)res.packets / secs / 1e6,
 	       res.packets ? (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) /
 				     (double)res.packets : 0.0,
 	       res.backend ? res.backend : "none", res.direct ? "true" : "false",
 	       (unsigned long long)res.stalls);
+	/* compressed: "bytes" are on disk; the stream's rate is the pcap's */
+	if (o->w.compress_level)
+		printf(",\"payload\":\"%s\",\"compress_level\":%d,\"compress_threads\":%u,"
+		       "\"stream_bytes\":%llu,\"stream_gbytes_per_s\":%.3f,\"ratio\":%.3f,"
+		       "\"compress_chunks\":%llu,\"compress_raw_chunks\":%llu",
+		       payload_choices[o->payload], o->w.compress_level, o->w.compress_threads,
+		       (unsigned long long)res.compress.bytes_in,
+		       (double)res.compress.bytes_in / secs / 1e9,
+		       res.compress.bytes_out ? (double)res.compress.bytes_in /
+						       (double)res.compress.bytes_out : 0.0,
+		       (unsigned long long)res.compress.chunks,
+		       (unsigned long long)res.compress.raw_chunks);
+	printf("}\n");
 	pages_free(src, FEED_BYTES);
 	return status;
 }
@@ -466,6 +520,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		  .what = "rate", .why = "expected max or 1..100000000 frames/s", .arg = "FPS",
 		  .help = "pace the filler (812744 = 10 Gbit/s of 1514 B); default max" },
 		REPLAY_WRITER_OPTS(&o->w),
+		{ .name = "payload", .type = OPT_CHOICE, OPT_INT(&o->payload),
+		  .choices = payload_choices, .what = "payload", .why = "expected pattern, random or text",
+		  .arg = "P", .help = "the writer handler's bytes: pattern (default), random\n"
+				      "(incompressible) or text (HTTP-like lines)" },
 		{ .name = "index", .type = OPT_FLAG, .field = &o->w.index,
 		  .help = "build ringcap-read's index as ringcap does (a regular -w FILE)" },
 		REPLAY_BLOCK_SIZE_OPT(&o->block_size),
@@ -499,6 +557,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		"                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
 		"       ringcap-replay --handler writer [--frames BYTES] [--packets N]\n"
 		"                      -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]\n"
+		"                      [--compress zstd[:L]] [--compress-threads N]\n"
+		"                      [--payload pattern|random|text]\n"
 		"ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
 		"filler thread writes the way the kernel does; or the writer alone, fed from\n"
 		"memory; prints one JSON line.\n",

@@ -226,6 +226,8 @@ static int open_writer(struct capture *cap)
 		.direct = o->direct,
 		.index = !o->no_index,
 		.index_postings = o->index_postings,
+		.compress_level = o->compress_level,
+		.compress_threads = o->compress_threads,
 		.on_full_wait = o->on_full_wait,
 		.prealloc_step = cap->prealloc_step = capture_prealloc_step(o),
 		.file_closed = capture_file_closed,

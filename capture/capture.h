@@ -84,6 +84,21 @@
  *     blocks: in io_uring_wait_cqe; on the writer's lock for a moment; on the
  *             file system when it closes a file and writes its index.
  *
+ *   compression pool (writer/compress.c; --compress-threads of them, with
+ *   --compress; they replace the io_uring reaper)
+ *     runs:   takes completed chunks in order, compresses each into a zstd
+ *             frame in its own buffer (a chunk that waited 100 ms, or while
+ *             half the staging waits for its frames, is stored raw), and
+ *             whichever finds the oldest frame ready writes it and those
+ *             ready after it, in file order (pwrite, or write(2) for -w -);
+ *             releases the slots and closes rotated files as the reaper
+ *             does, with the same hooks.
+ *     owns:   a chunk's slot from its submission until its frame is
+ *             written; its compression context and output buffer.
+ *     blocks: on the pool's condition variables while there is nothing to
+ *             compress or its frame waits for earlier ones; on the file
+ *             system writing frames and closing files.
+ *
  *   responder (responder/service.c, "ringcap-arp"; with --arp/--ndp)
  *     runs:   its own TPACKET_V2 RX socket behind its own prefilter: answers
  *             each request straight into a TX ring frame, one send() per
@@ -200,6 +215,8 @@ struct capture_config {
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;
+	int compress_level;        /* --compress zstd[:LEVEL]: 0 none, 1..19 */
+	unsigned compress_threads; /* --compress-threads (default 1) */
 	/* ARP and NDP answering */
 	struct arp_pool_range pools[MAX_ARP_POOLS];
 	unsigned npools;

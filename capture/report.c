@@ -215,6 +215,13 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
+	if (cap->cfg.compress_level && cap->closed)
+		fprintf(f, "%llu chunks compressed, %llu stored raw (compression was behind); "
+			"%llu bytes in, %llu bytes out\n",
+			(unsigned long long)cap->wres.compress.chunks,
+			(unsigned long long)cap->wres.compress.raw_chunks,
+			(unsigned long long)cap->wres.compress.bytes_in,
+			(unsigned long long)cap->wres.compress.bytes_out);
 	print_iface_counters(cap, f);
 	if (cap->arp)
 		arp_print_counters(&cap->arps, f);
@@ -244,6 +251,20 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->o_direct = cap->wres.direct;
 	s->writer_stalls = cap->wres.stalls;
 	s->writer_stall_ns = cap->wres.stall_ns;
+	if (cap->closed || !cap->writer) {
+		s->compress_chunks = cap->wres.compress.chunks;
+		s->compress_raw_chunks = cap->wres.compress.raw_chunks;
+		s->compress_bytes_in = cap->wres.compress.bytes_in;
+		s->compress_bytes_out = cap->wres.compress.bytes_out;
+	} else {
+		struct writer_compress_counters zc;
+
+		writer_compress_counters(cap->writer, &zc);
+		s->compress_chunks = zc.chunks;
+		s->compress_raw_chunks = zc.raw_chunks;
+		s->compress_bytes_in = zc.bytes_in;
+		s->compress_bytes_out = zc.bytes_out;
+	}
 	if (cap->closed || !cap->writer) {
 		s->unwritten_packets = cap->wres.unwritten_packets;
 		s->unwritten_bytes = cap->wres.unwritten_bytes;

@@ -622,7 +622,8 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
 	return 0;
 }
 
-int index_builder_write(const struct index_builder *b, const char *capture_path)
+static int builder_write(const struct index_builder *b, const char *capture_path,
+			 bool compressed)
 {
 	char path[4096];
 	struct index ix;
@@ -638,14 +639,26 @@ int index_builder_write(const struct index_builder *b, const char *capture_path)
 	if (ret)
 		goto out_close;
 	ret = index_identify(fd, &ix, NULL);
-	if (!ret && ix.file_size < b->end)
+	if (!ret && !compressed && ix.file_size < b->end)
 		ret = -EINVAL; /* the file is shorter than what was added */
+	if (compressed)
+		ix.flags |= INDEX_F_COMPRESSED;
 	if (!ret)
 		ret = index_save(&ix, path);
 	index_free(&ix);
 out_close:
 	close(fd);
 	return ret;
+}
+
+int index_builder_write(const struct index_builder *b, const char *capture_path)
+{
+	return builder_write(b, capture_path, false);
+}
+
+int index_builder_write_compressed(const struct index_builder *b, const char *capture_path)
+{
+	return builder_write(b, capture_path, true);
 }
 
 uint64_t index_builder_end(const struct index_builder *b)

@@ -41,6 +41,8 @@ int index_builder_add_sblock(struct index_builder *b, uint64_t off, uint32_t len
 	if (!p.ix->pcapng || off < *p.end || (type != PCAPNG_BT_SHB && type != PCAPNG_BT_IDB) ||
 	    (!p.ix->nsblocks && (off || type != PCAPNG_BT_SHB)))
 		return -EINVAL;
+	if (p.ix->nsblocks >= INDEX_SBLOCKS_MAX)
+		return -E2BIG;
 	p.ix->sblocks = xrealloc(p.ix->sblocks, p.ix->nsblocks + 1, sizeof(*p.ix->sblocks));
 	p.ix->sblocks[p.ix->nsblocks++] = (struct index_sblock){ off, len, type };
 	*p.end = p.ix->good_end = off + len;

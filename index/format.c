@@ -97,7 +97,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	put32(p + 56, ix->last_ts_sec);
 	put32(p + 60, ix->last_ts_frac);
 	put32(p + 64, ix->last_caplen);
-	put32(p + 68, ix->nsblocks);
+	put32(p + 68, (ix->flags & INDEX_FLAGS_MASK) | (ix->nsblocks & INDEX_SBLOCKS_MAX));
 	memcpy(p + 72, ix->pcap_header, PCAP_FILE_HEADER_LEN);
 	put64(p + 96, ix->records);
 	put64(p + 104, ix->first_ns);
@@ -241,7 +241,9 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->naddr4 = get32(buf + 128);
 	ix->naddr6 = get32(buf + 132);
 	ix->npost = get64(buf + 136);
-	ix->nsblocks = ix->pcapng ? get32(buf + 68) : 0;
+	ix->nsblocks = get32(buf + 68) & INDEX_SBLOCKS_MAX;
+	if (!ix->pcapng && ix->nsblocks)
+		return -EBADMSG;
 	/* 32-bit counts times small sizes cannot overflow 64 bits */
 	want = INDEX_HEADER_LEN + (uint64_t)ix->nchunks * INDEX_CHUNK_LEN + (uint64_t)ix->naddr4 * 4 +
 	       (uint64_t)ix->naddr6 * 16 + (uint64_t)ix->nsblocks * INDEX_SBLOCK_LEN + INDEX_TRAILER_LEN;
@@ -255,6 +257,7 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->last_ts_sec = get32(buf + 56);
 	ix->last_ts_frac = get32(buf + 60);
 	ix->last_caplen = get32(buf + 64);
+	ix->flags = get32(buf + 68) & INDEX_FLAGS_MASK;
 	memcpy(ix->pcap_header, buf + 72, PCAP_FILE_HEADER_LEN);
 	ix->records = get64(buf + 96);
 	ix->first_ns = get64(buf + 104);
@@ -268,7 +271,8 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	if ((ix->pcapng ? !index_is_pcapng_head(ix->pcap_header)
 			: pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) != FORMAT_OK) ||
 	    ix->good_end < PCAP_FILE_HEADER_LEN ||
-	    ix->good_end > ix->file_size || ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
+	    (ix->good_end > ix->file_size && !(ix->flags & INDEX_F_COMPRESSED)) ||
+	    ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
 		goto bad;
 
 	ix->chunks = xcalloc(ix->nchunks ? ix->nchunks : 1, sizeof(*ix->chunks));

@@ -31,7 +31,12 @@
  *     48  8  offset of the last whole record (0 if none)
  *     56  4  its ts_sec, 60 4 its ts_frac, 64 4 its caplen (as in the file):
  *            a file that grew is extended only if this record is unchanged
- *     68  4  reserved (0)
+ *     68  4  bits 24..31 flags: INDEX_F_COMPRESSED, the capture file is
+ *            zstd frames (ringcap's --compress): every offset here (good
+ *            end, last record, chunk ranges, postings) is one in its
+ *            decompressed stream, while size, mtime and 144..175 are those
+ *            of the compressed file on disk; other flag bits are 0.
+ *            Bits 0..23: 0 (pcapng: see version 4)
  *     72 24  the capture file's pcap header, as in the file
  *     96  8  records
  *    104  8  first (smallest) timestamp, ns since the epoch
@@ -92,7 +97,7 @@
  *
  * pcapng, version 4. The index of a pcapng file is the same but for:
  *      8  4  version 4 (a pcap file's index stays version 3)
- *     68  4  structure blocks (n): its SHBs and IDBs, listed after the
+ *     68  4  bits 0..23 structure blocks (n): its SHBs and IDBs, listed after the
  *            postings section so a reader can rebuild the byte order and the
  *            interfaces in force at any chunk's start
  *     72 24  the file's first 24 bytes: its SHB's fixed part
@@ -185,9 +190,15 @@ struct index_sblock {
 	uint32_t len, type;
 };
 
+/* The header's word at offset 68: flags above, the structure count below. */
+#define INDEX_F_COMPRESSED (1u << 24)
+#define INDEX_FLAGS_MASK 0xff000000u
+#define INDEX_SBLOCKS_MAX 0x00ffffffu
+
 struct index {
+	uint32_t flags;           /* INDEX_F_* */
 	bool pcapng;              /* version 4: pcap_header holds the SHB's fixed part */
-	uint32_t nsblocks;
+	uint32_t nsblocks;        /* at most INDEX_SBLOCKS_MAX */
 	struct index_sblock *sblocks;  /* SHBs and IDBs, in file order */
 	uint64_t file_size;
 	int64_t file_mtime_ns;
@@ -382,6 +393,10 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
  * takes the index as fresh); -EINVAL if the file is shorter than them.
  * Blocks. 0 or -errno. */
 int index_builder_write(const struct index_builder *b, const char *capture_path);
+/* The same for a compressed capture file (INDEX_F_COMPRESSED): the records
+ * added are in its decompressed stream, so its size on disk is not checked
+ * against them. Blocks. 0 or -errno. */
+int index_builder_write_compressed(const struct index_builder *b, const char *capture_path);
 /* Offset past the last record added. */
 uint64_t index_builder_end(const struct index_builder *b);
 void index_builder_free(struct index_builder *b);

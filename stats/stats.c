@@ -64,6 +64,16 @@ const struct stats_field total_fields[] = {
 	      "-z commands that exited non-zero, were killed or could not start.", z_jobs_failed),
 	TOTAL("z_jobs_queued", "ringcap_z_jobs_queued", "gauge",
 	      "-z commands waiting for a free slot.", z_jobs_queued),
+	TOTAL("compress_chunks", "ringcap_compress_chunks_total", "counter",
+	      "zstd frames compressed (--compress): chunks, and live flushes' pieces.",
+	      compress_chunks),
+	TOTAL("compress_raw_chunks", "ringcap_compress_raw_chunks_total", "counter",
+	      "Chunks stored as raw zstd frames because the compression pool was behind.",
+	      compress_raw_chunks),
+	TOTAL("compress_bytes_in", "ringcap_compress_bytes_in_total", "counter",
+	      "Uncompressed bytes in the zstd frames written.", compress_bytes_in),
+	TOTAL("compress_bytes_out", "ringcap_compress_bytes_out_total", "counter",
+	      "Bytes of the zstd frames written.", compress_bytes_out),
 };
 #undef TOTAL
 const size_t total_fields_n = sizeof(total_fields) / sizeof(total_fields[0]);

@@ -102,6 +102,12 @@ struct stats_snapshot {
 	uint64_t z_jobs_run;       /* finished, whatever their status */
 	uint64_t z_jobs_failed;    /* non-zero exit, killed, or could not start */
 	uint64_t z_jobs_queued;    /* waiting for a free slot now */
+	/* --compress: frames compressed, chunks stored raw (the pool was
+	 * behind), uncompressed bytes in and frame bytes out */
+	uint64_t compress_chunks;
+	uint64_t compress_raw_chunks;
+	uint64_t compress_bytes_in;
+	uint64_t compress_bytes_out;
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
@@ -122,6 +128,7 @@ struct stats_snapshot {
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
  * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
  * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space,
+ * compress_chunks, compress_raw_chunks, compress_bytes_in, compress_bytes_out,
  * and interfaces[{name, received, dropped, if_dropped, captured,
  * left_in_ring}, ...] in -i order. Layout: one top-level field per line and
  * one worker (one interface) per line, as before, so

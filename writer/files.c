@@ -27,25 +27,39 @@ static int file_name(const struct writer *w, unsigned index, char *out, size_t l
 		.path = w->cfg.path, .strftime = w->cfg.rotate_ns != 0,
 		.numbered = w->cfg.rotate_bytes != 0, .max_files = w->cfg.max_files,
 	};
+	int ret = rotation_name(&names, index, time(NULL), out, len);
 
-	return rotation_name(&names, index, time(NULL), out, len);
+	/* compressed: the name as without, and ".zst" after it */
+	if (!ret && writer_compressed(w) && !writer_is_stream(w) &&
+	    strlen(out) + sizeof(WRITER_ZSTD_SUFFIX) > len)
+		return -ENAMETOOLONG;
+	if (!ret && writer_compressed(w) && !writer_is_stream(w))
+		strcat(out, WRITER_ZSTD_SUFFIX);
+	return ret;
 }
 
-/* A regular file with more than a file header in it (lstat's answer in st). */
-static bool holds_records(const char *path, struct stat *st)
+/* Does a regular file of `size` bytes hold records? A pcap: more than a
+ * file header. A compressed file: any frame at all (a frame's size says
+ * nothing of what it holds). */
+static bool size_holds_records(const struct writer *w, off_t size)
 {
-	return lstat(path, st) == 0 && S_ISREG(st->st_mode) &&
-	       st->st_size > (off_t)PCAP_FILE_HEADER_LEN;
+	return size > (writer_compressed(w) ? 0 : (off_t)PCAP_FILE_HEADER_LEN);
+}
+
+/* A regular file that holds records (lstat's answer in st). */
+static bool holds_records(const struct writer *w, const char *path, struct stat *st)
+{
+	return lstat(path, st) == 0 && S_ISREG(st->st_mode) && size_holds_records(w, st->st_size);
 }
 
 /* -C without -W: the highest number among the names FILE, FILE1, FILE2, ...
- * (FILE as named now: -G's conversions expanded) in its directory; -1 when
- * none exists. */
-static long highest_number(const char *name0)
+ * (FILE as named now: -G's conversions expanded; each with `suffix` after
+ * it, which name0 ends with) in its directory; -1 when none exists. */
+static long highest_number(const char *name0, const char *suffix)
 {
 	const char *slash = strrchr(name0, '/');
 	const char *base = slash ? slash + 1 : name0;
-	size_t blen = strlen(base);
+	size_t slen = strlen(suffix), blen = strlen(base) - slen;
 	char dir[PATH_MAX];
 	struct dirent *e;
 	long top = -1;
@@ -58,18 +72,20 @@ static long highest_number(const char *name0)
 		return -1;
 	while ((e = readdir(d))) {
 		const char *rest = e->d_name + blen;
-		char *end;
+		char *end = (char *)rest;
 		long n = 0;
 
 		if (strncmp(e->d_name, base, blen))
 			continue;
-		if (*rest) {
+		if (*rest && *rest != *suffix) {
 			if (*rest < '1' || *rest > '9')
 				continue;
 			n = strtol(rest, &end, 10);
-			if (*end || n >= (long)UINT_MAX / 2)
+			if (n >= (long)UINT_MAX / 2)
 				continue;
 		}
+		if (strcmp(end, suffix))
+			continue;
 		if (n > top)
 			top = n;
 	}
@@ -87,7 +103,7 @@ static long newest_in_ring(const struct writer *w)
 	long top = -1;
 
 	for (unsigned i = 0; i < w->cfg.max_files; i++) {
-		if (file_name(w, i, path, sizeof(path)) || !holds_records(path, &st))
+		if (file_name(w, i, path, sizeof(path)) || !holds_records(w, path, &st))
 			continue;
 		if (top < 0 || st.st_mtim.tv_sec > best.tv_sec ||
 		    (st.st_mtim.tv_sec == best.tv_sec && st.st_mtim.tv_nsec > best.tv_nsec)) {
@@ -115,13 +131,14 @@ int writer_first_name(struct writer *w)
 	if (ret)
 		return ret;
 	if (!w->cfg.rotate_bytes) {
-		if (!holds_records(first, &st))
+		if (!holds_records(w, first, &st))
 			return 0;
 		log_err("%s holds records from an earlier run: not overwritten (move it away, "
 			"or add -C to number the files after it)", first);
 		return -EEXIST;
 	}
-	top = w->cfg.max_files ? newest_in_ring(w) : highest_number(first);
+	top = w->cfg.max_files ? newest_in_ring(w)
+			       : highest_number(first, writer_compressed(w) ? WRITER_ZSTD_SUFFIX : "");
 	if (top < 0)
 		return 0;
 	ret = file_name(w, (unsigned)top, prev, sizeof(prev));
@@ -130,12 +147,12 @@ int writer_first_name(struct writer *w)
 	/* without -W an empty, header-only name is reused; anything else there
 	 * (a link, a directory) is stepped over */
 	if (!w->cfg.max_files && lstat(prev, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_size <= (off_t)PCAP_FILE_HEADER_LEN) {
+	    !size_holds_records(w, st.st_size)) {
 		w->name_index = (unsigned)top;
 		return 0;
 	}
 	w->name_index = (unsigned)top + 1;
-	if (holds_records(prev, &st) && !file_name(w, w->name_index, first, sizeof(first)))
+	if (holds_records(w, prev, &st) && !file_name(w, w->name_index, first, sizeof(first)))
 		log_warn("%s holds records from an earlier run: continuing at %s", prev, first);
 	return 0;
 }
@@ -192,7 +209,7 @@ static bool skip_name(const struct writer *w, const char *path)
 	if (lstat(path, &st) < 0)
 		return false;
 	if (S_ISREG(st.st_mode)) {
-		if (w->cfg.max_files || st.st_size <= (off_t)PCAP_FILE_HEADER_LEN)
+		if (w->cfg.max_files || !size_holds_records(w, st.st_size))
 			return false; /* -W's ring reuses its names */
 		log_warn("%s holds records of another capture: skipped, not overwritten", path);
 		return true;
@@ -241,7 +258,7 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	 * loses nothing to O_TRUNC.) */
 	if (w->files_opened && !w->cfg.rotate_bytes && stat(path, &st) == 0 &&
 	    S_ISREG(st.st_mode) &&
-	    (!strcmp(path, w->last_path) || st.st_size > (off_t)PCAP_FILE_HEADER_LEN))
+	    (!strcmp(path, w->last_path) || size_holds_records(w, st.st_size)))
 		return -EEXIST;
 	f = xcalloc(1, sizeof(*f) + strlen(path) + 1);
 	strcpy(f->path, path);
@@ -272,6 +289,9 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	}
 	f->base = base;
 	f->end = UINT64_MAX;
+	/* a compressed file's size grows by far less than the stream: stepping
+	 * its preallocation by stream offsets would reserve what it never uses */
+	f->falloc_off = writer_compressed(w);
 	f->opened_ns = now_ns();
 	if (w->cfg.index && f->regular) {
 		uint8_t hdr[PCAP_FILE_HEADER_LEN];
@@ -371,26 +391,32 @@ int writer_rotate(struct writer *w)
 
 /* After an error a file may end before its first chunk reached the disk: give
  * it its header with a plain write (O_DIRECT refuses 24 bytes). */
-static void rewrite_header(const struct writer *w, const struct out_file *f)
+static void rewrite_header(struct writer *w, struct out_file *f)
 {
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
+	int ret;
 
 	if (!f->regular)
 		return;
 	encode_header(w, hdr);
-	if (pwrite(f->plain_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
-		log_warn("%s: cannot write its header: %s", f->path, strerror(errno));
+	if (writer_compressed(w))
+		ret = f->zend ? 0 : writer_zstd_header_frame(w, f, hdr, sizeof(hdr));
+	else
+		ret = pwrite(f->plain_fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) ? 0 : -errno;
+	if (ret)
+		log_warn("%s: cannot write its header: %s", f->path, strerror(-ret));
 }
 
 /* Truncate a detached file to close_at and close it, then the hooks. Returns
  * 0 or -errno. */
 static int finish_file(struct writer *w, struct out_file *f, bool sync)
 {
-	uint64_t size = f->close_at - f->base;
+	uint64_t size = writer_file_bytes(w, f, f->close_at);
 	int ret = 0;
 
 	/* The size is already close_at unless an error cut the file short;
-	 * this also frees what fallocate reserved past the end. */
+	 * this also frees what fallocate reserved past the end. Compressed,
+	 * it is the end of the last whole frame: a torn one is cut off. */
 	if (f->regular && ftruncate(f->fd, (off_t)size) < 0)
 		ret = -errno;
 	if (sync && f->regular && fsync(f->fd) < 0 && !ret)
@@ -412,7 +438,7 @@ int writer_finish_files(struct writer *w, struct out_file *list, bool sync, char
 		int r;
 
 		list = f->next;
-		if (f->cut && f->close_at == f->base + PCAP_FILE_HEADER_LEN)
+		if (f->cut && (writer_compressed(w) || f->close_at == f->base + PCAP_FILE_HEADER_LEN))
 			rewrite_header(w, f);
 		r = finish_file(w, f, sync);
 		if (r && !ret) {
@@ -442,7 +468,7 @@ static struct out_file *detach_finished(struct writer *w)
 		w->files = f->next;
 		f->next = NULL;
 		f->close_at = f->end;
-		w->bytes_closed += f->end - f->base;
+		w->bytes_closed += writer_file_bytes(w, f, f->end);
 		*tail = f;
 		tail = &f->next;
 	}
@@ -484,7 +510,7 @@ struct out_file *writer_detach_files(struct writer *w, bool cut)
 			keep = f->base + PCAP_FILE_HEADER_LEN;
 		f->close_at = keep;
 		f->cut = cut;
-		w->bytes_closed += keep - f->base;
+		w->bytes_closed += writer_file_bytes(w, f, keep);
 	}
 	w->files = w->cur = NULL;
 	return list;

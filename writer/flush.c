@@ -4,7 +4,8 @@
  * is on disk, so a reader of the live file sees what is older than the flush
  * interval. The chunk's slot is pinned meanwhile: not released (so not
  * refilled) and not handed to its full write, which later rewrites those
- * bytes (identical) from its aligned start. Flushes run one at a time: main's
+ * bytes (identical) from its aligned start. Compressed, the piece is a zstd
+ * frame of its own (compress.c), and the chunk's frame later starts after it. Flushes run one at a time: main's
  * every interval, and the appending thread's after each append with -U.
  */
 #include <errno.h>
@@ -32,6 +33,11 @@ static int flushable(struct writer *w, uint64_t *from, uint64_t *to)
 
 int writer_flush(struct writer *w)
 {
+	return writer_flush_as(w, false);
+}
+
+int writer_flush_as(struct writer *w, bool appender)
+{
 	const uint64_t cs = w->cfg.chunk_size;
 	uint64_t from, to, chunk, pkts;
 	struct out_file *f;
@@ -55,7 +61,9 @@ int writer_flush(struct writer *w)
 	pthread_mutex_unlock(&w->lock);
 
 	buf = slot_buf(w, (uint32_t)(chunk % w->cfg.nchunks)) + (from - chunk * cs);
-	if (f->stream)
+	if (writer_compressed(w))
+		ret = writer_zstd_flush(w, f, buf, to - from, appender);
+	else if (f->stream)
 		ret = write_full(f->fd, buf, to - from);
 	else
 		ret = pwrite_full(f->plain_fd, buf, to - from, from - f->base);

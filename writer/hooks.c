@@ -34,7 +34,9 @@ void writer_hook_staged(struct writer *w, struct out_file *f, uint64_t off,
 void writer_hook_closed(struct writer *w, struct out_file *f, uint64_t size, int error)
 {
 	if (f->ix) {
-		int ret = error ? 0 : index_builder_write(f->ix, f->path);
+		int ret = error ? 0
+			  : writer_compressed(w) ? index_builder_write_compressed(f->ix, f->path)
+						 : index_builder_write(f->ix, f->path);
 
 		if (ret)
 			log_warn("%s: its index was not written: %s", f->path, strerror(-ret));

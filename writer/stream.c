@@ -122,8 +122,10 @@ uint32_t writer_prepare_slot(struct writer *w, uint64_t chunk)
 	sl->wr_len = (uint32_t)len;
 	sl->wr_done = 0;
 	/* A stream writes each byte once: what flushes wrote is skipped. (A
-	 * file's full write rewrites it, identical, from the aligned start.) */
-	if (f->stream && w->flushed_off > start)
+	 * file's full write rewrites it, identical, from the aligned start.) So
+	 * does a compressed file: the flushes' frames hold that part, and this
+	 * chunk's frame begins where the last of them ended. */
+	if ((f->stream || writer_compressed(w)) && w->flushed_off > start)
 		sl->wr_done = (uint32_t)(w->flushed_off - start < len ? w->flushed_off - start : len);
 	return s;
 }
@@ -235,7 +237,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		writer_submit_slot(w, (uint32_t)(c % w->cfg.nchunks));
 out_flush:
 	if (w->cfg.flush_each_append)
-		writer_flush(w); /* an error stops the next append */
+		writer_flush_as(w, true); /* an error stops the next append */
 	return (int)n;
 
 out_unwritten:

@@ -38,6 +38,10 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	int ret;
 
 	w->cfg = *cfg;
+	/* Frames have no aligned offsets: compressed files are written
+	 * buffered (compress.c says why) */
+	if (writer_compressed(w))
+		w->cfg.direct = false;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->progress, NULL);
 
@@ -62,7 +66,8 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	}
 	w->cur = w->files;
 
-	w->ops = w->files->stream          ? &writer_stream_ops
+	w->ops = writer_compressed(w)      ? &writer_zstd_ops
+		 : w->files->stream             ? &writer_stream_ops
 		 : cfg->backend == WRITER_URING ? &writer_uring_ops
 						: &writer_pwrite_ops;
 	ret = backend_init(w);
@@ -106,7 +111,8 @@ uint64_t writer_current_path(struct writer *w, char *out, size_t len)
 
 	pthread_mutex_lock(&w->lock);
 	snprintf(out, len, "%s", w->cur ? w->cur->path : "");
-	bytes = w->cur ? w->next_off - w->cur->base : 0; /* none while waiting for space */
+	/* none while waiting for space */
+	bytes = w->cur ? writer_file_bytes(w, w->cur, w->next_off) : 0;
 	pthread_mutex_unlock(&w->lock);
 	return bytes;
 }
@@ -118,7 +124,7 @@ uint64_t writer_bytes(struct writer *w)
 	pthread_mutex_lock(&w->lock);
 	bytes = w->bytes_closed;
 	for (const struct out_file *f = w->files; f; f = f->next)
-		bytes += (f->end == UINT64_MAX ? w->next_off : f->end) - f->base;
+		bytes += writer_file_bytes(w, f, f->end == UINT64_MAX ? w->next_off : f->end);
 	pthread_mutex_unlock(&w->lock);
 	return bytes;
 }
@@ -183,6 +189,7 @@ int writer_close(struct writer *w, struct writer_result *res)
 	res->unwritten_packets = w->unwritten_pkts;
 	res->unwritten_bytes = w->unwritten_bytes;
 	res->full_events = w->full_events;
+	res->compress = w->zcount;
 	snprintf(res->error_path, sizeof(res->error_path), "%s", w->error_path);
 	/* What is left: the current file, and after an error any file whose
 	 * chunks never all reached the disk. */

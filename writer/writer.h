@@ -66,6 +66,35 @@
  * for real, or removed again while there is no room. Once that succeeds the
  * stream starts over in it, on a fresh chunk.
  *
+ * Compression (cfg.compress_level, --compress zstd[:LEVEL]): every file is
+ * named FILE.zst (the name it would have, -C/-G/-W numbering included, with
+ * ".zst" after it) and holds a zstd stream of independent frames (RFC 8878):
+ * one frame per staging chunk of the uncompressed stream, so frames tile the
+ * pcap byte stream in order, the first starting with the pcap file header
+ * and none crossing a chunk boundary; a record may straddle two frames.
+ * Every frame has Frame_Content_Size, no checksum and no dictionary, so a
+ * reader maps an uncompressed offset to its frame by walking frame headers.
+ * A frame is compressed (ZSTD_compress2) by a pool of cfg.compress_threads
+ * threads, never by the appending thread; a chunk the pool has no time for
+ * (its queue full, or the chunk waiting 100 ms) is stored as a frame of raw
+ * blocks instead and counted (writer_compress_counters). Frames are written
+ * buffered, in file order, each after the last (no O_DIRECT, no
+ * preallocation). A live flush writes the chunk-so-far as a frame of its own
+ * (compressed by main; raw from the appending thread with -U), and the
+ * chunk's own frame later holds only what follows it, so a chunk may be
+ * several frames and no compressed byte is written twice. Crash safety
+ * holds frame by frame: after SIGKILL the file is whole frames with at most
+ * a torn last one; a write error stops the file's frames, and close
+ * truncates it to the end of its last whole frame (whose stream may end
+ * inside a record). Sizes: writer_bytes, writer_current_path, file_closed
+ * and writer_result.bytes count the compressed bytes on disk; -C's size is
+ * the uncompressed stream's. An earlier run's FILE.zst holds records if it
+ * is not empty. The index (cfg.index) is written beside FILE.zst
+ * (index_path_for(FILE.zst)) with INDEX_F_COMPRESSED: its offsets are those
+ * of the uncompressed stream, its identity (size, mtime, device, inode,
+ * ctime, CRCs) that of FILE.zst on disk. A stream ("-") is the same frames
+ * on standard output.
+ *
  * Threads (the contract):
  *   - writer_append: ONE appending thread at a time. It may change hands only
  *     with a happens-before between the two (the first thread joined before
@@ -76,9 +105,10 @@
  *   - writer_resume, writer_rotate_request, writer_open, writer_close,
  *     writer_discard: main. writer_close only after the appending thread has
  *     stopped for good.
- *   - writer_full, writer_bytes, writer_current_path, writer_unwritten: any
- *     thread (stats readers).
+ *   - writer_full, writer_bytes, writer_current_path, writer_unwritten,
+ *     writer_compress_counters: any thread (stats readers).
  *   - Inside the writer: with io_uring, a reaper thread takes completions;
+ *     with compression, the pool's threads compress and write frames;
  *     writer_impl.h lists every lock and atomic and what it protects.
  *
  * Hooks, each outside the writer's lock:
@@ -88,7 +118,8 @@
  *   - file closed: once a file is closed at its true size, the thread that
  *     closed it writes its index (cfg.index; not after an error cut it) and
  *     then calls cfg.file_closed. That thread is the io_uring reaper, the
- *     appending thread (pwrite, stream), or main (writer_flush, writer_resume,
+ *     appending thread (pwrite, stream), a compression thread or the thread
+ *     that wrote a frame (zstd), or main (writer_flush, writer_resume,
  *     writer_close); one at a time, files in the order they were written.
  *
  * Ownership: the writer copies packet bytes before writer_append returns; it
@@ -139,6 +170,9 @@ struct writer_config {
 				* regular file when it is closed (index/index.h) */
 	bool index_postings;   /* with index: per-packet postings too (costs the
 				* appending thread; index_builder_without_postings) */
+	int compress_level;    /* 0: plain pcap; 1..19: zstd frames (Compression) */
+	unsigned compress_threads; /* with compress_level: the pool's threads (1..8);
+				    * 0: no pool, every chunk a raw frame (tests) */
 	/* Called once per file after it is closed at its true size (error: 0, or
 	 * the -errno that cut it short), from the thread that closed it (above:
 	 * Hooks), without the writer's lock: it may call writer_bytes and the
@@ -150,13 +184,25 @@ struct writer_config {
 	unsigned nifaces;
 };
 
+/* Compression's counters (all zero without it). A chunk is stored as one
+ * compressed frame, or as a raw frame when the pool was behind; the live
+ * flushes' pieces are frames too (compressed from main, raw with -U) and
+ * count in chunks (compressed) or in neither (-U's raw pieces), but always
+ * in the bytes. */
+struct writer_compress_counters {
+	uint64_t chunks;       /* frames compressed */
+	uint64_t raw_chunks;   /* chunks stored raw: the pool was behind */
+	uint64_t bytes_in;     /* uncompressed bytes in every frame written */
+	uint64_t bytes_out;    /* frame bytes written */
+};
+
 struct writer_result {
 	uint64_t packets;      /* records in the files as closed */
 	uint64_t bytes;        /* bytes in the files as closed */
 	unsigned files;        /* files written (more than one with rotation) */
 	uint64_t stalls;       /* times the appender waited for staging (the disk was behind) */
 	uint64_t stall_ns;     /* total time it waited */
-	const char *backend;   /* "io_uring" or "pwrite" */
+	const char *backend;   /* "io_uring", "pwrite", "stream" or "zstd" */
 	bool direct;
 	uint64_t unwritten_packets; /* packets no file got: on_full_wait's, or those
 				     * staged or offered after a write error */
@@ -165,6 +211,7 @@ struct writer_result {
 	int error;             /* first error (-errno), 0 if none */
 	bool create_failed;    /* error: the next file (error_path) could not be created */
 	char error_path[PATH_MAX]; /* the file the error is about (as named on disk) */
+	struct writer_compress_counters compress;
 };
 
 struct writer;
@@ -198,6 +245,14 @@ uint64_t writer_bytes(struct writer *w);
 /* The name of the file being written now, in out; returns its bytes so far
  * (staged: on disk or about to be). Any thread. */
 uint64_t writer_current_path(struct writer *w, char *out, size_t len);
+
+/* "zstd" or "zstd:LEVEL" (LEVEL 1..19; "zstd" is level 1), as --compress
+ * takes it: the level into *level. 0 or -EINVAL. Pure, any thread. */
+int writer_parse_compress(const char *arg, int *level);
+
+/* Compression's counters so far. Any thread; takes the pool's lock for a
+ * moment. */
+void writer_compress_counters(struct writer *w, struct writer_compress_counters *out);
 
 /* on_full_wait's counters so far (zeros otherwise); true while waiting for
  * space. Any thread; takes the writer's lock for a moment. */

@@ -8,6 +8,9 @@
  *   flush.c    live flushes (writer_flush, -U)
  *   full.c     --on-full wait: stop at a full disk, resume in a new file
  *   hooks.c    what the writer tells others: the index, cfg.file_closed
+ *   compress.c --compress: the zstd backend (a pool of compressing threads,
+ *              frames written in file order) and the flushes' frames
+ *   zframe.c   raw zstd frames made by hand (zframe.h)
  *   writer.c   open, close, discard and the readers of its counters
  *
  * Threads and what is shared between them (writer.h has the public side):
@@ -39,6 +42,9 @@
  *   backend_uring.c keeps its own: sq_lock between the submitter and the
  *   reaper (short-write requeue), and `queued`, which shows ThreadSanitizer
  *   the kernel's submit -> completion edge.
+ *   compress.c keeps its own: the pool's lock (the write order, the queue to
+ *   compress, the writer turn), never held with w->lock; a frame's write
+ *   takes w->lock only to advance the file's zend and the counters.
  */
 #ifndef RINGCAP_WRITER_IMPL_H
 #define RINGCAP_WRITER_IMPL_H
@@ -72,6 +78,7 @@ struct writer_ops {
 extern const struct writer_ops writer_uring_ops;
 extern const struct writer_ops writer_pwrite_ops;
 extern const struct writer_ops writer_stream_ops;
+extern const struct writer_ops writer_zstd_ops;
 
 /* One output file. Files start on a chunk boundary of the stream; a file's
  * last chunk may be partly padding, which is cut off when it is closed. */
@@ -93,6 +100,12 @@ struct out_file {
 	uint64_t opened_ns;
 	struct index_builder *ix;  /* cfg.index: fed by the appending thread (hooks.c),
 				    * written by the closer */
+	/* Compressed files (compress.c): the file's bytes are frames, so a
+	 * frame's place is the sum of those before it. Written under w->lock by
+	 * the one thread that writes the file's frames at the time (the pool's
+	 * writer turn, or a flush, never both: writer_zstd_flush). */
+	uint64_t zend;             /* frame bytes in the file: where the next frame goes */
+	bool zfailed;              /* a frame's write failed: nothing more is written here */
 	struct out_file *next;     /* newer file */
 	char path[];
 };
@@ -170,6 +183,8 @@ struct writer {
 	uint64_t flush_chunk;
 	uint64_t flushed_off;      /* stream offset the flushes wrote up to */
 
+	struct writer_compress_counters zcount; /* compress.c; under w->lock */
+
 	void *priv;                /* the backend's own state: set by init, freed by fini */
 };
 
@@ -181,6 +196,22 @@ static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
 static inline bool writer_is_stream(const struct writer *w)
 {
 	return strcmp(w->cfg.path, "-") == 0;
+}
+
+/* what a compressed file's name has after the name it would have without */
+#define WRITER_ZSTD_SUFFIX ".zst"
+
+static inline bool writer_compressed(const struct writer *w)
+{
+	return w->cfg.compress_level > 0;
+}
+
+/* Bytes file f holds on disk (compressed: its frames) when its stream ends at
+ * `end`. Under w->lock, or the closer's once f is detached. */
+static inline uint64_t writer_file_bytes(const struct writer *w, const struct out_file *f,
+					 uint64_t end)
+{
+	return writer_compressed(w) ? f->zend : end - f->base;
 }
 
 /* ---- stream.c: staging and hand-off ---- */
@@ -239,6 +270,24 @@ int writer_finish_files(struct writer *w, struct out_file *list, bool sync, char
 bool writer_waits_out(const struct writer *w);
 /* What a cut at good_off leaves out of the open files, as unwritten. Under w->lock. */
 void writer_count_cut(struct writer *w);
+
+/* ---- compress.c: zstd frames ---- */
+/* A live flush's piece [buf, buf + len) of f as one frame at f->zend (raw
+ * when `raw`: -U, from the appending thread). The flushing thread, without
+ * w->lock, while every earlier chunk is written and the piece's chunk not
+ * handed on (writer_flush's pin): no other frame of f is being written. 0 or
+ * -errno (f->zfailed then). */
+int writer_zstd_flush(struct writer *w, struct out_file *f, const uint8_t *buf, size_t len,
+		      bool raw);
+/* A cut file with no frame on disk gets its header as a raw frame. The
+ * closer, f detached. 0 or -errno. */
+int writer_zstd_header_frame(struct writer *w, struct out_file *f, const uint8_t *hdr,
+			     size_t len);
+
+/* ---- flush.c ---- */
+/* writer_flush, told whether it runs in the appending thread (-U): its
+ * frames are then raw, so the appender never compresses. */
+int writer_flush_as(struct writer *w, bool appender);
 
 /* ---- hooks.c: what the writer tells others (writer.h: Hooks) ---- */
 /* The appending thread, after copying n records into staging at stream

@@ -238,6 +238,14 @@ static void test_good_values(void)
 	ret = PARSE(&o, "-i", "eth0", "-w", "-", "-U", "--flush-interval", "0");
 	CHECK(ret == 0 && strcmp(o.path, "-") == 0 && o.packet_buffered && o.flush_interval_ms == 0,
 	      "-w - -U --flush-interval 0: %d %s", ret, out_text);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--compress", "zstd");
+	CHECK(ret == 0 && o.compress_level == 1 && o.compress_threads == 1, "--compress zstd: %d",
+	      ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--compress", "zstd:19", "--compress-threads", "8");
+	CHECK(ret == 0 && o.compress_level == 19 && o.compress_threads == 8,
+	      "--compress zstd:19 --compress-threads 8: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x");
+	CHECK(ret == 0 && o.compress_level == 0, "no --compress: level %d", o.compress_level);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--packet-buffered", "--flush-interval", "250");
 	CHECK(ret == 0 && o.packet_buffered && o.flush_interval_ms == 250,
 	      "--packet-buffered --flush-interval 250: %d", ret);
@@ -285,6 +293,14 @@ static void test_bad_values(void)
 	BAD("pico", "-i", "eth0", "-w", "x", "--time-precision", "pico");
 	BAD("aio", "-i", "eth0", "-w", "x", "--writer", "aio");
 	BAD("1m", "-i", "eth0", "-w", "x", "--staging", "1m");
+	BAD("gzip", "-i", "eth0", "-w", "x", "--compress", "gzip");
+	BAD("zstd:0", "-i", "eth0", "-w", "x", "--compress", "zstd:0");
+	BAD("zstd:20", "-i", "eth0", "-w", "x", "--compress", "zstd:20");
+	BAD("zstd:", "-i", "eth0", "-w", "x", "--compress", "zstd:");
+	BAD("zstd:3x", "-i", "eth0", "-w", "x", "--compress", "zstd:3x");
+	BAD("zstdx", "-i", "eth0", "-w", "x", "--compress", "zstdx");
+	BAD("'0'", "-i", "eth0", "-w", "x", "--compress", "zstd", "--compress-threads", "0");
+	BAD("'9'", "-i", "eth0", "-w", "x", "--compress", "zstd", "--compress-threads", "9");
 	BAD("02:00:00:00:00", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac", "02:00:00:00:00");
 	BAD("zz:00:00:00:00:01", "-i", "eth0", "--arp", "10.0.0.1", "--arp-mac",
 	    "zz:00:00:00:00:01");

@@ -129,27 +129,6 @@ static uint8_t *expected_file(const struct pktset *s, unsigned n, uint32_t snapl
 	return buf;
 }
 
-static uint8_t *read_whole(const char *path, size_t *size)
-{
-	struct stat st;
-	uint8_t *buf;
-	ssize_t r;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0 || fstat(fd, &st)) {
-		*size = 0;
-		if (fd >= 0)
-			close(fd);
-		return NULL;
-	}
-	buf = malloc((size_t)st.st_size + 1);
-	r = buf ? read(fd, buf, (size_t)st.st_size) : -1;
-	close(fd);
-	*size = r < 0 ? 0 : (size_t)r;
-	CHECK(r == st.st_size, "%s: short read", path);
-	return buf;
-}
-
 /* ---- writing ---- */
 
 struct run {
@@ -278,7 +257,7 @@ static bool write_and_check(const struct run *r, const struct pktset *s, const u
 	if (!r->direct)
 		CHECK(!res.direct, "%s: result.direct without asking", r->name);
 
-	got = read_whole(path, &got_size);
+	got = unit_read_whole(path, &got_size);
 	CHECK(got && got_size == want_size, "%s: file is %zu bytes, want %zu", r->name, got_size,
 	      want_size);
 	if (got && got_size == want_size && memcmp(got, want, want_size)) {
@@ -505,7 +484,7 @@ static int fsize_child(const struct pktset *s, const uint8_t *want, size_t want_
 		CHECK(res.packets > 0 && res.bytes <= limit && res.bytes <= want_size,
 		      "%s: kept %llu packets, %llu bytes", combos[c].name,
 		      (unsigned long long)res.packets, (unsigned long long)res.bytes);
-		got = read_whole(path, &got_size);
+		got = unit_read_whole(path, &got_size);
 		CHECK(got && got_size == res.bytes, "%s: file is %zu bytes, result says %llu",
 		      combos[c].name, got_size, (unsigned long long)res.bytes);
 		if (got && got_size <= want_size)
@@ -869,7 +848,7 @@ static void test_flush(const struct pktset *s, enum writer_backend b, bool direc
 			while (writer_flush(w) == -EAGAIN)
 				usleep(1000); /* only an io_uring write of an earlier chunk */
 		}
-		got = read_whole(path, &got_size);
+		got = unit_read_whole(path, &got_size);
 		CHECK(got && got_size == prefix && memcmp(got, want, prefix) == 0,
 		      "%s: after %u packets the live file is %zu bytes, want the %zu of the records",
 		      name, i + 20, got_size, prefix);

@@ -4,12 +4,14 @@
  * shows every broken expectation. Exit with unit_exit(): 0 pass, 1 fail (77,
  * skip, is each test's own decision). unit_in_child() runs a case in a forked
  * child; unit_rnd() is the tests' one deterministic generator;
+ * unit_read_whole() reads a file whole;
  * unit_v3_block() lays out a TPACKET_V3 block the way the kernel does;
  * unit_guarded_*() put bytes right before a PROT_NONE page.
  */
 #ifndef RINGCAP_TESTS_UNIT_H
 #define RINGCAP_TESTS_UNIT_H
 
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +77,29 @@ static inline bool unit_in_child(const char *name, int (*fn)(const void *arg), c
 	CHECK(WEXITSTATUS(st) == 0, "%s: child exited with %d (see above)", name,
 	      WEXITSTATUS(st));
 	return WEXITSTATUS(st) == 0;
+}
+
+/* The whole file at path, malloc'd (NULL when it cannot be opened; a short
+ * read is a failed check); its length in *size. */
+static inline uint8_t *unit_read_whole(const char *path, size_t *size)
+{
+	struct stat st;
+	uint8_t *buf;
+	ssize_t r;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		*size = 0;
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	r = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	close(fd);
+	*size = r < 0 ? 0 : (size_t)r;
+	CHECK(r == st.st_size, "%s: short read", path);
+	return buf;
 }
 
 /* xorshift64*: the same sequence for the same seed on every run. */
