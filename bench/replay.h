@@ -48,6 +48,7 @@ struct replay_writer {
 	int backend;            /* enum writer_backend */
 	bool direct;
 	bool index;             /* the writer builds ringcap-read's index */
+	bool index_postings;    /* with its postings (--index-postings) */
 	uint64_t staging;
 };
 
