@@ -263,6 +263,19 @@ struct frame_l4 {
  */
 bool index_frame_l4(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_l4 *out);
 
+/* Both of the above from one walk of the link layer (what the builder runs
+ * per record). */
+struct frame_keys {
+	struct frame_addrs a;
+	struct frame_l4 l4;
+	bool addrs_ok;            /* index_frame_addrs' answer */
+	bool l4_ok;               /* index_frame_l4's answer */
+};
+
+/* Fills *out as index_frame_addrs and index_frame_l4 would; returns addrs_ok.
+ * Pure; reads only inside caplen. */
+bool index_frame_keys(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_keys *out);
+
 /* -------------------------------------------------------------- postings */
 
 /* Record offsets, sorted and distinct; owned by whoever made it (xfree v). */
