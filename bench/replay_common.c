@@ -16,7 +16,7 @@ struct writer_config replay_writer_config(const struct replay_writer *w)
 		.nchunks = (uint32_t)(w->staging >> 20),
 		.direct = w->direct,
 		.index = w->index,
-		.index_postings = w->index_postings,
+		.index_postings = !w->no_index_postings,
 	};
 }
 

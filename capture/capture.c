@@ -172,7 +172,7 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 		.index = !o->no_index,
-		.index_postings = o->index_postings,
+		.index_postings = !o->no_index_postings,
 		.on_full_wait = o->on_full_wait,
 		.prealloc_step = cap->prealloc_step = capture_prealloc_step(o),
 		.file_closed = capture_file_closed,

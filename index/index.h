@@ -330,9 +330,7 @@ int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP
 		      uint32_t chunk_bytes);
 /* From the next chunk on, no postings: each chunk is marked "no postings"
  * (ringcap-read reads it whole, as a version 2 chunk) and the per-record key
- * work is skipped. The writer's default: postings cost the appending thread
- * about 60-80 ns per packet today (ringcap --index-postings turns them on);
- * ringcap-read's own indexing keeps them. */
+ * work is skipped (ringcap --no-index-postings). */
 void index_builder_without_postings(struct index_builder *b);
 /* Continue an existing index (a file that grew): takes over `ix` (which is
  * zeroed) and goes on after its good end. 0 or -ENOMEM. */

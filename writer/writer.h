@@ -129,8 +129,8 @@ struct writer_config {
 				 * 0: 256 MiB (rounded up to chunk_size) */
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
 				* regular file when it is closed (index/index.h) */
-	bool index_postings;   /* with index: per-packet postings too (costs the
-				* appending thread; index_builder_without_postings) */
+	bool index_postings;   /* with index: per-packet postings too (ringcap's
+				* default; without: index_builder_without_postings) */
 	/* Called once per file after it is closed at its true size (error: 0, or
 	 * the -errno that cut it short), from the thread that closed it (above:
 	 * Hooks), without the writer's lock: it may call writer_bytes and the
