@@ -689,7 +689,7 @@ static void test_postings(void)
 	size_t *idx = calloc(nframes, sizeof(*idx));
 
 	for (size_t l = 0; l < sizeof(links) / sizeof(links[0]); l++) {
-		static const uint32_t chunks[] = { 256, 4096, 0 };
+		static const uint32_t chunks[] = { 256, 256, 0 };
 		size_t n = 0;
 		char what[64];
 
@@ -697,16 +697,16 @@ static void test_postings(void)
 			if (frame_link[i] == links[l])
 				idx[n++] = i;
 		CHECK(n > 0, "link %u: frames", links[l]);
-		for (size_t c = 0; c < 3; c++)
-			for (size_t resume = 0; resume < 2; resume++) {
-				struct build bd;
+		for (size_t c = 0; c < 3; c++) {
+			bool resume = c == 1; /* small chunks, resumed halfway */
+			struct build bd;
 
-				snprintf(what, sizeof(what), "link %u, chunks of %u%s", links[l], chunks[c],
-					 resume ? ", resumed" : "");
-				build(&bd, links[l], idx, n, chunks[c], resume ? n / 2 + 1 : 0);
-				CHECK(check_build(&bd, idx, what) == 0, "%s: a chunk without postings", what);
-				free_build(&bd);
-			}
+			snprintf(what, sizeof(what), "link %u, chunks of %u%s", links[l], chunks[c],
+				 resume ? ", resumed" : "");
+			build(&bd, links[l], idx, n, chunks[c], resume ? n / 2 + 1 : 0);
+			CHECK(check_build(&bd, idx, what) == 0, "%s: a chunk without postings", what);
+			free_build(&bd);
+		}
 	}
 	free(idx);
 }
@@ -716,7 +716,7 @@ static void test_postings(void)
 static void test_many_flows(void)
 {
 	uint64_t s = 42;
-	size_t first = nframes, n = 40000, *idx = calloc(n, sizeof(*idx));
+	size_t first = nframes, n = 20000, *idx = calloc(n, sizeof(*idx));
 	uint8_t f[64];
 	struct build bd;
 
@@ -748,10 +748,12 @@ static void test_many_flows(void)
 	CHECK(check_build(&bd, idx, "many flows, resumed") == 0, "many flows, resumed: no postings");
 	free_build(&bd);
 
-	/* a port per record: over INDEX_MAX_KEYS keys, the chunk is read whole */
+	/* two ports per record: over INDEX_MAX_KEYS keys, the chunk is read whole */
 	for (size_t i = 0; i < n; i++) {
 		f[34] = (uint8_t)(i >> 8);
 		f[35] = (uint8_t)i;
+		f[36] = (uint8_t)((i + n) >> 8);
+		f[37] = (uint8_t)(i + n);
 		push(LINKTYPE_ETHERNET, f, 42);
 		idx[i] = first + n + i;
 	}
