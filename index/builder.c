@@ -37,15 +37,6 @@ struct index_builder {
 	bool without_postings;      /* every new chunk "no postings" */
 };
 
-static uint32_t hash32(uint32_t v)
-{
-	v ^= v >> 16;
-	v *= 0x7feb352du;
-	v ^= v >> 15;
-	v *= 0x846ca68bu;
-	return v ^ (v >> 16);
-}
-
 static void set_clear(struct index_builder *b)
 {
 	memset(b->set4, 0, sizeof(b->set4));
@@ -74,7 +65,7 @@ static void set_add4(struct index_builder *b, uint32_t a)
 		b->has_zero4 = true;
 		goto check;
 	}
-	for (i = hash32(a) & (SET4_SLOTS - 1); b->set4[i]; i = (i + 1) & (SET4_SLOTS - 1))
+	for (i = index_hash32(a) & (SET4_SLOTS - 1); b->set4[i]; i = (i + 1) & (SET4_SLOTS - 1))
 		if (b->set4[i] == a)
 			return;
 	b->set4[i] = a;
@@ -89,7 +80,7 @@ static void set_add6(struct index_builder *b, const uint8_t *a)
 	uint32_t h, i;
 
 	memcpy(&h, a + 12, 4);
-	for (i = hash32(h ^ a[0] ^ (uint32_t)a[7] << 8) & (SET6_SLOTS - 1); b->used6[i];
+	for (i = index_hash32(h ^ a[0] ^ (uint32_t)a[7] << 8) & (SET6_SLOTS - 1); b->used6[i];
 	     i = (i + 1) & (SET6_SLOTS - 1))
 		if (!memcmp(b->set6[i], a, 16))
 			return;

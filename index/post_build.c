@@ -72,15 +72,6 @@ struct post_build {
 	size_t nrec, rec_cap;
 };
 
-static uint32_t hash32(uint32_t v)
-{
-	v ^= v >> 16;
-	v *= 0x7feb352du;
-	v ^= v >> 15;
-	v *= 0x846ca68bu;
-	return v ^ (v >> 16);
-}
-
 /* Make room for `need` elements of `size` bytes at *p (capacity *cap). */
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
 {
@@ -170,7 +161,7 @@ static uint32_t key_addr4(struct post_build *pb, uint32_t a)
 	struct pkey k = { .type = INDEX_KEY_ADDR4 };
 	uint32_t i;
 
-	for (i = hash32(a) & (KEY_SLOTS - 1); pb->a4[i].gen == pb->gen; i = (i + 1) & (KEY_SLOTS - 1))
+	for (i = index_hash32(a) & (KEY_SLOTS - 1); pb->a4[i].gen == pb->gen; i = (i + 1) & (KEY_SLOTS - 1))
 		if (pb->a4[i].val == a)
 			return pb->a4[i].key;
 	k.v[0] = (uint8_t)(a >> 24);
@@ -192,7 +183,7 @@ static uint32_t key_hashed(struct post_build *pb, const struct pkey *k)
 	uint64_t x = k->q[0] ^ (k->q[1] * 0x9e3779b97f4a7c15ull) ^ k->type;
 	uint32_t i, n;
 
-	for (i = hash32((uint32_t)x ^ (uint32_t)(x >> 32)) & (KEY_SLOTS - 1); pb->slot[i].gen == pb->gen;
+	for (i = index_hash32((uint32_t)x ^ (uint32_t)(x >> 32)) & (KEY_SLOTS - 1); pb->slot[i].gen == pb->gen;
 	     i = (i + 1) & (KEY_SLOTS - 1)) {
 		const struct pkey *o = &pb->keys[pb->slot[i].key];
 

@@ -23,6 +23,16 @@
 
 struct post_build;
 
+/* A 32-bit mix for the builder's open-addressing tables. */
+static inline uint32_t index_hash32(uint32_t v)
+{
+	v ^= v >> 16;
+	v *= 0x7feb352du;
+	v ^= v >> 15;
+	v *= 0x846ca68bu;
+	return v ^ (v >> 16);
+}
+
 /* What post_build_add and post_build_reload report. */
 #define POST_NEW_FLOW 1u  /* keys the cache did not know: add their addresses to the summary */
 #define POST_FULL 2u      /* over INDEX_MAX_KEYS keys: the chunk has no postings */
