@@ -434,6 +434,10 @@ static int check_combination(struct capture_config *o)
 			: "the index is written beside a -w FILE");
 		return 2;
 	}
+	if (o->index_postings && o->no_index_postings) {
+		log_err("bad option '--no-index-postings': it contradicts --index-postings");
+		return 2;
+	}
 	if ((o->rotate_bytes || o->rotate_ns || o->max_files) && !o->path) {
 		log_err("-C, -G and -W need -w FILE");
 		return 2;
@@ -591,8 +595,12 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 		  "when it is closed (ringcap-read then builds it)" },
 	{ .name = "index-postings", .type = OPT_FLAG, .field = &o->index_postings,
 	  .help = "the index also lists the records of each host, port\n"
-		  "and IP protocol (selective ringcap-read queries read\n"
-		  "only those; costs the appending thread per packet)" },
+		  "and IP protocol, so selective ringcap-read queries read\n"
+		  "only those (the default)" },
+	{ .name = "no-index-postings", .type = OPT_FLAG, .field = &o->no_index_postings,
+	  .help = "no such lists: the index keeps its time and address\n"
+		  "summary and ringcap-read reads each chunk it needs whole\n"
+		  "(saves the appending thread about 10 ns per packet)" },
 	{ .name = "relinquish-privileges", .letter = 'Z', .type = OPT_CUSTOM, .field = &o->user,
 	  .parse = parse_user, .what = "user", .arg = "USER",
 	  .help = "after opening the sockets and the first file, run\n"

@@ -48,6 +48,8 @@ struct replay_writer {
 	int backend;            /* enum writer_backend */
 	bool direct;
 	bool index;             /* the writer builds ringcap-read's index */
+	bool no_index_postings; /* without its postings (--no-index-postings) */
+	bool index_postings;    /* --index-postings: the default, accepted */
 	uint64_t staging;
 	int compress_level;     /* --compress zstd[:LEVEL]; 0: none */
 	unsigned compress_threads;

@@ -18,6 +18,7 @@ struct writer_config replay_writer_config(const struct replay_writer *w)
 		.index = w->index,
 		.compress_level = w->compress_level,
 		.compress_threads = w->compress_threads,
+		.index_postings = !w->no_index_postings,
 	};
 }
 

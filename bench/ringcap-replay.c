@@ -526,6 +526,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				      "(incompressible) or text (HTTP-like lines)" },
 		{ .name = "index", .type = OPT_FLAG, .field = &o->w.index,
 		  .help = "build ringcap-read's index as ringcap does (a regular -w FILE)" },
+		{ .name = "no-index-postings", .type = OPT_FLAG, .field = &o->w.no_index_postings,
+		  .help = "with --index: no postings (ringcap --no-index-postings)" },
+		{ .name = "index-postings", .type = OPT_FLAG, .field = &o->w.index_postings,
+		  .help = "with --index: postings too (the default, as ringcap)" },
 		REPLAY_BLOCK_SIZE_OPT(&o->block_size),
 		{ .name = "ring", .type = OPT_SIZE, OPT_INT(&o->ring_bytes), .min = 1u << 20,
 		  .max = 1ull << 34, .what = "ring size", .why = "expected 1m..16g", .arg = "SIZE",
@@ -552,7 +556,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		.synopsis =
 		"usage: ringcap-replay [--handler count|pcap] [--frames BYTES] [--packets N]\n"
 		"                      [--rate FPS|max] [-w FILE] [--writer uring|pwrite] [--no-direct] [--index]\n"
-		"                      [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
+		"                      [--no-index-postings] [--staging SIZE] [--block-size SIZE] [--ring SIZE]\n"
 		"                      [--block-timeout MS] [--filler-cpu N] [--cpu N]\n"
 		"                      [--flows N] [--flow-run FRAMES] [--first-index K]\n"
 		"       ringcap-replay --handler writer [--frames BYTES] [--packets N]\n"

@@ -225,7 +225,7 @@ static int open_writer(struct capture *cap)
 		.max_files = o->max_files,
 		.direct = o->direct,
 		.index = !o->no_index,
-		.index_postings = o->index_postings,
+		.index_postings = !o->no_index_postings,
 		.compress_level = o->compress_level,
 		.compress_threads = o->compress_threads,
 		.on_full_wait = o->on_full_wait,

@@ -205,7 +205,8 @@ struct capture_config {
 	bool quiet;
 	bool no_promisc;           /* -p: leave the interface's promiscuity alone */
 	bool no_index;             /* --no-index: no ringcap-read index beside the files */
-	bool index_postings;       /* --index-postings: hosts, ports, protocols per packet */
+	bool index_postings;       /* --index-postings: the default, kept for old command lines */
+	bool no_index_postings;    /* --no-index-postings: no hosts, ports, protocols per packet */
 	const char *z_cmd;         /* -z: run on each closed file */
 	unsigned z_jobs;           /* --z-jobs: at most this many at once (default 2) */
 	uint64_t min_free_bytes;   /* --min-free SIZE */

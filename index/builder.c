@@ -4,10 +4,10 @@
  * IPv6) that are sorted into the index's arrays when the chunk closes. A set
  * that fills up marks the chunk "any address" and stops collecting.
  *
- * Its postings: a hash of the chunk's keys, and per record one (key, offset)
- * entry per key it carries, appended as records come (nothing else per
- * packet); when the chunk closes the entries are bucketed by key and encoded
- * (postings_encode). Too many keys mark the chunk "no postings".
+ * Each record's link layer is walked once (index_frame_keys); its postings go
+ * to post_build.c, whose flow cache also tells when a record's addresses may
+ * be new to the summary (records of a flow already seen in the chunk skip the
+ * sets). Too many keys mark the chunk "no postings".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,43 +16,11 @@
 #include <unistd.h>
 
 #include "index/index_impl.h"
+#include "index/post_build.h"
 #include "util/util.h"
 
 #define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
 #define SET6_SLOTS (2 * INDEX_MAX_ADDR6)
-#define KEY_SLOTS (2 * INDEX_MAX_KEYS)
-
-struct pkey {
-	union {
-		uint8_t v[16];    /* the value, network order, zero past its length */
-		uint64_t q[2];
-	};
-	uint32_t type;
-};
-
-/* One key a record carries: the key's number in the open chunk, the record's
- * offset from the chunk's first record. */
-struct post_ent {
-	uint32_t key, rel;
-};
-
-/* The open chunk's postings. */
-struct post_set {
-	struct pkey keys[INDEX_MAX_KEYS];
-	uint32_t last[INDEX_MAX_KEYS];  /* 1 + offset of the last record added to it */
-	uint32_t count[INDEX_MAX_KEYS];
-	uint32_t slot[KEY_SLOTS];       /* key number + 1, 0 free */
-	/* ports and protocols by value, no hashing: key number + 1 where
-	 * port_gen matches gen (so a new chunk clears nothing) */
-	uint32_t port_key[65536], port_gen[65536], gen;
-	uint32_t proto_key[256];
-	/* IPv4 addresses, hashed as numbers: key number + 1 (0 free) */
-	uint32_t a4_val[KEY_SLOTS], a4_key[KEY_SLOTS];
-	uint32_t nkeys;
-	struct post_ent *ent;
-	size_t nent, cap;
-};
-
 struct index_builder {
 	struct pcap_file_info fi;
 	struct index ix;            /* closed chunks */
@@ -63,290 +31,23 @@ struct index_builder {
 	bool used6[SET6_SLOTS];
 	uint8_t set6[SET6_SLOTS][16];
 	bool has_zero4;
-	struct post_set ps;
+	struct post_build *pb;      /* the open chunk's postings */
+	struct post_scratch scratch;
 	size_t post_cap;            /* bytes allocated at ix.post */
 	bool without_postings;      /* every new chunk "no postings" */
 };
-
-static uint32_t hash32(uint32_t v)
-{
-	v ^= v >> 16;
-	v *= 0x7feb352du;
-	v ^= v >> 15;
-	v *= 0x846ca68bu;
-	return v ^ (v >> 16);
-}
 
 static void set_clear(struct index_builder *b)
 {
 	memset(b->set4, 0, sizeof(b->set4));
 	memset(b->used6, 0, sizeof(b->used6));
 	b->has_zero4 = false;
-	memset(b->ps.slot, 0, sizeof(b->ps.slot));
-	memset(b->ps.proto_key, 0, sizeof(b->ps.proto_key));
-	memset(b->ps.a4_key, 0, sizeof(b->ps.a4_key));
-	if (!++b->ps.gen) { /* wrapped: the stamps of old could match again */
-		memset(b->ps.port_gen, 0, sizeof(b->ps.port_gen));
-		b->ps.gen = 1;
-	}
-	b->ps.nkeys = 0;
-	b->ps.nent = 0;
+	post_build_reset(b->pb);
 }
 
 static void no_postings(struct index_builder *b)
 {
 	b->cur.flags |= INDEX_CHUNK_NO_POSTINGS;
-	b->ps.nent = 0;
-}
-
-/* A new key in the open chunk: its number, or UINT32_MAX when there are too
- * many (the chunk then has no postings). */
-static uint32_t new_key(struct index_builder *b, const struct pkey *k)
-{
-	struct post_set *ps = &b->ps;
-	uint32_t n;
-
-	if (ps->nkeys == INDEX_MAX_KEYS) {
-		no_postings(b);
-		return UINT32_MAX;
-	}
-	n = ps->nkeys++;
-	ps->keys[n] = *k;
-	ps->last[n] = 0;
-	ps->count[n] = 0;
-	return n;
-}
-
-static void post_n(struct index_builder *b, uint32_t n, uint32_t rel);
-
-/* A port or protocol: by value in a table, not hashed. */
-static void post_small(struct index_builder *b, unsigned type, uint16_t value, uint32_t rel)
-{
-	struct post_set *ps = &b->ps;
-	struct pkey k = { .type = type };
-	uint32_t n;
-
-	if (type == INDEX_KEY_PROTO && ps->proto_key[value & 0xff]) {
-		n = ps->proto_key[value & 0xff] - 1;
-	} else if (type == INDEX_KEY_PORT && ps->port_gen[value] == ps->gen) {
-		n = ps->port_key[value] - 1;
-	} else {
-		if (type == INDEX_KEY_PROTO) {
-			k.v[0] = (uint8_t)value;
-		} else {
-			k.v[0] = (uint8_t)(value >> 8);
-			k.v[1] = (uint8_t)value;
-		}
-		n = new_key(b, &k);
-		if (n == UINT32_MAX)
-			return;
-		if (type == INDEX_KEY_PROTO) {
-			ps->proto_key[value & 0xff] = n + 1;
-		} else {
-			ps->port_key[value] = n + 1;
-			ps->port_gen[value] = ps->gen;
-		}
-	}
-	post_n(b, n, rel);
-}
-
-/* An IPv4 address (a number, a.b.c.d = a<<24|...). */
-static void post_addr4(struct index_builder *b, uint32_t a, uint32_t rel)
-{
-	struct post_set *ps = &b->ps;
-	struct pkey k = { .type = INDEX_KEY_ADDR4 };
-	uint32_t i, n;
-
-	for (i = hash32(a) & (KEY_SLOTS - 1); ps->a4_key[i]; i = (i + 1) & (KEY_SLOTS - 1))
-		if (ps->a4_val[i] == a) {
-			post_n(b, ps->a4_key[i] - 1, rel);
-			return;
-		}
-	k.v[0] = (uint8_t)(a >> 24);
-	k.v[1] = (uint8_t)(a >> 16);
-	k.v[2] = (uint8_t)(a >> 8);
-	k.v[3] = (uint8_t)a;
-	n = new_key(b, &k);
-	if (n == UINT32_MAX)
-		return;
-	ps->a4_val[i] = a;
-	ps->a4_key[i] = n + 1;
-	post_n(b, n, rel);
-}
-
-/* Record at `rel` carries key `k`. Called for every key of every record:
- * the key is compared as two words and its type, with no call. */
-static void post_add(struct index_builder *b, const struct pkey *k, uint32_t rel)
-{
-	struct post_set *ps = &b->ps;
-	uint64_t x = k->q[0] ^ (k->q[1] * 0x9e3779b97f4a7c15ull) ^ k->type;
-	uint32_t h = hash32((uint32_t)x ^ (uint32_t)(x >> 32)), i, n;
-
-	for (i = h & (KEY_SLOTS - 1); ps->slot[i]; i = (i + 1) & (KEY_SLOTS - 1)) {
-		const struct pkey *o = &ps->keys[ps->slot[i] - 1];
-
-		if (o->q[0] == k->q[0] && o->q[1] == k->q[1] && o->type == k->type) {
-			n = ps->slot[i] - 1;
-			goto found;
-		}
-	}
-	n = new_key(b, k);
-	if (n == UINT32_MAX)
-		return;
-	ps->slot[i] = n + 1;
-found:
-	post_n(b, n, rel);
-}
-
-/* Key number `n` of the open chunk is carried by the record at `rel`. */
-static void post_n(struct index_builder *b, uint32_t n, uint32_t rel)
-{
-	struct post_set *ps = &b->ps;
-
-	if (ps->last[n] == rel + 1)
-		return; /* the same key twice in one record (src == dst) */
-	ps->last[n] = rel + 1;
-	ps->count[n]++;
-	if (ps->nent == ps->cap) {
-		ps->cap = ps->cap ? 2 * ps->cap : 4096;
-		ps->ent = xrealloc(ps->ent, ps->cap, sizeof(*ps->ent));
-	}
-	ps->ent[ps->nent++] = (struct post_ent){ n, rel };
-}
-
-/* The keys of one record of the open chunk (see index.h, "Postings"). */
-static void post_record(struct index_builder *b, uint64_t file_offset, bool addrs_ok,
-			const struct frame_addrs *fa, const uint8_t *frame, uint32_t frame_len)
-{
-	uint64_t rel64 = file_offset - b->cur.off;
-	uint32_t rel = (uint32_t)rel64;
-	struct frame_l4 l4;
-	struct pkey k = { .type = INDEX_KEY_WILD };
-
-	if (rel64 >= UINT32_MAX) { /* a chunk over 4 GiB: offsets do not fit */
-		no_postings(b);
-		return;
-	}
-	if (!addrs_ok) {
-		post_add(b, &k, rel);
-		return;
-	}
-	if (!index_frame_l4(b->fi.linktype, frame, frame_len, &l4)) {
-		k.type = INDEX_KEY_WILD_L4;
-		post_add(b, &k, rel);
-	}
-	for (unsigned i = 0; i < fa->n4; i++)
-		post_addr4(b, fa->a4[i], rel);
-	k.type = INDEX_KEY_ADDR6;
-	for (unsigned i = 0; i < fa->n6; i++) {
-		memcpy(k.v, fa->a6[i], 16);
-		post_add(b, &k, rel);
-	}
-	if (l4.has_proto)
-		post_small(b, INDEX_KEY_PROTO, l4.proto, rel);
-	for (unsigned i = 0; i < l4.nports; i++)
-		post_small(b, INDEX_KEY_PORT, l4.port[i], rel);
-}
-
-/* A varint of a block index_parse checked (or this builder wrote). */
-static const uint8_t *get_varint_trusted(const uint8_t *p, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	for (int shift = 0;; shift += 7) {
-		x |= (uint64_t)(*p & 0x7f) << shift;
-		if (!(*p++ & 0x80))
-			break;
-	}
-	*v = x;
-	return p;
-}
-
-static void put_varint(uint8_t **p, uint64_t v)
-{
-	while (v >= 0x80) {
-		*(*p)++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*(*p)++ = (uint8_t)v;
-}
-
-/* A key and its number in the open chunk, to sort the keys into order. */
-struct numbered_key {
-	struct pkey k;
-	uint32_t n;
-};
-
-static int cmp_key(const void *a, const void *b)
-{
-	const struct pkey *x = a, *y = b;
-
-	if (x->type != y->type)
-		return x->type < y->type ? -1 : 1;
-	return memcmp(x->v, y->v, sizeof(x->v));
-}
-
-/* Encode the open chunk's postings at the end of dst->post (*cap bytes
- * allocated there, grown by doubling: a file's postings are megabytes, and
- * copying them at every chunk would cost more than building them); sets c's
- * postings fields. */
-static void postings_encode(const struct post_set *ps, struct index *dst, size_t *cap, struct index_chunk *c)
-{
-	struct numbered_key *order;
-	uint32_t *start, *rel, *fill;
-	size_t bound = (size_t)ps->nkeys * 40 + ps->nent * 5;
-	uint8_t *p, *tmp;
-
-	c->post_off = dst->npost;
-	c->post_len = c->nkeys = 0;
-	if (c->flags & INDEX_CHUNK_NO_POSTINGS || !ps->nkeys)
-		return;
-	/* the entries bucketed by key (counting sort: each key's entries stay
-	 * in record order), the keys sorted */
-	start = xcalloc(ps->nkeys + 1, sizeof(*start));
-	rel = xcalloc(ps->nent + 1, sizeof(*rel));
-	for (uint32_t k = 0; k < ps->nkeys; k++)
-		start[k + 1] = start[k] + ps->count[k];
-	fill = xcalloc(ps->nkeys + 1, sizeof(*fill));
-	memcpy(fill, start, ps->nkeys * sizeof(*fill));
-	for (size_t i = 0; i < ps->nent; i++)
-		rel[fill[ps->ent[i].key]++] = ps->ent[i].rel;
-	xfree(fill);
-	order = xcalloc(ps->nkeys, sizeof(*order));
-	for (uint32_t k = 0; k < ps->nkeys; k++)
-		order[k] = (struct numbered_key){ ps->keys[k], k };
-	qsort(order, ps->nkeys, sizeof(*order), cmp_key);
-	if (*cap < dst->npost + bound) {
-		*cap = 2 * *cap > dst->npost + bound ? 2 * *cap : dst->npost + bound;
-		dst->post = xrealloc(dst->post, *cap, 1);
-	}
-	p = dst->post + dst->npost;
-	tmp = xcalloc(1, (size_t)ps->nent * 5 + 1);
-	for (uint32_t j = 0; j < ps->nkeys; j++) {
-		uint32_t k = order[j].n;
-		const struct pkey *key = &ps->keys[k];
-		uint8_t *q = tmp;
-		uint32_t prev = 0;
-
-		for (uint32_t i = start[k]; i < start[k + 1]; i++) {
-			put_varint(&q, rel[i] - prev);
-			prev = rel[i];
-		}
-		*p++ = key->type;
-		memcpy(p, key->v, (size_t)index_key_len(key->type));
-		p += index_key_len(key->type);
-		put_varint(&p, ps->count[k]);
-		put_varint(&p, (uint64_t)(q - tmp));
-		memcpy(p, tmp, (size_t)(q - tmp));
-		p += q - tmp;
-	}
-	c->nkeys = ps->nkeys;
-	c->post_len = (uint32_t)(p - (dst->post + dst->npost));
-	dst->npost += c->post_len;
-	xfree(tmp);
-	xfree(start);
-	xfree(rel);
-	xfree(order);
 }
 
 static void chunk_any(struct index_builder *b)
@@ -364,7 +65,7 @@ static void set_add4(struct index_builder *b, uint32_t a)
 		b->has_zero4 = true;
 		goto check;
 	}
-	for (i = hash32(a) & (SET4_SLOTS - 1); b->set4[i]; i = (i + 1) & (SET4_SLOTS - 1))
+	for (i = index_hash32(a) & (SET4_SLOTS - 1); b->set4[i]; i = (i + 1) & (SET4_SLOTS - 1))
 		if (b->set4[i] == a)
 			return;
 	b->set4[i] = a;
@@ -379,7 +80,7 @@ static void set_add6(struct index_builder *b, const uint8_t *a)
 	uint32_t h, i;
 
 	memcpy(&h, a + 12, 4);
-	for (i = hash32(h ^ a[0] ^ (uint32_t)a[7] << 8) & (SET6_SLOTS - 1); b->used6[i];
+	for (i = index_hash32(h ^ a[0] ^ (uint32_t)a[7] << 8) & (SET6_SLOTS - 1); b->used6[i];
 	     i = (i + 1) & (SET6_SLOTS - 1))
 		if (!memcmp(b->set6[i], a, 16))
 			return;
@@ -387,6 +88,22 @@ static void set_add6(struct index_builder *b, const uint8_t *a)
 	memcpy(b->set6[i], a, 16);
 	if (++b->cur.n6 > INDEX_MAX_ADDR6)
 		chunk_any(b);
+}
+
+/* The addresses of a record whose flow is new to the open chunk (a record
+ * of a flow seen before in it has the same ones). */
+static void summary_add(struct index_builder *b, const struct frame_keys *fk)
+{
+	if (b->cur.flags & INDEX_CHUNK_ANY_ADDR)
+		return;
+	if (!fk->addrs_ok) {
+		chunk_any(b);
+		return;
+	}
+	for (unsigned i = 0; i < fk->a.n4 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
+		set_add4(b, fk->a.a4[i]);
+	for (unsigned i = 0; i < fk->a.n6 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
+		set_add6(b, fk->a.a6[i]);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -403,7 +120,8 @@ static int cmp_a6(const void *a, const void *b)
 
 /* Append the open chunk, its sets sorted, to `dst` (the builder's own index
  * when it closes, a snapshot's copy otherwise). */
-static void emit_open_chunk(const struct index_builder *b, struct index *dst, size_t *post_cap)
+static void emit_open_chunk(const struct index_builder *b, struct index *dst, size_t *post_cap,
+			    struct post_scratch *scratch)
 {
 	struct index_chunk c = b->cur;
 	uint32_t k;
@@ -429,7 +147,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 		qsort(dst->addr6 + dst->naddr6, c.n6, 16, cmp_a6);
 		dst->naddr6 += c.n6;
 	}
-	postings_encode(&b->ps, dst, post_cap, &c);
+	post_build_encode(b->pb, scratch, dst, post_cap, &c);
 	dst->chunks = xrealloc(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
 	dst->chunks[dst->nchunks++] = c;
 }
@@ -438,46 +156,9 @@ static void close_chunk(struct index_builder *b)
 {
 	if (!b->open)
 		return;
-	emit_open_chunk(b, &b->ix, &b->post_cap);
+	emit_open_chunk(b, &b->ix, &b->post_cap, &b->scratch);
 	b->open = false;
 	set_clear(b);
-}
-
-/* Take chunk `c`'s postings back into the open chunk's set (a resumed file).
- * Entries come key by key; a key's count and last offset come out right, and
- * the encoder buckets entries by key, so their order does not matter. */
-static void postings_reload(struct index_builder *b, const struct index_chunk *c)
-{
-	const uint8_t *p = b->ix.post + c->post_off, *end = p + c->post_len;
-
-	if (c->flags & INDEX_CHUNK_NO_POSTINGS)
-		return;
-	while (p < end) {
-		unsigned type = *p++;
-		int vlen = index_key_len(type);
-		struct pkey k = { .type = type };
-		uint64_t n, bytes, at = 0;
-
-		memcpy(k.v, p, (size_t)vlen);
-		p += vlen;
-		p = get_varint_trusted(p, &n);
-		p = get_varint_trusted(p, &bytes);
-		for (uint64_t i = 0; i < n; i++) {
-			uint64_t d;
-
-			p = get_varint_trusted(p, &d);
-			at += d;
-			if (type == INDEX_KEY_PORT)
-				post_small(b, type, (uint16_t)(k.v[0] << 8 | k.v[1]), (uint32_t)at);
-			else if (type == INDEX_KEY_PROTO)
-				post_small(b, type, k.v[0], (uint32_t)at);
-			else if (type == INDEX_KEY_ADDR4)
-				post_addr4(b, (uint32_t)k.v[0] << 24 | (uint32_t)k.v[1] << 16 | (uint32_t)k.v[2] << 8 | k.v[3],
-					   (uint32_t)at);
-			else
-				post_add(b, &k, (uint32_t)at);
-		}
-	}
 }
 
 int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP_FILE_HEADER_LEN],
@@ -492,7 +173,7 @@ int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP
 	b->fi = fi;
 	memcpy(b->ix.pcap_header, pcap_header, PCAP_FILE_HEADER_LEN);
 	b->ix.chunk_bytes = chunk_bytes ? chunk_bytes : INDEX_CHUNK_BYTES_DEFAULT;
-	b->ps.gen = 1; /* port_gen starts all 0: no port of this chunk yet */
+	b->pb = post_build_new();
 	b->ix.good_end = PCAP_FILE_HEADER_LEN;
 	b->end = PCAP_FILE_HEADER_LEN;
 	*out = b;
@@ -526,7 +207,9 @@ int index_builder_resume(struct index_builder **out, struct index *ix)
 		set_add4(b, b->ix.addr4[last->a4 + i]);
 	for (uint32_t i = 0; i < last->n6; i++)
 		set_add6(b, b->ix.addr6[last->a6 + i]);
-	postings_reload(b, last);
+	if (!(last->flags & INDEX_CHUNK_NO_POSTINGS) &&
+	    post_build_reload(b->pb, b->ix.post + last->post_off, last->post_len) & POST_FULL)
+		no_postings(b);
 	b->ix.naddr4 -= last->n4;
 	b->ix.naddr6 -= last->n6;
 	b->ix.npost = last->post_off;
@@ -551,8 +234,9 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
 {
 	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
-	struct frame_addrs fa;
-	bool addrs_ok;
+	struct frame_keys fk;
+	uint64_t rel;
+	unsigned got;
 
 	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
 		return -EINVAL;
@@ -570,17 +254,15 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 	b->cur.records++;
 	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
 	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;
-	addrs_ok = index_frame_addrs(b->fi.linktype, frame, frame_len, &fa);
-	if (!(b->cur.flags & INDEX_CHUNK_NO_POSTINGS))
-		post_record(b, file_offset, addrs_ok, &fa, frame, frame_len);
-	if (!(b->cur.flags & INDEX_CHUNK_ANY_ADDR)) {
-		if (!addrs_ok)
-			chunk_any(b);
-		for (unsigned i = 0; i < fa.n4 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
-			set_add4(b, fa.a4[i]);
-		for (unsigned i = 0; i < fa.n6 && !(b->cur.flags & INDEX_CHUNK_ANY_ADDR); i++)
-			set_add6(b, fa.a6[i]);
-	}
+	index_frame_keys(b->fi.linktype, frame, frame_len, &fk);
+	rel = file_offset - b->cur.off;
+	if (rel >= UINT32_MAX) /* a chunk over 4 GiB: offsets do not fit */
+		no_postings(b);
+	got = post_build_add(b->pb, (uint32_t)rel, &fk, !(b->cur.flags & INDEX_CHUNK_NO_POSTINGS));
+	if (got & POST_FULL)
+		no_postings(b);
+	if (got & POST_NEW_FLOW)
+		summary_add(b, &fk);
 	if (!b->ix.records && !b->ix.nchunks)
 		b->ix.first_ns = b->ix.last_ns = ns;
 	b->ix.first_ns = ns < b->ix.first_ns ? ns : b->ix.first_ns;
@@ -615,8 +297,12 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
 	ix->post = dup_array(b->ix.post, b->ix.npost, 1);
 	ix->sblocks = dup_array(b->ix.sblocks, b->ix.nsblocks, sizeof(*ix->sblocks));
 	post_cap = b->ix.npost ? b->ix.npost : 1;
-	if (b->open)
-		emit_open_chunk(b, ix, &post_cap);
+	if (b->open) {
+		struct post_scratch scratch = { 0 };
+
+		emit_open_chunk(b, ix, &post_cap, &scratch);
+		post_scratch_free(&scratch);
+	}
 	ix->file_size = file_size;
 	ix->file_mtime_ns = mtime_ns;
 	return 0;
@@ -671,7 +357,8 @@ void index_builder_free(struct index_builder *b)
 	if (!b)
 		return;
 	index_free(&b->ix);
-	xfree(b->ps.ent);
+	post_build_free(b->pb);
+	post_scratch_free(&b->scratch);
 	xfree(b);
 }
 

@@ -307,6 +307,19 @@ struct frame_l4 {
  */
 bool index_frame_l4(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_l4 *out);
 
+/* Both of the above from one walk of the link layer (what the builder runs
+ * per record). */
+struct frame_keys {
+	struct frame_addrs a;
+	struct frame_l4 l4;
+	bool addrs_ok;            /* index_frame_addrs' answer */
+	bool l4_ok;               /* index_frame_l4's answer */
+};
+
+/* Fills *out as index_frame_addrs and index_frame_l4 would; returns addrs_ok.
+ * Pure; reads only inside caplen. */
+bool index_frame_keys(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_keys *out);
+
 /* -------------------------------------------------------------- postings */
 
 /* Record offsets, sorted and distinct; owned by whoever made it (xfree v). */
@@ -361,9 +374,7 @@ int index_builder_new(struct index_builder **out, const uint8_t pcap_header[PCAP
 		      uint32_t chunk_bytes);
 /* From the next chunk on, no postings: each chunk is marked "no postings"
  * (ringcap-read reads it whole, as a version 2 chunk) and the per-record key
- * work is skipped. The writer's default: postings cost the appending thread
- * about 60-80 ns per packet today (ringcap --index-postings turns them on);
- * ringcap-read's own indexing keeps them. */
+ * work is skipped (ringcap --no-index-postings). */
 void index_builder_without_postings(struct index_builder *b);
 /* Continue an existing index (a file that grew): takes over `ix` (which is
  * zeroed) and goes on after its good end. 0, -ENOMEM, or -EINVAL for a

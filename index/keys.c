@@ -1,16 +1,29 @@
 /*
- * The IP protocol and ports of a frame, for the postings. As with the
- * addresses (addr.c), a posting list must hold every record a libpcap test
- * could match, so this reads where libpcap's generated code reads: IPv4 byte 9
- * whatever the version nibble says, ports after the header length IHL gives
- * when the fragment offset is 0, the IPv6 next header as it stands (an
- * extension header, which some libpcap versions look behind, makes the record
- * "wild": it is read for every query). Pure; reads only inside caplen.
+ * The keys of a frame, in one walk of its link layer: the addresses a libpcap
+ * `host` or `net` test could compare (the chunk summary and the address
+ * postings), its IP protocol and TCP/UDP/SCTP ports (the other postings).
+ *
+ * A summary or a posting list must hold every record a libpcap test could
+ * match, so this reads the bytes where libpcap's generated code looks, not
+ * where a careful parser would: an Ethernet type 0x0800 means IPv4 addresses
+ * at +12 and +16 and the protocol at +9 whatever the version nibble says, ARP
+ * and RARP addresses at the fixed offsets +14 and +24 that libpcap assumes,
+ * ports after the header length IHL gives when the fragment offset is 0, the
+ * IPv6 next header as it stands (an extension header, which some libpcap
+ * versions look behind, makes the protocol and ports unknown: "wild"). Behind
+ * 802.1Q/802.1ad tags each level is read too (what `vlan and host X` sees).
+ *
+ * The builder calls this once per record, so it is one pass with no second
+ * look at the link layer. Pure; reads only inside caplen.
  */
 #include <string.h>
 
 #include "index/index.h"
 
+#define ETHERTYPE_IPV4 0x0800u
+#define ETHERTYPE_ARP 0x0806u
+#define ETHERTYPE_RARP 0x8035u
+#define ETHERTYPE_IPV6 0x86ddu
 #define MAX_TAGS 4
 
 static uint16_t be16(const uint8_t *p)
@@ -18,9 +31,9 @@ static uint16_t be16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static bool has_ports(uint8_t proto)
+static uint32_t be32(const uint8_t *p)
 {
-	return proto == 6 || proto == 17 || proto == 132; /* TCP, UDP, SCTP */
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static bool inside(uint32_t caplen, uint32_t off, uint32_t len)
@@ -28,22 +41,14 @@ static bool inside(uint32_t caplen, uint32_t off, uint32_t len)
 	return off <= caplen && caplen - off >= len;
 }
 
-static void ports_at(struct frame_l4 *k, const uint8_t *f, uint32_t caplen, uint32_t off)
+static bool has_ports(uint8_t proto)
 {
-	for (int i = 0; i < 2; i++, off += 2)
-		if (inside(caplen, off, 2))
-			k->port[k->nports++] = be16(f + off);
+	return proto == 6 || proto == 17 || proto == 132; /* TCP, UDP, SCTP */
 }
 
-static void ipv4_l4(struct frame_l4 *k, const uint8_t *f, uint32_t caplen, uint32_t net)
+static bool is_tag(uint16_t type)
 {
-	if (!inside(caplen, net, 10))
-		return;
-	k->has_proto = true;
-	k->proto = f[net + 9];
-	if (!has_ports(k->proto) || !inside(caplen, net, 8) || (be16(f + net + 6) & 0x1fff))
-		return;
-	ports_at(k, f, caplen, net + 4u * (f[net] & 0xfu));
+	return type == 0x8100 || type == 0x88a8 || type == 0x9100;
 }
 
 static bool is_ext6(uint8_t nh)
@@ -56,86 +61,188 @@ static bool is_ext6(uint8_t nh)
 	}
 }
 
-/* False for an extension header: the protocol is behind it. */
-static bool ipv6_l4(struct frame_l4 *k, const uint8_t *f, uint32_t caplen, uint32_t net)
+static void add4(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t off)
 {
-	if (!inside(caplen, net, 7))
-		return true;
-	if (is_ext6(f[net + 6]))
-		return false;
-	k->has_proto = true;
-	k->proto = f[net + 6];
-	if (has_ports(k->proto))
-		ports_at(k, f, caplen, net + 40);
-	return true;
+	if (inside(caplen, off, 4) && k->a.n4 < 8)
+		k->a.a4[k->a.n4++] = be32(f + off);
 }
 
-static bool after_ethertype(struct frame_l4 *k, const uint8_t *f, uint32_t caplen, uint32_t type_off)
+static void add6(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t off)
+{
+	if (inside(caplen, off, 16) && k->a.n6 < 4)
+		memcpy(k->a.a6[k->a.n6++], f + off, 16);
+}
+
+static void ports_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t off)
+{
+	for (int i = 0; i < 2; i++, off += 2)
+		if (inside(caplen, off, 2))
+			k->l4.port[k->l4.nports++] = be16(f + off);
+}
+
+static void ipv4_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t net)
+{
+	add4(k, f, caplen, net + 12);
+	add4(k, f, caplen, net + 16);
+	if (!inside(caplen, net, 10))
+		return;
+	k->l4.has_proto = true;
+	k->l4.proto = f[net + 9];
+	if (has_ports(k->l4.proto) && !(be16(f + net + 6) & 0x1fff))
+		ports_at(k, f, caplen, net + 4u * (f[net] & 0xfu));
+}
+
+static void ipv6_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t net)
+{
+	add6(k, f, caplen, net + 8);
+	add6(k, f, caplen, net + 24);
+	if (!inside(caplen, net, 7))
+		return;
+	if (is_ext6(f[net + 6])) {
+		k->l4_ok = false; /* the protocol is behind it */
+		return;
+	}
+	k->l4.has_proto = true;
+	k->l4.proto = f[net + 6];
+	if (has_ports(k->l4.proto))
+		ports_at(k, f, caplen, net + 40);
+}
+
+static void arp_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t net)
+{
+	add4(k, f, caplen, net + 14);
+	add4(k, f, caplen, net + 24);
+}
+
+/* The network layer after an ethertype at `type_off`, through VLAN tags. More
+ * tags than we follow (`vlan and vlan and ...` could still look deeper) leave
+ * every key unknown. */
+static void after_ethertype(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t type_off)
 {
 	for (int level = 0; level <= MAX_TAGS; level++, type_off += 4) {
+		uint32_t net = type_off + 2;
 		uint16_t type;
 
 		if (!inside(caplen, type_off, 2))
-			return true;
+			return;
 		type = be16(f + type_off);
-		if (type == 0x0800) {
-			ipv4_l4(k, f, caplen, type_off + 2);
-			return true;
+		switch (type) {
+		case ETHERTYPE_IPV4:
+			ipv4_at(k, f, caplen, net);
+			return;
+		case ETHERTYPE_IPV6:
+			ipv6_at(k, f, caplen, net);
+			return;
+		case ETHERTYPE_ARP:
+		case ETHERTYPE_RARP:
+			arp_at(k, f, caplen, net);
+			return;
+		default:
+			if (is_tag(type))
+				continue; /* a tag: the next ethertype is 4 bytes on */
+			return;
 		}
-		if (type == 0x86dd)
-			return ipv6_l4(k, f, caplen, type_off + 2);
-		if (type != 0x8100 && type != 0x88a8 && type != 0x9100)
-			return true;
 	}
-	return false;
+	k->addrs_ok = k->l4_ok = false;
 }
 
-static bool by_nibble(struct frame_l4 *k, const uint8_t *f, uint32_t caplen, uint32_t net)
+/* By the version nibble, as libpcap does for raw IP link types. */
+static void raw_ip(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t net)
 {
 	if (net >= caplen)
-		return true;
+		return;
 	if (f[net] >> 4 == 4)
-		ipv4_l4(k, f, caplen, net);
+		ipv4_at(k, f, caplen, net);
 	else if (f[net] >> 4 == 6)
-		return ipv6_l4(k, f, caplen, net);
-	return true;
+		ipv6_at(k, f, caplen, net);
+}
+
+int index_loopback_ip(const uint8_t *frame, uint32_t caplen)
+{
+	static const uint32_t inet6[4] = { 10, 24, 28, 30 };
+	uint32_t fam, swapped;
+
+	if (caplen < 4)
+		return 0;
+	memcpy(&fam, frame, 4);
+	swapped = __builtin_bswap32(fam);
+	if (fam == 2 || swapped == 2)
+		return 4;
+	for (int i = 0; i < 4; i++)
+		if (fam == inet6[i] || swapped == inet6[i])
+			return 6;
+	return 0;
+}
+
+bool index_frame_keys(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_keys *out)
+{
+	out->a.n4 = out->a.n6 = 0;
+	memset(&out->l4, 0, sizeof(out->l4));
+	out->addrs_ok = out->l4_ok = true;
+	switch (linktype) {
+	case LINKTYPE_ETHERNET:
+		after_ethertype(out, frame, caplen, 12);
+		break;
+	case LINKTYPE_LINUX_SLL:
+		after_ethertype(out, frame, caplen, 14);
+		break;
+	case LINKTYPE_LINUX_SLL2:
+		/* protocol first, payload after the 20-byte header */
+		if (caplen >= 2) {
+			uint16_t type = be16(frame);
+
+			if (type == ETHERTYPE_IPV4)
+				ipv4_at(out, frame, caplen, 20);
+			else if (type == ETHERTYPE_IPV6)
+				ipv6_at(out, frame, caplen, 20);
+			else if (type == ETHERTYPE_ARP || type == ETHERTYPE_RARP)
+				arp_at(out, frame, caplen, 20);
+			else if (is_tag(type))
+				out->addrs_ok = false; /* tags in a cooked header: not followed */
+		}
+		break;
+	case LINKTYPE_RAW:
+	case 12: /* DLT_RAW as some systems write it */
+	case 14:
+		raw_ip(out, frame, caplen, 0);
+		break;
+	case LINKTYPE_IPV4: /* every frame is IPv4 (libpcap checks no nibble) */
+		ipv4_at(out, frame, caplen, 0);
+		break;
+	case LINKTYPE_IPV6:
+		ipv6_at(out, frame, caplen, 0);
+		break;
+	case LINKTYPE_NULL:
+	case LINKTYPE_LOOP:
+		switch (index_loopback_ip(frame, caplen)) {
+		case 4:
+			ipv4_at(out, frame, caplen, 4);
+			break;
+		case 6:
+			ipv6_at(out, frame, caplen, 4);
+			break;
+		}
+		break;
+	default:
+		out->addrs_ok = out->l4_ok = false;
+	}
+	return out->addrs_ok;
+}
+
+bool index_frame_addrs(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_addrs *out)
+{
+	struct frame_keys k;
+	bool ok = index_frame_keys(linktype, frame, caplen, &k);
+
+	*out = k.a;
+	return ok;
 }
 
 bool index_frame_l4(uint32_t linktype, const uint8_t *frame, uint32_t caplen, struct frame_l4 *out)
 {
-	memset(out, 0, sizeof(*out));
-	switch (linktype) {
-	case LINKTYPE_ETHERNET:
-		return after_ethertype(out, frame, caplen, 12);
-	case LINKTYPE_LINUX_SLL:
-		return after_ethertype(out, frame, caplen, 14);
-	case LINKTYPE_LINUX_SLL2:
-		if (caplen < 2)
-			return true;
-		if (be16(frame) == 0x0800) {
-			ipv4_l4(out, frame, caplen, 20);
-			return true;
-		}
-		if (be16(frame) == 0x86dd)
-			return ipv6_l4(out, frame, caplen, 20);
-		return true;
-	case LINKTYPE_RAW:
-	case 12:
-	case 14:
-		return by_nibble(out, frame, caplen, 0);
-	case LINKTYPE_IPV4:
-		ipv4_l4(out, frame, caplen, 0);
-		return true;
-	case LINKTYPE_IPV6:
-		return ipv6_l4(out, frame, caplen, 0);
-	case LINKTYPE_NULL:
-	case LINKTYPE_LOOP:
-		if (index_loopback_ip(frame, caplen) == 4)
-			ipv4_l4(out, frame, caplen, 4);
-		else if (index_loopback_ip(frame, caplen) == 6)
-			return ipv6_l4(out, frame, caplen, 4);
-		return true;
-	default:
-		return false;
-	}
+	struct frame_keys k;
+
+	index_frame_keys(linktype, frame, caplen, &k);
+	*out = k.l4;
+	return k.l4_ok;
 }

@@ -168,8 +168,8 @@ struct writer_config {
 				 * 0: 256 MiB (rounded up to chunk_size) */
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
 				* regular file when it is closed (index/index.h) */
-	bool index_postings;   /* with index: per-packet postings too (costs the
-				* appending thread; index_builder_without_postings) */
+	bool index_postings;   /* with index: per-packet postings too (ringcap's
+				* default; without: index_builder_without_postings) */
 	int compress_level;    /* 0: plain pcap; 1..19: zstd frames (Compression) */
 	unsigned compress_threads; /* with compress_level: the pool's threads (1..8);
 				    * 0: no pool, every chunk a raw frame (tests) */

@@ -152,6 +152,11 @@ static void test_defaults(void)
 	CHECK(out_text[0] == '\0', "a good parse printed: %s", out_text);
 	CHECK(o.flush_interval_ms == 1000 && !o.packet_buffered, "flush %u ms, -U %d",
 	      o.flush_interval_ms, o.packet_buffered);
+	CHECK(!o.no_index && !o.no_index_postings, "index %d, postings %d by default", !o.no_index,
+	      !o.no_index_postings);
+	cli_free(&o);
+	ret = PARSE(&o, "-i", "eth0", "-w", "out.pcap", "--no-index-postings");
+	CHECK(ret == 0 && o.no_index_postings && !o.no_index, "--no-index-postings: %d", ret);
 	cli_free(&o);
 
 	/* --arp: -w is optional; the capture's block timeout stays 8 ms (ARP has
@@ -272,6 +277,7 @@ static void test_bad_values(void)
 	BAD("--index-postings", "-i", "eth0", "-w", "x", "--no-index", "--index-postings");
 	BAD("--index-postings", "-i", "eth0", "-w", "-", "--index-postings");
 	BAD("--index-postings", "-i", "eth0", "--arp", "198.18.0.9", "--index-postings");
+	BAD("--no-index-postings", "-i", "eth0", "-w", "x", "--index-postings", "--no-index-postings");
 	BAD("12ab", "-i", "eth0", "-w", "x", "--snaplen", "12ab");
 	BAD("'0'", "-i", "eth0", "-w", "x", "-c", "0");
 	BAD("'x'", "-i", "eth0", "-w", "x", "-c", "x");
