@@ -187,6 +187,8 @@ struct capture_config {
 	bool use_pwrite;
 	bool direct;
 	uint64_t staging_bytes;
+	unsigned format;           /* --format: enum writer_format (writer/writer.h) */
+	const char *userappl;      /* pcapng's shb_userappl: "ringcap VERSION" */
 	/* ARP and NDP answering */
 	struct arp_pool_range pools[MAX_ARP_POOLS];
 	unsigned npools;

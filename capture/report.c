@@ -39,8 +39,16 @@ void capture_totals(const struct capture *cap, struct capture_totals *t)
 
 void capture_update_stats(struct capture *cap)
 {
-	for (unsigned i = 0; i < cap->cfg.threads; i++)
+	uint64_t received = 0, dropped = 0;
+
+	for (unsigned i = 0; i < cap->cfg.threads; i++) {
 		ring_stats_update(&cap->workers[i].ring);
+		received += cap->workers[i].ring.stats.packets;
+		dropped += cap->workers[i].ring.stats.drops;
+	}
+	/* for the writer's ISBs, which another thread may write (upkeep.c) */
+	__atomic_store_n(&cap->pub_received, received, __ATOMIC_RELAXED);
+	__atomic_store_n(&cap->pub_dropped, dropped, __ATOMIC_RELAXED);
 	capture_nic_update(cap);
 	if (cap->arp)
 		arp_service_stats_update(&cap->arps);

@@ -46,6 +46,18 @@ void capture_file_closed(void *ctx, const char *path, uint64_t size, int error)
 		jobs_submit(cap->jobs, path);
 }
 
+int capture_iface_stats(void *ctx, unsigned iface, uint64_t *recv, uint64_t *drop)
+{
+	struct capture *cap = ctx;
+
+	/* one interface today: every socket is on it */
+	if (iface)
+		return -ENODEV;
+	*recv = __atomic_load_n(&cap->pub_received, __ATOMIC_RELAXED);
+	*drop = __atomic_load_n(&cap->pub_dropped, __ATOMIC_RELAXED);
+	return 0;
+}
+
 void capture_take_closed(struct capture *cap)
 {
 	struct closed_file *c, *rev = NULL;

@@ -3,6 +3,7 @@
 
 static const struct format_kind *const kinds[] = {
 	&format_pcap,
+	&format_pcapng,
 };
 
 enum format_status format_probe(const uint8_t *buf, size_t len, struct format_probe *out)
