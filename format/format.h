@@ -346,8 +346,9 @@ size_t pcapng_isb_encode(uint8_t *out, size_t room, const struct pcapng_isb *s);
 
 /*
  * The end of a pcapng file's prologue in buf[0, len) (the file's first
- * bytes): past its leading Section Header and Interface Description Blocks,
- * as far as they are whole in buf. FORMAT_FOREIGN when buf is no pcapng
+ * bytes): past its leading blocks that hold no packet (Section Header,
+ * Interface Description and Interface Statistics Blocks), as far as they
+ * are whole in buf. FORMAT_FOREIGN when buf is no pcapng
  * (FORMAT_SHORT: fewer than 12 bytes); FORMAT_LIED when a length is
  * impossible (then *end is where the walk stopped). A file with more bytes
  * than *end holds other blocks (packets) or a torn one. Reads no more than

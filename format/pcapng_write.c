@@ -10,7 +10,9 @@
 #include "format/format.h"
 
 /* A block being laid out: bytes are written only while they fit in `room`,
- * `len` counts them all the same. */
+ * `len` counts them all the same. Each encoder runs once to size its block
+ * and, when it fits, again to write it: a block is written whole or not at
+ * all. */
 struct emit {
 	uint8_t *out;
 	size_t room;
@@ -83,59 +85,80 @@ static size_t finish(struct emit *e)
 	return e->len;
 }
 
-size_t pcapng_shb_encode(uint8_t *out, size_t room, const struct pcapng_section *s)
+/* Size the block, then write it when it fits in room. */
+#define ENCODE(body, out, room, arg)                                       \
+	do {                                                               \
+		struct emit size_ = { NULL, 0, 0 }, e_ = { (out), (room), 0 }; \
+		size_t need_ = body(&size_, arg);                          \
+		if (need_ <= (room))                                       \
+			body(&e_, arg);                                    \
+		return need_;                                              \
+	} while (0)
+
+static size_t shb(struct emit *e, const struct pcapng_section *s)
 {
 	const uint16_t version[2] = { PCAPNG_VERSION_MAJOR, PCAPNG_VERSION_MINOR };
 	const int64_t section_len = -1;
-	struct emit e = { out, room, 0 };
 	bool any = false;
 
-	put32(&e, PCAPNG_BT_SHB);
-	put32(&e, 0); /* total, by finish() */
-	put32(&e, PCAPNG_BYTE_ORDER_MAGIC);
-	put(&e, version, sizeof(version));
-	put(&e, &section_len, sizeof(section_len));
-	any |= put_str(&e, PCAPNG_SHB_HARDWARE, s->hardware);
-	any |= put_str(&e, PCAPNG_SHB_OS, s->os);
-	any |= put_str(&e, PCAPNG_SHB_USERAPPL, s->userappl);
-	put_end_of_options(&e, any);
-	return finish(&e);
+	put32(e, PCAPNG_BT_SHB);
+	put32(e, 0); /* total, by finish() */
+	put32(e, PCAPNG_BYTE_ORDER_MAGIC);
+	put(e, version, sizeof(version));
+	put(e, &section_len, sizeof(section_len));
+	any |= put_str(e, PCAPNG_SHB_HARDWARE, s->hardware);
+	any |= put_str(e, PCAPNG_SHB_OS, s->os);
+	any |= put_str(e, PCAPNG_SHB_USERAPPL, s->userappl);
+	put_end_of_options(e, any);
+	return finish(e);
+}
+
+size_t pcapng_shb_encode(uint8_t *out, size_t room, const struct pcapng_section *s)
+{
+	ENCODE(shb, out, room, s);
+}
+
+static size_t idb(struct emit *e, const struct pcapng_idb *d)
+{
+	const uint16_t link_reserved[2] = { (uint16_t)d->linktype, 0 };
+	const uint8_t tsresol = d->nano ? PCAPNG_TSRESOL_NANO : PCAPNG_TSRESOL_MICRO;
+
+	put32(e, PCAPNG_BT_IDB);
+	put32(e, 0);
+	put(e, link_reserved, sizeof(link_reserved));
+	put32(e, d->snaplen);
+	put_str(e, PCAPNG_IF_NAME, d->name);
+	put_str(e, PCAPNG_IF_DESCRIPTION, d->description);
+	put_opt(e, PCAPNG_IF_TSRESOL, &tsresol, 1);
+	put_end_of_options(e, true);
+	return finish(e);
 }
 
 size_t pcapng_idb_encode(uint8_t *out, size_t room, const struct pcapng_idb *d)
 {
-	const uint16_t link_reserved[2] = { (uint16_t)d->linktype, 0 };
-	const uint8_t tsresol = d->nano ? PCAPNG_TSRESOL_NANO : PCAPNG_TSRESOL_MICRO;
-	struct emit e = { out, room, 0 };
+	ENCODE(idb, out, room, d);
+}
 
-	put32(&e, PCAPNG_BT_IDB);
-	put32(&e, 0);
-	put(&e, link_reserved, sizeof(link_reserved));
-	put32(&e, d->snaplen);
-	put_str(&e, PCAPNG_IF_NAME, d->name);
-	put_str(&e, PCAPNG_IF_DESCRIPTION, d->description);
-	put_opt(&e, PCAPNG_IF_TSRESOL, &tsresol, 1);
-	put_end_of_options(&e, true);
-	return finish(&e);
+static size_t isb(struct emit *e, const struct pcapng_isb *s)
+{
+	put32(e, PCAPNG_BT_ISB);
+	put32(e, 0);
+	put32(e, s->iface);
+	put32(e, (uint32_t)(s->ts >> 32));
+	put32(e, (uint32_t)s->ts);
+	if (s->start)
+		put_ts(e, PCAPNG_ISB_STARTTIME, s->start);
+	if (s->end)
+		put_ts(e, PCAPNG_ISB_ENDTIME, s->end);
+	put_opt(e, PCAPNG_ISB_IFRECV, &s->recv, 8);
+	put_opt(e, PCAPNG_ISB_IFDROP, &s->drop, 8);
+	put_end_of_options(e, true);
+	return finish(e);
 }
 
 size_t pcapng_isb_encode(uint8_t *out, size_t room, const struct pcapng_isb *s)
 {
-	struct emit e = { out, room, 0 };
-
-	put32(&e, PCAPNG_BT_ISB);
-	put32(&e, 0);
-	put32(&e, s->iface);
-	put32(&e, (uint32_t)(s->ts >> 32));
-	put32(&e, (uint32_t)s->ts);
-	if (s->start)
-		put_ts(&e, PCAPNG_ISB_STARTTIME, s->start);
-	if (s->end)
-		put_ts(&e, PCAPNG_ISB_ENDTIME, s->end);
-	put_opt(&e, PCAPNG_ISB_IFRECV, &s->recv, 8);
-	put_opt(&e, PCAPNG_ISB_IFDROP, &s->drop, 8);
-	put_end_of_options(&e, true);
-	return finish(&e);
+	ENCODE(isb, out, room, s);
 }
 
 /* ------------------------------------------------------------ reading back */
@@ -176,7 +199,9 @@ enum format_status pcapng_prologue_end(const uint8_t *buf, size_t len, size_t *e
 		uint32_t type = pcap_u32(buf + off, swapped);
 		uint32_t blen = pcap_u32(buf + off + 4, swapped);
 
-		if (type != PCAPNG_BT_SHB && type != PCAPNG_BT_IDB)
+		/* an ISB holds no packet either: an empty capture's file is
+		 * SHB, IDB, ISB */
+		if (type != PCAPNG_BT_SHB && type != PCAPNG_BT_IDB && type != PCAPNG_BT_ISB)
 			break;
 		if (blen < 12 || blen % 4) {
 			*end = off;

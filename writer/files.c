@@ -32,7 +32,8 @@ static int file_name(const struct writer *w, unsigned index, char *out, size_t l
 }
 
 /* Does the regular file at `path`, `size` bytes long, hold more than a file
- * header: pcap's 24 bytes, or a pcapng file's leading SHB and IDBs? Either
+ * header: pcap's 24 bytes, or a pcapng file's leading SHB and IDBs (and the
+ * ISB an empty capture's file ends with)? Either
  * kind, whatever this writer writes (the earlier run may have written the
  * other). What cannot be read counts as records: it is kept. */
 static bool past_header(const char *path, off_t size)
