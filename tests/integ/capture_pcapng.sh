@@ -3,14 +3,14 @@
 #  - -w t.pcapng (the name picks the format) --time-precision nano: tshark
 #    reads as many packets as ringcap captured, capinfos says pcapng with
 #    nanosecond resolution and one interface named IFACE with its statistics
-#    (an ISB at close), tcpdump -r
-#    reads them, editcap and mergecap take the file;
+#    (an ISB at close), tcpdump -r reads them, editcap and mergecap take it;
 #  - --format pcap -w x.pcapng writes pcap (the user's word wins);
 #  - -C rotation: every file read alone by tshark (each starts with its SHB
 #    and IDB and ends with an ISB) and together they hold every frame sent;
 #  - SIGKILL in a 1514-byte flood: tshark reads whole blocks, every one a
 #    frame of the generator, at most one torn block at the end;
-#  - -w - --format pcapng into a pipe: tshark -r - reads every packet.
+#  - -w - --format pcapng into a pipe: tshark -r - reads every packet;
+#  - ringcap-replay --handler writer --format pcapng writes a pcapng file.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
 need_cmd tshark
@@ -127,3 +127,10 @@ wait "$ts" || fail "tshark -r - failed: $(cat "$dir/s.err")"
 n=$(wc -l <"$dir/s.txt")
 [ -z "$(grep -v "Running as user" "$dir/s.err")" ] && [ "$n" -eq 400 ] || fail "-w - | tshark -r -: $n packets: $(cat "$dir/s.err")"
 echo "ok: -w - --format pcapng | tshark -r -: 400 packets"
+
+# --- the bench's writer handler in pcapng (what the pcap/pcapng comparison runs)
+"$BUILD/ringcap-replay" --handler writer --format pcapng --frames 100 --packets 3001 \
+	-w "$dir/r.pcapng" >"$dir/r.json" || fail "ringcap-replay --format pcapng failed"
+[ "$(cap_count "$dir/r.pcapng")" = 3001 ] || fail "ringcap-replay's pcapng: $(capinfos "$dir/r.pcapng" 2>&1)"
+grep -q '"format":"pcapng"' "$dir/r.json" || fail "ringcap-replay's line: $(cat "$dir/r.json")"
+echo "ok: ringcap-replay --handler writer --format pcapng: 3001 packets"
