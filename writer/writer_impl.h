@@ -28,7 +28,9 @@
  *                 on_full_wait counters. Appender (twice per append), the
  *                 completion side (once per chunk), main. Held for
  *                 bookkeeping only: no file is closed and no hook runs
- *                 under it (the closer drops it, files.c).
+ *                 under it (the closer drops it, files.c), but
+ *                 cfg.iface_stats, which must return at once (writer.h):
+ *                 pcapng's ISBs are encoded where the file's end is set.
  *   w->progress   (condition on w->lock) a slot released, a flush ended, the
  *                 closer finished: the appender waits for a slot, a
  *                 submission for a flush of its chunk, main at close for the
