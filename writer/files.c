@@ -33,9 +33,9 @@ static int file_name(const struct writer *w, unsigned index, char *out, size_t l
 
 /* Does the regular file at `path`, `size` bytes long, hold more than a file
  * header: pcap's 24 bytes, or a pcapng file's leading SHB and IDBs (and the
- * ISB an empty capture's file ends with)? Either
- * kind, whatever this writer writes (the earlier run may have written the
- * other). What cannot be read counts as records: it is kept. */
+ * ISB an empty capture's file ends with)? Either kind, whatever this writer
+ * writes (the earlier run may have written the other). What cannot be read
+ * counts as records: it is kept. */
 static bool past_header(const char *path, off_t size)
 {
 	uint8_t buf[4096];
@@ -360,8 +360,8 @@ bool writer_last_file_done(const struct writer *w)
 /* End the current file at next_off, after its tail (pcapng's ISBs), and open
  * the next one on the following chunk boundary; the appender stages the tail
  * and the new header, and the bytes from the old end to the new header's end
- * become part of its range. Returns 0,
- * 1 when the next name is the current file's (no rotation now), or -errno;
+ * become part of its range. Returns 0, 1 when the next name is the current
+ * file's (no rotation now), or -errno;
  * then the writer takes no more packets, and the current file keeps every
  * record appended so far (it is not a write error: close writes it out
  * whole). */

@@ -490,14 +490,7 @@ int main(void)
 {
 	struct pktset s;
 
-	strcpy(dir, "/var/tmp/ringcap-ngw.XXXXXX");
-	if (!mkdtemp(dir)) {
-		strcpy(dir, "/tmp/ringcap-ngw.XXXXXX");
-		if (!mkdtemp(dir)) {
-			perror("mkdtemp");
-			return 1;
-		}
-	}
+	unit_tmpdir(dir, "ringcap-ngw");
 	make_pkts(&s, NPKTS, 7);
 	test_one_file(&s, WRITER_PWRITE, 65536, 8, true, "pwrite.pcapng");
 	test_one_file(&s, WRITER_URING, 65536, 8, true, "uring.pcapng");

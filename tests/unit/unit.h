@@ -118,6 +118,21 @@ static inline uint32_t unit_v3_block(uint8_t *blk, uint32_t size, unsigned n, ui
 	return off;
 }
 
+/* A scratch folder for a test's files, NAME.XXXXXX under /var/tmp (a disk
+ * file system, where O_DIRECT applies) or else /tmp, its path in dir. Exits 1
+ * when neither can be made. */
+static inline void unit_tmpdir(char dir[64], const char *name)
+{
+	snprintf(dir, 64, "/var/tmp/%s.XXXXXX", name);
+	if (mkdtemp(dir))
+		return;
+	snprintf(dir, 64, "/tmp/%s.XXXXXX", name);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
 static inline int unit_exit(const char *name)
 {
 	if (unit_failures) {
