@@ -164,26 +164,6 @@ static uint32_t u32_at(const uint8_t *p)
 	return v;
 }
 
-/* The packet as the file must hold it: tag put back. */
-static uint32_t want_frame(const struct pkt_view *v, uint8_t *frame, uint32_t *len)
-{
-	uint32_t cap = v->caplen;
-
-	*len = v->len;
-	if (v->vlan) {
-		memcpy(frame, v->data, 12);
-		frame[12] = (uint8_t)(v->vlan_tpid >> 8);
-		frame[13] = (uint8_t)v->vlan_tpid;
-		frame[14] = (uint8_t)(v->vlan_tci >> 8);
-		frame[15] = (uint8_t)v->vlan_tci;
-		memcpy(frame + 16, v->data + 12, cap - 12);
-		*len += 4;
-		return cap + 4;
-	}
-	memcpy(frame, v->data, cap);
-	return cap;
-}
-
 /* libpcap reads packets [from, from + n) of s from `path`, in order. */
 static void check_libpcap(const char *path, const struct pktset *s, unsigned from, unsigned n,
 			  bool nano)
@@ -206,7 +186,8 @@ static void check_libpcap(const char *path, const struct pktset *s, unsigned fro
 
 		if (i >= n)
 			continue;
-		cap = want_frame(v, frame, &len);
+		cap = unit_frame_with_tag(v->data, v->caplen, v->len, v->vlan, v->vlan_tpid,
+					  v->vlan_tci, frame, &len);
 		if (h->caplen != cap || h->len != len || (uint32_t)h->ts.tv_sec != v->sec ||
 		    (uint32_t)h->ts.tv_usec != (nano ? v->nsec : v->nsec / 1000) ||
 		    memcmp(d, frame, cap)) {
