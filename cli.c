@@ -54,6 +54,8 @@ static const uint16_t fanout_modes[] = {
 static const char *const precisions[] = { "micro", "nano", NULL };
 static const char *const on_full[] = { "stop", "wait", NULL };
 static const char *const writers[] = { "uring", "pwrite", NULL };
+/* --format, in the order of enum writer_format */
+static const char *const formats[] = { "pcap", "pcapng", NULL };
 /* -Q, in the order of enum filter_direction */
 static const char *const directions[] = { "inout", "in", "out", NULL };
 
@@ -361,16 +363,29 @@ static void set_defaults(struct capture_config *o)
 	o->arp_priority = 10;
 	o->arp_cpu = -1;
 	o->arp_busy_poll_us = 50;
+	o->userappl = "ringcap " RINGCAP_VERSION;
+}
+
+/* Without --format, a -w name ending in .pcapng (a -G pattern too) asks for
+ * pcapng; anything else is pcap. */
+static void format_from_name(struct capture_config *o)
+{
+	static const char suffix[] = ".pcapng";
+	size_t n = o->path ? strlen(o->path) : 0;
+
+	if (n >= sizeof(suffix) && strcmp(o->path + n - (sizeof(suffix) - 1), suffix) == 0)
+		o->format = WRITER_PCAPNG;
 }
 
 /* What a -w file can hold: the pcap format has one link type and no
- * interface per record, so several interfaces need pcapng output (which
- * ringcap does not write yet). 0, or 2 with one line. */
+ * interface per record, so several interfaces need pcapng (their default;
+ * ringcap writes no LINUX_SLL2, which would carry the interface in pcap).
+ * 0, or 2 with one line. */
 static int check_output_format(const struct capture_config *o)
 {
-	if (o->path && o->nifaces > 1) {
-		log_err("bad output file '%s': several interfaces need pcapng output (-w writes "
-			"pcap); without -w they are counted", o->path);
+	if (o->path && o->nifaces > 1 && o->format != WRITER_PCAPNG) {
+		log_err("bad option '--format pcap': %u interfaces need pcapng output (a pcap "
+			"file holds one link type and no interface per record)", o->nifaces);
 		return 2;
 	}
 	return 0;
@@ -489,7 +504,7 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	const char *filter_file = NULL;
-	bool list = false;
+	bool list = false, format_given = false;
 	const struct opt table[] = {
 	{ .type = OPT_SECTION, .help = "\nCapture:" },
 	{ .name = "interface", .letter = 'i', .type = OPT_CUSTOM, .field = o, .parse = parse_iface,
@@ -568,6 +583,11 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	{ .name = "time-precision", .type = OPT_CHOICE, OPT_INT(&o->nano), .choices = precisions,
 	  .what = "time precision", .why = "expected micro or nano", .arg = "P",
 	  .help = "micro|nano timestamps in the file (default micro)" },
+	{ .name = "format", .type = OPT_CHOICE, OPT_INT(&o->format), .choices = formats,
+	  .given = &format_given, .what = "format", .why = "expected pcap or pcapng", .arg = "F",
+	  .help = "pcap|pcapng: the files' format (default pcap, or\n"
+		  "pcapng when the -w name ends in .pcapng); pcapng\n"
+		  "files get no ringcap-read index from ringcap" },
 	{ .name = "postrotate-command", .letter = 'z', .type = OPT_STRING, .field = &o->z_cmd,
 	  .min = 1, .what = "-z command", .why = "empty", .arg = "CMD",
 	  .help = "after each file is closed run CMD FILE in the\n"
@@ -692,6 +712,10 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 		*exit_now = true;
 		return list_interfaces(stdout);
 	}
+	if (!format_given && o->nifaces > 1)
+		o->format = WRITER_PCAPNG;
+	else if (!format_given)
+		format_from_name(o);
 	if (filter_file)
 		ret = read_filter_file(o, filter_file, argc - end.words);
 	else if (end.words < argc)

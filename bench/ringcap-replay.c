@@ -41,6 +41,7 @@
  *                  [--block-timeout MS] [--filler-cpu N] [--cpu N]
  *   ringcap-replay --handler writer [--frames BYTES] [--packets N]
  *                  -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]
+ *                  [--format pcap|pcapng]
  *
  * Output: one JSON line on stdout: offered, kept, dropped (frames the filler had
  * to drop on a frozen ring), seconds (first frame to last block handled),
@@ -94,6 +95,7 @@ struct opts {
 	uint32_t flow_run;
 	uint64_t first_index;   /* frame numbering continues from here (a series of files) */
 	unsigned payload;       /* the writer handler's bytes: enum payload_kind */
+	unsigned format;        /* --format: enum writer_format */
 };
 
 /* The writer handler's source bytes (--payload), in payload_choices' order. */
@@ -351,6 +353,9 @@ static void *consumer_main(void *arg)
 
 /* ------------------------------------------------------------- the writer */
 
+/* In enum writer_format's order. */
+static const char *const format_choices[] = { "pcap", "pcapng", NULL };
+
 /* The writer handler: feeders append straight to the writer. */
 struct feeder {
 	struct writer *w;
@@ -429,6 +434,8 @@ static int run_writer(const struct opts *o)
 	struct writer_config wc = replay_writer_config(&o->w);
 	struct writer_result res = { 0 };
 	struct feeder fd;
+
+	wc.format = (enum writer_format)o->format;
 	uint64_t t0, c0;
 	uint8_t *src;
 	double secs;
@@ -456,13 +463,13 @@ static int run_writer(const struct opts *o)
 	json_put_string(stdout, o->w.path);
 	printf(",\"bytes\":%llu,\"packets\":%llu,\"seconds\":%.3f,"
 	       "\"gbytes_per_s\":%.3f,\"mpps\":%.4f,\"cpu_ns_per_pkt\":%.1f,\"writer\":\"%s\","
-	       "\"o_direct\":%s,\"stalls\":%llu",
+	       "\"o_direct\":%s,\"stalls\":%llu,\"format\":\"%s\"",
 	       (unsigned long long)res.bytes, (unsigned long long)res.packets, secs,
 	       (double)res.bytes / secs / 1e9, (double)res.packets / secs / 1e6,
 	       res.packets ? (double)(clock_ns(CLOCK_PROCESS_CPUTIME_ID) - c0) /
 				     (double)res.packets : 0.0,
 	       res.backend ? res.backend : "none", res.direct ? "true" : "false",
-	       (unsigned long long)res.stalls);
+	       (unsigned long long)res.stalls, format_choices[o->format]);
 	/* compressed: "bytes" are on disk; the stream's rate is the pcap's */
 	if (o->w.compress_level)
 		printf(",\"payload\":\"%s\",\"compress_level\":%d,\"compress_threads\":%u,"
@@ -511,6 +518,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		  .choices = handler_choices, .what = "handler", .why = "expected count, pcap or writer",
 		  .arg = "H", .help = "count (the bare loop), pcap (ringcap's worker; default) or\n"
 				      "writer (the writer fed from memory, no ring)" },
+		{ .name = "format", .type = OPT_CHOICE, OPT_INT(&o->format), .choices = format_choices,
+		  .what = "format", .why = "expected pcap or pcapng", .arg = "F",
+		  .help = "the writer handler's file format: pcap (default) or pcapng" },
 		{ .name = "frames", .type = OPT_U64, OPT_INT(&o->frame), .min = 60, .max = 9000,
 		  .what = "frame size", .arg = "BYTES", .help = "frame size, 60..9000 (default 60)" },
 		{ .name = "packets", .type = OPT_U64, OPT_INT(&o->packets), .min = 1,
@@ -563,6 +573,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		"                      -w FILE [--writer uring|pwrite] [--no-direct] [--staging SIZE]\n"
 		"                      [--compress zstd[:L]] [--compress-threads N]\n"
 		"                      [--payload pattern|random|text]\n"
+		"                      [--format pcap|pcapng]\n"
 		"ringcap's worker (or the bare counting loop) on TPACKET_V3 blocks that a\n"
 		"filler thread writes the way the kernel does; or the writer alone, fed from\n"
 		"memory; prints one JSON line.\n",

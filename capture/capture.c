@@ -5,8 +5,10 @@
  * capture.h for the threads and who owns what.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "capture/capture_impl.h"
@@ -206,6 +208,30 @@ static int open_merge(struct capture *cap)
 	return 0;
 }
 
+/* pcapng's shb_hardware: the CPU's model name, or else the machine uname
+ * names ("x86_64"), in out. */
+static void cpu_model(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "re");
+	char line[256];
+	struct utsname u;
+
+	snprintf(out, len, "%s", uname(&u) == 0 ? u.machine : "");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (strncmp(line, "model name", 10) || !colon)
+			continue;
+		colon += strspn(colon + 1, " \t") + 1;
+		colon[strcspn(colon, "\n")] = '\0';
+		if (*colon)
+			snprintf(out, len, "%s", colon);
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
 /* The file (with -w). 0 or -errno (one line logged). */
 static int open_writer(struct capture *cap)
 {
@@ -232,13 +258,18 @@ static int open_writer(struct capture *cap)
 		.prealloc_step = cap->prealloc_step = capture_prealloc_step(o),
 		.file_closed = capture_file_closed,
 		.hook_ctx = cap,
-		.format = WRITER_PCAP,
+		.format = (enum writer_format)o->format,
 		.ifaces = cap->wifs,
 		.nifaces = cap->nifaces,
+		.hardware = cap->hardware,
+		.userappl = o->userappl,
+		.iface_stats = capture_iface_stats,
 	};
 
 	if (!o->path)
 		return 0;
+	if (o->format == WRITER_PCAPNG)
+		cpu_model(cap->hardware, sizeof(cap->hardware));
 	return writer_open(&cap->writer, &wc);
 }
 

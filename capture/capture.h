@@ -30,7 +30,9 @@
  *             closed, and the counters reported.
  *     owns:   the struct capture; the service manager's socket (opened
  *             before -Z, the only sender); the 64-bit PACKET_STATISTICS totals of
- *             every socket (the one reader: the kernel resets them on read);
+ *             every socket (the one reader: the kernel resets them on read;
+ *             their sums published with relaxed atomics at each statistics
+ *             tick for the writer's pcapng ISBs, capture_iface_stats);
  *             retention (it alone deletes files, on its timer); the closed-
  *             file queue's consumer end; the stats files.
  *     blocks: in sigtimedwait; on the file system in its timers (unlink and
@@ -127,7 +129,10 @@
  * closed-file queue (a mutex; main hands it to retention on its timer: the
  * hook runs outside the writer's lock, but on a thread a completion or an
  * append waits for, and retention may be busy deleting) and to the jobs
- * queue. retention, the writer and jobs take their own
+ * queue. With pcapng, the thread that ends a file (the appender at a
+ * rotation, main at the end) reads main's published counters through the
+ * writer's iface_stats hook, under the writer's lock, without waiting.
+ * retention, the writer and jobs take their own
  * mutexes; no lock is held across a hand-off, and nothing is locked per packet.
  *
  * Exit status (main): 0 done, 1 a failure while running (a full disk, a lost
@@ -218,6 +223,8 @@ struct capture_config {
 	uint64_t staging_bytes;
 	int compress_level;        /* --compress zstd[:LEVEL]: 0 none, 1..19 */
 	unsigned compress_threads; /* --compress-threads (default 1) */
+	unsigned format;           /* --format: enum writer_format (writer/writer.h) */
+	const char *userappl;      /* pcapng's shb_userappl: "ringcap VERSION" */
 	/* ARP and NDP answering */
 	struct arp_pool_range pools[MAX_ARP_POOLS];
 	unsigned npools;

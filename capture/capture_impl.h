@@ -83,6 +83,8 @@ struct capture {
 	pthread_mutex_t closed_lock;         /* closed_files: the writer's hook to main */
 	struct closed_file *closed_files;
 	struct jobs_counters jobs_final;
+	/* pcapng's shb_hardware (the writer borrows it) */
+	char hardware[128];
 };
 
 /* report.c */
@@ -109,6 +111,13 @@ void capture_nic_description(const struct capture_iface *ifc, char *buf, size_t 
 /* upkeep.c */
 /* The writer's file_closed hook. */
 void capture_file_closed(void *ctx, const char *path, uint64_t size, int error);
+/* The writer's iface_stats hook (pcapng's ISBs): the PACKET_STATISTICS totals
+ * published at main's last statistics tick (capture_update_stats: every
+ * CAPTURE_UPKEEP_NS, and just before the writer closes), summed over the
+ * workers' sockets, so up to a tick behind a rotation (0 before the first
+ * tick); -ENODEV for an interface the capture does not have. Any thread;
+ * never blocks. */
+int capture_iface_stats(void *ctx, unsigned iface, uint64_t *recv, uint64_t *drop);
 /* Hand the files closed since the last look to retention, oldest first. */
 void capture_take_closed(struct capture *cap);
 /* With -Z and -C/-G: can the user create the next files? 0 or -errno (logged). */

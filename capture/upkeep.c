@@ -46,6 +46,11 @@ void capture_file_closed(void *ctx, const char *path, uint64_t size, int error)
 		jobs_submit(cap->jobs, path);
 }
 
+int capture_iface_stats(void *ctx, unsigned iface, uint64_t *recv, uint64_t *drop)
+{
+	return capture_iface_totals(ctx, iface, recv, drop);
+}
+
 void capture_take_closed(struct capture *cap)
 {
 	struct closed_file *c, *rev = NULL;

@@ -5,8 +5,8 @@
  * else, and the names tcpdump gives rotated files (-C, -G, -W), both composed
  * (the writer) and matched (retention).
  *
- * Kinds of file. Each kind of file is one source file here (pcap.c) with its
- * encoders and parsers, plus one entry in the table of format.c that lets code
+ * Kinds of file. Each kind of file is one source file here (pcap.c,
+ * pcapng_write.c for what ringcap writes of pcapng) with its encoders and parsers, plus one entry in the table of format.c that lets code
  * which does not care which kind a file is (retention) recognise it through
  * format_probe. pcapng is read by pcapng.c (its probe is format_pcapng); a
  * compressed-chunk kind is one more file beside them and one more entry in
@@ -388,6 +388,121 @@ void pcapng_iter_init(struct pcapng_iter *it, struct pcapng_section *sec, const 
  * a caller that remembers where the sections and interfaces are: the index);
  * false when the walk stopped (it->stop says why). */
 bool pcapng_iter_next(struct pcapng_iter *it, struct pcapng_rec *r);
+/* ------------------------------------------ pcapng (encode: pcapng_write.c) */
+
+/*
+ * What ringcap writes: host byte order, one section per file: a Section Header
+ * Block, one Interface Description Block per capture interface (interface id
+ * = its place among them, 0 first), then an Enhanced Packet Block per packet
+ * and, when the file is closed, an Interface Statistics Block per interface.
+ * Options are written only when they say something and end with
+ * opt_endofopt; a block without options has none, not even that.
+ *
+ *   EPB: type u32, total u32, interface u32, ts_high u32, ts_low u32,
+ *        caplen u32, len u32, caplen bytes zero-padded to 4,
+ *        [epb_flags (2, 4): u32 direction in bits 0-1, opt_endofopt], total u32
+ *
+ * Timestamps count units of the interface's if_tsresol (10^-9 s or 10^-6 s)
+ * since 1970, split into the high and the low 32 bits.
+ *
+ * The block encoders below take `room` bytes at `out` and return the bytes
+ * the block takes; they write only when it fits (so a call with room 0 sizes
+ * a block).
+ */
+#define PCAPNG_EPB_HEADER_LEN 28u    /* type .. len, before the data */
+#define PCAPNG_EPB_FLAGS_LEN 12u     /* epb_flags and opt_endofopt */
+#define PCAPNG_TRAILER_LEN 4u        /* the total length again */
+#define PCAPNG_TSRESOL_MICRO 6u
+#define PCAPNG_TSRESOL_NANO 9u
+/* An ISB with every option ringcap writes: 24 bytes of block, four 12-byte
+ * options, opt_endofopt. */
+#define PCAPNG_ISB_MAX_LEN 76u
+
+static inline uint32_t pcapng_pad4(uint32_t n)
+{
+	return (n + 3u) & ~3u;
+}
+
+/* The bytes of the EPB of a packet of `caplen` captured bytes; dir is
+ * PKT_DIR_* (ring/block.h): 0 (not known) writes no option. */
+static inline uint32_t pcapng_epb_len(uint32_t caplen, unsigned dir)
+{
+	return PCAPNG_EPB_HEADER_LEN + pcapng_pad4(caplen) + (dir ? PCAPNG_EPB_FLAGS_LEN : 0) +
+	       PCAPNG_TRAILER_LEN;
+}
+
+/* The EPB's fixed part, before the data: `total` is pcapng_epb_len's. */
+static inline void pcapng_epb_header_encode(uint8_t out[PCAPNG_EPB_HEADER_LEN], uint32_t total,
+					    uint32_t iface, uint64_t ts, uint32_t caplen, uint32_t len)
+{
+	const uint32_t h[7] = { PCAPNG_BT_EPB, total, iface, (uint32_t)(ts >> 32), (uint32_t)ts,
+				caplen, len };
+
+	memcpy(out, h, sizeof(h));
+}
+
+/* What follows the data at `after` (the first byte past caplen): the padding
+ * (zeros), the flags when dir is known, the total length. */
+static inline void pcapng_epb_trailer_encode(uint8_t *after, uint32_t caplen, unsigned dir,
+					     uint32_t total)
+{
+	const uint32_t zero = 0;
+	uint8_t *p = after + (pcapng_pad4(caplen) - caplen);
+
+	memcpy(after, &zero, 4); /* the padding; within the block: the trailer follows */
+	if (dir) {
+		/* host order, u16 by u16: code, length, then the u32 value */
+		const struct {
+			uint16_t code, len;
+			uint32_t flags, end;
+		} opt = { PCAPNG_EPB_FLAGS, 4, dir & 3u, PCAPNG_OPT_ENDOFOPT };
+
+		memcpy(p, &opt, sizeof(opt));
+		p += sizeof(opt);
+	}
+	memcpy(p, &total, 4);
+}
+
+/* The SHB's options; each NULL or "" is left out. */
+struct pcapng_shb_opts {
+	const char *hardware;   /* shb_hardware: the CPU model, or uname's machine */
+	const char *os;         /* shb_os: "Linux 6.1.0" */
+	const char *userappl;   /* shb_userappl: "ringcap 0.1.0" */
+};
+
+/* Version 1.0, section length -1 (not known: the file is written as a stream). */
+size_t pcapng_shb_encode(uint8_t *out, size_t room, const struct pcapng_shb_opts *s);
+
+struct pcapng_idb {
+	uint32_t linktype;      /* LINKTYPE_* (the field is 16 bits) */
+	uint32_t snaplen;
+	const char *name;       /* if_name; NULL or "": none */
+	const char *description; /* if_description; NULL or "": none */
+	bool nano;              /* if_tsresol 9, else 6 (always written) */
+};
+
+size_t pcapng_idb_encode(uint8_t *out, size_t room, const struct pcapng_idb *d);
+
+struct pcapng_isb {
+	uint32_t iface;
+	uint64_t ts;            /* when the counts were taken, in the IDB's units */
+	uint64_t recv, drop;    /* isb_ifrecv, isb_ifdrop */
+	uint64_t start, end;    /* isb_starttime / isb_endtime; 0: left out */
+};
+
+size_t pcapng_isb_encode(uint8_t *out, size_t room, const struct pcapng_isb *s);
+
+/*
+ * The end of a pcapng file's prologue in buf[0, len) (the file's first
+ * bytes): past its leading blocks that hold no packet (Section Header,
+ * Interface Description and Interface Statistics Blocks), as far as they
+ * are whole in buf. FORMAT_FOREIGN when buf is no pcapng
+ * (FORMAT_SHORT: fewer than 12 bytes); FORMAT_LIED when a length is
+ * impossible (then *end is where the walk stopped). A file with more bytes
+ * than *end holds other blocks (packets) or a torn one. Reads no more than
+ * len bytes.
+ */
+enum format_status pcapng_prologue_end(const uint8_t *buf, size_t len, size_t *end);
 
 /* ------------------------------------------------- any kind (format.c) */
 

@@ -38,18 +38,44 @@ static int file_name(const struct writer *w, unsigned index, char *out, size_t l
 	return ret;
 }
 
-/* Does a regular file of `size` bytes hold records? A pcap: more than a
- * file header. A compressed file: any frame at all (a frame's size says
- * nothing of what it holds). */
-static bool size_holds_records(const struct writer *w, off_t size)
+/* Does the regular file at `path`, `size` bytes long, hold more than a file
+ * header: pcap's 24 bytes, or a pcapng file's leading SHB and IDBs (and the
+ * ISB an empty capture's file ends with)? Either kind, whatever this writer
+ * writes (the earlier run may have written the other). What cannot be read
+ * counts as records: it is kept. A compressed file holds records as soon as
+ * it holds a frame (a frame's size says nothing of what it holds). */
+static bool past_header(const struct writer *w, const char *path, off_t size)
 {
-	return size > (writer_compressed(w) ? 0 : (off_t)PCAP_FILE_HEADER_LEN);
+	uint8_t buf[4096];
+	size_t end;
+	ssize_t n;
+	int fd;
+
+	if (writer_compressed(w))
+		return size > 0;
+	if (size <= (off_t)PCAP_FILE_HEADER_LEN)
+		return false;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return true;
+	n = pread(fd, buf, sizeof(buf), 0);
+	close(fd);
+	if (n <= 0)
+		return true;
+	switch (pcapng_prologue_end(buf, (size_t)n, &end)) {
+	case FORMAT_FOREIGN:
+		return true; /* pcap (or anything else) past 24 bytes */
+	case FORMAT_SHORT:
+		return false;
+	default:
+		return size > (off_t)end;
+	}
 }
 
-/* A regular file that holds records (lstat's answer in st). */
+/* A regular file with more than a file header in it (lstat's answer in st). */
 static bool holds_records(const struct writer *w, const char *path, struct stat *st)
 {
-	return lstat(path, st) == 0 && S_ISREG(st->st_mode) && size_holds_records(w, st->st_size);
+	return lstat(path, st) == 0 && S_ISREG(st->st_mode) && past_header(w, path, st->st_size);
 }
 
 /* -C without -W: the highest number among the names FILE, FILE1, FILE2, ...
@@ -147,7 +173,7 @@ int writer_first_name(struct writer *w)
 	/* without -W an empty, header-only name is reused; anything else there
 	 * (a link, a directory) is stepped over */
 	if (!w->cfg.max_files && lstat(prev, &st) == 0 && S_ISREG(st.st_mode) &&
-	    !size_holds_records(w, st.st_size)) {
+	    !past_header(w, prev, st.st_size)) {
 		w->name_index = (unsigned)top;
 		return 0;
 	}
@@ -157,16 +183,9 @@ int writer_first_name(struct writer *w)
 	return 0;
 }
 
-/* The file header of this writer's files, at dst. */
-static void encode_header(const struct writer *w, uint8_t *dst)
-{
-	pcap_file_header_encode(dst, w->cfg.snaplen, w->cfg.nano,
-				w->cfg.linktype ? w->cfg.linktype : LINKTYPE_ETHERNET);
-}
-
 void writer_stage_header(struct writer *w, const struct out_file *f)
 {
-	encode_header(w, w->area + f->base % w->area_len);
+	memcpy(w->area + f->base % w->area_len, w->prologue, w->prologue_len);
 }
 
 void writer_discard_file(struct out_file *f)
@@ -209,7 +228,7 @@ static bool skip_name(const struct writer *w, const char *path)
 	if (lstat(path, &st) < 0)
 		return false;
 	if (S_ISREG(st.st_mode)) {
-		if (w->cfg.max_files || !size_holds_records(w, st.st_size))
+		if (w->cfg.max_files || !past_header(w, path, st.st_size))
 			return false; /* -W's ring reuses its names */
 		log_warn("%s holds records of another capture: skipped, not overwritten", path);
 		return true;
@@ -258,7 +277,7 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	 * loses nothing to O_TRUNC.) */
 	if (w->files_opened && !w->cfg.rotate_bytes && stat(path, &st) == 0 &&
 	    S_ISREG(st.st_mode) &&
-	    (!strcmp(path, w->last_path) || size_holds_records(w, st.st_size)))
+	    (!strcmp(path, w->last_path) || past_header(w, path, st.st_size)))
 		return -EEXIST;
 	f = xcalloc(1, sizeof(*f) + strlen(path) + 1);
 	strcpy(f->path, path);
@@ -293,12 +312,10 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	 * its preallocation by stream offsets would reserve what it never uses */
 	f->falloc_off = writer_compressed(w);
 	f->opened_ns = now_ns();
-	if (w->cfg.index && f->regular) {
-		uint8_t hdr[PCAP_FILE_HEADER_LEN];
-
-		/* no index is no error: ringcap-read builds one on first use */
-		encode_header(w, hdr);
-		if (index_builder_new(&f->ix, hdr, 0))
+	/* The index reads pcap records; of a pcapng file ringcap-read builds
+	 * it on first use. No index is no error either way. */
+	if (w->cfg.index && f->regular && w->cfg.format == WRITER_PCAP) {
+		if (index_builder_new(&f->ix, w->prologue, 0))
 			f->ix = NULL;
 		else if (!w->cfg.index_postings)
 			index_builder_without_postings(f->ix);
@@ -334,14 +351,14 @@ bool writer_rotation_due(struct writer *w, uint64_t bytes)
 	const struct writer_config *c = &w->cfg;
 	uint64_t size = w->next_off - w->cur->base;
 
-	if (size <= PCAP_FILE_HEADER_LEN)
+	if (size <= w->prologue_len)
 		return false; /* never leave a file with no record */
 	if (atomic_load_explicit(&w->rotate_req, memory_order_relaxed) &&
 	    (c->rotate_bytes || c->rotate_ns)) {
 		atomic_store_explicit(&w->rotate_req, false, memory_order_relaxed);
 		return true;
 	}
-	if (c->rotate_bytes && size + bytes > c->rotate_bytes)
+	if (c->rotate_bytes && size + bytes + w->tail_max > c->rotate_bytes)
 		return true;
 	return c->rotate_ns && now_ns() - w->cur->opened_ns >= c->rotate_ns;
 }
@@ -356,21 +373,24 @@ bool writer_last_file_done(const struct writer *w)
 	       w->files_opened >= c->max_files;
 }
 
-/* End the current file at next_off and open the next one on the following
- * chunk boundary; the appender stages its header there, and the bytes from
- * the old end to the new header's end become part of its range. Returns 0,
- * 1 when the next name is the current file's (no rotation now), or -errno;
+/* End the current file at next_off, after its tail (pcapng's ISBs), and open
+ * the next one on the following chunk boundary; the appender stages the tail
+ * and the new header, and the bytes from the old end to the new header's end
+ * become part of its range. Returns 0, 1 when the next name is the current
+ * file's (no rotation now), or -errno;
  * then the writer takes no more packets, and the current file keeps every
  * record appended so far (it is not a write error: close writes it out
  * whole). */
 int writer_rotate(struct writer *w)
 {
 	const uint64_t cs = w->cfg.chunk_size;
-	uint64_t base = ALIGN_UP(w->next_off, cs);
+	uint32_t tail = writer_encode_tail(w, w->tail);
+	uint64_t base = ALIGN_UP(w->next_off + tail, cs);
 	char path[PATH_MAX];
 	struct out_file *f;
 	int ret;
 
+	w->tail_len = 0;
 	ret = writer_open_file(w, base, path, &f);
 	if (ret == -EEXIST) {
 		writer_same_name_once(w, path, "the current file goes on");
@@ -382,10 +402,12 @@ int writer_rotate(struct writer *w)
 		atomic_store(&w->full, true);
 		return ret;
 	}
-	w->cur->end = w->next_off;
+	w->tail_off = w->next_off;
+	w->tail_len = tail;
+	w->cur->end = w->next_off + tail;
 	w->cur->next = f;
 	w->cur = f;
-	w->next_off = base + PCAP_FILE_HEADER_LEN;
+	w->next_off = base + w->prologue_len;
 	return 0;
 }
 
@@ -393,16 +415,15 @@ int writer_rotate(struct writer *w)
  * it its header with a plain write (O_DIRECT refuses 24 bytes). */
 static void rewrite_header(struct writer *w, struct out_file *f)
 {
-	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	int ret;
 
 	if (!f->regular)
 		return;
-	encode_header(w, hdr);
 	if (writer_compressed(w))
-		ret = f->zend ? 0 : writer_zstd_header_frame(w, f, hdr, sizeof(hdr));
+		ret = f->zend ? 0 : writer_zstd_header_frame(w, f, w->prologue, w->prologue_len);
 	else
-		ret = pwrite(f->plain_fd, hdr, sizeof(hdr), 0) == (ssize_t)sizeof(hdr) ? 0 : -errno;
+		ret = pwrite(f->plain_fd, w->prologue, w->prologue_len, 0) == (ssize_t)w->prologue_len
+			      ? 0 : -errno;
 	if (ret)
 		log_warn("%s: cannot write its header: %s", f->path, strerror(-ret));
 }
@@ -438,7 +459,7 @@ int writer_finish_files(struct writer *w, struct out_file *list, bool sync, char
 		int r;
 
 		list = f->next;
-		if (f->cut && (writer_compressed(w) || f->close_at == f->base + PCAP_FILE_HEADER_LEN))
+		if (f->cut && (writer_compressed(w) || f->close_at == f->base + w->prologue_len))
 			rewrite_header(w, f);
 		r = finish_file(w, f, sync);
 		if (r && !ret) {
@@ -506,8 +527,8 @@ struct out_file *writer_detach_files(struct writer *w, bool cut)
 	for (struct out_file *f = list; f; f = f->next) {
 		uint64_t keep = cut && w->good_off < f->end ? w->good_off : f->end;
 
-		if (keep <= f->base + PCAP_FILE_HEADER_LEN)
-			keep = f->base + PCAP_FILE_HEADER_LEN;
+		if (keep <= f->base + w->prologue_len)
+			keep = f->base + w->prologue_len;
 		f->close_at = keep;
 		f->cut = cut;
 		w->bytes_closed += writer_file_bytes(w, f, keep);

@@ -26,7 +26,7 @@ bool writer_waits_out(const struct writer *w)
 void writer_count_cut(struct writer *w)
 {
 	for (const struct out_file *f = w->files; f; f = f->next) {
-		uint64_t from = f->base + PCAP_FILE_HEADER_LEN;
+		uint64_t from = f->base + w->prologue_len;
 
 		if (w->good_off > from)
 			from = w->good_off;
@@ -107,7 +107,7 @@ static void restart_stream(struct writer *w, struct out_file *f)
 	}
 	w->released = f->base / w->cfg.chunk_size;
 	w->files = w->cur = f;
-	w->next_off = w->good_off = f->base + PCAP_FILE_HEADER_LEN;
+	w->next_off = w->good_off = f->base + w->prologue_len;
 	w->good_pkts = w->pkts_at_resume = w->pkts;
 	w->flushed_off = f->base;
 	writer_stage_header(w, f);

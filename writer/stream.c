@@ -68,16 +68,6 @@ void writer_set_error(struct writer *w, int err, const char *path)
 	snprintf(w->error_path, sizeof(w->error_path), "%s", path ? path : w->cfg.path);
 }
 
-/* Record bytes of n packets as the file would hold them. */
-static uint64_t records_bytes(const struct writer *w, const struct pkt_view *pkts, unsigned n)
-{
-	uint64_t bytes = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		bytes += PCAP_RECORD_HEADER_LEN + pcap_record_caplen(&pkts[i], w->cfg.snaplen);
-	return bytes;
-}
-
 /* Wait until the slot of chunk `last` (and so of every chunk before it) is
  * free to fill. Under w->lock. 0, or the write error that ended the wait. */
 static int wait_room(struct writer *w, uint64_t last)
@@ -154,7 +144,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 	if (w->error && writer_waits_out(w)) {
 		/* the disk is full and we wait: counted, and the block goes back */
 		w->unwritten_pkts += n;
-		w->unwritten_bytes += records_bytes(w, pkts, n);
+		w->unwritten_bytes += writer_records_bytes(w, pkts, n);
 		goto out_unlock;
 	}
 	if (w->error || w->stop_error) {
@@ -169,7 +159,7 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 		pthread_mutex_unlock(&w->lock);
 		goto out_flush;
 	}
-	bytes = records_bytes(w, pkts, n);
+	bytes = writer_records_bytes(w, pkts, n);
 	start = w->next_off;
 	if (writer_rotation_due(w, bytes)) {
 		if (writer_last_file_done(w)) {
@@ -208,17 +198,31 @@ int writer_append(struct writer *w, const struct pkt_view *pkts, unsigned n)
 
 	/* [start, end) is the appender's alone: no other thread reads it before
 	 * it is published below (a flush reads only what is published). */
-	if (new_file)
+	if (new_file) {
+		if (w->tail_len) /* the ended file's last blocks, before the padding */
+			memcpy(w->area + w->tail_off % w->area_len, w->tail, w->tail_len);
 		writer_stage_header(w, new_file);
+	}
 	dst = w->area + off % w->area_len;
-	for (unsigned i = 0; i < n; i++) {
-		/* The packet bytes were written by another CPU: ask for them a
-		 * few packets ahead so the copy does not wait on each miss. */
-		if (i + PREFETCH_AHEAD < n) {
-			__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data);
-			__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data + 64);
+	/* The packet bytes were written by another CPU: ask for them a few
+	 * packets ahead so the copy does not wait on each miss. One loop per
+	 * format: the choice is made once per append, not per packet. */
+	if (w->cfg.format == WRITER_PCAPNG) {
+		for (unsigned i = 0; i < n; i++) {
+			if (i + PREFETCH_AHEAD < n) {
+				__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data);
+				__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data + 64);
+			}
+			dst += pcapng_epb_encode(dst, &pkts[i], snap, w->cfg.nano);
 		}
-		dst += pcap_record_encode(dst, &pkts[i], snap, w->cfg.nano);
+	} else {
+		for (unsigned i = 0; i < n; i++) {
+			if (i + PREFETCH_AHEAD < n) {
+				__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data);
+				__builtin_prefetch(pkts[i + PREFETCH_AHEAD].data + 64);
+			}
+			dst += pcap_record_encode(dst, &pkts[i], snap, w->cfg.nano);
+		}
 	}
 	writer_hook_staged(w, f, off, pkts, n);
 
@@ -245,10 +249,44 @@ out_unwritten:
 	 * not written (the caller stops, or the merge keeps offering what it
 	 * holds), so the capture's totals add up. */
 	w->unwritten_pkts += n;
-	w->unwritten_bytes += records_bytes(w, pkts, n);
+	w->unwritten_bytes += writer_records_bytes(w, pkts, n);
 out_unlock:
 	pthread_mutex_unlock(&w->lock);
 	return ret;
+}
+
+void writer_stage_close_tail(struct writer *w)
+{
+	const uint64_t cs = w->cfg.chunk_size;
+	uint64_t start, end, c;
+	uint32_t len;
+
+	pthread_mutex_lock(&w->lock);
+	/* none while on_full_wait waits for space; after an error the file is
+	 * cut at its last whole block on disk, which this would not be */
+	if (!w->cur || w->error || !w->tail_max)
+		goto out_unlock;
+	len = writer_encode_tail(w, w->tail);
+	if (!len)
+		goto out_unlock;
+	start = w->next_off;
+	end = start + len;
+	if (wait_room(w, (end - 1) / cs))
+		goto out_unlock;
+	/* The appending thread has stopped: the range is main's, as an
+	 * append's is the appender's. */
+	memcpy(w->area + start % w->area_len, w->tail, len);
+	w->next_off = end;
+	w->slots[((end - 1) / cs) % w->cfg.nchunks].bound_off = end;
+	w->slots[((end - 1) / cs) % w->cfg.nchunks].bound_pkts = w->pkts;
+	for (c = start / cs; c < end / cs; c++)
+		writer_prepare_slot(w, c);
+	pthread_mutex_unlock(&w->lock);
+	for (c = start / cs; c < end / cs; c++)
+		writer_submit_slot(w, (uint32_t)(c % w->cfg.nchunks));
+	return;
+out_unlock:
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* Release in file order: a slot is refilled only when everything before it is

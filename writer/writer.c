@@ -25,6 +25,7 @@ static void backend_fini(struct writer *w)
 static void writer_free(struct writer *w)
 {
 	writer_unmap_area(w);
+	writer_free_prologue(w);
 	xfree(w->slots);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->progress);
@@ -52,6 +53,9 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 		goto out_free;
 	}
 	w->slots = xcalloc(cfg->nchunks, sizeof(*w->slots));
+	ret = writer_make_prologue(w);
+	if (ret)
+		goto out_free; /* logged */
 
 	ret = writer_first_name(w);
 	if (ret)
@@ -82,8 +86,8 @@ int writer_open(struct writer **out, const struct writer_config *cfg)
 	}
 
 	writer_stage_header(w, w->files);
-	w->next_off = PCAP_FILE_HEADER_LEN;
-	w->good_off = PCAP_FILE_HEADER_LEN;
+	w->next_off = w->prologue_len;
+	w->good_off = w->prologue_len;
 	w->direct = w->files->direct;
 	*out = w;
 	return 0;
@@ -137,6 +141,7 @@ int writer_close(struct writer *w, struct writer_result *res)
 	uint32_t s = 0;
 	int ret, r;
 
+	writer_stage_close_tail(w);
 	pthread_mutex_lock(&w->lock);
 	if (w->cur) { /* none while on_full_wait waits for space */
 		uint64_t size = w->next_off;

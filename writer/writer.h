@@ -1,5 +1,6 @@
 /*
- * writer — standard pcap savefiles, written through io_uring (or pwrite).
+ * writer — standard pcap savefiles (or pcapng), written through io_uring (or
+ * pwrite).
  *
  * One writer per capture, fed by exactly one appending thread: the single
  * worker, or the time-order merge's merger thread when there are several
@@ -111,7 +112,7 @@
  *     with compression, the pool's threads compress and write frames;
  *     writer_impl.h lists every lock and atomic and what it protects.
  *
- * Hooks, each outside the writer's lock:
+ * Hooks, each outside the writer's lock but the last:
  *   - records staged: with cfg.index, the appending thread gives the current
  *     file's index builder (index/index.h) each append's records, after they
  *     are copied into staging and before they are handed on.
@@ -121,12 +122,31 @@
  *     appending thread (pwrite, stream), a compression thread or the thread
  *     that wrote a frame (zstd), or main (writer_flush, writer_resume,
  *     writer_close); one at a time, files in the order they were written.
+ *   - interface counters (pcapng): cfg.iface_stats, under the writer's lock,
+ *     by the appending thread when it rotates and by main in writer_close,
+ *     for the ISBs that end the file.
  *
  * Ownership: the writer copies packet bytes before writer_append returns; it
  * owns its files, staging memory and backend until writer_close/discard.
  *
+ * pcapng (cfg.format WRITER_PCAPNG): each file begins with a prologue, a
+ * Section Header Block and one Interface Description Block per cfg.ifaces
+ * (one from cfg.linktype and cfg.snaplen when there are none), in place of
+ * pcap's 24-byte header; each packet is an Enhanced Packet Block with
+ * interface id pkt_view.iface (which must be below nifaces: it is not
+ * checked per packet) and epb_flags from pkt_view.dir when that is known.
+ * Every guarantee above holds with "block" for "record": crash safety (at
+ * most one torn block at the end), live flushes and -U (whole blocks), the
+ * stream, rotation (every file starts with the whole prologue), the restart
+ * rules (a file is "header-only" when it holds nothing past its prologue),
+ * on_full_wait and the cut after an error (at the last whole block). A file
+ * that is closed whole (rotation, writer_close; not one cut after an error)
+ * ends with an Interface Statistics Block per interface whose counters
+ * cfg.iface_stats gives. The writer writes no ringcap-read index for pcapng
+ * files (cfg.index is ignored: ringcap-read builds it on first read).
+ *
  * The bytes of the format are format/format.h's (writer/pcap.h makes a packet a
- * record); this header is the writer's API.
+ * record or an EPB); this header is the writer's API.
  */
 #ifndef RINGCAP_WRITER_H
 #define RINGCAP_WRITER_H
@@ -139,8 +159,9 @@
 #include "ring/block.h"
 
 enum writer_backend { WRITER_URING, WRITER_PWRITE };
-
 enum writer_format { WRITER_PCAP = 0, WRITER_PCAPNG };
+
+/* One capture interface, as a pcapng file describes it (an IDB each). */
 struct writer_iface {
 	const char *name;        /* pcapng if_name */
 	const char *description; /* if_description; NULL: none */
@@ -167,7 +188,8 @@ struct writer_config {
 	uint64_t prealloc_step; /* bytes reserved ahead of the writes at a time;
 				 * 0: 256 MiB (rounded up to chunk_size) */
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
-				* regular file when it is closed (index/index.h) */
+				* regular file when it is closed (index/index.h);
+				* pcap only */
 	bool index_postings;   /* with index: per-packet postings too (ringcap's
 				* default; without: index_builder_without_postings) */
 	int compress_level;    /* 0: plain pcap; 1..19: zstd frames (Compression) */
@@ -179,9 +201,22 @@ struct writer_config {
 	 * other readers. Should not block for long: a completion waits for it. */
 	void (*file_closed)(void *ctx, const char *path, uint64_t size, int error);
 	void *hook_ctx;
+	/* The file's format (pcapng: see "pcapng" above). */
 	enum writer_format format;
 	const struct writer_iface *ifaces; /* one per capture interface, in -i order */
 	unsigned nifaces;
+	/* pcapng's SHB options: shb_hardware (the CPU model) and shb_userappl
+	 * ("ringcap 0.1.0"); NULL: left out. The writer adds shb_os (uname). */
+	const char *hardware;
+	const char *userappl;
+	/* pcapng: interface `iface`'s kernel counters since the capture began,
+	 * for the ISB written at the end of each file (rotation and close):
+	 * packets received (those dropped included) and dropped. Returns 0, or
+	 * < 0 when they are not known (then that interface gets no ISB). Called
+	 * with the writer's lock held, by the appending thread (rotation) or
+	 * main (writer_close): it must return at once, without blocking or
+	 * calling the writer. NULL: no ISB. Gets hook_ctx. */
+	int (*iface_stats)(void *ctx, unsigned iface, uint64_t *recv, uint64_t *drop);
 };
 
 /* Compression's counters (all zero without it). A chunk is stored as one

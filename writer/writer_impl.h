@@ -4,6 +4,8 @@
  *
  *   stream.c   staging slots: append (the one appending thread), chunk
  *              hand-off to the backend, in-order release on completion
+ *   prologue.c the bytes around the records: pcap's file header or pcapng's
+ *              SHB and IDBs at a file's start, pcapng's ISBs at its end
  *   files.c    output files: naming, open, rotation, close (the closer)
  *   flush.c    live flushes (writer_flush, -U)
  *   full.c     --on-full wait: stop at a full disk, resume in a new file
@@ -29,7 +31,9 @@
  *                 on_full_wait counters. Appender (twice per append), the
  *                 completion side (once per chunk), main. Held for
  *                 bookkeeping only: no file is closed and no hook runs
- *                 under it (the closer drops it, files.c).
+ *                 under it (the closer drops it, files.c), but
+ *                 cfg.iface_stats, which must return at once (writer.h):
+ *                 pcapng's ISBs are encoded where the file's end is set.
  *   w->progress   (condition on w->lock) a slot released, a flush ended, the
  *                 closer finished: the appender waits for a slot, a
  *                 submission for a flush of its chunk, main at close for the
@@ -186,6 +190,19 @@ struct writer {
 	struct writer_compress_counters zcount; /* compress.c; under w->lock */
 
 	void *priv;                /* the backend's own state: set by init, freed by fini */
+
+	/* What every file begins with (pcap's header, or pcapng's SHB and IDBs)
+	 * and, for pcapng, what every file closed whole ends with (its ISBs):
+	 * prologue.c. Made by writer_open, then read only. */
+	uint8_t *prologue;
+	uint32_t prologue_len;
+	uint32_t tail_max;         /* the most bytes a tail takes; 0: files have none */
+	uint64_t opened_unit;      /* writer_open's time in the files' time unit */
+	/* A rotation's tail for the file it ends: encoded by writer_rotate and
+	 * staged at tail_off by the appender (its own, like the range it copies). */
+	uint8_t *tail;             /* tail_max bytes */
+	uint32_t tail_len;
+	uint64_t tail_off;
 };
 
 static inline uint8_t *slot_buf(const struct writer *w, uint32_t s)
@@ -231,6 +248,10 @@ void writer_submit_slot(struct writer *w, uint32_t s);
 /* Extend the preallocation of slot s's file ahead of its write; the
  * submitting thread, before the write is queued. */
 void writer_prealloc(struct writer *w, uint32_t s);
+/* writer_close, the appending thread stopped for good: stage the current
+ * file's tail (pcapng's ISBs) at its end and hand on the chunks it fills.
+ * Takes w->lock; nothing when the writer has failed. */
+void writer_stage_close_tail(struct writer *w);
 /* Record the first error and the file it is about (NULL: cfg.path). Under w->lock. */
 void writer_set_error(struct writer *w, int err, const char *path);
 
@@ -288,6 +309,17 @@ int writer_zstd_header_frame(struct writer *w, struct out_file *f, const uint8_t
 /* writer_flush, told whether it runs in the appending thread (-U): its
  * frames are then raw, so the appender never compresses. */
 int writer_flush_as(struct writer *w, bool appender);
+/* ---- prologue.c: the bytes around a file's records ---- */
+/* Build w->prologue and size the tail from w->cfg (pcap or pcapng).
+ * writer_open; 0 or -EINVAL (logged: more than a chunk). */
+int writer_make_prologue(struct writer *w);
+void writer_free_prologue(struct writer *w);
+/* The tail of a file ending now (pcapng: an ISB per interface whose counters
+ * cfg.iface_stats knows) into out (tail_max bytes); its length, 0 for none.
+ * Under w->lock (the hook's contract, writer.h). */
+uint32_t writer_encode_tail(struct writer *w, uint8_t *out);
+/* Bytes of a record (or EPB) of each packet, in all. */
+uint64_t writer_records_bytes(const struct writer *w, const struct pkt_view *pkts, unsigned n);
 
 /* ---- hooks.c: what the writer tells others (writer.h: Hooks) ---- */
 /* The appending thread, after copying n records into staging at stream

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "writer/writer.h"
 #include "unit.h"
 
 #define MAXARGS 32
@@ -563,6 +564,38 @@ static void test_direction_immediate(void)
 	      "--block-timeout 1000: %d %u", ret, o.block_timeout_ms);
 }
 
+/* --format, and a -w name ending in .pcapng when it is not given. */
+static void test_format(void)
+{
+	static const struct { const char *w, *fmt; unsigned want; } cases[] = {
+		{ "x.pcap", NULL, WRITER_PCAP },
+		{ "x", NULL, WRITER_PCAP },
+		{ "x.pcapng", NULL, WRITER_PCAPNG },
+		{ "/d/cap-%Y%m%d-%H%M%S.pcapng", NULL, WRITER_PCAPNG },
+		{ ".pcapng", NULL, WRITER_PCAP },   /* a hidden file named so, no suffix */
+		{ "x.pcapng.gz", NULL, WRITER_PCAP },
+		{ "-", NULL, WRITER_PCAP },
+		{ "x.pcapng", "pcap", WRITER_PCAP }, /* the user's word wins */
+		{ "x.pcap", "pcapng", WRITER_PCAPNG },
+		{ "-", "pcapng", WRITER_PCAPNG },
+	};
+	struct capture_config o;
+	int ret;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (cases[i].fmt)
+			ret = PARSE(&o, "-i", "eth0", "-w", cases[i].w, "--format", cases[i].fmt);
+		else
+			ret = PARSE(&o, "-i", "eth0", "-w", cases[i].w);
+		CHECK(ret == 0 && o.format == cases[i].want, "-w %s --format %s: %d, format %u",
+		      cases[i].w, cases[i].fmt ? cases[i].fmt : "(none)", ret, o.format);
+	}
+	ret = PARSE(&o, "-i", "eth0", "-w", "x");
+	CHECK(ret == 0 && o.userappl && strncmp(o.userappl, "ringcap ", 8) == 0,
+	      "shb_userappl: %s", o.userappl ? o.userappl : "(none)");
+	BAD("pcap-ng", "-i", "eth0", "-w", "x", "--format", "pcap-ng");
+}
+
 /* A scratch file holding `text`; its name in path[PATH_MAX]. */
 static void write_scratch(char *path, size_t len, const char *name, const char *text)
 {
@@ -703,6 +736,7 @@ int main(void)
 	test_pools();
 	test_duration_units();
 	test_direction_immediate();
+	test_format();
 	test_filter_file();
 	test_list_interfaces();
 	test_interfaces();

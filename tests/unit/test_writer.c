@@ -302,20 +302,8 @@ static void check_with_libpcap(const char *name, const struct pktset *s, unsigne
 		if (i >= n)
 			continue; /* counted: the CHECK below reports extra records */
 		v = &s->v[i];
-		cap = v->caplen;
-		len = v->len;
-		if (v->vlan) {
-			memcpy(frame, v->data, 12);
-			frame[12] = (uint8_t)(v->vlan_tpid >> 8);
-			frame[13] = (uint8_t)v->vlan_tpid;
-			frame[14] = (uint8_t)(v->vlan_tci >> 8);
-			frame[15] = (uint8_t)v->vlan_tci;
-			memcpy(frame + 16, v->data + 12, cap - 12);
-			cap += 4;
-			len += 4;
-		} else {
-			memcpy(frame, v->data, cap);
-		}
+		cap = unit_frame_with_tag(v->data, v->caplen, v->len, v->vlan, v->vlan_tpid,
+					  v->vlan_tci, frame, &len);
 		if (cap > snaplen)
 			cap = snaplen;
 		if (h->caplen != cap || h->len != len ||

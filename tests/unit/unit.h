@@ -174,6 +174,45 @@ static inline const uint8_t *unit_guarded_put(struct unit_guarded *g, const uint
 	return at;
 }
 
+/* The bytes a capture file must hold for a ring packet of `caplen` bytes with
+ * (vlan) or without its 802.1Q tag stripped by the device, written out by
+ * hand (the test oracle, not the writer's code): the tag put back after the
+ * MAC addresses. frame has room for caplen + 4; returns its length, and the
+ * wire length in *len. */
+static inline uint32_t unit_frame_with_tag(const uint8_t *data, uint32_t caplen, uint32_t wire,
+					   bool vlan, uint16_t tpid, uint16_t tci, uint8_t *frame,
+					   uint32_t *len)
+{
+	*len = wire;
+	if (!vlan) {
+		memcpy(frame, data, caplen);
+		return caplen;
+	}
+	memcpy(frame, data, 12);
+	frame[12] = (uint8_t)(tpid >> 8);
+	frame[13] = (uint8_t)tpid;
+	frame[14] = (uint8_t)(tci >> 8);
+	frame[15] = (uint8_t)tci;
+	memcpy(frame + 16, data + 12, caplen - 12);
+	*len += 4;
+	return caplen + 4;
+}
+
+/* A scratch folder for a test's files, NAME.XXXXXX under /var/tmp (a disk
+ * file system, where O_DIRECT applies) or else /tmp, its path in dir. Exits 1
+ * when neither can be made. */
+static inline void unit_tmpdir(char dir[64], const char *name)
+{
+	snprintf(dir, 64, "/var/tmp/%s.XXXXXX", name);
+	if (mkdtemp(dir))
+		return;
+	snprintf(dir, 64, "/tmp/%s.XXXXXX", name);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(1);
+	}
+}
+
 static inline int unit_exit(const char *name)
 {
 	if (unit_failures) {
