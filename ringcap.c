@@ -157,6 +157,8 @@ static void wait_for_end(struct capture *cap, const struct capture_config *cfg,
 		  .retry_ns = CAPTURE_UPKEEP_NS },
 		{ .name = "duration", .fire = duration_over, .every_ns = cfg->duration_ns },
 		{ .name = "statistics", .fire = capture_tick_stats, .every_ns = CAPTURE_UPKEEP_NS },
+		/* after the statistics: the elastic pool looks at their drops */
+		{ .name = "workers", .fire = capture_tick_workers, .every_ns = CAPTURE_UPKEEP_NS },
 		{ .name = "retention", .fire = capture_tick_retention,
 		  .every_ns = retention ? CAPTURE_UPKEEP_NS : 0 },
 		{ .name = "report", .fire = capture_tick_report, .every_ns = report_every(cfg) },

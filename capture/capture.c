@@ -70,6 +70,7 @@ static int open_rings(struct capture *cap)
 {
 	const struct capture_config *o = &cap->cfg;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const uint32_t sleep_us = capture_test_sleep_us();
 	struct ring_config rc = {
 		.iface = &cap->iface,
 		.block_size = o->block_size,
@@ -77,7 +78,7 @@ static int open_rings(struct capture *cap)
 		.frame_size = 2048,
 		.block_timeout_ms = o->block_timeout_ms,
 		.filter = &cap->kfilter,
-		.fanout_mode = o->fanout_mode,
+		.fanout_mode = capture_fanout_mode(o),
 		.fanout = o->threads > 1, /* a group of one would only cost a hash per packet */
 		.fanout_id = -1,
 		/* tcpdump's default; answering ARP alone needs no stranger's frames */
@@ -97,6 +98,7 @@ static int open_rings(struct capture *cap)
 					: cpus > 0 ? (int)(i % (unsigned)cpus) : -1,
 			.ctl = &cap->ctl,
 			.block_size = o->block_size,
+			.test_sleep_us = sleep_us,
 		};
 		int ret = worker_init(w, &wc);
 
@@ -185,6 +187,17 @@ static int open_writer(struct capture *cap)
 	ret = writer_open(&cap->writer, &wc);
 	if (ret)
 		return ret;
+	if (o->threads > 1 && capture_is_elastic(o)) {
+		/* Elastic: the merge for when several receive, and worker 0's
+		 * own pcap handler for when it alone does. */
+		ret = open_merge(cap);
+		if (ret)
+			return ret;
+		cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
+		pcap_handler_init_sink(&cap->pcap[0], cap->writer);
+		worker_set_direct_handler(&cap->workers[0], &pcap_handler_ops, &cap->pcap[0]);
+		return capture_open_pool(cap);
+	}
 	if (o->threads > 1)
 		return open_merge(cap);
 	cap->pcap = xcalloc(o->threads, sizeof(*cap->pcap));
@@ -311,6 +324,8 @@ static void stop_receiving(struct capture *cap)
 				 i, strerror(-ret));
 	}
 	atomic_store(&cap->ctl.stop, true);
+	if (cap->elastic)
+		worker_pool_stop(&cap->pool); /* parked workers wake and end */
 }
 
 int capture_stop(struct capture *cap)
@@ -374,6 +389,7 @@ void capture_close(struct capture *cap)
 	}
 	for (unsigned i = 0; cap->workers && i < cap->cfg.threads; i++)
 		worker_fini(&cap->workers[i]);
+	worker_pool_fini(&cap->pool);
 	arp_service_close(&cap->arps);
 	if (cap->arp)
 		arp_responder_free(cap->arp);

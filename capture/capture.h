@@ -162,7 +162,8 @@ struct capture_config {
 	uint64_t ring_bytes;       /* -B, per worker */
 	uint32_t block_size;
 	uint32_t block_timeout_ms;
-	unsigned threads;
+	unsigned threads;          /* -T: workers; elastic, at most this many receive */
+	bool workers_fixed;        /* --workers fixed: all of them from the start */
 	int cpus[MAX_WORKERS];     /* --cpus: where workers are pinned, in turn */
 	unsigned ncpus;            /* 0: CPUs 0..online-1 */
 	bool threads_set;
@@ -304,6 +305,13 @@ enum capture_timer_ret capture_tick_flush(void *cap, uint64_t now_ns);
 /* --min-free/--max-total: hand retention the files closed since, and keep
  * the limits with room for one upkeep period. */
 enum capture_timer_ret capture_tick_retention(void *cap, uint64_t now_ns);
+
+/* ---- elastic.c: the elastic pool of workers ---- */
+
+/* The workers timer (main's statistics period, after the statistics): the
+ * elastic pool looks, may begin adding or retiring a worker, and logs the
+ * change in one line ("workers: 1 → 2 (ring 0 62% full)"). */
+enum capture_timer_ret capture_tick_workers(void *cap, uint64_t now_ns);
 
 /* ---- report.c: counters, the snapshot, the lines and files ---- */
 

@@ -33,8 +33,10 @@ void capture_totals(const struct capture *cap, struct capture_totals *t)
 		}
 	}
 	t->if_dropped = cap->nic_now - cap->nic_start;
+	/* several workers: what the merge wrote; elastic: and what worker 0
+	 * wrote itself while it alone received */
 	if (cap->merge || cap->mc)
-		t->written = __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
+		t->written += __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
 }
 
 void capture_update_stats(struct capture *cap)
@@ -76,11 +78,15 @@ enum capture_timer_ret capture_tick_stats(void *cap, uint64_t now_ns)
 
 void capture_print_listening(const struct capture *cap, FILE *f)
 {
+	char elastic[48] = "";
+
+	if (cap->elastic)
+		snprintf(elastic, sizeof(elastic), " (elastic, %u receiving)", cap->pool.active);
 	fprintf(f, "ringcap: listening on %s, link-type %s, snapshot length %u "
-		"bytes; %u workers, fanout %s, %llu KiB ring each\n",
+		"bytes; %u workers%s, fanout %s, %llu KiB ring each\n",
 		cap->cfg.ifname,
 		cap->iface.linktype == LINKTYPE_RAW ? "RAW (Raw IP)" : "EN10MB (Ethernet)",
-		cap->cfg.snaplen, cap->cfg.threads, cap->cfg.fanout_name,
+		cap->cfg.snaplen, cap->cfg.threads, elastic, cap->cfg.fanout_name,
 		(unsigned long long)(cap->cfg.ring_bytes >> 10));
 }
 
@@ -182,6 +188,7 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		s->z_jobs_run = cap->jobs_final.run;
 		s->z_jobs_failed = cap->jobs_final.failed;
 	}
+	capture_workers_counts(cap, &s->workers_active, &s->workers_added, &s->workers_retired);
 	for (unsigned i = 0; i < o->threads; i++) {
 		const struct worker *w = &cap->workers[i];
 
@@ -193,8 +200,9 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 			.freeze_q = w->ring.stats.freeze_q,
 			.blocks = worker_counter(&w->c.blocks),
 			.packets = worker_counter(&w->c.packets),
-			.written = cap->pcap ? __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED)
-				 : cap->mc ? cap->mc[i].packets : 0,
+			.written = (cap->pcap ? __atomic_load_n(&cap->pcap[i].written,
+								__ATOMIC_RELAXED) : 0) +
+				   (cap->mc ? cap->mc[i].packets : 0),
 		};
 	}
 	s->workers = cap->sw;

@@ -91,6 +91,10 @@ struct stats_snapshot {
 	uint64_t z_jobs_run;       /* finished, whatever their status */
 	uint64_t z_jobs_failed;    /* non-zero exit, killed, or could not start */
 	uint64_t z_jobs_queued;    /* waiting for a free slot now */
+	/* the workers: how many receive now, and the elastic pool's changes */
+	uint64_t workers_active;   /* 0: not reported in the interval line */
+	uint64_t workers_added;
+	uint64_t workers_retired;
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
@@ -107,7 +111,8 @@ struct stats_snapshot {
  * per optional group (the responder's arp{...}, ndp{...}, responder{...})
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
  * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
- * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space. Layout:
+ * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space,
+ * workers_active, workers_added, workers_retired. Layout:
  * one top-level field per line and one worker per line, as before, so
  * scripts that grep a line keep working; the text is the library's.
  */
