@@ -326,7 +326,9 @@ enum capture_timer_ret capture_tick_retention(void *cap, uint64_t now_ns);
 
 /* The workers timer (main's statistics period, after the statistics): the
  * elastic pool looks, may begin adding or retiring a worker, and logs the
- * change in one line ("workers: 1 → 2 (ring 0 62% full)"). */
+ * change in one line ("workers: 1 → 2 (ring 0 62% full)"). AGAIN while a
+ * change waits for a worker's answer (retry after CAPTURE_POOL_RETRY_NS). */
+#define CAPTURE_POOL_RETRY_NS (10ull * 1000 * 1000)
 enum capture_timer_ret capture_tick_workers(void *cap, uint64_t now_ns);
 
 /* ---- report.c: counters, the snapshot, the lines and files ---- */

@@ -6,8 +6,9 @@
  * interface's workers, the merge and the writer.
  *
  * Tests drive the decision without real load through the environment, read
- * once at set-up: RINGCAP_TEST_WORKER_SLEEP_US (every worker sleeps this long
- * after each block: busy whenever blocks keep coming) and
+ * once at set-up: RINGCAP_TEST_WORKER_SLEEP_US (after each block every worker
+ * sleeps this long per packet in it: a worker that cannot keep up with a
+ * stream, and idle on a trickle, whatever the blocks look like) and
  * RINGCAP_TEST_ELASTIC_MS="QUIET,SETTLE" (the pool's quiet and settle times).
  */
 #include <stdio.h>
@@ -90,9 +91,13 @@ enum capture_timer_ret capture_tick_workers(void *ctx, uint64_t now)
 	struct capture *cap = ctx;
 	struct worker_pool_change c;
 
-	if (cap->elastic && cap->running && worker_pool_tick(&cap->pool, now, &c))
+	if (!cap->elastic || !cap->running)
+		return CAPTURE_TIMER_NEXT;
+	if (worker_pool_tick(&cap->pool, now, &c))
 		log_notice("workers: %u → %u (%s)", c.from, c.to, c.why);
-	return CAPTURE_TIMER_NEXT;
+	/* a change waiting for a worker's answer is finished soon, not a
+	 * whole period later */
+	return worker_pool_changing(&cap->pool) ? CAPTURE_TIMER_AGAIN : CAPTURE_TIMER_NEXT;
 }
 
 void capture_workers_counts(const struct capture *cap, uint64_t *active, uint64_t *added,

@@ -213,6 +213,11 @@ bool worker_pool_tick(struct worker_pool *p, uint64_t now, struct worker_pool_ch
 	return false;
 }
 
+bool worker_pool_changing(const struct worker_pool *p)
+{
+	return p->step != STEP_NONE;
+}
+
 /* ---- the worker's side ---- */
 
 /* Wait until the taker (the merge) holds none of this worker's blocks.

@@ -162,6 +162,7 @@ void worker_run(struct worker *w)
 	for (;;) {
 		struct tpacket_block_desc *b;
 		bool stop = atomic_load_explicit(&w->ctl->stop, memory_order_relaxed);
+		uint32_t npkts;
 		int ret;
 
 		if (!stop && pool_calls(w)) {
@@ -218,6 +219,7 @@ void worker_run(struct worker *w)
 			worker_count(&w->c.wait_ns, now_ns() - t0);
 			continue;
 		}
+		npkts = b->hdr.bh1.num_pkts; /* before the block is given away */
 		ret = worker_process_block(w, b);
 		if (w->taker && !ret && !appends_itself(w)) {
 			ret = w->taker->ops->take_block(w->taker->ctx, b);
@@ -234,8 +236,8 @@ void worker_run(struct worker *w)
 			workers_request_stop(w->ctl);
 			break;
 		}
-		if (w->test_sleep_us)
-			usleep(w->test_sleep_us);
+		if (w->test_sleep_us) /* tests: as slow as this per packet */
+			usleep(w->test_sleep_us * npkts);
 	}
 }
 

@@ -89,7 +89,8 @@ struct worker_config {
 	int cpu;                /* -1: not pinned */
 	struct workers_ctl *ctl;
 	uint32_t block_size;    /* the ring's block size: bounds the walk */
-	uint32_t test_sleep_us; /* tests: sleep this long after every block (a slow worker) */
+	uint32_t test_sleep_us; /* tests: after each block, sleep this long per packet in it
+				 * (a slow worker) */
 };
 
 /* A worker of an elastic pool is in one of these states (a fixed pool's
@@ -304,6 +305,8 @@ int worker_pool_init(struct worker_pool *p, const struct worker_pool_config *cfg
  * way, or look, decide and begin one. True when a change began (*c says
  * which); never blocks but in ring_fanout_steer (a grace period). */
 bool worker_pool_tick(struct worker_pool *p, uint64_t now_ns, struct worker_pool_change *c);
+/* True while a change waits for a worker's answer: tick again soon. Main. */
+bool worker_pool_changing(const struct worker_pool *p);
 /* At the end, after ctl->stop is set: wake the parked workers, which end. */
 void worker_pool_stop(struct worker_pool *p);
 void worker_pool_fini(struct worker_pool *p);
