@@ -113,6 +113,17 @@ static const char *parse_compress(const char *arg, void *field)
 		       ? "expected zstd or zstd:LEVEL (LEVEL 1..19)" : NULL;
 }
 
+/* --workers elastic|fixed */
+static const char *parse_workers(const char *arg, void *field)
+{
+	bool *fixed = field;
+
+	if (strcmp(arg, "elastic") && strcmp(arg, "fixed"))
+		return "expected elastic or fixed";
+	*fixed = strcmp(arg, "fixed") == 0;
+	return NULL;
+}
+
 /* "1", "0,2", "0-3": the CPUs to pin workers to. */
 static const char *parse_cpus(const char *arg, void *field)
 {
@@ -537,7 +548,14 @@ int cli_parse(struct capture_config *o, int argc, char **argv, bool *exit_now)
 	  .max = MAX_WORKERS, .given = &o->threads_set, .what = "thread count", .arg = "N",
 	  .help = "workers, one socket each, pinned one per CPU\n"
 		  "(default: online CPUs, or as many as --cpus lists);\n"
-		  "per interface: with several the default is shared" },
+		  "per interface: with several the default is shared;\n"
+		  "elastic: at most N receive" },
+	{ .name = "workers", .type = OPT_CUSTOM, .field = &o->workers_fixed,
+	  .parse = parse_workers, .what = "worker mode", .arg = "MODE",
+	  .help = "elastic: start with one receiving socket, add\n"
+		  "sockets up to -T when the workers fall behind,\n"
+		  "retire them when quiet (default); fixed: all -T\n"
+		  "receive from the start" },
 	{ .name = "cpus", .type = OPT_CUSTOM, .field = o, .parse = parse_cpus, .what = "CPU list",
 	  .arg = "LIST", .help = "pin workers to these CPUs in turn, e.g. 1 or 0,2-3" },
 	{ .name = "buffer-size", .letter = 'B', .type = OPT_SIZE, OPT_INT(&o->ring_bytes),

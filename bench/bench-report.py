@@ -154,6 +154,7 @@ STYLES = {
     "ringcap-disk": ("#bcbd22", "(2,3)", 14), "ringcap-disk-1cpu": ("#7f7f7f", "(6,2,1,2)", 5),
     "ringcap-disk-2on1": ("#e377c2", "(3,6)", 7), "tcpdump": ("#000000", "(1,3)", 9),
     "tcpdump-bigbuf": ("#aa6600", "(8,2,8,6)", 11), "netsniff-ng": ("#4b0082", "(5,5)", 13),
+    "ringcap-fixed": ("#98df8a", "(1,1)", 15),
 }
 
 
@@ -621,7 +622,9 @@ class Bench:
         if c["quick"]:
             lines.append("--quick: CPU figures (marked *) of %d-packet runs are too short to compare"
                          % c["packets"])
-        ring = {"ringcap": "-w /dev/null, its defaults (a 64 MiB ring per worker, one worker per CPU)",
+        ring = {"ringcap": "-w /dev/null, its defaults (a 64 MiB ring per worker, one worker per CPU, "
+                           "elastic: one receiving at start, more when they fall behind)",
+                "ringcap-fixed": "-w /dev/null --workers fixed: every CPU's worker receiving from the start",
                 "ringcap-1cpu": "-w /dev/null, one worker on CPU %d, placed like the v3 arm" % c["capture_cpu"],
                 "ringcap-2on1": "-w /dev/null, two workers (time-order merge), every thread on CPU %d"
                                 % c["capture_cpu"],

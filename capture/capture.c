@@ -105,6 +105,7 @@ static int open_iface_rings(struct capture *cap, unsigned k)
 	const struct capture_config *o = &cap->cfg;
 	struct capture_iface *ifc = &cap->ifs[k];
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	const uint32_t sleep_us = capture_test_sleep_us();
 	struct ring_config rc = {
 		.iface = &ifc->iface,
 		.block_size = o->block_size,
@@ -112,7 +113,7 @@ static int open_iface_rings(struct capture *cap, unsigned k)
 		.frame_size = 2048,
 		.block_timeout_ms = o->block_timeout_ms,
 		.filter = &ifc->kfilter,
-		.fanout_mode = o->fanout_mode,
+		.fanout_mode = capture_fanout_mode(o),
 		/* a group of one would only cost a hash per packet */
 		.fanout = ifc->nworkers > 1,
 		.fanout_id = -1,
@@ -131,6 +132,7 @@ static int open_iface_rings(struct capture *cap, unsigned k)
 					: cpus > 0 ? (int)(i % (unsigned)cpus) : -1,
 			.ctl = &cap->ctl,
 			.block_size = o->block_size,
+			.test_sleep_us = sleep_us,
 		};
 		int ret = worker_init(w, &wc);
 
@@ -274,11 +276,22 @@ static int open_writer(struct capture *cap)
 }
 
 /* What the workers run: the merge with several, else one pcap handler
- * appending (none when only answering). 0 or -errno (one line logged). */
+ * appending (none when only answering); an elastic pool has both, the merge
+ * for when several receive and worker 0's own pcap handler for when it alone
+ * does. 0 or -errno (one line logged). */
 static int open_handlers(struct capture *cap)
 {
 	int ret;
 
+	if (cap->nworkers > 1 && cap->writer && capture_is_elastic(&cap->cfg)) {
+		ret = open_merge(cap);
+		if (ret)
+			return ret;
+		cap->pcap = xcalloc(cap->nworkers, sizeof(*cap->pcap));
+		pcap_handler_init_sink(&cap->pcap[0], cap->writer);
+		worker_set_direct_handler(&cap->workers[0], &pcap_handler_ops, &cap->pcap[0]);
+		return capture_open_pool(cap);
+	}
 	if (cap->nworkers > 1)
 		return open_merge(cap);
 	if (!cap->writer)
@@ -407,6 +420,8 @@ static void stop_receiving(struct capture *cap)
 				 i, strerror(-ret));
 	}
 	atomic_store(&cap->ctl.stop, true);
+	if (cap->elastic)
+		worker_pool_stop(&cap->pool); /* parked workers wake and end */
 }
 
 int capture_stop(struct capture *cap)
@@ -470,6 +485,7 @@ void capture_close(struct capture *cap)
 	}
 	for (unsigned i = 0; cap->workers && i < cap->nworkers; i++)
 		worker_fini(&cap->workers[i]);
+	worker_pool_fini(&cap->pool);
 	arp_service_close(&cap->arps);
 	if (cap->arp)
 		arp_responder_free(cap->arp);

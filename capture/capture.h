@@ -22,6 +22,8 @@
  *             --flush-interval / -U flushes, --duration, the ring
  *             statistics (each interface's own drop counters too; each
  *             interface's kernel totals published for capture_iface_totals),
+ *             the elastic pool's look (add or retire a worker: a setsockopt
+ *             that waits for the kernel's grace period),
  *             retention, the interval report, and under a service manager
  *             its WATCHDOG=1 and STATUS= (READY=1 once started, STOPPING=1
  *             at the end: util/notify.c). At the end: the
@@ -51,11 +53,22 @@
  *             a socket or write error) by setting ctl.stop and waking main
  *             with CAPTURE_WAKE_SIGNAL; after stop it drains its ring for at
  *             most ctl.drain_ms.
+ *             Elastic pool (--workers elastic, -T 2 or more): each worker is
+ *             active or idle (enum worker_mode). Active: receiving, appending
+ *             itself while it is the only one (direct), else handing blocks
+ *             to the merge. Idle: its socket gets nothing (the group's
+ *             program), its thread sleeps on the pool's condition variable.
+ *             main's workers timer asks a worker to change; the worker does
+ *             it between two blocks: a retiring one drains its ring into the
+ *             merge, waits until the merge has given every block back, then
+ *             sleeps; going direct, worker 0 first waits until the merge holds
+ *             none of its blocks. A sleeping worker ends at stop at once.
  *     owns:   its ring and socket; a block from ring_take until it gives it
  *             back (one worker) or pushes it (several: the merger's from
  *             then on); its counters (written by it alone, read relaxed by
  *             main); while it copies into a staging slot, that byte range.
- *     blocks: in poll() on its socket (50 ms at most); in writer_append while
+ *     blocks: in poll() on its socket (50 ms at most); idle, on the pool's
+ *             condition variable until woken; in writer_append while
  *             every staging slot is full (back-pressure: the kernel drops and
  *             counts); in merge_push while its merge input holds `depth`
  *             blocks. With the pwrite backend, in the pwrite of a slot it
@@ -67,6 +80,9 @@
  *             (writer_append; without -w, several interfaces: it counts
  *             them, per interface), then gives the emptied blocks back to
  *             the kernel in each ring's order. The writer's only appender then.
+ *             In an elastic pool with one active worker it sleeps (nothing
+ *             is pushed) and that worker appends; the hand-over either way
+ *             goes through the merge's lock (workers/workers.h, pool).
  *     owns:   each block from merge_push until ring_release_block; its
  *             walks, heads, batch and per-input counters (main reads them
  *             after merge_close).
@@ -195,7 +211,9 @@ struct capture_config {
 	uint64_t ring_bytes;       /* -B, per worker */
 	uint32_t block_size;
 	uint32_t block_timeout_ms;
-	unsigned threads;          /* -T: workers per interface */
+	unsigned threads;          /* -T: workers per interface; elastic: at most
+				    * this many receive */
+	bool workers_fixed;        /* --workers fixed: all of them from the start */
 	int cpus[MAX_WORKERS];     /* --cpus: where workers are pinned, in turn */
 	unsigned ncpus;            /* 0: CPUs 0..online-1 */
 	bool threads_set;
@@ -350,6 +368,15 @@ enum capture_timer_ret capture_tick_flush(void *cap, uint64_t now_ns);
 /* --min-free/--max-total: hand retention the files closed since, and keep
  * the limits with room for one upkeep period. */
 enum capture_timer_ret capture_tick_retention(void *cap, uint64_t now_ns);
+
+/* ---- elastic.c: the elastic pool of workers ---- */
+
+/* The workers timer (main's statistics period, after the statistics): the
+ * elastic pool looks, may begin adding or retiring a worker, and logs the
+ * change in one line ("workers: 1 → 2 (ring 0 62% full)"). AGAIN while a
+ * change waits for a worker's answer (retry after CAPTURE_POOL_RETRY_NS). */
+#define CAPTURE_POOL_RETRY_NS (10ull * 1000 * 1000)
+enum capture_timer_ret capture_tick_workers(void *cap, uint64_t now_ns);
 
 /* ---- report.c: counters, the snapshot, the lines and files ---- */
 

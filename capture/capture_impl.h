@@ -53,6 +53,10 @@ struct capture {
 	uint64_t sink_iface_written[CAPTURE_MAX_IFACES]; /* the sink's, per interface */
 	struct merge_handler *mh;
 	struct merge_input_counters *mc; /* per worker, after merge_close */
+	/* --workers elastic with -T 2 or more: the pool over the workers; one
+	 * receiving worker appends through pcap[0], several through the merge */
+	struct worker_pool pool;
+	bool elastic;
 	struct arp_responder *arp;  /* pools and MAC */
 	struct arp_service arps;    /* its socket, TX ring and thread */
 	struct writer *writer;
@@ -86,6 +90,21 @@ struct capture {
 	/* pcapng's shb_hardware (the writer borrows it) */
 	char hardware[128];
 };
+
+/* elastic.c */
+/* The elastic pool applies: --workers elastic, two workers or more, a
+ * fanout mode a program can steer (not rollover). */
+bool capture_is_elastic(const struct capture_config *o);
+/* The fanout type and flags the capture sockets join with. */
+uint16_t capture_fanout_mode(const struct capture_config *o);
+/* Tests: RINGCAP_TEST_WORKER_SLEEP_US, 0 when unset. */
+uint32_t capture_test_sleep_us(void);
+/* Set-up, after the merge and worker 0's direct handler: the pool, its
+ * program to one socket. 0 or -errno (logged). */
+int capture_open_pool(struct capture *cap);
+/* The active workers, and how many were added and retired so far. */
+void capture_workers_counts(const struct capture *cap, uint64_t *active, uint64_t *added,
+			    uint64_t *retired);
 
 /* report.c */
 /* Each stats file can be replaced: at start, before anything is made, and

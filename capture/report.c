@@ -39,8 +39,10 @@ void capture_totals(const struct capture *cap, struct capture_totals *t)
 		add_worker(cap, i, t);
 	for (unsigned k = 0; k < cap->nifaces; k++)
 		t->if_dropped += cap->ifs[k].nic_now - cap->ifs[k].nic_start;
+	/* several workers: what the merge wrote; elastic: and what worker 0
+	 * wrote itself while it alone received */
 	if (cap->merge || cap->mc)
-		t->written = __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
+		t->written += __atomic_load_n(&cap->sink.written, __ATOMIC_RELAXED);
 }
 
 int capture_iface_counters(const struct capture *cap, unsigned iface, struct capture_totals *t)
@@ -149,11 +151,15 @@ static const char *linktype_text(const struct capture_iface *ifc)
 
 void capture_print_listening(const struct capture *cap, FILE *f)
 {
+	char elastic[48] = "";
+
+	if (cap->elastic)
+		snprintf(elastic, sizeof(elastic), " (elastic, %u receiving)", cap->pool.active);
 	if (cap->nifaces == 1) {
 		fprintf(f, "ringcap: listening on %s, link-type %s, snapshot length %u "
-			"bytes; %u workers, fanout %s, %llu KiB ring each\n",
+			"bytes; %u workers%s, fanout %s, %llu KiB ring each\n",
 			cap->ifs[0].iface.name, linktype_text(&cap->ifs[0]),
-			cap->cfg.snaplen, cap->cfg.threads, cap->cfg.fanout_name,
+			cap->cfg.snaplen, cap->cfg.threads, elastic, cap->cfg.fanout_name,
 			(unsigned long long)(cap->cfg.ring_bytes >> 10));
 		return;
 	}
@@ -303,6 +309,7 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		s->z_jobs_run = cap->jobs_final.run;
 		s->z_jobs_failed = cap->jobs_final.failed;
 	}
+	capture_workers_counts(cap, &s->workers_active, &s->workers_added, &s->workers_retired);
 	for (unsigned i = 0; i < cap->nworkers; i++) {
 		const struct worker *w = &cap->workers[i];
 
@@ -314,8 +321,9 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 			.freeze_q = w->ring.stats.freeze_q,
 			.blocks = worker_counter(&w->c.blocks),
 			.packets = worker_counter(&w->c.packets),
-			.written = cap->pcap ? __atomic_load_n(&cap->pcap[i].written, __ATOMIC_RELAXED)
-				 : cap->mc ? cap->mc[i].packets : 0,
+			.written = (cap->pcap ? __atomic_load_n(&cap->pcap[i].written,
+								__ATOMIC_RELAXED) : 0) +
+				   (cap->mc ? cap->mc[i].packets : 0),
 		};
 	}
 	s->workers = cap->sw;

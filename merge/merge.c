@@ -381,10 +381,11 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 	return ret;
 }
 
-void merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
+bool merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 {
 	struct merge_input *in = &m->in[i];
 	struct timespec until;
+	bool none;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += timeout_ms / 1000;
@@ -397,6 +398,15 @@ void merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 	while (in->held && !m->closing && !m->error)
 		if (pthread_cond_timedwait(&m->released, &m->lock, &until) == ETIMEDOUT)
 			break;
+	none = !in->held;
+	pthread_mutex_unlock(&m->lock);
+	return none;
+}
+
+void merge_resume(struct merge *m, unsigned i, uint32_t next)
+{
+	pthread_mutex_lock(&m->lock);
+	m->in[i].next_idx = next;
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -72,8 +72,14 @@ int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
 /* Input `in`'s producer: wait (at most timeout_ms) until every block it
  * pushed is back with the kernel. The kernel's poll() says POLLIN while the
  * block it retired last is not back, so a producer with blocks in the merge
- * waits here instead of in poll(). */
-void merge_wait_released(struct merge *m, unsigned in, int timeout_ms);
+ * waits here instead of in poll(). True once the input holds no block
+ * (every packet of it is in the sink). */
+bool merge_wait_released(struct merge *m, unsigned in, int timeout_ms);
+/* Input `in`'s producer, holding nothing in the merge (merge_wait_released
+ * said so), gave blocks back to the kernel itself for a while (an elastic
+ * pool's only worker appends without the merge) and pushes again from ring
+ * block `next` on: the merge's look at that ring's next block starts there. */
+void merge_resume(struct merge *m, unsigned in, uint32_t next);
 /* True once the sink takes no more (full, or failed). Any thread. */
 bool merge_done(struct merge *m);
 /* Tests without a thread: one pass; `final` drains regardless of the rings.

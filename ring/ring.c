@@ -261,6 +261,17 @@ uint64_t ring_pending(const struct ring *r)
 	return n;
 }
 
+uint32_t ring_user_blocks(const struct ring *r)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < r->block_nr; i++)
+		if (__atomic_load_n(&ring_block(r, i)->hdr.bh1.block_status, __ATOMIC_RELAXED) &
+		    TP_STATUS_USER)
+			n++;
+	return n;
+}
+
 int ring_stats_update(struct ring *r)
 {
 	return sock_stats_add(r->fd, &r->stats);

@@ -184,6 +184,37 @@ static inline void ring_give_back(struct ring *r, struct tpacket_block_desc *b)
 	ring_advance(r);
 }
 
+/* -------------------------------------------------------------- fanout.c */
+
+/*
+ * The elastic pool's fanout group (PACKET_FANOUT_CBPF): a classic BPF program
+ * chooses the member of every packet, and is replaced while the capture runs
+ * to change how many members receive. Members are numbered in the order they
+ * joined. How a program spreads packets over members 0..active-1:
+ */
+enum fanout_steer {
+	FANOUT_STEER_HASH,  /* a symmetric hash of IP addresses and ports (--fanout hash) */
+	FANOUT_STEER_LB,    /* the kernel's per-packet random number (--fanout lb) */
+	FANOUT_STEER_CPU,   /* the CPU the packet arrived on (--fanout cpu) */
+	FANOUT_STEER_QM,    /* the receive queue (--fanout qm) */
+};
+
+#define FANOUT_PROG_MAX 96 /* the hash program takes 66 */
+
+/* The program sending each packet to one of members 0..active-1 (active <=
+ * 1: all to member 0) into prog[FANOUT_PROG_MAX]; returns its length. Pure. */
+unsigned fanout_prog_build(struct sock_filter *prog, enum fanout_steer how, unsigned active);
+/* PACKET_FANOUT_DATA on r's socket, a member of a PACKET_FANOUT_CBPF group:
+ * the whole group steers by the new program. The kernel waits for a grace
+ * period before it returns: no packet reaches a member the program excludes
+ * after that. Main's thread (a setsockopt like ring_stop_receiving); blocks
+ * for the grace period. 0 or -errno (logs nothing). */
+int ring_fanout_steer(struct ring *r, enum fanout_steer how, unsigned active);
+/* Blocks of the ring the user holds now (retired, not given back: taken by
+ * its worker or held by the merge), counted from each block's status. Any
+ * thread: for the elastic pool's look at how full a ring is. */
+uint32_t ring_user_blocks(const struct ring *r);
+
 /* ---------------------------------------------------------------- v2ring.c */
 
 /*

@@ -74,6 +74,12 @@ const struct stats_field total_fields[] = {
 	      "Uncompressed bytes in the zstd frames written.", compress_bytes_in),
 	TOTAL("compress_bytes_out", "ringcap_compress_bytes_out_total", "counter",
 	      "Bytes of the zstd frames written.", compress_bytes_out),
+	TOTAL("workers_active", "ringcap_workers_active", "gauge",
+	      "Workers whose sockets receive now (the elastic pool: 1 up to -T).", workers_active),
+	TOTAL("workers_added", "ringcap_workers_added_total", "counter",
+	      "Workers the elastic pool added because the active ones fell behind.", workers_added),
+	TOTAL("workers_retired", "ringcap_workers_retired_total", "counter",
+	      "Workers the elastic pool retired after a quiet spell.", workers_retired),
 };
 #undef TOTAL
 const size_t total_fields_n = sizeof(total_fields) / sizeof(total_fields[0]);
@@ -174,6 +180,12 @@ int stats_format_interval_line(char *buf, size_t len, const struct stats_snapsho
 							cur->unwritten_packets),
 			      (unsigned long long)cur->unwritten_packets,
 			      cur->waiting_for_space ? ", waiting for room" : "");
+	if (n >= 0 && (size_t)n < len && cur->workers_active)
+		n += snprintf(buf + n, len - (size_t)n,
+			      ", %llu workers receiving (%llu added, %llu retired)",
+			      (unsigned long long)cur->workers_active,
+			      (unsigned long long)cur->workers_added,
+			      (unsigned long long)cur->workers_retired);
 	if (n < 0)
 		return -EINVAL;
 	return (size_t)n >= len ? -ENOSPC : 0;

@@ -108,6 +108,10 @@ struct stats_snapshot {
 	uint64_t compress_raw_chunks;
 	uint64_t compress_bytes_in;
 	uint64_t compress_bytes_out;
+	/* the workers: how many receive now, and the elastic pool's changes */
+	uint64_t workers_active;   /* 0: not reported in the interval line */
+	uint64_t workers_added;
+	uint64_t workers_retired;
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
@@ -129,6 +133,7 @@ struct stats_snapshot {
  * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
  * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space,
  * compress_chunks, compress_raw_chunks, compress_bytes_in, compress_bytes_out,
+ * workers_active, workers_added, workers_retired,
  * and interfaces[{name, received, dropped, if_dropped, captured,
  * left_in_ring}, ...] in -i order. Layout: one top-level field per line and
  * one worker (one interface) per line, as before, so

@@ -11,11 +11,18 @@ static int merge_take_block(void *ctx, struct tpacket_block_desc *b)
 	return merge_push(h->m, h->in, b);
 }
 
-static void merge_handler_wait(void *ctx, int timeout_ms)
+static bool merge_handler_wait(void *ctx, int timeout_ms)
 {
 	const struct merge_handler *h = ctx;
 
-	merge_wait_released(h->m, h->in, timeout_ms);
+	return merge_wait_released(h->m, h->in, timeout_ms);
+}
+
+static void merge_handler_resume(void *ctx, uint32_t next)
+{
+	const struct merge_handler *h = ctx;
+
+	merge_resume(h->m, h->in, next);
 }
 
 static bool merge_handler_done(void *ctx)
@@ -30,4 +37,5 @@ const struct handler_ops merge_handler_ops = {
 	.take_block = merge_take_block,
 	.wait_given_back = merge_handler_wait,
 	.done = merge_handler_done,
+	.resume = merge_handler_resume,
 };

@@ -2,6 +2,7 @@
  * kernel; otherwise take it, run the handlers, give it back, move on. */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "workers/workers.h"
 
@@ -20,6 +21,7 @@ int worker_init(struct worker *w, const struct worker_config *cfg)
 	w->cpu = cfg->cpu;
 	w->ctl = cfg->ctl;
 	w->block_size = cfg->block_size;
+	w->test_sleep_us = cfg->test_sleep_us;
 	w->pkts_cap = cfg->block_size / MIN_PKT_STRIDE;
 	w->pkts = xcalloc(w->pkts_cap, sizeof(*w->pkts));
 	return 0;
@@ -40,6 +42,11 @@ int worker_add_handler(struct worker *w, const struct handler_ops *ops, void *ct
 	return 0;
 }
 
+void worker_set_direct_handler(struct worker *w, const struct handler_ops *ops, void *ctx)
+{
+	w->direct = (struct handler){ ops, ctx };
+}
+
 void worker_fini(struct worker *w)
 {
 	ring_close(&w->ring);
@@ -57,12 +64,19 @@ void workers_request_stop(struct workers_ctl *ctl)
 		pthread_kill(ctl->main_thread, WORKERS_WAKE_SIGNAL);
 }
 
+/* An elastic pool's only worker appending itself: its direct handler runs,
+ * the taker does not. The worker's own mode, so a plain load. */
+static bool appends_itself(const struct worker *w)
+{
+	return w->direct.ops && w->mode == WORKER_DIRECT;
+}
+
 static bool handlers_done(const struct worker *w)
 {
 	for (unsigned i = 0; i < w->nhandlers; i++)
 		if (w->handlers[i].ops->done && w->handlers[i].ops->done(w->handlers[i].ctx))
 			return true;
-	return false;
+	return appends_itself(w) && w->direct.ops->done && w->direct.ops->done(w->direct.ctx);
 }
 
 /* Walk one block into w->pkts; a lying header ends the walk and is counted. */
@@ -110,17 +124,36 @@ static int run_handlers(struct worker *w, unsigned n)
 
 int worker_process_block(struct worker *w, const struct tpacket_block_desc *b)
 {
+	const bool direct = appends_itself(w);
 	unsigned n;
+	int ret;
 
 	worker_count(&w->c.blocks, 1);
-	if (!w->walk) {
+	if (!w->walk && !direct) {
 		/* Only the taker wants this block, and it walks it itself. */
 		worker_count(&w->c.packets, b->hdr.bh1.num_pkts);
 		return 0;
 	}
 	n = walk_block(w, b);
 	worker_count(&w->c.packets, n);
-	return run_handlers(w, n);
+	ret = run_handlers(w, n);
+	if (!ret && direct)
+		ret = w->direct.ops->on_block(w->direct.ctx, w->pkts, n);
+	return ret;
+}
+
+/* Does the elastic pool want something of this worker: a change of mode, or
+ * sleep while parked? One relaxed load per block. */
+static bool pool_calls(const struct worker *w)
+{
+	unsigned want;
+
+	if (!w->pool)
+		return false;
+	want = __atomic_load_n(&w->want, __ATOMIC_RELAXED);
+	if (w->mode == WORKER_DRAINING) /* until its ring is empty: below */
+		return want != WORKER_PARKED;
+	return w->mode == WORKER_PARKED || want != w->mode;
 }
 
 void worker_run(struct worker *w)
@@ -128,23 +161,45 @@ void worker_run(struct worker *w)
 	uint64_t deadline = 0;
 
 	for (;;) {
-		struct tpacket_block_desc *b = ring_take(&w->ring);
+		struct tpacket_block_desc *b;
+		bool stop = atomic_load_explicit(&w->ctl->stop, memory_order_relaxed);
+		uint32_t npkts;
 		int ret;
 
-		if (atomic_load_explicit(&w->ctl->stop, memory_order_relaxed)) {
+		if (!stop && pool_calls(w)) {
+			if (worker_pool_serve(w))
+				break;
+			continue;
+		}
+		b = ring_take(&w->ring);
+		if (stop) {
 			/* Drain: main has let no new packet in (ring_stop_receiving),
 			 * so take blocks until the ring is empty, the block the
 			 * kernel was filling included (it retires after its
 			 * timeout); but no longer than drain_ms: what is left then
-			 * is counted by main (ring_pending), not lost silently. */
+			 * is counted by main (ring_pending), not lost silently. A
+			 * parked worker's ring is empty: it ends at once. */
 			if (!deadline)
 				deadline = now_ns() + (uint64_t)w->ctl->drain_ms * 1000000;
 			else if (now_ns() > deadline)
+				break;
+			if (w->pool && w->mode == WORKER_PARKED)
 				break;
 			if (!b && ring_pending(&w->ring) == 0)
 				break;
 		}
 		if (!b) {
+			uint64_t t0;
+
+			/* A retiring worker whose ring is empty: nothing more
+			 * comes (the pool's program sends it nothing). */
+			if (!stop && w->mode == WORKER_DRAINING && w->pool &&
+			    ring_pending(&w->ring) == 0) {
+				if (worker_pool_drained(w))
+					break;
+				continue;
+			}
+			t0 = now_ns();
 			ret = ring_wait(&w->ring, POLL_MS);
 			if (ret) {
 				/* The capture cannot go on without this socket's
@@ -159,13 +214,15 @@ void worker_run(struct worker *w)
 				 * retired last is not back in its hands: with a
 				 * taker holding blocks, poll would return at once,
 				 * again and again. Wait for the taker instead. */
-				if (w->taker && w->taker->ops->wait_given_back)
+				if (w->taker && w->taker->ops->wait_given_back && !appends_itself(w))
 					w->taker->ops->wait_given_back(w->taker->ctx, POLL_MS);
 			}
+			worker_count(&w->c.wait_ns, now_ns() - t0);
 			continue;
 		}
+		npkts = b->hdr.bh1.num_pkts; /* before the block is given away */
 		ret = worker_process_block(w, b);
-		if (w->taker && !ret) {
+		if (w->taker && !ret && !appends_itself(w)) {
 			ret = w->taker->ops->take_block(w->taker->ctx, b);
 			ring_advance(&w->ring);
 		} else {
@@ -180,6 +237,8 @@ void worker_run(struct worker *w)
 			workers_request_stop(w->ctl);
 			break;
 		}
+		if (w->test_sleep_us) /* tests: as slow as this per packet */
+			usleep(w->test_sleep_us * npkts);
 	}
 }
 

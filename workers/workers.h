@@ -37,8 +37,13 @@ struct handler_ops {
 	 * one per worker. 0 or -errno (stop the capture). */
 	int (*take_block)(void *ctx, struct tpacket_block_desc *b);
 	/* With take_block: wait at most timeout_ms until the handler has given
-	 * back every block it took (poll() on the ring says POLLIN until then). */
-	void (*wait_given_back)(void *ctx, int timeout_ms);
+	 * back every block it took (poll() on the ring says POLLIN until then).
+	 * True once it holds none. */
+	bool (*wait_given_back)(void *ctx, int timeout_ms);
+	/* Optional, with take_block: the worker gave blocks back itself for a
+	 * while (the elastic pool's direct mode) and hands them over again from
+	 * ring block `next` on. Called while the handler holds no block. */
+	void (*resume)(void *ctx, uint32_t next);
 };
 
 struct handler {
@@ -54,6 +59,7 @@ struct worker_counters {
 	uint64_t packets;      /* packets walked in those blocks */
 	uint64_t bad_blocks;   /* blocks whose packet headers lied about lengths */
 	uint64_t bad_packets;  /* packets skipped in those blocks */
+	uint64_t wait_ns;      /* time spent waiting for a block (the elastic pool's busy look) */
 } __attribute__((aligned(CACHELINE)));
 
 /* How a worker wakes main when it ends the capture (-c reached, an error):
@@ -83,7 +89,22 @@ struct worker_config {
 	int cpu;                /* -1: not pinned */
 	struct workers_ctl *ctl;
 	uint32_t block_size;    /* the ring's block size: bounds the walk */
+	uint32_t test_sleep_us; /* tests: after each block, sleep this long per packet in it
+				 * (a slow worker) */
 };
+
+/* A worker of an elastic pool is in one of these states (a fixed pool's
+ * workers are always receiving, and have none). */
+enum worker_mode {
+	WORKER_PARKED,   /* idle: its socket receives nothing, its thread sleeps */
+	WORKER_DIRECT,   /* receiving, the pool's only active worker: appends itself */
+	WORKER_MERGED,   /* receiving: hands its blocks to the merge */
+	WORKER_DRAINING, /* retiring: receives nothing more; empties its ring into the
+			  * merge, waits until the merge has given every block back,
+			  * then parks */
+};
+
+struct worker_pool;
 
 /* Built with worker_init, handlers added with worker_add_handler, the ring
  * opened by the caller into w->ring (the worker owns it from then on and
@@ -104,6 +125,14 @@ struct worker {
 	pthread_t thread;
 	bool started;
 	int error;              /* -errno from a handler or the ring, read after join */
+	uint32_t test_sleep_us;
+	/* The elastic pool's (pool.c); NULL for a fixed pool. `mode` is the
+	 * worker's (an enum worker_mode: it stores, release; main loads,
+	 * acquire), `want` the pool's request (main stores, release). */
+	struct worker_pool *pool;
+	struct handler direct;  /* runs instead of the taker in WORKER_DIRECT */
+	unsigned mode;
+	unsigned want;
 	struct worker_counters c;
 };
 
@@ -112,6 +141,10 @@ int worker_init(struct worker *w, const struct worker_config *cfg);
 /* Add a handler; they run in the order added (a take_block handler last).
  * 0, -ENOSPC past WORKER_MAX_HANDLERS, -EBUSY for a second take_block one. */
 int worker_add_handler(struct worker *w, const struct handler_ops *ops, void *ctx);
+/* The handler an elastic pool's first worker runs instead of handing its
+ * blocks to the taker while it is the only one receiving (WORKER_DIRECT): the
+ * pcap handler, so one worker appends without the merge. Set-up. */
+void worker_set_direct_handler(struct worker *w, const struct handler_ops *ops, void *ctx);
 /* After worker_join (or instead of starting): frees the packet array and
  * closes the ring. Safe on a zeroed or half-built worker, and twice. */
 void worker_fini(struct worker *w);
@@ -204,5 +237,93 @@ void elastic_policy_default(struct elastic_policy *p, unsigned max);
 enum elastic_action elastic_decide(const struct elastic_policy *p, struct elastic_state *st,
 				   const struct elastic_sample *s, unsigned n, uint64_t now_ns,
 				   unsigned *why);
+
+/*
+ * The elastic pool (pool.c): the workers of one fanout group, every socket
+ * and ring open from the start, of which the first `active` receive: the
+ * group's program (ring/ring.h, fanout_prog_build) sends to members
+ * 0..active-1 alone. It starts with one; main's tick looks at the active
+ * workers (ring fill, busy fraction, kernel drops), asks elastic_decide, and
+ * adds the next worker or retires the newest, never below one nor past n.
+ *
+ * Adding worker k: it is woken in WORKER_MERGED, then the program widens to
+ * k+1. Retiring worker k: the program narrows first (when ring_fanout_steer
+ * returns, ring k gets nothing more), then the worker drains its ring into
+ * the merge, waits until the merge has written and given back all of it, and
+ * parks: no packet is left behind, and a parked input holds the merge back
+ * no longer than a quiet one (its ring's next block is empty: the merge's
+ * clock rule).
+ *
+ * One active worker (cfg.direct): it appends to the writer itself, as a
+ * fixed pool of one does, and the merger sleeps. The writer has one
+ * appender at a time, and each change of hands goes through the merge's
+ * lock: 1 -> 2, worker 0 switches to WORKER_MERGED between two blocks (its
+ * last append before its first merge_push, which the merger takes under the
+ * lock) and only after main has seen that does worker 1 wake and ring 1
+ * receive. 2 -> 1, worker 1 parks once the merge holds none of its blocks;
+ * only then is worker 0 asked for WORKER_DIRECT, and it appends again once
+ * the merge has given back every block it pushed (merge_wait_released, under
+ * the lock): every earlier append by the merger happened before.
+ *
+ * Threads: worker_pool_init, _tick, _stop and _fini are main's;
+ * worker_pool_serve is a worker's own (called from worker_run), and blocks:
+ * parked, until woken; switching to WORKER_DIRECT, until the merge has given
+ * its blocks back. The pool does not own the workers.
+ */
+#define WORKER_POOL_MAX 64
+
+struct worker_pool_config {
+	struct worker *workers;     /* the group's, in the order their sockets joined; not owned */
+	unsigned n;                 /* how many: the ceiling (-T) */
+	enum fanout_steer steer;    /* how the program spreads packets over the active ones */
+	struct elastic_policy policy;
+	bool direct;                /* one active worker appends itself (workers[0] has a
+				     * direct handler); false: the merge always */
+};
+
+/* What main last saw of a worker, for the next look's differences. */
+struct worker_pool_look {
+	uint64_t wait_ns;
+	uint64_t drops;
+};
+
+struct worker_pool {
+	struct worker_pool_config cfg;
+	struct elastic_state st;
+	unsigned active;            /* sockets the program sends to; main's */
+	unsigned step;              /* a change under way (pool.c); main's */
+	uint64_t adds, retires;     /* main's, for the reports */
+	struct worker_pool_look *look;
+	uint64_t t_look;
+	pthread_mutex_t lock;       /* parked workers sleep on `wake` */
+	pthread_cond_t wake;
+};
+
+/* One change, as main logs it: "workers: FROM → TO (WHY)". */
+struct worker_pool_change {
+	unsigned from, to;
+	char why[64];
+};
+
+/* Set-up, main, before the workers start: worker 0 receiving (direct or
+ * merged), the others parked, the program to one member. 0 or -errno from
+ * PACKET_FANOUT_DATA (logged). */
+int worker_pool_init(struct worker_pool *p, const struct worker_pool_config *cfg);
+/* Main's tick (after the rings' statistics were read): finish a change under
+ * way, or look, decide and begin one. True when a change began (*c says
+ * which); never blocks but in ring_fanout_steer (a grace period). */
+bool worker_pool_tick(struct worker_pool *p, uint64_t now_ns, struct worker_pool_change *c);
+/* True while a change waits for a worker's answer: tick again soon. Main. */
+bool worker_pool_changing(const struct worker_pool *p);
+/* At the end, after ctl->stop is set: wake the parked workers, which end. */
+void worker_pool_stop(struct worker_pool *p);
+void worker_pool_fini(struct worker_pool *p);
+/* The worker's thread, when its `want` differs from its mode or it is
+ * parked: do what the pool asks. True when the worker is to end (stopped
+ * while parked). */
+bool worker_pool_serve(struct worker *w);
+/* The worker's thread: a draining worker found its ring empty; wait until
+ * the merge holds none of its blocks, then park (true: stopped meanwhile). */
+bool worker_pool_drained(struct worker *w);
 
 #endif

@@ -22,7 +22,7 @@ start() { # NAME ringcap-args...
 }
 start in -Q in
 start out --direction out
-start inout -Q inout -T 2
+start inout -Q inout -T 2 --workers fixed
 TB_EXTRA_CLEANUP="kill -INT $PID_in $PID_out $PID_inout 2>/dev/null"
 
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 300 --dst-port 9 -q || fail "generator in"

@@ -15,7 +15,7 @@ dir=$(mktemp -d); TB_EXTRA_CLEANUP="rm -rf $dir"
 N=20000
 # The filter keeps only the generator's frames (not the peer stack's answers
 # to the ARP and ICMP requests in the mix), so the file must equal the oracle.
-ringcap_start "$dir/rc.log" -i "$IF_B" -w "$dir/cap.pcap" -T 2 --fanout hash \
+ringcap_start "$dir/rc.log" -i "$IF_B" -w "$dir/cap.pcap" -T 2 --workers fixed --fanout hash \
 	--stats-json "$dir/stats.json" ether src "$MAC_A" || fail "ringcap did not start: $(cat "$dir/rc.log")"
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n $N --mix --sizes 60,128,590,1514 --flows 64 \
 	-r 40000 --duration 20 -w "$dir/ref.pcap" -q || fail "generator failed"

@@ -18,7 +18,7 @@ for run in 1:uring 1:pwrite 2:uring 2:pwrite; do
 	threads=${run%%:*} writer=${run#*:}
 	rm -f "$mnt"/* "$mnt"/.[!.]*
 	ringcap_start "$mnt/../rc.$writer.log" -i "$IF_B" -w "$mnt/cap.pcap" --writer $writer \
-		-T "$threads" --staging 8m || fail "start"
+		-T "$threads" --workers fixed --staging 8m || fail "start"
 	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 6000 -s 1514 -r 20000 -q --duration 10
 	for _ in $(seq 50); do kill -0 "$RC_PID" 2>/dev/null || break; sleep 0.1; done
 	if kill -0 "$RC_PID" 2>/dev/null; then

@@ -114,7 +114,7 @@ echo "ok: -w - | tcpdump -r -: frames 0..499 exactly once, in order"
 # Two workers flooding into a pipe: chunks completed concurrently, written in order.
 cat "$TMP/fifo" >"$TMP/flood.pcap" &
 cat_pid=$!
-ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 2 2>"$TMP/fl.log" >"$TMP/fifo" &
+ip netns exec "$NS_B" "$BUILD/ringcap" -i "$IF_B" -w - -T 2 --workers fixed 2>"$TMP/fl.log" >"$TMP/fifo" &
 RC_PID=$!
 for _ in $(seq 600); do grep -qs "listening on" "$TMP/fl.log" && break; sleep 0.05; done
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 30000 -s 1000 --flows 16 -r 30000 -q --duration 10 -w "$TMP/ref.pcap"

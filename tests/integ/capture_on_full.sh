@@ -35,7 +35,7 @@ for threads in 1 2; do
 		# 9 MiB of someone else's data: 3 MiB left for the capture
 		dd if=/dev/zero of="$mnt/other" bs=1M count=9 status=none || fail "filler"
 		ringcap_start "$log" -i "$IF_B" -w "$mnt/cap.pcap" -C 1 --on-full wait \
-			-T $threads --writer $writer --staging 8m -B 4096 \
+			-T $threads --workers fixed --writer $writer --staging 8m -B 4096 \
 			--stats-json "$TMP/stats.json" || { cat "$log"; fail "$t: start"; }
 		# 7.5 MB at 10,000 frames/s: the 3 MiB fill within the first second
 		in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 5000 -s 1514 -r 10000 -q --duration 10

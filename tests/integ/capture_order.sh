@@ -12,7 +12,7 @@ testbed_start capture_order
 N=20000
 
 for mode in single rotated; do
-	args=(-w "$TMP/$mode.pcap" -T 2)
+	args=(-w "$TMP/$mode.pcap" -T 2 --workers fixed)
 	[ $mode = rotated ] && args+=(-C 1)
 	ringcap_start "$TMP/$mode.log" -i "$IF_B" "${args[@]}" || fail "start: $(cat "$TMP/$mode.log")"
 	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n $N -s 300 --flows 64 -r 40000 -q --duration 20

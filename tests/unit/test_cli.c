@@ -144,6 +144,7 @@ static void test_defaults(void)
 	CHECK_EQ(o.block_size, 1u << 20);
 	CHECK_EQ(o.ring_bytes, 64ull << 20);
 	CHECK_EQ(o.count, 0);
+	CHECK(!o.workers_fixed, "elastic workers by default");
 	CHECK_EQ(o.duration_ns, 0);
 	CHECK_EQ(o.npools, 0);
 	CHECK(o.expr == NULL, "expr '%s' without trailing arguments", o.expr);
@@ -222,6 +223,10 @@ static void test_good_values(void)
 	      "--fanout lb: %d %#x", ret, o.fanout_mode);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--fanout", "cpu");
 	CHECK(ret == 0 && o.fanout_mode == PACKET_FANOUT_CPU, "--fanout cpu: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "-T", "4", "--workers", "fixed");
+	CHECK(ret == 0 && o.workers_fixed && o.threads == 4, "--workers fixed: %d", ret);
+	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--workers", "elastic");
+	CHECK(ret == 0 && !o.workers_fixed, "--workers elastic: %d", ret);
 	ret = PARSE(&o, "-i", "eth0", "-w", "x", "--duration", "2.5");
 	CHECK(ret == 0 && o.duration_ns == 2500000000ull, "--duration 2.5: %d %llu", ret,
 	      (unsigned long long)o.duration_ns);
@@ -290,6 +295,7 @@ static void test_bad_values(void)
 	BAD("128m", "-i", "eth0", "-w", "x", "--block-size", "128m");
 	BAD("banana", "-i", "eth0", "-w", "x", "--fanout", "banana");
 	BAD("HASH", "-i", "eth0", "-w", "x", "--fanout", "HASH");
+	BAD("expected elastic or fixed", "-i", "eth0", "-w", "x", "--workers", "some");
 	BAD("'0'", "-i", "eth0", "-w", "x", "--duration", "0");
 	BAD("soon", "-i", "eth0", "-w", "x", "--duration", "soon");
 	BAD("-5", "-i", "eth0", "-w", "x", "--duration", "-5");

@@ -335,6 +335,35 @@ static void test_push_waits_for_held_blocks(void)
 	CHECK(sorted(), "out of order");
 }
 
+/* An elastic pool's only worker gave its ring's blocks back itself for a
+ * while, then hands blocks over again: merge_wait_released says when the
+ * merge holds none of an input's blocks, and after merge_resume the merge's
+ * look at that ring starts at the block its producer takes next, so a packet
+ * retired there but not yet pushed holds newer ones back. */
+static void test_resume_after_direct(void)
+{
+	const uint64_t a[] = { 100, 200 }, late[] = { 5000 }, newer[] = { 6000 };
+	struct merge *m;
+
+	reset();
+	m = open_merge(64);
+	CHECK_EQ(merge_push(m, 0, retire(0, 0, a, 2)), 0);
+	CHECK(!merge_wait_released(m, 0, 0), "a pushed block is held");
+	fake_now = 10000;
+	CHECK_EQ(merge_run_once(m, false), 2);
+	CHECK(merge_wait_released(m, 0, 0), "all given back");
+	/* input 1 appended blocks 0..4 itself; block 5 is retired, not pushed */
+	retire(1, 5, late, 1);
+	merge_resume(m, 1, 5);
+	CHECK_EQ(merge_push(m, 0, retire(0, 1, newer, 1)), 0);
+	CHECK_EQ(merge_run_once(m, false), 0); /* 6000 waits for ring 1's 5000 */
+	CHECK_EQ(merge_push(m, 1, (struct tpacket_block_desc *)(maps[1] + 5 * BLOCK_SIZE)), 0);
+	CHECK_EQ(merge_run_once(m, false), 2);
+	CHECK_EQ(nout, 4);
+	CHECK(sorted(), "time order after the resume");
+	CHECK_EQ(merge_close(m, NULL), 0);
+}
+
 static void test_bad_config(void)
 {
 	struct merge_config cfg = { .ninputs = 1, .depth = BLOCK_NR, .batch = 1, .sink = sink };
@@ -356,6 +385,7 @@ int main(void)
 	test_push_during_pass();
 	test_many_small_blocks_threaded();
 	test_push_waits_for_held_blocks();
+	test_resume_after_direct();
 	test_bad_config();
 	return unit_exit("test_merge");
 }

@@ -316,6 +316,12 @@ static void test_interval_line(void)
 	CHECK_EQ(stats_format_interval_line(line, sizeof(line), NULL, &b, 22.3), 0);
 	CHECK(strstr(line, " 10 dropped by kernel (10 in all)") && !strstr(line, "free"),
 	      "from the start: %s", line);
+	b.workers_active = 2; /* the workers, when the caller reports them */
+	b.workers_added = 3;
+	b.workers_retired = 2;
+	CHECK_EQ(stats_format_interval_line(line, sizeof(line), &a, &b, 10.0), 0);
+	CHECK(strstr(line, "files deleted (10 in all), 2 workers receiving (3 added, 2 retired)"),
+	      "workers: %s", line);
 	CHECK_EQ(stats_format_interval_line(line, 20, &a, &b, 10.0), -ENOSPC);
 	CHECK_EQ(strlen(line), 19);
 }
