@@ -7,7 +7,7 @@
 # --stats-prom checked by promtool) with captured + dropped + left = received
 # per interface and in all, and a banner naming both. Refused at start
 # (exit 2, one line, no file): an interface given twice, a missing one,
-# `any`, and several interfaces with -w.
+# `any`, and several interfaces with --format pcap.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
 need_cmd jq
@@ -79,7 +79,7 @@ RC_PID=
 
 # Refused at start: exit 2, one line naming the value, nothing created.
 expect_exit2 "$IF_B" -i "$IF_B"                     # -i B -w f -i B
-expect_exit2 "several interfaces need pcapng" -i "$IF_B2"   # -i B -w f -i B2
+expect_exit2 "2 interfaces need pcapng" -i "$IF_B2" --format pcap   # -i B -w f -i B2
 expect_exit2 "any" -i any
 refused() { # NEEDLE ringcap-args... (no -w): exit 2, one line, no stats file
 	local needle=$1 rc; shift
