@@ -720,9 +720,15 @@ static void test_interfaces(void)
 		strcat(many, name);
 	}
 	BAD("more than 16", "-i", many);
-	BAD("pcapng", "-i", "a", "-w", "x", "-i", "b");
-	BAD("pcapng", "-i", "a,b", "-w", "x");
-	BAD("pcapng", "-w", "x", "-i", "a", "-i", "b");
+	/* several interfaces write pcapng whatever the name; --format pcap is refused */
+	BAD("pcapng", "-i", "a", "-w", "x", "-i", "b", "--format", "pcap");
+	BAD("pcapng", "-i", "a,b", "--format", "pcap", "-w", "x.pcap");
+	BAD("pcapng", "--format", "pcap", "-w", "x", "-i", "a", "-i", "b");
+	ret = PARSE(&o, "-i", "a", "-w", "x.pcap", "-i", "b");
+	CHECK(ret == 0 && o.format == WRITER_PCAPNG, "two interfaces, x.pcap: %d format %u", ret,
+	      o.format);
+	ret = PARSE(&o, "-w", "x", "-i", "a,b", "--format", "pcapng");
+	CHECK(ret == 0 && o.format == WRITER_PCAPNG, "two interfaces, --format pcapng: %d", ret);
 	BAD("'40'", "-i", "a,b", "-T", "40");
 	BAD("--arp", "-i", "a,b", "--arp", "10.0.0.1");
 	BAD("--ndp", "-i", "a", "-i", "b", "--ndp", "2001:db8::1");

@@ -262,8 +262,6 @@ static void test_prologue_and_probe(void)
 	CHECK_EQ(format_probe(b, n, &p), FORMAT_OK);
 	CHECK(p.kind == &format_pcapng, "probe: kind %s", p.kind ? p.kind->name : "none");
 	CHECK_EQ(p.linktype, LINKTYPE_ETHERNET);
-	CHECK_EQ(p.first_ts_ns, 0);
-	CHECK_EQ(format_probe(b, shb + 8, &p), FORMAT_SHORT);
 	/* a pcap file is pcap's, not ours */
 	pcap_file_header_encode(pcap, 65535, true, LINKTYPE_RAW);
 	CHECK_EQ(pcapng_prologue_end(pcap, sizeof(pcap), &end), FORMAT_FOREIGN);
@@ -278,14 +276,14 @@ static void test_prologue_and_probe(void)
 		memcpy(l + shb + 4, &v, 4);
 		CHECK_EQ(pcapng_prologue_end(l, n, &end), FORMAT_LIED);
 		CHECK_EQ(end, shb);
-		CHECK_EQ(format_probe(l, n, &p), FORMAT_LIED);
 		v = 8;
 		memcpy(l + 4, &v, 4);
 		CHECK_EQ(pcapng_prologue_end(l, n, &end), FORMAT_LIED);
 		CHECK_EQ(end, 0);
 	}
 	/* the other byte order: every u32 swapped (strings and the u16 pairs
-	 * aside, the walk and the probe read only u32 fields and the link type) */
+	 * aside, the walk reads only u32 fields; the probe, which parses the
+	 * options too, is test_pcapng's) */
 	{
 		uint8_t s[512];
 		uint16_t lt = __builtin_bswap16(LINKTYPE_LINUX_SLL2);
@@ -295,8 +293,6 @@ static void test_prologue_and_probe(void)
 		memcpy(s + shb + 8, &lt, 2);
 		CHECK_EQ(pcapng_prologue_end(s, n, &end), FORMAT_OK);
 		CHECK_EQ(end, pro);
-		CHECK_EQ(format_probe(s, n, &p), FORMAT_OK);
-		CHECK_EQ(p.linktype, LINKTYPE_LINUX_SLL2);
 	}
 }
 
