@@ -95,6 +95,7 @@ void index_serialize(const struct index *ix, uint8_t *out)
 	put32(p + 56, ix->last_ts_sec);
 	put32(p + 60, ix->last_ts_frac);
 	put32(p + 64, ix->last_caplen);
+	put32(p + 68, ix->flags);
 	memcpy(p + 72, ix->pcap_header, PCAP_FILE_HEADER_LEN);
 	put64(p + 96, ix->records);
 	put64(p + 104, ix->first_ns);
@@ -220,6 +221,7 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->last_ts_sec = get32(buf + 56);
 	ix->last_ts_frac = get32(buf + 60);
 	ix->last_caplen = get32(buf + 64);
+	ix->flags = get32(buf + 68);
 	memcpy(ix->pcap_header, buf + 72, PCAP_FILE_HEADER_LEN);
 	ix->records = get64(buf + 96);
 	ix->first_ns = get64(buf + 104);
@@ -231,7 +233,8 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->file_head_crc = get32(buf + 168);
 	ix->file_tail_crc = get32(buf + 172);
 	if (pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) || ix->good_end < PCAP_FILE_HEADER_LEN ||
-	    ix->good_end > ix->file_size || ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
+	    (ix->flags & ~INDEX_COMPRESSED) ||
+	    (!(ix->flags & INDEX_COMPRESSED) && ix->good_end > ix->file_size) || ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
 		goto bad;
 
 	ix->chunks = xcalloc(ix->nchunks ? ix->nchunks : 1, sizeof(*ix->chunks));

@@ -31,7 +31,9 @@
  *     48  8  offset of the last whole record (0 if none)
  *     56  4  its ts_sec, 60 4 its ts_frac, 64 4 its caplen (as in the file):
  *            a file that grew is extended only if this record is unchanged
- *     68  4  reserved (0)
+ *     68  4  flags: bit 0 "compressed": the capture file is compressed (zstd,
+ *            gzip); every offset here is one of its uncompressed stream, while
+ *            size, mtime and 144..175 are the compressed file's; other bits 0
  *     72 24  the capture file's pcap header, as in the file
  *     96  8  records
  *    104  8  first (smallest) timestamp, ns since the epoch
@@ -133,6 +135,9 @@
 /* Bytes at each end of the capture file whose CRC-32 ties an index to it. */
 #define INDEX_DIGEST_BYTES 4096u
 
+/* struct index's flags (header bytes 68..71) */
+#define INDEX_COMPRESSED 1u
+
 #define INDEX_CHUNK_ANY_ADDR 1u
 #define INDEX_CHUNK_NO_POSTINGS 2u
 
@@ -166,6 +171,7 @@ struct index {
 	uint64_t good_end;
 	uint64_t last_rec_off;
 	uint32_t last_ts_sec, last_ts_frac, last_caplen;
+	uint32_t flags;           /* INDEX_COMPRESSED */
 	uint8_t pcap_header[PCAP_FILE_HEADER_LEN];
 	uint64_t records;
 	uint64_t first_ns, last_ns;
@@ -354,6 +360,24 @@ void index_builder_free(struct index_builder *b);
 
 /* ------------------------------------------------------------------ scan */
 
+/*
+ * Where the scan and the refresh read a capture file's bytes: the file open
+ * at `fd` itself (pread NULL), or a decompressing source (zfile/, the file at
+ * `fd` compressed): offsets are then those of the uncompressed stream, while
+ * the index's identity (size, times, device, inode, both ends' CRC-32s) is
+ * that of the compressed file at `fd`, and a file that changed is rebuilt,
+ * never extended. `pread` returns up to `len` bytes, fewer only at the
+ * stream's end, or -errno; it blocks.
+ */
+struct index_src {
+	int fd;
+	ssize_t (*pread)(void *ctx, uint8_t *buf, size_t len, uint64_t off);
+	void *ctx;
+};
+
+/* pread from `src` until `len` bytes or the end: bytes read, or -errno. Blocks. */
+ssize_t index_src_pread(const struct index_src *src, uint8_t *buf, size_t len, uint64_t off);
+
 struct index_scan_result {
 	uint64_t bytes_read;
 	uint64_t records;
@@ -370,6 +394,10 @@ struct index_scan_result {
  */
 int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
 	       struct index_scan_result *res);
+/* The same from any source; `file_size` UINT64_MAX: up to the stream's end
+ * (a compressed file, whose uncompressed length is not known before). */
+int index_scan_src(const struct index_src *src, struct index_builder *b, uint64_t from, uint64_t file_size,
+		   struct index_scan_result *res);
 
 /* pread until `len` bytes or the end of the file: bytes read, or -errno. Blocks. */
 ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
@@ -402,6 +430,10 @@ struct index_refresh_result {
  */
 int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res);
+/* The same from any source (a compressed file: its index at
+ * index_path_for(capture_path), offsets in the uncompressed stream). */
+int index_refresh_src(const char *capture_path, const struct index_src *src, bool force, uint32_t chunk_bytes,
+		      struct index *ix, struct index_refresh_result *res);
 
 /* ---------------------------------------------------------------- crc32 */
 uint32_t index_crc32(uint32_t crc, const uint8_t *p, size_t n);

@@ -66,6 +66,13 @@ static bool only_grew(int fd, const struct index *ix, const struct index *now, u
 int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res)
 {
+	return index_refresh_src(capture_path, &(struct index_src){ .fd = fd }, force, chunk_bytes, ix, res);
+}
+
+int index_refresh_src(const char *capture_path, const struct index_src *src, bool force, uint32_t chunk_bytes,
+		      struct index *ix, struct index_refresh_result *res)
+{
+	int fd = src->fd;
 	char path[4096];
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	struct index_builder *b = NULL;
@@ -81,7 +88,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	ret = index_identify(fd, &now, &res->bytes_read);
 	if (ret)
 		return ret == -ENOTSUP ? -EINVAL : ret;
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	if (index_src_pread(src, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		return -EINVAL;
 	res->bytes_read += sizeof(hdr);
 
@@ -92,12 +99,14 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	}
 	if (!force && ret == 0) {
 		res->bytes_read += index_serialized_len(ix);
-		if (memcmp(ix->pcap_header, hdr, sizeof(hdr)) == 0 && same_file(ix, &now)) {
+		if (memcmp(ix->pcap_header, hdr, sizeof(hdr)) == 0 && same_file(ix, &now) &&
+		    !(ix->flags & INDEX_COMPRESSED) == !src->pread) {
 			if (unchanged(ix, &now)) {
 				res->loaded = true;
 				return 0;
 			}
-			if (only_grew(fd, ix, &now, &res->bytes_read)) {
+			/* a compressed file's offsets are not the file's: rebuilt */
+			if (!src->pread && only_grew(fd, ix, &now, &res->bytes_read)) {
 				from = ix->good_end;
 				ret = index_builder_resume(&b, ix);
 				if (ret)
@@ -113,7 +122,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 			return ret;
 		res->built = true;
 	}
-	ret = index_scan(fd, b, from, now.file_size, &res->scan);
+	ret = index_scan_src(src, b, from, src->pread ? UINT64_MAX : now.file_size, &res->scan);
 	res->bytes_read += res->scan.bytes_read;
 	if (ret)
 		goto out_free;
@@ -121,6 +130,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	if (ret)
 		goto out_free;
 	ix->file_ctime_ns = now.file_ctime_ns;
+	ix->flags = src->pread ? INDEX_COMPRESSED : 0;
 	ix->file_dev = now.file_dev;
 	ix->file_ino = now.file_ino;
 	ix->file_head_crc = now.file_head_crc;

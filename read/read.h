@@ -150,12 +150,17 @@ struct read_query {
 
 struct read_source;
 
+/* Is `path` a regular file (not followed if a link, not waited on if a FIFO)
+ * holding a classic pcap, plain or compressed (zstd, gzip)? Blocks. */
+bool read_is_capture(const char *path);
+
 /*
- * Read a capture file's header, without following a link or waiting on a
+ * Read a capture file's header (through zfile/ when it is compressed: zstd
+ * or gzip, told by its first bytes), without following a link or waiting on a
  * FIFO; the file is closed again (read_source_prepare and the merge open it
  * when they need it, and check it is the same file). 0, -ENOTSUP if it is not
  * a regular file (a symbolic link, FIFO, device...), -EINVAL if it is not a
- * classic pcap file, or -errno from open/read. Blocks. *out is owned by the
+ * classic pcap file (plain or compressed), or -errno from open/read. Blocks. *out is owned by the
  * caller.
  */
 int read_source_open(struct read_source **out, const char *path);

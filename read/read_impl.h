@@ -3,6 +3,7 @@
 #define RINGCAP_READ_IMPL_H
 
 #include "read/read.h"
+#include "zfile/zfile.h"
 
 struct chunk_buf;
 
@@ -31,6 +32,8 @@ struct done_range {
 struct read_source {
 	char *path;
 	int fd;                    /* -1 while the merge does not need it */
+	enum zfile_kind kind;      /* compressed (.zst, .gz): read through z */
+	struct zfile *z;           /* while attached, for a compressed file */
 	uint64_t dev, ino;         /* the file opened first: a reopen must find it */
 	struct pcap_file_info fi;
 	uint64_t size;

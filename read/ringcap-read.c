@@ -126,23 +126,8 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static bool has_pcap_magic(const char *path)
-{
-	uint8_t h[PCAP_FILE_HEADER_LEN];
-	struct pcap_file_info fi;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = !fstat(fd, &st) && S_ISREG(st.st_mode) && read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
-	     pcap_file_header_parse(h, sizeof(h), &fi) == 0;
-	close(fd);
-	return ok;
-}
-
-/* A directory's pcap files (not hidden ones: those are our indexes), by name.
+/* A directory's pcap files, plain or compressed (FILE.zst, FILE.gz: what a
+ * -z command leaves), not hidden ones (those are our indexes), by name.
  * Links are not followed and only regular files are opened (a FIFO would
  * never answer); anything else but a directory is named once and skipped. */
 static void add_dir(struct inputs *in, const char *dir)
@@ -167,7 +152,7 @@ static void add_dir(struct inputs *in, const char *dir)
 			log_warn("'%s' is not a regular file (a link, FIFO, socket or device): skipped", path);
 			continue;
 		}
-		if (!has_pcap_magic(path))
+		if (!read_is_capture(path))
 			continue;
 		add_input(&found, path);
 	}
