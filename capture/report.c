@@ -116,6 +116,16 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 	if (cap->wres.stalls)
 		fprintf(f, "%llu waits for the disk (%.0f ms in all): staging was full\n",
 			(unsigned long long)cap->wres.stalls, (double)cap->wres.stall_ns / 1e6);
+	if (cap->cfg.z_cmd) {
+		struct jobs_counters jc = cap->jobs_final;
+
+		if (cap->jobs)
+			jobs_counters(cap->jobs, &jc);
+		if (jc.failed)
+			fprintf(f, "%llu -z runs failed (z_failed %llu files never done, z_retried %llu runs)\n",
+				(unsigned long long)jc.failed, (unsigned long long)jc.gave_up,
+				(unsigned long long)jc.retried);
+	}
 	if (cap->arp)
 		arp_print_counters(&cap->arps, f);
 }
@@ -178,9 +188,13 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		s->z_jobs_run = jc.run;
 		s->z_jobs_failed = jc.failed;
 		s->z_jobs_queued = jc.queued;
+		s->z_retried = jc.retried;
+		s->z_failed = jc.gave_up;
 	} else {
 		s->z_jobs_run = cap->jobs_final.run;
 		s->z_jobs_failed = cap->jobs_final.failed;
+		s->z_retried = cap->jobs_final.retried;
+		s->z_failed = cap->jobs_final.gave_up;
 	}
 	for (unsigned i = 0; i < o->threads; i++) {
 		const struct worker *w = &cap->workers[i];

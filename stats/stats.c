@@ -64,6 +64,11 @@ const struct stats_field total_fields[] = {
 	      "-z commands that exited non-zero, were killed or could not start.", z_jobs_failed),
 	TOTAL("z_jobs_queued", "ringcap_z_jobs_queued", "gauge",
 	      "-z commands waiting for a free slot.", z_jobs_queued),
+	TOTAL("z_retried", "ringcap_z_retried_total", "counter",
+	      "-z commands run again after a failure (backoff 1 s doubling to 60 s).", z_retried),
+	TOTAL("z_failed", "ringcap_z_failed_files_total", "counter",
+	      "Files whose -z never succeeded: tries used up, deleted before a retry, or not run at exit.",
+	      z_failed),
 };
 #undef TOTAL
 const size_t total_fields_n = sizeof(total_fields) / sizeof(total_fields[0]);

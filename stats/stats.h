@@ -91,6 +91,8 @@ struct stats_snapshot {
 	uint64_t z_jobs_run;       /* finished, whatever their status */
 	uint64_t z_jobs_failed;    /* non-zero exit, killed, or could not start */
 	uint64_t z_jobs_queued;    /* waiting for a free slot now */
+	uint64_t z_retried;        /* runs started again after a failure */
+	uint64_t z_failed;         /* files whose -z never succeeded (given up on) */
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
@@ -106,7 +108,7 @@ struct stats_snapshot {
  * writer, o_direct, writer_stalls, writer_stall_ms, workers[...]), one object
  * per optional group (the responder's arp{...}, ndp{...}, responder{...})
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
- * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
+ * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued, z_retried, z_failed,
  * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space. Layout:
  * one top-level field per line and one worker per line, as before, so
  * scripts that grep a line keep working; the text is the library's.
