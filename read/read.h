@@ -31,10 +31,13 @@
 
 /*
  * Parse a time: RFC 3339 with a zone ("2026-12-01T14:02:00.25Z",
- * "...T15:02:00+01:00"), "@" epoch seconds with a fraction ("@1764597720.25"),
- * or now minus a duration ("-15m", "-2h", "-30s", "-1d", "-1.5h"). Up to nine
- * fraction digits. `now_ns` is the wall clock used for the relative form.
- * Result: ns since the epoch (negative before 1970). 0 or -EINVAL.
+ * "...T15:02:00+01:00"); a date and time without a zone, local time as `date
+ * -d` takes it (TZ honoured): "2026-12-07 10:00:00", "2026-12-07T10:00",
+ * "2026-12-07" (midnight), "10:00" and "10:00:30.5" (today); "@" epoch
+ * seconds with a fraction ("@1764597720.25"); or now minus a duration
+ * ("-15m", "-2h", "-30s", "-250ms", "-1d", "-1.5h"). Up to nine fraction
+ * digits. `now_ns` is the wall clock used for the relative forms and today's
+ * date. Result: ns since the epoch (negative before 1970). 0 or -EINVAL.
  */
 int read_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
 

@@ -57,7 +57,8 @@ static const char synopsis[] =
 
 static const char epilogue[] =
 	"T: 2026-12-01T14:02:00.25Z, 2026-12-01T15:02:00+01:00, @1764597720.25,\n"
-	"   -15m, -2h, -30s, -1d\n"
+	"   local time without a zone: '2026-12-07 10:00:00', 2026-12-07, 10:00,\n"
+	"   now minus a duration: -15m, -2h, -30s, -250ms, -1d\n"
 	"PATHs end at the first word that is not an existing file or directory (a word\n"
 	"with a slash, no blank and not ADDRESS/LEN counts as a path), or at '--'.\n"
 	"Options may also follow the paths and the expression.\n"
@@ -104,7 +105,8 @@ static uint64_t window_bound(const char *what, const char *s, int64_t now, uint6
 	if (!s)
 		return dflt;
 	if (read_parse_time(s, now, &ns))
-		die(2, "bad %s time '%s': expected RFC 3339 (2026-12-01T14:02:00.25Z), @EPOCH or -15m/-2h/-30s",
+		die(2, "bad %s time '%s': expected RFC 3339 (2026-12-01T14:02:00.25Z), local time "
+		    "('2026-12-07 10:00:00', 10:00), @EPOCH or -15m/-2h/-30s/-250ms/-1d",
 		    what, s);
 	return ns < 0 ? 0 : (uint64_t)ns;
 }
