@@ -183,8 +183,23 @@ int retention_add_closed(struct retention *r, const char *path, uint64_t size,
 {
 	struct stat st;
 
-	if (stat(path, &st) < 0)
-		return -errno;
+	if (stat(path, &st) < 0) {
+		struct timespec now;
+
+		if (errno != ENOENT)
+			return -errno;
+		/* A -z command (zstd --rm) was quicker than us: what it left is
+		 * listed under the file's name, as of now; dropped at the next
+		 * look if nothing is left. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		memset(&st, 0, sizeof(st));
+		st.st_mtim = now;
+		pthread_mutex_lock(&r->lock);
+		add_locked(r, path, 0, first_ts_ns, &st, false, true);
+		r->last_rescan_ns = 0; /* count its products at the next enforce */
+		pthread_mutex_unlock(&r->lock);
+		return -ENOENT;
+	}
 	pthread_mutex_lock(&r->lock);
 	add_locked(r, path, size, first_ts_ns, &st, false, false);
 	if (is_current(r, path, &st)) {

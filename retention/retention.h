@@ -81,7 +81,9 @@ void retention_close(struct retention *r);   /* safe on NULL; deletes nothing */
  * The writer closed `path` (final size `size`, first packet at `first_ts_ns`,
  * CLOCK_REALTIME ns; 0 when it holds no packet: its mtime is used). The file
  * must exist (its device and inode are recorded, so a file later put under
- * the same name is never taken for it). -ENOENT if it does not.
+ * the same name is never taken for it). -ENOENT if it does not (a -z command
+ * such as `zstd --rm` was quicker): it is listed then by its products alone,
+ * as of now, and forgotten at the next look if it has none.
  */
 int retention_add_closed(struct retention *r, const char *path, uint64_t size,
 			 uint64_t first_ts_ns);

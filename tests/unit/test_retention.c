@@ -581,10 +581,17 @@ static void test_products(void)
 	snprintf(q, sizeof(q), "%s.averyveryverylongsuffix", p[3]);
 	make_text(q, 10);
 
+	/* t-15: `zstd --rm` was done before the writer's close reached us */
+	snprintf(p[5], sizeof(p[5]), "%s/t-15.pcap", dir);
+	snprintf(q, sizeof(q), "%s.zst", p[5]);
+	make_text(q, 900);
+	CHECK_EQ(retention_add_closed(r, p[5], FILE_SIZE, 0), (unsigned long long)-ENOENT);
+
 	CHECK_EQ(retention_enforce(r, 0), 0);
 	retention_counters(r, &c);
-	CHECK_EQ(c.files_kept, 4);
-	CHECK_EQ(c.bytes_kept, 3 * FILE_SIZE + 1000 + 2000 + 300 + 400 + 5000 + 700);
+	CHECK_EQ(c.files_kept, 5);
+	CHECK_EQ(c.bytes_kept, 3 * FILE_SIZE + 1000 + 2000 + 300 + 400 + 5000 + 700 + 900);
+	unlink(q);
 
 	/* room for t-3 and a bit: t-0 (with all of its products), t-1's
 	 * product go; t-2 is busy and stays with its product */
