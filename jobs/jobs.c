@@ -179,6 +179,7 @@ static void start_queued(struct jobs *j)
 			remove_running(j, job);
 			j->c.run++;
 			j->c.failed++;
+			j->c.gave_up++;
 			free_job(job);
 		}
 	}

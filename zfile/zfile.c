@@ -8,6 +8,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "index/index.h"
 #include "util/util.h"
 #include "zfile/zfile.h"
 
@@ -78,24 +79,14 @@ static void say_corrupt(struct zfile *z, uint64_t coff, const char *what)
 		 (unsigned long long)coff);
 }
 
-/* pread until `len` or the end: bytes, or -errno. */
+/* pread until `len` or the end (index/'s loop): bytes, or -errno. */
 static ssize_t read_full(struct zfile *z, void *buf, size_t len, uint64_t off)
 {
-	size_t got = 0;
+	ssize_t n = index_pread_full(z->fd, buf, len, off);
 
-	while (got < len) {
-		ssize_t n = pread(z->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	z->bytes_read += got;
-	return (ssize_t)got;
+	if (n > 0)
+		z->bytes_read += (uint64_t)n;
+	return n;
 }
 
 static uint64_t le(const uint8_t *p, unsigned n)
