@@ -43,13 +43,14 @@ endif
 ALL_CPPFLAGS = -I. -D_GNU_SOURCE $(CPPFLAGS)
 ALL_CFLAGS   = $(WARN) $(HARDEN_C) $(SANFLAGS) $(CFLAGS) -pthread -MMD -MP
 ALL_LDFLAGS  = $(HARDEN_LD) $(SANFLAGS) -pthread $(LDFLAGS)
-LIBS         = -luring -lpcap -ljansson -lm -lzstd
+LIBS         = -luring -lpcap -ljansson -lm -lzstd -lz
 ifeq ($(MALLOC),jemalloc)
 ALL_CPPFLAGS += -DRINGCAP_JEMALLOC
 LIBS         += -ljemalloc
 endif
 
 LIB_SRCS   = $(wildcard ring/*.c workers/*.c responder/*.c writer/*.c merge/*.c util/*.c index/*.c) \
+             $(wildcard zfile/*.c) \
              $(wildcard stats/*.c jobs/*.c retention/*.c format/*.c capture/*.c) \
              $(filter-out read/ringcap-read.c,$(wildcard read/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(BUILD)/%.o)

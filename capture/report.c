@@ -228,6 +228,16 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 			(unsigned long long)cap->wres.compress.raw_chunks,
 			(unsigned long long)cap->wres.compress.bytes_in,
 			(unsigned long long)cap->wres.compress.bytes_out);
+	if (cap->cfg.z_cmd) {
+		struct jobs_counters jc = cap->jobs_final;
+
+		if (cap->jobs)
+			jobs_counters(cap->jobs, &jc);
+		if (jc.failed)
+			fprintf(f, "%llu -z runs failed (z_failed %llu files never done, z_retried %llu runs)\n",
+				(unsigned long long)jc.failed, (unsigned long long)jc.gave_up,
+				(unsigned long long)jc.retried);
+	}
 	print_iface_counters(cap, f);
 	if (cap->arp)
 		arp_print_counters(&cap->arps, f);
@@ -305,9 +315,13 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		s->z_jobs_run = jc.run;
 		s->z_jobs_failed = jc.failed;
 		s->z_jobs_queued = jc.queued;
+		s->z_retried = jc.retried;
+		s->z_failed = jc.gave_up;
 	} else {
 		s->z_jobs_run = cap->jobs_final.run;
 		s->z_jobs_failed = cap->jobs_final.failed;
+		s->z_retried = cap->jobs_final.retried;
+		s->z_failed = cap->jobs_final.gave_up;
 	}
 	capture_workers_counts(cap, &s->workers_active, &s->workers_added, &s->workers_retired);
 	for (unsigned i = 0; i < cap->nworkers; i++) {

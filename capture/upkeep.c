@@ -106,6 +106,7 @@ int capture_open_upkeep(struct capture *cap)
 		.sibling = index_path_for,
 		.in_use = file_in_use,
 		.in_use_ctx = cap->jobs,
+		.rescan_ns = 1000000000ull,
 	});
 	if (ret) {
 		log_err("retention in %s: %s", dir, strerror(-ret));

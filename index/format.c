@@ -270,7 +270,7 @@ int index_parse(const uint8_t *buf, size_t len, struct index *ix)
 	ix->file_tail_crc = get32(buf + 172);
 	if ((ix->pcapng ? !index_is_pcapng_head(ix->pcap_header)
 			: pcap_file_header_parse(ix->pcap_header, sizeof(ix->pcap_header), &fi) != FORMAT_OK) ||
-	    ix->good_end < PCAP_FILE_HEADER_LEN ||
+	    ix->good_end < PCAP_FILE_HEADER_LEN || (ix->flags & ~INDEX_F_COMPRESSED) ||
 	    (ix->good_end > ix->file_size && !(ix->flags & INDEX_F_COMPRESSED)) ||
 	    ix->last_caplen > PCAP_SNAPLEN_MAX || !ix->chunk_bytes)
 		goto bad;

@@ -32,11 +32,11 @@
  *     56  4  its ts_sec, 60 4 its ts_frac, 64 4 its caplen (as in the file):
  *            a file that grew is extended only if this record is unchanged
  *     68  4  bits 24..31 flags: INDEX_F_COMPRESSED, the capture file is
- *            zstd frames (ringcap's --compress): every offset here (good
- *            end, last record, chunk ranges, postings) is one in its
- *            decompressed stream, while size, mtime and 144..175 are those
- *            of the compressed file on disk; other flag bits are 0.
- *            Bits 0..23: 0 (pcapng: see version 4)
+ *            compressed (ringcap's --compress zstd frames, or a -z's zstd or
+ *            gzip): every offset here (good end, last record, chunk ranges,
+ *            postings) is one in its uncompressed stream, while size, mtime
+ *            and 144..175 are those of the compressed file on disk; other
+ *            flag bits are 0. Bits 0..23: 0 (pcapng: see version 4)
  *     72 24  the capture file's pcap header, as in the file
  *     96  8  records
  *    104  8  first (smallest) timestamp, ns since the epoch
@@ -444,6 +444,24 @@ void index_builder_break(struct index_builder *b);
 
 /* ------------------------------------------------------------------ scan */
 
+/*
+ * Where the scan and the refresh read a capture file's bytes: the file open
+ * at `fd` itself (pread NULL), or a decompressing source (zfile/, the file at
+ * `fd` compressed): offsets are then those of the uncompressed stream, while
+ * the index's identity (size, times, device, inode, both ends' CRC-32s) is
+ * that of the compressed file at `fd`, and a file that changed is rebuilt,
+ * never extended. `pread` returns up to `len` bytes, fewer only at the
+ * stream's end, or -errno; it blocks.
+ */
+struct index_src {
+	int fd;
+	ssize_t (*pread)(void *ctx, uint8_t *buf, size_t len, uint64_t off);
+	void *ctx;
+};
+
+/* pread from `src` until `len` bytes or the end: bytes read, or -errno. Blocks. */
+ssize_t index_src_pread(const struct index_src *src, uint8_t *buf, size_t len, uint64_t off);
+
 struct index_scan_result {
 	uint64_t bytes_read;
 	uint64_t records;
@@ -464,6 +482,10 @@ struct index_scan_result {
  */
 int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
 	       struct index_scan_result *res);
+/* The same from any source; `file_size` UINT64_MAX: up to the stream's end
+ * (a compressed file, whose uncompressed length is not known before). */
+int index_scan_src(const struct index_src *src, struct index_builder *b, uint64_t from, uint64_t file_size,
+		   struct index_scan_result *res);
 
 /*
  * The same for a pcapng file (index_builder_new_pcapng), from its start: its
@@ -471,10 +493,12 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
  * whole (up to PCAPNG_BLOCK_MAX). A packet block whose body lies is counted
  * and skipped; framing that lies is counted and skipped too, the walk going on
  * at the next offset where two blocks frame right (the open chunk ends there).
- * A block cut by the file's end is reported as torn. Blocks. 0, -ENOMEM or
- * -errno from pread.
+ * A block cut by the file's end is reported as torn. `file_size` UINT64_MAX:
+ * up to the stream's end (a compressed file). Blocks. 0, -ENOMEM or -errno
+ * from pread.
  */
-int index_scan_pcapng(int fd, struct index_builder *b, uint64_t file_size, struct index_scan_result *res);
+int index_scan_pcapng(const struct index_src *src, struct index_builder *b, uint64_t file_size,
+		      struct index_scan_result *res);
 
 /* pread until `len` bytes or the end of the file: bytes read, or -errno. Blocks. */
 ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off);
@@ -508,6 +532,10 @@ struct index_refresh_result {
  */
 int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res);
+/* The same from any source (a compressed file: its index at
+ * index_path_for(capture_path), offsets in the uncompressed stream). */
+int index_refresh_src(const char *capture_path, const struct index_src *src, bool force, uint32_t chunk_bytes,
+		      struct index *ix, struct index_refresh_result *res);
 
 /* ---------------------------------------------------------------- crc32 */
 uint32_t index_crc32(uint32_t crc, const uint8_t *p, size_t n);

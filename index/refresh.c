@@ -66,6 +66,13 @@ static bool only_grew(int fd, const struct index *ix, const struct index *now, u
 int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_bytes, struct index *ix,
 		  struct index_refresh_result *res)
 {
+	return index_refresh_src(capture_path, &(struct index_src){ .fd = fd }, force, chunk_bytes, ix, res);
+}
+
+int index_refresh_src(const char *capture_path, const struct index_src *src, bool force, uint32_t chunk_bytes,
+		      struct index *ix, struct index_refresh_result *res)
+{
+	int fd = src->fd;
 	char path[4096];
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
 	struct index_builder *b = NULL;
@@ -82,7 +89,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	ret = index_identify(fd, &now, &res->bytes_read);
 	if (ret)
 		return ret == -ENOTSUP ? -EINVAL : ret;
-	if (pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	if (index_src_pread(src, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		return -EINVAL;
 	res->bytes_read += sizeof(hdr);
 
@@ -93,13 +100,15 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	}
 	if (!force && ret == 0) {
 		res->bytes_read += index_serialized_len(ix);
-		if (memcmp(ix->pcap_header, hdr, sizeof(hdr)) == 0 && same_file(ix, &now)) {
+		if (memcmp(ix->pcap_header, hdr, sizeof(hdr)) == 0 && same_file(ix, &now) &&
+		    !(ix->flags & INDEX_F_COMPRESSED) == !src->pread) {
 			if (unchanged(ix, &now)) {
 				res->loaded = true;
 				return 0;
 			}
-			/* a pcapng file that grew is walked again whole */
-			if (!ix->pcapng && only_grew(fd, ix, &now, &res->bytes_read)) {
+			/* a pcapng file that grew is walked again whole; a
+			 * compressed file's offsets are not the file's: rebuilt */
+			if (!ix->pcapng && !src->pread && only_grew(fd, ix, &now, &res->bytes_read)) {
 				from = ix->good_end;
 				ret = index_builder_resume(&b, ix);
 				if (ret)
@@ -117,9 +126,9 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 		res->built = true;
 	}
 	if (pcapng)
-		ret = index_scan_pcapng(fd, b, now.file_size, &res->scan);
+		ret = index_scan_pcapng(src, b, src->pread ? UINT64_MAX : now.file_size, &res->scan);
 	else
-		ret = index_scan(fd, b, from, now.file_size, &res->scan);
+		ret = index_scan_src(src, b, from, src->pread ? UINT64_MAX : now.file_size, &res->scan);
 	res->bytes_read += res->scan.bytes_read;
 	if (ret)
 		goto out_free;
@@ -127,6 +136,7 @@ int index_refresh(const char *capture_path, int fd, bool force, uint32_t chunk_b
 	if (ret)
 		goto out_free;
 	ix->file_ctime_ns = now.file_ctime_ns;
+	ix->flags = src->pread ? INDEX_F_COMPRESSED : 0;
 	ix->file_dev = now.file_dev;
 	ix->file_ino = now.file_ino;
 	ix->file_head_crc = now.file_head_crc;

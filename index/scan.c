@@ -28,8 +28,32 @@ ssize_t index_pread_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 	return (ssize_t)got;
 }
 
+ssize_t index_src_pread(const struct index_src *src, uint8_t *buf, size_t len, uint64_t off)
+{
+	size_t got = 0;
+
+	if (!src->pread)
+		return index_pread_full(src->fd, buf, len, off);
+	while (got < len) {
+		ssize_t n = src->pread(src->ctx, buf + got, len - got, off + got);
+
+		if (n < 0)
+			return n;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
 	       struct index_scan_result *res)
+{
+	return index_scan_src(&(struct index_src){ .fd = fd }, b, from, file_size, res);
+}
+
+int index_scan_src(const struct index_src *src, struct index_builder *b, uint64_t from, uint64_t file_size,
+		   struct index_scan_result *res)
 {
 	struct pcap_file_info fi;
 	uint8_t hdr[PCAP_FILE_HEADER_LEN];
@@ -39,7 +63,7 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
 	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
-	n = index_pread_full(fd, hdr, sizeof(hdr), 0);
+	n = index_src_pread(src, hdr, sizeof(hdr), 0);
 	if (n < 0)
 		return (int)n;
 	res->bytes_read += (uint64_t)n;
@@ -53,12 +77,14 @@ int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_siz
 		const uint8_t *data;
 		uint64_t off;
 
-		n = index_pread_full(fd, buf, want, pos);
+		n = index_src_pread(src, buf, want, pos);
 		if (n < 0) {
 			ret = (int)n;
 			goto out_free;
 		}
 		res->bytes_read += (uint64_t)n;
+		if ((size_t)n < want && file_size == UINT64_MAX)
+			file_size = pos + (uint64_t)n; /* the stream's end: now known */
 		if (n == 0)
 			break; /* the file shrank under us: stop at what we have */
 		pcap_rec_iter_init(&it, &fi, buf, (size_t)n, pos);

@@ -75,13 +75,15 @@ static void count_bad(struct index_scan_result *res, uint64_t n, uint64_t at)
 	res->bad_blocks += n;
 }
 
-int index_scan_pcapng(int fd, struct index_builder *b, uint64_t file_size, struct index_scan_result *res)
+int index_scan_pcapng(const struct index_src *src, struct index_builder *b, uint64_t file_size,
+		      struct index_scan_result *res)
 {
 	struct pcapng_section *sec = xcalloc(1, sizeof(*sec));
 	size_t cap = SCAN_BUF;
 	uint8_t *buf = xcalloc(1, cap);
 	uint64_t pos = 0;
 	bool lost = false;          /* inside bytes that lie, looking for footing */
+	bool cut = false;           /* the last block is cut by the end */
 	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
@@ -89,7 +91,7 @@ int index_scan_pcapng(int fd, struct index_builder *b, uint64_t file_size, struc
 		size_t want = file_size - pos < cap ? (size_t)(file_size - pos) : cap;
 		struct pcapng_iter it;
 		struct pcapng_rec r;
-		ssize_t n = index_pread_full(fd, buf, want, pos);
+		ssize_t n = index_src_pread(src, buf, want, pos);
 
 		if (n < 0) {
 			ret = (int)n;
@@ -125,8 +127,10 @@ int index_scan_pcapng(int fd, struct index_builder *b, uint64_t file_size, struc
 		lost = false;
 		if (it.stop != FORMAT_SHORT)
 			continue;
-		if ((size_t)n < want)
+		if ((size_t)n < want) {
+			cut = true;
 			break; /* cut by the file's end */
+		}
 		if (it.off == 0) {
 			if (it.need <= cap)
 				break; /* cannot be: a whole read holds it */
@@ -135,7 +139,9 @@ int index_scan_pcapng(int fd, struct index_builder *b, uint64_t file_size, struc
 			buf = xrealloc(buf, cap, 1);
 		}
 	}
-	if (pos < file_size) {
+	/* a stream of unknown length ends where its bytes do: torn only when
+	 * a block is cut there */
+	if (pos < file_size && (file_size != UINT64_MAX || cut)) {
 		res->torn = true;
 		res->torn_at = pos;
 	}

@@ -13,6 +13,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,12 +30,16 @@ struct job {
 	pid_t pid;
 	int pidfd;
 	uint64_t t_start;
+	unsigned failures;             /* runs of it that failed so far */
+	uint64_t due_ns;               /* waiting: when it runs again */
 	char path[];
 };
 
 struct jobs {
 	pthread_mutex_t lock;          /* everything below but the thread's own locals */
 	struct job *head, **tail;      /* the FIFO */
+	struct job *waiting;           /* failed, to run again at due_ns (any order) */
+	struct jobs_retry retry;
 	struct job *running[JOBS_MAX_RUNNING];
 	unsigned nrunning;
 	unsigned max;
@@ -70,6 +75,15 @@ static void log_status(const struct jobs *j, const struct job *job, int status)
 	else if (WIFSIGNALED(status))
 		log_err("-z '%s' %s: failed, killed by signal %d (%s), %.1f s", j->cmd, job->path,
 			WTERMSIG(status), strsignal(WTERMSIG(status)), s);
+}
+
+uint64_t jobs_retry_delay_ns(const struct jobs_retry *r, unsigned failures)
+{
+	uint64_t d = r->first_ns;
+
+	for (unsigned i = 1; i < failures && d < r->max_ns; i++)
+		d *= 2;
+	return d < r->max_ns ? d : r->max_ns;
 }
 
 /* posix_spawn (a vfork-like clone in glibc: no page tables copied from a
@@ -165,9 +179,77 @@ static void start_queued(struct jobs *j)
 			remove_running(j, job);
 			j->c.run++;
 			j->c.failed++;
+			j->c.gave_up++;
 			free_job(job);
 		}
 	}
+}
+
+/* Under the lock: a run of `job` failed. Put it on the waiting list for its
+ * next try (true), or give up on it (false: the caller frees it). Its file
+ * stays where it is either way: retention deletes it when it must (a waiting
+ * job is not busy). */
+static bool schedule_retry(struct jobs *j, struct job *job)
+{
+	uint64_t delay;
+
+	job->failures++;
+	if (job->pidfd >= 0)
+		close(job->pidfd);
+	job->pidfd = -1;
+	if (j->gave_up || job->failures >= j->retry.max_tries) {
+		j->c.gave_up++;
+		log_err("-z '%s' %s: failed %u time%s, not tried again; the file is kept", j->cmd, job->path,
+			job->failures, job->failures == 1 ? "" : "s");
+		return false;
+	}
+	delay = jobs_retry_delay_ns(&j->retry, job->failures);
+	job->due_ns = now_ns() + delay;
+	job->next = j->waiting;
+	j->waiting = job;
+	j->c.waiting++;
+	log_notice("-z '%s' %s: tried again in %.0f s (try %u of %u)", j->cmd, job->path, (double)delay / 1e9,
+		   job->failures + 1, j->retry.max_tries);
+	return true;
+}
+
+/* Under the lock: the waiting jobs that are due go to the FIFO's tail (their
+ * file still there) or are dropped (it is gone: retention needed the room). */
+static void wake_due(struct jobs *j, uint64_t now)
+{
+	for (struct job **pp = &j->waiting; *pp;) {
+		struct job *job = *pp;
+		struct stat st;
+
+		if (job->due_ns > now) {
+			pp = &job->next;
+			continue;
+		}
+		*pp = job->next;
+		j->c.waiting--;
+		if (lstat(job->path, &st) < 0) {
+			j->c.gave_up++;
+			log_warn("-z '%s' %s: gone before it was tried again (deleted for the disk limits?)",
+				 j->cmd, job->path);
+			free_job(job);
+			continue;
+		}
+		job->next = NULL;
+		*j->tail = job;
+		j->tail = &job->next;
+		j->c.queued++;
+		j->c.retried++;
+	}
+}
+
+/* Under the lock: the earliest due time of a waiting job, or UINT64_MAX. */
+static uint64_t next_due(const struct jobs *j)
+{
+	uint64_t due = UINT64_MAX;
+
+	for (const struct job *q = j->waiting; q; q = q->next)
+		due = q->due_ns < due ? q->due_ns : due;
+	return due;
 }
 
 /* A child's pidfd became readable: it has exited. */
@@ -195,8 +277,13 @@ static void reap(struct jobs *j, struct job *job)
 	pthread_mutex_lock(&j->lock);
 	remove_running(j, job);
 	j->c.run++;
-	if (status != 0)
+	if (status != 0) {
 		j->c.failed++;
+		if (schedule_retry(j, job)) {
+			pthread_mutex_unlock(&j->lock);
+			return;
+		}
+	}
 	pthread_mutex_unlock(&j->lock);
 	free_job(job);
 }
@@ -211,11 +298,22 @@ static void give_up(struct jobs *j, uint64_t now)
 		j->head = job->next;
 		j->c.queued--;
 		j->c.failed++;
+		j->c.gave_up++;
 		log_err("-z '%s' %s: not run, ringcap is exiting", j->cmd, job->path);
 		free_job(job);
 		j->timed_out = true;
 	}
 	j->tail = &j->head;
+	while (j->waiting) {
+		struct job *job = j->waiting;
+
+		j->waiting = job->next;
+		j->c.waiting--;
+		j->c.gave_up++;
+		log_err("-z '%s' %s: not tried again, ringcap is exiting", j->cmd, job->path);
+		free_job(job);
+		j->timed_out = true;
+	}
 	if (!j->gave_up && j->nrunning) {
 		for (unsigned i = 0; i < j->nrunning; i++)
 			kill(-j->running[i]->pid, SIGTERM);
@@ -231,13 +329,16 @@ static void give_up(struct jobs *j, uint64_t now)
 
 static int poll_timeout_ms(const struct jobs *j, uint64_t now)
 {
-	uint64_t until;
+	uint64_t until = next_due(j);
 
-	if (!j->closing)
+	if (j->closing) {
+		uint64_t end = j->gave_up ? j->kill_at_ns : j->deadline_ns;
+
+		if (!(j->gave_up && !end)) /* SIGKILL sent: the pidfds will tell */
+			until = end < until ? end : until;
+	}
+	if (until == UINT64_MAX)
 		return -1;
-	until = j->gave_up ? j->kill_at_ns : j->deadline_ns;
-	if (j->gave_up && !until)
-		return -1; /* SIGKILL sent: the pidfds will tell */
 	return until > now ? (int)((until - now) / 1000000 + 1) : 0;
 }
 
@@ -262,8 +363,9 @@ static void *job_thread(void *arg)
 		pthread_mutex_lock(&j->lock);
 		if (j->closing && now >= j->deadline_ns)
 			give_up(j, now);
+		wake_due(j, now);
 		start_queued(j);
-		if (j->closing && !j->head && !j->nrunning) {
+		if (j->closing && !j->head && !j->nrunning && !j->waiting) {
 			pthread_mutex_unlock(&j->lock);
 			break;
 		}
@@ -305,6 +407,8 @@ int jobs_open(struct jobs **out, const char *cmd, unsigned max)
 	memcpy(j->script + len, " \"$1\"", sizeof(" \"$1\""));
 	j->tail = &j->head;
 	j->max = max;
+	j->retry = (struct jobs_retry){ .first_ns = 1000000000ull, .max_ns = 60000000000ull,
+					.max_tries = JOBS_MAX_TRIES };
 	pthread_mutex_init(&j->lock, NULL);
 	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (j->efd < 0) {
@@ -324,6 +428,15 @@ out_free:
 	xfree(j->cmd);
 	xfree(j);
 	return ret;
+}
+
+void jobs_set_retry(struct jobs *j, const struct jobs_retry *r)
+{
+	pthread_mutex_lock(&j->lock);
+	j->retry = *r;
+	if (j->retry.max_tries < 1)
+		j->retry.max_tries = 1;
+	pthread_mutex_unlock(&j->lock);
 }
 
 int jobs_submit(struct jobs *j, const char *path)

@@ -27,6 +27,15 @@
  * shell's: a command killed by signal N inside it reads as exit 128+N; "killed
  * by signal" means the shell itself was.
  *
+ * Failures. A run that exits non-zero, is killed or cannot start is logged
+ * once with its status and counted (failed); its file is tried again after
+ * a backoff (1 s, 2 s, 4 s ... at most 60 s; `retry`), up to JOBS_MAX_TRIES
+ * runs in all (retried counts the runs started again), then given up on
+ * (gave_up, logged). Meanwhile the file stays where it is: a job waiting
+ * for its next try is not busy (jobs_busy), so retention may delete the file
+ * when the disk limits need the room, and a job whose file is gone when it is
+ * due is dropped (logged, gave_up).
+ *
  * Given up on at exit (jobs_close's bound): SIGTERM to the job's process
  * group, SIGKILL one second later; members of the group still there when the
  * shell has exited are SIGKILLed then.
@@ -40,6 +49,7 @@
 #include <stdint.h>
 
 #define JOBS_MAX_RUNNING 64
+#define JOBS_MAX_TRIES 8     /* runs of one file's -z, the first one included */
 
 struct jobs;
 
@@ -48,7 +58,25 @@ struct jobs_counters {
 	uint64_t failed;   /* exit status not 0, killed, could not start, or never run */
 	uint64_t queued;   /* waiting for a slot now */
 	uint64_t running;  /* children alive now */
+	uint64_t retried;  /* runs started again after a failure */
+	uint64_t waiting;  /* failed, waiting for their next try now */
+	uint64_t gave_up;  /* files whose -z never succeeded: tries used up, the
+			    * file gone before its next try, or not run at exit */
 };
+
+/* The backoff between tries of a failed -z: first_ns after the first failure,
+ * doubled after each next one, at most max_ns; max_tries runs in all. */
+struct jobs_retry {
+	uint64_t first_ns, max_ns;
+	unsigned max_tries;
+};
+
+/* The wait before the next try after `failures` (1..) failed runs. Pure. */
+uint64_t jobs_retry_delay_ns(const struct jobs_retry *r, unsigned failures);
+
+/* Another backoff than the default (1 s doubling to 60 s, JOBS_MAX_TRIES
+ * runs): for tests. Any thread; applies to the tries scheduled from now on. */
+void jobs_set_retry(struct jobs *j, const struct jobs_retry *r);
 
 /*
  * Copy `cmd` and start the job thread. `max` jobs at most run at once
@@ -67,8 +95,8 @@ int jobs_open(struct jobs **out, const char *cmd, unsigned max);
 int jobs_submit(struct jobs *j, const char *path);
 
 /*
- * True while a job for `path` is queued or running: retention must not delete
- * that file. Any thread; a mutex for a moment. False for a NULL `j`.
+ * True while a job for `path` is queued or running (not while it waits for
+ * its next try after a failure): retention must not delete that file. Any thread; a mutex for a moment. False for a NULL `j`.
  */
 bool jobs_busy(struct jobs *j, const char *path);
 
@@ -79,7 +107,8 @@ void jobs_counters(struct jobs *j, struct jobs_counters *c);
  * At exit, after the last file was submitted: start what is queued and wait
  * up to `wait_ms` for every job to finish. Past that, running jobs get
  * SIGTERM (their process group), then SIGKILL one second later; queued jobs
- * are not started and are logged as not run. Joins the thread and frees `j`
+ * are not started and are logged as not run. Jobs waiting for their next try
+ * are run when due inside the bound, as the others. Joins the thread and frees `j`
  * (safe on NULL). Blocks: main's thread only. 0, or -ETIMEDOUT when any job
  * had to be killed or was not run. `*final` (may be NULL) gets the last counters.
  * `j` is gone afterwards: close whatever calls jobs_busy (retention) first.

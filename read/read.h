@@ -34,10 +34,13 @@
 
 /*
  * Parse a time: RFC 3339 with a zone ("2026-12-01T14:02:00.25Z",
- * "...T15:02:00+01:00"), "@" epoch seconds with a fraction ("@1764597720.25"),
- * or now minus a duration ("-15m", "-2h", "-30s", "-1d", "-1.5h"). Up to nine
- * fraction digits. `now_ns` is the wall clock used for the relative form.
- * Result: ns since the epoch (negative before 1970). 0 or -EINVAL.
+ * "...T15:02:00+01:00"); a date and time without a zone, local time as `date
+ * -d` takes it (TZ honoured): "2026-12-07 10:00:00", "2026-12-07T10:00",
+ * "2026-12-07" (midnight), "10:00" and "10:00:30.5" (today); "@" epoch
+ * seconds with a fraction ("@1764597720.25"); or now minus a duration
+ * ("-15m", "-2h", "-30s", "-250ms", "-1d", "-1.5h"). Up to nine fraction
+ * digits. `now_ns` is the wall clock used for the relative forms and today's
+ * date. Result: ns since the epoch (negative before 1970). 0 or -EINVAL.
  */
 int read_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
 
@@ -206,13 +209,19 @@ struct read_query {
 
 struct read_source;
 
+/* Is `path` a regular file (not followed if a link, not waited on if a FIFO)
+ * holding a classic pcap or a pcapng file, plain or compressed (zstd, gzip)?
+ * Blocks. */
+bool read_is_capture(const char *path);
+
 /*
- * Read a capture file's header, without following a link or waiting on a
+ * Read a capture file's header (through zfile/ when it is compressed: zstd
+ * or gzip, told by its first bytes), without following a link or waiting on a
  * FIFO; the file is closed again (read_source_prepare and the merge open it
  * when they need it, and check it is the same file). 0, -ENOTSUP if it is not
  * a regular file (a symbolic link, FIFO, device...), -EINVAL if it is neither
- * a classic pcap nor a pcapng file, or -errno from open/read. Blocks. *out is
- * owned by the caller.
+ * a classic pcap nor a pcapng file (plain or compressed), or -errno from
+ * open/read. Blocks. *out is owned by the caller.
  */
 int read_source_open(struct read_source **out, const char *path);
 /* A pcap file's header. For a pcapng file: nano, snaplen 0 and the link type

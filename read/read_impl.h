@@ -3,6 +3,7 @@
 #define RINGCAP_READ_IMPL_H
 
 #include "read/read.h"
+#include "zfile/zfile.h"
 
 struct chunk_buf;
 
@@ -40,6 +41,8 @@ struct sblock {
 struct read_source {
 	char *path;
 	int fd;                    /* -1 while the merge does not need it */
+	enum zfile_kind kind;      /* compressed (.zst, .gz): read through z */
+	struct zfile *z;           /* while attached, for a compressed file */
 	uint64_t dev, ino;         /* the file opened first: a reopen must find it */
 	struct pcap_file_info fi;
 	uint64_t size;
@@ -112,6 +115,9 @@ int walk_parse_at(struct walk *w, const uint8_t *p, size_t size, uint64_t off, s
  * inode) as read_source_open found, without following a link or waiting on a
  * FIFO. 0, -ESTALE (replaced since) or -errno. Blocks. */
 int read_source_attach(struct read_source *s);
+/* Bytes of the capture (uncompressed, for a compressed file) at `off`, until
+ * `len` or the end, the source attached: bytes read, or -errno. Blocks. */
+ssize_t read_source_pread(const struct read_source *s, uint8_t *buf, size_t len, uint64_t off);
 /* Give its descriptor back (its held records stay). */
 void read_source_detach(struct read_source *s);
 

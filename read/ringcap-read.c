@@ -70,7 +70,8 @@ static const char synopsis[] =
 
 static const char epilogue[] =
 	"T: 2026-12-01T14:02:00.25Z, 2026-12-01T15:02:00+01:00, @1764597720.25,\n"
-	"   -15m, -2h, -30s, -1d\n"
+	"   local time without a zone: '2026-12-07 10:00:00', 2026-12-07, 10:00,\n"
+	"   now minus a duration: -15m, -2h, -30s, -250ms, -1d\n"
 	"PATHs end at the first word that is not an existing file or directory (a word\n"
 	"with a slash, no blank and not ADDRESS/LEN counts as a path), or at '--'.\n"
 	"Options may also follow the paths and the expression.\n"
@@ -136,7 +137,8 @@ static uint64_t window_bound(const char *what, const char *s, int64_t now, uint6
 	if (!s)
 		return dflt;
 	if (read_parse_time(s, now, &ns))
-		die(2, "bad %s time '%s': expected RFC 3339 (2026-12-01T14:02:00.25Z), @EPOCH or -15m/-2h/-30s",
+		die(2, "bad %s time '%s': expected RFC 3339 (2026-12-01T14:02:00.25Z), local time "
+		    "('2026-12-07 10:00:00', 10:00), @EPOCH or -15m/-2h/-30s/-250ms/-1d",
 		    what, s);
 	return ns < 0 ? 0 : (uint64_t)ns;
 }
@@ -158,26 +160,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A pcap file, or a pcapng file (its SHB's fixed part)? */
-static bool has_pcap_magic(const char *path)
-{
-	uint8_t h[PCAP_FILE_HEADER_LEN];
-	struct pcap_file_info fi;
-	struct pcapng_shb shb;
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = !fstat(fd, &st) && S_ISREG(st.st_mode) && read(fd, h, sizeof(h)) == (ssize_t)sizeof(h) &&
-	     (pcap_file_header_parse(h, sizeof(h), &fi) == FORMAT_OK ||
-	      pcapng_shb_head_parse(h, sizeof(h), &shb) == FORMAT_OK);
-	close(fd);
-	return ok;
-}
-
-/* A directory's pcap and pcapng files (not hidden ones: those are our indexes), by name.
+/* A directory's pcap and pcapng files, plain or compressed (FILE.zst,
+ * FILE.gz: what a -z command leaves), not hidden ones (those are our
+ * indexes), by name.
  * Links are not followed and only regular files are opened (a FIFO would
  * never answer); anything else but a directory is named once and skipped. */
 static void add_dir(struct inputs *in, const char *dir)
@@ -202,7 +187,7 @@ static void add_dir(struct inputs *in, const char *dir)
 			log_warn("'%s' is not a regular file (a link, FIFO, socket or device): skipped", path);
 			continue;
 		}
-		if (!has_pcap_magic(path))
+		if (!read_is_capture(path))
 			continue;
 		add_input(&found, path);
 	}

@@ -5,6 +5,11 @@
  * inside the window that the filter accepts are kept; if they are a small part
  * of the chunk they are copied out and the chunk's bytes freed.
  *
+ * A compressed file (zstd, gzip: what a -z command leaves) is read through
+ * zfile/ as the pcap inside it: every offset here, the index's too, is one of
+ * the uncompressed stream; the chunks are read in file order, as a stream
+ * wants them.
+ *
  * The index is a claim about the file, and anyone who can write the folder
  * can make it lie. Every record read is checked against its chunk's entry;
  * the first that contradicts it has the index rebuilt from the file and the
@@ -42,11 +47,50 @@ static int open_input(const char *path, struct stat *st)
 	return fd;
 }
 
+/* The file's first FORMAT_PROBE_LEN bytes (fewer in a shorter file), through
+ * zfile/ when the file is compressed: bytes, or -errno. */
+static ssize_t read_header(int fd, const char *path, uint8_t hdr[FORMAT_PROBE_LEN], enum zfile_kind *kind)
+{
+	struct zfile *z;
+	ssize_t n = index_pread_full(fd, hdr, FORMAT_PROBE_LEN, 0);
+	int ret;
+
+	if (n < 0)
+		return n;
+	*kind = zfile_sniff(hdr, (size_t)n);
+	if (*kind == ZFILE_PLAIN)
+		return n;
+	ret = zfile_open(&z, fd, *kind, path);
+	if (ret)
+		return ret;
+	n = index_src_pread(&(struct index_src){ .fd = fd, .pread = zfile_pread_hook, .ctx = z }, hdr,
+			    FORMAT_PROBE_LEN, 0);
+	zfile_close(z);
+	return n;
+}
+
+bool read_is_capture(const char *path)
+{
+	uint8_t hdr[FORMAT_PROBE_LEN];
+	struct format_probe probe;
+	enum zfile_kind kind;
+	struct stat st;
+	int fd = open_input(path, &st);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read_header(fd, path, hdr, &kind);
+	close(fd);
+	return n >= (ssize_t)PCAP_FILE_HEADER_LEN && format_probe(hdr, (size_t)n, &probe) == FORMAT_OK;
+}
+
 int read_source_open(struct read_source **out, const char *path)
 {
 	struct read_source *s;
 	uint8_t hdr[FORMAT_PROBE_LEN];
 	struct format_probe probe;
+	enum zfile_kind kind;
 	struct stat st;
 	ssize_t n;
 	int fd, ret;
@@ -54,7 +98,7 @@ int read_source_open(struct read_source **out, const char *path)
 	fd = open_input(path, &st);
 	if (fd < 0)
 		return fd;
-	n = index_pread_full(fd, hdr, sizeof(hdr), 0);
+	n = read_header(fd, path, hdr, &kind);
 	ret = n < 0 ? (int)n : 0;
 	close(fd);
 	if (ret)
@@ -62,6 +106,7 @@ int read_source_open(struct read_source **out, const char *path)
 	if (n < (ssize_t)PCAP_FILE_HEADER_LEN || format_probe(hdr, (size_t)n, &probe) != FORMAT_OK)
 		return -EINVAL;
 	s = xcalloc(1, sizeof(*s));
+	s->kind = kind;
 	memcpy(s->head, hdr, sizeof(s->head));
 	if (probe.kind == &format_pcapng) {
 		/* its interfaces come from its index (read_source_prepare) */
@@ -104,15 +149,35 @@ int read_source_attach(struct read_source *s)
 		close(fd);
 		return -ESTALE;
 	}
+	if (s->kind != ZFILE_PLAIN) {
+		int ret = zfile_open(&s->z, fd, s->kind, s->path);
+
+		if (ret) {
+			close(fd);
+			return ret;
+		}
+	}
 	s->fd = fd;
 	return 0;
 }
 
 void read_source_detach(struct read_source *s)
 {
+	zfile_close(s->z);
+	s->z = NULL;
 	if (s->fd >= 0)
 		close(s->fd);
 	s->fd = -1;
+}
+
+/* Bytes of the capture (uncompressed for a compressed file) at `off`, until
+ * `len` or the end: bytes read, or -errno. */
+ssize_t read_source_pread(const struct read_source *s, uint8_t *buf, size_t len, uint64_t off)
+{
+	if (!s->z)
+		return index_pread_full(s->fd, buf, len, off);
+	return index_src_pread(&(struct index_src){ .fd = s->fd, .pread = zfile_pread_hook, .ctx = s->z },
+			       buf, len, off);
 }
 
 const struct pcap_file_info *read_source_info(const struct read_source *s)
@@ -172,7 +237,9 @@ static int refresh(struct read_source *s, bool force, const struct read_query *q
 	struct index_refresh_result res;
 	int ret;
 
-	ret = index_refresh(s->path, s->fd, force, q->chunk_bytes, &s->ix, &res);
+	ret = index_refresh_src(s->path, &(struct index_src){ .fd = s->fd, .pread = s->z ? zfile_pread_hook : NULL,
+							       .ctx = s->z },
+				force, q->chunk_bytes, &s->ix, &res);
 	st->bytes_read += res.bytes_read;
 	if (res.refused)
 		log_warn("%s: its index's name holds no regular file (a link, a FIFO...): ignored", s->path);
@@ -206,7 +273,9 @@ int read_source_prepare(struct read_source *s, bool force, const struct read_que
 	ret = refresh(s, force, q, st);
 	if (ret)
 		goto out_detach;
-	if (s->ix.good_end < s->ix.file_size)
+	/* (a compressed file's size is not its stream's: zfile/ said where
+	 * it is corrupt or cut short) */
+	if (!s->z && s->ix.good_end < s->ix.file_size)
 		log_warn("%s: record at offset %llu is torn or corrupt (the file is %llu bytes): reading up to it",
 			 s->path, (unsigned long long)s->ix.good_end, (unsigned long long)s->ix.file_size);
 	select_chunks(s, q, st);
@@ -400,7 +469,7 @@ static void load_whole(struct read_source *s, const struct read_query *q, struct
 
 	cb->data = xcalloc(1, len);
 	cb->recs = xcalloc(c->records, sizeof(*cb->recs));
-	n = index_pread_full(s->fd, cb->data, len, c->off);
+	n = read_source_pread(s, cb->data, len, c->off);
 	if (n > 0)
 		st->bytes_read += (uint64_t)n;
 	if (n != (ssize_t)len) {
@@ -480,7 +549,7 @@ static void reserve(uint8_t **p, size_t *cap, size_t need)
 static int read_at(struct read_source *s, const struct index_chunk *c, struct read_stats *st, uint8_t *p,
 		   size_t len, uint64_t rel)
 {
-	ssize_t n = index_pread_full(s->fd, p, len, c->off + rel);
+	ssize_t n = read_source_pread(s, p, len, c->off + rel);
 
 	if (n > 0)
 		st->bytes_read += (uint64_t)n;

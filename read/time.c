@@ -1,7 +1,9 @@
-/* The time forms of --since and --until. Pure: the caller passes "now". */
+/* The time forms of --since and --until. The caller passes "now"; a time
+ * without a zone is local time (TZ, as `date -d` reads it). */
 #include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "read/read.h"
 
@@ -101,13 +103,78 @@ static int rfc3339(const char *s, int64_t *out)
 			return -EINVAL;
 		p += 6;
 	} else {
-		return -EINVAL; /* RFC 3339 needs a zone: no guessing at local time */
+		return -EINVAL; /* no zone: local time (local_time) */
 	}
 	if (*p)
 		return -EINVAL;
 	t = ((days_from_civil(y, (int)mo, (int)d) * 24 + h) * 60 + mi) * 60 + sec;
 	t -= sign * (zh * 3600 + zm * 60);
 	*out = t * NS + frac;
+	return 0;
+}
+
+/* "HH:MM[:SS[.frac]]" at *p: into *tm's time and *frac, advancing *p. */
+static int clock_part(const char **p, struct tm *tm, int64_t *frac)
+{
+	const char *s = *p;
+	long h = digits(s, 2), mi = -1, sec = 0;
+
+	if (h < 0 || s[2] != ':')
+		return -EINVAL;
+	mi = digits(s + 3, 2);
+	s += 5;
+	if (*s == ':') {
+		sec = digits(s + 1, 2);
+		s += 3;
+	}
+	if (h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60 || fraction(&s, frac))
+		return -EINVAL;
+	tm->tm_hour = (int)h;
+	tm->tm_min = (int)mi;
+	tm->tm_sec = (int)sec;
+	*p = s;
+	return 0;
+}
+
+/*
+ * A time without a zone, in local time as `date -d` takes it:
+ * "YYYY-MM-DD", "YYYY-MM-DD HH:MM[:SS[.frac]]" (or with a T), and
+ * "HH:MM[:SS[.frac]]" (today, by `now_ns`'s local date). mktime decides
+ * daylight saving time (a time that happens twice is taken as mktime does).
+ */
+static int local_time(const char *s, int64_t now_ns, int64_t *out)
+{
+	struct tm tm = { 0 };
+	int64_t frac = 0;
+	const char *p = s;
+	time_t t;
+
+	if (strlen(s) >= 10 && s[4] == '-' && s[7] == '-') {
+		long y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+
+		if (y < 1900 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+			return -EINVAL;
+		tm.tm_year = (int)y - 1900;
+		tm.tm_mon = (int)mo - 1;
+		tm.tm_mday = (int)d;
+		p = s + 10;
+		if (*p && !strchr("Tt ", *p))
+			return -EINVAL;
+		if (*p && (p++, clock_part(&p, &tm, &frac)))
+			return -EINVAL;
+	} else {
+		time_t now = (time_t)(now_ns / NS);
+
+		if (!localtime_r(&now, &tm) || clock_part(&p, &tm, &frac))
+			return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	tm.tm_isdst = -1;
+	t = mktime(&tm);
+	if (t == (time_t)-1 && (tm.tm_year != 69 || tm.tm_mon != 11 || tm.tm_mday != 31))
+		return -EINVAL;
+	*out = (int64_t)t * NS + frac;
 	return 0;
 }
 
@@ -141,7 +208,9 @@ static int relative(const char *s, int64_t now_ns, int64_t *out)
 	}
 	if (!n || fraction(&p, &frac))
 		return -EINVAL;
-	if (!strcmp(p, "s"))
+	if (!strcmp(p, "ms"))
+		unit = 0; /* below */
+	else if (!strcmp(p, "s"))
 		unit = 1;
 	else if (!strcmp(p, "m"))
 		unit = 60;
@@ -153,7 +222,10 @@ static int relative(const char *s, int64_t now_ns, int64_t *out)
 		return -EINVAL;
 	if (whole * unit > 10000000000ll) /* ~300 years: past that it is a typo */
 		return -EINVAL;
-	d = whole * unit * NS + frac * unit;
+	if (unit)
+		d = whole * unit * NS + frac * unit;
+	else
+		d = whole * 1000000 + frac / 1000; /* milliseconds */
 	*out = now_ns - d;
 	return 0;
 }
@@ -166,5 +238,7 @@ int read_parse_time(const char *s, int64_t now_ns, int64_t *out_ns)
 		return epoch(s + 1, out_ns);
 	if (s[0] == '-')
 		return relative(s + 1, now_ns, out_ns);
-	return rfc3339(s, out_ns);
+	if (rfc3339(s, out_ns) == 0)
+		return 0;
+	return local_time(s, now_ns, out_ns);
 }

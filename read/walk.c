@@ -31,7 +31,7 @@ int read_source_load_sblocks(struct read_source *s, struct read_ifaces *t)
 	for (uint32_t i = 0; i < s->ix.nsblocks; i++) {
 		const struct index_sblock *k = &s->ix.sblocks[i];
 		uint8_t *b = xcalloc(1, k->len);
-		ssize_t n = index_pread_full(s->fd, b, k->len, k->off);
+		ssize_t n = read_source_pread(s, b, k->len, k->off);
 
 		s->sb[s->nsb++] = (struct sblock){ k->off, k->len, b };
 		if (n != (ssize_t)k->len) {

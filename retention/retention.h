@@ -10,18 +10,25 @@
  * link type ringcap writes). One that is not (not a capture file, or a header
  * that lies) is logged once and stays counted by its size, but is never
  * deleted. Never the file being written
- * (retention_set_current), never a file `in_use` says is busy (a -z job still
- * reading it: pass jobs_busy), never anything else in the directory. Oldest
- * first, by each file's first packet. With each file go its siblings: the
- * same name plus each configured suffix (an index beside the pcap), if one
- * exists.
+ * (retention_set_current), never a file `in_use` says is busy (a -z job
+ * queued or running for it: pass jobs_busy), never anything else in the
+ * directory. Oldest first, by each file's first packet. With each file go its
+ * siblings: the same name plus each configured suffix, and the name
+ * `sibling` gives (its index), if they exist.
  *
- * Files that move. A file that vanished (a -z command removed it, e.g.
- * `zstd --rm`) or whose name now holds another file (a -z command replaced
- * it) is dropped from the list without an error and without being counted:
- * what a -z command leaves behind is not this module's any more. Such
- * outputs (FILE.zst) are neither counted towards --max-total nor deleted;
- * --min-free sees the space they take like any other file's.
+ * -z products. What a -z command makes of FILE is part of the archive: every
+ * regular file in the directory named FILE.SUFFIX (up to three suffixes of
+ * letters and digits: FILE.zst, FILE.gz, FILE.zst.age) and the indexes
+ * beside them (.FILE.ridx, .FILE.zst.ridx) counts towards the limits with
+ * FILE and is deleted with it (when FILE's -z is not busy). A name that is
+ * itself one of the capture's files (listed, current, or matching the naming
+ * given to retention_adopt) is never a product; a link is never followed nor
+ * deleted. When FILE itself vanished (`zstd --rm`) or its name holds another
+ * file now, it stays listed, in its place in the order, by its products
+ * alone, until they are gone; at start-up retention_adopt lists such
+ * products of an earlier run (FILE.zst matching the naming plus a suffix,
+ * FILE absent) by their mtime. The directory is read for products at every
+ * retention_enforce, or at most every `rescan_ns` while the limits hold.
  *
  * Each deletion is logged in one line (name, size, age of its first packet,
  * which limit) and counted. When the limits cannot be met (only the current
@@ -61,6 +68,8 @@ struct retention_config {
 	retention_in_use_fn in_use;      /* NULL: nothing is ever busy */
 	void *in_use_ctx;                /* must stay valid until retention_close
 					  * (close retention before jobs_close) */
+	uint64_t rescan_ns;              /* read the directory for -z products at most
+					  * this often while the limits hold; 0: always */
 };
 
 /* -EINVAL for a percent over 99 or no dir; no limit at all is allowed (the
@@ -72,7 +81,9 @@ void retention_close(struct retention *r);   /* safe on NULL; deletes nothing */
  * The writer closed `path` (final size `size`, first packet at `first_ts_ns`,
  * CLOCK_REALTIME ns; 0 when it holds no packet: its mtime is used). The file
  * must exist (its device and inode are recorded, so a file later put under
- * the same name is never taken for it). -ENOENT if it does not.
+ * the same name is never taken for it). -ENOENT if it does not (a -z command
+ * such as `zstd --rm` was quicker): it is listed then by its products alone,
+ * as of now, and forgotten at the next look if it has none.
  */
 int retention_add_closed(struct retention *r, const char *path, uint64_t size,
 			 uint64_t first_ts_ns);

@@ -80,6 +80,11 @@ const struct stats_field total_fields[] = {
 	      "Workers the elastic pool added because the active ones fell behind.", workers_added),
 	TOTAL("workers_retired", "ringcap_workers_retired_total", "counter",
 	      "Workers the elastic pool retired after a quiet spell.", workers_retired),
+	TOTAL("z_retried", "ringcap_z_retried_total", "counter",
+	      "-z commands run again after a failure (backoff 1 s doubling to 60 s).", z_retried),
+	TOTAL("z_failed", "ringcap_z_failed_files_total", "counter",
+	      "Files whose -z never succeeded: tries used up, deleted before a retry, or not run at exit.",
+	      z_failed),
 };
 #undef TOTAL
 const size_t total_fields_n = sizeof(total_fields) / sizeof(total_fields[0]);

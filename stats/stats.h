@@ -112,6 +112,8 @@ struct stats_snapshot {
 	uint64_t workers_active;   /* 0: not reported in the interval line */
 	uint64_t workers_added;
 	uint64_t workers_retired;
+	uint64_t z_retried;        /* runs started again after a failure */
+	uint64_t z_failed;         /* files whose -z never succeeded (given up on) */
 	/* per worker */
 	const struct stats_worker *workers;
 	unsigned nworkers;
@@ -130,7 +132,7 @@ struct stats_snapshot {
  * writer, o_direct, writer_stalls, writer_stall_ms, workers[...]), one object
  * per optional group (the responder's arp{...}, ndp{...}, responder{...})
  * plus disk_free_bytes, disk_total_bytes, retention_files_deleted,
- * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued,
+ * retention_bytes_deleted, z_jobs_run, z_jobs_failed, z_jobs_queued, z_retried, z_failed,
  * unwritten_packets, unwritten_bytes, disk_full_events, waiting_for_space,
  * compress_chunks, compress_raw_chunks, compress_bytes_in, compress_bytes_out,
  * workers_active, workers_added, workers_retired,

@@ -225,6 +225,7 @@ static void test_failures_counted_others_go_on(void)
 			   "echo \"$1\" >> \"$(dirname \"$0\")/ok\"\n");
 	snprintf(cmd, sizeof(cmd), "sh %s", script);
 	CHECK_EQ(jobs_open(&j, cmd, 1), 0);
+	jobs_set_retry(j, &(struct jobs_retry){ .max_tries = 1 }); /* retries: test_retry */
 	for (unsigned i = 0; i < 5; i++) {
 		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
 		CHECK_EQ(jobs_submit(j, p), 0);
@@ -372,6 +373,68 @@ static void test_bad_arguments(void)
 	CHECK_EQ(jobs_close(NULL, 0, NULL), 0);
 }
 
+/* The backoff: 1 s, 2 s, 4 s ... at most 60 s. Then, on a fast clock
+ * (10 ms doubling to 40 ms): a -z that keeps failing runs max_tries times,
+ * each failure counted, and its file stays; one that fails once succeeds on
+ * its second run; one whose file is deleted while it waits (not busy then,
+ * so retention may) is dropped without running again. */
+static void test_retry(void)
+{
+	const struct jobs_retry dflt = { .first_ns = 1000000000ull, .max_ns = 60000000000ull, .max_tries = 8 };
+	const uint64_t want[] = { 1, 2, 4, 8, 16, 32, 60, 60, 60 };
+	char cmd[900], p[2000], once[600], gone[600];
+	struct jobs_counters c;
+	struct jobs *j;
+	const char *err;
+
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK_EQ(jobs_retry_delay_ns(&dflt, i + 1), want[i] * 1000000000ull);
+
+	/* always: fails; once: fails the first time only; gone: fails, and is
+	 * deleted while it waits */
+	snprintf(cmd, sizeof(cmd),
+		 "f() { echo x >> \"$1.runs\"; case \"$1\" in *always) exit 4;; *once) [ -e \"$1.ok\" ] && exit 0; "
+		 ": > \"$1.ok\"; exit 5;; *gone) exit 6;; esac; }; f");
+	CHECK_EQ(jobs_open(&j, cmd, 2), 0);
+	/* gone's next try comes in 300 ms: time enough to delete its file */
+	jobs_set_retry(j, &(struct jobs_retry){ .first_ns = 300000000, .max_ns = 300000000, .max_tries = 4 });
+	snprintf(p, sizeof(p), "%s/always", dir);
+	snprintf(once, sizeof(once), "%s/once", dir);
+	snprintf(gone, sizeof(gone), "%s/gone", dir);
+	write_file(p, "a");
+	write_file(once, "b");
+	write_file(gone, "c");
+	CHECK_EQ(jobs_submit(j, gone), 0);
+	/* gone's first run failed: it waits, and is not busy while it waits */
+	WAIT_FOR((jobs_counters(j, &c), c.waiting == 1));
+	CHECK(!jobs_busy(j, gone), "a job waiting for its next try is busy");
+	unlink(gone);
+	jobs_set_retry(j, &(struct jobs_retry){ .first_ns = 10000000, .max_ns = 40000000, .max_tries = 4 });
+	CHECK_EQ(jobs_submit(j, p), 0);
+	CHECK_EQ(jobs_submit(j, once), 0);
+	WAIT_FOR((jobs_counters(j, &c), c.gave_up == 2 && c.run == 7));
+	CHECK_EQ(jobs_close(j, 30000, &c), 0);
+	CHECK_EQ(c.run, 1 + 4 + 2);    /* gone once, always 4 times, once twice */
+	CHECK_EQ(c.failed, 1 + 4 + 1);
+	CHECK_EQ(c.retried, 3 + 1);
+	CHECK_EQ(c.gave_up, 2);        /* always (tries used up) and gone */
+	CHECK(exists("", "always") && exists("", "once"), "a file whose -z failed was deleted");
+	snprintf(p, sizeof(p), "%s/always.runs", dir);
+	CHECK(!strcmp(slurp(p), "x\nx\nx\nx\n"), "always ran other than 4 times: '%s'", slurp(p));
+	snprintf(p, sizeof(p), "%s/gone.runs", dir);
+	CHECK(!strcmp(slurp(p), "x\n"), "gone ran again after it was deleted");
+	fflush(stderr);
+	err = slurp(errlog);
+	snprintf(p, sizeof(p), "-z '%s' %s/always: failed, exit 4, ", cmd, dir);
+	CHECK(strstr(err, p), "no line for the failure");
+	snprintf(p, sizeof(p), "-z '%s' %s/always: failed 4 times, not tried again; the file is kept", cmd, dir);
+	CHECK(strstr(err, p), "no line for giving up");
+	snprintf(p, sizeof(p), "-z '%s' %s/gone: gone before it was tried again", cmd, dir);
+	CHECK(strstr(err, p), "no line for the deleted file");
+	snprintf(p, sizeof(p), "rm -f %s/always* %s/once* %s/gone*", dir, dir, dir);
+	CHECK_EQ(system(p), 0);
+}
+
 int main(void)
 {
 	int saved;
@@ -391,6 +454,7 @@ int main(void)
 	test_close_bound();
 	test_no_ambient_capabilities();
 	test_no_inherited_descriptors();
+	test_retry();
 	dup2(saved, 2);
 	{
 		char cmd[700];

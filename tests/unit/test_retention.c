@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "jobs/jobs.h"
@@ -223,7 +224,7 @@ static void test_busy_vanished_siblings_current(void)
 {
 	static const char *const sfx[] = { ".idx", NULL };
 	struct retention_config cfg = {
-		.dir = dir, .max_total_bytes = 2 * FILE_SIZE, .sibling_suffixes = sfx,
+		.dir = dir, .max_total_bytes = 2 * FILE_SIZE + 600, .sibling_suffixes = sfx,
 		.sibling = hidden_index,
 		.space = fake_space, .space_ctx = dir, .in_use = fake_busy,
 	};
@@ -249,15 +250,19 @@ static void test_busy_vanished_siblings_current(void)
 	unlink(p[3]);                             /* and removed b3 */
 	make_text(p[3], FILE_SIZE);               /* and something else took its name */
 	CHECK_EQ(retention_enforce(r, 0), 0);
-	/* left in the list: b0 (busy), b2, b4, b5 = 4 files > 2: b2 and b4 go */
-	CHECK(exists("b0.pcap") && exists("b1.pcap.zst") && exists("b3.pcap") && exists("b5.pcap"),
+	/* listed: b0 (busy), b1 by its product b1.pcap.zst, b2 (+ .idx), b4 and b5
+	 * (+ their indexes); b3's name holds another file: not ours. Over the
+	 * limit: b1's product, b2 and b4 go, b0 and b5 stay. */
+	CHECK(exists("b0.pcap") && exists("b3.pcap") && exists("b5.pcap") && exists(".b5.pcap.ridx"),
 	      "a file that had to stay is gone");
+	CHECK(!exists("b1.pcap.zst"), "the product of a vanished file was not deleted in its turn");
 	CHECK(!exists("b2.pcap") && !exists("b2.pcap.idx") && !exists("b4.pcap"), "b2/b4 stayed");
-	CHECK(!exists(".b4.pcap.ridx") && exists(".b5.pcap.ridx"), "the named sibling did not go with b4 only");
+	CHECK(!exists(".b4.pcap.ridx"), "the index did not go with b4");
 	retention_counters(r, &c);
-	CHECK_EQ(c.files_deleted, 2);
-	CHECK_EQ(c.bytes_deleted, 2 * FILE_SIZE + 3000 + 500);
+	CHECK_EQ(c.files_deleted, 3);
+	CHECK_EQ(c.bytes_deleted, 3 * FILE_SIZE + 3000 + 500);
 	CHECK_EQ(c.files_kept, 2);
+	CHECK_EQ(c.bytes_kept, 2 * FILE_SIZE + 500);
 
 	/* the current file is never deleted, even over the limit */
 	busy_path = NULL;
@@ -503,11 +508,13 @@ static void test_with_jobs(void)
 	snprintf(p, sizeof(p), "%s/j0", dir);
 	CHECK(jobs_busy(j, p), "j0's job is not running");
 	CHECK_EQ(retention_enforce(r, 0), 0);
-	/* listed now: j0 (busy), j3, j4, j5 = 4 files for a limit of 2: j3, j4 go */
-	CHECK(exists("j0") && exists("j1.zst") && exists("j2.zst") && exists("j5"), "a kept file is gone");
-	CHECK(!exists("j3") && !exists("j4"), "j3/j4 were not deleted");
+	/* listed now: j0 (busy), j1 and j2 by their .zst, j3, j4, j5 = 6 files
+	 * for a limit of 2: j1.zst, j2.zst, j3, j4 go, oldest first */
+	CHECK(exists("j0") && exists("j5"), "a kept file is gone");
+	CHECK(!exists("j1.zst") && !exists("j2.zst") && !exists("j3") && !exists("j4"),
+	      "j1.zst/j2.zst/j3/j4 were not deleted");
 	retention_counters(r, &c);
-	CHECK_EQ(c.files_deleted, 2);
+	CHECK_EQ(c.files_deleted, 4);
 	write_file_empty(gate);
 	for (int i = 0; i < 2000 && jobs_busy(j, p); i++)
 		usleep(5000);
@@ -524,6 +531,107 @@ static void test_with_jobs(void)
 	clean_dir();
 }
 
+/* -z products: FILE.zst, FILE.gz and the indexes beside them count with FILE
+ * and go with it; a link named like a product is neither followed nor
+ * deleted; a file whose -z is busy keeps its products; what is left of a file
+ * after `zstd --rm` counts and goes in its turn; at start-up such orphans of
+ * an earlier run are adopted. */
+static void test_products(void)
+{
+	struct retention_config cfg = {
+		.dir = dir, .max_total_bytes = 100 * FILE_SIZE, .space = fake_space, .space_ctx = dir,
+		.in_use = fake_busy,
+	};
+	struct retention_counters c;
+	struct retention *r;
+	char p[8][600] = { { 0 } }, q[700], outside[] = "/tmp/ringcap-retention-out.XXXXXX";
+	int ofd = mkstemp(outside);
+
+	CHECK(ofd >= 0, "mkstemp");
+	if (ofd >= 0)
+		close(ofd);
+	CHECK_EQ(retention_open(&r, &cfg), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(p[i], sizeof(p[i]), "%s/t-1%u.pcap", dir, i);
+		make_pcap(p[i], 10 + i, FILE_SIZE, 0xa1b2c3d4u, 1);
+		CHECK_EQ(retention_add_closed(r, p[i], FILE_SIZE, (10ull + i) * 1000000000ull), 0);
+	}
+	/* t-0: FILE, FILE.zst, FILE.gz, .FILE.ridx, .FILE.zst.ridx, and a link */
+	snprintf(q, sizeof(q), "%s.zst", p[0]);
+	make_text(q, 1000);
+	snprintf(q, sizeof(q), "%s.gz", p[0]);
+	make_text(q, 2000);
+	snprintf(q, sizeof(q), "%s/.t-10.pcap.ridx", dir);
+	make_text(q, 300);
+	snprintf(q, sizeof(q), "%s/.t-10.pcap.zst.ridx", dir);
+	make_text(q, 400);
+	snprintf(q, sizeof(q), "%s.lnk", p[0]);
+	CHECK_EQ(symlink(outside, q), 0);
+	/* t-1: `zstd --rm` ran: only t-1.pcap.zst is left */
+	snprintf(q, sizeof(q), "%s.zst", p[1]);
+	make_text(q, 5000);
+	unlink(p[1]);
+	/* t-2: its -z is still running: t-2.pcap.zst is being written */
+	snprintf(q, sizeof(q), "%s.zst", p[2]);
+	make_text(q, 700);
+	busy_path = p[2];
+	/* not products: another name, a longer suffix than any compressor's */
+	snprintf(p[4], sizeof(p[4]), "%s/t-14.pcap", dir);
+	make_text(p[4], 10); /* a capture name, not a capture file: counted, kept */
+	snprintf(q, sizeof(q), "%s.averyveryverylongsuffix", p[3]);
+	make_text(q, 10);
+
+	/* t-15: `zstd --rm` was done before the writer's close reached us */
+	snprintf(p[5], sizeof(p[5]), "%s/t-15.pcap", dir);
+	snprintf(q, sizeof(q), "%s.zst", p[5]);
+	make_text(q, 900);
+	CHECK_EQ(retention_add_closed(r, p[5], FILE_SIZE, 0), (unsigned long long)-ENOENT);
+
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	retention_counters(r, &c);
+	CHECK_EQ(c.files_kept, 5);
+	CHECK_EQ(c.bytes_kept, 3 * FILE_SIZE + 1000 + 2000 + 300 + 400 + 5000 + 700 + 900);
+	unlink(q);
+
+	/* room for t-3 and a bit: t-0 (with all of its products), t-1's
+	 * product go; t-2 is busy and stays with its product */
+	retention_close(r);
+	cfg.max_total_bytes = 2 * FILE_SIZE + 800;
+	CHECK_EQ(retention_open(&r, &cfg), 0);
+	/* as at start-up: t-11.pcap is gone, its .zst of the earlier run is
+	 * adopted by its name, in the order of its mtime */
+	snprintf(q, sizeof(q), "%s.zst", p[1]);
+	CHECK_EQ(utimes(q, (struct timeval[2]){ { 11, 0 }, { 11, 0 } }), 0);
+	{
+		char pat[620];
+		unsigned n = 9;
+
+		snprintf(pat, sizeof(pat), "%s/t-%%S.pcap", dir);
+		CHECK_EQ(retention_adopt(r, &(struct retention_pattern){ .path = pat, .strftime = true }, &n), 0);
+		CHECK_EQ(n, 3); /* t-10, t-12, t-13 (t-14.pcap is not a capture file) */
+	}
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	CHECK(!exists("t-10.pcap") && !exists("t-10.pcap.zst") && !exists("t-10.pcap.gz") &&
+	      !exists(".t-10.pcap.ridx") && !exists(".t-10.pcap.zst.ridx"), "t-0's products stayed");
+	CHECK(!exists("t-11.pcap.zst"), "the orphan t-1.pcap.zst was not deleted");
+	CHECK(exists("t-12.pcap") && exists("t-12.pcap.zst"), "a busy file or its product was deleted");
+	CHECK(exists("t-13.pcap") && exists("t-13.pcap.averyveryverylongsuffix"), "t-3 went");
+	{
+		struct stat st;
+
+		snprintf(q, sizeof(q), "%s.lnk", p[0]);
+		CHECK(lstat(q, &st) == 0 && S_ISLNK(st.st_mode), "the link was deleted");
+		CHECK(access(outside, F_OK) == 0, "the link's target was deleted");
+	}
+	retention_counters(r, &c);
+	CHECK_EQ(c.files_deleted, 2);
+	CHECK_EQ(c.bytes_deleted, FILE_SIZE + 1000 + 2000 + 300 + 400 + 5000);
+	busy_path = NULL;
+	retention_close(r);
+	unlink(outside);
+	clean_dir();
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -535,6 +643,7 @@ int main(void)
 	test_link_types();
 	test_late_free_space();
 	test_with_jobs();
+	test_products();
 	rmdir(dir);
 	return unit_exit("test_retention");
 }

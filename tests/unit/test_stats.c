@@ -50,7 +50,7 @@ static struct stats_snapshot sample(void)
 		.o_direct = true, .writer_stalls = 11, .writer_stall_ns = 25250000,
 		.disk_known = true, .disk_free_bytes = 5ull << 30, .disk_total_bytes = 20ull << 30,
 		.retention_files_deleted = 8, .retention_bytes_deleted = 8000,
-		.z_jobs_run = 3, .z_jobs_failed = 1, .z_jobs_queued = 2,
+		.z_jobs_run = 3, .z_jobs_failed = 1, .z_jobs_queued = 2, .z_retried = 4, .z_failed = 5,
 		.workers = workers, .nworkers = 2, .groups = groups, .ngroups = 2,
 		.ifaces = ifaces, .nifaces = 2,
 	};
@@ -95,6 +95,8 @@ static void test_json_read_back(void)
 	CHECK_EQ(jint(root, "retention_files_deleted"), 8);
 	CHECK_EQ(jint(root, "retention_bytes_deleted"), 8000);
 	CHECK_EQ(jint(root, "z_jobs_run"), 3);
+	CHECK_EQ(jint(root, "z_retried"), 4);
+	CHECK_EQ(jint(root, "z_failed"), 5);
 	CHECK_EQ(jint(root, "z_jobs_failed"), 1);
 	CHECK_EQ(jint(root, "z_jobs_queued"), 2);
 	a = json_object_get(root, "arp");

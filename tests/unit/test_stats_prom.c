@@ -45,6 +45,7 @@ int main(void)
 		.writer_stalls = 1, .writer_stall_ns = 1500000, .disk_known = true,
 		.disk_free_bytes = 1ull << 30, .disk_total_bytes = 4ull << 30,
 		.retention_files_deleted = 2, .retention_bytes_deleted = 2048, .z_jobs_run = 1,
+		.z_retried = 6, .z_failed = 2,
 		.workers = workers, .nworkers = 2, .groups = groups, .ngroups = 2,
 		.ifaces = ifaces, .nifaces = 2,
 	};
@@ -65,6 +66,8 @@ int main(void)
 	      "free bytes gauge");
 	CHECK(has_line(path, "ringcap_retention_deleted_bytes_total{interface=\"q\\\"\\\\z\\nx\"} 2048\n"),
 	      "retention bytes");
+	CHECK(has_line(path, "ringcap_z_retried_total{interface=\"q\\\"\\\\z\\nx\"} 6\n"), "z retried");
+	CHECK(has_line(path, "ringcap_z_failed_files_total{interface=\"q\\\"\\\\z\\nx\"} 2\n"), "z failed");
 	CHECK(has_line(path, "ringcap_arp_ignored_out_of_pool_total{interface=\"q\\\"\\\\z\\nx\"} 7\n"),
 	      "arp counter");
 	CHECK(has_line(path, "ringcap_ndp_adverts_sent_total{interface=\"q\\\"\\\\z\\nx\"} 3\n"),
