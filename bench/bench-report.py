@@ -1221,6 +1221,7 @@ class Bench:
             "rates_resolved": resolved,
             "runs": [strip(r) for r in self.runs],
             "summary": [summary_row(s) for s in self.summary],
+            "floors": self.floor_lines(),
         }
 
 
