@@ -18,6 +18,9 @@ reader sees from that log alone, so a report can be rebuilt or changed later:
   bench-report.py report  LOG OUT                 the table on stdout; runs.csv,
                           summary.csv, bench.json, plots, report.md, report.html in OUT;
                           exit 3 if a run failed
+  bench-report.py tap FILE STATS IFACES GENS NONE0 NONE1 CAP0 CAP1 CAPINFOS RC
+                          bench/tap-bench.sh's table (exit 3 if a frame was lost)
+  bench-report.py compress JSONL                  bench/compress-bench.sh's table
 
 ringcap-bench checks its own arguments; `start` records the settings it ran
 with (the config line), and everything after reads them from there.
@@ -36,6 +39,20 @@ them the CPU they use between "listening" and quiet. -1cpu: one worker on the
 capture CPU; -2on1: two workers (the time-order merge) with every thread there.
 A peer tool that is not installed is reported as "not installed", never
 measured by something else.
+ringcap-fixed: every CPU's worker receiving from the start; ringcap-fixed2: -T 2
+--workers fixed. ringcap-pcapng, ringcap-1cpu-pcapng: ringcap-disk and
+ringcap-disk-1cpu in pcapng. ringcap-zstdL, ringcap-1cpu-zstdL: the same with
+--compress zstd:L (FILE.zst; file_bytes, compress_ratio and the raw chunks in
+the run line, file_packets from the decompressed stream).
+
+Floors. Below the table, every arm is set against ringcap-1cpu (one worker) of
+the same repeat: the median over the repeats of the per-run differences in
+whole-machine and per-process ns per packet, with the floor where there is one
+(ringcap, the defaults: at most max(25% of one worker's figure, 60 ns) above it;
+ringcap-fixed2: at most max(1x, 100 ns)); every pcapng arm against its pcap arm
+(ringcap-disk[-1cpu]) as the median of per-run ratios, floor +5%; and each
+compressed arm's file: bytes on disk, ratio, raw chunks, whether every frame was
+kept.
 
 CPUs. The generator runs on CPU 0; --gen-cpus 0,1 runs one on each CPU, each
 sending half the frames at half the rate (each CPU then also does the kernel's
@@ -95,6 +112,7 @@ import os
 import re
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 
@@ -130,7 +148,13 @@ COLUMNS = [
     ("core_mpps", "Mpps one core could sustain at that cost: 1e9 / cpu_ns_per_pkt / 1e6"),
     ("freeze_q", "times the ring's queue froze waiting for a block (tp_freeze_q_cnt)"),
     ("kernel_packets", "tp_packets: what passed the socket filter (kept, dropped or unread)"),
-    ("file_packets", "records in the capture file, from its size (file-writing arms)"),
+    ("file_packets", "records in the capture file: pcap from its size (a .zst decompressed with zstd), "
+                     "pcapng by walking its blocks (file-writing arms)"),
+    ("all_kept", "1 when kept = offered and the file (if any) holds every kept frame, else 0"),
+    ("file_bytes", "bytes of the capture file on disk (FILE.zst with --compress)"),
+    ("compress_ratio", "--compress: uncompressed bytes / bytes on disk (compress_bytes_in / compress_bytes_out)"),
+    ("compress_chunks", "--compress: zstd frames compressed (--stats-json)"),
+    ("compress_raw_chunks", "--compress: chunks stored raw because the pool was behind (--stats-json)"),
     ("backlog_drops", "frames dropped before any socket in the run (/proc/net/softnet_stat, all CPUs)"),
     ("throttled", "CFS periods in which the cgroup was throttled (cpu.stat nr_throttled)"),
     ("throttled_ms", "time the cgroup was throttled (cpu.stat)"),
@@ -154,8 +178,14 @@ STYLES = {
     "ringcap-disk": ("#bcbd22", "(2,3)", 14), "ringcap-disk-1cpu": ("#7f7f7f", "(6,2,1,2)", 5),
     "ringcap-disk-2on1": ("#e377c2", "(3,6)", 7), "tcpdump": ("#000000", "(1,3)", 9),
     "tcpdump-bigbuf": ("#aa6600", "(8,2,8,6)", 11), "netsniff-ng": ("#4b0082", "(5,5)", 13),
-    "ringcap-fixed": ("#98df8a", "(1,1)", 15),
+    "ringcap-fixed": ("#98df8a", "(1,1)", 15), "ringcap-fixed2": ("#d62728", "(1,1)", 6),
+    "ringcap-pcapng": ("#bcbd22", "1", 2), "ringcap-1cpu-pcapng": ("#7f7f7f", "1", 4),
 }
+# the pcap arm each pcapng arm is compared with, in the same run
+PCAPNG_PARTNER = {"ringcap-1cpu-pcapng": "ringcap-disk-1cpu", "ringcap-pcapng": "ringcap-disk"}
+# arms held to a floor above one worker (ringcap-1cpu), per packet, per-run differences:
+# (share of one worker's figure, ns): the difference may be the larger of the two
+FLOORS = {"ringcap": (0.25, 60), "ringcap-fixed2": (1.0, 100)}
 
 
 def fail(msg):
@@ -398,6 +428,66 @@ def pcap_records(path, frame):
     return (size - 24) // (16 + frame) if (size - 24) % (16 + frame) == 0 else "?"
 
 
+def pcapng_counts(path):
+    """{interface id: enhanced packet blocks} of a pcapng file, None if it is not one (or is cut)."""
+    counts = {}
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12 or head[:4] != b"\x0a\x0d\x0d\x0a":
+                return None
+            order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+            f.seek(0)
+            while True:
+                h = f.read(12)
+                if not h:
+                    return counts
+                if len(h) < 12:
+                    return None
+                btype, blen = struct.unpack(order + "II", h[:8])
+                if btype == 0x0A0D0D0A:  # a new section may change the byte order
+                    order = "<" if h[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+                    blen = struct.unpack(order + "I", h[4:8])[0]
+                if blen < 12 or blen % 4:
+                    return None
+                if btype == 6:
+                    iface = struct.unpack(order + "I", h[8:12])[0]
+                    counts[iface] = counts.get(iface, 0) + 1
+                f.seek(blen - 12, 1)
+    except OSError:
+        return None
+
+
+def zst_stream_bytes(path):
+    """Bytes of the stream in a .zst file (zstd -dc), None if zstd is missing or fails."""
+    z = shutil.which("zstd")
+    if not z:
+        return None
+    n = 0
+    with subprocess.Popen([z, "-dcq", path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as p:
+        for chunk in iter(lambda: p.stdout.read(1 << 20), b""):
+            n += len(chunk)
+    return n if p.returncode == 0 else None
+
+
+def file_records(path, frame):
+    """(records, bytes on disk) of a capture file: pcap, pcapng or pcap + .zst (--compress)."""
+    if os.path.exists(path + ".zst"):
+        size = os.path.getsize(path + ".zst")
+        n = zst_stream_bytes(path + ".zst")
+        if n is None:
+            return "?", size
+        if n < 24:
+            return 0, size
+        return ((n - 24) // (16 + frame) if (n - 24) % (16 + frame) == 0 else "?"), size
+    if not os.path.exists(path):
+        return None, None
+    if path.endswith(".pcapng"):
+        c = pcapng_counts(path)
+        return (sum(c.values()) if c is not None else "?"), os.path.getsize(path)
+    return pcap_records(path, frame), os.path.getsize(path)
+
+
 def derive(r):
     """The columns computed from the counts, one arithmetic for every consumer."""
     off, kept, drops, secs = r.get("offered"), r.get("kept"), r.get("drops"), r.get("gen_seconds")
@@ -460,8 +550,15 @@ def cmd_run(log, args):
         else:
             (kept, kpk, drops), freeze = peer_counts(arm, a["arm_err"]), None
         r.update(kept=kept, kernel_packets=kpk, drops=drops, freeze_q=freeze)
+        if arm.startswith("ringcap") and arm not in OWN_SOCKET_ARMS:
+            st = whole_json(a.get("stats", "")) or {}
+            if st.get("compress_bytes_out"):
+                r["compress_ratio"] = round(st["compress_bytes_in"] / st["compress_bytes_out"], 3)
+            if "-zstd" in arm:
+                r["compress_chunks"] = num(st.get("compress_chunks"))
+                r["compress_raw_chunks"] = num(st.get("compress_raw_chunks"))
         if a.get("pcap"):
-            r["file_packets"] = pcap_records(a["pcap"], frame)
+            r["file_packets"], r["file_bytes"] = file_records(a["pcap"], frame)
             if r["file_packets"] is not None and kept is not None and r["file_packets"] != kept:
                 notes.append("file holds %s records" % r["file_packets"])
         if arm == "none":
@@ -478,6 +575,8 @@ def cmd_run(log, args):
         if a.get("cgstat1") and os.path.exists(a["cgstat1"]):
             (n0, t0), (n1, t1) = cgroup_throttle(a["cgstat0"]), cgroup_throttle(a["cgstat1"])
             r["throttled"], r["throttled_ms"] = n1 - n0, round((t1 - t0) / 1e6, 1)
+        if arm != "none" and kept is not None and r.get("offered") is not None:
+            r["all_kept"] = int(kept == r["offered"] and r.get("file_packets", kept) == kept)
         derive(r)
         base = none_run(log, r) if arm != "none" else None
         if base and base.get("machine_ns_per_pkt_raw") is not None and r.get("machine_ns_per_pkt_raw") is not None:
@@ -634,7 +733,15 @@ class Bench:
                 "tcpdump": "-w a file in %s -Z root, libpcap's default -B (2 MiB)" % c["disk"],
                 "tcpdump-bigbuf": "the same with -B %d (KiB: ringcap's total ring memory)" % (c["big_mib"] * 1024),
                 "netsniff-ng": "--out a file in %s -s -A -S %dMiB -b %d" % (c["disk"], c["big_mib"],
-                                                                            c["capture_cpu"])}
+                                                                            c["capture_cpu"]),
+                "ringcap-fixed2": "-w /dev/null -T 2 --workers fixed: two workers receiving from the start",
+                "ringcap-pcapng": "ringcap-disk in pcapng (--format pcapng)",
+                "ringcap-1cpu-pcapng": "ringcap-disk-1cpu in pcapng (--format pcapng)"}
+        for a in c["arms"]:
+            m = re.match(r"ringcap(-1cpu)?-zstd(\d+)$", a)
+            if m:
+                ring[a] = "%s with --compress zstd:%s (FILE.zst, one compressing thread, the default)" % (
+                    "ringcap-disk-1cpu" if m.group(1) else "ringcap-disk", m.group(2))
         lines += ["%s: %s" % (a, ring[a]) for a in c["arms"] if a in ring]
         return lines
 
@@ -739,6 +846,78 @@ class Bench:
         print(file=out)
         for l in self.footnotes():
             print(l, file=out)
+        floors = self.floor_lines()
+        if floors:
+            print(file=out)
+            print("Against one worker, pcapng against pcap, compressed files (medians of per-run differences; "
+                  "the whole-machine column is the one to judge by):", file=out)
+            for l in floors:
+                print("  " + l, file=out)
+
+    # ---- floors: per-run differences between arms of the same run
+    def paired(self, arm, other, col):
+        """{(frame, rate, budget): [arm's col - other's col, one per repeat both ran well]}"""
+        by = {}
+        for r in self.runs:
+            if r["status"] == "ok" and r["arm"] in (arm, other) and r.get(col) is not None:
+                by.setdefault((r["frame"], r["rate"], r.get("budget"), r.get("rep")), {})[r["arm"]] = r[col]
+        out = {}
+        for (f, rate, b, _), v in by.items():
+            if arm in v and other in v:
+                out.setdefault((f, rate, b), []).append((v[arm], v[other]))
+        return out
+
+    def floor_lines(self):
+        """Each arm against one worker (ringcap-1cpu), each pcapng arm against its pcap arm, and the
+        compressed arms' files: medians of per-run differences, with the floors they are held to."""
+        out = []
+        arms = [a for a in self.cfg["arms"] if a not in ("none", "ringcap-1cpu")]
+        cols = (("machine_ns_per_pkt", "whole machine"), ("cpu_ns_per_pkt", "per process"))
+        if "ringcap-1cpu" in self.cfg["arms"]:
+            for arm in arms:
+                for col, what in cols:
+                    for (f, rate, b), pairs in sorted(self.paired(arm, "ringcap-1cpu", col).items(), key=str):
+                        d = statistics.median(x - y for x, y in pairs)
+                        one = statistics.median(y for _, y in pairs)
+                        line = "%d B, %s%s, %s: %s %+.0f ns per packet above ringcap-1cpu (%.0f), median of %d " \
+                               "per-run difference(s)" % (f, rate, ", budget %s%%" % b if b else "", what, arm, d,
+                                                          one, len(pairs))
+                        if arm in FLOORS:
+                            share, ns = FLOORS[arm]
+                            limit = max(share * one, ns)
+                            line += "; floor max(%g x %.0f, %d) = %.0f ns: %s" % (
+                                share, one, ns, limit, "met" if d <= limit else "NOT met")
+                        out.append(line)
+        for arm, pcap in PCAPNG_PARTNER.items():
+            if arm not in self.cfg["arms"]:
+                continue
+            if pcap not in self.cfg["arms"]:
+                out.append("%s: no %s in this run to compare with (add it to --methods)" % (arm, pcap))
+                continue
+            for col, what in cols:
+                for (f, rate, b), pairs in sorted(self.paired(arm, pcap, col).items(), key=str):
+                    pct = [100 * (x - y) / y for x, y in pairs if y > 0]
+                    if not pct:
+                        continue
+                    d = statistics.median(pct)
+                    out.append("%d B, %s%s, %s: pcapng (%s) %+.1f%% CPU per packet against pcap (%s), median of "
+                               "%d per-run ratio(s); floor +5%%: %s" % (
+                                   f, rate, ", budget %s%%" % b if b else "", what, arm, d, pcap, len(pct),
+                                   "met" if d <= 5 else "NOT met"))
+        for s in self.summary:
+            if "-zstd" not in s["arm"] or s["status"] != "ok":
+                continue
+            rs = [r for r in self.runs if key_of(r) == key_of(s) and r["status"] == "ok"]
+            raw = sum(r.get("compress_raw_chunks") or 0 for r in rs)
+            chunks = sum(r.get("compress_chunks") or 0 for r in rs)
+            ratios = sorted(r["compress_ratio"] for r in rs if r.get("compress_ratio"))
+            sizes = sorted(r["file_bytes"] for r in rs if r.get("file_bytes") is not None)
+            out.append("%d B, %s, %s: every frame kept in %d of %d run(s); file %s bytes on disk (median), ratio %s; "
+                       "%d chunk(s) compressed, %d stored raw (the pool was behind)" % (
+                           s["frame"], s["rate"], s["arm"], sum(r.get("all_kept", 0) for r in rs), len(rs),
+                           "{:,}".format(statistics.median(sizes)) if sizes else "-",
+                           "%.2f" % statistics.median(ratios) if ratios else "-", chunks, raw))
+        return out
 
     # ---- what this shows
     def findings(self):
@@ -954,6 +1133,9 @@ class Bench:
                ("ul", self.setting_lines()),
                ("h2", "What this shows"), ("ul", self.findings() or ["no run succeeded."]),
                ("h2", "Results"), ("table", head, rows), ("ul", self.rate_lines() + self.footnotes())]
+        if self.floor_lines():
+            doc += [("h2", "Against one worker, pcapng against pcap, compressed files"),
+                    ("ul", self.floor_lines())]
         if images:
             doc.append(("h2", "Plots"))
             doc += [("img", i) for i in images]
@@ -1039,6 +1221,7 @@ class Bench:
             "rates_resolved": resolved,
             "runs": [strip(r) for r in self.runs],
             "summary": [summary_row(s) for s in self.summary],
+            "floors": self.floor_lines(),
         }
 
 
@@ -1062,6 +1245,92 @@ def cmd_report(log, out_dir):
     return 3 if b.failed else 0
 
 
+# --------------------------------------------------- compress-bench.sh
+
+def cmd_compress(runs):
+    """bench/compress-bench.sh's table from PAYLOAD:LEVEL:JSON arguments (level 0: the plain run of that
+    payload, the base of the compressor's share)."""
+    plain, rows = {}, []
+    for arg in runs:
+        payload, level, path = arg.split(":", 2)
+        j = last_json(path)
+        if not j:
+            fail("compress: no JSON line in %s" % path)
+        if level == "0":
+            plain[payload] = j
+        else:
+            rows.append((int(level), payload, j))
+    head = ["level", "payload", "file ratio", "zstd ratio", "raw chunks", "CPU ns/pkt", "compressor ns/pkt",
+            "GB/s per core", "stream GB/s"]
+    out = []
+    for level, payload, j in sorted(rows, key=lambda x: (x[0], x[1])):
+        chunks, raw = j.get("compress_chunks") or 0, j.get("compress_raw_chunks") or 0
+        stream, disk, pk = j.get("stream_bytes") or 0, j.get("bytes") or 0, j.get("packets") or 0
+        share = chunks / (chunks + raw) if chunks + raw else 0.0
+        # the compressed chunks alone: raw chunks are stored 1:1 (and a few header bytes)
+        zin, zout = stream * share, disk - stream * (1 - share)
+        base = plain.get(payload, {}).get("cpu_ns_per_pkt")
+        comp = j["cpu_ns_per_pkt"] - base if base is not None else None
+        core = zin / (comp * pk) if comp and comp > 0 and pk else None  # bytes per ns = GB/s
+        out.append([str(level), payload, "%.2f" % j.get("ratio", 0), "%.2f" % (zin / zout) if zout > 0 and zin else "-",
+                    "%d of %d" % (raw, chunks + raw), "%.0f" % j["cpu_ns_per_pkt"],
+                    "%.0f" % comp if comp is not None else "-", "%.3f" % core if core else "-",
+                    "%.3f" % j.get("stream_gbytes_per_s", 0)])
+    width = [max(len(r[c]) for r in out + [head]) for c in range(len(head))]
+    for r in [head] + out:
+        print("  ".join(x.ljust(width[c]) for c, x in enumerate(r)).rstrip())
+    print("plain writer, no compression, CPU ns/pkt: " + ", ".join(
+        "%s %.0f" % (p, j["cpu_ns_per_pkt"]) for p, j in sorted(plain.items())))
+    print("file ratio = stream bytes / bytes on disk; zstd ratio = the compressed chunks alone; raw chunks: stored "
+          "raw, the pool was behind; CPU = the whole process per packet; compressor = that less the plain run of the "
+          "same payload; GB/s per core = stream bytes of the compressed chunks / the compressor's CPU time")
+    return 0
+
+
+# ------------------------------------------------------- tap-bench.sh
+
+def cmd_tap(a):
+    """bench/tap-bench.sh's table: per interface sent, captured, dropped, in the file; exit 0 when every
+    frame was kept, 3 when some were not, 1 when the run gave no figures."""
+    path, stats, ifaces, gens, n0, n1, c0, c1, capinfos, rc = a
+    names, gens = ifaces.split(","), gens.split(",")
+    st = whole_json(stats) or {}
+    per = {i.get("name"): i for i in st.get("interfaces") or []}
+    in_file = pcapng_counts(path) or {}
+    rows, sent_all, all_kept = [], 0, True
+    for k, (name, g) in enumerate(zip(names, gens)):
+        j = last_json(g) or {}
+        sent, secs = num(j.get("sent")), num(j.get("seconds"))
+        i = per.get(name, {})
+        cap, drop, ifd = i.get("captured"), i.get("dropped"), i.get("if_dropped")
+        filed = in_file.get(k, 0)
+        kept = sent is not None and cap == sent and filed == sent
+        all_kept &= kept
+        sent_all += sent or 0
+        rows.append([name, f_num(sent), "%.3f" % (sent / secs / 1e6) if sent and secs else "-", f_num(cap),
+                     f_num(drop), f_num(ifd), f_num(filed), "%.2f" % (100.0 * filed / sent) if sent else "-",
+                     "yes" if kept else "NO"])
+    head = ["interface", "sent", "sent Mpps", "captured", "dropped", "if dropped", "in file", "kept %", "all kept"]
+    width = [max(len(r[c]) for r in rows + [head]) for c in range(len(head))]
+    for r in [head] + rows:
+        print("  ".join(x.rjust(width[c]) if c else x.ljust(width[c]) for c, x in enumerate(r)))
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = None
+    print("file: %s bytes, %s enhanced packet blocks (bench-report.py)%s" % (
+        f_num(size), f_num(sum(in_file.values())), ", capinfos counts %s" % capinfos if capinfos else ""))
+    busy = [machine_busy_ns(x) for x in (n0, n1, c0, c1)]
+    if None not in busy and sent_all:
+        none_ns, cap_ns = (busy[1] - busy[0]) / sent_all, (busy[3] - busy[2]) / sent_all
+        print("whole machine (/proc/stat, all CPUs) per frame sent: %.0f ns with ringcap, %.0f ns the generators "
+              "alone, difference %+.0f ns (generators flat out spin: a floor of the capture's cost)"
+              % (cap_ns, none_ns, cap_ns - none_ns))
+    ok = st and int(rc) == 0
+    print("every frame kept: %s" % ("yes" if all_kept and ok else "NO" if ok else "unknown (ringcap exit %s)" % rc))
+    return 1 if not ok else 0 if all_kept else 3
+
+
 def main(argv):
     if len(argv) < 2:
         fail("usage: see the top of " + argv[0])
@@ -1079,6 +1348,10 @@ def main(argv):
             return cmd_sent(rest)
         if cmd == "run" and rest:
             return cmd_run(rest[0], rest[1:])
+        if cmd == "compress" and rest:
+            return cmd_compress(rest)
+        if cmd == "tap" and len(rest) == 10:
+            return cmd_tap(rest)
         if cmd == "report" and len(rest) == 2:
             return cmd_report(*rest)
     except (KeyError, ValueError) as err:
