@@ -73,8 +73,31 @@ struct pktset {
 	unsigned n;
 };
 
-static void make_pkts(struct pktset *s, unsigned n, uint64_t seed)
+/* IPv4 UDP or TCP headers for packet i at d, on an Ethernet header when
+ * `eth` (its addresses left as they are): 14 sources, 9 destinations, so an
+ * index's summaries and postings hold some. */
+static void put_ip_headers(uint8_t *d, unsigned i, bool eth)
 {
+	uint8_t *ip = eth ? d + 14 : d;
+
+	if (eth) {
+		d[12] = 0x08;
+		d[13] = 0x00;
+	}
+	ip[0] = 0x45;
+	ip[6] = ip[7] = 0; /* not a fragment */
+	ip[9] = i % 3 ? 17 : 6;
+	memcpy(ip + 12, (const uint8_t[4]){ 198, 18, 0, (uint8_t)(1 + i % 14) }, 4);
+	memcpy(ip + 16, (const uint8_t[4]){ 198, 19, 1, (uint8_t)(1 + i % 9) }, 4);
+	memcpy(ip + 20, (const uint8_t[4]){ 0x10, (uint8_t)(i % 40), 0, 53 }, 4);
+}
+
+/* Random bytes with the packet's number at 14, or (`ip`) IP frames: Ethernet
+ * on interface 0 (every fifth with its VLAN tag stripped into the view, as
+ * the kernel does), raw IP on interface 1 (ix_ifaces). */
+static void make_pkts(struct pktset *s, unsigned n, uint64_t seed, bool ip)
+{
+	const uint32_t min = ip ? 60 : 42;
 	uint64_t rng = seed;
 	size_t off = 0;
 
@@ -85,18 +108,21 @@ static void make_pkts(struct pktset *s, unsigned n, uint64_t seed)
 		exit(1);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt_view *p = &s->v[i];
-		uint32_t len = 42 + (uint32_t)(unit_rnd(&rng) % (MAXLEN - 42 + 1));
+		uint32_t len = min + (uint32_t)(unit_rnd(&rng) % (MAXLEN - min + 1));
 		uint8_t *d = s->bytes + off;
 
 		p->len = len;
 		p->caplen = i % 97 == 5 ? (len < 95 ? len : 95) : len;
 		for (uint32_t j = 0; j < p->caplen; j++)
 			d[j] = (uint8_t)unit_rnd(&rng);
-		memcpy(d + 14, &i, 4);
+		if (ip)
+			put_ip_headers(d, i, i % 2 == 0);
+		else
+			memcpy(d + 14, &i, 4);
 		p->data = d;
 		p->sec = 1700000000u + i / 1000;
 		p->nsec = (i % 1000) * 1000000u + (uint32_t)(unit_rnd(&rng) % 1000000u);
-		p->vlan = i % 53 == 7;
+		p->vlan = ip ? i % 10 == 6 : i % 53 == 7;
 		p->vlan_tci = (uint16_t)(i & 0xfff);
 		p->vlan_tpid = 0x8100;
 		p->iface = (uint16_t)(i % 2);
@@ -482,56 +508,6 @@ static const struct writer_iface ix_ifaces[2] = {
 	{ .name = "tun0", .linktype = LINKTYPE_RAW, .snaplen = 262144 },
 };
 
-/* IPv4 UDP or TCP frames: Ethernet on interface 0 (every fifth with its VLAN
- * tag stripped into the view, as the kernel does), raw IP on interface 1;
- * 14 sources and 9 destinations, so the summaries and postings hold some. */
-static void make_ip_pkts(struct pktset *s, unsigned n, uint64_t seed)
-{
-	uint64_t rng = seed;
-	size_t off = 0;
-
-	s->n = n;
-	s->v = calloc(n, sizeof(*s->v));
-	s->bytes = malloc((size_t)n * MAXLEN);
-	if (!s->v || !s->bytes)
-		exit(1);
-	for (unsigned i = 0; i < n; i++) {
-		struct pkt_view *p = &s->v[i];
-		uint8_t *d = s->bytes + off, *ip;
-		uint32_t len = 60 + (uint32_t)(unit_rnd(&rng) % (MAXLEN - 60 + 1));
-		bool eth = i % 2 == 0;
-
-		for (uint32_t j = 0; j < len; j++)
-			d[j] = (uint8_t)unit_rnd(&rng);
-		ip = d;
-		if (eth) {
-			d[12] = 0x08;
-			d[13] = 0x00;
-			ip = d + 14;
-		}
-		ip[0] = 0x45;
-		ip[6] = ip[7] = 0; /* not a fragment */
-		ip[9] = i % 3 ? 17 : 6;
-		memcpy(ip + 12, (const uint8_t[4]){ 198, 18, 0, (uint8_t)(1 + i % 14) }, 4);
-		memcpy(ip + 16, (const uint8_t[4]){ 198, 19, 1, (uint8_t)(1 + i % 9) }, 4);
-		ip[20] = 0x10;
-		ip[21] = (uint8_t)(i % 40);
-		ip[22] = 0;
-		ip[23] = 53;
-		p->len = len;
-		p->caplen = i % 89 == 3 ? 50 : len;
-		p->data = d;
-		p->sec = 1700000000u + i / 1000;
-		p->nsec = (i % 1000) * 1000000u + (uint32_t)(unit_rnd(&rng) % 1000000u);
-		p->vlan = eth && i % 5 == 1;
-		p->vlan_tci = (uint16_t)(i & 0xfff);
-		p->vlan_tpid = 0x8100;
-		p->iface = eth ? 0 : 1;
-		p->dir = (uint8_t)(i % 3);
-		off += p->caplen;
-	}
-}
-
 /* The bytes of an index file, or NULL (a failed check). */
 static uint8_t *index_bytes(const char *capture, size_t *len)
 {
@@ -676,7 +652,7 @@ static void test_index(void)
 	};
 	struct pktset s;
 
-	make_ip_pkts(&s, NPKTS, 17);
+	make_pkts(&s, NPKTS, 17, true);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		test_index_case(&s, &cases[i]);
 	free(s.v);
@@ -688,7 +664,7 @@ int main(void)
 	struct pktset s;
 
 	unit_tmpdir(dir, "ringcap-ngw");
-	make_pkts(&s, NPKTS, 7);
+	make_pkts(&s, NPKTS, 7, false);
 	test_one_file(&s, WRITER_PWRITE, 65536, 8, true, "pwrite.pcapng");
 	test_one_file(&s, WRITER_URING, 65536, 8, true, "uring.pcapng");
 	test_one_file(&s, WRITER_PWRITE, 4096, 4, true, "tiny.pcapng");
