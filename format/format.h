@@ -395,12 +395,13 @@ bool pcapng_iter_next(struct pcapng_iter *it, struct pcapng_rec *r);
  * Block, one Interface Description Block per capture interface (interface id
  * = its place among them, 0 first), then an Enhanced Packet Block per packet
  * and, when the file is closed, an Interface Statistics Block per interface.
- * Options are written only when they say something and end with
+ * ringcap-read's output is made of the same encoders: an SHB, then each IDB
+ * just before its interface's first EPB, no ISB. Options are written only when they say something and end with
  * opt_endofopt; a block without options has none, not even that.
  *
  *   EPB: type u32, total u32, interface u32, ts_high u32, ts_low u32,
  *        caplen u32, len u32, caplen bytes zero-padded to 4,
- *        [epb_flags (2, 4): u32 direction in bits 0-1, opt_endofopt], total u32
+ *        [epb_flags (2, 4): u32 (direction in bits 0-1), opt_endofopt], total u32
  *
  * Timestamps count units of the interface's if_tsresol (10^-9 s or 10^-6 s)
  * since 1970, split into the high and the low 32 bits.
@@ -423,11 +424,12 @@ static inline uint32_t pcapng_pad4(uint32_t n)
 	return (n + 3u) & ~3u;
 }
 
-/* The bytes of the EPB of a packet of `caplen` captured bytes; dir is
- * PKT_DIR_* (ring/block.h): 0 (not known) writes no option. */
-static inline uint32_t pcapng_epb_len(uint32_t caplen, unsigned dir)
+/* The bytes of the EPB of a packet of `caplen` captured bytes; flags is its
+ * epb_flags word (the writer's: a PKT_DIR_* of ring/block.h, the direction
+ * bits; ringcap-read's: the word its input had): 0 writes no option. */
+static inline uint32_t pcapng_epb_len(uint32_t caplen, uint32_t flags)
 {
-	return PCAPNG_EPB_HEADER_LEN + pcapng_pad4(caplen) + (dir ? PCAPNG_EPB_FLAGS_LEN : 0) +
+	return PCAPNG_EPB_HEADER_LEN + pcapng_pad4(caplen) + (flags ? PCAPNG_EPB_FLAGS_LEN : 0) +
 	       PCAPNG_TRAILER_LEN;
 }
 
@@ -442,20 +444,20 @@ static inline void pcapng_epb_header_encode(uint8_t out[PCAPNG_EPB_HEADER_LEN], 
 }
 
 /* What follows the data at `after` (the first byte past caplen): the padding
- * (zeros), the flags when dir is known, the total length. */
-static inline void pcapng_epb_trailer_encode(uint8_t *after, uint32_t caplen, unsigned dir,
+ * (zeros), epb_flags when flags is not 0 (as given), the total length. */
+static inline void pcapng_epb_trailer_encode(uint8_t *after, uint32_t caplen, uint32_t flags,
 					     uint32_t total)
 {
 	const uint32_t zero = 0;
 	uint8_t *p = after + (pcapng_pad4(caplen) - caplen);
 
 	memcpy(after, &zero, 4); /* the padding; within the block: the trailer follows */
-	if (dir) {
+	if (flags) {
 		/* host order, u16 by u16: code, length, then the u32 value */
 		const struct {
 			uint16_t code, len;
 			uint32_t flags, end;
-		} opt = { PCAPNG_EPB_FLAGS, 4, dir & 3u, PCAPNG_OPT_ENDOFOPT };
+		} opt = { PCAPNG_EPB_FLAGS, 4, flags, PCAPNG_OPT_ENDOFOPT };
 
 		memcpy(p, &opt, sizeof(opt));
 		p += sizeof(opt);

@@ -1,9 +1,9 @@
-/* The pcap or pcapng written out (format/format.h's headers and block
- * numbers): host byte order; pcap with a micro- or nanosecond magic, pcapng
- * with one SHB, an IDB per interface just before its first packet (if_name,
- * if_tsresol 10^-9) and an EPB per packet. Records are gathered in a 1 MiB
- * buffer and written with write(2) (a pipe or a file). The pcapng encoders
- * here are ringcap-read's own, small and local. */
+/* The pcap or pcapng written out, in host byte order, every header and block
+ * made by format/format.h's encoders: pcap with a micro- or nanosecond magic;
+ * pcapng with one SHB (shb_userappl "ringcap-read"), an IDB per interface
+ * just before its first packet (if_name, if_tsresol 10^-9) and an EPB per
+ * packet (with the epb_flags its input had). Records are gathered in a 1 MiB
+ * buffer and written with write(2) (a pipe or a file). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,93 +33,59 @@ static int flush(struct pcap_out *o)
 	return o->error;
 }
 
-static void put(struct pcap_out *o, const void *p, size_t n)
+/* Room for `n` bytes (at most OUT_BUF) at the buffer's end, flushed first
+ * when it has less: where to encode them. The caller adds n to used. */
+static uint8_t *room(struct pcap_out *o, size_t n)
 {
-	if (!n)
-		return;
 	if (o->used + n > OUT_BUF)
 		flush(o);
-	memcpy(o->buf + o->used, p, n);
-	o->used += n;
+	return o->buf + o->used;
 }
 
 int pcap_out_open(struct pcap_out **out, int fd, uint32_t linktype, uint32_t snaplen, bool nano)
 {
 	struct pcap_out *o = xcalloc(1, sizeof(*o));
-	uint8_t h[PCAP_FILE_HEADER_LEN];
 
-	pcap_file_header_encode(h, snaplen, nano, linktype);
 	o->fd = fd;
 	o->nano = nano;
-	put(o, h, sizeof(h));
+	pcap_file_header_encode(room(o, PCAP_FILE_HEADER_LEN), snaplen, nano, linktype);
+	o->used += PCAP_FILE_HEADER_LEN;
 	*out = o;
 	return 0;
 }
 
+/* A record's caplen is at most PCAP_SNAPLEN_MAX (the parsers refuse more),
+ * so a record or an EPB fits the buffer. */
 int pcap_out_record(struct pcap_out *o, uint64_t ts_ns, uint32_t caplen, uint32_t len, const uint8_t *data)
 {
-	uint8_t h[PCAP_RECORD_HEADER_LEN];
 	uint64_t ns = ts_ns % 1000000000ull;
+	uint8_t *p;
 
 	if (o->error)
 		return o->error;
-	pcap_record_header_encode(h, (uint32_t)(ts_ns / 1000000000ull), (uint32_t)(o->nano ? ns : ns / 1000),
+	if (caplen > PCAP_SNAPLEN_MAX)
+		return -EINVAL;
+	p = room(o, PCAP_RECORD_HEADER_LEN + caplen);
+	pcap_record_header_encode(p, (uint32_t)(ts_ns / 1000000000ull), (uint32_t)(o->nano ? ns : ns / 1000),
 				  caplen, len);
-	put(o, h, sizeof(h));
-	if (caplen > OUT_BUF - o->used)
-		flush(o);
-	put(o, data, caplen);
+	memcpy(p + PCAP_RECORD_HEADER_LEN, data, caplen);
+	o->used += PCAP_RECORD_HEADER_LEN + caplen;
 	return o->error;
 }
 
 /* ------------------------------------------------------------- pcapng */
 
-static void put32(struct pcap_out *o, uint32_t v)
-{
-	put(o, &v, 4);
-}
-
-static void put16(struct pcap_out *o, uint16_t v)
-{
-	put(o, &v, 2);
-}
-
-/* An option: code, length, value padded to 4 bytes. */
-static void put_opt(struct pcap_out *o, uint16_t code, const void *val, uint16_t len)
-{
-	static const uint8_t pad[4];
-
-	put16(o, code);
-	put16(o, len);
-	put(o, val, len);
-	put(o, pad, (4u - len % 4u) % 4u);
-}
-
-static uint32_t opt_len(uint32_t len)
-{
-	return 4 + ((len + 3u) & ~3u);
-}
-
 int pcapng_out_open(struct pcap_out **out, int fd, const struct read_ifaces *ifaces)
 {
-	static const char appl[] = "ringcap-read";
+	const struct pcapng_shb_opts shb = { .userappl = "ringcap-read" };
 	struct pcap_out *o = xcalloc(1, sizeof(*o));
-	uint32_t total = PCAPNG_SHB_MIN + opt_len(sizeof(appl) - 1) + 4;
+	size_t n = pcapng_shb_encode(NULL, 0, &shb);
 
 	o->fd = fd;
 	o->ng = true;
 	o->nano = true;
 	o->ifaces = ifaces;
-	put32(o, PCAPNG_BT_SHB);
-	put32(o, total);
-	put32(o, PCAPNG_BYTE_ORDER_MAGIC);
-	put16(o, PCAPNG_VERSION_MAJOR);
-	put16(o, PCAPNG_VERSION_MINOR);
-	put32(o, 0xffffffffu); /* section length: not said */
-	put32(o, 0xffffffffu);
-	put_opt(o, PCAPNG_SHB_USERAPPL, appl, sizeof(appl) - 1);
-	put_opt(o, PCAPNG_OPT_ENDOFOPT, NULL, 0);
-	put32(o, total);
+	o->used += pcapng_shb_encode(room(o, n), n, &shb);
 	*out = o;
 	return 0;
 }
@@ -128,21 +94,11 @@ int pcapng_out_open(struct pcap_out **out, int fd, const struct read_ifaces *ifa
 static uint32_t idb(struct pcap_out *o, uint32_t iface)
 {
 	const struct read_iface *f = &o->ifaces->v[iface];
-	uint32_t name_len = (uint32_t)strlen(f->name), total = 20 + opt_len(1) + 4;
-	const uint8_t nanoseconds = 9;
+	const struct pcapng_idb d = { .linktype = f->linktype, .snaplen = f->snaplen, .name = f->name,
+				      .nano = true };
+	size_t n = pcapng_idb_encode(NULL, 0, &d);
 
-	if (name_len)
-		total += opt_len(name_len);
-	put32(o, PCAPNG_BT_IDB);
-	put32(o, total);
-	put16(o, (uint16_t)f->linktype);
-	put16(o, 0);
-	put32(o, f->snaplen);
-	if (name_len)
-		put_opt(o, PCAPNG_IF_NAME, f->name, (uint16_t)name_len);
-	put_opt(o, PCAPNG_IF_TSRESOL, &nanoseconds, 1);
-	put_opt(o, PCAPNG_OPT_ENDOFOPT, NULL, 0);
-	put32(o, total);
+	o->used += pcapng_idb_encode(room(o, n), n, &d);
 	if (iface >= o->ng_cap) {
 		uint32_t cap = iface + 16;
 
@@ -157,29 +113,17 @@ static uint32_t idb(struct pcap_out *o, uint32_t iface)
 static int epb(struct pcap_out *o, uint32_t iface, uint32_t flags, uint64_t ts_ns, uint32_t caplen, uint32_t len,
 	       const uint8_t *data)
 {
-	static const uint8_t pad[4];
-	uint32_t padded = (caplen + 3u) & ~3u, id;
-	uint32_t total = PCAPNG_EPB_MIN + padded + (flags ? opt_len(4) + 4 : 0);
+	uint32_t total = pcapng_epb_len(caplen, flags), id;
+	uint8_t *p;
 
-	if (iface >= o->ifaces->n)
+	if (iface >= o->ifaces->n || caplen > PCAP_SNAPLEN_MAX)
 		return -EINVAL;
 	id = iface < o->ng_cap && o->ng_id[iface] ? o->ng_id[iface] - 1 : idb(o, iface);
-	put32(o, PCAPNG_BT_EPB);
-	put32(o, total);
-	put32(o, id);
-	put32(o, (uint32_t)(ts_ns >> 32));
-	put32(o, (uint32_t)ts_ns);
-	put32(o, caplen);
-	put32(o, len);
-	if (caplen > OUT_BUF - o->used)
-		flush(o);
-	put(o, data, caplen);
-	put(o, pad, padded - caplen);
-	if (flags) {
-		put_opt(o, PCAPNG_EPB_FLAGS, &flags, 4);
-		put_opt(o, PCAPNG_OPT_ENDOFOPT, NULL, 0);
-	}
-	put32(o, total);
+	p = room(o, total);
+	pcapng_epb_header_encode(p, total, id, ts_ns, caplen, len);
+	memcpy(p + PCAPNG_EPB_HEADER_LEN, data, caplen);
+	pcapng_epb_trailer_encode(p + PCAPNG_EPB_HEADER_LEN + caplen, caplen, flags, total);
+	o->used += total;
 	return o->error;
 }
 

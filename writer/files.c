@@ -312,14 +312,7 @@ int writer_open_file(struct writer *w, uint64_t base, char path[PATH_MAX], struc
 	 * its preallocation by stream offsets would reserve what it never uses */
 	f->falloc_off = writer_compressed(w);
 	f->opened_ns = now_ns();
-	/* The index reads pcap records; of a pcapng file ringcap-read builds
-	 * it on first use. No index is no error either way. */
-	if (w->cfg.index && f->regular && w->cfg.format == WRITER_PCAP) {
-		if (index_builder_new(&f->ix, w->prologue, 0))
-			f->ix = NULL;
-		else if (!w->cfg.index_postings)
-			index_builder_without_postings(f->ix);
-	}
+	writer_hook_opened(w, f);
 	w->files_opened++;
 	w->name_index++;
 	snprintf(w->last_path, sizeof(w->last_path), "%s", path);

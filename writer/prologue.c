@@ -32,6 +32,13 @@ static unsigned ifaces(const struct writer *w, const struct writer_iface **out,
 	return 1;
 }
 
+uint32_t writer_iface_linktype(const struct writer *w, unsigned iface)
+{
+	uint32_t lt = w->cfg.nifaces ? w->cfg.ifaces[iface].linktype : w->cfg.linktype;
+
+	return lt ? lt : LINKTYPE_ETHERNET;
+}
+
 /* SHB then IDBs into out (room bytes; 0 sizes them). */
 static size_t encode_pcapng_prologue(const struct writer *w, uint8_t *out, size_t room)
 {
@@ -50,7 +57,7 @@ static size_t encode_pcapng_prologue(const struct writer *w, uint8_t *out, size_
 	len = pcapng_shb_encode(out, room, &sec);
 	for (unsigned i = 0; i < n; i++) {
 		const struct pcapng_idb d = {
-			.linktype = ifs[i].linktype ? ifs[i].linktype : LINKTYPE_ETHERNET,
+			.linktype = writer_iface_linktype(w, i),
 			.snaplen = ifs[i].snaplen ? ifs[i].snaplen : w->cfg.snaplen,
 			.name = ifs[i].name,
 			.description = ifs[i].description,

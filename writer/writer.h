@@ -112,7 +112,11 @@
  *     with compression, the pool's threads compress and write frames;
  *     writer_impl.h lists every lock and atomic and what it protects.
  *
- * Hooks, each outside the writer's lock but the last:
+ * Hooks, each outside the writer's lock but the first and the last:
+ *   - file opened: with cfg.index, the thread that creates a file (main in
+ *     writer_open and writer_resume, the appending thread when it rotates),
+ *     under the writer's lock, makes its index builder (pcapng: fed the
+ *     prologue's SHB and IDBs; memory only, no I/O).
  *   - records staged: with cfg.index, the appending thread gives the current
  *     file's index builder (index/index.h) each append's records, after they
  *     are copied into staging and before they are handed on.
@@ -142,8 +146,12 @@
  * on_full_wait and the cut after an error (at the last whole block). A file
  * that is closed whole (rotation, writer_close; not one cut after an error)
  * ends with an Interface Statistics Block per interface whose counters
- * cfg.iface_stats gives. The writer writes no ringcap-read index for pcapng
- * files (cfg.index is ignored: ringcap-read builds it on first read).
+ * cfg.iface_stats gives. With cfg.index a pcapng file gets its index as a
+ * pcap file does (index/index.h, version 4), fed what ringcap-read's walk of
+ * the file would feed it: the prologue's SHB and IDBs, each EPB as it lies in
+ * staging (the bytes the file holds: the VLAN tag put back, the cut at
+ * snaplen) with its interface's link type, and the ISBs at its end; so it is
+ * the index ringcap-read would build, and ringcap-read takes it as fresh.
  *
  * The bytes of the format are format/format.h's (writer/pcap.h makes a packet a
  * record or an EPB); this header is the writer's API.
@@ -189,7 +197,7 @@ struct writer_config {
 				 * 0: 256 MiB (rounded up to chunk_size) */
 	bool index;            /* write ringcap-read's index (.NAME.ridx) beside each
 				* regular file when it is closed (index/index.h);
-				* pcap only */
+				* pcap and pcapng */
 	bool index_postings;   /* with index: per-packet postings too (ringcap's
 				* default; without: index_builder_without_postings) */
 	int compress_level;    /* 0: plain pcap; 1..19: zstd frames (Compression) */

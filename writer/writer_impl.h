@@ -102,8 +102,8 @@ struct out_file {
 				    * on disk yet (the closer writes it) */
 	uint64_t falloc_end;       /* file offset preallocated up to; the submitting thread's */
 	uint64_t opened_ns;
-	struct index_builder *ix;  /* cfg.index: fed by the appending thread (hooks.c),
-				    * written by the closer */
+	struct index_builder *ix;  /* cfg.index: made by the opener, fed by the
+				    * appending thread (hooks.c), written by the closer */
 	/* Compressed files (compress.c): the file's bytes are frames, so a
 	 * frame's place is the sum of those before it. Written under w->lock by
 	 * the one thread that writes the file's frames at the time (the pool's
@@ -318,10 +318,16 @@ void writer_free_prologue(struct writer *w);
  * cfg.iface_stats knows) into out (tail_max bytes); its length, 0 for none.
  * Under w->lock (the hook's contract, writer.h). */
 uint32_t writer_encode_tail(struct writer *w, uint8_t *out);
+/* The link type of interface `iface` as its IDB says it (pcapng). Pure. */
+uint32_t writer_iface_linktype(const struct writer *w, unsigned iface);
 /* Bytes of a record (or EPB) of each packet, in all. */
 uint64_t writer_records_bytes(const struct writer *w, const struct pkt_view *pkts, unsigned n);
 
 /* ---- hooks.c: what the writer tells others (writer.h: Hooks) ---- */
+/* A file was created (writer_open_file): with cfg.index, its index builder,
+ * fed its prologue's SHB and IDBs when it is pcapng. The thread that opens
+ * it (under w->lock, or before the writer is shared). */
+void writer_hook_opened(struct writer *w, struct out_file *f);
 /* The appending thread, after copying n records into staging at stream
  * offset `off` of file f, without w->lock: the index learns them. */
 void writer_hook_staged(struct writer *w, struct out_file *f, uint64_t off,

@@ -4,6 +4,8 @@
 #    reads as many packets as ringcap captured, capinfos says pcapng with
 #    nanosecond resolution and one interface named IFACE with its statistics
 #    (an ISB at close), tcpdump -r reads them, editcap and mergecap take it;
+#  - the index ringcap wrote beside t.pcapng and the -C files: ringcap-read
+#    loads each as fresh (builds none), and --reindex rebuilds the same bytes;
 #  - --format pcap -w x.pcapng writes pcap (the user's word wins);
 #  - -C rotation: every file read alone by tshark (each starts with its SHB
 #    and IDB and ends with an ISB) and together they hold every frame sent;
@@ -59,6 +61,16 @@ mergecap -w "$dir/m.pcapng" "$dir/t.pcapng" "$dir/e.pcapng" 2>"$dir/mc.err" ||
 [ "$(cap_count "$dir/m.pcapng")" = $((2 * n)) ] || fail "mergecap's file holds another count"
 echo "ok: t.pcapng: $n packets (ringcap captured $captured); pcapng, nanoseconds, interface $IF_B, ISB; tcpdump, editcap, mergecap agree"
 
+# --- ringcap's index of it: taken as fresh, and what a rebuild makes
+readstat() { awk -v k="$1" '$1 == k { print $2 }' "$dir/rs"; }
+"$BUILD/ringcap-read" --stats -w /dev/null "$dir/t.pcapng" 2>"$dir/rs" || fail "ringcap-read: $(cat "$dir/rs")"
+[ "$(readstat indexes_loaded)" = 1 ] && [ "$(readstat indexes_built)" = 0 ] ||
+	fail "ringcap-read did not take ringcap's index of t.pcapng as fresh: $(cat "$dir/rs")"
+cp "$dir/.t.pcapng.ridx" "$dir/ringcap.ridx"
+"$BUILD/ringcap-read" --reindex -w /dev/null "$dir/t.pcapng" || fail "ringcap-read --reindex"
+cmp "$dir/ringcap.ridx" "$dir/.t.pcapng.ridx" || fail "ringcap's index of t.pcapng is not the one ringcap-read builds"
+echo "ok: t.pcapng's index: loaded as fresh, the same bytes as ringcap-read --reindex builds"
+
 # --- --format pcap wins over the name
 ringcap_start "$dir/p.log" -i "$IF_B" -w "$dir/p.pcapng" -T 1 --format pcap -c 5 \
 	ether src "$MAC_A" || fail "start: $(cat "$dir/p.log")"
@@ -88,7 +100,10 @@ for f in "${files[@]}"; do
 	total=$((total + n))
 done
 [ "$total" -eq "$captured" ] || fail "-C: the files hold $total, ringcap captured $captured"
-echo "ok: -C 1: ${#files[@]} files, each read alone, $total packets in all"
+"$BUILD/ringcap-read" --stats -w /dev/null "${files[@]}" 2>"$dir/rs" || fail "ringcap-read -C files: $(cat "$dir/rs")"
+[ "$(readstat indexes_loaded)" = ${#files[@]} ] && [ "$(readstat indexes_built)" = 0 ] ||
+	fail "ringcap-read did not take the -C files' indexes as fresh: $(cat "$dir/rs")"
+echo "ok: -C 1: ${#files[@]} files, each read alone, $total packets in all, each with its index"
 
 # --- SIGKILL mid-flood: whole blocks, at most one torn at the end
 ringcap_start "$dir/k.log" -i "$IF_B" -w "$dir/k.pcapng" -T 2 ether src "$MAC_A" ||

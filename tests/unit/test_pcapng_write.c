@@ -2,13 +2,17 @@
  * format/pcapng_write.c and the EPB inlines: every block ringcap writes
  * against golden bytes laid out by hand from the pcapng draft (SHB with and
  * without options, IDB with and without if_name/if_description in both time
- * resolutions, EPB with and without epb_flags at odd and even lengths, ISB
- * with and without its times); each encoder sized with no room and given one
- * byte too few (it must write nothing); writer/pcap.h's EPB of a ring packet
+ * resolutions, EPB with and without epb_flags (a direction, a whole word) at
+ * odd and even lengths, ISB with and without its times); each encoder sized
+ * with no room and given one byte too few (it must write nothing);
+ * ringcap-read's output (read/output.c: SHB, an IDB before its interface's
+ * first EPB, EPBs with their flags) against golden bytes; writer/pcap.h's
+ * EPB of a ring packet
  * (VLAN tag put back, snaplen cut) carrying the same data as its pcap record;
  * the prologue walk and the probe on good, cut, swapped, lying and foreign
  * bytes, and on 200,000 mutated prologues right before a PROT_NONE page.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 #include <unistd.h>
 
 #include "format/format.h"
+#include "read/read.h"
 #include "writer/pcap.h"
 #include "unit.h"
 
@@ -136,7 +141,7 @@ static void test_isb(void)
 
 /* The EPB inlines of format.h, over a buffer of garbage. */
 static size_t epb(uint8_t *out, uint32_t iface, uint64_t ts, const char *data, uint32_t len,
-		  unsigned dir)
+		  uint32_t dir)
 {
 	uint32_t caplen = (uint32_t)strlen(data), total = pcapng_epb_len(caplen, dir);
 
@@ -173,9 +178,60 @@ static void test_epb(void)
 		"0200 0400 01000000 0000 0000"
 		"34000000");
 	CHECK_EQ(b[n], 0xee);
+	/* ringcap-read passes on its input's whole epb_flags word */
+	memset(b, 0xee, sizeof(b));
+	n = epb(b, 0, 7, "WXYZ", 4, 0x01000002u);
+	check_bytes("EPB, a whole epb_flags word", b, n,
+		"06000000 30000000 00000000 00000000 07000000 04000000 04000000"
+		"5758595a"
+		"0200 0400 02000001"
+		"0000 0000"
+		"30000000");
 	CHECK_EQ(pcapng_epb_len(0, 0), 32);
 	CHECK_EQ(pcapng_epb_len(1, 1), 48);
 	CHECK_EQ(pcapng_epb_len(8, 2), 52);
+}
+
+/* ringcap-read's pcapng output: its SHB, each interface's IDB (if_name,
+ * if_tsresol 9) just before its first packet, EPBs in ns with the flags
+ * given. */
+static void test_read_output(void)
+{
+	struct read_ifaces t = { 0 };
+	struct pcap_out *o;
+	uint8_t got[512];
+	FILE *f = tmpfile();
+	size_t n;
+
+	if (!f) {
+		CHECK(0, "tmpfile");
+		return;
+	}
+	CHECK_EQ(read_ifaces_id(&t, "eth0", LINKTYPE_ETHERNET, 65535, false), 0);
+	CHECK_EQ(read_ifaces_id(&t, "tun0", LINKTYPE_RAW, 0, true), 1);
+	CHECK_EQ(pcapng_out_open(&o, fileno(f), &t), 0);
+	CHECK_EQ(pcap_out_packet(o, 1, 0, 0x112345678ull, 5, 60, (const uint8_t *)"ABCDE"), 0);
+	CHECK_EQ(pcap_out_packet(o, 0, 0x01000002u, 7, 4, 4, (const uint8_t *)"WXYZ"), 0);
+	CHECK_EQ(pcap_out_packet(o, 1, 1, 8, 4, 4, (const uint8_t *)"abcd"), 0);
+	CHECK_EQ(pcap_out_packet(o, 2, 0, 9, 4, 4, (const uint8_t *)"abcd"), -EINVAL);
+	CHECK_EQ(pcap_out_close(o), 0);
+	n = fread(got, 1, sizeof(got), (rewind(f), f));
+	check_bytes("ringcap-read's pcapng", got, n,
+		"0a0d0d0a 30000000 4d3c2b1a 0100 0000 ffffffff ffffffff"
+		"0400 0c00 72696e676361702d72656164"  /* shb_userappl "ringcap-read" */
+		"0000 0000 30000000"
+		"01000000 28000000 6500 0000 00000000" /* tun0: raw IP, no snaplen */
+		"0200 0400 74756e30 0900 0100 09000000 0000 0000 28000000"
+		"06000000 28000000 00000000 01000000 78563412 05000000 3c000000"
+		"4142434445 000000 28000000"
+		"01000000 28000000 0100 0000 ffff0000" /* eth0 */
+		"0200 0400 65746830 0900 0100 09000000 0000 0000 28000000"
+		"06000000 30000000 01000000 00000000 07000000 04000000 04000000"
+		"5758595a 0200 0400 02000001 0000 0000 30000000"
+		"06000000 30000000 00000000 00000000 08000000 04000000 04000000"
+		"61626364 0200 0400 01000000 0000 0000 30000000");
+	fclose(f);
+	read_ifaces_free(&t);
 }
 
 /* writer/pcap.h: a ring packet as an EPB holds exactly its pcap record's
@@ -339,6 +395,7 @@ int main(void)
 	test_isb();
 	test_epb();
 	test_epb_of_packet();
+	test_read_output();
 	test_prologue_and_probe();
 	test_mutations();
 	return unit_exit("test_pcapng_write");

@@ -18,7 +18,13 @@
  *    no ISB, libpcap reads exactly the packets the writer counts;
  *  - a restart: an empty capture's file (prologue and ISB) is reused, one
  *    with packets refused (-EEXIST);
- *  - micro resolution: if_tsresol 6 and microsecond times.
+ *  - micro resolution: if_tsresol 6 and microsecond times;
+ *  - cfg.index: the index the writer leaves beside each file (one file,
+ *    -C rotation, micro, a snap length that cuts VLAN-tagged frames before
+ *    their ports, no postings, --compress) is byte for byte the one
+ *    index_refresh builds from the file (ringcap-read --reindex), and a
+ *    refresh without force loads it as fresh; IPv4/UDP frames of an Ethernet
+ *    and a raw-IP interface, so its summaries and postings hold something.
  * Exits 77 (after the rest passed) only if io_uring is refused here.
  */
 #include <errno.h>
@@ -31,8 +37,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "index/index.h"
 #include "util/util.h"
 #include "writer/pcap.h"
+#include "zfile/zfile.h"
 #include "writer/writer.h"
 #include "unit.h"
 
@@ -65,8 +73,31 @@ struct pktset {
 	unsigned n;
 };
 
-static void make_pkts(struct pktset *s, unsigned n, uint64_t seed)
+/* IPv4 UDP or TCP headers for packet i at d, on an Ethernet header when
+ * `eth` (its addresses left as they are): 14 sources, 9 destinations, so an
+ * index's summaries and postings hold some. */
+static void put_ip_headers(uint8_t *d, unsigned i, bool eth)
 {
+	uint8_t *ip = eth ? d + 14 : d;
+
+	if (eth) {
+		d[12] = 0x08;
+		d[13] = 0x00;
+	}
+	ip[0] = 0x45;
+	ip[6] = ip[7] = 0; /* not a fragment */
+	ip[9] = i % 3 ? 17 : 6;
+	memcpy(ip + 12, (const uint8_t[4]){ 198, 18, 0, (uint8_t)(1 + i % 14) }, 4);
+	memcpy(ip + 16, (const uint8_t[4]){ 198, 19, 1, (uint8_t)(1 + i % 9) }, 4);
+	memcpy(ip + 20, (const uint8_t[4]){ 0x10, (uint8_t)(i % 40), 0, 53 }, 4);
+}
+
+/* Random bytes with the packet's number at 14, or (`ip`) IP frames: Ethernet
+ * on interface 0 (every fifth with its VLAN tag stripped into the view, as
+ * the kernel does), raw IP on interface 1 (ix_ifaces). */
+static void make_pkts(struct pktset *s, unsigned n, uint64_t seed, bool ip)
+{
+	const uint32_t min = ip ? 60 : 42;
 	uint64_t rng = seed;
 	size_t off = 0;
 
@@ -77,18 +108,21 @@ static void make_pkts(struct pktset *s, unsigned n, uint64_t seed)
 		exit(1);
 	for (unsigned i = 0; i < n; i++) {
 		struct pkt_view *p = &s->v[i];
-		uint32_t len = 42 + (uint32_t)(unit_rnd(&rng) % (MAXLEN - 42 + 1));
+		uint32_t len = min + (uint32_t)(unit_rnd(&rng) % (MAXLEN - min + 1));
 		uint8_t *d = s->bytes + off;
 
 		p->len = len;
 		p->caplen = i % 97 == 5 ? (len < 95 ? len : 95) : len;
 		for (uint32_t j = 0; j < p->caplen; j++)
 			d[j] = (uint8_t)unit_rnd(&rng);
-		memcpy(d + 14, &i, 4);
+		if (ip)
+			put_ip_headers(d, i, i % 2 == 0);
+		else
+			memcpy(d + 14, &i, 4);
 		p->data = d;
 		p->sec = 1700000000u + i / 1000;
 		p->nsec = (i % 1000) * 1000000u + (uint32_t)(unit_rnd(&rng) % 1000000u);
-		p->vlan = i % 53 == 7;
+		p->vlan = ip ? i % 10 == 6 : i % 53 == 7;
 		p->vlan_tci = (uint16_t)(i & 0xfff);
 		p->vlan_tpid = 0x8100;
 		p->iface = (uint16_t)(i % 2);
@@ -467,12 +501,170 @@ static void test_restart(const struct pktset *s)
 	check_libpcap(path, s, 0, 3, true);
 }
 
+/* ------------------------------------------------------------ the index */
+
+static const struct writer_iface ix_ifaces[2] = {
+	{ .name = "eth0", .linktype = LINKTYPE_ETHERNET, .snaplen = 262144 },
+	{ .name = "tun0", .linktype = LINKTYPE_RAW, .snaplen = 262144 },
+};
+
+/* The bytes of an index file, or NULL (a failed check). */
+static uint8_t *index_bytes(const char *capture, size_t *len)
+{
+	char ipath[192];
+	uint8_t *b;
+
+	CHECK_EQ(index_path_for(capture, ipath, sizeof(ipath)), 0);
+	b = unit_read_whole(ipath, len);
+	CHECK(b != NULL, "%s: no index beside it", capture);
+	return b;
+}
+
+/* Without postings the rebuild (which has them) differs in them alone:
+ * every chunk's range, times, counts and summary are the same. */
+static void check_chunks_same(const char *path, const struct index *mine, const struct index *rebuilt)
+{
+	CHECK_EQ(mine->nchunks, rebuilt->nchunks);
+	CHECK_EQ(mine->good_end, rebuilt->good_end);
+	CHECK_EQ(mine->naddr4, rebuilt->naddr4);
+	for (uint32_t i = 0; i < mine->nchunks && i < rebuilt->nchunks; i++) {
+		const struct index_chunk *a = &mine->chunks[i], *b = &rebuilt->chunks[i];
+
+		CHECK(a->off == b->off && a->end == b->end && a->min_ns == b->min_ns && a->max_ns == b->max_ns &&
+		      a->records == b->records && a->n4 == b->n4 && a->n6 == b->n6 &&
+		      a->flags == (b->flags | INDEX_CHUNK_NO_POSTINGS) && !a->post_len,
+		      "%s: chunk %u differs from the rebuilt one", path, i);
+	}
+}
+
+/* The writer's index of `path` is the one a rebuild from the file makes (as
+ * ringcap-read --reindex does), byte for byte (without postings: but for
+ * them), and a refresh without force takes it as it is. Returns the records
+ * it indexes. */
+static uint64_t check_index_same(const char *path, bool compressed, bool postings)
+{
+	struct index_refresh_result res;
+	struct zfile *z = NULL;
+	struct index ix, loaded;
+	uint8_t *mine, *rebuilt;
+	size_t mine_len, rebuilt_len;
+	uint64_t records = 0;
+	int fd = open(path, O_RDONLY);
+	struct index_src src = { .fd = fd };
+
+	CHECK(fd >= 0, "%s: %s", path, strerror(errno));
+	if (fd < 0)
+		return 0;
+	if (compressed) {
+		CHECK_EQ(zfile_open(&z, fd, ZFILE_ZSTD, path), 0);
+		src = (struct index_src){ .fd = fd, .pread = zfile_pread_hook, .ctx = z };
+	}
+	mine = index_bytes(path, &mine_len);
+	CHECK_EQ(index_refresh_src(path, &src, false, 0, &ix, &res), 0);
+	CHECK(res.loaded && !res.built, "%s: the writer's index was not taken as fresh (built %d, corrupt %d)",
+	      path, res.built, res.corrupt);
+	CHECK(ix.pcapng && ix.nsblocks == 3 && !!(ix.flags & INDEX_F_COMPRESSED) == compressed,
+	      "%s: pcapng %d, %u SHB/IDBs, flags %#x", path, ix.pcapng, ix.nsblocks, ix.flags);
+	CHECK(ix.naddr4 > 0 && (ix.npost > 0) == postings, "%s: %u addresses, %llu bytes of postings", path,
+	      ix.naddr4, (unsigned long long)ix.npost);
+	records = ix.records;
+	loaded = ix;
+	CHECK_EQ(index_refresh_src(path, &src, true, 0, &ix, &res), 0);
+	CHECK(res.built && res.saved && !res.scan.torn && !res.scan.bad_blocks,
+	      "%s: rebuilt %d saved %d torn %d bad %llu", path, res.built, res.saved, res.scan.torn,
+	      (unsigned long long)res.scan.bad_blocks);
+	CHECK_EQ(ix.records, records);
+	if (!postings)
+		check_chunks_same(path, &loaded, &ix);
+	index_free(&loaded);
+	index_free(&ix);
+	rebuilt = index_bytes(path, &rebuilt_len);
+	if (mine && rebuilt && postings) {
+		size_t k = 0;
+
+		while (k < mine_len && k < rebuilt_len && mine[k] == rebuilt[k])
+			k++;
+		CHECK(mine_len == rebuilt_len && k == mine_len,
+		      "%s: the writer's index (%zu bytes) differs from the rebuilt one (%zu) at byte %zu", path,
+		      mine_len, rebuilt_len, k);
+	}
+	free(mine);
+	free(rebuilt);
+	zfile_close(z);
+	close(fd);
+	return records;
+}
+
+struct ix_case {
+	const char *name;
+	enum writer_backend backend;
+	uint32_t chunk, nchunks;
+	bool nano;
+	uint32_t snaplen;
+	uint64_t rotate;
+	bool no_postings;
+	int compress;
+};
+
+static void test_index_case(const struct pktset *s, const struct ix_case *k)
+{
+	char path[128], name[192];
+	struct writer_config c;
+	struct writer_result res;
+	struct writer *w;
+	uint64_t rng = 3, records = 0;
+	unsigned files;
+
+	path_for(path, sizeof(path), k->name);
+	c = config(path, k->backend, k->chunk, k->nchunks, k->nano);
+	c.ifaces = ix_ifaces;
+	c.index = true;
+	c.index_postings = !k->no_postings;
+	c.snaplen = k->snaplen;
+	c.rotate_bytes = k->rotate;
+	c.compress_level = k->compress;
+	if (writer_open(&w, &c)) {
+		CHECK(0, "%s: open", k->name);
+		return;
+	}
+	append_range(w, s, 0, s->n, k->chunk >= 65536 ? 300 : 3, &rng);
+	CHECK_EQ(writer_close(w, &res), 0);
+	CHECK_EQ(res.packets, s->n);
+	for (files = 0; files < res.files; files++) {
+		snprintf(name, sizeof(name), "%s%.0u%s", path, files, k->compress ? ".zst" : "");
+		records += check_index_same(name, k->compress != 0, !k->no_postings);
+	}
+	CHECK(files == res.files && (!k->rotate || files > 3), "%s: %u files", k->name, files);
+	CHECK_EQ(records, s->n);
+}
+
+static void test_index(void)
+{
+	static const struct ix_case cases[] = {
+		{ "ix.pcapng", WRITER_PWRITE, 65536, 8, true, 262144, 0, false, 0 },
+		{ "ix-uring-micro.pcapng", WRITER_URING, 4096, 4, false, 262144, 0, false, 0 },
+		/* 40 bytes: a tagged frame's ports are cut off in the file, an
+		 * untagged view of it would still show them */
+		{ "ix-snap.pcapng", WRITER_PWRITE, 4096, 8, true, 40, 0, false, 0 },
+		{ "ix-rot.pcapng", WRITER_URING, 4096, 8, true, 262144, 300000, false, 0 },
+		{ "ix-nopost.pcapng", WRITER_PWRITE, 65536, 8, true, 262144, 0, true, 0 },
+		{ "ix-zstd.pcapng", WRITER_PWRITE, 65536, 8, true, 262144, 0, false, 1 },
+	};
+	struct pktset s;
+
+	make_pkts(&s, NPKTS, 17, true);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		test_index_case(&s, &cases[i]);
+	free(s.v);
+	free(s.bytes);
+}
+
 int main(void)
 {
 	struct pktset s;
 
 	unit_tmpdir(dir, "ringcap-ngw");
-	make_pkts(&s, NPKTS, 7);
+	make_pkts(&s, NPKTS, 7, false);
 	test_one_file(&s, WRITER_PWRITE, 65536, 8, true, "pwrite.pcapng");
 	test_one_file(&s, WRITER_URING, 65536, 8, true, "uring.pcapng");
 	test_one_file(&s, WRITER_PWRITE, 4096, 4, true, "tiny.pcapng");
@@ -482,6 +674,7 @@ int main(void)
 	test_flush(&s);
 	unit_in_child("full disk", fsize_child, &s, "died");
 	test_restart(&s);
+	test_index();
 	if (!unit_failures) {
 		char cmd[128];
 
