@@ -405,13 +405,14 @@ int writer_rotate(struct writer *w)
 }
 
 /* After an error a file may end before its first chunk reached the disk: give
- * it its header with a plain write (O_DIRECT refuses 24 bytes). */
-static void rewrite_header(struct writer *w, struct out_file *f)
+ * it its header with a plain write (O_DIRECT refuses 24 bytes). 0 or -errno
+ * (said in one line). */
+static int rewrite_header(struct writer *w, struct out_file *f)
 {
 	int ret;
 
 	if (!f->regular)
-		return;
+		return 0;
 	if (writer_compressed(w))
 		ret = f->zend ? 0 : writer_zstd_header_frame(w, f, w->prologue, w->prologue_len);
 	else
@@ -419,6 +420,7 @@ static void rewrite_header(struct writer *w, struct out_file *f)
 			      ? 0 : -errno;
 	if (ret)
 		log_warn("%s: cannot write its header: %s", f->path, strerror(-ret));
+	return ret;
 }
 
 /* Truncate a detached file to close_at and close it, then the hooks. Returns
@@ -443,6 +445,20 @@ static int finish_file(struct writer *w, struct out_file *f, bool sync)
 	return ret;
 }
 
+/* A file the writer created that got not even its header (the disk filled
+ * first) holds nothing: removed rather than left as bytes no reader takes
+ * (truncating it to the header's length would leave zeros). */
+static void remove_headerless(struct out_file *f)
+{
+	index_builder_free(f->ix);
+	f->ix = NULL;
+	if (f->plain_fd != f->fd)
+		close(f->plain_fd);
+	close(f->fd);
+	if (unlink(f->path) == 0)
+		log_warn("%s: removed: no room for even its header", f->path);
+}
+
 int writer_finish_files(struct writer *w, struct out_file *list, bool sync, char *bad_path)
 {
 	int ret = 0;
@@ -452,8 +468,14 @@ int writer_finish_files(struct writer *w, struct out_file *list, bool sync, char
 		int r;
 
 		list = f->next;
-		if (f->cut && (writer_compressed(w) || f->close_at == f->base + w->prologue_len))
-			rewrite_header(w, f);
+		/* a failed rewrite means nothing readable is on disk: plain, no
+		 * record past the header; compressed, no frame at all */
+		if (f->cut && (writer_compressed(w) || f->close_at == f->base + w->prologue_len) &&
+		    rewrite_header(w, f)) {
+			remove_headerless(f);
+			xfree(f);
+			continue;
+		}
 		r = finish_file(w, f, sync);
 		if (r && !ret) {
 			ret = r;

@@ -45,7 +45,9 @@
  * disk) the writer stops taking packets and close() truncates the file to
  * the last whole record that is on disk: what was captured before stays
  * readable; what was staged past it, and every packet offered after the
- * error, is counted as unwritten (as with on_full_wait).
+ * error, is counted as unwritten (as with on_full_wait). A file the disk
+ * filled before even its header was on it holds nothing and is removed (one
+ * line), never left as bytes no reader takes.
  *
  * An earlier run's files (a restart after a crash) are never truncated while
  * they hold records: writer_open starts -C numbering after the highest
