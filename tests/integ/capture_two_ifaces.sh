@@ -13,13 +13,7 @@ need_root
 need_cmd jq
 testbed_start capture_two_ifaces
 
-IF_A2=vc$TB_ID
-IF_B2=vd$TB_ID
-ip link add "$IF_A2" netns "$NS_A" type veth peer name "$IF_B2" netns "$NS_B" || fail "second pair"
-ip -n "$NS_A" addr add 198.18.1.1/24 dev "$IF_A2" && ip -n "$NS_B" addr add 198.18.1.2/24 dev "$IF_B2" &&
-	ip -n "$NS_A" link set "$IF_A2" up && ip -n "$NS_B" link set "$IF_B2" up || fail "second pair up"
-in_a ethtool -K "$IF_A2" gso off tso off gro off >/dev/null 2>&1
-in_b ethtool -K "$IF_B2" gso off tso off gro off >/dev/null 2>&1
+testbed_pair2 || fail "second veth pair"
 
 # Only the generators' frames count: UDP to port 9 (first pair) or 7 (second).
 filter='udp and (dst port 9 or dst port 7)'

@@ -5,6 +5,7 @@
 #                         and installs an EXIT trap that removes them whatever happens.
 #   testbed_start NAME    a scratch folder $TMP (/tmp/NAME.XXXXXX) and testbed_up; the
 #                         EXIT trap removes both. Extra clean-up: set TB_EXTRA_CLEANUP.
+#   testbed_pair2         a second veth pair, $IF_A2 (198.18.1.1/24) <-> $IF_B2 (198.18.1.2/24).
 #   in_a CMD... / in_b CMD...   run a command inside A or B.
 #
 # Names carry the caller's pid so tests may run side by side. Traffic never leaves
@@ -49,6 +50,19 @@ testbed_up() {
 	MAC_A=$(cat "/sys/class/net/$IF_A/address" 2>/dev/null || ip netns exec "$NS_A" cat "/sys/class/net/$IF_A/address")
 	MAC_B=$(ip netns exec "$NS_B" cat "/sys/class/net/$IF_B/address")
 	export NS_A NS_B IF_A IF_B IP_A IP_B MAC_A MAC_B
+}
+
+# A second veth pair between the two namespaces, removed with them:
+# $IF_A2 198.18.1.1/24 in A <-> $IF_B2 198.18.1.2/24 in B, up, offloads off.
+testbed_pair2() {
+	IF_A2=vc$TB_ID
+	IF_B2=vd$TB_ID
+	ip link add "$IF_A2" netns "$NS_A" type veth peer name "$IF_B2" netns "$NS_B" || return 1
+	ip -n "$NS_A" addr add 198.18.1.1/24 dev "$IF_A2" && ip -n "$NS_B" addr add 198.18.1.2/24 dev "$IF_B2" &&
+		ip -n "$NS_A" link set "$IF_A2" up && ip -n "$NS_B" link set "$IF_B2" up || return 1
+	ip netns exec "$NS_A" ethtool -K "$IF_A2" gso off tso off gro off >/dev/null 2>&1
+	ip netns exec "$NS_B" ethtool -K "$IF_B2" gso off tso off gro off >/dev/null 2>&1
+	export IF_A2 IF_B2
 }
 
 testbed_start() {
