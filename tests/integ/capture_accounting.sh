@@ -12,7 +12,9 @@ testbed_start capture_accounting
 for workers in 1 2; do
 	log=$TMP/t$workers.log pcap=$TMP/t$workers.pcap
 	ringcap_start "$log" -i "$IF_B" -w "$pcap" -T $workers --workers fixed -B 4096 || fail "start: $(cat "$log")"
-	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 3000000 -s 60 --flows 16 -q --duration 8 &
+	# ip netns exec execs the generator: $! is its pid, so the SIGINT below
+	# stops it at once (a subshell running in_a would wait out --duration)
+	ip netns exec "$NS_A" "$BUILD/ringcap-gen" -i "$IF_A" -n 3000000 -s 60 --flows 16 -q --duration 8 &
 	gen=$!
 	wait_captured "$log" 100000 30 || true # mid-flood: the generator sends 3,000,000
 	kill -TERM "$RC_PID"; wait "$RC_PID"; rc=$?; RC_PID=

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Live files, counted by the generator's frame indices ("RCG1" + a 64-bit index
 # after the UDP header), with generous time bounds only:
-#  - --flush-interval 1000 (the default): at ~100 frames/s, a reader of the live
+#  - --flush-interval 1000 (the default): at ~200 frames/s (a 1 MiB chunk would
+#    take 20 s to fill: what shows the frames is the flush), a reader of the live
 #    file (tshark -r while ringcap runs) finds every frame captured more than
 #    1.5 s before it read (by the frames' own timestamps), and reads the file
 #    without an error;
@@ -17,12 +18,20 @@ need_root
 need_cmd tcpdump
 need_cmd tshark
 testbed_start capture_live
-RATE=100
+RATE=200
+
+# FILE's frames as "capture-time udp-payload" lines: tshark reads each file
+# once (FILE.fields), as the checks read the final file several times.
+frame_fields() {
+	[ -e "$1.fields" ] ||
+		tshark -r "$1" -T fields -e frame.time_epoch -e udp.payload 2>/dev/null >"$1.fields"
+	cat "$1.fields"
+}
 
 # The generator's frame indices in FILE, one a line, in file order.
 gen_indices() {
-	tshark -r "$1" -T fields -e udp.payload 2>/dev/null |
-		while read -r p; do [ "${p:0:8}" = 52434731 ] && echo $((16#${p:8:16})); done
+	frame_fields "$1" |
+		while read -r _ p; do [ "${p:0:8}" = 52434731 ] && echo $((16#${p:8:16})); done
 }
 
 # The live copy SNAP, read at READ_AT (real time), holds every frame whose
@@ -33,7 +42,7 @@ gen_indices() {
 #   check_live WHAT FINAL READ_AT BOUND SNAP_INDICES_FILE
 check_live() {
 	local what=$1 f=$2 at=$3 bound=$4 idx=$5 due
-	tshark -r "$f" -T fields -e frame.time_epoch -e udp.payload 2>/dev/null |
+	frame_fields "$f" |
 		awk -v lim="$at" -v b="$bound" '$1 < lim - b && substr($2, 1, 8) == "52434731" { print $2 }' |
 		while read -r p; do echo $((16#${p:8:16})); done | sort -n >"$TMP/due"
 	due=$(wc -l <"$TMP/due")
@@ -47,15 +56,16 @@ check_live() {
 # A live file read twice while ringcap runs.
 live_run() { # WHAT BOUND ringcap-args...
 	local what=$1 bound=$2; shift 2
-	rm -f "$TMP/live.pcap"
+	rm -f "$TMP/live.pcap" "$TMP"/*.fields
 	# one worker: what is measured is the writer's flush, not the time-order
 	# merge of several workers (which has its own latency)
 	ringcap_start "$TMP/live.log" -i "$IF_B" -w "$TMP/live.pcap" -T 1 "$@" ||
 		fail "$what: start: $(cat "$TMP/live.log")"
-	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 700 -s 200 --flows 4 -r $RATE -q --duration 12 &
+	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 800 -s 200 --flows 4 -r $RATE -q --duration 12 &
 	local gen=$!
 	local at=() n=0
-	for t in 3.5 2; do
+	# read 2.5 s and 3.5 s in: 200 and more frames due even after a slow start
+	for t in 2.5 1; do
 		sleep "$t"
 		local errs
 		at[n]=$(date +%s.%N)
@@ -66,11 +76,11 @@ live_run() { # WHAT BOUND ringcap-args...
 		n=$((n + 1))
 	done
 	wait $gen
-	wait_captured "$TMP/live.log" 700 30 || true
+	wait_captured "$TMP/live.log" 800 30 || true
 	ringcap_stop
 	[ "$RC_STATUS" -eq 0 ] || fail "$what: exit $RC_STATUS: $(cat "$TMP/live.log")"
-	[ "$(gen_indices "$TMP/live.pcap" | sort -n | uniq | wc -l)" -eq 700 ] &&
-		[ "$(pcap_count "$TMP/live.pcap")" -eq 700 ] || fail "$what: final file: $(pcap_count "$TMP/live.pcap") records; $(cat "$TMP/live.log")"
+	[ "$(gen_indices "$TMP/live.pcap" | sort -n | uniq | wc -l)" -eq 800 ] &&
+		[ "$(pcap_count "$TMP/live.pcap")" -eq 800 ] || fail "$what: final file: $(pcap_count "$TMP/live.pcap") records; $(cat "$TMP/live.log")"
 	for ((k = 0; k < n; k++)); do
 		check_live "$what" "$TMP/live.pcap" "${at[k]}" "$bound" "$TMP/snap$k.idx"
 	done
@@ -97,7 +107,7 @@ RC_PID=$!
 for _ in $(seq 600); do grep -qs "listening on" "$TMP/st.log" && break; sleep 0.05; done
 in_a "$BUILD/ringcap-gen" -i "$IF_A" -n 500 -s 200 -r $RATE -q --duration 12 &
 gen=$!
-sleep 3.5
+sleep 2
 at=$(date +%s.%N)
 cp "$TMP/copy.pcap" "$TMP/csnap.pcap"
 gen_indices "$TMP/csnap.pcap" >"$TMP/csnap.idx"

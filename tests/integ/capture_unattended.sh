@@ -62,7 +62,7 @@ echo "ok: -z ran once on each of $nfiles files at its final size; a failing one 
 echo keep >"$mnt/notes.txt"
 ringcap_start "$TMP/m.out" -i "$IF_B" -w "$mnt/m.pcap" -T 2 -C 2 --max-total 16m ||
 	fail "start: $(cat "$TMP/m.out")"
-gen 30000 5000
+gen 30000 10000
 sleep 0.5
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "--max-total: exit $RC_STATUS: $(cat "$TMP/m.out")"
@@ -85,7 +85,7 @@ rm -f "$mnt"/m.pcap* "$mnt"/.m.pcap*
 # --min-free on the same 48 MB tmpfs
 ringcap_start "$TMP/f.out" -i "$IF_B" -w "$mnt/f.pcap" -T 1 -C 2 --min-free 30m ||
 	fail "start: $(cat "$TMP/f.out")"
-gen 40000 5000
+gen 40000 10000
 sleep 0.5
 ringcap_stop
 [ "$RC_STATUS" -eq 0 ] || fail "--min-free: exit $RC_STATUS: $(cat "$TMP/f.out")"

@@ -35,6 +35,11 @@ run_notified() {
 	wait "$RC_PID"
 	RC_STATUS=$?
 	RC_PID=
+	# ringcap has exited, so its datagrams are all queued: once the listener
+	# has written STOPPING=1, a moment more and it may go (it would run 6 s)
+	for _ in $(seq 50); do grep -q 'STOPPING=1' "$TMP/$name.msgs" && break; sleep 0.1; done
+	sleep 0.3
+	kill "$lpid" 2>/dev/null
 	wait "$lpid"
 	[ "$RC_STATUS" -eq 0 ] || fail "$name: exit $RC_STATUS: $(cat "$TMP/$name.log")"
 	sed -i 1d "$TMP/$name.msgs" # "listening"
@@ -82,6 +87,9 @@ ringcap_start "$TMP/quiet.log" -i "$IF_B" -w "$TMP/quiet.pcap" --stats-interval 
 	fail "start: $(cat "$TMP/quiet.log")"
 sleep 1.5
 ringcap_stop
+# what ringcap sent is queued by now: a moment for the listener to write it
+sleep 0.3
+kill "$lpid" 2>/dev/null
 wait "$lpid"
 [ "$RC_STATUS" -eq 0 ] || fail "quiet: exit $RC_STATUS"
 [ "$(cat "$TMP/quiet.msgs")" = listening ] || fail "datagrams without NOTIFY_SOCKET: $(cat "$TMP/quiet.msgs")"
