@@ -15,6 +15,11 @@
 # test binary. All link the project's library (util/opt.c is every program's
 # option table), so a new file there needs no Makefile change.
 
+# No built-in implicit rules: every rule this project needs is below, and
+# make would otherwise try them against each included .d file (seconds on
+# every run over a built tree).
+MAKEFLAGS += --no-builtin-rules
+
 CC       ?= cc
 SANITIZE ?=
 MALLOC   ?= jemalloc
