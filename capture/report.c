@@ -151,26 +151,33 @@ static const char *linktype_text(const struct capture_iface *ifc)
 
 void capture_print_listening(const struct capture *cap, FILE *f)
 {
-	char elastic[48] = "";
+	const char *workers = cap->cfg.threads == 1 ? "worker" : "workers";
+	char elastic[48] = "", modes[48];
 
 	if (cap->elastic)
 		snprintf(elastic, sizeof(elastic), " (elastic, %u receiving)", cap->pool.active);
+	/* -Q and --immediate-mode, when given */
+	snprintf(modes, sizeof(modes), "%s%s",
+		 cap->cfg.direction == FILTER_DIR_IN    ? "; direction in"
+		 : cap->cfg.direction == FILTER_DIR_OUT ? "; direction out"
+							 : "",
+		 cap->cfg.immediate ? "; immediate mode" : "");
 	if (cap->nifaces == 1) {
 		fprintf(f, "ringcap: listening on %s, link-type %s, snapshot length %u "
-			"bytes; %u workers%s, fanout %s, %llu KiB ring each\n",
+			"bytes; %u %s%s, fanout %s, %llu KiB ring each%s\n",
 			cap->ifs[0].iface.name, linktype_text(&cap->ifs[0]),
-			cap->cfg.snaplen, cap->cfg.threads, elastic, cap->cfg.fanout_name,
-			(unsigned long long)(cap->cfg.ring_bytes >> 10));
+			cap->cfg.snaplen, cap->cfg.threads, workers, elastic, cap->cfg.fanout_name,
+			(unsigned long long)(cap->cfg.ring_bytes >> 10), modes);
 		return;
 	}
 	fputs("ringcap: listening on", f);
 	for (unsigned k = 0; k < cap->nifaces; k++)
 		fprintf(f, "%s %s (link-type %s)", k ? "," : "", cap->ifs[k].iface.name,
 			linktype_text(&cap->ifs[k]));
-	fprintf(f, ", snapshot length %u bytes; %u workers per interface, fanout %s, "
-		"%llu KiB ring each%s\n", cap->cfg.snaplen, cap->cfg.threads,
+	fprintf(f, ", snapshot length %u bytes; %u %s per interface, fanout %s, "
+		"%llu KiB ring each%s%s\n", cap->cfg.snaplen, cap->cfg.threads, workers,
 		cap->cfg.fanout_name, (unsigned long long)(cap->cfg.ring_bytes >> 10),
-		cap->cfg.path ? "" : "; counting, no file");
+		cap->cfg.path ? "" : "; counting, no file", modes);
 }
 
 /* With several interfaces, one line each after the totals (not worded like

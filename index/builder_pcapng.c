@@ -79,6 +79,6 @@ void index_builder_advance(struct index_builder *b, uint64_t end)
 	struct index_builder_parts p;
 
 	index_builder_parts(b, &p);
-	if (p.ix->pcapng && end > *p.end)
+	if (end > *p.end)
 		*p.end = p.ix->good_end = end;
 }

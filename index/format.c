@@ -171,13 +171,15 @@ static int check_chunks(struct index *ix)
 {
 	uint64_t records = 0, first = UINT64_MAX, last = 0, pos = ix->pcapng ? 0 : PCAP_FILE_HEADER_LEN;
 	uint64_t n4 = 0, n6 = 0, post = 0;
-	/* pcapng: chunks ascend with gaps (other blocks), a record is at least an SPB */
+	/* pcapng: chunks ascend with gaps (other blocks), a record is at least an SPB;
+	 * a compressed pcap's chunks may skip a frame that does not decode */
 	uint32_t min_rec = ix->pcapng ? PCAPNG_SPB_MIN : PCAP_RECORD_HEADER_LEN;
+	bool gaps = ix->pcapng || (ix->flags & INDEX_F_COMPRESSED);
 
 	for (uint32_t i = 0; i < ix->nchunks; i++) {
 		struct index_chunk *c = &ix->chunks[i];
 
-		if ((ix->pcapng ? c->off < pos : c->off != pos) || c->end <= c->off || c->end > ix->good_end)
+		if ((gaps ? c->off < pos : c->off != pos) || c->end <= c->off || c->end > ix->good_end)
 			return -EBADMSG;
 		if (!c->records || c->min_ns > c->max_ns ||
 		    c->flags & ~(INDEX_CHUNK_ANY_ADDR | INDEX_CHUNK_NO_POSTINGS))

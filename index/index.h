@@ -436,7 +436,8 @@ int index_builder_add_sblock(struct index_builder *b, uint64_t off, uint32_t len
 int index_builder_add_block(struct index_builder *b, uint64_t off, uint32_t len, const uint8_t head8[8],
 			    uint64_t ts_ns, uint32_t linktype, const uint8_t *frame, uint32_t caplen);
 /* Bytes up to `end` were walked (blocks that hold no record): good end moves
- * there. */
+ * there. A pcap builder's too, after index_builder_break: a compressed
+ * file's region that does not decode was skipped (index_scan_src). */
 void index_builder_advance(struct index_builder *b, uint64_t end);
 /* The open chunk ends here: the bytes after it and before the next record do
  * not walk (a region that lies was skipped). */
@@ -457,6 +458,11 @@ struct index_src {
 	int fd;
 	ssize_t (*pread)(void *ctx, uint8_t *buf, size_t len, uint64_t off);
 	void *ctx;
+	/* Optional, with `pread`: a read came back short at `off` because a
+	 * region there does not decode (a corrupt frame); the offset where the
+	 * stream reads again after it, or UINT64_MAX (the stream ends there).
+	 * Blocks. */
+	uint64_t (*resume)(void *ctx, uint64_t off);
 };
 
 /* pread from `src` until `len` bytes or the end: bytes read, or -errno. Blocks. */
@@ -471,6 +477,11 @@ struct index_scan_result {
 	 * framing lies, skipped (the walk went on after them) */
 	uint64_t bad_blocks;
 	uint64_t bad_at;          /* offset of the first */
+	/* pcap from a source with `resume`: regions that did not decode,
+	 * skipped (the walk went on at the first record boundary after each:
+	 * a plausible record header followed by another) */
+	uint64_t gaps;
+	uint64_t gap_at;          /* offset of the first */
 };
 
 /*
@@ -483,7 +494,10 @@ struct index_scan_result {
 int index_scan(int fd, struct index_builder *b, uint64_t from, uint64_t file_size,
 	       struct index_scan_result *res);
 /* The same from any source; `file_size` UINT64_MAX: up to the stream's end
- * (a compressed file, whose uncompressed length is not known before). */
+ * (a compressed file, whose uncompressed length is not known before). A
+ * region the source says does not decode (src->resume) ends the open chunk
+ * (index_builder_break); the records after it are indexed from the first
+ * record boundary past it. */
 int index_scan_src(const struct index_src *src, struct index_builder *b, uint64_t from, uint64_t file_size,
 		   struct index_scan_result *res);
 

@@ -238,7 +238,7 @@ static int refresh(struct read_source *s, bool force, const struct read_query *q
 	int ret;
 
 	ret = index_refresh_src(s->path, &(struct index_src){ .fd = s->fd, .pread = s->z ? zfile_pread_hook : NULL,
-							       .ctx = s->z },
+							       .resume = s->z ? zfile_resume_hook : NULL, .ctx = s->z },
 				force, q->chunk_bytes, &s->ix, &res);
 	st->bytes_read += res.bytes_read;
 	if (res.refused)

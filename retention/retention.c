@@ -239,28 +239,6 @@ int retention_set_current(struct retention *r, const char *path, uint64_t bytes)
 	return 0;
 }
 
-/* Is `path` a capture file of any kind and link type ringcap writes? Then
- * FORMAT_OK and its first record's time in *first_ts (0: no record yet);
- * else why not, for the log (FORMAT_FOREIGN also when it cannot be read). */
-static enum format_status probe_file(const char *path, uint64_t *first_ts)
-{
-	uint8_t buf[FORMAT_PROBE_LEN];
-	struct format_probe p;
-	enum format_status s = FORMAT_FOREIGN;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	ssize_t n;
-
-	if (fd < 0)
-		return FORMAT_FOREIGN;
-	n = pread(fd, buf, sizeof(buf), 0);
-	if (n >= 0)
-		s = format_probe(buf, (size_t)n, &p);
-	close(fd);
-	if (s == FORMAT_OK)
-		*first_ts = p.first_ts_ns;
-	return s;
-}
-
 static const char *probe_why(enum format_status s)
 {
 	return s == FORMAT_SHORT ? "shorter than a file header"
@@ -362,7 +340,7 @@ int retention_adopt(struct retention *r, const struct retention_pattern *p, unsi
 			continue;
 		/* One of the capture's names: its bytes count whatever it holds,
 		 * but only a capture file may be deleted. */
-		s = probe_file(path, &ts);
+		s = retention_probe_file(path, &ts);
 		if (s != FORMAT_OK)
 			log_err("retention: %s: %s; counted, never deleted", path, probe_why(s));
 		add_locked(r, path, (uint64_t)st.st_size, ts, &st, s != FORMAT_OK, false);
@@ -565,7 +543,7 @@ static bool delete_oldest(struct retention *r, const char *why, uint64_t *freed)
 				continue;
 			/* Still ours by inode and change time, yet no capture
 			 * file: it stays on disk, so it stays counted. */
-			s = probe_file(f->path, &ts);
+			s = retention_probe_file(f->path, &ts);
 			if (s != FORMAT_OK) {
 				log_err("retention: %s: %s; counted, never deleted", f->path, probe_why(s));
 				f->foreign = true;

@@ -7,7 +7,8 @@
  * closed (retention_add_closed) and, at start-up, files of an earlier run
  * that match this capture's -w pattern and rotation naming (retention_adopt),
  * and only while each is still a capture file (format_probe: any kind and
- * link type ringcap writes). One that is not (not a capture file, or a header
+ * link type ringcap writes, plain or as the writer's --compress makes it,
+ * FILE.zst, whose first decompressed bytes are probed). One that is not (not a capture file, or a header
  * that lies) is logged once and stays counted by its size, but is never
  * deleted. Never the file being written
  * (retention_set_current), never a file `in_use` says is busy (a -z job

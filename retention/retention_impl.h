@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "format/format.h"
 
 /* A capture file's last path component and its place in the caller's list. */
 struct product_base {
@@ -25,6 +28,13 @@ void product_bases_sort(struct product_base *bases, size_t n);
  * never a product. Pure.
  */
 long product_owner(const char *name, const struct product_base *bases, size_t n);
+
+/* Is `path` a capture file of any kind and link type ringcap writes, plain
+ * or zstd-compressed (the writer's --compress: its first decompressed bytes
+ * are probed)? Then FORMAT_OK and its first record's time in *first_ts (0: no
+ * record yet); else why not, for the log (FORMAT_FOREIGN also when it cannot
+ * be read). Blocks on the file system (probe.c). */
+enum format_status retention_probe_file(const char *path, uint64_t *first_ts);
 
 #define PRODUCT_MAX_SUFFIXES 3
 #define PRODUCT_SUFFIX_MAX 16

@@ -218,6 +218,14 @@ void worker_run(struct worker *w)
 					w->taker->ops->wait_given_back(w->taker->ctx, POLL_MS);
 			}
 			worker_count(&w->c.wait_ns, now_ns() - t0);
+			/* With the merge, the records that reach -c are appended
+			 * on the merger's thread after this worker pushed their
+			 * block: when no block follows, the check after the push
+			 * came too early, and only this one sees it. */
+			if (handlers_done(w)) {
+				workers_request_stop(w->ctl);
+				break;
+			}
 			continue;
 		}
 		npkts = b->hdr.bh1.num_pkts; /* before the block is given away */

@@ -75,8 +75,10 @@ static void say_corrupt(struct zfile *z, uint64_t coff, const char *what)
 	if (z->corrupt)
 		return;
 	z->corrupt = true;
-	log_warn("%s: %s at compressed offset %llu: reading what comes before it", z->name, what,
-		 (unsigned long long)coff);
+	/* with a frame table the frames after a corrupt one still read */
+	log_warn("%s: %s at compressed offset %llu: %s", z->name, what, (unsigned long long)coff,
+		 z->table && !strcmp(what, "corrupt zstd frame") ? "skipped, reading what comes after it too"
+								 : "reading what comes before it");
 }
 
 /* pread until `len` or the end (index/'s loop): bytes, or -errno. */
@@ -484,6 +486,23 @@ out_free:
 ssize_t zfile_pread(struct zfile *z, uint8_t *buf, size_t len, uint64_t off)
 {
 	return z->table ? table_pread(z, buf, len, off) : stream_pread(z, buf, len, off);
+}
+
+uint64_t zfile_resume(const struct zfile *z, uint64_t off)
+{
+	size_t i = z->table ? frame_at(z, off) : SIZE_MAX;
+
+	if (i == SIZE_MAX || !z->frames[i].corrupt)
+		return UINT64_MAX;
+	while (++i < z->nframes)
+		if (z->frames[i].ulen)
+			return z->frames[i].uoff;
+	return UINT64_MAX;
+}
+
+uint64_t zfile_resume_hook(void *ctx, uint64_t off)
+{
+	return zfile_resume(ctx, off);
 }
 
 ssize_t zfile_pread_hook(void *ctx, uint8_t *buf, size_t len, uint64_t off)

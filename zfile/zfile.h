@@ -65,6 +65,14 @@ ssize_t zfile_pread(struct zfile *z, uint8_t *buf, size_t len, uint64_t off);
 /* The same with the signature of index_src's hook (`ctx` is the zfile). */
 ssize_t zfile_pread_hook(void *ctx, uint8_t *buf, size_t len, uint64_t off);
 
+/* After a read came back short at `off`: when a corrupt frame of the frame
+ * table holds `off`, the stream offset of the next frame (reads go on
+ * there), else UINT64_MAX (the stream's end, or a stream without a table:
+ * nothing reads after corruption). Never blocks. */
+uint64_t zfile_resume(const struct zfile *z, uint64_t off);
+/* The same with the signature of index_src's resume hook. */
+uint64_t zfile_resume_hook(void *ctx, uint64_t off);
+
 /* Compressed bytes read from the file so far. */
 uint64_t zfile_bytes_read(const struct zfile *z);
 

@@ -37,6 +37,11 @@ for name in in out inout; do
 	cat "$TMP/$name.log"
 done
 
+# the banner says the direction given, and "1 worker" for one
+grep -q "; 1 worker, .*; direction in$" "$TMP/in.log" || fail "-Q in banner: $(head -1 "$TMP/in.log")"
+grep -q "; direction out$" "$TMP/out.log" || fail "--direction out banner: $(head -1 "$TMP/out.log")"
+grep -q "; 2 workers, " "$TMP/inout.log" || fail "-T 2 banner: $(head -1 "$TMP/inout.log")"
+
 check() { # NAME PORT9 PORT7
 	local n9 n7 all
 	n9=$(tcpdump -r "$TMP/$1.pcap" -nn 'udp dst port 9' 2>/dev/null | wc -l)

@@ -44,4 +44,6 @@ fi
 run immediate --immediate-mode
 cmp -s "$TMP/immediate.want.hex" "$TMP/immediate.early.hex" ||
 	fail "--immediate-mode: 900 ms after the frame (its block timer 1000 ms) the file holds $(wc -l <"$TMP/immediate.early.hex") frames, not the one sent"
+grep -q "listening on .*; immediate mode$" "$TMP/immediate.log" ||
+	fail "--immediate-mode banner: $(grep "listening on" "$TMP/immediate.log")"
 echo "ok: the lone frame was in the --immediate-mode file within 900 ms, before a 1000 ms block timer"

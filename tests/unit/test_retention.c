@@ -4,7 +4,8 @@
  * the current file stay, foreign files are never touched, busy and vanished
  * files are handled, siblings go with their file, files of every link type
  * are counted and deleted, and adoption takes the capture files that match
- * the naming (counting, never deleting, what else bears one of its names). */
+ * the naming (counting, never deleting, what else bears one of its names),
+ * and the writer's --compress files (FILE.zst) are capture files too. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include "jobs/jobs.h"
 #include "retention/retention.h"
@@ -428,6 +430,83 @@ static void test_link_types(void)
 	clean_dir();
 }
 
+/* One zstd frame of buf[0, len) at `path`, as the writer's --compress makes. */
+static void write_zstd(const char *path, const void *buf, size_t len)
+{
+	static char out[1 << 20];
+	size_t z = ZSTD_compress(out, sizeof(out), buf, len, 1);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (ZSTD_isError(z) || fd < 0 || write(fd, out, z) != (ssize_t)z) {
+		perror(path);
+		exit(1);
+	}
+	close(fd);
+}
+
+/* A pcap of one record at `sec`, padded with bytes zstd cannot shrink to
+ * about `size`, compressed. */
+static void make_zpcap(const char *path, uint32_t sec, size_t size)
+{
+	static uint8_t buf[1 << 19];
+	const uint32_t h[10] = { 0xa1b2c3d4u, 2u | 4u << 16, 0, 0, 65535, 1, sec, 0, 0, 0 };
+	uint32_t x = sec;
+
+	memcpy(buf, h, sizeof(h));
+	for (size_t i = sizeof(h); i < size && i < sizeof(buf); i++) {
+		x = x * 1103515245u + 12345u;
+		buf[i] = (uint8_t)(x >> 16);
+	}
+	write_zstd(path, buf, size < sizeof(buf) ? size : sizeof(buf));
+}
+
+/* The writer's compressed files, closed one after the other: each is a
+ * capture file once decompressed, so the oldest go with their indexes; a
+ * .zst of anything else, or torn after the magic, stays, counted. */
+static void test_compressed(void)
+{
+	struct retention_config cfg = {
+		.dir = dir, .max_total_bytes = 3 * FILE_SIZE, .space = fake_space, .space_ctx = dir,
+		.sibling = hidden_index,
+	};
+	struct retention_counters c;
+	struct retention *r;
+	char p[600], z[620];
+
+	CHECK_EQ(retention_open(&r, &cfg), 0);
+	snprintf(z, sizeof(z), "%s/t.pcap.zst", dir);
+	write_zstd(z, "not a capture file", 18);
+	CHECK_EQ(retention_add_closed(r, z, 30, 1ull * 1000000000ull), 0);
+	snprintf(z, sizeof(z), "%s/t.pcap1.zst", dir);
+	make_text(z, 100);
+	memcpy(p, "\x28\xb5\x2f\xfd", 4);        /* the magic, then nonsense */
+	{
+		int fd = open(z, O_WRONLY);
+
+		CHECK(fd >= 0 && pwrite(fd, p, 4, 0) == 4, "magic");
+		close(fd);
+	}
+	CHECK_EQ(retention_add_closed(r, z, 100, 2ull * 1000000000ull), 0);
+	for (unsigned i = 2; i < 8; i++) {
+		snprintf(z, sizeof(z), "%s/t.pcap%u.zst", dir, i);
+		make_zpcap(z, 1000 + i, FILE_SIZE);
+		snprintf(p, sizeof(p), "%s/.t.pcap%u.zst.ridx", dir, i);
+		make_text(p, 10);
+		CHECK_EQ(retention_add_closed(r, z, FILE_SIZE, (1000ull + i) * 1000000000ull), 0);
+	}
+	/* two of the six fit under three files beside the two kept for ever */
+	CHECK_EQ(retention_enforce(r, 0), 0);
+	retention_counters(r, &c);
+	CHECK(exists("t.pcap.zst") && exists("t.pcap1.zst"), "a .zst that is no capture went");
+	CHECK(!exists("t.pcap5.zst") && !exists(".t.pcap5.zst.ridx") && !exists("t.pcap2.zst"),
+	      "an old capture stayed");
+	CHECK(exists("t.pcap6.zst") && exists("t.pcap7.zst") && exists(".t.pcap7.zst.ridx"),
+	      "a newest one went");
+	CHECK_EQ(c.files_deleted, 4);
+	retention_close(r);
+	clean_dir();
+}
+
 /* A file system that reports freed blocks late (here: never) must not make
  * retention delete more than what its own deletions already freed. */
 static int frozen_space(void *ctx, uint64_t *avail, uint64_t *size)
@@ -644,6 +723,7 @@ int main(void)
 	test_late_free_space();
 	test_with_jobs();
 	test_products();
+	test_compressed();
 	rmdir(dir);
 	return unit_exit("test_retention");
 }
