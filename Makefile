@@ -81,10 +81,10 @@ $(BUILD)/libringcap.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 # The command line belongs to the program, not to the library.
-$(BUILD)/ringcap: $(BUILD)/ringcap.o $(BUILD)/cli.o $(BUILD)/libringcap.a
+$(BUILD)/ringcap: $(BUILD)/ringcap.o $(BUILD)/cli.o $(BUILD)/cli_check.o $(BUILD)/libringcap.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/libringcap.a
+$(BUILD)/tests/test_cli: $(BUILD)/tests/unit/test_cli.o $(BUILD)/cli.o $(BUILD)/cli_check.o $(BUILD)/libringcap.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 

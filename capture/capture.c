@@ -128,8 +128,12 @@ static int open_iface_rings(struct capture *cap, unsigned k)
 		struct worker *w = &cap->workers[i];
 		struct worker_config wc = {
 			.id = i,
+			/* without --cpus, from the last CPU down: the first
+			 * worker (an elastic pool's only one while the load
+			 * is light) keeps off CPU 0, where a machine without
+			 * RSS takes its network interrupts and most others */
 			.cpu = o->ncpus ? o->cpus[i % o->ncpus]
-					: cpus > 0 ? (int)(i % (unsigned)cpus) : -1,
+					: cpus > 0 ? (int)(cpus - 1 - (long)(i % (unsigned)cpus)) : -1,
 			.ctl = &cap->ctl,
 			.block_size = o->block_size,
 			.test_sleep_us = sleep_us,
