@@ -1035,6 +1035,9 @@ static void test_earlier_run(const struct pktset *s)
 			snprintf(link, sizeof(link), i ? "%s/%s.pcap%u" : "%s/%s.pcap", dir,
 				 base[b], i);
 			unlink(link);
+			/* -W's names count from 0 (ew.pcap0): the folder must end empty */
+			snprintf(link, sizeof(link), "%s/%s.pcap%u", dir, base[b], i);
+			unlink(link);
 		}
 	}
 }
