@@ -253,6 +253,8 @@ void capture_print_counters(const struct capture *cap, FILE *f)
 void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 {
 	const struct capture_config *o = &cap->cfg;
+	struct writer_compress_counters zc;
+	struct jobs_counters jc;
 	struct capture_totals t;
 
 	capture_totals(cap, &t);
@@ -274,20 +276,14 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 	s->o_direct = cap->wres.direct;
 	s->writer_stalls = cap->wres.stalls;
 	s->writer_stall_ns = cap->wres.stall_ns;
-	if (cap->closed || !cap->writer) {
-		s->compress_chunks = cap->wres.compress.chunks;
-		s->compress_raw_chunks = cap->wres.compress.raw_chunks;
-		s->compress_bytes_in = cap->wres.compress.bytes_in;
-		s->compress_bytes_out = cap->wres.compress.bytes_out;
-	} else {
-		struct writer_compress_counters zc;
-
+	/* compression: the writer's counters while it runs, its result after */
+	zc = cap->wres.compress;
+	if (!cap->closed && cap->writer)
 		writer_compress_counters(cap->writer, &zc);
-		s->compress_chunks = zc.chunks;
-		s->compress_raw_chunks = zc.raw_chunks;
-		s->compress_bytes_in = zc.bytes_in;
-		s->compress_bytes_out = zc.bytes_out;
-	}
+	s->compress_chunks = zc.chunks;
+	s->compress_raw_chunks = zc.raw_chunks;
+	s->compress_bytes_in = zc.bytes_in;
+	s->compress_bytes_out = zc.bytes_out;
 	if (cap->closed || !cap->writer) {
 		s->unwritten_packets = cap->wres.unwritten_packets;
 		s->unwritten_bytes = cap->wres.unwritten_bytes;
@@ -315,21 +311,14 @@ void capture_fill_snapshot(struct capture *cap, struct stats_snapshot *s)
 		s->retention_files_deleted = cap->ret_final.files_deleted;
 		s->retention_bytes_deleted = cap->ret_final.bytes_deleted;
 	}
-	if (cap->jobs) {
-		struct jobs_counters jc;
-
+	jc = cap->jobs_final;
+	if (cap->jobs)
 		jobs_counters(cap->jobs, &jc);
-		s->z_jobs_run = jc.run;
-		s->z_jobs_failed = jc.failed;
-		s->z_jobs_queued = jc.queued;
-		s->z_retried = jc.retried;
-		s->z_failed = jc.gave_up;
-	} else {
-		s->z_jobs_run = cap->jobs_final.run;
-		s->z_jobs_failed = cap->jobs_final.failed;
-		s->z_retried = cap->jobs_final.retried;
-		s->z_failed = cap->jobs_final.gave_up;
-	}
+	s->z_jobs_run = jc.run;
+	s->z_jobs_failed = jc.failed;
+	s->z_jobs_queued = cap->jobs ? jc.queued : 0;
+	s->z_retried = jc.retried;
+	s->z_failed = jc.gave_up;
 	capture_workers_counts(cap, &s->workers_active, &s->workers_added, &s->workers_retired);
 	for (unsigned i = 0; i < cap->nworkers; i++) {
 		const struct worker *w = &cap->workers[i];
