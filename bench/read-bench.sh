@@ -32,6 +32,9 @@
 #   port      (--mixed) udp dst port 443: bytes read as a share of the archive
 #   never     (--mixed) host 198.18.0.(1 + flows/2) and port 22 (the first host's
 #             alone): bytes read against the index bytes
+#   check     each filter's answer (host; with --mixed port and never too) against
+#             mergecap -w - FILES | tcpdump -r - -w - FILTER, one pass feeding them all:
+#             the same records byte for byte, in the same order (exit 1 otherwise)
 # With root, the page cache is dropped (sync; echo 3 > /proc/sys/vm/drop_caches) before
 # each timed read so it measures the disk, unless --no-drop-caches; the JSON says which.
 # The archive is removed at the end unless --keep. Exit 0, 1 on failure, 2 bad arguments.
@@ -69,7 +72,7 @@ arch=$DIR/arch.pcap
 need=$(python3 -c "print(int($GB * 1.05e9))")
 avail=$(df -B1 --output=avail "$DIR" | tail -1)
 [ "$avail" -gt "$need" ] || die "$DIR has $avail bytes free, the archive needs ~$need"
-[ "$KEEP" -eq 1 ] || trap 'rm -f "$DIR"/arch.pcap* "$DIR"/.arch.pcap*.ridx "$DIR"/out-*.pcap "$DIR"/*.stats "$DIR"/replay.json; rmdir "$DIR" 2>/dev/null' EXIT
+[ "$KEEP" -eq 1 ] || trap 'rm -f "$DIR"/arch.pcap* "$DIR"/.arch.pcap*.ridx "$DIR"/out-*.pcap "$DIR"/pipe-*.pcap "$DIR"/fifo-* "$DIR"/*.stats "$DIR"/replay.json; rmdir "$DIR" 2>/dev/null' EXIT
 
 drop() { [ "$DROP" -eq 1 ] && sync && echo 3 >/proc/sys/vm/drop_caches; }
 stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
@@ -201,3 +204,28 @@ if [ "$MIXED" -eq 1 ]; then
 		"$idx_bytes" "$(python3 -c "print(f'{$(stat_of "$DIR/never.stats" bytes_read) / $idx_bytes:.3f}')")" \
 		"$(stat_of "$DIR/never.stats" seconds)" "$([ $DROP -eq 1 ] && echo true || echo false)"
 fi
+
+# ---- the answers against mergecap | tcpdump: one pass over the archive feeds
+# one tcpdump per filter (through FIFOs); each of ringcap-read's outputs must
+# hold the same records, byte for byte (the 24-byte file headers aside), in
+# the same order
+filters=("host $host") outs=(host)
+[ "$MIXED" -eq 1 ] && filters+=("udp dst port 443" "host $host and port 22") outs+=(port never)
+pids=() fifos=()
+for ((i = 0; i < ${#filters[@]}; i++)); do
+	mkfifo "$DIR/fifo-${outs[i]}" || die "cannot make a FIFO in $DIR"
+	fifos+=("$DIR/fifo-${outs[i]}")
+	tcpdump -r "$DIR/fifo-${outs[i]}" -w "$DIR/pipe-${outs[i]}.pcap" "${filters[i]}" 2>/dev/null &
+	pids+=($!)
+done
+mergecap -w - "${files[@]}" | tee "${fifos[@]}" >/dev/null
+for p in "${pids[@]}"; do wait "$p"; done
+rm -f "${fifos[@]}"
+for ((i = 0; i < ${#filters[@]}; i++)); do
+	mine=$(tail -c +25 "$DIR/out-${outs[i]}.pcap" | sha256sum | cut -c1-16)
+	theirs=$(tail -c +25 "$DIR/pipe-${outs[i]}.pcap" | sha256sum | cut -c1-16)
+	n=$(tcpdump -r "$DIR/pipe-${outs[i]}.pcap" -nn 2>/dev/null | grep -c "^[0-9]")
+	printf '{"arm":"check","filter":"%s","pipeline_records":%s,"same_records":%s}\n' "${filters[i]}" "$n" \
+		"$([ "$mine" = "$theirs" ] && echo true || echo false)"
+	[ "$mine" = "$theirs" ] || { echo "read-bench: '${filters[i]}': ringcap-read's records differ from mergecap | tcpdump's" >&2; exit 1; }
+done
