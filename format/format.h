@@ -433,21 +433,12 @@ static inline uint32_t pcapng_epb_len(uint32_t caplen, uint32_t flags)
 	       PCAPNG_TRAILER_LEN;
 }
 
-/* Two host-order u16 (u32) as the u32 (u64) that stores them in this order.
- * The EPB encoders store their fields from registers, 8 bytes at a time, in
- * address order: fields built in an array or struct on the stack and copied
- * out were read back with wider loads than the stores that wrote them, and
- * each such load waits for its stores to retire (a failed store-to-load
- * forward: measured, most of the EPB's extra cost over a pcap record). */
-static inline uint32_t pcapng_u16_pair(uint16_t first, uint16_t second)
-{
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	return first | (uint32_t)second << 16;
-#else
-	return (uint32_t)first << 16 | second;
-#endif
-}
-
+/* Two host-order u32 as the u64 that stores them in this order. The EPB
+ * encoders store their fields from registers, 8 bytes at a time, in address
+ * order: fields built in an array or struct on the stack and copied out were
+ * read back with wider loads than the stores that wrote them, and each such
+ * load waited for its stores to retire (a failed store-to-load forward:
+ * measured, most of the EPB's extra cost over a pcap record). */
 static inline uint64_t pcapng_u32_pair(uint32_t first, uint32_t second)
 {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -482,9 +473,14 @@ static inline void pcapng_epb_trailer_encode(uint8_t *after, uint32_t caplen, ui
 
 	memcpy(after, &zero, 4); /* the padding; within the block: the trailer follows */
 	if (flags) {
-		/* epb_flags: code and length (u16 each), the u32 value; opt_endofopt */
-		pcapng_put64(p, pcapng_u32_pair(pcapng_u16_pair(PCAPNG_EPB_FLAGS, 4), flags));
-		pcapng_put64(p + 8, pcapng_u32_pair(pcapng_u16_pair(PCAPNG_OPT_ENDOFOPT, 0), total));
+		/* epb_flags: code and length (u16 each, a constant word), the u32
+		 * value; then opt_endofopt (code 0, length 0: a zero word) */
+		const uint16_t code_len[2] = { PCAPNG_EPB_FLAGS, 4 };
+		uint32_t head;
+
+		memcpy(&head, code_len, sizeof(head));
+		pcapng_put64(p, pcapng_u32_pair(head, flags));
+		pcapng_put64(p + 8, pcapng_u32_pair(PCAPNG_OPT_ENDOFOPT, total));
 	} else {
 		memcpy(p, &total, 4);
 	}
