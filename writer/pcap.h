@@ -57,25 +57,33 @@ static inline uint32_t pkt_record_len(const struct pkt_view *p)
 	return p->len + (p->vlan && p->caplen >= 12 ? VLAN_TAG_LEN : 0);
 }
 
+/* pkt_record_copy of a packet whose 802.1Q tag the device moved into
+ * tp_vlan_tci: the tag put back after the MAC addresses. Rare, and kept out
+ * of line so that the common copy inlines into the writer's loop. */
+__attribute__((noinline, cold, unused)) static void pkt_record_copy_vlan(uint8_t *d, const struct pkt_view *p,
+									uint32_t caplen)
+{
+	uint8_t tag[VLAN_TAG_LEN] = { p->vlan_tpid >> 8, p->vlan_tpid & 0xff, p->vlan_tci >> 8,
+				      p->vlan_tci & 0xff };
+	uint32_t rest = caplen > 12 ? caplen - 12 : 0;
+
+	memcpy(d, p->data, caplen < 12 ? caplen : 12);
+	if (rest) {
+		uint32_t t = rest < VLAN_TAG_LEN ? rest : VLAN_TAG_LEN;
+		memcpy(d + 12, tag, t);
+		if (rest > t)
+			memcpy(d + 12 + t, p->data + 12, rest - t);
+	}
+}
+
 /* The packet's `caplen` bytes (pcap_record_caplen's) at d: the 802.1Q tag the
  * device moved into tp_vlan_tci put back after the MAC addresses. */
 static inline void pkt_record_copy(uint8_t *d, const struct pkt_view *p, uint32_t caplen)
 {
-	if (p->vlan && p->caplen >= 12) {
-		uint8_t tag[VLAN_TAG_LEN] = { p->vlan_tpid >> 8, p->vlan_tpid & 0xff,
-					      p->vlan_tci >> 8, p->vlan_tci & 0xff };
-		uint32_t rest = caplen > 12 ? caplen - 12 : 0;
-
-		memcpy(d, p->data, caplen < 12 ? caplen : 12);
-		if (rest) {
-			uint32_t t = rest < VLAN_TAG_LEN ? rest : VLAN_TAG_LEN;
-			memcpy(d + 12, tag, t);
-			if (rest > t)
-				memcpy(d + 12 + t, p->data + 12, rest - t);
-		}
-	} else {
+	if (__builtin_expect(p->vlan && p->caplen >= 12, 0))
+		pkt_record_copy_vlan(d, p, caplen);
+	else
 		copy_packet_bytes(d, p->data, caplen);
-	}
 }
 
 /* Encode one record (header + data) into `out`, which has room for
