@@ -47,6 +47,11 @@ struct merge_input {
 	uint64_t head_ts;
 	bool have;                   /* head holds the input's oldest unemitted packet */
 	uint64_t cur_last_ts;        /* cur's last packet (the kernel's ts_last_pkt), or 0 */
+	uint32_t head_off;           /* where head's packet header is in cur */
+	/* With a thread: a block's worth of memory where the rest of a block
+	 * held back goes, so the ring's block goes back at once (see
+	 * stage_rest); cur then points here. */
+	uint8_t *stage;
 	struct tpacket_block_desc **done; /* walked to the end, waiting for the batch */
 	uint32_t ndone;
 	struct merge_input_counters c;
@@ -106,7 +111,10 @@ static void advance(struct merge *m, struct merge_input *in)
 {
 	for (;;) {
 		if (in->cur) {
+			const uint32_t off = in->it.off;
+
 			if (block_iter_next(&in->it, &in->head)) {
+				in->head_off = off;
 				in->head_ts = pkt_ts(&in->head);
 				in->have = true;
 				in->walked++;
@@ -202,9 +210,15 @@ static void flush(struct merge *m)
 
 		if (!n)
 			continue;
-		for (uint32_t k = 0; k < n; k++)
-			ring_release_block(in->done[k]);
+		for (uint32_t k = 0; k < in->ndone; k++) {
+			if ((uint8_t *)in->done[k] == in->stage)
+				n--; /* a copy: nothing to give back */
+			else
+				ring_release_block(in->done[k]);
+		}
 		in->ndone = 0;
+		if (!n)
+			continue;
 		pthread_mutex_lock(&m->lock);
 		in->held -= n;
 		all_back = !in->held;
@@ -329,13 +343,60 @@ static bool run_again(struct merge *m, uint64_t *seen)
 	return false;
 }
 
+/*
+ * The run's holder, after a pass (the batch is in the sink, the walked blocks
+ * are back): input `in`'s newest block, held back in part, is copied from its
+ * head on and given back, so its producer sleeps in poll() until its ring
+ * retires the next block, instead of waking once for the give-back and again
+ * for that block. The copy is bytes the sink reads soon anyway; a queue behind
+ * the block (the producer waits for those) is left as it is.
+ */
+static void stage_rest(struct merge *m, struct merge_input *in)
+{
+	const struct tpacket_block_desc *b = in->cur;
+	struct tpacket_block_desc *s = (struct tpacket_block_desc *)in->stage;
+	bool queued, all_back, full;
+
+	if (!in->have || (uint8_t *)b == in->stage || !in->stage)
+		return;
+	pthread_mutex_lock(&m->lock);
+	queued = in->qhead != in->qtail;
+	pthread_mutex_unlock(&m->lock);
+	if (queued)
+		return;
+	/* packets keep their offsets: next_offset stays true, and the walk's
+	 * checks see the same block */
+	memcpy(s, b, sizeof(*s));
+	memcpy(in->stage + in->head_off, (const uint8_t *)b + in->head_off,
+	       in->it.size - in->head_off);
+	s->hdr.bh1.num_pkts = b->hdr.bh1.num_pkts - (in->walked - 1);
+	s->hdr.bh1.offset_to_first_pkt = in->head_off;
+	block_iter_init(&in->it, s, in->ring->block_size);
+	in->it.iface = in->ring->iface_index;
+	in->cur = s;
+	in->walked = 0;
+	in->have = false;
+	advance(m, in); /* the head again, now in the copy */
+	ring_release_block((struct tpacket_block_desc *)b);
+	pthread_mutex_lock(&m->lock);
+	all_back = !--in->held;
+	full = in->held + 1 == m->cfg.depth;
+	pthread_mutex_unlock(&m->lock);
+	if (full)
+		pthread_cond_broadcast(&m->room);
+	if (all_back)
+		pthread_cond_broadcast(&in->released);
+}
+
 /* The run's holder (m->running set by it): passes until no block came since
  * the last one began. */
 static void run_passes(struct merge *m, uint64_t seen)
 {
-	do
+	do {
 		merge_run_once(m, false);
-	while (run_again(m, &seen));
+		for (unsigned i = 0; i < m->cfg.ninputs; i++)
+			stage_rest(m, &m->in[i]);
+	} while (run_again(m, &seen));
 }
 
 /*
@@ -358,6 +419,7 @@ static void *merger_main(void *arg)
 		uint64_t seen;
 
 		if (m->running || !m->timer_at) {
+			armed = 0;
 			m->merger_sleep = UINT64_MAX;
 			pthread_cond_wait(&m->more, &m->lock);
 			m->merger_sleep = 0;
@@ -365,13 +427,16 @@ static void *merger_main(void *arg)
 		}
 		if (armed != m->timer_at) {
 			uint64_t now = realtime_ns();
+			/* it moved on while we slept: pushes keep it going */
+			bool moved = armed != 0;
 
-			/* A time kept by a waiting producer is only backed
-			 * up, late: a busy capture moves it on at every
-			 * block, and each move would otherwise wake us. */
+			/* A time kept by a waiting producer, or one that
+			 * pushes keep moving on (a busy capture: every block
+			 * does), is only backed up, late: each move would
+			 * otherwise wake us. */
 			armed = m->timer_at;
 			deadline = armed > now + IDLE_WAIT_NS ? armed : now + IDLE_WAIT_NS;
-			if (m->waiters)
+			if (m->waiters || moved)
 				deadline += BACKUP_WAIT_NS;
 		}
 		if (realtime_ns() < deadline) {
@@ -416,6 +481,11 @@ int merge_open(struct merge **out, const struct merge_config *cfg)
 		m->in[i].done = xcalloc(cfg->depth + 1, sizeof(*m->in[i].done));
 		m->in[i].next_idx = cfg->rings[i]->cur;
 		pthread_cond_init(&m->in[i].released, NULL);
+		if (!cfg->no_thread) {
+			/* touched now: first touches are slow (page faults) */
+			m->in[i].stage = xcalloc(1, cfg->rings[i]->block_size);
+			memset(m->in[i].stage, 0, cfg->rings[i]->block_size);
+		}
 	}
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->more, NULL);
@@ -561,6 +631,7 @@ int merge_close(struct merge *m, struct merge_input_counters *c)
 		xfree(m->in[i].q);
 		xfree(m->in[i].done);
 		pthread_cond_destroy(&m->in[i].released);
+		xfree(m->in[i].stage);
 	}
 	ret = m->error;
 	pthread_mutex_destroy(&m->lock);
