@@ -39,6 +39,7 @@ struct merge_input {
 	uint32_t qhead, qtail;       /* free-running; count = qtail - qhead */
 	uint32_t next_idx;           /* ring index of the block after the last pushed */
 	uint32_t held;               /* pushed and not yet given back; under m->lock */
+	bool staged;                 /* under m->lock: packets of it wait in `stage` */
 	/* the merger's */
 	struct tpacket_block_desc *cur; /* block being walked */
 	struct block_iter it;
@@ -207,21 +208,24 @@ static void flush(struct merge *m)
 	for (unsigned i = 0; i < m->cfg.ninputs; i++) {
 		struct merge_input *in = &m->in[i];
 		uint32_t n = in->ndone;
+		bool copy = false;
 
 		if (!n)
 			continue;
+
 		for (uint32_t k = 0; k < in->ndone; k++) {
 			if ((uint8_t *)in->done[k] == in->stage)
-				n--; /* a copy: nothing to give back */
+				copy = true; /* nothing to give back */
 			else
 				ring_release_block(in->done[k]);
 		}
 		in->ndone = 0;
-		if (!n)
-			continue;
+		n -= copy;
 		pthread_mutex_lock(&m->lock);
 		in->held -= n;
-		all_back = !in->held;
+		if (copy)
+			in->staged = false;
+		all_back = !in->held && !in->staged;
 		full = in->held + n == m->cfg.depth;
 		pthread_mutex_unlock(&m->lock);
 		/* outside the lock: a waiter woken under it would only sleep
@@ -355,7 +359,7 @@ static void stage_rest(struct merge *m, struct merge_input *in)
 {
 	const struct tpacket_block_desc *b = in->cur;
 	struct tpacket_block_desc *s = (struct tpacket_block_desc *)in->stage;
-	bool queued, all_back, full;
+	bool queued, full;
 
 	if (!in->have || (uint8_t *)b == in->stage || !in->stage)
 		return;
@@ -379,13 +383,12 @@ static void stage_rest(struct merge *m, struct merge_input *in)
 	advance(m, in); /* the head again, now in the copy */
 	ring_release_block((struct tpacket_block_desc *)b);
 	pthread_mutex_lock(&m->lock);
-	all_back = !--in->held;
+	in->held--;
+	in->staged = true; /* merge_wait_released still waits: packets are left */
 	full = in->held + 1 == m->cfg.depth;
 	pthread_mutex_unlock(&m->lock);
 	if (full)
 		pthread_cond_broadcast(&m->room);
-	if (all_back)
-		pthread_cond_broadcast(&in->released);
 }
 
 /* The run's holder (m->running set by it): passes until no block came since
@@ -561,7 +564,7 @@ bool merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 
 	pthread_mutex_lock(&m->lock);
 	m->waiters++;
-	while (in->held && !m->closing && !m->error) {
+	while ((in->held || in->staged) && !m->closing && !m->error) {
 		uint64_t now = realtime_ns(), at = until;
 		bool keep = false;
 		struct timespec ts;
@@ -579,7 +582,7 @@ bool merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 			continue;
 		if (!keep)
 			break;
-		if (m->running || !m->timer_at || !in->held)
+		if (m->running || !m->timer_at || (!in->held && !in->staged))
 			continue;
 		m->running = true;
 		now = m->pushes;
@@ -590,7 +593,7 @@ bool merge_wait_released(struct merge *m, unsigned i, int timeout_ms)
 	m->waiters--;
 	/* the last one that kept the time goes: the merger thread keeps it */
 	tell = !m->waiters && m->timer_at && m->merger_sleep == UINT64_MAX;
-	none = !in->held;
+	none = !in->held && !in->staged;
 	pthread_mutex_unlock(&m->lock);
 	if (tell)
 		pthread_cond_signal(&m->more);

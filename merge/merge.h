@@ -80,10 +80,13 @@ int merge_open(struct merge **out, const struct merge_config *cfg);
  * above); a sink may call it (the block is left to the walk under way). */
 int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
 /* Input `in`'s producer: wait (at most timeout_ms) until every block it
- * pushed is back with the kernel. The kernel's poll() says POLLIN while the
- * block it retired last is not back, so a producer with blocks in the merge
- * waits here instead of in poll(); meanwhile it may run the sink (see above).
- * True once the input holds no block (every packet of it is in the sink). */
+ * pushed is back with the kernel and every packet of them in the sink. The
+ * kernel's poll() says POLLIN while the block it retired last is not back, so
+ * a producer with blocks in the merge waits here instead of in poll();
+ * meanwhile it may run the sink (see above). The merge gives a producer's
+ * newest block back early when it holds it back, keeping a copy of the rest,
+ * so mostly a producer sleeps in poll() instead. True once the input holds
+ * no block and no copied packet (every packet of it is in the sink). */
 bool merge_wait_released(struct merge *m, unsigned in, int timeout_ms);
 /* Input `in`'s producer, holding nothing in the merge (merge_wait_released
  * said so), gave blocks back to the kernel itself for a while (an elastic
