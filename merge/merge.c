@@ -27,9 +27,9 @@
 #include "util/util.h"
 
 #define IDLE_WAIT_NS 1000000ull /* a merger held back by the clock sleeps 1 ms at least */
-/* A block's ts_last_pkt this far past its head is not believed (wake at the head) */
-/* the merger thread backs a waiting producer's clock up this much later */
+/* the merger thread backs a clock kept by others up this much later */
 #define BACKUP_WAIT_NS 50000000ull
+/* a block's ts_last_pkt this far past its head is not believed (wake at the head) */
 #define LAST_TS_TRUST_NS 1000000000ull
 
 struct merge_input {
@@ -40,7 +40,7 @@ struct merge_input {
 	uint32_t next_idx;           /* ring index of the block after the last pushed */
 	uint32_t held;               /* pushed and not yet given back; under m->lock */
 	bool staged;                 /* under m->lock: packets of it wait in `stage` */
-	/* the merger's */
+	/* the run's holder's */
 	struct tpacket_block_desc *cur; /* block being walked */
 	struct block_iter it;
 	uint32_t walked;             /* packets of cur taken so far */
@@ -56,7 +56,7 @@ struct merge_input {
 	struct tpacket_block_desc **done; /* walked to the end, waiting for the batch */
 	uint32_t ndone;
 	struct merge_input_counters c;
-	pthread_cond_t released;     /* held fell to 0, or the clock's time changed */
+	pthread_cond_t released;     /* no block and no copied packet of it left */
 };
 
 struct merge {
@@ -70,7 +70,7 @@ struct merge {
 	pthread_mutex_t lock;
 	pthread_cond_t more;         /* the merger thread: closing, or the clock is its to keep */
 	pthread_cond_t room;         /* blocks went back: a producer may push */
-	/* Written by the merger only, under lock and atomically: merge_done
+	/* Written by the run's holder only, under lock and atomically: merge_done
 	 * reads them without the lock, once per block per worker. */
 	int error;                   /* the sink's first error */
 	bool sink_full;              /* the sink takes no more (-c reached) */
@@ -212,7 +212,6 @@ static void flush(struct merge *m)
 
 		if (!n)
 			continue;
-
 		for (uint32_t k = 0; k < in->ndone; k++) {
 			if ((uint8_t *)in->done[k] == in->stage)
 				copy = true; /* nothing to give back */
