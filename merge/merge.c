@@ -391,14 +391,15 @@ static void stage_rest(struct merge *m, struct merge_input *in)
 }
 
 /* The run's holder (m->running set by it): passes until no block came since
- * the last one began. */
-static void run_passes(struct merge *m, uint64_t seen)
+ * the last one began. Returns the pushes the last pass saw. */
+static uint64_t run_passes(struct merge *m, uint64_t seen)
 {
 	do {
 		merge_run_once(m, false);
 		for (unsigned i = 0; i < m->cfg.ninputs; i++)
 			stage_rest(m, &m->in[i]);
 	} while (run_again(m, &seen));
+	return seen;
 }
 
 /*
@@ -410,7 +411,7 @@ static void run_passes(struct merge *m, uint64_t seen)
 static void *merger_main(void *arg)
 {
 	struct merge *m = arg;
-	uint64_t armed = 0, deadline = 0;
+	uint64_t armed = 0, deadline = 0, ran = 0;
 	sigset_t all;
 
 	sigfillset(&all);
@@ -420,6 +421,8 @@ static void *merger_main(void *arg)
 		struct timespec until;
 		uint64_t seen;
 
+		if (m->cfg.merger_runs && !m->running && m->pushes != ran)
+			goto run;
 		if (m->running || !m->timer_at) {
 			armed = 0;
 			m->merger_sleep = UINT64_MAX;
@@ -448,11 +451,12 @@ static void *merger_main(void *arg)
 			m->merger_sleep = 0;
 			continue;
 		}
+run:
 		armed = 0;
 		m->running = true;
 		seen = m->pushes;
 		pthread_mutex_unlock(&m->lock);
-		run_passes(m, seen);
+		ran = run_passes(m, seen);
 		pthread_mutex_lock(&m->lock);
 	}
 	m->running = true; /* every producer has stopped: the drain is ours */
@@ -535,7 +539,7 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 		b = NULL;
 		/* No one runs the passes: this thread does, rather than
 		 * wake one that would. */
-		if (!m->cfg.no_thread && !m->running) {
+		if (!m->cfg.no_thread && !m->cfg.merger_runs && !m->running) {
 			m->running = true;
 			seen = m->pushes;
 			run = true;
@@ -546,6 +550,8 @@ int merge_push(struct merge *m, unsigned i, struct tpacket_block_desc *b)
 		ring_release_block(b);
 	if (run)
 		run_passes(m, seen);
+	else if (m->cfg.merger_runs)
+		pthread_cond_signal(&m->more);
 	return ret;
 }
 

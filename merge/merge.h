@@ -59,6 +59,8 @@ struct merge_config {
 	void *sink_ctx;
 	uint64_t (*clock_ns)(void); /* CLOCK_REALTIME in ns; tests pass their own. NULL: real */
 	bool no_thread;          /* tests: no merger thread; drive it with merge_run_once */
+	bool merger_runs;        /* the merge's own thread runs every pass, woken per push
+				  * (bench/ringcap-merge measures that thread alone) */
 };
 
 /* Per input, written by the thread running the walk; read after merge_close. */

@@ -263,11 +263,13 @@ static void *produce(void *arg)
 	return NULL;
 }
 
-static void test_many_small_blocks_threaded(void)
+/* merger_runs: the merge's own thread runs every pass, as the bench has it;
+ * else the producer runs them. */
+static void test_many_small_blocks_threaded(bool merger_runs)
 {
 	struct merge_config cfg = {
 		.ninputs = 2, .depth = 4, .margin_ns = 1000, .batch = 1024, .sink = sink,
-		.clock_ns = clock_fake,
+		.clock_ns = clock_fake, .merger_runs = merger_runs,
 	};
 	struct producer p = { .blocks = 3000 };
 	struct merge_input_counters c[2];
@@ -424,7 +426,8 @@ int main(void)
 	test_full_sink_still_gives_back();
 	test_lying_block_counted();
 	test_push_during_pass();
-	test_many_small_blocks_threaded();
+	test_many_small_blocks_threaded(false);
+	test_many_small_blocks_threaded(true);
 	test_push_waits_for_held_blocks();
 	test_resume_after_direct();
 	test_held_rest_copied();
