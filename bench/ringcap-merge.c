@@ -307,6 +307,7 @@ int main(int argc, char **argv)
 	mc.sink = pcap_handler_write;
 	mc.sink_ctx = &ph;
 	mc.clock_ns = still_clock;
+	mc.merger_runs = true; /* the merge thread's ceiling, not the filler's */
 	if ((ret = merge_open(&m, &mc)))
 		die(1, "cannot open the merge: %s", strerror(-ret));
 	if (pin_to_cpu(o.filler_cpu))

@@ -68,7 +68,8 @@
  *             then on); its counters (written by it alone, read relaxed by
  *             main); while it copies into a staging slot, that byte range.
  *     blocks: in poll() on its socket (50 ms at most); idle, on the pool's
- *             condition variable until woken; in writer_append while
+ *             condition variable until woken; in writer_append (its own, or
+ *             the merge's walk it runs in merge_push or while it waits) while
  *             every staging slot is full (back-pressure: the kernel drops and
  *             counts); in merge_push while its merge input holds `depth`
  *             blocks. With the pwrite backend, in the pwrite of a slot it
@@ -80,6 +81,10 @@
  *             (writer_append; without -w, several interfaces: it counts
  *             them, per interface), then gives the emptied blocks back to
  *             the kernel in each ring's order. The writer's only appender then.
+ *             That walk runs on a worker's thread (the one pushing, or one
+ *             waiting for its blocks when the clock lets packets go), one at a
+ *             time; the merger's own thread only backs the clock up when no
+ *             worker waits, and drains at stop.
  *             In an elastic pool with one active worker it sleeps (nothing
  *             is pushed) and that worker appends; the hand-over either way
  *             goes through the merge's lock (workers/workers.h, pool).

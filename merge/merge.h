@@ -4,11 +4,18 @@
  * non-decreasing timestamp order before they reach the file.
  *
  * Each worker hands over its retired blocks whole (merge_push) instead of
- * giving them back to the kernel; one merger thread walks the blocks of every
- * input at once, always taking the oldest packet at the heads, and passes
- * batches of packets, still in the rings, to the sink (the writer). Once a
- * batch is in the sink, the blocks it emptied go back to the kernel, in each
- * ring's order. No packet byte is copied before the sink copies it.
+ * giving them back to the kernel; one thread at a time walks the blocks of
+ * every input at once, always taking the oldest packet at the heads, and
+ * passes batches of packets, still in the rings, to the sink (the writer).
+ * Once a batch is in the sink, the blocks it emptied go back to the kernel, in
+ * each ring's order. No packet byte is copied before the sink copies it.
+ *
+ * That thread is the one that needs it, not a thread woken for it: the
+ * producer that pushes runs the walk itself when no other thread does (else
+ * the one that does takes its block too), and a producer waiting for its
+ * blocks (merge_wait_released) runs it when the clock lets a held-back packet
+ * go. The merge's own thread only backs that clock up when no producer waits,
+ * and drains at close.
  *
  * An input with nothing queued holds the others back only as long as it may
  * still deliver an older packet: the merger looks at that ring's next block
@@ -18,11 +25,13 @@
  * that still comes later than one already emitted is written where it comes
  * and counted (out_of_order); none is held back for ever or lost.
  *
- * Threads: merge_push from the input's own worker thread only (one producer
- * per input); merge_open/merge_close from main; the sink runs on the merger
- * thread. Blocking: merge_push waits while its input holds `depth` blocks not
- * yet given back (back-pressure: the ring fills and the kernel drops and
- * counts).
+ * Threads: merge_push and merge_wait_released from the input's own worker
+ * thread only (one producer per input); merge_open/merge_close from main. The
+ * sink runs on a producer's thread inside merge_push or merge_wait_released,
+ * or on the merge's own thread, never on two at once: calls to it are ordered
+ * as if one thread made them all. Blocking: merge_push waits while its input
+ * holds `depth` blocks not yet given back (back-pressure: the ring fills and
+ * the kernel drops and counts), and runs the sink (which may block).
  */
 #ifndef RINGCAP_MERGE_H
 #define RINGCAP_MERGE_H
@@ -50,9 +59,11 @@ struct merge_config {
 	void *sink_ctx;
 	uint64_t (*clock_ns)(void); /* CLOCK_REALTIME in ns; tests pass their own. NULL: real */
 	bool no_thread;          /* tests: no merger thread; drive it with merge_run_once */
+	bool merger_runs;        /* the merge's own thread runs every pass, woken per push
+				  * (bench/ringcap-merge measures that thread alone) */
 };
 
-/* Per input, written by the merger thread; read after merge_close. */
+/* Per input, written by the thread running the walk; read after merge_close. */
 struct merge_input_counters {
 	uint64_t blocks;
 	uint64_t packets;        /* emitted to the sink */
@@ -64,16 +75,20 @@ struct merge;
 
 /* Set-up, main thread: 0 or -errno (one line logged). Starts the merger thread. */
 int merge_open(struct merge **out, const struct merge_config *cfg);
-/* Hand input `in`'s retired block to the merger; the block must be ring
+/* Hand input `in`'s retired block to the merge; the block must be ring
  * order's next for that input. Returns 0, or the sink's error (the block is
  * taken all the same, its packets offered to the sink to be counted as not
- * written; the worker should stop). May block (see above). */
+ * written; the worker should stop). May block, and may run the sink (see
+ * above); a sink may call it (the block is left to the walk under way). */
 int merge_push(struct merge *m, unsigned in, struct tpacket_block_desc *b);
 /* Input `in`'s producer: wait (at most timeout_ms) until every block it
- * pushed is back with the kernel. The kernel's poll() says POLLIN while the
- * block it retired last is not back, so a producer with blocks in the merge
- * waits here instead of in poll(). True once the input holds no block
- * (every packet of it is in the sink). */
+ * pushed is back with the kernel and every packet of them in the sink. The
+ * kernel's poll() says POLLIN while the block it retired last is not back, so
+ * a producer with blocks in the merge waits here instead of in poll();
+ * meanwhile it may run the sink (see above). The merge gives a producer's
+ * newest block back early when it holds it back, keeping a copy of the rest,
+ * so mostly a producer sleeps in poll() instead. True once the input holds
+ * no block and no copied packet (every packet of it is in the sink). */
 bool merge_wait_released(struct merge *m, unsigned in, int timeout_ms);
 /* Input `in`'s producer, holding nothing in the merge (merge_wait_released
  * said so), gave blocks back to the kernel itself for a while (an elastic

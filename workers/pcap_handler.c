@@ -1,6 +1,7 @@
 /* The pcap handler: one writer_append per block (one worker), or per batch as
- * the time-order merge's sink (several workers: the merger thread calls it).
- * Either way one thread appends, as writer.h requires. The kernel filter is
+ * the time-order merge's sink (several workers: whichever thread runs the merge's
+ * walk calls it, one at a time).
+ * Either way one thread at a time appends, as writer.h requires. The kernel filter is
  * the user's expression alone, so every packet delivered goes to the file.
  * Without a writer (several interfaces counted, no file) it counts instead. */
 #include <string.h>

@@ -263,11 +263,13 @@ static void *produce(void *arg)
 	return NULL;
 }
 
-static void test_many_small_blocks_threaded(void)
+/* merger_runs: the merge's own thread runs every pass, as the bench has it;
+ * else the producer runs them. */
+static void test_many_small_blocks_threaded(bool merger_runs)
 {
 	struct merge_config cfg = {
 		.ninputs = 2, .depth = 4, .margin_ns = 1000, .batch = 1024, .sink = sink,
-		.clock_ns = clock_fake,
+		.clock_ns = clock_fake, .merger_runs = merger_runs,
 	};
 	struct producer p = { .blocks = 3000 };
 	struct merge_input_counters c[2];
@@ -364,6 +366,47 @@ static void test_resume_after_direct(void)
 	CHECK_EQ(merge_close(m, NULL), 0);
 }
 
+/* With a thread, a block the clock holds back in part is copied from its
+ * head on and goes back to the kernel at once (its producer then sleeps in
+ * poll, not on the merge): the ring's block may be refilled meanwhile, and
+ * what is written comes from the copy, whole and in order. */
+static void test_held_rest_copied(void)
+{
+	const uint64_t a[] = { 100, 200, 300 }, b[] = { 150, 250 };
+	const uint64_t want[] = { 100, 150, 200, 250, 300 };
+	struct merge_config cfg = {
+		.ninputs = 2, .depth = 4, .margin_ns = 1000, .batch = 1024, .sink = sink,
+		.clock_ns = clock_fake,
+	};
+	struct merge_input_counters c[2];
+	struct tpacket_block_desc *b0;
+	struct merge *m;
+
+	reset();
+	fake_now = 0; /* an empty input holds every packet back */
+	cfg.rings[0] = &rings[0];
+	cfg.rings[1] = &rings[1];
+	b0 = retire(1, 0, b, 2); /* before the thread looks at ring 1 */
+	CHECK_EQ(merge_open(&m, &cfg), 0);
+	CHECK_EQ(merge_push(m, 0, retire(0, 0, a, 3)), 0);
+	CHECK_EQ(nout, 0);
+	CHECK_EQ(status(0, 0), TP_STATUS_KERNEL);
+	/* its packets are not in the sink yet: an elastic pool's worker going
+	 * direct must not append before them */
+	CHECK(!merge_wait_released(m, 0, 0), "packets left in the copy count as held");
+	memset(maps[0], 0xee, BLOCK_SIZE); /* the kernel refills it */
+	CHECK_EQ(merge_push(m, 1, b0), 0);
+	CHECK_EQ(merge_close(m, c), 0);
+	CHECK_EQ(nout, 5);
+	for (unsigned i = 0; i < 5 && i < nout; i++)
+		CHECK_EQ(out_ts[i], want[i]);
+	CHECK_EQ(c[0].packets, 3);
+	CHECK_EQ(c[0].blocks, 1);
+	CHECK_EQ(c[0].bad_packets, 0);
+	CHECK_EQ(c[1].packets, 2);
+	CHECK_EQ(status(1, 0), TP_STATUS_KERNEL);
+}
+
 static void test_bad_config(void)
 {
 	struct merge_config cfg = { .ninputs = 1, .depth = BLOCK_NR, .batch = 1, .sink = sink };
@@ -383,9 +426,11 @@ int main(void)
 	test_full_sink_still_gives_back();
 	test_lying_block_counted();
 	test_push_during_pass();
-	test_many_small_blocks_threaded();
+	test_many_small_blocks_threaded(false);
+	test_many_small_blocks_threaded(true);
 	test_push_waits_for_held_blocks();
 	test_resume_after_direct();
+	test_held_rest_copied();
 	test_bad_config();
 	return unit_exit("test_merge");
 }
