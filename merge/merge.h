@@ -8,7 +8,8 @@
  * every input at once, always taking the oldest packet at the heads, and
  * passes batches of packets, still in the rings, to the sink (the writer).
  * Once a batch is in the sink, the blocks it emptied go back to the kernel, in
- * each ring's order. No packet byte is copied before the sink copies it.
+ * each ring's order. The only packet bytes copied before the sink copies
+ * them are the held-back rest of a producer's newest block (see below).
  *
  * That thread is the one that needs it, not a thread woken for it: the
  * producer that pushes runs the walk itself when no other thread does (else
@@ -16,6 +17,12 @@
  * blocks (merge_wait_released) runs it when the clock lets a held-back packet
  * go. The merge's own thread only backs that clock up when no producer waits,
  * and drains at close.
+ *
+ * A producer's newest block that the clock holds back in part, with no block
+ * queued behind it, is copied from its first unemitted packet on into that
+ * input's copy area (one block, allocated at open) and given back to the
+ * kernel at once, so the producer sleeps in poll() until its ring retires the
+ * next block instead of being woken for the give-back.
  *
  * An input with nothing queued holds the others back only as long as it may
  * still deliver an older packet: the merger looks at that ring's next block
