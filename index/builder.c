@@ -230,32 +230,32 @@ void index_builder_without_postings(struct index_builder *b)
 	b->without_postings = true;
 }
 
-int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
-			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
+/* The chunk and postings work of one record at `off` (its end at `end`): the
+ * fields of the whole index (counts, times, last record) are the callers',
+ * once per record or once per batch. */
+static inline void add_record(struct index_builder *b, uint64_t off, uint64_t end, uint64_t ns,
+			      uint32_t linktype, const uint8_t *frame, uint32_t frame_len)
 {
-	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
 	struct frame_keys fk;
 	uint64_t rel;
 	unsigned got;
 
-	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
-		return -EINVAL;
 	if (b->open && b->cur.end - b->cur.off >= b->ix.chunk_bytes)
 		close_chunk(b);
 	if (!b->open) {
 		memset(&b->cur, 0, sizeof(b->cur));
-		b->cur.off = file_offset;
+		b->cur.off = off;
 		b->cur.min_ns = UINT64_MAX;
 		if (b->without_postings)
 			b->cur.flags |= INDEX_CHUNK_NO_POSTINGS;
 		b->open = true;
 	}
-	b->cur.end = file_offset + PCAP_RECORD_HEADER_LEN + caplen;
+	b->cur.end = end;
 	b->cur.records++;
 	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
 	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;
-	index_frame_keys(b->fi.linktype, frame, frame_len, &fk);
-	rel = file_offset - b->cur.off;
+	index_frame_keys(linktype, frame, frame_len, &fk);
+	rel = off - b->cur.off;
 	if (rel >= UINT32_MAX) /* a chunk over 4 GiB: offsets do not fit */
 		no_postings(b);
 	got = post_build_add(b->pb, (uint32_t)rel, &fk, !(b->cur.flags & INDEX_CHUNK_NO_POSTINGS));
@@ -263,17 +263,73 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 		no_postings(b);
 	if (got & POST_NEW_FLOW)
 		summary_add(b, &fk);
+}
+
+/* The whole index's fields after `n` records, the last at `last_off`, the
+ * earliest and latest of them at lo and hi ns. */
+static void note_records(struct index_builder *b, uint64_t n, uint64_t lo, uint64_t hi, uint64_t last_off,
+			 uint32_t last_caplen)
+{
 	if (!b->ix.records && !b->ix.nchunks)
-		b->ix.first_ns = b->ix.last_ns = ns;
-	b->ix.first_ns = ns < b->ix.first_ns ? ns : b->ix.first_ns;
-	b->ix.last_ns = ns > b->ix.last_ns ? ns : b->ix.last_ns;
-	b->ix.records++;
-	b->ix.last_rec_off = file_offset;
+		b->ix.first_ns = b->ix.last_ns = lo;
+	b->ix.first_ns = lo < b->ix.first_ns ? lo : b->ix.first_ns;
+	b->ix.last_ns = hi > b->ix.last_ns ? hi : b->ix.last_ns;
+	b->ix.records += n;
+	b->ix.last_rec_off = last_off;
+	b->ix.last_caplen = last_caplen;
+	b->end = b->ix.good_end = b->cur.end;
+}
+
+int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
+			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
+{
+	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
+
+	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
+		return -EINVAL;
+	add_record(b, file_offset, file_offset + PCAP_RECORD_HEADER_LEN + caplen, ns, b->fi.linktype, frame,
+		   frame_len);
+	note_records(b, 1, ns, ns, file_offset, caplen);
 	b->ix.last_ts_sec = ts_sec;
 	b->ix.last_ts_frac = ts_frac;
-	b->ix.last_caplen = caplen;
-	b->end = b->ix.good_end = b->cur.end;
 	return 0;
+}
+
+int index_builder_add_records(struct index_builder *b, uint64_t off, const struct index_rec *r, unsigned n)
+{
+	const bool pcapng = b->ix.pcapng;
+	uint64_t lo = UINT64_MAX, hi = 0, at = off, last_off = off;
+	unsigned i;
+	int ret = 0;
+
+	if (pcapng ? off < b->end || !b->ix.nsblocks : off != b->end)
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		uint64_t ns = pcap_ts_ns(&b->fi, r[i].ts_sec, r[i].ts_frac);
+		uint32_t len = pcapng ? r[i].len : PCAP_RECORD_HEADER_LEN + r[i].caplen;
+
+		if (r[i].caplen > PCAP_SNAPLEN_MAX || len < r[i].caplen) {
+			ret = -EINVAL;
+			break;
+		}
+		add_record(b, at, at + len, ns, pcapng ? r[i].linktype : b->fi.linktype, r[i].frame,
+			   r[i].frame_len);
+		lo = ns < lo ? ns : lo;
+		hi = ns > hi ? ns : hi;
+		last_off = at;
+		at += len;
+	}
+	if (!i)
+		return ret;
+	note_records(b, i, lo, hi, last_off, r[i - 1].caplen);
+	if (pcapng) { /* a packet block's first 8 bytes, as pcapng does (index.h) */
+		b->ix.last_ts_sec = PCAPNG_BT_EPB;
+		b->ix.last_ts_frac = r[i - 1].len;
+	} else {
+		b->ix.last_ts_sec = r[i - 1].ts_sec;
+		b->ix.last_ts_frac = r[i - 1].ts_frac;
+	}
+	return ret;
 }
 
 static void *dup_array(const void *p, size_t n, size_t size)
