@@ -230,13 +230,14 @@ void index_builder_without_postings(struct index_builder *b)
 	b->without_postings = true;
 }
 
-/* The chunk and postings work of one record at `off` (its end at `end`): the
- * fields of the whole index (counts, times, last record) are the callers',
- * once per record or once per batch. */
-static inline void add_record(struct index_builder *b, uint64_t off, uint64_t end, uint64_t ns,
-			      uint32_t linktype, const uint8_t *frame, uint32_t frame_len)
+/* The chunk and postings work of one record at `off` (its end at `end`)
+ * whose keys are *fk (their flow *pf): the fields of the whole index
+ * (counts, times, last record) are the callers', once per record or once
+ * per batch. */
+static inline __attribute__((always_inline)) void add_keyed(struct index_builder *b, uint64_t off, uint64_t end,
+							  uint64_t ns, const struct frame_keys *fk,
+							  const struct post_flow *pf)
 {
-	struct frame_keys fk;
 	uint64_t rel;
 	unsigned got;
 
@@ -254,15 +255,14 @@ static inline void add_record(struct index_builder *b, uint64_t off, uint64_t en
 	b->cur.records++;
 	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
 	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;
-	index_frame_keys(linktype, frame, frame_len, &fk);
 	rel = off - b->cur.off;
 	if (rel >= UINT32_MAX) /* a chunk over 4 GiB: offsets do not fit */
 		no_postings(b);
-	got = post_build_add(b->pb, (uint32_t)rel, &fk, !(b->cur.flags & INDEX_CHUNK_NO_POSTINGS));
+	got = post_build_add_flow(b->pb, (uint32_t)rel, fk, pf, !(b->cur.flags & INDEX_CHUNK_NO_POSTINGS));
 	if (got & POST_FULL)
 		no_postings(b);
 	if (got & POST_NEW_FLOW)
-		summary_add(b, &fk);
+		summary_add(b, fk);
 }
 
 /* The whole index's fields after `n` records, the last at `last_off`, the
@@ -285,39 +285,59 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 {
 	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
 
+	struct frame_keys fk;
+	struct post_flow pf;
+
 	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
 		return -EINVAL;
-	add_record(b, file_offset, file_offset + PCAP_RECORD_HEADER_LEN + caplen, ns, b->fi.linktype, frame,
-		   frame_len);
+	index_frame_keys(b->fi.linktype, frame, frame_len, &fk);
+	post_build_flow(b->pb, &fk, &pf);
+	add_keyed(b, file_offset, file_offset + PCAP_RECORD_HEADER_LEN + caplen, ns, &fk, &pf);
 	note_records(b, 1, ns, ns, file_offset, caplen);
 	b->ix.last_ts_sec = ts_sec;
 	b->ix.last_ts_frac = ts_frac;
 	return 0;
 }
 
+/* Records a batch walks ahead of adding them: their frames read and their
+ * flow cache slots asked for together, not each in turn. */
+#define BATCH_AHEAD 16
+
 int index_builder_add_records(struct index_builder *b, uint64_t off, const struct index_rec *r, unsigned n)
 {
 	const bool pcapng = b->ix.pcapng;
+	struct frame_keys fk[BATCH_AHEAD];
+	struct post_flow pf[BATCH_AHEAD];
 	uint64_t lo = UINT64_MAX, hi = 0, at = off, last_off = off;
-	unsigned i;
+	unsigned i = 0;
 	int ret = 0;
 
 	if (pcapng ? off < b->end || !b->ix.nsblocks : off != b->end)
 		return -EINVAL;
-	for (i = 0; i < n; i++) {
-		uint64_t ns = pcap_ts_ns(&b->fi, r[i].ts_sec, r[i].ts_frac);
-		uint32_t len = pcapng ? r[i].len : PCAP_RECORD_HEADER_LEN + r[i].caplen;
+	while (i < n && !ret) {
+		unsigned k = n - i < BATCH_AHEAD ? n - i : BATCH_AHEAD, j;
 
-		if (r[i].caplen > PCAP_SNAPLEN_MAX || len < r[i].caplen) {
-			ret = -EINVAL;
-			break;
+		for (j = 0; j < k; j++) {
+			const struct index_rec *x = &r[i + j];
+
+			if (x->caplen > PCAP_SNAPLEN_MAX || (pcapng && x->len < x->caplen)) {
+				ret = -EINVAL;
+				break;
+			}
+			index_frame_keys(pcapng ? x->linktype : b->fi.linktype, x->frame, x->frame_len, &fk[j]);
+			post_build_flow(b->pb, &fk[j], &pf[j]);
 		}
-		add_record(b, at, at + len, ns, pcapng ? r[i].linktype : b->fi.linktype, r[i].frame,
-			   r[i].frame_len);
-		lo = ns < lo ? ns : lo;
-		hi = ns > hi ? ns : hi;
-		last_off = at;
-		at += len;
+		k = j;
+		for (j = 0; j < k; j++, i++) {
+			uint64_t ns = pcap_ts_ns(&b->fi, r[i].ts_sec, r[i].ts_frac);
+			uint32_t len = pcapng ? r[i].len : PCAP_RECORD_HEADER_LEN + r[i].caplen;
+
+			add_keyed(b, at, at + len, ns, &fk[j], &pf[j]);
+			lo = ns < lo ? ns : lo;
+			hi = ns > hi ? ns : hi;
+			last_off = at;
+			at += len;
+		}
 	}
 	if (!i)
 		return ret;

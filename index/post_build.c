@@ -25,15 +25,8 @@ struct pkey {
 	uint32_t type;
 };
 
-/* A record's keys as the flow cache compares them: up to two addresses (an
- * IPv4 one as a number in q[0] or q[1], an IPv6 one in q[0..1] or q[2..3]),
- * then ports, protocol, counts and flags packed in q[4]. */
-struct flow {
-	uint64_t q[5];
-};
-
 struct flow_slot {
-	struct flow f;
+	uint64_t q[5];            /* struct post_flow's */
 	uint32_t gen;             /* valid in the chunk of this generation */
 	uint32_t tup;
 };
@@ -279,7 +272,7 @@ done:
 
 /* *fk packed for the cache; false when it does not fit (never, for the
  * link layers index_frame_keys walks: at most two addresses of one kind). */
-static bool flow_of(const struct frame_keys *fk, struct flow *f)
+static bool flow_of(const struct frame_keys *fk, struct post_flow *f)
 {
 	const struct frame_addrs *a = &fk->a;
 
@@ -300,18 +293,17 @@ static bool flow_of(const struct frame_keys *fk, struct flow *f)
 	return true;
 }
 
-static uint32_t flow_hash(const struct flow *f)
+static uint32_t flow_hash(const uint64_t q[5])
 {
-	uint64_t x = (f->q[0] ^ f->q[2]) * 0x9e3779b97f4a7c15ull ^ (f->q[1] ^ f->q[3]) * 0xc2b2ae3d27d4eb4full ^
-		     f->q[4] * 0x165667b19e3779f9ull;
+	uint64_t x = (q[0] ^ q[2]) * 0x9e3779b97f4a7c15ull ^ (q[1] ^ q[3]) * 0xc2b2ae3d27d4eb4full ^
+		     q[4] * 0x165667b19e3779f9ull;
 
 	return (uint32_t)((x ^ x >> 29) * 0xbf58476d1ce4e5b9ull >> (64 - FLOW_BITS));
 }
 
-static bool flow_eq(const struct flow *x, const struct flow *y)
+static bool flow_eq(const uint64_t x[5], const uint64_t y[5])
 {
-	return !((x->q[0] ^ y->q[0]) | (x->q[1] ^ y->q[1]) | (x->q[2] ^ y->q[2]) | (x->q[3] ^ y->q[3]) |
-		 (x->q[4] ^ y->q[4]));
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
 }
 
 static unsigned full(struct post_build *pb)
@@ -320,22 +312,42 @@ static unsigned full(struct post_build *pb)
 	return POST_FULL;
 }
 
-static void keep(struct post_build *pb, uint32_t rel, uint32_t t)
+static __attribute__((noinline)) void grow_rec(struct post_build *pb)
+{
+	pb->rec = grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
+}
+
+/* Once per record: the rare growth out of line, the rest in the caller. */
+static inline void keep(struct post_build *pb, uint32_t rel, uint32_t t)
 {
 	if (!t)
 		return; /* no key: in no list */
-	pb->rec = grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
+	if (pb->nrec == pb->rec_cap)
+		grow_rec(pb);
 	pb->rec[pb->nrec++] = (struct post_rec){ rel, t };
 	pb->tup[t].count++;
 }
 
-unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_keys *fk, bool postings)
+void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf)
 {
-	struct flow f;
+	const struct flow_slot *s;
+
+	pf->ok = flow_of(fk, pf);
+	if (!pf->ok)
+		return;
+	pf->slot = flow_hash(pf->q);
+	s = &pb->flows[pf->slot];
+	__builtin_prefetch(s); /* a slot may straddle two lines */
+	__builtin_prefetch((const uint8_t *)(s + 1) - 1);
+}
+
+unsigned post_build_add_flow(struct post_build *pb, uint32_t rel, const struct frame_keys *fk,
+			     const struct post_flow *pf, bool postings)
+{
 	struct flow_slot *s;
 	uint32_t t;
 
-	if (!flow_of(fk, &f)) {
+	if (!pf->ok) {
 		t = postings ? tuple_of(pb, fk) : 0;
 		if (t == UINT32_MAX)
 			return full(pb) | POST_NEW_FLOW;
@@ -343,9 +355,9 @@ unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_
 		return POST_NEW_FLOW;
 	}
 	s = pb->last;
-	if (!s || !flow_eq(&s->f, &f) || s->gen != pb->gen)
-		s = pb->last = &pb->flows[flow_hash(&f)];
-	if (s->gen == pb->gen && flow_eq(&s->f, &f)) {
+	if (!s || !flow_eq(s->q, pf->q) || s->gen != pb->gen)
+		s = pb->last = &pb->flows[pf->slot];
+	if (s->gen == pb->gen && flow_eq(s->q, pf->q)) {
 		if (postings)
 			keep(pb, rel, s->tup);
 		return 0;
@@ -353,11 +365,19 @@ unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_
 	t = postings ? tuple_of(pb, fk) : 0;
 	if (t == UINT32_MAX)
 		return full(pb) | POST_NEW_FLOW;
-	s->f = f;
+	memcpy(s->q, pf->q, sizeof(s->q));
 	s->gen = pb->gen; /* postings stay off for the rest of a chunk once off */
 	s->tup = t;
 	keep(pb, rel, t);
 	return POST_NEW_FLOW;
+}
+
+unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_keys *fk, bool postings)
+{
+	struct post_flow pf;
+
+	post_build_flow(pb, fk, &pf);
+	return post_build_add_flow(pb, rel, fk, &pf, postings);
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -464,6 +484,8 @@ void post_scratch_free(struct post_scratch *s)
 	xfree(s->order);
 	xfree(s->dense);
 	xfree(s->tmp);
+	xfree(s->skey);
+	xfree(s->sspan);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -484,26 +506,36 @@ static size_t encode_dense(const struct post_build *pb, struct post_scratch *s)
 }
 
 /* The other keys' offsets, bucketed by key in record order: key k's are
- * bucket[at[k] - count[k] .. at[k]) afterwards. */
+ * bucket[at[k] - count[k] .. at[k]) afterwards. Each tuple's such keys are
+ * listed first, so the pass over the records neither looks a key's count up
+ * nor branches on it. */
 static void bucket_sparse(const struct post_build *pb, struct post_scratch *s, size_t sparse)
 {
 	const uint32_t nrec = (uint32_t)pb->nrec;
-	uint32_t sum = 0;
+	uint32_t sum = 0, m = 0;
 
 	s->bucket = grow(s->bucket, &s->bucket_cap, sparse + 1, sizeof(*s->bucket));
+	s->skey = grow(s->skey, &s->skey_cap, pb->ntkey + 1, sizeof(*s->skey));
+	s->sspan = grow(s->sspan, &s->sspan_cap, pb->ntup + 1, sizeof(*s->sspan));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		s->at[k] = sum;
 		sum += s->count[k] == nrec ? 0 : s->count[k];
 	}
-	for (size_t i = 0; i < pb->nrec; i++) {
-		const struct tuple *t = &pb->tup[pb->rec[i].tup];
-
-		for (uint32_t j = 0; j < t->n; j++) {
-			uint32_t k = pb->tkey[t->first + j];
+	s->sspan[0] = s->sspan[1] = 0; /* tuple 0: no key */
+	for (size_t t = 1; t < pb->ntup; t++) {
+		for (uint32_t j = 0; j < pb->tup[t].n; j++) {
+			uint32_t k = pb->tkey[pb->tup[t].first + j];
 
 			if (s->count[k] != nrec)
-				s->bucket[s->at[k]++] = pb->rec[i].rel;
+				s->skey[m++] = k;
 		}
+		s->sspan[t + 1] = m;
+	}
+	for (size_t i = 0; i < pb->nrec; i++) {
+		const uint32_t t = pb->rec[i].tup, rel = pb->rec[i].rel;
+
+		for (uint32_t j = s->sspan[t]; j < s->sspan[t + 1]; j++)
+			s->bucket[s->at[s->skey[j]]++] = rel;
 	}
 }
 

@@ -47,6 +47,10 @@ struct post_scratch {
 	size_t order_cap;
 	uint8_t *dense, *tmp;
 	size_t dense_cap, tmp_cap;
+	uint32_t *skey;           /* each tuple's keys that are not every record's */
+	size_t skey_cap;
+	uint32_t *sspan;          /* tuple t's: skey[sspan[t] .. sspan[t + 1]) */
+	size_t sspan_cap;
 };
 
 struct post_build *post_build_new(void);
@@ -60,6 +64,24 @@ void post_build_reset(struct post_build *pb);
  * POST_FULL: the keys did not fit; the records kept so far are dropped.
  */
 unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_keys *fk, bool postings);
+
+/* A record's keys as the flow cache compares them, and where it looks: made
+ * ahead of post_build_add_flow (a batch's records all first), so the cache
+ * line it reads is asked for early (a miss there is the per-record path's
+ * longest wait). */
+struct post_flow {
+	uint64_t q[5];            /* up to two addresses, then ports, protocol, counts, flags */
+	uint32_t slot;            /* its slot in the cache */
+	bool ok;                  /* false: keys the cache does not hold (never, for the
+				   * link layers index_frame_keys walks) */
+};
+
+/* *pf for the keys *fk, its cache slot prefetched. Changes nothing. */
+void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf);
+/* post_build_add for keys whose *pf post_build_flow made (at any time since
+ * post_build_new: a slot does not depend on the chunk). */
+unsigned post_build_add_flow(struct post_build *pb, uint32_t rel, const struct frame_keys *fk,
+			     const struct post_flow *pf, bool postings);
 /* Take a chunk's encoded postings block (checked by index_parse, or written
  * here) back in, before any record is added. 0 or POST_FULL. */
 unsigned post_build_reload(struct post_build *pb, const uint8_t *blk, uint32_t len);
