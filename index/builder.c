@@ -291,7 +291,7 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
 		return -EINVAL;
 	index_frame_keys(b->fi.linktype, frame, frame_len, &fk);
-	post_build_flow(b->pb, &fk, &pf);
+	post_build_flow(b->pb, &fk, &pf, NULL);
 	add_keyed(b, file_offset, file_offset + PCAP_RECORD_HEADER_LEN + caplen, ns, &fk, &pf);
 	note_records(b, 1, ns, ns, file_offset, caplen);
 	b->ix.last_ts_sec = ts_sec;
@@ -325,7 +325,7 @@ int index_builder_add_records(struct index_builder *b, uint64_t off, const struc
 				break;
 			}
 			index_frame_keys(pcapng ? x->linktype : b->fi.linktype, x->frame, x->frame_len, &fk[j]);
-			post_build_flow(b->pb, &fk[j], &pf[j]);
+			post_build_flow(b->pb, &fk[j], &pf[j], j ? &pf[j - 1] : NULL);
 		}
 		k = j;
 		for (j = 0; j < k; j++, i++) {

@@ -328,13 +328,18 @@ static inline void keep(struct post_build *pb, uint32_t rel, uint32_t t)
 	pb->tup[t].count++;
 }
 
-void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf)
+void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf,
+		     const struct post_flow *prev)
 {
 	const struct flow_slot *s;
 
 	pf->ok = flow_of(fk, pf);
 	if (!pf->ok)
 		return;
+	if (prev && prev->ok && flow_eq(prev->q, pf->q)) {
+		pf->slot = prev->slot; /* a run of one flow: hashed and asked for once */
+		return;
+	}
 	pf->slot = flow_hash(pf->q);
 	s = &pb->flows[pf->slot];
 	__builtin_prefetch(s); /* a slot may straddle two lines */
@@ -376,7 +381,7 @@ unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_
 {
 	struct post_flow pf;
 
-	post_build_flow(pb, fk, &pf);
+	post_build_flow(pb, fk, &pf, NULL);
 	return post_build_add_flow(pb, rel, fk, &pf, postings);
 }
 
@@ -484,8 +489,14 @@ void post_scratch_free(struct post_scratch *s)
 	xfree(s->order);
 	xfree(s->dense);
 	xfree(s->tmp);
+	xfree(s->owner);
 	xfree(s->skey);
 	xfree(s->sspan);
+	xfree(s->group);
+	xfree(s->gat);
+	xfree(s->tenc);
+	xfree(s->toff);
+	xfree(s->tlen);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -505,37 +516,103 @@ static size_t encode_dense(const struct post_build *pb, struct post_scratch *s)
 	return (size_t)(q - s->dense);
 }
 
-/* The other keys' offsets, bucketed by key in record order: key k's are
- * bucket[at[k] - count[k] .. at[k]) afterwards. Each tuple's such keys are
- * listed first, so the pass over the records neither looks a key's count up
- * nor branches on it. */
-static void bucket_sparse(const struct post_build *pb, struct post_scratch *s, size_t sparse)
+/* Does key k carry other records than every one (dense) and the records of
+ * one tuple (owned)? Those are bucketed key by key. */
+static bool key_shared(const struct post_scratch *s, uint32_t k, uint32_t nrec)
+{
+	return s->count[k] != nrec && s->owner[k] == UINT32_MAX;
+}
+
+/*
+ * One pass over the records puts each one's offset where its keys' lists
+ * are made from. A key held by one tuple alone (a flow's own address or
+ * port: the common case) lists exactly that tuple's records, so the records
+ * are grouped by tuple once and each group encoded once for all the keys it
+ * owns. The keys of several tuples are bucketed key by key: key k's offsets
+ * are bucket[at[k] - count[k] .. at[k]) afterwards. Each tuple's shared
+ * keys are listed first, so the pass neither looks a key up nor branches on
+ * it.
+ */
+static void group_records(const struct post_build *pb, struct post_scratch *s, size_t shared)
 {
 	const uint32_t nrec = (uint32_t)pb->nrec;
 	uint32_t sum = 0, m = 0;
 
-	s->bucket = grow(s->bucket, &s->bucket_cap, sparse + 1, sizeof(*s->bucket));
+	s->bucket = grow(s->bucket, &s->bucket_cap, shared + 1, sizeof(*s->bucket));
 	s->skey = grow(s->skey, &s->skey_cap, pb->ntkey + 1, sizeof(*s->skey));
 	s->sspan = grow(s->sspan, &s->sspan_cap, pb->ntup + 1, sizeof(*s->sspan));
+	s->group = grow(s->group, &s->group_cap, pb->nrec + 1, sizeof(*s->group));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		s->at[k] = sum;
-		sum += s->count[k] == nrec ? 0 : s->count[k];
+		sum += key_shared(s, k, nrec) ? s->count[k] : 0;
 	}
 	s->sspan[0] = s->sspan[1] = 0; /* tuple 0: no key */
 	for (size_t t = 1; t < pb->ntup; t++) {
 		for (uint32_t j = 0; j < pb->tup[t].n; j++) {
 			uint32_t k = pb->tkey[pb->tup[t].first + j];
 
-			if (s->count[k] != nrec)
+			if (key_shared(s, k, nrec))
 				s->skey[m++] = k;
 		}
 		s->sspan[t + 1] = m;
 	}
+	sum = 0; /* gat[t] was set to 0 for a tuple that owns a key */
+	for (size_t t = 0; t < pb->ntup; t++) {
+		if (s->gat[t] == UINT32_MAX)
+			continue;
+		s->gat[t] = sum;
+		sum += pb->tup[t].count;
+	}
 	for (size_t i = 0; i < pb->nrec; i++) {
 		const uint32_t t = pb->rec[i].tup, rel = pb->rec[i].rel;
 
+		if (s->gat[t] != UINT32_MAX)
+			s->group[s->gat[t]++] = rel;
 		for (uint32_t j = s->sspan[t]; j < s->sspan[t + 1]; j++)
 			s->bucket[s->at[s->skey[j]]++] = rel;
+	}
+}
+
+/* Each group varint-encoded (gat[t] is past its end). */
+static void encode_groups(const struct post_build *pb, struct post_scratch *s)
+{
+	uint8_t *q;
+
+	s->tenc = grow(s->tenc, &s->tenc_cap, pb->nrec * 5 + 1, 1);
+	q = s->tenc;
+	for (size_t t = 0; t < pb->ntup; t++) {
+		uint32_t prev = 0;
+
+		if (s->gat[t] == UINT32_MAX)
+			continue;
+		s->toff[t] = (uint32_t)(q - s->tenc);
+		for (uint32_t i = s->gat[t] - pb->tup[t].count; i < s->gat[t]; i++) {
+			put_varint(&q, s->group[i] - prev);
+			prev = s->group[i];
+		}
+		s->tlen[t] = (uint32_t)(q - s->tenc) - s->toff[t];
+	}
+}
+
+/* count[k]: records with key k; owner[k]: its one tuple. */
+static void count_keys(const struct post_build *pb, struct post_scratch *s)
+{
+	if (s->keys_cap < pb->nkeys) {
+		s->count = grow(s->count, &s->keys_cap, pb->nkeys, sizeof(*s->count));
+		s->at = xrealloc(s->at, s->keys_cap, sizeof(*s->at));
+	}
+	s->owner = grow(s->owner, &s->owner_cap, pb->nkeys, sizeof(*s->owner));
+	memset(s->count, 0, pb->nkeys * sizeof(*s->count));
+	memset(s->owner, 0, pb->nkeys * sizeof(*s->owner));
+	for (size_t t = 1; t < pb->ntup; t++) {
+		if (!pb->tup[t].count)
+			continue;
+		for (uint32_t j = 0; j < pb->tup[t].n; j++) {
+			uint32_t k = pb->tkey[pb->tup[t].first + j];
+
+			s->count[k] += pb->tup[t].count;
+			s->owner[k] = s->owner[k] ? UINT32_MAX : (uint32_t)t;
+		}
 	}
 }
 
@@ -543,33 +620,38 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 		       struct index_chunk *c)
 {
 	const uint32_t nrec = (uint32_t)pb->nrec;
-	size_t total = 0, sparse = 0, dense_len = 0, bound;
-	bool any_dense = false;
+	size_t total = 0, shared = 0, dense_len = 0, bound;
+	bool any_dense = false, any_owned = false;
 	uint8_t *p;
 
 	c->post_off = dst->npost;
 	c->post_len = c->nkeys = 0;
 	if (c->flags & INDEX_CHUNK_NO_POSTINGS || !pb->nkeys)
 		return;
-	if (s->keys_cap < pb->nkeys) {
-		s->count = grow(s->count, &s->keys_cap, pb->nkeys, sizeof(*s->count));
-		s->at = xrealloc(s->at, s->keys_cap, sizeof(*s->at));
-	}
-	memset(s->count, 0, pb->nkeys * sizeof(*s->count));
-	for (size_t t = 1; t < pb->ntup; t++)
-		for (uint32_t j = 0; j < pb->tup[t].n; j++)
-			s->count[pb->tkey[pb->tup[t].first + j]] += pb->tup[t].count;
+	count_keys(pb, s);
+	s->gat = grow(s->gat, &s->gat_cap, pb->ntup, sizeof(*s->gat));
+	s->toff = grow(s->toff, &s->toff_cap, pb->ntup, sizeof(*s->toff));
+	s->tlen = grow(s->tlen, &s->tlen_cap, pb->ntup, sizeof(*s->tlen));
+	memset(s->gat, 0xff, pb->ntup * sizeof(*s->gat));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		total += s->count[k];
-		if (s->count[k] == nrec)
+		if (s->count[k] == nrec) {
 			any_dense = true;
-		else
-			sparse += s->count[k];
+		} else if (s->owner[k] != UINT32_MAX) {
+			if (s->count[k]) {
+				s->gat[s->owner[k]] = 0;
+				any_owned = true;
+			}
+		} else {
+			shared += s->count[k];
+		}
 	}
 	if (any_dense)
 		dense_len = encode_dense(pb, s);
-	if (sparse)
-		bucket_sparse(pb, s, sparse);
+	if (shared || any_owned)
+		group_records(pb, s, shared);
+	if (any_owned)
+		encode_groups(pb, s);
 	s->order = grow(s->order, &s->order_cap, pb->nkeys, sizeof(*s->order));
 	for (uint32_t k = 0; k < pb->nkeys; k++)
 		s->order[k] = k;
@@ -590,7 +672,10 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 
 		if (!s->count[k])
 			continue; /* a key of a reloaded record that did not fit */
-		if (s->count[k] != nrec) {
+		if (s->count[k] != nrec && s->owner[k] != UINT32_MAX) {
+			offs = s->tenc + s->toff[s->owner[k]];
+			len = s->tlen[s->owner[k]];
+		} else if (s->count[k] != nrec) {
 			uint8_t *q = s->tmp;
 			uint32_t prev = 0;
 

@@ -47,10 +47,21 @@ struct post_scratch {
 	size_t order_cap;
 	uint8_t *dense, *tmp;
 	size_t dense_cap, tmp_cap;
-	uint32_t *skey;           /* each tuple's keys that are not every record's */
+	uint32_t *owner;          /* per key: the one tuple that holds it, 0 none, UINT32_MAX several */
+	size_t owner_cap;
+	uint32_t *skey;           /* each tuple's keys held by other tuples too, not every record's */
 	size_t skey_cap;
 	uint32_t *sspan;          /* tuple t's: skey[sspan[t] .. sspan[t + 1]) */
 	size_t sspan_cap;
+	uint32_t *group;          /* the offsets of the records of each tuple that owns a key, by tuple */
+	size_t group_cap;
+	uint32_t *gat;            /* per tuple: its run in group (UINT32_MAX: none) */
+	size_t gat_cap;
+	uint8_t *tenc;            /* those runs varint-encoded */
+	size_t tenc_cap;
+	uint32_t *toff;           /* per tuple: its encoded run at tenc[toff[t] .. toff[t] + tlen[t]) */
+	uint32_t *tlen;
+	size_t toff_cap, tlen_cap;
 };
 
 struct post_build *post_build_new(void);
@@ -76,8 +87,11 @@ struct post_flow {
 				   * link layers index_frame_keys walks) */
 };
 
-/* *pf for the keys *fk, its cache slot prefetched. Changes nothing. */
-void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf);
+/* *pf for the keys *fk, its cache slot prefetched; `prev` (may be NULL) the
+ * record's before, whose slot a record of the same flow takes as it is.
+ * Changes nothing. */
+void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf,
+		     const struct post_flow *prev);
 /* post_build_add for keys whose *pf post_build_flow made (at any time since
  * post_build_new: a slot does not depend on the chunk). */
 unsigned post_build_add_flow(struct post_build *pb, uint32_t rel, const struct frame_keys *fk,
