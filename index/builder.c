@@ -20,6 +20,12 @@
 #include "util/util.h"
 
 #define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
+
+/* What an index's growing arrays hold room for: they grow by doubling (a
+ * file's thousands of chunks would otherwise copy them once each). */
+struct index_caps {
+	size_t post, addr4, addr6, chunks;
+};
 #define SET6_SLOTS (2 * INDEX_MAX_ADDR6)
 struct index_builder {
 	struct pcap_file_info fi;
@@ -33,7 +39,7 @@ struct index_builder {
 	bool has_zero4;
 	struct post_build *pb;      /* the open chunk's postings */
 	struct post_scratch scratch;
-	size_t post_cap;            /* bytes allocated at ix.post */
+	struct index_caps caps;     /* elements allocated at ix's arrays */
 	bool without_postings;      /* every new chunk "no postings" */
 };
 
@@ -120,7 +126,7 @@ static int cmp_a6(const void *a, const void *b)
 
 /* Append the open chunk, its sets sorted, to `dst` (the builder's own index
  * when it closes, a snapshot's copy otherwise). */
-static void emit_open_chunk(const struct index_builder *b, struct index *dst, size_t *post_cap,
+static void emit_open_chunk(const struct index_builder *b, struct index *dst, struct index_caps *caps,
 			    struct post_scratch *scratch)
 {
 	struct index_chunk c = b->cur;
@@ -129,7 +135,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 	c.a4 = dst->naddr4;
 	c.a6 = dst->naddr6;
 	if (!(c.flags & INDEX_CHUNK_ANY_ADDR)) {
-		dst->addr4 = xrealloc(dst->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
+		dst->addr4 = index_grow(dst->addr4, &caps->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
 		k = dst->naddr4;
 		if (b->has_zero4)
 			dst->addr4[k++] = 0;
@@ -139,7 +145,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 		qsort(dst->addr4 + dst->naddr4, c.n4, sizeof(uint32_t), cmp_u32);
 		dst->naddr4 += c.n4;
 
-		dst->addr6 = xrealloc(dst->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
+		dst->addr6 = index_grow(dst->addr6, &caps->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
 		k = dst->naddr6;
 		for (uint32_t i = 0; i < SET6_SLOTS; i++)
 			if (b->used6[i])
@@ -147,8 +153,8 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 		qsort(dst->addr6 + dst->naddr6, c.n6, 16, cmp_a6);
 		dst->naddr6 += c.n6;
 	}
-	post_build_encode(b->pb, scratch, dst, post_cap, &c);
-	dst->chunks = xrealloc(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
+	post_build_encode(b->pb, scratch, dst, &caps->post, &c);
+	dst->chunks = index_grow(dst->chunks, &caps->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
 	dst->chunks[dst->nchunks++] = c;
 }
 
@@ -156,7 +162,7 @@ static void close_chunk(struct index_builder *b)
 {
 	if (!b->open)
 		return;
-	emit_open_chunk(b, &b->ix, &b->post_cap, &b->scratch);
+	emit_open_chunk(b, &b->ix, &b->caps, &b->scratch);
 	b->open = false;
 	set_clear(b);
 }
@@ -190,7 +196,8 @@ int index_builder_resume(struct index_builder **out, struct index *ix)
 	if (ret)
 		return ret;
 	b->ix = *ix;
-	b->post_cap = b->ix.npost ? b->ix.npost : 1; /* as index_parse allocated it */
+	b->caps = (struct index_caps){ .post = b->ix.npost ? b->ix.npost : 1, /* as index_parse allocated them */
+				       .addr4 = b->ix.naddr4, .addr6 = b->ix.naddr6, .chunks = b->ix.nchunks };
 	memset(ix, 0, sizeof(*ix));
 	b->end = b->ix.good_end;
 	if (!b->ix.nchunks)
@@ -364,7 +371,7 @@ static void *dup_array(const void *p, size_t n, size_t size)
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
 			   struct index *ix)
 {
-	size_t post_cap;
+	struct index_caps caps;
 
 	*ix = b->ix;
 	ix->chunks = dup_array(b->ix.chunks, b->ix.nchunks, sizeof(*ix->chunks));
@@ -372,11 +379,12 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
 	ix->addr6 = dup_array(b->ix.addr6, b->ix.naddr6, sizeof(*ix->addr6));
 	ix->post = dup_array(b->ix.post, b->ix.npost, 1);
 	ix->sblocks = dup_array(b->ix.sblocks, b->ix.nsblocks, sizeof(*ix->sblocks));
-	post_cap = b->ix.npost ? b->ix.npost : 1;
+	caps = (struct index_caps){ .post = b->ix.npost ? b->ix.npost : 1, .addr4 = b->ix.naddr4,
+				    .addr6 = b->ix.naddr6, .chunks = b->ix.nchunks }; /* as dup_array made them */
 	if (b->open) {
 		struct post_scratch scratch = { 0 };
 
-		emit_open_chunk(b, ix, &post_cap, &scratch);
+		emit_open_chunk(b, ix, &caps, &scratch);
 		post_scratch_free(&scratch);
 	}
 	ix->file_size = file_size;

@@ -65,15 +65,6 @@ struct post_build {
 	size_t nrec, rec_cap;
 };
 
-/* Make room for `need` elements of `size` bytes at *p (capacity *cap). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return p;
-	*cap = need > 2 * *cap ? need : 2 * *cap;
-	return xrealloc(p, *cap, size);
-}
-
 static void reset_tables(struct post_build *pb)
 {
 	memset(pb->slot, 0, sizeof(pb->slot));
@@ -209,12 +200,25 @@ static uint32_t key_of(struct post_build *pb, const struct pkey *k)
 
 /* ---------------------------------------------------------------- tuples */
 
+/* The table slots where the IPv4 addresses, protocol and ports of *fk are
+ * looked up, asked for together: a new chunk finds them in cold memory (one
+ * per flow and key), and in turn each would wait alone. */
+static void prefetch_keys(const struct post_build *pb, const struct frame_keys *fk)
+{
+	for (unsigned i = 0; i < fk->a.n4; i++)
+		__builtin_prefetch(&pb->a4[index_hash32(fk->a.a4[i]) & (KEY_SLOTS - 1)]);
+	if (fk->l4.has_proto)
+		__builtin_prefetch(&pb->proto[fk->l4.proto]);
+	for (unsigned i = 0; i < fk->l4.nports; i++)
+		__builtin_prefetch(&pb->port[fk->l4.port[i]]);
+}
+
 /* Keep a tuple of `n` distinct key numbers: its number. */
 static uint32_t tuple_push(struct post_build *pb, const uint32_t *keys, uint32_t n)
 {
-	pb->tkey = grow(pb->tkey, &pb->tkey_cap, pb->ntkey + n, sizeof(*pb->tkey));
+	pb->tkey = index_grow(pb->tkey, &pb->tkey_cap, pb->ntkey + n, sizeof(*pb->tkey));
 	memcpy(pb->tkey + pb->ntkey, keys, n * sizeof(*keys));
-	pb->tup = grow(pb->tup, &pb->tup_cap, pb->ntup + 1, sizeof(*pb->tup));
+	pb->tup = index_grow(pb->tup, &pb->tup_cap, pb->ntup + 1, sizeof(*pb->tup));
 	pb->tup[pb->ntup] = (struct tuple){ .first = (uint32_t)pb->ntkey, .n = n };
 	pb->ntkey += n;
 	return (uint32_t)pb->ntup++;
@@ -241,6 +245,7 @@ static uint32_t tuple_of(struct post_build *pb, const struct frame_keys *fk)
 		tuple_put(keys, &n, k);
 		goto done;
 	}
+	prefetch_keys(pb, fk);
 	if (!fk->l4_ok) {
 		key.type = INDEX_KEY_WILD_L4;
 		k = key_hashed(pb, &key);
@@ -314,7 +319,7 @@ static unsigned full(struct post_build *pb)
 
 static __attribute__((noinline)) void grow_rec(struct post_build *pb)
 {
-	pb->rec = grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
+	pb->rec = index_grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
 }
 
 /* Once per record: the rare growth out of line, the rest in the caller. */
@@ -435,7 +440,7 @@ unsigned post_build_reload(struct post_build *pb, const uint8_t *blk, uint32_t l
 			ret = full(pb);
 			goto out_free;
 		}
-		pairs = grow(pairs, &cap, npairs + n, sizeof(*pairs));
+		pairs = index_grow(pairs, &cap, npairs + n, sizeof(*pairs));
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t d;
 
@@ -507,7 +512,7 @@ static size_t encode_dense(const struct post_build *pb, struct post_scratch *s)
 	uint8_t *q;
 	uint32_t prev = 0;
 
-	s->dense = grow(s->dense, &s->dense_cap, pb->nrec * 5 + 1, 1);
+	s->dense = index_grow(s->dense, &s->dense_cap, pb->nrec * 5 + 1, 1);
 	q = s->dense;
 	for (size_t i = 0; i < pb->nrec; i++) {
 		put_varint(&q, pb->rec[i].rel - prev);
@@ -538,10 +543,10 @@ static void group_records(const struct post_build *pb, struct post_scratch *s, s
 	const uint32_t nrec = (uint32_t)pb->nrec;
 	uint32_t sum = 0, m = 0;
 
-	s->bucket = grow(s->bucket, &s->bucket_cap, shared + 1, sizeof(*s->bucket));
-	s->skey = grow(s->skey, &s->skey_cap, pb->ntkey + 1, sizeof(*s->skey));
-	s->sspan = grow(s->sspan, &s->sspan_cap, pb->ntup + 1, sizeof(*s->sspan));
-	s->group = grow(s->group, &s->group_cap, pb->nrec + 1, sizeof(*s->group));
+	s->bucket = index_grow(s->bucket, &s->bucket_cap, shared + 1, sizeof(*s->bucket));
+	s->skey = index_grow(s->skey, &s->skey_cap, pb->ntkey + 1, sizeof(*s->skey));
+	s->sspan = index_grow(s->sspan, &s->sspan_cap, pb->ntup + 1, sizeof(*s->sspan));
+	s->group = index_grow(s->group, &s->group_cap, pb->nrec + 1, sizeof(*s->group));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		s->at[k] = sum;
 		sum += key_shared(s, k, nrec) ? s->count[k] : 0;
@@ -578,7 +583,7 @@ static void encode_groups(const struct post_build *pb, struct post_scratch *s)
 {
 	uint8_t *q;
 
-	s->tenc = grow(s->tenc, &s->tenc_cap, pb->nrec * 5 + 1, 1);
+	s->tenc = index_grow(s->tenc, &s->tenc_cap, pb->nrec * 5 + 1, 1);
 	q = s->tenc;
 	for (size_t t = 0; t < pb->ntup; t++) {
 		uint32_t prev = 0;
@@ -598,10 +603,10 @@ static void encode_groups(const struct post_build *pb, struct post_scratch *s)
 static void count_keys(const struct post_build *pb, struct post_scratch *s)
 {
 	if (s->keys_cap < pb->nkeys) {
-		s->count = grow(s->count, &s->keys_cap, pb->nkeys, sizeof(*s->count));
+		s->count = index_grow(s->count, &s->keys_cap, pb->nkeys, sizeof(*s->count));
 		s->at = xrealloc(s->at, s->keys_cap, sizeof(*s->at));
 	}
-	s->owner = grow(s->owner, &s->owner_cap, pb->nkeys, sizeof(*s->owner));
+	s->owner = index_grow(s->owner, &s->owner_cap, pb->nkeys, sizeof(*s->owner));
 	memset(s->count, 0, pb->nkeys * sizeof(*s->count));
 	memset(s->owner, 0, pb->nkeys * sizeof(*s->owner));
 	for (size_t t = 1; t < pb->ntup; t++) {
@@ -629,9 +634,9 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 	if (c->flags & INDEX_CHUNK_NO_POSTINGS || !pb->nkeys)
 		return;
 	count_keys(pb, s);
-	s->gat = grow(s->gat, &s->gat_cap, pb->ntup, sizeof(*s->gat));
-	s->toff = grow(s->toff, &s->toff_cap, pb->ntup, sizeof(*s->toff));
-	s->tlen = grow(s->tlen, &s->tlen_cap, pb->ntup, sizeof(*s->tlen));
+	s->gat = index_grow(s->gat, &s->gat_cap, pb->ntup, sizeof(*s->gat));
+	s->toff = index_grow(s->toff, &s->toff_cap, pb->ntup, sizeof(*s->toff));
+	s->tlen = index_grow(s->tlen, &s->tlen_cap, pb->ntup, sizeof(*s->tlen));
 	memset(s->gat, 0xff, pb->ntup * sizeof(*s->gat));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		total += s->count[k];
@@ -652,7 +657,7 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 		group_records(pb, s, shared);
 	if (any_owned)
 		encode_groups(pb, s);
-	s->order = grow(s->order, &s->order_cap, pb->nkeys, sizeof(*s->order));
+	s->order = index_grow(s->order, &s->order_cap, pb->nkeys, sizeof(*s->order));
 	for (uint32_t k = 0; k < pb->nkeys; k++)
 		s->order[k] = k;
 	qsort_r(s->order, pb->nkeys, sizeof(*s->order), cmp_key_r, (void *)pb->keys);
@@ -662,7 +667,7 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 		*cap = 2 * *cap > dst->npost + bound ? 2 * *cap : dst->npost + bound;
 		dst->post = xrealloc(dst->post, *cap, 1);
 	}
-	s->tmp = grow(s->tmp, &s->tmp_cap, pb->nrec * 5 + 1, 1);
+	s->tmp = index_grow(s->tmp, &s->tmp_cap, pb->nrec * 5 + 1, 1);
 	p = dst->post + dst->npost;
 	for (uint32_t j = 0; j < pb->nkeys; j++) {
 		uint32_t k = s->order[j];

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "index/index.h"
+#include "util/util.h"
 
 struct post_build;
 
@@ -31,6 +32,16 @@ static inline uint32_t index_hash32(uint32_t v)
 	v ^= v >> 15;
 	v *= 0x846ca68bu;
 	return v ^ (v >> 16);
+}
+
+/* Make room for `need` elements of `size` bytes at *p (capacity *cap, grown
+ * by doubling): the new pointer. */
+static inline void *index_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	*cap = need > 2 * *cap ? need : 2 * *cap;
+	return xrealloc(p, *cap, size);
 }
 
 /* What post_build_add and post_build_reload report. */
