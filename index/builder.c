@@ -8,6 +8,11 @@
  * to post_build.c, whose flow cache also tells when a record's addresses may
  * be new to the summary (records of a flow already seen in the chunk skip the
  * sets). Too many keys mark the chunk "no postings".
+ *
+ * The writer hands its records in batches (index_builder_add_records): the
+ * keys of a few records are walked and their flow cache slots asked for
+ * before the first of them is added, and the fields of the whole index are
+ * set once per batch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,13 +25,14 @@
 #include "util/util.h"
 
 #define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
+#define SET6_SLOTS (2 * INDEX_MAX_ADDR6)
 
 /* What an index's growing arrays hold room for: they grow by doubling (a
  * file's thousands of chunks would otherwise copy them once each). */
 struct index_caps {
 	size_t post, addr4, addr6, chunks;
 };
-#define SET6_SLOTS (2 * INDEX_MAX_ADDR6)
+
 struct index_builder {
 	struct pcap_file_info fi;
 	struct index ix;            /* closed chunks */
@@ -291,7 +297,6 @@ int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32
 			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
 {
 	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
-
 	struct frame_keys fk;
 	struct post_flow pf;
 

@@ -388,10 +388,9 @@ int index_builder_resume(struct index_builder **out, struct index *ix);
  */
 int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
 		      const uint8_t *frame, uint32_t caplen);
-/* The same for a record whose bytes are not at hand as written: `caplen` is
- * the record's, the addresses are read from `frame_len` bytes at `frame` (a
- * packet still in its ring, before the writer put back a stripped VLAN tag:
- * the addresses are the same). */
+/* The same for a record of which only the first `frame_len` bytes are at
+ * hand, at `frame` (at least min(caplen, INDEX_FRAME_KEYS_SPAN) of them:
+ * the keys read no further): `caplen` is the record's. */
 int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
 			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len);
 /* One record of a batch (index_builder_add_records). */

@@ -14,7 +14,10 @@
  * 802.1Q/802.1ad tags each level is read too (what `vlan and host X` sees).
  *
  * The builder calls this once per record, so it is one pass with no second
- * look at the link layer. Pure; reads only inside caplen.
+ * look at the link layer. Pure; reads only inside caplen, and never past
+ * INDEX_FRAME_KEYS_SPAN bytes (four tags after a cooked header's 14 bytes,
+ * a 60-byte IPv4 header, then the ports end at byte 96): a caller may give
+ * a record's first bytes alone (test_index_batch holds this).
  */
 #include <string.h>
 

@@ -66,6 +66,8 @@ static void index_fill(const struct writer *w, const struct pkt_view *pkts, unsi
 {
 	const uint32_t snap = w->cfg.snaplen;
 	const bool pcapng = w->cfg.format == WRITER_PCAPNG, nano = w->cfg.nano;
+	/* one interface (the common case): its link type once, not per packet */
+	const uint32_t lt = w->cfg.nifaces > 1 ? 0 : writer_iface_linktype(w, 0);
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt_view *p = &pkts[i];
@@ -74,8 +76,8 @@ static void index_fill(const struct writer *w, const struct pkt_view *pkts, unsi
 		r[i].caplen = caplen;
 		r[i].ts_sec = p->sec;
 		if (pcapng) {
-			r[i].len = pcapng_epb_len(caplen, p->dir);
-			r[i].linktype = writer_iface_linktype(w, p->iface);
+			r[i].len = pcapng_epb_bytes(p, snap); /* the encoder's own length */
+			r[i].linktype = lt ? lt : writer_iface_linktype(w, p->iface);
 			r[i].ts_frac = nano ? p->nsec : p->nsec / 1000 * 1000;
 		} else {
 			r[i].ts_frac = nano ? p->nsec : p->nsec / 1000;
