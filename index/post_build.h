@@ -35,10 +35,10 @@ static inline uint32_t index_hash32(uint32_t v)
 }
 
 /* Make room for `need` elements of `size` bytes at *p (capacity *cap, grown
- * by doubling): the new pointer. */
+ * by doubling): the new pointer, never NULL (as xrealloc's). */
 static inline void *index_grow(void *p, size_t *cap, size_t need, size_t size)
 {
-	if (need <= *cap)
+	if (need <= *cap && p)
 		return p;
 	*cap = need > 2 * *cap ? need : 2 * *cap;
 	return xrealloc(p, *cap, size);
