@@ -166,12 +166,30 @@ static void to_batch(const struct rec *x, uint32_t len, struct index_rec *r)
 	};
 }
 
-/* Batches of 1, 7, 64 and 200 records in turn. */
+/* Batch k's length. */
 static unsigned batch_len(unsigned k)
 {
 	static const unsigned sizes[] = { 1, 7, 64, 200 };
 
 	return sizes[k % 4];
+}
+
+/* The NREC records r into `many` from `off`, in batches of 1, 7, 64 and 200
+ * in turn; then the same index as `one`'s (both freed). */
+static void add_in_batches(struct index_builder *one, struct index_builder *many, uint64_t off,
+			   const struct index_rec *r, const char *what)
+{
+	for (unsigned i = 0, k = 0; i < NREC; k++) {
+		unsigned n = NREC - i < batch_len(k) ? NREC - i : batch_len(k);
+
+		CHECK_EQ(index_builder_add_records(many, off, r + i, n), 0);
+		i += n;
+		off = index_builder_end(many);
+	}
+	CHECK_EQ(index_builder_end(many), index_builder_end(one));
+	check_same(one, many, what);
+	index_builder_free(one);
+	index_builder_free(many);
 }
 
 static void test_pcap(uint32_t lt, bool nano, bool postings)
@@ -202,18 +220,7 @@ static void test_pcap(uint32_t lt, bool nano, bool postings)
 		r[i].ts_frac = frac;
 		off += PCAP_RECORD_HEADER_LEN + x->caplen;
 	}
-	off = PCAP_FILE_HEADER_LEN;
-	for (unsigned i = 0, k = 0; i < NREC; k++) {
-		unsigned n = NREC - i < batch_len(k) ? NREC - i : batch_len(k);
-
-		CHECK_EQ(index_builder_add_records(many, off, r + i, n), 0);
-		i += n;
-		off = index_builder_end(many);
-	}
-	CHECK_EQ(index_builder_end(many), index_builder_end(one));
-	check_same(one, many, what);
-	index_builder_free(one);
-	index_builder_free(many);
+	add_in_batches(one, many, PCAP_FILE_HEADER_LEN, r, what);
 	free(r);
 }
 
@@ -265,18 +272,7 @@ static void test_pcapng(void)
 		r[i].ts_frac = x->nsec;
 		off += len;
 	}
-	off = start;
-	for (unsigned i = 0, k = 0; i < NREC; k++) {
-		unsigned n = NREC - i < batch_len(k) ? NREC - i : batch_len(k);
-
-		CHECK_EQ(index_builder_add_records(many, off, r + i, n), 0);
-		i += n;
-		off = index_builder_end(many);
-	}
-	CHECK_EQ(index_builder_end(many), index_builder_end(one));
-	check_same(one, many, "pcapng");
-	index_builder_free(one);
-	index_builder_free(many);
+	add_in_batches(one, many, start, r, "pcapng");
 	free(r);
 }
 
