@@ -317,18 +317,12 @@ static unsigned full(struct post_build *pb)
 	return POST_FULL;
 }
 
-static __attribute__((noinline)) void grow_rec(struct post_build *pb)
-{
-	pb->rec = index_grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
-}
-
-/* Once per record: the rare growth out of line, the rest in the caller. */
+/* Once per record: inline in the caller (only the rare growth calls out). */
 static inline void keep(struct post_build *pb, uint32_t rel, uint32_t t)
 {
 	if (!t)
 		return; /* no key: in no list */
-	if (pb->nrec == pb->rec_cap)
-		grow_rec(pb);
+	pb->rec = index_grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
 	pb->rec[pb->nrec++] = (struct post_rec){ rel, t };
 	pb->tup[t].count++;
 }
