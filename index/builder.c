@@ -8,6 +8,11 @@
  * to post_build.c, whose flow cache also tells when a record's addresses may
  * be new to the summary (records of a flow already seen in the chunk skip the
  * sets). Too many keys mark the chunk "no postings".
+ *
+ * The writer hands its records in batches (index_builder_add_records): the
+ * keys of a few records are walked and their flow cache slots asked for
+ * before the first of them is added, and the fields of the whole index are
+ * set once per batch.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +26,13 @@
 
 #define SET4_SLOTS (2 * INDEX_MAX_ADDR4) /* power of two, at most half full */
 #define SET6_SLOTS (2 * INDEX_MAX_ADDR6)
+
+/* What an index's growing arrays hold room for: they grow by doubling (a
+ * file's thousands of chunks would otherwise copy them once each). */
+struct index_caps {
+	size_t post, addr4, addr6, chunks;
+};
+
 struct index_builder {
 	struct pcap_file_info fi;
 	struct index ix;            /* closed chunks */
@@ -33,7 +45,7 @@ struct index_builder {
 	bool has_zero4;
 	struct post_build *pb;      /* the open chunk's postings */
 	struct post_scratch scratch;
-	size_t post_cap;            /* bytes allocated at ix.post */
+	struct index_caps caps;     /* elements allocated at ix's arrays */
 	bool without_postings;      /* every new chunk "no postings" */
 };
 
@@ -120,7 +132,7 @@ static int cmp_a6(const void *a, const void *b)
 
 /* Append the open chunk, its sets sorted, to `dst` (the builder's own index
  * when it closes, a snapshot's copy otherwise). */
-static void emit_open_chunk(const struct index_builder *b, struct index *dst, size_t *post_cap,
+static void emit_open_chunk(const struct index_builder *b, struct index *dst, struct index_caps *caps,
 			    struct post_scratch *scratch)
 {
 	struct index_chunk c = b->cur;
@@ -129,7 +141,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 	c.a4 = dst->naddr4;
 	c.a6 = dst->naddr6;
 	if (!(c.flags & INDEX_CHUNK_ANY_ADDR)) {
-		dst->addr4 = xrealloc(dst->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
+		dst->addr4 = index_grow(dst->addr4, &caps->addr4, dst->naddr4 + c.n4, sizeof(*dst->addr4));
 		k = dst->naddr4;
 		if (b->has_zero4)
 			dst->addr4[k++] = 0;
@@ -139,7 +151,7 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 		qsort(dst->addr4 + dst->naddr4, c.n4, sizeof(uint32_t), cmp_u32);
 		dst->naddr4 += c.n4;
 
-		dst->addr6 = xrealloc(dst->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
+		dst->addr6 = index_grow(dst->addr6, &caps->addr6, dst->naddr6 + c.n6, sizeof(*dst->addr6));
 		k = dst->naddr6;
 		for (uint32_t i = 0; i < SET6_SLOTS; i++)
 			if (b->used6[i])
@@ -147,8 +159,8 @@ static void emit_open_chunk(const struct index_builder *b, struct index *dst, si
 		qsort(dst->addr6 + dst->naddr6, c.n6, 16, cmp_a6);
 		dst->naddr6 += c.n6;
 	}
-	post_build_encode(b->pb, scratch, dst, post_cap, &c);
-	dst->chunks = xrealloc(dst->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
+	post_build_encode(b->pb, scratch, dst, &caps->post, &c);
+	dst->chunks = index_grow(dst->chunks, &caps->chunks, dst->nchunks + 1, sizeof(*dst->chunks));
 	dst->chunks[dst->nchunks++] = c;
 }
 
@@ -156,7 +168,7 @@ static void close_chunk(struct index_builder *b)
 {
 	if (!b->open)
 		return;
-	emit_open_chunk(b, &b->ix, &b->post_cap, &b->scratch);
+	emit_open_chunk(b, &b->ix, &b->caps, &b->scratch);
 	b->open = false;
 	set_clear(b);
 }
@@ -190,7 +202,8 @@ int index_builder_resume(struct index_builder **out, struct index *ix)
 	if (ret)
 		return ret;
 	b->ix = *ix;
-	b->post_cap = b->ix.npost ? b->ix.npost : 1; /* as index_parse allocated it */
+	b->caps = (struct index_caps){ .post = b->ix.npost ? b->ix.npost : 1, /* as index_parse allocated them */
+				       .addr4 = b->ix.naddr4, .addr6 = b->ix.naddr6, .chunks = b->ix.nchunks };
 	memset(ix, 0, sizeof(*ix));
 	b->end = b->ix.good_end;
 	if (!b->ix.nchunks)
@@ -230,50 +243,125 @@ void index_builder_without_postings(struct index_builder *b)
 	b->without_postings = true;
 }
 
-int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
-			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
+/* The chunk and postings work of one record at `off` (its end at `end`)
+ * whose keys are *fk (their flow *pf): the fields of the whole index
+ * (counts, times, last record) are the callers', once per record or once
+ * per batch. */
+static inline __attribute__((always_inline)) void add_keyed(struct index_builder *b, uint64_t off, uint64_t end,
+							  uint64_t ns, const struct frame_keys *fk,
+							  const struct post_flow *pf)
 {
-	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
-	struct frame_keys fk;
 	uint64_t rel;
 	unsigned got;
 
-	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
-		return -EINVAL;
 	if (b->open && b->cur.end - b->cur.off >= b->ix.chunk_bytes)
 		close_chunk(b);
 	if (!b->open) {
 		memset(&b->cur, 0, sizeof(b->cur));
-		b->cur.off = file_offset;
+		b->cur.off = off;
 		b->cur.min_ns = UINT64_MAX;
 		if (b->without_postings)
 			b->cur.flags |= INDEX_CHUNK_NO_POSTINGS;
 		b->open = true;
 	}
-	b->cur.end = file_offset + PCAP_RECORD_HEADER_LEN + caplen;
+	b->cur.end = end;
 	b->cur.records++;
 	b->cur.min_ns = ns < b->cur.min_ns ? ns : b->cur.min_ns;
 	b->cur.max_ns = ns > b->cur.max_ns ? ns : b->cur.max_ns;
-	index_frame_keys(b->fi.linktype, frame, frame_len, &fk);
-	rel = file_offset - b->cur.off;
+	rel = off - b->cur.off;
 	if (rel >= UINT32_MAX) /* a chunk over 4 GiB: offsets do not fit */
 		no_postings(b);
-	got = post_build_add(b->pb, (uint32_t)rel, &fk, !(b->cur.flags & INDEX_CHUNK_NO_POSTINGS));
+	got = post_build_add_flow(b->pb, (uint32_t)rel, fk, pf, !(b->cur.flags & INDEX_CHUNK_NO_POSTINGS));
 	if (got & POST_FULL)
 		no_postings(b);
 	if (got & POST_NEW_FLOW)
-		summary_add(b, &fk);
+		summary_add(b, fk);
+}
+
+/* The whole index's fields after `n` records, the last at `last_off`, the
+ * earliest and latest of them at lo and hi ns. */
+static void note_records(struct index_builder *b, uint64_t n, uint64_t lo, uint64_t hi, uint64_t last_off,
+			 uint32_t last_caplen)
+{
 	if (!b->ix.records && !b->ix.nchunks)
-		b->ix.first_ns = b->ix.last_ns = ns;
-	b->ix.first_ns = ns < b->ix.first_ns ? ns : b->ix.first_ns;
-	b->ix.last_ns = ns > b->ix.last_ns ? ns : b->ix.last_ns;
-	b->ix.records++;
-	b->ix.last_rec_off = file_offset;
+		b->ix.first_ns = b->ix.last_ns = lo;
+	b->ix.first_ns = lo < b->ix.first_ns ? lo : b->ix.first_ns;
+	b->ix.last_ns = hi > b->ix.last_ns ? hi : b->ix.last_ns;
+	b->ix.records += n;
+	b->ix.last_rec_off = last_off;
+	b->ix.last_caplen = last_caplen;
+	b->end = b->ix.good_end = b->cur.end;
+}
+
+int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
+			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len)
+{
+	uint64_t ns = pcap_ts_ns(&b->fi, ts_sec, ts_frac);
+	struct frame_keys fk;
+	struct post_flow pf;
+
+	if (file_offset != b->end || caplen > PCAP_SNAPLEN_MAX)
+		return -EINVAL;
+	index_frame_keys(b->fi.linktype, frame, frame_len, &fk);
+	post_build_flow(b->pb, &fk, &pf, NULL);
+	add_keyed(b, file_offset, file_offset + PCAP_RECORD_HEADER_LEN + caplen, ns, &fk, &pf);
+	note_records(b, 1, ns, ns, file_offset, caplen);
 	b->ix.last_ts_sec = ts_sec;
 	b->ix.last_ts_frac = ts_frac;
-	b->ix.last_caplen = caplen;
-	b->end = b->ix.good_end = b->cur.end;
 	return 0;
+}
+
+/* Records a batch walks ahead of adding them: their frames read and their
+ * flow cache slots asked for together, not each in turn. */
+#define BATCH_AHEAD 16
+
+int index_builder_add_records(struct index_builder *b, uint64_t off, const struct index_rec *r, unsigned n)
+{
+	const bool pcapng = b->ix.pcapng;
+	struct frame_keys fk[BATCH_AHEAD];
+	struct post_flow pf[BATCH_AHEAD];
+	uint64_t lo = UINT64_MAX, hi = 0, at = off, last_off = off;
+	unsigned i = 0;
+	int ret = 0;
+
+	if (pcapng ? off < b->end || !b->ix.nsblocks : off != b->end)
+		return -EINVAL;
+	while (i < n && !ret) {
+		unsigned k = n - i < BATCH_AHEAD ? n - i : BATCH_AHEAD, j;
+
+		for (j = 0; j < k; j++) {
+			const struct index_rec *x = &r[i + j];
+
+			if (x->caplen > PCAP_SNAPLEN_MAX || (pcapng && x->len < x->caplen)) {
+				ret = -EINVAL;
+				break;
+			}
+			index_frame_keys(pcapng ? x->linktype : b->fi.linktype, x->frame, x->frame_len, &fk[j]);
+			post_build_flow(b->pb, &fk[j], &pf[j], j ? &pf[j - 1] : NULL);
+		}
+		k = j;
+		for (j = 0; j < k; j++, i++) {
+			uint64_t ns = pcap_ts_ns(&b->fi, r[i].ts_sec, r[i].ts_frac);
+			uint32_t len = pcapng ? r[i].len : PCAP_RECORD_HEADER_LEN + r[i].caplen;
+
+			add_keyed(b, at, at + len, ns, &fk[j], &pf[j]);
+			lo = ns < lo ? ns : lo;
+			hi = ns > hi ? ns : hi;
+			last_off = at;
+			at += len;
+		}
+	}
+	if (!i)
+		return ret;
+	note_records(b, i, lo, hi, last_off, r[i - 1].caplen);
+	if (pcapng) { /* a packet block's first 8 bytes, as pcapng does (index.h) */
+		b->ix.last_ts_sec = PCAPNG_BT_EPB;
+		b->ix.last_ts_frac = r[i - 1].len;
+	} else {
+		b->ix.last_ts_sec = r[i - 1].ts_sec;
+		b->ix.last_ts_frac = r[i - 1].ts_frac;
+	}
+	return ret;
 }
 
 static void *dup_array(const void *p, size_t n, size_t size)
@@ -288,7 +376,7 @@ static void *dup_array(const void *p, size_t n, size_t size)
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,
 			   struct index *ix)
 {
-	size_t post_cap;
+	struct index_caps caps;
 
 	*ix = b->ix;
 	ix->chunks = dup_array(b->ix.chunks, b->ix.nchunks, sizeof(*ix->chunks));
@@ -296,11 +384,12 @@ int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, in
 	ix->addr6 = dup_array(b->ix.addr6, b->ix.naddr6, sizeof(*ix->addr6));
 	ix->post = dup_array(b->ix.post, b->ix.npost, 1);
 	ix->sblocks = dup_array(b->ix.sblocks, b->ix.nsblocks, sizeof(*ix->sblocks));
-	post_cap = b->ix.npost ? b->ix.npost : 1;
+	caps = (struct index_caps){ .post = b->ix.npost ? b->ix.npost : 1, .addr4 = b->ix.naddr4,
+				    .addr6 = b->ix.naddr6, .chunks = b->ix.nchunks }; /* as dup_array made them */
 	if (b->open) {
 		struct post_scratch scratch = { 0 };
 
-		emit_open_chunk(b, ix, &post_cap, &scratch);
+		emit_open_chunk(b, ix, &caps, &scratch);
 		post_scratch_free(&scratch);
 	}
 	ix->file_size = file_size;

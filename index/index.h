@@ -388,12 +388,34 @@ int index_builder_resume(struct index_builder **out, struct index *ix);
  */
 int index_builder_add(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec, uint32_t ts_frac,
 		      const uint8_t *frame, uint32_t caplen);
-/* The same for a record whose bytes are not at hand as written: `caplen` is
- * the record's, the addresses are read from `frame_len` bytes at `frame` (a
- * packet still in its ring, before the writer put back a stripped VLAN tag:
- * the addresses are the same). */
+/* The same for a record of which only the first `frame_len` bytes are at
+ * hand, at `frame` (at least min(caplen, INDEX_FRAME_KEYS_SPAN) of them:
+ * the keys read no further): `caplen` is the record's. */
 int index_builder_add_view(struct index_builder *b, uint64_t file_offset, uint32_t ts_sec,
 			   uint32_t ts_frac, uint32_t caplen, const uint8_t *frame, uint32_t frame_len);
+/* One record of a batch (index_builder_add_records). */
+struct index_rec {
+	const uint8_t *frame;     /* the record's first frame_len bytes as the file holds them */
+	uint32_t frame_len;       /* at least min(caplen, INDEX_FRAME_KEYS_SPAN) */
+	uint32_t caplen;          /* the record's */
+	uint32_t len;             /* pcapng: the packet block's total length (pcap: unread) */
+	uint32_t linktype;        /* pcapng: its interface's (pcap: unread, the header's) */
+	uint32_t ts_sec;          /* pcap: as in the record header; pcapng: the block's */
+	uint32_t ts_frac;         /*   time as seconds and nanoseconds */
+};
+/* index_frame_keys reads no byte of a frame past this many (four tags behind
+ * a cooked header, a 60-byte IPv4 header, the ports: 96), so a record's first
+ * bytes stand for it whole. */
+#define INDEX_FRAME_KEYS_SPAN 128u
+/*
+ * `n` records in file order, the first at `off`, each next one where the one
+ * before ends: what n calls of index_builder_add (pcap) or
+ * index_builder_add_block (pcapng; each an EPB) would make of them, in one
+ * call (the writer's path: per-record work stays in index/). 0, or -EINVAL
+ * for a first offset the builder cannot take or a record over
+ * PCAP_SNAPLEN_MAX: the records before the refused one are in.
+ */
+int index_builder_add_records(struct index_builder *b, uint64_t off, const struct index_rec *r, unsigned n);
 /* The index so far (the open chunk included, the builder unchanged), stamped
  * with the capture file's size and mtime. *ix owns new arrays. 0 or -ENOMEM. */
 int index_builder_snapshot(const struct index_builder *b, uint64_t file_size, int64_t mtime_ns,

@@ -14,7 +14,10 @@
  * 802.1Q/802.1ad tags each level is read too (what `vlan and host X` sees).
  *
  * The builder calls this once per record, so it is one pass with no second
- * look at the link layer. Pure; reads only inside caplen.
+ * look at the link layer. Pure; reads only inside caplen, and never past
+ * INDEX_FRAME_KEYS_SPAN bytes (four tags after a cooked header's 14 bytes,
+ * a 60-byte IPv4 header, then the ports end at byte 96): a caller may give
+ * a record's first bytes alone (test_index_batch holds this).
  */
 #include <string.h>
 
@@ -73,22 +76,32 @@ static void add6(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32
 		memcpy(k->a.a6[k->a.n6++], f + off, 16);
 }
 
+/* The ports at `off` (a frame's only transport header: nports is 0 here),
+ * counted in a register: through *k each store would wait on the one before. */
 static void ports_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t off)
 {
-	for (int i = 0; i < 2; i++, off += 2)
-		if (inside(caplen, off, 2))
-			k->l4.port[k->l4.nports++] = be16(f + off);
+	unsigned n = 0;
+
+	if (inside(caplen, off, 2)) {
+		k->l4.port[n++] = be16(f + off);
+		if (inside(caplen, off + 2, 2))
+			k->l4.port[n++] = be16(f + off + 2);
+	}
+	k->l4.nports = n;
 }
 
 static void ipv4_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uint32_t net)
 {
+	uint8_t proto;
+
 	add4(k, f, caplen, net + 12);
 	add4(k, f, caplen, net + 16);
 	if (!inside(caplen, net, 10))
 		return;
+	proto = f[net + 9];
 	k->l4.has_proto = true;
-	k->l4.proto = f[net + 9];
-	if (has_ports(k->l4.proto) && !(be16(f + net + 6) & 0x1fff))
+	k->l4.proto = proto;
+	if (has_ports(proto) && !(be16(f + net + 6) & 0x1fff))
 		ports_at(k, f, caplen, net + 4u * (f[net] & 0xfu));
 }
 
@@ -104,7 +117,7 @@ static void ipv6_at(struct frame_keys *k, const uint8_t *f, uint32_t caplen, uin
 	}
 	k->l4.has_proto = true;
 	k->l4.proto = f[net + 6];
-	if (has_ports(k->l4.proto))
+	if (has_ports(f[net + 6]))
 		ports_at(k, f, caplen, net + 40);
 }
 

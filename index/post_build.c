@@ -25,15 +25,8 @@ struct pkey {
 	uint32_t type;
 };
 
-/* A record's keys as the flow cache compares them: up to two addresses (an
- * IPv4 one as a number in q[0] or q[1], an IPv6 one in q[0..1] or q[2..3]),
- * then ports, protocol, counts and flags packed in q[4]. */
-struct flow {
-	uint64_t q[5];
-};
-
 struct flow_slot {
-	struct flow f;
+	uint64_t q[5];            /* struct post_flow's */
 	uint32_t gen;             /* valid in the chunk of this generation */
 	uint32_t tup;
 };
@@ -71,15 +64,6 @@ struct post_build {
 	struct post_rec *rec;
 	size_t nrec, rec_cap;
 };
-
-/* Make room for `need` elements of `size` bytes at *p (capacity *cap). */
-static void *grow(void *p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return p;
-	*cap = need > 2 * *cap ? need : 2 * *cap;
-	return xrealloc(p, *cap, size);
-}
 
 static void reset_tables(struct post_build *pb)
 {
@@ -216,12 +200,25 @@ static uint32_t key_of(struct post_build *pb, const struct pkey *k)
 
 /* ---------------------------------------------------------------- tuples */
 
+/* The table slots where the IPv4 addresses, protocol and ports of *fk are
+ * looked up, asked for together: a new chunk finds them in cold memory (one
+ * per flow and key), and in turn each would wait alone. */
+static void prefetch_keys(const struct post_build *pb, const struct frame_keys *fk)
+{
+	for (unsigned i = 0; i < fk->a.n4; i++)
+		__builtin_prefetch(&pb->a4[index_hash32(fk->a.a4[i]) & (KEY_SLOTS - 1)]);
+	if (fk->l4.has_proto)
+		__builtin_prefetch(&pb->proto[fk->l4.proto]);
+	for (unsigned i = 0; i < fk->l4.nports; i++)
+		__builtin_prefetch(&pb->port[fk->l4.port[i]]);
+}
+
 /* Keep a tuple of `n` distinct key numbers: its number. */
 static uint32_t tuple_push(struct post_build *pb, const uint32_t *keys, uint32_t n)
 {
-	pb->tkey = grow(pb->tkey, &pb->tkey_cap, pb->ntkey + n, sizeof(*pb->tkey));
+	pb->tkey = index_grow(pb->tkey, &pb->tkey_cap, pb->ntkey + n, sizeof(*pb->tkey));
 	memcpy(pb->tkey + pb->ntkey, keys, n * sizeof(*keys));
-	pb->tup = grow(pb->tup, &pb->tup_cap, pb->ntup + 1, sizeof(*pb->tup));
+	pb->tup = index_grow(pb->tup, &pb->tup_cap, pb->ntup + 1, sizeof(*pb->tup));
 	pb->tup[pb->ntup] = (struct tuple){ .first = (uint32_t)pb->ntkey, .n = n };
 	pb->ntkey += n;
 	return (uint32_t)pb->ntup++;
@@ -248,6 +245,7 @@ static uint32_t tuple_of(struct post_build *pb, const struct frame_keys *fk)
 		tuple_put(keys, &n, k);
 		goto done;
 	}
+	prefetch_keys(pb, fk);
 	if (!fk->l4_ok) {
 		key.type = INDEX_KEY_WILD_L4;
 		k = key_hashed(pb, &key);
@@ -279,7 +277,7 @@ done:
 
 /* *fk packed for the cache; false when it does not fit (never, for the
  * link layers index_frame_keys walks: at most two addresses of one kind). */
-static bool flow_of(const struct frame_keys *fk, struct flow *f)
+static bool flow_of(const struct frame_keys *fk, struct post_flow *f)
 {
 	const struct frame_addrs *a = &fk->a;
 
@@ -300,18 +298,17 @@ static bool flow_of(const struct frame_keys *fk, struct flow *f)
 	return true;
 }
 
-static uint32_t flow_hash(const struct flow *f)
+static uint32_t flow_hash(const uint64_t q[5])
 {
-	uint64_t x = (f->q[0] ^ f->q[2]) * 0x9e3779b97f4a7c15ull ^ (f->q[1] ^ f->q[3]) * 0xc2b2ae3d27d4eb4full ^
-		     f->q[4] * 0x165667b19e3779f9ull;
+	uint64_t x = (q[0] ^ q[2]) * 0x9e3779b97f4a7c15ull ^ (q[1] ^ q[3]) * 0xc2b2ae3d27d4eb4full ^
+		     q[4] * 0x165667b19e3779f9ull;
 
 	return (uint32_t)((x ^ x >> 29) * 0xbf58476d1ce4e5b9ull >> (64 - FLOW_BITS));
 }
 
-static bool flow_eq(const struct flow *x, const struct flow *y)
+static bool flow_eq(const uint64_t x[5], const uint64_t y[5])
 {
-	return !((x->q[0] ^ y->q[0]) | (x->q[1] ^ y->q[1]) | (x->q[2] ^ y->q[2]) | (x->q[3] ^ y->q[3]) |
-		 (x->q[4] ^ y->q[4]));
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
 }
 
 static unsigned full(struct post_build *pb)
@@ -320,22 +317,41 @@ static unsigned full(struct post_build *pb)
 	return POST_FULL;
 }
 
-static void keep(struct post_build *pb, uint32_t rel, uint32_t t)
+/* Once per record: inline in the caller (only the rare growth calls out). */
+static inline void keep(struct post_build *pb, uint32_t rel, uint32_t t)
 {
 	if (!t)
 		return; /* no key: in no list */
-	pb->rec = grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
+	pb->rec = index_grow(pb->rec, &pb->rec_cap, pb->nrec + 1, sizeof(*pb->rec));
 	pb->rec[pb->nrec++] = (struct post_rec){ rel, t };
 	pb->tup[t].count++;
 }
 
-unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_keys *fk, bool postings)
+void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf,
+		     const struct post_flow *prev)
 {
-	struct flow f;
+	const struct flow_slot *s;
+
+	pf->ok = flow_of(fk, pf);
+	if (!pf->ok)
+		return;
+	if (prev && prev->ok && flow_eq(prev->q, pf->q)) {
+		pf->slot = prev->slot; /* a run of one flow: hashed and asked for once */
+		return;
+	}
+	pf->slot = flow_hash(pf->q);
+	s = &pb->flows[pf->slot];
+	__builtin_prefetch(s); /* a slot may straddle two lines */
+	__builtin_prefetch((const uint8_t *)(s + 1) - 1);
+}
+
+unsigned post_build_add_flow(struct post_build *pb, uint32_t rel, const struct frame_keys *fk,
+			     const struct post_flow *pf, bool postings)
+{
 	struct flow_slot *s;
 	uint32_t t;
 
-	if (!flow_of(fk, &f)) {
+	if (!pf->ok) {
 		t = postings ? tuple_of(pb, fk) : 0;
 		if (t == UINT32_MAX)
 			return full(pb) | POST_NEW_FLOW;
@@ -343,9 +359,9 @@ unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_
 		return POST_NEW_FLOW;
 	}
 	s = pb->last;
-	if (!s || !flow_eq(&s->f, &f) || s->gen != pb->gen)
-		s = pb->last = &pb->flows[flow_hash(&f)];
-	if (s->gen == pb->gen && flow_eq(&s->f, &f)) {
+	if (!s || !flow_eq(s->q, pf->q) || s->gen != pb->gen)
+		s = pb->last = &pb->flows[pf->slot];
+	if (s->gen == pb->gen && flow_eq(s->q, pf->q)) {
 		if (postings)
 			keep(pb, rel, s->tup);
 		return 0;
@@ -353,11 +369,19 @@ unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_
 	t = postings ? tuple_of(pb, fk) : 0;
 	if (t == UINT32_MAX)
 		return full(pb) | POST_NEW_FLOW;
-	s->f = f;
+	memcpy(s->q, pf->q, sizeof(s->q));
 	s->gen = pb->gen; /* postings stay off for the rest of a chunk once off */
 	s->tup = t;
 	keep(pb, rel, t);
 	return POST_NEW_FLOW;
+}
+
+unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_keys *fk, bool postings)
+{
+	struct post_flow pf;
+
+	post_build_flow(pb, fk, &pf, NULL);
+	return post_build_add_flow(pb, rel, fk, &pf, postings);
 }
 
 /* ---------------------------------------------------------------- reload */
@@ -410,7 +434,7 @@ unsigned post_build_reload(struct post_build *pb, const uint8_t *blk, uint32_t l
 			ret = full(pb);
 			goto out_free;
 		}
-		pairs = grow(pairs, &cap, npairs + n, sizeof(*pairs));
+		pairs = index_grow(pairs, &cap, npairs + n, sizeof(*pairs));
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t d;
 
@@ -464,6 +488,14 @@ void post_scratch_free(struct post_scratch *s)
 	xfree(s->order);
 	xfree(s->dense);
 	xfree(s->tmp);
+	xfree(s->owner);
+	xfree(s->skey);
+	xfree(s->sspan);
+	xfree(s->group);
+	xfree(s->gat);
+	xfree(s->tenc);
+	xfree(s->toff);
+	xfree(s->tlen);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -474,7 +506,7 @@ static size_t encode_dense(const struct post_build *pb, struct post_scratch *s)
 	uint8_t *q;
 	uint32_t prev = 0;
 
-	s->dense = grow(s->dense, &s->dense_cap, pb->nrec * 5 + 1, 1);
+	s->dense = index_grow(s->dense, &s->dense_cap, pb->nrec * 5 + 1, 1);
 	q = s->dense;
 	for (size_t i = 0; i < pb->nrec; i++) {
 		put_varint(&q, pb->rec[i].rel - prev);
@@ -483,26 +515,102 @@ static size_t encode_dense(const struct post_build *pb, struct post_scratch *s)
 	return (size_t)(q - s->dense);
 }
 
-/* The other keys' offsets, bucketed by key in record order: key k's are
- * bucket[at[k] - count[k] .. at[k]) afterwards. */
-static void bucket_sparse(const struct post_build *pb, struct post_scratch *s, size_t sparse)
+/* Does key k carry other records than every one (dense) and the records of
+ * one tuple (owned)? Those are bucketed key by key. */
+static bool key_shared(const struct post_scratch *s, uint32_t k, uint32_t nrec)
+{
+	return s->count[k] != nrec && s->owner[k] == UINT32_MAX;
+}
+
+/*
+ * One pass over the records puts each one's offset where its keys' lists
+ * are made from. A key held by one tuple alone (a flow's own address or
+ * port: the common case) lists exactly that tuple's records, so the records
+ * are grouped by tuple once and each group encoded once for all the keys it
+ * owns. The keys of several tuples are bucketed key by key: key k's offsets
+ * are bucket[at[k] - count[k] .. at[k]) afterwards. Each tuple's shared
+ * keys are listed first, so the pass neither looks a key up nor branches on
+ * it.
+ */
+static void group_records(const struct post_build *pb, struct post_scratch *s, size_t shared)
 {
 	const uint32_t nrec = (uint32_t)pb->nrec;
-	uint32_t sum = 0;
+	uint32_t sum = 0, m = 0;
 
-	s->bucket = grow(s->bucket, &s->bucket_cap, sparse + 1, sizeof(*s->bucket));
+	s->bucket = index_grow(s->bucket, &s->bucket_cap, shared + 1, sizeof(*s->bucket));
+	s->skey = index_grow(s->skey, &s->skey_cap, pb->ntkey + 1, sizeof(*s->skey));
+	s->sspan = index_grow(s->sspan, &s->sspan_cap, pb->ntup + 1, sizeof(*s->sspan));
+	s->group = index_grow(s->group, &s->group_cap, pb->nrec + 1, sizeof(*s->group));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		s->at[k] = sum;
-		sum += s->count[k] == nrec ? 0 : s->count[k];
+		sum += key_shared(s, k, nrec) ? s->count[k] : 0;
+	}
+	s->sspan[0] = s->sspan[1] = 0; /* tuple 0: no key */
+	for (size_t t = 1; t < pb->ntup; t++) {
+		for (uint32_t j = 0; j < pb->tup[t].n; j++) {
+			uint32_t k = pb->tkey[pb->tup[t].first + j];
+
+			if (key_shared(s, k, nrec))
+				s->skey[m++] = k;
+		}
+		s->sspan[t + 1] = m;
+	}
+	sum = 0; /* gat[t] was set to 0 for a tuple that owns a key */
+	for (size_t t = 0; t < pb->ntup; t++) {
+		if (s->gat[t] == UINT32_MAX)
+			continue;
+		s->gat[t] = sum;
+		sum += pb->tup[t].count;
 	}
 	for (size_t i = 0; i < pb->nrec; i++) {
-		const struct tuple *t = &pb->tup[pb->rec[i].tup];
+		const uint32_t t = pb->rec[i].tup, rel = pb->rec[i].rel;
 
-		for (uint32_t j = 0; j < t->n; j++) {
-			uint32_t k = pb->tkey[t->first + j];
+		if (s->gat[t] != UINT32_MAX)
+			s->group[s->gat[t]++] = rel;
+		for (uint32_t j = s->sspan[t]; j < s->sspan[t + 1]; j++)
+			s->bucket[s->at[s->skey[j]]++] = rel;
+	}
+}
 
-			if (s->count[k] != nrec)
-				s->bucket[s->at[k]++] = pb->rec[i].rel;
+/* Each group varint-encoded (gat[t] is past its end). */
+static void encode_groups(const struct post_build *pb, struct post_scratch *s)
+{
+	uint8_t *q;
+
+	s->tenc = index_grow(s->tenc, &s->tenc_cap, pb->nrec * 5 + 1, 1);
+	q = s->tenc;
+	for (size_t t = 0; t < pb->ntup; t++) {
+		uint32_t prev = 0;
+
+		if (s->gat[t] == UINT32_MAX)
+			continue;
+		s->toff[t] = (uint32_t)(q - s->tenc);
+		for (uint32_t i = s->gat[t] - pb->tup[t].count; i < s->gat[t]; i++) {
+			put_varint(&q, s->group[i] - prev);
+			prev = s->group[i];
+		}
+		s->tlen[t] = (uint32_t)(q - s->tenc) - s->toff[t];
+	}
+}
+
+/* count[k]: records with key k; owner[k]: its one tuple. */
+static void count_keys(const struct post_build *pb, struct post_scratch *s)
+{
+	if (s->keys_cap < pb->nkeys) {
+		s->count = index_grow(s->count, &s->keys_cap, pb->nkeys, sizeof(*s->count));
+		s->at = xrealloc(s->at, s->keys_cap, sizeof(*s->at));
+	}
+	s->owner = index_grow(s->owner, &s->owner_cap, pb->nkeys, sizeof(*s->owner));
+	memset(s->count, 0, pb->nkeys * sizeof(*s->count));
+	memset(s->owner, 0, pb->nkeys * sizeof(*s->owner));
+	for (size_t t = 1; t < pb->ntup; t++) {
+		if (!pb->tup[t].count)
+			continue;
+		for (uint32_t j = 0; j < pb->tup[t].n; j++) {
+			uint32_t k = pb->tkey[pb->tup[t].first + j];
+
+			s->count[k] += pb->tup[t].count;
+			s->owner[k] = s->owner[k] ? UINT32_MAX : (uint32_t)t;
 		}
 	}
 }
@@ -511,34 +619,39 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 		       struct index_chunk *c)
 {
 	const uint32_t nrec = (uint32_t)pb->nrec;
-	size_t total = 0, sparse = 0, dense_len = 0, bound;
-	bool any_dense = false;
+	size_t total = 0, shared = 0, dense_len = 0, bound;
+	bool any_dense = false, any_owned = false;
 	uint8_t *p;
 
 	c->post_off = dst->npost;
 	c->post_len = c->nkeys = 0;
 	if (c->flags & INDEX_CHUNK_NO_POSTINGS || !pb->nkeys)
 		return;
-	if (s->keys_cap < pb->nkeys) {
-		s->count = grow(s->count, &s->keys_cap, pb->nkeys, sizeof(*s->count));
-		s->at = xrealloc(s->at, s->keys_cap, sizeof(*s->at));
-	}
-	memset(s->count, 0, pb->nkeys * sizeof(*s->count));
-	for (size_t t = 1; t < pb->ntup; t++)
-		for (uint32_t j = 0; j < pb->tup[t].n; j++)
-			s->count[pb->tkey[pb->tup[t].first + j]] += pb->tup[t].count;
+	count_keys(pb, s);
+	s->gat = index_grow(s->gat, &s->gat_cap, pb->ntup, sizeof(*s->gat));
+	s->toff = index_grow(s->toff, &s->toff_cap, pb->ntup, sizeof(*s->toff));
+	s->tlen = index_grow(s->tlen, &s->tlen_cap, pb->ntup, sizeof(*s->tlen));
+	memset(s->gat, 0xff, pb->ntup * sizeof(*s->gat));
 	for (uint32_t k = 0; k < pb->nkeys; k++) {
 		total += s->count[k];
-		if (s->count[k] == nrec)
+		if (s->count[k] == nrec) {
 			any_dense = true;
-		else
-			sparse += s->count[k];
+		} else if (s->owner[k] != UINT32_MAX) {
+			if (s->count[k]) {
+				s->gat[s->owner[k]] = 0;
+				any_owned = true;
+			}
+		} else {
+			shared += s->count[k];
+		}
 	}
 	if (any_dense)
 		dense_len = encode_dense(pb, s);
-	if (sparse)
-		bucket_sparse(pb, s, sparse);
-	s->order = grow(s->order, &s->order_cap, pb->nkeys, sizeof(*s->order));
+	if (shared || any_owned)
+		group_records(pb, s, shared);
+	if (any_owned)
+		encode_groups(pb, s);
+	s->order = index_grow(s->order, &s->order_cap, pb->nkeys, sizeof(*s->order));
 	for (uint32_t k = 0; k < pb->nkeys; k++)
 		s->order[k] = k;
 	qsort_r(s->order, pb->nkeys, sizeof(*s->order), cmp_key_r, (void *)pb->keys);
@@ -548,7 +661,7 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 		*cap = 2 * *cap > dst->npost + bound ? 2 * *cap : dst->npost + bound;
 		dst->post = xrealloc(dst->post, *cap, 1);
 	}
-	s->tmp = grow(s->tmp, &s->tmp_cap, pb->nrec * 5 + 1, 1);
+	s->tmp = index_grow(s->tmp, &s->tmp_cap, pb->nrec * 5 + 1, 1);
 	p = dst->post + dst->npost;
 	for (uint32_t j = 0; j < pb->nkeys; j++) {
 		uint32_t k = s->order[j];
@@ -558,7 +671,10 @@ void post_build_encode(const struct post_build *pb, struct post_scratch *s, stru
 
 		if (!s->count[k])
 			continue; /* a key of a reloaded record that did not fit */
-		if (s->count[k] != nrec) {
+		if (s->count[k] != nrec && s->owner[k] != UINT32_MAX) {
+			offs = s->tenc + s->toff[s->owner[k]];
+			len = s->tlen[s->owner[k]];
+		} else if (s->count[k] != nrec) {
 			uint8_t *q = s->tmp;
 			uint32_t prev = 0;
 

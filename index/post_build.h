@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "index/index.h"
+#include "util/util.h"
 
 struct post_build;
 
@@ -31,6 +32,16 @@ static inline uint32_t index_hash32(uint32_t v)
 	v ^= v >> 15;
 	v *= 0x846ca68bu;
 	return v ^ (v >> 16);
+}
+
+/* Make room for `need` elements of `size` bytes at *p (capacity *cap, grown
+ * by doubling): the new pointer, never NULL (as xrealloc's). */
+static inline void *index_grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap && p)
+		return p;
+	*cap = need > 2 * *cap ? need : 2 * *cap;
+	return xrealloc(p, *cap, size);
 }
 
 /* What post_build_add and post_build_reload report. */
@@ -47,6 +58,21 @@ struct post_scratch {
 	size_t order_cap;
 	uint8_t *dense, *tmp;
 	size_t dense_cap, tmp_cap;
+	uint32_t *owner;          /* per key: the one tuple that holds it, 0 none, UINT32_MAX several */
+	size_t owner_cap;
+	uint32_t *skey;           /* each tuple's keys held by other tuples too, not every record's */
+	size_t skey_cap;
+	uint32_t *sspan;          /* tuple t's: skey[sspan[t] .. sspan[t + 1]) */
+	size_t sspan_cap;
+	uint32_t *group;          /* the offsets of the records of each tuple that owns a key, by tuple */
+	size_t group_cap;
+	uint32_t *gat;            /* per tuple: its run in group (UINT32_MAX: none) */
+	size_t gat_cap;
+	uint8_t *tenc;            /* those runs varint-encoded */
+	size_t tenc_cap;
+	uint32_t *toff;           /* per tuple: its encoded run at tenc[toff[t] .. toff[t] + tlen[t]) */
+	uint32_t *tlen;
+	size_t toff_cap, tlen_cap;
 };
 
 struct post_build *post_build_new(void);
@@ -60,6 +86,27 @@ void post_build_reset(struct post_build *pb);
  * POST_FULL: the keys did not fit; the records kept so far are dropped.
  */
 unsigned post_build_add(struct post_build *pb, uint32_t rel, const struct frame_keys *fk, bool postings);
+
+/* A record's keys as the flow cache compares them, and where it looks: made
+ * ahead of post_build_add_flow (a batch's records all first), so the cache
+ * line it reads is asked for early (a miss there is the per-record path's
+ * longest wait). */
+struct post_flow {
+	uint64_t q[5];            /* up to two addresses, then ports, protocol, counts, flags */
+	uint32_t slot;            /* its slot in the cache */
+	bool ok;                  /* false: keys the cache does not hold (never, for the
+				   * link layers index_frame_keys walks) */
+};
+
+/* *pf for the keys *fk, its cache slot prefetched; `prev` (may be NULL) the
+ * record's before, whose slot a record of the same flow takes as it is.
+ * Changes nothing. */
+void post_build_flow(const struct post_build *pb, const struct frame_keys *fk, struct post_flow *pf,
+		     const struct post_flow *prev);
+/* post_build_add for keys whose *pf post_build_flow made (at any time since
+ * post_build_new: a slot does not depend on the chunk). */
+unsigned post_build_add_flow(struct post_build *pb, uint32_t rel, const struct frame_keys *fk,
+			     const struct post_flow *pf, bool postings);
 /* Take a chunk's encoded postings block (checked by index_parse, or written
  * here) back in, before any record is added. 0 or POST_FULL. */
 unsigned post_build_reload(struct post_build *pb, const uint8_t *blk, uint32_t len);

@@ -6,9 +6,10 @@
  *
  * A pcapng file's index is fed what ringcap-read's walk of the file would
  * feed it (index/index.h, "pcapng"), so the two are the same index: the SHB
- * and IDBs of the prologue, each EPB as it lies in staging (its first bytes,
- * its time in ns, its interface's link type, its frame as written, the VLAN
- * tag put back), and at close the ISBs past the last EPB (good end).
+ * and IDBs of the prologue, each EPB as the encoder made it from its packet
+ * (its length, its time in ns, its interface's link type, its frame as
+ * written, the VLAN tag put back: index_fill), and at close the ISBs past the
+ * last EPB (good end).
  */
 #include <errno.h>
 #include <string.h>
@@ -51,46 +52,65 @@ void writer_hook_opened(struct writer *w, struct out_file *f)
 		index_builder_without_postings(f->ix);
 }
 
-/* The n EPBs staged at stream offset `off`, read back from staging: the
- * bytes the file will hold. 0, or the builder's refusal. */
-static int index_epbs(struct writer *w, struct out_file *f, uint64_t off, unsigned n)
+/* Records handed to the builder at a time (a stack batch). */
+#define INDEX_BATCH 64
+
+/* The records of n packets as the encoder made them (writer/pcap.h): the
+ * caplen and block length it gave each, the time in the file's unit (pcapng:
+ * in ns, as the interface's resolution leaves it), and the frame as the file
+ * holds it. That is the packet's own bytes, but for a VLAN tag the device
+ * stripped: the writer puts it back, so the frame's first bytes are rebuilt
+ * with it at `head` (the keys read no further: INDEX_FRAME_KEYS_SPAN). */
+static void index_fill(const struct writer *w, const struct pkt_view *pkts, unsigned n, struct index_rec *r,
+		       uint8_t (*head)[INDEX_FRAME_KEYS_SPAN])
 {
-	const uint8_t *p = w->area + off % w->area_len; /* mapped twice: contiguous */
-	uint64_t at = off - f->base;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint32_t h[PCAPNG_EPB_HEADER_LEN / 4]; /* type, total, iface, ts high, low, caplen, len */
-		uint64_t ts;
-		int ret;
-
-		memcpy(h, p, sizeof(h));
-		ts = (uint64_t)h[3] << 32 | h[4];
-		ret = index_builder_add_block(f->ix, at, h[1], p, w->cfg.nano ? ts : ts * 1000u,
-					      writer_iface_linktype(w, h[2]), p + PCAPNG_EPB_HEADER_LEN, h[5]);
-		if (ret)
-			return ret;
-		at += h[1];
-		p += h[1];
-	}
-	return 0;
-}
-
-/* pcap: the records from the packets themselves (the frame as the ring holds
- * it; index_builder_add_view). 0, or the builder's refusal. */
-static int index_records(struct writer *w, struct out_file *f, uint64_t off, const struct pkt_view *pkts,
-			 unsigned n)
-{
-	uint64_t at = off - f->base;
+	const uint32_t snap = w->cfg.snaplen;
+	const bool pcapng = w->cfg.format == WRITER_PCAPNG, nano = w->cfg.nano;
+	/* one interface (the common case): its link type once, not per packet */
+	const uint32_t lt = w->cfg.nifaces > 1 ? 0 : writer_iface_linktype(w, 0);
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct pkt_view *p = &pkts[i];
-		uint32_t caplen = pcap_record_caplen(p, w->cfg.snaplen);
-		int ret = index_builder_add_view(f->ix, at, p->sec, w->cfg.nano ? p->nsec : p->nsec / 1000,
-						 caplen, p->data, p->caplen < caplen ? p->caplen : caplen);
+		uint32_t caplen = pcap_record_caplen(p, snap);
 
+		r[i].caplen = caplen;
+		r[i].ts_sec = p->sec;
+		if (pcapng) {
+			r[i].len = pcapng_epb_bytes(p, snap); /* the encoder's own length */
+			r[i].linktype = lt ? lt : writer_iface_linktype(w, p->iface);
+			r[i].ts_frac = nano ? p->nsec : p->nsec / 1000 * 1000;
+		} else {
+			r[i].ts_frac = nano ? p->nsec : p->nsec / 1000;
+		}
+		if (p->vlan && p->caplen >= 12) {
+			r[i].frame_len = caplen < INDEX_FRAME_KEYS_SPAN ? caplen : INDEX_FRAME_KEYS_SPAN;
+			pkt_record_copy(head[i], p, r[i].frame_len);
+			r[i].frame = head[i];
+		} else {
+			r[i].frame = p->data;
+			r[i].frame_len = caplen;
+		}
+	}
+}
+
+/* The n records staged at stream offset `off`, in batches. 0, or the
+ * builder's refusal. */
+static int index_records(struct writer *w, struct out_file *f, uint64_t off, const struct pkt_view *pkts,
+			 unsigned n)
+{
+	struct index_rec r[INDEX_BATCH];
+	uint8_t head[INDEX_BATCH][INDEX_FRAME_KEYS_SPAN];
+	uint64_t at = off - f->base;
+
+	for (unsigned i = 0; i < n; i += INDEX_BATCH) {
+		unsigned k = n - i < INDEX_BATCH ? n - i : INDEX_BATCH;
+		int ret;
+
+		index_fill(w, pkts + i, k, r, head);
+		ret = index_builder_add_records(f->ix, at, r, k);
 		if (ret)
 			return ret;
-		at += PCAP_RECORD_HEADER_LEN + caplen;
+		at = index_builder_end(f->ix);
 	}
 	return 0;
 }
@@ -104,7 +124,7 @@ void writer_hook_staged(struct writer *w, struct out_file *f, uint64_t off,
 
 	if (!f->ix)
 		return;
-	ret = w->cfg.format == WRITER_PCAPNG ? index_epbs(w, f, off, n) : index_records(w, f, off, pkts, n);
+	ret = index_records(w, f, off, pkts, n);
 	if (ret) {
 		index_builder_free(f->ix);
 		f->ix = NULL;
