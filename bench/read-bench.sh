@@ -64,7 +64,7 @@ while [ $# -gt 0 ]; do
 done
 R=$BUILD/ringcap-read REPLAY=$BUILD/ringcap-replay
 [ -x "$R" ] && [ -x "$REPLAY" ] || die "build first: no $R or $REPLAY"
-for c in mergecap editcap tcpdump python3; do command -v $c >/dev/null || die "$c not installed"; done
+for c in mergecap editcap tcpdump capinfos python3; do command -v $c >/dev/null || die "$c not installed"; done
 [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/drop_caches ] || DROP=0
 
 mkdir -p "$DIR" || die "cannot create $DIR"
@@ -77,6 +77,9 @@ avail=$(df -B1 --output=avail "$DIR" | tail -1)
 drop() { [ "$DROP" -eq 1 ] && sync && echo 3 >/proc/sys/vm/drop_caches; }
 stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 now() { date +%s.%N; }
+# Records in a pcap file, as capinfos counts them (tcpdump's text can take
+# two lines for one packet)
+records_in() { capinfos -M -c "$1" | awk '/^Number of packets/ { print $NF }'; }
 fsec() { python3 -c "print(f'{$2 - $1:.3f}')"; }
 
 # ---- the archive
@@ -162,7 +165,7 @@ drop
 t0=$(now)
 mergecap -w - "${files[@]}" | editcap -A "$a" -B "$b" - - | tcpdump -r - -w "$DIR/out-pipe.pcap" 2>/dev/null
 t1=$(now)
-pipe_records=$(tcpdump -r "$DIR/out-pipe.pcap" -nn 2>/dev/null | grep -c "^[0-9]") # hex dump lines start with a tab
+pipe_records=$(records_in "$DIR/out-pipe.pcap")
 printf '{"arm":"window","since":"@%s","until":"@%s","records":%s,"share_of_records":%s,"window_bytes":%s,"index_bytes":%s,"bytes_read":%s,"proc_rchar":%s,"proc_read_bytes":%s,"read_over_window_plus_index":%s,"seconds":%s,"pipeline_seconds":%s,"pipeline_records":%s,"caches_dropped":%s}\n' \
 	"$a" "$b" "$win_records" "$(python3 -c "print(f'{$win_records / $records:.5f}')")" "$win_bytes" "$idx_bytes" \
 	"$(stat_of "$DIR/window.stats" bytes_read)" "$(stat_of "$DIR/window.stats" proc_rchar)" \
@@ -224,7 +227,7 @@ rm -f "${fifos[@]}"
 for ((i = 0; i < ${#filters[@]}; i++)); do
 	mine=$(tail -c +25 "$DIR/out-${outs[i]}.pcap" | sha256sum | cut -c1-16)
 	theirs=$(tail -c +25 "$DIR/pipe-${outs[i]}.pcap" | sha256sum | cut -c1-16)
-	n=$(tcpdump -r "$DIR/pipe-${outs[i]}.pcap" -nn 2>/dev/null | grep -c "^[0-9]")
+	n=$(records_in "$DIR/pipe-${outs[i]}.pcap")
 	printf '{"arm":"check","filter":"%s","pipeline_records":%s,"same_records":%s}\n' "${filters[i]}" "$n" \
 		"$([ "$mine" = "$theirs" ] && echo true || echo false)"
 	[ "$mine" = "$theirs" ] || { echo "read-bench: '${filters[i]}': ringcap-read's records differ from mergecap | tcpdump's" >&2; exit 1; }
