@@ -2,8 +2,9 @@
 # Time order: with several workers every file's records are in non-decreasing
 # timestamp order (capinfos -o: "Strict time order: True"), each packet once.
 # 20,000 frames in 64 flows spread over 2 workers by the fanout hash, into one
-# file and into files rotated at 1 MB; all of them are there, and no packet
-# had to be written out of order.
+# file and into files rotated at 1 MB, and over 4 workers (more than the CPUs:
+# workers push while another runs the merge) into one file; all of them are
+# there, and no packet had to be written out of order.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
 need_cmd tcpdump
@@ -11,9 +12,10 @@ need_cmd capinfos
 testbed_start capture_order
 N=20000
 
-for mode in single rotated; do
+for mode in single rotated four; do
 	args=(-w "$TMP/$mode.pcap" -T 2 --workers fixed)
 	[ $mode = rotated ] && args+=(-C 1)
+	[ $mode = four ] && args=(-w "$TMP/$mode.pcap" -T 4 --workers fixed)
 	ringcap_start "$TMP/$mode.log" -i "$IF_B" "${args[@]}" || fail "start: $(cat "$TMP/$mode.log")"
 	in_a "$BUILD/ringcap-gen" -i "$IF_A" -n $N -s 300 --flows 64 -r 40000 -q --duration 20
 	wait_accounted "$TMP/$mode.log" $N || true
@@ -31,5 +33,6 @@ for mode in single rotated; do
 	[ "$total" -eq "$captured" ] && [ $((captured + dropped)) -le $N ] && [ "$captured" -gt 0 ] ||
 		fail "$mode: $total records, $captured captured, $dropped dropped, $N sent"
 	grep -q "out of time order" "$TMP/$mode.log" && fail "$mode: $(cat "$TMP/$mode.log")"
+	[ $mode = four ] && ! grep -q "4 workers" "$TMP/$mode.log" && fail "four: not 4 workers: $(head -3 "$TMP/$mode.log")"
 	echo "ok: $mode: $total records in $(ls "$TMP/$mode".pcap* | wc -l) file(s), strict time order"
 done
