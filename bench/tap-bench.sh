@@ -65,7 +65,7 @@ cleanup() {
 	local p
 	for p in "${GEN_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "$CAP_PID" ] && kill -KILL "$CAP_PID" 2>/dev/null
-	rm -f "$FILE"
+	rm -f "$FILE" "${FILE%/*}/.${FILE##*/}.ridx"
 	[ -n "$WORK" ] && rm -rf "$WORK"
 	return 0
 }
