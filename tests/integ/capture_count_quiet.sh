@@ -6,8 +6,8 @@
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
 need_cmd tcpdump
-testbed_up || fail "testbed"
-dir=$(mktemp -d); TB_EXTRA_CLEANUP="rm -rf $dir"
+testbed_start capture_count_quiet
+dir=$TMP
 
 N=500
 ringcap_start "$dir/c.log" -i "$IF_B" -w "$dir/c.pcap" -T 2 --workers fixed --fanout hash \

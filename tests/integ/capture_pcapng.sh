@@ -15,11 +15,7 @@
 #  - ringcap-replay --handler writer --format pcapng writes a pcapng file.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
-need_cmd tshark
-need_cmd capinfos
-need_cmd tcpdump
-need_cmd editcap
-need_cmd mergecap
+need_cmd tshark capinfos tcpdump editcap mergecap
 testbed_start capture_pcapng
 dir=$(mktemp -d /var/tmp/capture_pcapng.XXXXXX)   # a disk file system: O_DIRECT applies
 TB_EXTRA_CLEANUP="rm -rf $dir"

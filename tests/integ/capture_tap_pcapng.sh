@@ -14,11 +14,7 @@
 # without a complaint but a torn last packet.
 source "$(dirname "$0")/../lib/testbed.sh"
 need_root
-need_cmd tshark
-need_cmd capinfos
-need_cmd tcpdump
-need_cmd editcap
-need_cmd mergecap
+need_cmd tshark capinfos tcpdump editcap mergecap
 testbed_start capture_tap_pcapng
 dir=$TMP
 LIB=$(dirname "$0")/../lib

@@ -79,7 +79,10 @@ in_b() { ip netns exec "$NS_B" "$@"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 need_root() { [ "$(id -u)" -eq 0 ] || skip "needs root"; }
-need_cmd() { command -v "$1" >/dev/null 2>&1 || skip "$1 not installed"; }
+need_cmd() { # CMD...: skip unless every one is installed
+	local c
+	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "$c not installed"; done
+}
 # Crafted frames from a raw socket (tests/lib/l2send.py), their answers read
 # with tcpdump: sets L2SEND.
 need_l2send() {
